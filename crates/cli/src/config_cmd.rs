@@ -1,0 +1,273 @@
+//! `tokenctl config …`: view and edit the contexts file.
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
+use indexmap::IndexMap;
+use serde_yaml_ng::Value;
+use tokenctl_core::Flow;
+use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section};
+
+use crate::GlobalArgs;
+use crate::complete;
+use crate::output::{self, DocFormat};
+pub use crate::set_provider::SetProviderArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show the merged contexts files (secrets redacted unless --raw)
+    View {
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = DocFormat::Yaml)]
+        output: DocFormat,
+        /// Show secrets and certificate data as they are
+        #[arg(long)]
+        raw: bool,
+        /// Only the context in use, with its provider and cluster
+        #[arg(long)]
+        minify: bool,
+    },
+    /// Create a provider or change its fields (the flags below come from the provider kinds)
+    SetProvider(SetProviderArgs),
+    /// Create a cluster or change its fields
+    SetCluster(SetClusterArgs),
+    /// Create a context or change its fields
+    SetContext(SetContextArgs),
+    /// Delete a context
+    DeleteContext {
+        /// Context name
+        #[arg(add = ArgValueCandidates::new(complete::contexts))]
+        name: String,
+    },
+    /// Rename a context (current-context follows)
+    RenameContext {
+        /// Current name
+        #[arg(add = ArgValueCandidates::new(complete::contexts))]
+        old: String,
+        /// New name
+        new: String,
+    },
+    /// Delete a provider that no context uses
+    DeleteProvider {
+        /// Provider name
+        #[arg(add = ArgValueCandidates::new(complete::providers))]
+        name: String,
+    },
+    /// Delete a cluster that no context uses
+    DeleteCluster {
+        /// Cluster name
+        #[arg(add = ArgValueCandidates::new(complete::clusters))]
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SetClusterArgs {
+    /// Cluster name
+    #[arg(add = ArgValueCandidates::new(complete::clusters))]
+    pub name: String,
+    /// API server URL (https, or http on loopback)
+    #[arg(long, value_name = "URL", value_hint = clap::ValueHint::Url)]
+    pub server: Option<String>,
+    /// CA bundle file that signs the server's certificate
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub certificate_authority: Option<String>,
+    /// CA bundle, base64-encoded PEM
+    #[arg(long, value_name = "BASE64")]
+    pub certificate_authority_data: Option<String>,
+    /// Do not verify the server's certificate (testing only)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// Remove a field
+    #[arg(long, value_name = "FIELD", value_parser = clap::builder::PossibleValuesParser::new(tokenctl_core::config::CLUSTER_KEYS))]
+    pub unset: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetContextArgs {
+    /// Context name
+    #[arg(add = ArgValueCandidates::new(complete::contexts))]
+    pub name: String,
+    /// Provider name, or `discover` to ask the cluster
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(complete::providers_or_discover))]
+    pub provider: Option<String>,
+    /// Cluster name
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(complete::clusters))]
+    pub cluster: Option<String>,
+    /// Default flow for `auth login` in this context
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Flow::ALL.map(Flow::as_str)))]
+    pub flow: Option<String>,
+    /// Scopes to request, comma-separated or repeated
+    #[arg(long, value_name = "SCOPE", value_delimiter = ',')]
+    pub scopes: Vec<String>,
+    /// A free-form attribute, passed to plugins as TOKENCTL_<KEY> (e.g. workspace=default)
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_attribute)]
+    pub attributes: Vec<(String, String)>,
+    /// Remove a field or attribute
+    #[arg(long, value_name = "KEY")]
+    pub unset: Vec<String>,
+}
+
+fn parse_attribute(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err("the key before `=` is empty".into());
+    }
+    if tokenctl_core::config::CONTEXT_KEYS.contains(&key) {
+        return Err(format!("`{key}` has its own flag: --{key}"));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
+    let paths = global.config_paths();
+    let apply = |edit: Edit| -> Result<EditOutcome> {
+        let outcome = ConfigSet::apply(&paths, &edit)?;
+        output::warnings(&outcome.warnings);
+        Ok(outcome)
+    };
+    match command {
+        ConfigCommand::View {
+            output,
+            raw,
+            minify,
+        } => {
+            let set = ConfigSet::load(&paths)?;
+            let only = if minify {
+                Some(set.resolve(global.context.as_deref())?.context.name.clone())
+            } else {
+                None
+            };
+            let document = set.view(raw, only.as_deref())?;
+            output::document(&mut std::io::stdout().lock(), output, &document)?;
+            output::warnings(
+                &set.problems()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        ConfigCommand::SetProvider(args) => {
+            let mut set = args.fields;
+            if let Some(kind) = args.kind {
+                set.insert("kind".into(), Value::from(kind));
+            }
+            let name = args.name.clone();
+            report(
+                apply(entry_edit(Section::Providers, args.name, set, args.unset))?,
+                "provider",
+                &name,
+            );
+        }
+        ConfigCommand::SetCluster(args) => {
+            let mut set = IndexMap::new();
+            insert_text(&mut set, "server", args.server);
+            insert_text(
+                &mut set,
+                "certificate-authority",
+                args.certificate_authority,
+            );
+            insert_text(
+                &mut set,
+                "certificate-authority-data",
+                args.certificate_authority_data,
+            );
+            if let Some(insecure) = args.insecure_skip_tls_verify {
+                set.insert("insecure-skip-tls-verify".into(), Value::Bool(insecure));
+            }
+            let name = args.name.clone();
+            report(
+                apply(entry_edit(Section::Clusters, args.name, set, args.unset))?,
+                "cluster",
+                &name,
+            );
+        }
+        ConfigCommand::SetContext(args) => {
+            let mut set = IndexMap::new();
+            insert_text(&mut set, "provider", args.provider);
+            insert_text(&mut set, "cluster", args.cluster);
+            insert_text(&mut set, "flow", args.flow);
+            if !args.scopes.is_empty() {
+                let scopes = args.scopes.into_iter().map(Value::from).collect();
+                set.insert("scopes".into(), Value::Sequence(scopes));
+            }
+            for (key, value) in args.attributes {
+                set.insert(key, Value::from(value));
+            }
+            if args.unset.iter().any(|key| key == "name") {
+                bail!(
+                    "`name` cannot be unset; use `tokenctl config rename-context` or delete-context"
+                );
+            }
+            let name = args.name.clone();
+            report(
+                apply(entry_edit(Section::Contexts, args.name, set, args.unset))?,
+                "context",
+                &name,
+            );
+        }
+        ConfigCommand::DeleteContext { name } => delete(apply, Section::Contexts, name)?,
+        ConfigCommand::DeleteProvider { name } => delete(apply, Section::Providers, name)?,
+        ConfigCommand::DeleteCluster { name } => delete(apply, Section::Clusters, name)?,
+        ConfigCommand::RenameContext { old, new } => {
+            let outcome = apply(Edit::RenameContext {
+                from: old.clone(),
+                to: new.clone(),
+            })?;
+            eprintln!(
+                "Context {old:?} renamed to {new:?} in {}.",
+                outcome.path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn entry_edit(
+    section: Section,
+    name: String,
+    set: IndexMap<String, Value>,
+    unset: Vec<String>,
+) -> Edit {
+    Edit::SetEntry {
+        section,
+        name,
+        set,
+        unset,
+    }
+}
+
+fn insert_text(set: &mut IndexMap<String, Value>, key: &str, value: Option<String>) {
+    if let Some(value) = value {
+        set.insert(key.to_owned(), Value::from(value));
+    }
+}
+
+fn report(outcome: EditOutcome, kind: &str, name: &str) {
+    let verb = if outcome.created {
+        "created"
+    } else {
+        "modified"
+    };
+    eprintln!("{kind} {name:?} {verb} in {}.", outcome.path.display());
+}
+
+fn delete(
+    apply: impl Fn(Edit) -> Result<EditOutcome>,
+    section: Section,
+    name: String,
+) -> Result<()> {
+    let outcome = apply(Edit::DeleteEntry {
+        section,
+        name: name.clone(),
+    })?;
+    eprintln!(
+        "Deleted {} {name:?} from {}.",
+        section.singular(),
+        outcome.path.display()
+    );
+    Ok(())
+}

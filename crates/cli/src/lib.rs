@@ -1,0 +1,127 @@
+//! tokenctl-cli: the `tokenctl` command tree, a thin adaptor over `tokenctl-core`.
+//!
+//! The one clap definition here produces the parser, `--help`, the shell completions and the
+//! man pages. The `auth` group is public so another CLI can mount it as `mycli auth …`.
+
+pub mod auth;
+pub mod complete;
+pub mod config_cmd;
+pub mod generate;
+mod output;
+mod set_provider;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
+
+pub use auth::AuthCommand;
+// Every provider dialect registers itself at link time; this keeps them linked.
+pub use config_cmd::ConfigCommand;
+use tokenctl_providers as _;
+
+/// Get, store, refresh and hand out OAuth 2.0 / OpenID Connect tokens.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tokenctl",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = "Contexts file: $XDG_CONFIG_HOME/tokenctl/config.yaml unless --config or TOKENCTL_CONFIG say otherwise."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Context to use for this command, without changing current-context
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = tokenctl_core::config::CONTEXT_ENV,
+        hide_env_values = true,
+        value_name = "NAME",
+        add = ArgValueCandidates::new(complete::contexts)
+    )]
+    pub context: Option<String>,
+
+    /// Contexts file to use instead of TOKENCTL_CONFIG or the default
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH",
+        value_hint = clap::ValueHint::FilePath
+    )]
+    pub config: Option<PathBuf>,
+
+    /// More log output on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl GlobalArgs {
+    /// The contexts files these flags select.
+    pub fn config_paths(&self) -> Vec<PathBuf> {
+        tokenctl_core::config::config_paths(self.config.as_deref())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in, pick contexts, and hand out tokens
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// View and edit the contexts file
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the shell completion script (source it from your shell's startup file)
+    Completion(complete::CompletionArgs),
+}
+
+/// The whole command tree, for completion, man pages and tests.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Runs a parsed command line; the exit code follows SPEC.md (0 ok, 1 error, 2 usage).
+pub fn run(cli: Cli) -> ExitCode {
+    init_logging(cli.global.verbose);
+    let result = match cli.command {
+        Command::Auth(command) => auth::run(command, &cli.global),
+        Command::Config(command) => config_cmd::run(command, &cli.global),
+        Command::Completion(args) => complete::print_script(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            output::error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `-v` raises the level, `RUST_LOG` replaces it.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .without_time()
+        .try_init();
+}

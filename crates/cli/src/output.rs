@@ -1,0 +1,110 @@
+//! How results reach the terminal: data on stdout, warnings and errors on stderr.
+
+use std::io::{self, Write};
+
+use anyhow::Result;
+use serde::Serialize;
+
+/// `-o` for list commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns, as kubectl prints them
+    Table,
+    Json,
+    Yaml,
+    /// Names only, one per line
+    Name,
+}
+
+/// `-o` for documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DocFormat {
+    Yaml,
+    Json,
+}
+
+/// Prints rows in the chosen format; `cells` gives a row's table cells, `name` its name.
+pub fn list<T: Serialize>(
+    format: ListFormat,
+    rows: &[T],
+    headers: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+    name: impl Fn(&T) -> &str,
+) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match format {
+        ListFormat::Table => {
+            let table: Vec<Vec<String>> = rows.iter().map(cells).collect();
+            write_table(&mut out, headers, &table)?;
+        }
+        ListFormat::Name => {
+            for row in rows {
+                writeln!(out, "{}", name(row))?;
+            }
+        }
+        ListFormat::Json | ListFormat::Yaml => document(&mut out, doc_format(format), rows)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn doc_format(format: ListFormat) -> DocFormat {
+    if format == ListFormat::Json {
+        DocFormat::Json
+    } else {
+        DocFormat::Yaml
+    }
+}
+
+/// Writes one value as pretty JSON or YAML.
+pub fn document<T: Serialize + ?Sized>(
+    out: &mut impl Write,
+    format: DocFormat,
+    value: &T,
+) -> Result<()> {
+    match format {
+        DocFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, value)?;
+            writeln!(out)?;
+        }
+        DocFormat::Yaml => out.write_all(serde_yaml_ng::to_string(value)?.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// Columns padded to the widest cell, three spaces apart, no trailing blanks.
+fn write_table(out: &mut impl Write, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut line = String::new();
+    let header_cells: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header_cells).chain(rows) {
+        line.clear();
+        for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', width - cell.chars().count() + 3));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+pub fn warnings(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+}
+
+/// `error: …` with the causes, on one line where they fit.
+pub fn error(err: &anyhow::Error) {
+    eprintln!("error: {err:#}");
+}

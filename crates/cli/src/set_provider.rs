@@ -1,0 +1,164 @@
+//! `config set-provider`: its flags are the union of every registered dialect's fields, so
+//! a new dialect brings its flags, help and validation with it.
+
+use clap::builder::PossibleValuesParser;
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
+use clap_complete::engine::ArgValueCandidates;
+use indexmap::IndexMap;
+use serde_yaml_ng::Value;
+use tokenctl_core::provider::{self, FieldKind, FieldSpec};
+
+use crate::complete;
+
+#[derive(Debug, Clone)]
+pub struct SetProviderArgs {
+    pub name: String,
+    pub kind: Option<String>,
+    /// Field name → value, typed by the field's kind.
+    pub fields: IndexMap<String, Value>,
+    pub unset: Vec<String>,
+}
+
+/// Each field once, with the kinds that use it, in a stable order.
+fn field_union() -> Vec<(FieldSpec, Vec<&'static str>)> {
+    let mut union: Vec<(FieldSpec, Vec<&'static str>)> = Vec::new();
+    for dialect in provider::providers() {
+        for field in dialect.fields() {
+            match union.iter_mut().find(|(known, _)| known.name == field.name) {
+                Some((_, kinds)) => kinds.push(dialect.kind()),
+                None => union.push((*field, vec![dialect.kind()])),
+            }
+        }
+    }
+    union.sort_by_key(|(field, _)| field.name);
+    union
+}
+
+/// Each kind with what it is for and its required fields, for `--help`.
+fn kinds_help() -> String {
+    let mut text = String::from("Provider kinds:");
+    for dialect in provider::providers() {
+        let required: Vec<&str> = dialect
+            .fields()
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name)
+            .collect();
+        text.push_str(&format!(
+            "\n  {:<9} {}\n  {:<9} required: {}",
+            dialect.kind(),
+            dialect.description(),
+            "",
+            required.join(", ")
+        ));
+    }
+    text
+}
+
+fn value_name(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Text => "TEXT",
+        FieldKind::BaseUrl => "URL",
+        FieldKind::Port => "PORT",
+        FieldKind::List => "LIST",
+        FieldKind::EnvVar => "VAR",
+        FieldKind::Path => "PATH",
+        FieldKind::Secret => "SECRET",
+    }
+}
+
+impl Args for SetProviderArgs {
+    fn augment_args(cmd: Command) -> Command {
+        let kinds: Vec<&'static str> = provider::providers().iter().map(|p| p.kind()).collect();
+        let mut cmd = cmd
+            .after_help(kinds_help())
+            .arg(
+                Arg::new("name")
+                    .required(true)
+                    .value_name("NAME")
+                    .help("Provider name (what --provider and contexts refer to)")
+                    .add(ArgValueCandidates::new(complete::providers)),
+            )
+            .arg(
+                Arg::new("kind")
+                    .long("kind")
+                    .value_name("KIND")
+                    .help("Provider kind; required when creating a provider")
+                    .value_parser(PossibleValuesParser::new(kinds)),
+            );
+        let union = field_union();
+        let names: Vec<&'static str> = union.iter().map(|(field, _)| field.name).collect();
+        for (field, kinds) in union {
+            let arg = Arg::new(field.name)
+                .long(field.name)
+                .value_name(value_name(field.kind))
+                .help(format!("{} [{}]", capitalize(field.help), kinds.join(", ")));
+            cmd = cmd.arg(match field.kind {
+                FieldKind::List => arg.action(ArgAction::Append).value_delimiter(','),
+                FieldKind::Port => arg.value_parser(clap::value_parser!(u16).range(1..)),
+                FieldKind::Path => arg.value_hint(clap::ValueHint::FilePath),
+                FieldKind::BaseUrl => arg.value_hint(clap::ValueHint::Url),
+                _ => arg,
+            });
+        }
+        cmd.arg(
+            Arg::new("unset")
+                .long("unset")
+                .value_name("FIELD")
+                .action(ArgAction::Append)
+                .help("Remove a field")
+                .value_parser(PossibleValuesParser::new(names)),
+        )
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for SetProviderArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut fields = IndexMap::new();
+        for (field, _) in field_union() {
+            let value = match field.kind {
+                FieldKind::List => matches
+                    .get_many::<String>(field.name)
+                    .map(|items| Value::Sequence(items.map(|s| Value::from(s.as_str())).collect())),
+                FieldKind::Port => matches
+                    .get_one::<u16>(field.name)
+                    .map(|port| Value::from(u64::from(*port))),
+                _ => matches
+                    .get_one::<String>(field.name)
+                    .map(|text| Value::from(text.as_str())),
+            };
+            if let Some(value) = value {
+                fields.insert(field.name.to_owned(), value);
+            }
+        }
+        Ok(SetProviderArgs {
+            name: matches
+                .get_one::<String>("name")
+                .cloned()
+                .unwrap_or_default(),
+            kind: matches.get_one::<String>("kind").cloned(),
+            fields,
+            unset: matches
+                .get_many::<String>("unset")
+                .map(|items| items.cloned().collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

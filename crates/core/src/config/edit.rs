@@ -1,0 +1,390 @@
+//! Edits of the contexts file. They are applied to the file's YAML tree, so keys tokenctl
+//! does not know are kept, under a lock, and written atomically, and only when they add no
+//! problem to the merged set.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_yaml_ng::{Mapping, Value};
+
+use super::model::FileModel;
+use super::{ConfigError, ConfigSet, Problem};
+use crate::fsutil::{LockGuard, write_atomic};
+use crate::provider;
+
+/// A list section of the contexts file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Section {
+    Providers,
+    Clusters,
+    Contexts,
+}
+
+impl Section {
+    /// The key in the file.
+    pub fn key(self) -> &'static str {
+        match self {
+            Section::Providers => "providers",
+            Section::Clusters => "clusters",
+            Section::Contexts => "contexts",
+        }
+    }
+
+    /// One entry, for messages.
+    pub fn singular(self) -> &'static str {
+        match self {
+            Section::Providers => "provider",
+            Section::Clusters => "cluster",
+            Section::Contexts => "context",
+        }
+    }
+
+    fn holds(self, model: &FileModel, name: &str) -> bool {
+        match self {
+            Section::Providers => model.providers.iter().any(|p| p.name == name),
+            Section::Clusters => model.clusters.iter().any(|c| c.name == name),
+            Section::Contexts => model.contexts.iter().any(|c| c.name == name),
+        }
+    }
+}
+
+/// One change to the contexts file.
+#[derive(Clone, Debug)]
+pub enum Edit {
+    /// Set `current-context`.
+    UseContext(String),
+    /// Create the entry or change its fields.
+    SetEntry {
+        section: Section,
+        name: String,
+        set: IndexMap<String, Value>,
+        unset: Vec<String>,
+    },
+    DeleteEntry {
+        section: Section,
+        name: String,
+    },
+    RenameContext {
+        from: String,
+        to: String,
+    },
+}
+
+/// What an edit did.
+#[derive(Debug)]
+pub struct EditOutcome {
+    /// The file written.
+    pub path: PathBuf,
+    /// Whether the edit created the entry (for `SetEntry`).
+    pub created: bool,
+    /// Things the user should know: problems the edit did not fix, a deleted current context.
+    pub warnings: Vec<String>,
+}
+
+/// How long an edit waits for another tokenctl process editing the same file.
+const EDIT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl ConfigSet {
+    /// Applies `edit` to the file that holds the entry (else the first file), under that
+    /// file's lock, re-reading everything once the lock is held. Nothing is written when the
+    /// edit is refused or any file fails to parse.
+    pub fn apply(paths: &[PathBuf], edit: &Edit) -> Result<EditOutcome, ConfigError> {
+        let mut target = ConfigSet::load(paths)?.target_of(edit);
+        for _ in 0..3 {
+            let _lock = LockGuard::acquire(
+                &paths[target],
+                "editing the contexts file",
+                EDIT_LOCK_TIMEOUT,
+            )
+            .map_err(|source| ConfigError::Write {
+                path: paths[target].clone(),
+                source,
+            })?;
+            let set = ConfigSet::load(paths)?;
+            let now = set.target_of(edit);
+            if now == target {
+                return set.apply_locked(target, edit);
+            }
+            target = now;
+        }
+        Err(ConfigError::Usage(
+            "the contexts files kept changing while tokenctl tried to edit them; try again".into(),
+        ))
+    }
+
+    /// The index of the file an edit writes to.
+    fn target_of(&self, edit: &Edit) -> usize {
+        let holder = |section: Section, name: &str| {
+            self.files
+                .iter()
+                .position(|file| section.holds(&file.model, name))
+        };
+        match edit {
+            Edit::UseContext(_) => self
+                .files
+                .iter()
+                .position(|file| file.model.current_context.is_some()),
+            Edit::SetEntry { section, name, .. } | Edit::DeleteEntry { section, name } => {
+                holder(*section, name)
+            }
+            Edit::RenameContext { from, .. } => holder(Section::Contexts, from),
+        }
+        .unwrap_or(0)
+    }
+
+    fn apply_locked(mut self, target: usize, edit: &Edit) -> Result<EditOutcome, ConfigError> {
+        self.check_preconditions(edit)?;
+        let path = self.files[target].path.clone();
+        let mut root = match self.files[target].text.as_deref() {
+            Some(text) if !text.trim().is_empty() => serde_yaml_ng::from_str::<Value>(text)
+                .map_err(|err| ConfigError::Parse {
+                    path: path.clone(),
+                    line: err.location().map_or(1, |l| l.line()),
+                    column: err.location().map_or(1, |l| l.column()),
+                    message: err.to_string(),
+                })?,
+            _ => Value::Mapping(Mapping::new()),
+        };
+        if root.is_null() {
+            root = Value::Mapping(Mapping::new());
+        }
+        let Value::Mapping(mapping) = &mut root else {
+            return Err(ConfigError::Usage(format!(
+                "{}: the top level must be a mapping",
+                path.display()
+            )));
+        };
+        let mut outcome = EditOutcome {
+            path: path.clone(),
+            created: false,
+            warnings: Vec::new(),
+        };
+        apply_to_mapping(mapping, edit, &mut outcome);
+
+        let text = serde_yaml_ng::to_string(&root).map_err(|err| {
+            ConfigError::Usage(format!("{}: cannot serialize: {err}", path.display()))
+        })?;
+        let model = super::parse_typed::<FileModel>(&path, &text)?;
+        let before = self.problems();
+        self.files[target].model = model;
+        let after = self.problems();
+        let added: Vec<Problem> = after
+            .iter()
+            .filter(|p| !before.contains(p))
+            .cloned()
+            .collect();
+        if !added.is_empty() {
+            return Err(ConfigError::Invalid(added));
+        }
+        if !after.is_empty() {
+            outcome.warnings.push(format!(
+                "saved, but the contexts files still have problems:\n{}",
+                Problem::list(&after)
+            ));
+        }
+        write_atomic(&path, text.as_bytes()).map_err(|source| ConfigError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(outcome)
+    }
+
+    /// Refuses edits that name something missing, or create what exists.
+    fn check_preconditions(&self, edit: &Edit) -> Result<(), ConfigError> {
+        match edit {
+            Edit::UseContext(name)
+            | Edit::DeleteEntry {
+                name,
+                section: Section::Contexts,
+            } => {
+                if self.context(name).is_none() {
+                    return Err(self.not_found(Section::Contexts, name));
+                }
+            }
+            Edit::DeleteEntry { section, name } => {
+                let exists = match section {
+                    Section::Providers => self.provider(name).is_some(),
+                    Section::Clusters => self.cluster(name).is_some(),
+                    Section::Contexts => unreachable!("handled above"),
+                };
+                if !exists {
+                    return Err(self.not_found(*section, name));
+                }
+            }
+            Edit::RenameContext { from, to } => {
+                if self.context(from).is_none() {
+                    return Err(self.not_found(Section::Contexts, from));
+                }
+                if let Some(file) = self
+                    .files
+                    .iter()
+                    .find(|file| Section::Contexts.holds(&file.model, to))
+                {
+                    return Err(ConfigError::AlreadyExists {
+                        kind: "context",
+                        name: to.clone(),
+                        path: file.path.clone(),
+                    });
+                }
+            }
+            Edit::SetEntry {
+                section: Section::Providers,
+                name,
+                set,
+                ..
+            } => self.check_provider_fields(name, set)?,
+            Edit::SetEntry { name, .. } => {
+                if name.trim().is_empty() {
+                    return Err(ConfigError::Usage("a name must not be empty".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A provider edit may only set fields its dialect declares; a new one needs a kind.
+    fn check_provider_fields(
+        &self,
+        name: &str,
+        set: &IndexMap<String, Value>,
+    ) -> Result<(), ConfigError> {
+        let kinds = || {
+            provider::providers()
+                .iter()
+                .map(|p| p.kind())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let kind = match (set.get("kind").and_then(Value::as_str), self.provider(name)) {
+            (Some(kind), _) => kind.to_owned(),
+            (None, Some(existing)) => existing.kind.clone(),
+            (None, None) => {
+                return Err(ConfigError::Usage(format!(
+                    "provider {name:?} is new: say its kind with --kind ({})",
+                    kinds()
+                )));
+            }
+        };
+        let Some(dialect) = provider::provider(&kind) else {
+            return Err(ConfigError::Usage(format!(
+                "unknown provider kind `{kind}`; known kinds: {}",
+                kinds()
+            )));
+        };
+        let fields: Vec<&str> = dialect.fields().iter().map(|f| f.name).collect();
+        for key in set.keys().filter(|key| *key != "kind") {
+            if !fields.contains(&key.as_str()) {
+                return Err(ConfigError::Usage(format!(
+                    "`{key}` is not a field of {kind} providers; their fields are: {}",
+                    fields.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn apply_to_mapping(root: &mut Mapping, edit: &Edit, outcome: &mut EditOutcome) {
+    let current_context = Value::from("current-context");
+    match edit {
+        Edit::UseContext(name) => {
+            root.insert(current_context, Value::from(name.as_str()));
+        }
+        Edit::SetEntry {
+            section,
+            name,
+            set,
+            unset,
+        } => {
+            let entries = section_mut(root, *section);
+            let index = match find_entry(entries, name) {
+                Some(index) => index,
+                None => {
+                    let mut entry = Mapping::new();
+                    entry.insert(Value::from("name"), Value::from(name.as_str()));
+                    entries.push(Value::Mapping(entry));
+                    outcome.created = true;
+                    entries.len() - 1
+                }
+            };
+            if let Value::Mapping(entry) = &mut entries[index] {
+                for (key, value) in set {
+                    entry.insert(Value::from(key.as_str()), value.clone());
+                }
+                for key in unset {
+                    entry.shift_remove(key.as_str());
+                }
+                if outcome.created && *section == Section::Providers {
+                    order_like_the_dialect(entry);
+                }
+            }
+        }
+        Edit::DeleteEntry { section, name } => {
+            let entries = section_mut(root, *section);
+            entries.retain(|entry| entry_name(entry) != Some(name.as_str()));
+            if *section == Section::Contexts
+                && root.get(&current_context).and_then(Value::as_str) == Some(name.as_str())
+            {
+                root.shift_remove(&current_context);
+                outcome.warnings.push(format!(
+                    "deleted context {name:?}, which was the current context; pick another with `tokenctl auth use-context NAME`"
+                ));
+            }
+        }
+        Edit::RenameContext { from, to } => {
+            let entries = section_mut(root, Section::Contexts);
+            if let Some(index) = find_entry(entries, from)
+                && let Value::Mapping(entry) = &mut entries[index]
+            {
+                entry.insert(Value::from("name"), Value::from(to.as_str()));
+            }
+            if root.get(&current_context).and_then(Value::as_str) == Some(from.as_str()) {
+                root.insert(current_context, Value::from(to.as_str()));
+            }
+        }
+    }
+}
+
+/// Lays out a new provider entry as its dialect lists its fields: name, kind, then fields.
+fn order_like_the_dialect(entry: &mut Mapping) {
+    let dialect = entry
+        .get("kind")
+        .and_then(Value::as_str)
+        .and_then(provider::provider);
+    let rank = |key: &Value| -> usize {
+        match key.as_str() {
+            Some("name") => 0,
+            Some("kind") => 1,
+            Some(key) => dialect
+                .and_then(|d| d.fields().iter().position(|f| f.name == key))
+                .map_or(usize::MAX, |position| position + 2),
+            None => usize::MAX,
+        }
+    };
+    let mut pairs: Vec<(Value, Value)> = std::mem::take(entry).into_iter().collect();
+    pairs.sort_by_key(|(key, _)| rank(key));
+    *entry = pairs.into_iter().collect();
+}
+
+/// The list under `section`, created when absent or null.
+fn section_mut(root: &mut Mapping, section: Section) -> &mut Vec<Value> {
+    let key = Value::from(section.key());
+    if !matches!(root.get(&key), Some(Value::Sequence(_))) {
+        root.insert(key.clone(), Value::Sequence(Vec::new()));
+    }
+    match root.get_mut(&key) {
+        Some(Value::Sequence(entries)) => entries,
+        _ => unreachable!("inserted above"),
+    }
+}
+
+fn entry_name(entry: &Value) -> Option<&str> {
+    entry.get("name").and_then(Value::as_str)
+}
+
+fn find_entry(entries: &[Value], name: &str) -> Option<usize> {
+    entries
+        .iter()
+        .position(|entry| entry_name(entry) == Some(name))
+}

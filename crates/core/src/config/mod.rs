@@ -1,0 +1,502 @@
+//! The contexts file: where it is, how several files merge, how it is checked and edited.
+//!
+//! Reading goes through a typed view ([`FileModel`]); edits go through the file's YAML tree so
+//! that keys tokenctl does not know survive a rewrite.
+
+mod edit;
+mod model;
+mod validate;
+mod view;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use edit::{Edit, EditOutcome, Section};
+pub use model::{
+    CLUSTER_KEYS, CONTEXT_KEYS, ClusterEntry, ContextEntry, CredentialStore, DISCOVER, FileModel,
+    ProviderEntry,
+};
+pub use validate::Problem;
+
+use crate::provider::{self, Provider, ProviderConfig};
+
+/// Environment variable with a `:`-separated list of contexts files (like `KUBECONFIG`).
+pub const CONFIG_ENV: &str = "TOKENCTL_CONFIG";
+
+/// Environment variable that picks a context for one command or one shell.
+pub const CONTEXT_ENV: &str = "TOKENCTL_CONTEXT";
+
+/// The contexts files to use: `--config` if given, else `TOKENCTL_CONFIG`, else the default
+/// `$XDG_CONFIG_HOME/tokenctl/config.yaml`.
+pub fn config_paths(explicit: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(path) = explicit {
+        return vec![path.to_path_buf()];
+    }
+    if let Some(list) = std::env::var_os(CONFIG_ENV).filter(|list| !list.is_empty()) {
+        let mut seen = HashSet::new();
+        let paths: Vec<PathBuf> = std::env::split_paths(&list)
+            .filter(|path| !path.as_os_str().is_empty())
+            .filter(|path| seen.insert(path.clone()))
+            .collect();
+        if !paths.is_empty() {
+            return paths;
+        }
+    }
+    vec![default_config_path()]
+}
+
+/// `$XDG_CONFIG_HOME/tokenctl/config.yaml`, falling back to `~/.config/tokenctl/config.yaml`.
+pub fn default_config_path() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| std::env::home_dir().map(|home| home.join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("tokenctl").join("config.yaml")
+}
+
+/// Why the contexts file could not be used. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read the contexts file: {source}", path = .path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path}:{line}:{column}: {message}", path = .path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}", Problem::list(.0))]
+    Invalid(Vec<Problem>),
+    #[error("{kind} {name:?} is not defined in {files}{hint}", hint = suggestion_hint(.suggestions, .known))]
+    NotFound {
+        kind: &'static str,
+        name: String,
+        files: FileList,
+        suggestions: Vec<String>,
+        known: Vec<String>,
+    },
+    #[error("{kind} {name:?} already exists in {path}", path = .path.display())]
+    AlreadyExists {
+        kind: &'static str,
+        name: String,
+        path: PathBuf,
+    },
+    #[error(
+        "no context is selected: run `tokenctl auth use-context NAME` or pass --context{}",
+        suggestion_hint(&[], .known)
+    )]
+    NoCurrentContext { known: Vec<String> },
+    #[error("{0}")]
+    Usage(String),
+    #[error("{path}: cannot write the contexts file: {source}", path = .path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// The files a lookup searched, for messages.
+#[derive(Debug, Clone)]
+pub struct FileList(pub Vec<PathBuf>);
+
+impl fmt::Display for FileList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, path) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(if i + 1 == self.0.len() { " or " } else { ", " })?;
+            }
+            write!(f, "{}", path.display())?;
+        }
+        Ok(())
+    }
+}
+
+fn suggestion_hint(suggestions: &[String], known: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if !suggestions.is_empty() {
+        let quoted: Vec<String> = suggestions.iter().map(|s| format!("{s:?}")).collect();
+        return format!("; did you mean {}?", quoted.join(" or "));
+    }
+    match known.len() {
+        0 => "; none is defined yet".into(),
+        n if n <= SHOWN => format!("; defined: {}", known.join(", ")),
+        n => format!(
+            "; defined: {}, … ({n} in all; `tokenctl auth get-contexts -o name` lists them)",
+            known[..SHOWN].join(", ")
+        ),
+    }
+}
+
+/// The names closest to `wanted`, best first: typos, and names that start with it.
+pub fn closest_names<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let wanted_lower = wanted.to_lowercase();
+    let mut scored: Vec<(usize, &str)> = names
+        .into_iter()
+        .filter_map(|name| {
+            let lower = name.to_lowercase();
+            let distance = strsim::levenshtein(&wanted_lower, &lower);
+            let close = distance <= (wanted.chars().count() / 3).max(2);
+            let prefix = lower.starts_with(&wanted_lower) || wanted_lower.starts_with(&lower);
+            (close || prefix).then_some((if close { distance } else { 3 }, name))
+        })
+        .collect();
+    scored.sort();
+    scored.dedup_by_key(|(_, name)| *name);
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, name)| name.to_owned())
+        .collect()
+}
+
+/// One loaded file: where it is and what it says.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    /// The text as read; `None` when the file does not exist yet.
+    pub text: Option<String>,
+    pub model: FileModel,
+}
+
+impl ConfigFile {
+    /// Reads and parses one file; a missing file is an empty one.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let model = match &text {
+            Some(text) => parse_typed(path, text)?,
+            None => FileModel::default(),
+        };
+        Ok(ConfigFile {
+            path: path.to_path_buf(),
+            text,
+            model,
+        })
+    }
+}
+
+/// Parses YAML text into `T`; an error names the file, the line and column, and the field.
+pub(crate) fn parse_typed<T: serde::de::DeserializeOwned + Default>(
+    path: &Path,
+    text: &str,
+) -> Result<T, ConfigError> {
+    if is_blank_yaml(text) {
+        return Ok(T::default());
+    }
+    serde_yaml_ng::from_str(text).map_err(|err| {
+        let message = strip_location(&err.to_string()).replace(
+            "struct FileModel",
+            "a mapping with current-context, providers, clusters and contexts",
+        );
+        let (line, column) = match (duplicate_key_line(text, &message), err.location()) {
+            (Some(line), _) => (line, 1),
+            (None, Some(location)) => (location.line(), location.column()),
+            (None, None) => (1, 1),
+        };
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+/// serde reports a repeated top-level key without a position; find its second occurrence.
+fn duplicate_key_line(text: &str, message: &str) -> Option<usize> {
+    let key = message
+        .strip_prefix("duplicate field `")?
+        .split('`')
+        .next()?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .nth(1)
+        .map(|(index, _)| index + 1)
+}
+
+/// A document of only comments and blank lines, which YAML parsers treat as no document.
+fn is_blank_yaml(text: &str) -> bool {
+    text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#') || line == "---"
+    })
+}
+
+/// serde_yaml_ng puts " at line L column C" into its messages; we print the location first.
+fn strip_location(message: &str) -> String {
+    let Some(at) = message.find(" at line ") else {
+        return message.to_owned();
+    };
+    let rest = &message[at + " at line ".len()..];
+    let after_numbers = rest
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .strip_prefix(" column ")
+        .map(|tail| tail.trim_start_matches(|c: char| c.is_ascii_digit()));
+    match after_numbers {
+        Some(tail) => format!("{}{tail}", &message[..at]),
+        None => message.to_owned(),
+    }
+}
+
+/// Where an entry stands, for messages: `/path/config.yaml: contexts[2] "prod"`.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    pub path: &'a Path,
+    pub section: Section,
+    pub index: usize,
+}
+
+impl fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}[{}]",
+            self.path.display(),
+            self.section.key(),
+            self.index
+        )
+    }
+}
+
+/// All contexts files in merge order. For a name defined in several files the first wins.
+#[derive(Debug, Clone)]
+pub struct ConfigSet {
+    pub files: Vec<ConfigFile>,
+}
+
+/// A context with what it refers to.
+#[derive(Debug, Clone, Copy)]
+pub struct ResolvedContext<'a> {
+    pub context: &'a ContextEntry,
+    /// `None` when the context asks the cluster (`provider: discover`).
+    pub provider: Option<&'a ProviderEntry>,
+    pub cluster: Option<&'a ClusterEntry>,
+    /// Whether this is the file's `current-context` (rather than picked by `--context`).
+    pub is_current: bool,
+}
+
+impl ConfigSet {
+    /// Loads every file; parse errors are fatal, semantic problems are left to [`Self::problems`].
+    pub fn load(paths: &[PathBuf]) -> Result<ConfigSet, ConfigError> {
+        let files = paths
+            .iter()
+            .map(|path| ConfigFile::load(path))
+            .collect::<Result<_, _>>()?;
+        Ok(ConfigSet { files })
+    }
+
+    /// Loads every file and refuses a set with any problem.
+    pub fn load_valid(paths: &[PathBuf]) -> Result<ConfigSet, ConfigError> {
+        let set = ConfigSet::load(paths)?;
+        let problems = set.problems();
+        if problems.is_empty() {
+            Ok(set)
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.files.iter().map(|file| file.path.clone()).collect()
+    }
+
+    /// The `current-context` of the first file that sets one.
+    pub fn current_context(&self) -> Option<&str> {
+        self.files
+            .iter()
+            .find_map(|file| file.model.current_context.as_deref())
+    }
+
+    /// The credential store setting of the first file that sets one.
+    pub fn credential_store(&self) -> CredentialStore {
+        self.files
+            .iter()
+            .find_map(|file| file.model.credential_store)
+            .unwrap_or_default()
+    }
+
+    /// Merged contexts, first definition of each name, in file order.
+    pub fn contexts(&self) -> Vec<(Origin<'_>, &ContextEntry)> {
+        self.merged(Section::Contexts, |model| &model.contexts, |c| &c.name)
+    }
+
+    pub fn providers(&self) -> Vec<(Origin<'_>, &ProviderEntry)> {
+        self.merged(Section::Providers, |model| &model.providers, |p| &p.name)
+    }
+
+    pub fn clusters(&self) -> Vec<(Origin<'_>, &ClusterEntry)> {
+        self.merged(Section::Clusters, |model| &model.clusters, |c| &c.name)
+    }
+
+    fn merged<'s, T>(
+        &'s self,
+        section: Section,
+        entries: impl Fn(&'s FileModel) -> &'s Vec<T>,
+        name: impl Fn(&T) -> &String,
+    ) -> Vec<(Origin<'s>, &'s T)> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for file in &self.files {
+            for (index, entry) in entries(&file.model).iter().enumerate() {
+                if seen.insert(name(entry).as_str()) {
+                    let origin = Origin {
+                        path: &file.path,
+                        section,
+                        index,
+                    };
+                    out.push((origin, entry));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn context(&self, name: &str) -> Option<&ContextEntry> {
+        self.find(|model| &model.contexts, |c| c.name == name)
+    }
+
+    pub fn provider(&self, name: &str) -> Option<&ProviderEntry> {
+        self.find(|model| &model.providers, |p| p.name == name)
+    }
+
+    pub fn cluster(&self, name: &str) -> Option<&ClusterEntry> {
+        self.find(|model| &model.clusters, |c| c.name == name)
+    }
+
+    fn find<'s, T>(
+        &'s self,
+        entries: impl Fn(&'s FileModel) -> &'s Vec<T>,
+        matches: impl Fn(&T) -> bool,
+    ) -> Option<&'s T> {
+        self.files
+            .iter()
+            .find_map(|file| entries(&file.model).iter().find(|entry| matches(entry)))
+    }
+
+    /// The error for a name that is not defined, with the closest names.
+    pub fn not_found(&self, section: Section, name: &str) -> ConfigError {
+        let known: Vec<String> = match section {
+            Section::Contexts => self
+                .contexts()
+                .iter()
+                .map(|(_, c)| c.name.clone())
+                .collect(),
+            Section::Providers => self
+                .providers()
+                .iter()
+                .map(|(_, p)| p.name.clone())
+                .collect(),
+            Section::Clusters => self
+                .clusters()
+                .iter()
+                .map(|(_, c)| c.name.clone())
+                .collect(),
+        };
+        ConfigError::NotFound {
+            kind: section.singular(),
+            name: name.to_owned(),
+            files: FileList(self.paths()),
+            suggestions: closest_names(name, known.iter().map(String::as_str)),
+            known,
+        }
+    }
+
+    /// The context to use: `wanted` (from `--context` or `TOKENCTL_CONTEXT`) or the
+    /// current one, with its provider and cluster.
+    pub fn resolve(&self, wanted: Option<&str>) -> Result<ResolvedContext<'_>, ConfigError> {
+        let current = self.current_context();
+        let name = match wanted.or(current) {
+            Some(name) => name,
+            None => {
+                return Err(ConfigError::NoCurrentContext {
+                    known: self
+                        .contexts()
+                        .iter()
+                        .map(|(_, c)| c.name.clone())
+                        .collect(),
+                });
+            }
+        };
+        let context = self
+            .context(name)
+            .ok_or_else(|| self.not_found(Section::Contexts, name))?;
+        let provider = match context.provider.as_deref() {
+            None | Some(DISCOVER) => None,
+            Some(provider) => Some(
+                self.provider(provider)
+                    .ok_or_else(|| self.not_found(Section::Providers, provider))?,
+            ),
+        };
+        let cluster = match context.cluster.as_deref() {
+            None => None,
+            Some(cluster) => Some(
+                self.cluster(cluster)
+                    .ok_or_else(|| self.not_found(Section::Clusters, cluster))?,
+            ),
+        };
+        Ok(ResolvedContext {
+            context,
+            provider,
+            cluster,
+            is_current: current == Some(name),
+        })
+    }
+
+    /// Every semantic problem of the merged set; empty when the set is usable.
+    pub fn problems(&self) -> Vec<Problem> {
+        validate::problems(self)
+    }
+}
+
+impl ProviderEntry {
+    /// The registered dialect of this entry, if its kind is known.
+    pub fn dialect(&self) -> Option<&'static dyn Provider> {
+        provider::provider(&self.kind)
+    }
+
+    /// The entry as its dialect sees it.
+    pub fn as_config(&self) -> ProviderConfig<'_> {
+        ProviderConfig {
+            name: &self.name,
+            fields: &self.fields,
+        }
+    }
+}
+
+/// Names only, for TAB completion: no validation, no error (an unreadable file gives none).
+pub fn complete_names(paths: &[PathBuf], section: Section) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut names = Vec::new();
+    for path in paths {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let Ok(model) = parse_typed::<model::NamesModel>(path, &text) else {
+            continue;
+        };
+        let entries = match section {
+            Section::Contexts => model.contexts,
+            Section::Providers => model.providers,
+            Section::Clusters => model.clusters,
+        };
+        for entry in entries {
+            if seen.insert(entry.name.clone()) {
+                names.push(entry.name);
+            }
+        }
+    }
+    names
+}

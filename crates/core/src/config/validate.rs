@@ -1,0 +1,226 @@
+//! Semantic checks of the merged contexts files: names, references and each provider's
+//! fields as its dialect declares them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use super::edit::Section;
+use super::model::{ClusterEntry, ContextEntry, DISCOVER};
+use super::{ConfigSet, Origin, closest_names};
+use crate::base_url::parse_base_url;
+use crate::provider::{self, validate_provider};
+
+/// One thing wrong with the contexts files, with the file and the entry it is in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub path: PathBuf,
+    /// `contexts[2] "prod"`, or the top-level key.
+    pub place: String,
+    pub message: String,
+}
+
+impl Problem {
+    fn at(origin: &Origin<'_>, name: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            path: origin.path.to_path_buf(),
+            place: format!("{}[{}] {name:?}", origin.section.key(), origin.index),
+            message: message.into(),
+        }
+    }
+
+    /// All problems for one message: one line for one problem, a list for several.
+    pub fn list(problems: &[Problem]) -> String {
+        match problems {
+            [one] => one.to_string(),
+            many => {
+                let mut text = format!("the contexts file has {} problems:", many.len());
+                for problem in many {
+                    text.push_str(&format!("\n  - {problem}"));
+                }
+                text
+            }
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            self.path.display(),
+            self.place,
+            self.message
+        )
+    }
+}
+
+pub(super) fn problems(set: &ConfigSet) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    duplicate_names(set, &mut problems);
+    for (origin, entry) in set.providers() {
+        let Some(dialect) = entry.dialect() else {
+            let kinds: Vec<&str> = provider::providers().iter().map(|p| p.kind()).collect();
+            let hint = match closest_names(&entry.kind, kinds.iter().copied()).first() {
+                Some(close) => format!("did you mean `{close}`? "),
+                None => String::new(),
+            };
+            problems.push(Problem::at(
+                &origin,
+                &entry.name,
+                format!(
+                    "field `kind`: unknown provider kind `{}`; {hint}known kinds: {}",
+                    entry.kind,
+                    kinds.join(", ")
+                ),
+            ));
+            continue;
+        };
+        for error in validate_provider(dialect, &entry.as_config()) {
+            problems.push(Problem::at(&origin, &entry.name, error.to_string()));
+        }
+    }
+    for (origin, cluster) in set.clusters() {
+        for message in cluster_problems(cluster) {
+            problems.push(Problem::at(&origin, &cluster.name, message));
+        }
+    }
+    for (origin, context) in set.contexts() {
+        for message in context_problems(set, context) {
+            problems.push(Problem::at(&origin, &context.name, message));
+        }
+    }
+    problems
+}
+
+fn duplicate_names(set: &ConfigSet, problems: &mut Vec<Problem>) {
+    for file in &set.files {
+        let sections: [(Section, Vec<&str>); 3] = [
+            (
+                Section::Providers,
+                file.model
+                    .providers
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect(),
+            ),
+            (
+                Section::Clusters,
+                file.model
+                    .clusters
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect(),
+            ),
+            (
+                Section::Contexts,
+                file.model
+                    .contexts
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect(),
+            ),
+        ];
+        for (section, names) in sections {
+            let mut first_index: HashMap<&str, usize> = HashMap::new();
+            for (index, name) in names.into_iter().enumerate() {
+                let origin = Origin {
+                    path: &file.path,
+                    section,
+                    index,
+                };
+                if name.trim().is_empty() {
+                    problems.push(Problem::at(&origin, name, "field `name` must not be empty"));
+                } else if let Some(first) = first_index.insert(name, index) {
+                    first_index.insert(name, first);
+                    problems.push(Problem::at(
+                        &origin,
+                        name,
+                        format!(
+                            "duplicate {} name; {}[{first}] already uses it",
+                            section.singular(),
+                            section.key()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn cluster_problems(cluster: &ClusterEntry) -> Vec<String> {
+    let mut problems = Vec::new();
+    match cluster.server.as_deref() {
+        None => problems.push("field `server` is required (the API server's URL)".to_owned()),
+        Some(server) => {
+            if let Err(reason) = parse_base_url(server) {
+                problems.push(format!("field `server` {reason}"));
+            }
+        }
+    }
+    if cluster.certificate_authority.is_some() && cluster.certificate_authority_data.is_some() {
+        problems.push(
+            "set only one of `certificate-authority` and `certificate-authority-data`".to_owned(),
+        );
+    }
+    problems
+}
+
+fn context_problems(set: &ConfigSet, context: &ContextEntry) -> Vec<String> {
+    let mut problems = Vec::new();
+    let provider_names = || {
+        set.providers()
+            .into_iter()
+            .map(|(_, p)| p.name.as_str())
+            .collect::<Vec<_>>()
+    };
+    match context.provider.as_deref() {
+        None => problems.push(format!(
+            "field `provider` is required: a provider name, or `{DISCOVER}` to ask the cluster"
+        )),
+        Some(DISCOVER) => {
+            if context.cluster.is_none() {
+                problems.push(format!(
+                    "field `cluster` is required with `provider: {DISCOVER}` (the cluster says which provider to use)"
+                ));
+            }
+        }
+        Some(name) => match set.provider(name) {
+            None => problems.push(missing_reference("provider", name, provider_names())),
+            Some(entry) => {
+                if let (Some(flow), Some(dialect)) = (context.flow, entry.dialect())
+                    && !dialect.flows().contains(&flow)
+                {
+                    let supported: Vec<&str> = dialect.flows().iter().map(|f| f.as_str()).collect();
+                    problems.push(format!(
+                        "field `flow`: provider {name:?} ({}) does not support the {flow} flow; it supports {}",
+                        entry.kind,
+                        supported.join(", ")
+                    ));
+                }
+            }
+        },
+    }
+    if let Some(cluster) = context.cluster.as_deref()
+        && set.cluster(cluster).is_none()
+    {
+        let names: Vec<&str> = set
+            .clusters()
+            .into_iter()
+            .map(|(_, c)| c.name.as_str())
+            .collect();
+        problems.push(missing_reference("cluster", cluster, names));
+    }
+    problems
+}
+
+fn missing_reference(kind: &str, name: &str, known: Vec<&str>) -> String {
+    let mut message = format!("field `{kind}`: {kind} {name:?} is not defined");
+    match closest_names(name, known.iter().copied()).first() {
+        Some(close) => message.push_str(&format!("; did you mean {close:?}?")),
+        None if known.is_empty() => message.push_str(&format!("; no {kind} is defined yet")),
+        None => message.push_str(&format!("; defined: {}", known.join(", "))),
+    }
+    message
+}

@@ -1,0 +1,180 @@
+//! File-system primitives every stored file goes through: private directories, atomic
+//! 0600 writes, and advisory locks on a separate `.lock` file.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Creates `dir` and its missing parents; directories created here are 0700.
+pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Follows a symbolic link at `path` so that a linked file (a dotfiles repo, say) is
+/// updated in place rather than replaced by a regular file.
+fn resolve_link(path: &Path) -> PathBuf {
+    match fs::read_link(path) {
+        Ok(target) if target.is_absolute() => target,
+        Ok(target) => path.parent().unwrap_or(Path::new(".")).join(target),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// Writes `contents` to `path` atomically: a 0600 temporary file in the same directory,
+/// fsync, rename over the target, fsync of the directory. Readers see the old file or the
+/// new one, never a mix, and a crash leaves one of the two.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let target = resolve_link(path);
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    create_private_dir_all(&dir)?;
+    let file_name = target
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = format!(".{file_name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    let mut temp = builder.tempfile_in(&dir)?;
+    temp.write_all(contents)?;
+    temp.as_file().sync_all()?;
+    temp.persist(&target).map_err(|err| err.error)?;
+    #[cfg(unix)]
+    File::open(&dir)?.sync_all()?;
+    Ok(())
+}
+
+/// An exclusive advisory lock held on `<path>.lock`; released on drop.
+///
+/// The lock lives in its own file because the file it guards is replaced by rename, and a
+/// lock on a replaced inode protects nothing.
+#[derive(Debug)]
+pub struct LockGuard {
+    file: File,
+}
+
+impl LockGuard {
+    /// Locks `<guarded>.lock`, waiting at most `timeout`. `what` says in the error and in
+    /// the progress message what the wait is for.
+    pub fn acquire(guarded: &Path, what: &str, timeout: Duration) -> io::Result<LockGuard> {
+        let lock_path = lock_path(guarded);
+        if let Some(dir) = lock_path.parent() {
+            create_private_dir_all(dir)?;
+        }
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&lock_path)?;
+        let started = Instant::now();
+        let mut announced = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(LockGuard { file }),
+                Err(TryLockError::Error(err)) => return Err(err),
+                Err(TryLockError::WouldBlock) => {}
+            }
+            let waited = started.elapsed();
+            if waited >= timeout {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "gave up after {}s waiting for another tokenctl process to finish {what} (lock {})",
+                        timeout.as_secs(),
+                        lock_path.display()
+                    ),
+                ));
+            }
+            if !announced && waited >= Duration::from_secs(1) {
+                tracing::info!("waiting for another tokenctl process to finish {what}");
+                announced = true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// `config.yaml` → `config.yaml.lock`, beside it.
+pub fn lock_path(guarded: &Path) -> PathBuf {
+    let mut name = guarded.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_creates_private_dirs_and_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("a/b/config.yaml");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&root.path().join("a")), 0o700);
+        assert_eq!(mode(&root.path().join("a/b")), 0o700);
+        let leftovers: Vec<_> = fs::read_dir(root.path().join("a/b")).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_updates_the_target_of_a_symlink() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().join("real.yaml");
+        let link = root.path().join("link.yaml");
+        fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+    }
+
+    #[test]
+    fn a_held_lock_times_out_with_a_message_that_says_what_it_waited_for() {
+        let root = tempfile::tempdir().unwrap();
+        let guarded = root.path().join("config.yaml");
+        let _held = LockGuard::acquire(
+            &guarded,
+            "editing the contexts file",
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let err = LockGuard::acquire(
+            &guarded,
+            "editing the contexts file",
+            Duration::from_millis(50),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(
+            err.to_string().contains("editing the contexts file"),
+            "{err}"
+        );
+    }
+}

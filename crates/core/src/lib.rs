@@ -1,0 +1,13 @@
+//! tokenctl-core: the provider model and registry, the contexts file, and the file-system
+//! primitives every stored file goes through. No clap and no terminal code live here.
+
+pub mod base_url;
+pub mod config;
+pub mod fsutil;
+pub mod provider;
+
+/// Re-exported for [`register_provider!`].
+#[doc(hidden)]
+pub use inventory;
+
+pub use provider::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};

@@ -1,0 +1,354 @@
+//! The provider model: what a dialect declares about itself, and the compile-time registry.
+//!
+//! A provider crate says only what is special about its dialect: its configuration fields,
+//! how its endpoints are laid out and which grant flows it supports. Everything else
+//! (flows, storage, the CLI) is generic over [`Provider`].
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde_yaml_ng::Value;
+use url::Url;
+
+use crate::base_url::parse_base_url;
+
+/// A grant flow that `tokenctl auth login --flow` can run.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flow {
+    /// RFC 8628 device authorization.
+    Device,
+    /// Authorization code with PKCE through a loopback redirect.
+    Browser,
+    /// Resource owner password credentials.
+    Password,
+    /// Client credentials (an application's own identity).
+    ClientCredentials,
+    /// A token obtained elsewhere, used as is.
+    Token,
+    /// RFC 8693 token exchange (or the dialect's own exchange grant).
+    Exchange,
+}
+
+impl Flow {
+    /// Every flow, in the order the CLI lists them.
+    pub const ALL: [Flow; 6] = [
+        Flow::Device,
+        Flow::Browser,
+        Flow::Password,
+        Flow::ClientCredentials,
+        Flow::Token,
+        Flow::Exchange,
+    ];
+
+    /// The name used on the command line and in the contexts file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Device => "device",
+            Flow::Browser => "browser",
+            Flow::Password => "password",
+            Flow::ClientCredentials => "client-credentials",
+            Flow::Token => "token",
+            Flow::Exchange => "exchange",
+        }
+    }
+
+    /// Parses a flow name as written on the command line or in the contexts file.
+    pub fn parse(name: &str) -> Option<Flow> {
+        Flow::ALL.into_iter().find(|flow| flow.as_str() == name)
+    }
+}
+
+impl fmt::Display for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What kind of value a configuration field holds; drives validation and the CLI flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Free text.
+    Text,
+    /// A base URL or host name: `https://…`, a bare host (https assumed), or plain http on
+    /// loopback only.
+    BaseUrl,
+    /// A TCP port, 1 to 65535.
+    Port,
+    /// A list of strings (YAML sequence; comma-separated on the command line).
+    List,
+    /// The name of an environment variable.
+    EnvVar,
+    /// A path to a file.
+    Path,
+    /// A secret written inline; accepted, redacted in output, and warned about.
+    Secret,
+}
+
+/// One configuration field of a provider entry in the contexts file.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldSpec {
+    /// The key in the contexts file and the `config set-provider` flag (`--NAME`).
+    pub name: &'static str,
+    /// One line of help, shown by `--help`, man pages and error messages.
+    pub help: &'static str,
+    /// Whether an entry of this kind is invalid without it.
+    pub required: bool,
+    /// What the value must look like.
+    pub kind: FieldKind,
+}
+
+impl FieldSpec {
+    /// A required field.
+    pub const fn required(name: &'static str, kind: FieldKind, help: &'static str) -> Self {
+        FieldSpec {
+            name,
+            help,
+            required: true,
+            kind,
+        }
+    }
+
+    /// An optional field.
+    pub const fn optional(name: &'static str, kind: FieldKind, help: &'static str) -> Self {
+        FieldSpec {
+            name,
+            help,
+            required: false,
+            kind,
+        }
+    }
+}
+
+/// Fields that every OAuth client configuration shares; provider crates list the ones
+/// their dialect uses, next to their own.
+pub mod fields {
+    use super::{FieldKind, FieldSpec};
+
+    pub const CLIENT_ID: FieldSpec = FieldSpec::required(
+        "client-id",
+        FieldKind::Text,
+        "OAuth client ID of this tool's app registration",
+    );
+    pub const CLIENT_ID_OPTIONAL: FieldSpec = FieldSpec::optional(
+        "client-id",
+        FieldKind::Text,
+        "OAuth client ID (optional for this dialect)",
+    );
+    pub const CLIENT_SECRET_ENV: FieldSpec = FieldSpec::optional(
+        "client-secret-env",
+        FieldKind::EnvVar,
+        "environment variable that holds the client secret",
+    );
+    pub const CLIENT_SECRET_FILE: FieldSpec = FieldSpec::optional(
+        "client-secret-file",
+        FieldKind::Path,
+        "file that holds the client secret",
+    );
+    pub const CLIENT_SECRET: FieldSpec = FieldSpec::optional(
+        "client-secret",
+        FieldKind::Secret,
+        "client secret written inline (discouraged: prefer client-secret-env or client-secret-file)",
+    );
+    pub const SCOPES: FieldSpec = FieldSpec::optional(
+        "scopes",
+        FieldKind::List,
+        "scopes requested at login unless the context or --scope says otherwise",
+    );
+    pub const REDIRECT_PORT: FieldSpec = FieldSpec::optional(
+        "redirect-port",
+        FieldKind::Port,
+        "fixed loopback port for the browser login (some app registrations need one)",
+    );
+}
+
+/// Where a dialect's endpoints are. `None` where the dialect has no such endpoint or it is
+/// only known after discovery.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The expected `iss` of ID tokens, when known without discovery.
+    pub issuer: Option<Url>,
+    /// `.well-known/openid-configuration` (or equivalent) to fetch the rest from.
+    pub discovery: Option<Url>,
+    pub authorization: Option<Url>,
+    pub token: Option<Url>,
+    pub device_authorization: Option<Url>,
+    pub revocation: Option<Url>,
+    pub end_session: Option<Url>,
+    pub jwks: Option<Url>,
+}
+
+/// A provider entry of the contexts file, as a dialect sees it: its name and its fields.
+#[derive(Clone, Copy, Debug)]
+pub struct ProviderConfig<'a> {
+    pub name: &'a str,
+    pub fields: &'a IndexMap<String, Value>,
+}
+
+impl<'a> ProviderConfig<'a> {
+    /// A text field, if present and a string.
+    pub fn text(&self, field: &str) -> Option<&'a str> {
+        self.fields.get(field).and_then(Value::as_str)
+    }
+
+    /// A text field that validation guaranteed; an error names the field otherwise.
+    pub fn require(&self, field: &str) -> Result<&'a str, FieldError> {
+        self.text(field)
+            .filter(|value| !value.trim().is_empty())
+            .ok_or_else(|| FieldError::new(field, "is required"))
+    }
+
+    /// A base URL field, parsed and checked (https, or plain http on loopback).
+    pub fn base_url(&self, field: &str) -> Result<Url, FieldError> {
+        parse_base_url(self.require(field)?).map_err(|reason| FieldError::new(field, reason))
+    }
+}
+
+/// A problem with one field of a provider entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, reason: impl Into<String>) -> Self {
+        FieldError {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "field `{}` {}", self.field, self.reason)
+    }
+}
+
+/// A provider dialect. Implementations are unit structs registered with [`register_provider!`].
+pub trait Provider: Send + Sync + 'static {
+    /// The `kind:` value in the contexts file (`keycloak`, `azure`, …).
+    fn kind(&self) -> &'static str;
+
+    /// One line that says what the dialect is for.
+    fn description(&self) -> &'static str;
+
+    /// The configuration fields an entry of this kind takes.
+    fn fields(&self) -> &'static [FieldSpec];
+
+    /// The grant flows this dialect supports, the default first.
+    fn flows(&self) -> &'static [Flow];
+
+    /// Where the endpoints are, from a validated entry.
+    fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError>;
+
+    /// Checks that go beyond each field's kind (combinations, dialect rules). The generic
+    /// checks of [`validate_provider`] have already passed when this runs.
+    fn validate_extra(&self, _config: &ProviderConfig<'_>) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+/// One registered dialect; collected at link time by `inventory`.
+pub struct Registration(pub &'static dyn Provider);
+
+inventory::collect!(Registration);
+
+/// Registers a provider dialect with the compile-time registry:
+/// `tokenctl_core::register_provider!(Keycloak);` in the dialect's crate.
+#[macro_export]
+macro_rules! register_provider {
+    ($provider:expr) => {
+        $crate::inventory::submit! { $crate::provider::Registration(&$provider) }
+    };
+}
+
+/// Every registered dialect, sorted by kind so that listings are stable.
+pub fn providers() -> Vec<&'static dyn Provider> {
+    let mut all: Vec<&'static dyn Provider> = inventory::iter::<Registration>
+        .into_iter()
+        .map(|registration| registration.0)
+        .collect();
+    all.sort_by_key(|provider| provider.kind());
+    all
+}
+
+/// The dialect registered under `kind`.
+pub fn provider(kind: &str) -> Option<&'static dyn Provider> {
+    inventory::iter::<Registration>
+        .into_iter()
+        .map(|registration| registration.0)
+        .find(|provider| provider.kind() == kind)
+}
+
+/// Checks a provider entry against its dialect: required fields, each field's kind, and the
+/// dialect's own rules. Fields the dialect does not know are kept and not reported here.
+pub fn validate_provider(provider: &dyn Provider, config: &ProviderConfig<'_>) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for spec in provider.fields() {
+        match config.fields.get(spec.name) {
+            None | Some(Value::Null) if spec.required => errors.push(FieldError::new(
+                spec.name,
+                format!("is required ({})", spec.help),
+            )),
+            None | Some(Value::Null) => {}
+            Some(value) => {
+                if let Err(reason) = check_field_value(spec.kind, value) {
+                    errors.push(FieldError::new(spec.name, reason));
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        errors.extend(provider.validate_extra(config));
+    }
+    errors
+}
+
+/// Checks one value against a field kind; the error says what was expected.
+pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
+    match kind {
+        FieldKind::List => match value {
+            Value::Sequence(items) if items.iter().all(Value::is_string) => Ok(()),
+            _ => Err("must be a list of strings, e.g. [openid, profile]".into()),
+        },
+        FieldKind::Port => match value.as_u64() {
+            Some(port) if (1..=65535).contains(&port) => Ok(()),
+            _ => Err(format!(
+                "must be a port number from 1 to 65535, not {}",
+                describe(value)
+            )),
+        },
+        FieldKind::BaseUrl => match value.as_str() {
+            Some(text) => parse_base_url(text).map(drop),
+            None => Err(format!(
+                "must be a URL or host name, not {}",
+                describe(value)
+            )),
+        },
+        FieldKind::Text | FieldKind::EnvVar | FieldKind::Path | FieldKind::Secret => {
+            match value.as_str() {
+                Some(text) if text.trim().is_empty() => Err("must not be empty".into()),
+                Some(_) => Ok(()),
+                None => Err(format!("must be a string, not {}", describe(value))),
+            }
+        }
+    }
+}
+
+/// A short description of a YAML value for error messages; never echoes a long string.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.len() <= 40 => format!("{s:?}"),
+        Value::String(_) => "a long string".into(),
+        Value::Sequence(_) => "a list".into(),
+        Value::Mapping(_) => "a mapping".into(),
+        Value::Tagged(_) => "a tagged value".into(),
+    }
+}

@@ -1,0 +1,81 @@
+//! `cargo xtask gen | test | bench`: the project's chores, in Rust so they run anywhere cargo does.
+
+mod bench;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  gen     write completions/ and man/ from the command definition
+  test    run every test of the workspace
+  bench   run the whole-process benchmarks and write docs/benchmarks.md";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("gen") => generate(),
+        Some("test") => test(&args[1..]),
+        Some("bench") => bench::run(&workspace_root()),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown xtask command `{other}`\n\n{USAGE}"),
+    }
+}
+
+/// The workspace root, two levels above this crate.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/xtask sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+fn generate() -> Result<()> {
+    let root = workspace_root();
+    let completions = root.join("completions");
+    let man = root.join("man");
+    for dir in [&completions, &man] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+    }
+    tokenctl_cli::generate::write_completions(&completions)?;
+    tokenctl_cli::generate::write_man_pages(&man)?;
+    println!("wrote {} and {}", completions.display(), man.display());
+    Ok(())
+}
+
+/// Runs every test: the workspace's unit, integration and end-to-end tests. Extra
+/// arguments go to `cargo test` (e.g. a test name filter).
+fn test(extra: &[String]) -> Result<()> {
+    let root = workspace_root();
+    run(Command::new(cargo())
+        .current_dir(&root)
+        .args(["test", "--workspace", "--all-targets"])
+        .args(extra))?;
+    // Doc tests are not part of --all-targets.
+    run(Command::new(cargo())
+        .current_dir(&root)
+        .args(["test", "--workspace", "--doc"]))
+}
+
+pub(crate) fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+pub(crate) fn run(command: &mut Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("starting {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}

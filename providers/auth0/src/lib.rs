@@ -1,0 +1,99 @@
+//! Auth0: `https://{domain}/…`, an `audience` on every request, an issuer with a trailing `/`.
+
+use tokenctl_core::base_url::join_path;
+use tokenctl_core::provider::{FieldError, fields};
+use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
+
+pub struct Auth0;
+
+const FIELDS: &[FieldSpec] = &[
+    FieldSpec::required(
+        "domain",
+        FieldKind::BaseUrl,
+        "tenant domain (netfoundry-production.auth0.com) or a custom domain",
+    ),
+    FieldSpec::optional(
+        "audience",
+        FieldKind::Text,
+        "API identifier sent as `audience` on authorize, device and token requests",
+    ),
+    fields::CLIENT_ID,
+    fields::CLIENT_SECRET_ENV,
+    fields::CLIENT_SECRET_FILE,
+    fields::CLIENT_SECRET,
+    fields::SCOPES,
+    fields::REDIRECT_PORT,
+];
+
+impl Provider for Auth0 {
+    fn kind(&self) -> &'static str {
+        "auth0"
+    }
+
+    fn description(&self) -> &'static str {
+        "Auth0 tenant (client credentials with audience, browser, device, password)"
+    }
+
+    fn fields(&self) -> &'static [FieldSpec] {
+        FIELDS
+    }
+
+    fn flows(&self) -> &'static [Flow] {
+        &[
+            Flow::ClientCredentials,
+            Flow::Browser,
+            Flow::Device,
+            Flow::Password,
+            Flow::Token,
+            Flow::Exchange,
+        ]
+    }
+
+    fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
+        let domain = config.base_url("domain")?;
+        let at = |path: &str| Some(join_path(&domain, path));
+        Ok(Endpoints {
+            issuer: at("/"),
+            discovery: at(".well-known/openid-configuration"),
+            authorization: at("authorize"),
+            token: at("oauth/token"),
+            device_authorization: at("oauth/device/code"),
+            revocation: at("oauth/revoke"),
+            end_session: at("v2/logout"),
+            jwks: at(".well-known/jwks.json"),
+        })
+    }
+}
+
+tokenctl_core::register_provider!(Auth0);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokenctl_core::config::ProviderEntry;
+
+    #[test]
+    fn endpoints_hang_off_the_domain_and_the_issuer_ends_in_a_slash() {
+        let nf = ProviderEntry::with_text_fields(
+            "nf",
+            "auth0",
+            &[
+                ("domain", "netfoundry-production.auth0.com"),
+                ("client-id", "abc"),
+            ],
+        );
+        let endpoints = Auth0.endpoints(&nf.as_config()).unwrap();
+        assert_eq!(
+            endpoints.issuer.unwrap().as_str(),
+            "https://netfoundry-production.auth0.com/"
+        );
+        assert_eq!(
+            endpoints.token.unwrap().as_str(),
+            "https://netfoundry-production.auth0.com/oauth/token"
+        );
+        assert_eq!(
+            endpoints.device_authorization.unwrap().as_str(),
+            "https://netfoundry-production.auth0.com/oauth/device/code"
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! Azure AD / Entra ID (v2.0 endpoints), spoken the way MSAL speaks it.
+
+use tokenctl_core::base_url::{join_path, parse_base_url};
+use tokenctl_core::provider::{FieldError, fields};
+use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
+
+pub struct Azure;
+
+/// The public cloud; sovereign clouds set `authority-host`.
+pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+
+/// Tenants that stand for many directories: their issuer has a `{tenantid}` placeholder.
+pub const MULTI_TENANT: [&str; 3] = ["common", "organizations", "consumers"];
+
+const FIELDS: &[FieldSpec] = &[
+    FieldSpec::required(
+        "tenant",
+        FieldKind::Text,
+        "directory: tenant GUID, domain (contoso.onmicrosoft.com), organizations, common or consumers",
+    ),
+    fields::CLIENT_ID,
+    FieldSpec::optional(
+        "authority-host",
+        FieldKind::BaseUrl,
+        "authority host; sovereign clouds override it (default https://login.microsoftonline.com)",
+    ),
+    fields::REDIRECT_PORT,
+    fields::SCOPES,
+    fields::CLIENT_SECRET_ENV,
+    fields::CLIENT_SECRET_FILE,
+    fields::CLIENT_SECRET,
+];
+
+impl Provider for Azure {
+    fn kind(&self) -> &'static str {
+        "azure"
+    }
+
+    fn description(&self) -> &'static str {
+        "Azure AD / Entra ID v2.0 (browser, device code, client secret, password)"
+    }
+
+    fn fields(&self) -> &'static [FieldSpec] {
+        FIELDS
+    }
+
+    fn flows(&self) -> &'static [Flow] {
+        &[
+            Flow::Browser,
+            Flow::Device,
+            Flow::ClientCredentials,
+            Flow::Password,
+            Flow::Token,
+        ]
+    }
+
+    fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
+        let host = match config.text("authority-host") {
+            Some(_) => config.base_url("authority-host")?,
+            None => parse_base_url(DEFAULT_AUTHORITY_HOST)
+                .map_err(|r| FieldError::new("authority-host", r))?,
+        };
+        let tenant = config.require("tenant")?;
+        let tenant_base = join_path(&host, tenant);
+        let v2 = |path: &str| Some(join_path(&tenant_base, &format!("oauth2/v2.0/{path}")));
+        let issuer = (!MULTI_TENANT.contains(&tenant.to_ascii_lowercase().as_str()))
+            .then(|| join_path(&tenant_base, "v2.0"));
+        Ok(Endpoints {
+            discovery: Some(join_path(
+                &tenant_base,
+                "v2.0/.well-known/openid-configuration",
+            )),
+            authorization: v2("authorize"),
+            token: v2("token"),
+            device_authorization: v2("devicecode"),
+            revocation: None,
+            end_session: v2("logout"),
+            jwks: Some(join_path(&tenant_base, "discovery/v2.0/keys")),
+            issuer,
+        })
+    }
+
+    fn validate_extra(&self, config: &ProviderConfig<'_>) -> Vec<FieldError> {
+        match config.text("tenant") {
+            Some(tenant) if !is_tenant(tenant) => vec![FieldError::new(
+                "tenant",
+                format!(
+                    "must be a tenant GUID, a domain (contoso.onmicrosoft.com), organizations, common or consumers, not {tenant:?}"
+                ),
+            )],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A tenant GUID, a verified domain, or one of the multi-tenant names.
+fn is_tenant(tenant: &str) -> bool {
+    let lower = tenant.to_ascii_lowercase();
+    let guid = lower.len() == 36
+        && lower.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    let domain = lower.contains('.')
+        && lower
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    guid || domain || MULTI_TENANT.contains(&lower.as_str())
+}
+
+tokenctl_core::register_provider!(Azure);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokenctl_core::config::ProviderEntry;
+    use tokenctl_core::provider::validate_provider;
+
+    fn entry(fields: &[(&str, &str)]) -> ProviderEntry {
+        ProviderEntry::with_text_fields("corp", "azure", fields)
+    }
+
+    #[test]
+    fn endpoints_for_a_domain_tenant_in_the_public_cloud() {
+        let corp = entry(&[("tenant", "contoso.onmicrosoft.com"), ("client-id", "c")]);
+        let endpoints = Azure.endpoints(&corp.as_config()).unwrap();
+        assert_eq!(
+            endpoints.token.unwrap().as_str(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            endpoints.device_authorization.unwrap().as_str(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"
+        );
+        assert_eq!(
+            endpoints.revocation, None,
+            "Entra ID has no RFC 7009 endpoint"
+        );
+    }
+
+    #[test]
+    fn sovereign_hosts_and_multi_tenant_issuers() {
+        let gov = entry(&[
+            ("tenant", "organizations"),
+            ("client-id", "c"),
+            ("authority-host", "https://login.microsoftonline.us"),
+        ]);
+        let endpoints = Azure.endpoints(&gov.as_config()).unwrap();
+        assert_eq!(
+            endpoints.authorization.unwrap().as_str(),
+            "https://login.microsoftonline.us/organizations/oauth2/v2.0/authorize"
+        );
+        assert_eq!(
+            endpoints.issuer, None,
+            "the issuer is only known from the token's tid"
+        );
+    }
+
+    #[test]
+    fn tenant_must_look_like_a_tenant() {
+        for good in [
+            "11111111-2222-3333-4444-555555555555",
+            "contoso.com",
+            "common",
+        ] {
+            assert!(
+                validate_provider(
+                    &Azure,
+                    &entry(&[("tenant", good), ("client-id", "c")]).as_config()
+                )
+                .is_empty(),
+                "{good}"
+            );
+        }
+        let errors = validate_provider(
+            &Azure,
+            &entry(&[("tenant", "not a tenant"), ("client-id", "c")]).as_config(),
+        );
+        assert_eq!(errors[0].field, "tenant");
+    }
+}

@@ -1,0 +1,139 @@
+//! Keycloak: realms under `{server}/realms/{realm}`. A server still on the legacy `/auth`
+//! context path is written with it: `server: https://sso.example.com/auth`.
+
+use tokenctl_core::base_url::join_path;
+use tokenctl_core::provider::{FieldError, fields};
+use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
+
+pub struct Keycloak;
+
+const FIELDS: &[FieldSpec] = &[
+    FieldSpec::required(
+        "server",
+        FieldKind::BaseUrl,
+        "Keycloak base URL, with /auth for legacy servers (https://sso.example.com)",
+    ),
+    FieldSpec::required(
+        "realm",
+        FieldKind::Text,
+        "realm name (the part after /realms/)",
+    ),
+    fields::CLIENT_ID,
+    fields::CLIENT_SECRET_ENV,
+    fields::CLIENT_SECRET_FILE,
+    fields::CLIENT_SECRET,
+    fields::SCOPES,
+    fields::REDIRECT_PORT,
+];
+
+impl Provider for Keycloak {
+    fn kind(&self) -> &'static str {
+        "keycloak"
+    }
+
+    fn description(&self) -> &'static str {
+        "Keycloak realm (browser, device, password, client credentials, token exchange)"
+    }
+
+    fn fields(&self) -> &'static [FieldSpec] {
+        FIELDS
+    }
+
+    fn flows(&self) -> &'static [Flow] {
+        &[
+            Flow::Browser,
+            Flow::Device,
+            Flow::Password,
+            Flow::ClientCredentials,
+            Flow::Token,
+            Flow::Exchange,
+        ]
+    }
+
+    fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
+        let server = config.base_url("server")?;
+        let realm = config.require("realm")?;
+        let issuer = join_path(&server, &format!("realms/{realm}"));
+        let oidc = |path: &str| {
+            Some(join_path(
+                &issuer,
+                &format!("protocol/openid-connect/{path}"),
+            ))
+        };
+        Ok(Endpoints {
+            discovery: Some(join_path(&issuer, ".well-known/openid-configuration")),
+            authorization: oidc("auth"),
+            token: oidc("token"),
+            device_authorization: oidc("auth/device"),
+            revocation: oidc("revoke"),
+            end_session: oidc("logout"),
+            jwks: oidc("certs"),
+            issuer: Some(issuer),
+        })
+    }
+
+    fn validate_extra(&self, config: &ProviderConfig<'_>) -> Vec<FieldError> {
+        match config.text("realm") {
+            Some(realm) if realm.contains('/') => {
+                vec![FieldError::new(
+                    "realm",
+                    "is a realm name, not a path (no `/`)",
+                )]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+tokenctl_core::register_provider!(Keycloak);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokenctl_core::config::ProviderEntry;
+    use tokenctl_core::provider::validate_provider;
+
+    fn config(fields: &[(&str, &str)]) -> ProviderEntry {
+        ProviderEntry::with_text_fields("sso", "keycloak", fields)
+    }
+
+    #[test]
+    fn endpoints_follow_the_realm_layout_with_and_without_the_legacy_prefix() {
+        let entry = config(&[
+            ("server", "https://sso.example.com"),
+            ("realm", "nmr"),
+            ("client-id", "cli"),
+        ]);
+        let endpoints = Keycloak.endpoints(&entry.as_config()).unwrap();
+        assert_eq!(
+            endpoints.token.unwrap().as_str(),
+            "https://sso.example.com/realms/nmr/protocol/openid-connect/token"
+        );
+        assert_eq!(
+            endpoints.device_authorization.unwrap().as_str(),
+            "https://sso.example.com/realms/nmr/protocol/openid-connect/auth/device"
+        );
+        let legacy = config(&[
+            ("server", "https://sso.example.com/auth/"),
+            ("realm", "nmr"),
+            ("client-id", "cli"),
+        ]);
+        assert_eq!(
+            Keycloak
+                .endpoints(&legacy.as_config())
+                .unwrap()
+                .issuer
+                .unwrap()
+                .as_str(),
+            "https://sso.example.com/auth/realms/nmr"
+        );
+    }
+
+    #[test]
+    fn a_missing_realm_is_named() {
+        let entry = config(&[("server", "https://sso.example.com"), ("client-id", "cli")]);
+        let errors = validate_provider(&Keycloak, &entry.as_config());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "realm");
+    }
+}

@@ -1,0 +1,73 @@
+//! Generic OpenID Connect: everything comes from the issuer's discovery document.
+
+use tokenctl_core::base_url::join_path;
+use tokenctl_core::provider::{FieldError, fields};
+use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
+
+pub struct Oidc;
+
+const FIELDS: &[FieldSpec] = &[
+    FieldSpec::required(
+        "issuer",
+        FieldKind::BaseUrl,
+        "issuer URL; its /.well-known/openid-configuration says the rest",
+    ),
+    fields::CLIENT_ID,
+    fields::CLIENT_SECRET_ENV,
+    fields::CLIENT_SECRET_FILE,
+    fields::CLIENT_SECRET,
+    fields::SCOPES,
+    fields::REDIRECT_PORT,
+];
+
+impl Provider for Oidc {
+    fn kind(&self) -> &'static str {
+        "oidc"
+    }
+
+    fn description(&self) -> &'static str {
+        "any standards-conformant OpenID Connect provider, by discovery"
+    }
+
+    fn fields(&self) -> &'static [FieldSpec] {
+        FIELDS
+    }
+
+    fn flows(&self) -> &'static [Flow] {
+        &Flow::ALL
+    }
+
+    fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
+        let issuer = config.base_url("issuer")?;
+        Ok(Endpoints {
+            discovery: Some(join_path(&issuer, ".well-known/openid-configuration")),
+            issuer: Some(issuer),
+            ..Endpoints::default()
+        })
+    }
+}
+
+tokenctl_core::register_provider!(Oidc);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokenctl_core::config::ProviderEntry;
+
+    #[test]
+    fn discovery_hangs_off_the_issuer() {
+        let dex = ProviderEntry::with_text_fields(
+            "dex",
+            "oidc",
+            &[
+                ("issuer", "https://dex.example.com/dex"),
+                ("client-id", "cli"),
+            ],
+        );
+        let endpoints = Oidc.endpoints(&dex.as_config()).unwrap();
+        assert_eq!(
+            endpoints.discovery.unwrap().as_str(),
+            "https://dex.example.com/dex/.well-known/openid-configuration"
+        );
+    }
+}
