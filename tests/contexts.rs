@@ -1,1 +1,697 @@
+//! The contexts file and the kubectl-style context commands, through the real binary.
 
+mod support;
+
+use std::thread;
+
+use support::{SAMPLE, Sandbox};
+
+#[test]
+fn get_contexts_marks_the_current_one_like_kubectl() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let table = sandbox.run(["auth", "get-contexts"]).ok().to_owned();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[0].starts_with("CURRENT   NAME"), "{table}");
+    assert!(lines[1].starts_with("*         prod "), "{table}");
+    assert!(
+        lines[1].contains("corp") && lines[1].contains("azure") && lines[1].ends_with("device")
+    );
+    assert!(lines[3].starts_with("          dev "), "{table}");
+    assert!(lines[3].contains("keycloak"), "{table}");
+
+    let names = sandbox
+        .run(["auth", "get-contexts", "-o", "name"])
+        .ok()
+        .to_owned();
+    assert_eq!(names, "prod\nprod-eu\ndev\n");
+
+    let json: serde_json::Value =
+        serde_json::from_str(sandbox.run(["auth", "get-contexts", "-o", "json"]).ok()).unwrap();
+    assert_eq!(json[0]["name"], "prod");
+    assert_eq!(json[0]["current"], true);
+    assert_eq!(json[0]["kind"], "azure");
+    assert_eq!(json[2]["current"], false);
+
+    let yaml = sandbox
+        .run(["auth", "get-contexts", "-o", "yaml"])
+        .ok()
+        .to_owned();
+    assert!(yaml.contains("- name: prod\n  current: true\n"), "{yaml}");
+}
+
+#[test]
+fn use_context_switches_and_keeps_unknown_keys() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let run = sandbox.run(["auth", "use-context", "dev"]);
+    run.ok();
+    assert!(
+        run.stderr.contains("Switched to context \"dev\""),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sandbox.run(["auth", "current-context"]).ok(), "dev\n");
+
+    let written = sandbox.read_config();
+    assert!(written.contains("current-context: dev"), "{written}");
+    assert!(
+        written.contains("colors: false"),
+        "top-level unknown key kept: {written}"
+    );
+    assert!(
+        written.contains("team-note: kept as is"),
+        "provider unknown key kept: {written}"
+    );
+    assert!(
+        written.contains("workspace: default"),
+        "context attribute kept: {written}"
+    );
+    assert!(
+        written.contains("client-secret: s3cr3t-inline"),
+        "the file itself is not redacted"
+    );
+}
+
+#[test]
+fn an_unknown_context_names_the_closest_ones_and_leaves_the_file_alone() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let stderr = sandbox
+        .run(["auth", "use-context", "prd"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("context \"prd\" is not defined"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean \"prod\""), "{stderr}");
+    assert!(
+        stderr.contains(&sandbox.config.display().to_string()),
+        "names the file: {stderr}"
+    );
+    assert_eq!(sandbox.read_config(), SAMPLE, "byte-for-byte unchanged");
+
+    let stderr = sandbox
+        .run(["--context", "staging", "auth", "current-context"])
+        .fails_with(1)
+        .to_owned();
+    assert!(stderr.contains("\"staging\" is not defined"), "{stderr}");
+    assert!(
+        stderr.contains("defined: prod, prod-eu, dev"),
+        "lists what exists: {stderr}"
+    );
+}
+
+#[test]
+fn context_flag_and_environment_pick_a_context_for_one_command_only() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    assert_eq!(
+        sandbox
+            .run(["--context", "dev", "auth", "current-context"])
+            .ok(),
+        "dev\n"
+    );
+    let env = [("TOKENCTL_CONTEXT", "prod-eu")];
+    assert_eq!(
+        sandbox.run_env(["auth", "current-context"], &env).ok(),
+        "prod-eu\n"
+    );
+    let table = sandbox
+        .run_env(["auth", "get-contexts"], &env)
+        .ok()
+        .to_owned();
+    let marked: Vec<&str> = table.lines().filter(|line| line.starts_with('*')).collect();
+    assert_eq!(marked.len(), 1, "{table}");
+    assert!(marked[0].contains("prod-eu"), "{table}");
+    // The flag wins over the environment, as kubectl's does over KUBECONFIG's current-context.
+    assert_eq!(
+        sandbox
+            .run_env(["--context", "dev", "auth", "current-context"], &env)
+            .ok(),
+        "dev\n"
+    );
+    assert_eq!(sandbox.run(["auth", "current-context"]).ok(), "prod\n");
+    assert_eq!(sandbox.read_config(), SAMPLE, "current-context untouched");
+}
+
+#[test]
+fn a_file_that_does_not_parse_gives_path_line_and_column_and_is_never_rewritten() {
+    let broken =
+        "current-context: prod\ncontexts:\n  - name: prod\n    provider: corp\n   cluster: [oops\n";
+    let sandbox = Sandbox::with_config(broken);
+    let location = format!("{}:5:", sandbox.config.display());
+    for args in [
+        vec!["auth", "get-contexts"],
+        vec!["auth", "use-context", "prod"],
+        vec!["config", "set-context", "new", "--provider", "corp"],
+        vec!["config", "delete-context", "prod"],
+    ] {
+        let stderr = sandbox.run(&args).fails_with(1).to_owned();
+        assert!(stderr.contains(&location), "{args:?}: {stderr}");
+        assert_eq!(
+            sandbox.read_config(),
+            broken,
+            "{args:?} left the file byte-for-byte unchanged"
+        );
+    }
+
+    let wrong_type = "contexts:\n  - name: a\n    provider: corp\n    flow: devise\n";
+    let sandbox = Sandbox::with_config(wrong_type);
+    let stderr = sandbox
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    assert!(stderr.contains(":4:"), "line of the bad value: {stderr}");
+    assert!(
+        stderr.contains("contexts[0].flow"),
+        "names the field: {stderr}"
+    );
+    assert!(
+        stderr.contains("`device`"),
+        "says what is allowed: {stderr}"
+    );
+}
+
+#[test]
+fn semantic_problems_name_the_file_the_entry_and_the_field() {
+    let missing_field = SAMPLE.replace("    tenant: contoso.onmicrosoft.com\n", "");
+    let sandbox = Sandbox::with_config(&missing_field);
+    let stderr = sandbox
+        .run(["auth", "use-context", "dev"])
+        .fails_with(1)
+        .to_owned();
+    assert!(stderr.contains("providers[0] \"corp\""), "{stderr}");
+    assert!(stderr.contains("field `tenant` is required"), "{stderr}");
+    assert_eq!(sandbox.read_config(), missing_field);
+
+    let dangling = SAMPLE.replace("    provider: sso\n", "    provider: ssoo\n");
+    let sandbox = Sandbox::with_config(&dangling);
+    let stderr = sandbox
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    assert!(stderr.contains("contexts[2] \"dev\""), "{stderr}");
+    assert!(
+        stderr.contains("provider \"ssoo\" is not defined; did you mean \"sso\"?"),
+        "{stderr}"
+    );
+
+    let no_cluster = SAMPLE.replace(
+        "    provider: corp\n    cluster: prod\n    flow: device",
+        "    provider: corp\n    cluster: staging\n    flow: device",
+    );
+    let stderr = Sandbox::with_config(&no_cluster)
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("cluster \"staging\" is not defined"),
+        "{stderr}"
+    );
+
+    let duplicate = format!("{SAMPLE}  - name: dev\n    provider: corp\n");
+    let stderr = Sandbox::with_config(&duplicate)
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("contexts[3] \"dev\": duplicate context name; contexts[2] already uses it"),
+        "{stderr}"
+    );
+
+    let unknown_kind = SAMPLE.replace("kind: keycloak", "kind: keycloack");
+    let stderr = Sandbox::with_config(&unknown_kind)
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("unknown provider kind `keycloack`; did you mean `keycloak`?"),
+        "{stderr}"
+    );
+
+    let plain_http = SAMPLE.replace("https://sso.example.com", "http://sso.example.com");
+    let stderr = Sandbox::with_config(&plain_http)
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("field `server` uses plain http on a non-loopback host"),
+        "{stderr}"
+    );
+
+    let unsupported_flow = SAMPLE.replace("    flow: device\n", "    flow: exchange\n");
+    let stderr = Sandbox::with_config(&unsupported_flow)
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("does not support the exchange flow"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn set_commands_build_a_file_from_nothing_with_private_permissions() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .run([
+            "config",
+            "set-provider",
+            "nf",
+            "--kind",
+            "auth0",
+            "--domain",
+            "netfoundry-production.auth0.com",
+            "--audience",
+            "https://gateway.production.netfoundry.io/",
+            "--client-id",
+            "abc",
+            "--client-secret-env",
+            "NF_CLIENT_SECRET",
+        ])
+        .ok();
+    sandbox
+        .run([
+            "config",
+            "set-cluster",
+            "nf",
+            "--server",
+            "https://gateway.production.netfoundry.io",
+        ])
+        .ok();
+    sandbox
+        .run([
+            "config",
+            "set-context",
+            "nf",
+            "--provider",
+            "nf",
+            "--cluster",
+            "nf",
+            "--flow",
+            "client-credentials",
+            "--scopes",
+            "a,b",
+            "--set",
+            "workspace=ops",
+        ])
+        .ok();
+    sandbox.run(["auth", "use-context", "nf"]).ok();
+    let written = sandbox.read_config();
+    assert!(
+        written.contains(
+            "- name: nf\n  kind: auth0\n  domain: netfoundry-production.auth0.com\n  audience:"
+        ),
+        "fields in the dialect's order: {written}"
+    );
+    assert!(written.contains("workspace: ops"), "{written}");
+    assert!(written.contains("- a\n  - b"), "{written}");
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&sandbox.config), 0o600);
+        assert_eq!(mode(sandbox.config.parent().unwrap()), 0o700);
+    }
+
+    // Changing one field keeps the rest; --unset removes one.
+    sandbox
+        .run([
+            "config",
+            "set-provider",
+            "nf",
+            "--audience",
+            "https://other/",
+        ])
+        .ok();
+    sandbox
+        .run([
+            "config",
+            "set-provider",
+            "nf",
+            "--unset",
+            "client-secret-env",
+        ])
+        .ok();
+    let written = sandbox.read_config();
+    assert!(
+        written.contains("audience: https://other/") && written.contains("client-id: abc"),
+        "{written}"
+    );
+    assert!(!written.contains("client-secret-env"), "{written}");
+}
+
+#[test]
+fn set_provider_takes_its_fields_and_errors_from_the_provider_kind() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let stderr = sandbox
+        .run(["config", "set-provider", "corp", "--realm", "x"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains(
+            "`realm` is not a field of azure providers; their fields are: tenant, client-id"
+        ),
+        "{stderr}"
+    );
+
+    let stderr = sandbox
+        .run([
+            "config",
+            "set-provider",
+            "new",
+            "--issuer",
+            "https://x.example",
+        ])
+        .fails_with(1)
+        .to_owned();
+    assert!(stderr.contains("provider \"new\" is new: say its kind with --kind (auth0, azure, keycloak, oidc, runai)"), "{stderr}");
+
+    let stderr = sandbox
+        .run(["config", "set-provider", "corp", "--tenant", "not a tenant"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("field `tenant` must be a tenant GUID"),
+        "{stderr}"
+    );
+
+    let stderr = sandbox
+        .run([
+            "config",
+            "set-provider",
+            "k",
+            "--kind",
+            "keycloak",
+            "--server",
+            "https://s.example",
+            "--client-id",
+            "c",
+        ])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("field `realm` is required"),
+        "a new entry must be complete: {stderr}"
+    );
+
+    let stderr = sandbox
+        .run(["config", "set-provider", "corp", "--redirect-port", "0"])
+        .fails_with(2)
+        .to_owned();
+    assert!(stderr.contains("--redirect-port"), "{stderr}");
+    assert_eq!(sandbox.read_config(), SAMPLE, "refused edits write nothing");
+
+    let help = sandbox
+        .run(["config", "set-provider", "--help"])
+        .ok()
+        .to_owned();
+    for line in [
+        "--tenant <TEXT>",
+        "--realm <TEXT>",
+        "--audience <TEXT>",
+        "--issuer <URL>",
+        "--kind <KIND>",
+    ] {
+        assert!(help.contains(line), "help lists {line}: {help}");
+    }
+    assert!(help.contains("required: tenant, client-id"), "{help}");
+}
+
+#[test]
+fn delete_and_rename_keep_current_context_consistent() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    sandbox
+        .run(["config", "rename-context", "prod", "production"])
+        .ok();
+    assert_eq!(
+        sandbox.run(["auth", "current-context"]).ok(),
+        "production\n"
+    );
+
+    let stderr = sandbox
+        .run(["config", "rename-context", "dev", "prod-eu"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("context \"prod-eu\" already exists"),
+        "{stderr}"
+    );
+
+    let run = sandbox.run(["config", "delete-context", "production"]);
+    run.ok();
+    assert!(
+        run.stderr.contains("was the current context"),
+        "{}",
+        run.stderr
+    );
+    let stderr = sandbox
+        .run(["auth", "current-context"])
+        .fails_with(1)
+        .to_owned();
+    assert!(stderr.contains("no context is selected"), "{stderr}");
+
+    let stderr = sandbox
+        .run(["config", "delete-provider", "corp"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("provider \"corp\" is not defined"),
+        "still used by prod-eu: {stderr}"
+    );
+    sandbox.run(["config", "delete-context", "prod-eu"]).ok();
+    sandbox.run(["config", "delete-provider", "corp"]).ok();
+    sandbox.run(["config", "delete-cluster", "prod"]).ok();
+    assert_eq!(
+        sandbox.run(["auth", "get-contexts", "-o", "name"]).ok(),
+        "dev\n"
+    );
+}
+
+#[test]
+fn config_view_redacts_secrets_unless_raw() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let view = sandbox.run(["config", "view"]).ok().to_owned();
+    assert!(!view.contains("s3cr3t-inline"), "{view}");
+    assert!(view.contains("client-secret: REDACTED"), "{view}");
+    assert!(
+        view.contains("certificate-authority-data: DATA+OMITTED"),
+        "{view}"
+    );
+    assert!(view.contains("team-note: kept as is"), "{view}");
+
+    let raw = sandbox.run(["config", "view", "--raw"]).ok().to_owned();
+    assert!(raw.contains("s3cr3t-inline"), "{raw}");
+
+    let minified: serde_json::Value = serde_json::from_str(
+        sandbox
+            .run([
+                "--context",
+                "dev",
+                "config",
+                "view",
+                "--minify",
+                "-o",
+                "json",
+            ])
+            .ok(),
+    )
+    .unwrap();
+    assert_eq!(minified["current-context"], "dev");
+    assert_eq!(minified["contexts"].as_array().unwrap().len(), 1);
+    assert_eq!(minified["providers"][0]["name"], "sso");
+    assert_eq!(minified["clusters"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn several_files_merge_like_kubeconfig() {
+    let sandbox = Sandbox::new();
+    let first = sandbox.path("first.yaml");
+    let second = sandbox.path("second.yaml");
+    sandbox.write(&first, "contexts:\n  - name: shared\n    provider: discover\n    cluster: c\nclusters:\n  - name: c\n    server: https://c.example\n");
+    sandbox.write(&second, SAMPLE);
+    let list = format!("{}:{}", first.display(), second.display());
+    let env = [("TOKENCTL_CONFIG", list.as_str())];
+
+    let names = sandbox
+        .run_env(["auth", "get-contexts", "-o", "name"], &env)
+        .ok()
+        .to_owned();
+    assert_eq!(names, "shared\nprod\nprod-eu\ndev\n");
+    assert_eq!(
+        sandbox.run_env(["auth", "current-context"], &env).ok(),
+        "prod\n"
+    );
+
+    // current-context is written where it is set (the second file) ...
+    sandbox
+        .run_env(["auth", "use-context", "shared"], &env)
+        .ok();
+    assert!(
+        std::fs::read_to_string(&second)
+            .unwrap()
+            .contains("current-context: shared")
+    );
+    assert!(
+        !std::fs::read_to_string(&first)
+            .unwrap()
+            .contains("current-context")
+    );
+    // ... an entry where it is defined ...
+    sandbox
+        .run_env(["config", "set-context", "dev", "--flow", "device"], &env)
+        .ok();
+    let second_text = std::fs::read_to_string(&second).unwrap();
+    assert!(
+        second_text.contains("- name: dev\n  provider: sso\n  flow: device"),
+        "dev lives in the second file: {second_text}"
+    );
+    // ... and a new entry goes to the first file.
+    sandbox
+        .run_env(
+            [
+                "config",
+                "set-context",
+                "fresh",
+                "--provider",
+                "discover",
+                "--cluster",
+                "c",
+            ],
+            &env,
+        )
+        .ok();
+    assert!(
+        std::fs::read_to_string(&first)
+            .unwrap()
+            .contains("name: fresh")
+    );
+
+    // A file missing from the list is skipped, as kubectl skips a missing KUBECONFIG entry.
+    let with_missing = format!(
+        "{}:{}",
+        sandbox.path("absent.yaml").display(),
+        second.display()
+    );
+    let env = [("TOKENCTL_CONFIG", with_missing.as_str())];
+    assert_eq!(
+        sandbox
+            .run_env(["auth", "get-contexts", "-o", "name"], &env)
+            .ok(),
+        "prod\nprod-eu\ndev\n"
+    );
+}
+
+#[test]
+fn concurrent_edits_lose_nothing() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let writers: Vec<_> = (0..16)
+        .map(|i| {
+            let mut command = sandbox.command([
+                "config".to_owned(),
+                "set-context".to_owned(),
+                format!("parallel-{i}"),
+                "--provider".to_owned(),
+                "corp".to_owned(),
+            ]);
+            thread::spawn(move || command.output().unwrap())
+        })
+        .collect();
+    for writer in writers {
+        let output = writer.join().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let names = sandbox
+        .run(["auth", "get-contexts", "-o", "name"])
+        .ok()
+        .to_owned();
+    for i in 0..16 {
+        assert!(
+            names.lines().any(|n| n == format!("parallel-{i}")),
+            "parallel-{i} kept: {names}"
+        );
+    }
+    assert!(names.starts_with("prod\nprod-eu\ndev\n"), "{names}");
+}
+
+#[test]
+fn usage_errors_exit_with_2_and_no_config_is_a_clear_state() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .run(["auth", "get-contexts", "-o", "xml"])
+        .fails_with(2);
+    sandbox.run(["auth", "use-context"]).fails_with(2);
+    assert_eq!(sandbox.run(["auth", "get-contexts", "-o", "name"]).ok(), "");
+    let stderr = sandbox
+        .run(["auth", "current-context"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("no context is selected: run `tokenctl auth use-context NAME`"),
+        "{stderr}"
+    );
+    assert!(!sandbox.config.exists(), "reading creates no file");
+}
+
+#[test]
+fn the_parse_cache_never_hides_an_edit() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let cold = sandbox
+        .run(["auth", "get-contexts", "-o", "json"])
+        .ok()
+        .to_owned();
+    let warm = sandbox
+        .run(["auth", "get-contexts", "-o", "json"])
+        .ok()
+        .to_owned();
+    assert_eq!(cold, warm, "cached and parsed reads agree");
+
+    // Same size, one character changed, right after a cached read.
+    let edited = SAMPLE.replace("name: dev\n", "name: deb\n");
+    assert_eq!(edited.len(), SAMPLE.len());
+    sandbox.write(&sandbox.config, &edited);
+    let names = sandbox
+        .run(["auth", "get-contexts", "-o", "name"])
+        .ok()
+        .to_owned();
+    assert_eq!(names, "prod\nprod-eu\ndeb\n");
+
+    // A file that was valid and cached, then broken by hand, is reported, not served stale.
+    sandbox.write(
+        &sandbox.config,
+        &edited.replace("    provider: sso\n", "    provider: nope\n"),
+    );
+    let stderr = sandbox
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("provider \"nope\" is not defined"),
+        "{stderr}"
+    );
+    let stderr = sandbox
+        .run(["auth", "current-context"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("provider \"nope\" is not defined"),
+        "{stderr}"
+    );
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let cache = sandbox.dir.path().join(".cache/tokenctl/contexts");
+        let dir_mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700);
+        for entry in std::fs::read_dir(&cache).unwrap() {
+            let mode = entry.unwrap().metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+    }
+}

@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use clap_complete::engine::ArgValueCandidates;
 use serde::Serialize;
-use tokenctl_core::config::{ConfigSet, Edit};
+use tokenctl_core::config::{ConfigSet, ContextList, Edit};
 
 use crate::GlobalArgs;
 use crate::complete;
@@ -39,46 +39,40 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
             Ok(())
         }
         AuthCommand::CurrentContext => {
-            let set = ConfigSet::load_valid(&paths)?;
-            let resolved = set.resolve(global.context.as_deref())?;
-            println!("{}", resolved.context.name);
+            let list = ContextList::load(&paths)?;
+            println!("{}", list.in_use(global.context.as_deref())?.name);
             Ok(())
         }
         AuthCommand::GetContexts { output } => {
-            let set = ConfigSet::load_valid(&paths)?;
+            let list = ContextList::load(&paths)?;
             let in_use = match global.context.as_deref() {
-                Some(name) => Some(set.resolve(Some(name))?.context.name.as_str()),
-                None => set.current_context(),
+                Some(name) => Some(list.in_use(Some(name))?.name.as_str()),
+                None => list.current.as_deref(),
             };
-            let rows: Vec<ContextRow<'_>> = set
-                .contexts()
-                .into_iter()
-                .map(|(_, context)| {
-                    let provider = context.provider.as_deref();
-                    ContextRow {
-                        current: in_use == Some(context.name.as_str()),
-                        name: &context.name,
-                        provider,
-                        kind: provider
-                            .and_then(|name| set.provider(name))
-                            .map(|p| p.kind.as_str()),
-                        cluster: context.cluster.as_deref(),
-                        flow: context.flow.map(|flow| flow.as_str()),
-                    }
+            let rows: Vec<ContextRow<'_>> = list
+                .contexts
+                .iter()
+                .map(|context| ContextRow {
+                    current: in_use == Some(context.name.as_str()),
+                    name: &context.name,
+                    provider: context.provider.as_deref(),
+                    kind: list.kind_of(context),
+                    cluster: context.cluster.as_deref(),
+                    flow: context.flow.map(|flow| flow.as_str()),
                 })
                 .collect();
             output::list(
                 output,
                 &rows,
-                &["CURRENT", "NAME", "PROVIDER", "KIND", "CLUSTER", "FLOW"],
+                ["CURRENT", "NAME", "PROVIDER", "KIND", "CLUSTER", "FLOW"],
                 |row| {
-                    vec![
-                        if row.current { "*" } else { "" }.to_owned(),
-                        row.name.to_owned(),
-                        row.provider.unwrap_or("").to_owned(),
-                        row.kind.unwrap_or("").to_owned(),
-                        row.cluster.unwrap_or("").to_owned(),
-                        row.flow.unwrap_or("").to_owned(),
+                    [
+                        if row.current { "*" } else { "" },
+                        row.name,
+                        row.provider.unwrap_or(""),
+                        row.kind.unwrap_or(""),
+                        row.cluster.unwrap_or(""),
+                        row.flow.unwrap_or(""),
                     ]
                 },
                 |row| row.name,

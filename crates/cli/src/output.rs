@@ -24,19 +24,18 @@ pub enum DocFormat {
 }
 
 /// Prints rows in the chosen format; `cells` gives a row's table cells, `name` its name.
-pub fn list<T: Serialize>(
+pub fn list<'a, T: Serialize, const COLUMNS: usize>(
     format: ListFormat,
-    rows: &[T],
-    headers: &[&str],
-    cells: impl Fn(&T) -> Vec<String>,
+    rows: &'a [T],
+    headers: [&'a str; COLUMNS],
+    cells: impl Fn(&'a T) -> [&'a str; COLUMNS],
     name: impl Fn(&T) -> &str,
 ) -> Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match format {
         ListFormat::Table => {
-            let table: Vec<Vec<String>> = rows.iter().map(cells).collect();
-            write_table(&mut out, headers, &table)?;
+            write_table(&mut out, headers, rows.iter().map(&cells))?;
         }
         ListFormat::Name => {
             for row in rows {
@@ -74,22 +73,23 @@ pub fn document<T: Serialize + ?Sized>(
 }
 
 /// Columns padded to the widest cell, three spaces apart, no trailing blanks.
-fn write_table(out: &mut impl Write, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+fn write_table<'a, const COLUMNS: usize>(
+    out: &mut impl Write,
+    headers: [&'a str; COLUMNS],
+    rows: impl Iterator<Item = [&'a str; COLUMNS]> + Clone,
+) -> io::Result<()> {
+    let mut widths = headers.map(|h| h.chars().count());
+    for row in rows.clone() {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut line = String::new();
-    let header_cells: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
-    for row in std::iter::once(&header_cells).chain(rows) {
+    for row in std::iter::once(headers).chain(rows) {
         line.clear();
-        for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
+        for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+            line.push_str(cell);
+            if i + 1 < COLUMNS {
                 line.extend(std::iter::repeat_n(' ', width - cell.chars().count() + 3));
             }
         }
@@ -104,7 +104,13 @@ pub fn warnings(warnings: &[String]) {
     }
 }
 
-/// `error: …` with the causes, on one line where they fit.
+/// `error: …` with the causes, on one line where they fit. A closed stdout (`| head`) is
+/// not an error worth a word.
 pub fn error(err: &anyhow::Error) {
-    eprintln!("error: {err:#}");
+    let broken_pipe = err
+        .downcast_ref::<io::Error>()
+        .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe);
+    if !broken_pipe {
+        eprintln!("error: {err:#}");
+    }
 }

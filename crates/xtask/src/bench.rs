@@ -1,7 +1,317 @@
-use std::path::Path;
+//! `cargo xtask bench`: whole-process benchmarks of the release binary with hyperfine, written
+//! to docs/benchmarks.md with the machine, the exact commands and min/median/max.
 
-use anyhow::Result;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-pub fn run(_root: &Path) -> Result<()> {
-    anyhow::bail!("todo")
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::{cargo, run as run_checked};
+
+/// Contexts-file sizes measured, from a personal file to a very large generated one.
+const SIZES: [usize; 5] = [10, 100, 1_000, 5_000, 10_000];
+
+/// One measured command: what it is called in the report and its argv.
+struct Case {
+    label: &'static str,
+    env: Vec<(&'static str, &'static str)>,
+    args: Vec<&'static str>,
+    /// Touch the contexts file before each run, as an edit would: the parse cache misses.
+    after_edit: bool,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            label: "auth get-contexts",
+            env: vec![],
+            args: vec!["auth", "get-contexts"],
+            after_edit: false,
+        },
+        Case {
+            label: "auth current-context",
+            env: vec![],
+            args: vec!["auth", "current-context"],
+            after_edit: false,
+        },
+        Case {
+            label: "TAB: auth use-context p<TAB>",
+            env: vec![("COMPLETE", "bash"), ("_CLAP_COMPLETE_INDEX", "3")],
+            args: vec!["--", "tokenctl", "auth", "use-context", "p"],
+            after_edit: false,
+        },
+        Case {
+            label: "auth get-contexts, first after an edit",
+            env: vec![],
+            args: vec!["auth", "get-contexts"],
+            after_edit: true,
+        },
+    ]
+}
+
+/// min, median, max in milliseconds, and peak RSS in KiB.
+struct Figures {
+    min_ms: f64,
+    median_ms: f64,
+    max_ms: f64,
+    runs: usize,
+    peak_rss_kib: u64,
+}
+
+pub fn run(root: &Path) -> Result<()> {
+    let hyperfine = find_tool("hyperfine", "apt-get install hyperfine")?;
+    let gnu_time = find_tool("time", "apt-get install time")?;
+    run_checked(Command::new(cargo()).current_dir(root).args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "tokenctl-cli",
+    ]))?;
+    let bin = root.join("target/release/tokenctl");
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work)?;
+
+    let mut report = String::new();
+    writeln!(report, "# Benchmarks\n")?;
+    writeln!(
+        report,
+        "Made by `cargo xtask bench` (release build, hyperfine, GNU time for peak RSS). Each figure \
+         is a whole `tokenctl` process, start to exit, as a shell or kubectl sees it.\n"
+    )?;
+    writeln!(report, "## Machine\n\n{}\n", machine()?)?;
+    writeln!(
+        report,
+        "## Contexts file: listing, loading and TAB completion by size\n"
+    )?;
+    writeln!(
+        report,
+        "Each contexts file has N contexts (names `prod-0`…, `dev-0`…), N/10 clusters and 3 \
+         providers, every context with a flow, scopes and an attribute. Commands, with \
+         `TOKENCTL_CONFIG` pointing at the file:\n"
+    )?;
+    for case in cases() {
+        let prepare = if case.after_edit {
+            " (hyperfine `--prepare 'touch FILE'`)"
+        } else {
+            ""
+        };
+        writeln!(
+            report,
+            "- {}: `{}`{prepare}",
+            case.label,
+            show_command(&case)
+        )?;
+    }
+    writeln!(
+        report,
+        "\nA command reads the contexts file through a parse cache (`$XDG_CACHE_HOME/tokenctl/`, \
+         keyed by the file's size, mtime and ctime) and skips validation for a set of file versions \
+         this build already validated; the first command after an edit parses the YAML and \
+         validates, and is measured separately."
+    )?;
+    writeln!(
+        report,
+        "\n| contexts | command | min ms | median ms | max ms | runs | peak RSS MiB |\n|---:|---|---:|---:|---:|---:|---:|"
+    )?;
+    let mut medians: Vec<(usize, &'static str, f64)> = Vec::new();
+    for size in SIZES {
+        let config = work.join(format!("contexts-{size}.yaml"));
+        std::fs::write(&config, contexts_file(size))?;
+        for case in cases() {
+            let figures = measure(&hyperfine, &gnu_time, &bin, &config, &case, &work)?;
+            writeln!(
+                report,
+                "| {size} | {} | {:.2} | {:.2} | {:.2} | {} | {:.1} |",
+                case.label,
+                figures.min_ms,
+                figures.median_ms,
+                figures.max_ms,
+                figures.runs,
+                figures.peak_rss_kib as f64 / 1024.0
+            )?;
+            println!(
+                "{size:>6} contexts  {:<40} median {:.2} ms",
+                case.label, figures.median_ms
+            );
+            medians.push((size, case.label, figures.median_ms));
+        }
+    }
+    writeln!(report, "\n{}", growth(&medians))?;
+    std::fs::create_dir_all(root.join("docs"))?;
+    std::fs::write(root.join("docs/benchmarks.md"), report)?;
+    println!("wrote docs/benchmarks.md");
+    Ok(())
+}
+
+/// How the median grows with the file, per command: every size, and the cost per context
+/// between the two largest files.
+fn growth(medians: &[(usize, &'static str, f64)]) -> String {
+    let mut text = String::from("Growth of the median with the number of contexts:\n");
+    for case in cases() {
+        let of_case: Vec<&(usize, &str, f64)> = medians
+            .iter()
+            .filter(|(_, label, _)| *label == case.label)
+            .collect();
+        let series: Vec<String> = of_case
+            .iter()
+            .map(|(size, _, ms)| format!("{ms:.2} ms at {size}"))
+            .collect();
+        if let [.., before, last] = of_case.as_slice() {
+            let per_context_us = (last.2 - before.2) * 1000.0 / (last.0 - before.0) as f64;
+            let _ = writeln!(
+                text,
+                "\n- {}: {}; about {per_context_us:.2} µs per context between the two largest files.",
+                case.label,
+                series.join(", "),
+            );
+        }
+    }
+    text
+}
+
+fn show_command(case: &Case) -> String {
+    let env: Vec<String> = case.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut words = env;
+    words.push("tokenctl".into());
+    words.extend(case.args.iter().map(|a| a.to_string()));
+    words.join(" ")
+}
+
+fn measure(
+    hyperfine: &Path,
+    gnu_time: &Path,
+    bin: &Path,
+    config: &Path,
+    case: &Case,
+    work: &Path,
+) -> Result<Figures> {
+    let export = work.join("hyperfine.json");
+    let command_line = {
+        let mut words = vec![bin.display().to_string()];
+        words.extend(case.args.iter().map(|a| a.to_string()));
+        words.join(" ")
+    };
+    let mut hf = Command::new(hyperfine);
+    hf.args([
+        "--shell=none",
+        "--warmup",
+        "5",
+        "--min-runs",
+        "40",
+        "--style",
+        "none",
+    ]);
+    if case.after_edit {
+        hf.arg("--prepare")
+            .arg(format!("touch {}", config.display()));
+    }
+    hf.arg("--export-json")
+        .arg(&export)
+        .arg(&command_line)
+        .env("TOKENCTL_CONFIG", config)
+        .envs(case.env.iter().copied());
+    run_checked(&mut hf)?;
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&export)?)?;
+    let result = &json["results"][0];
+    let seconds = |key: &str| {
+        result[key]
+            .as_f64()
+            .context("hyperfine JSON lacks a figure")
+    };
+    let runs = result["times"].as_array().map_or(0, Vec::len);
+
+    let output = Command::new(gnu_time)
+        .args(["-f", "%M"])
+        .arg(bin)
+        .args(&case.args)
+        .env("TOKENCTL_CONFIG", config)
+        .envs(case.env.iter().copied())
+        .output()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let peak_rss_kib = stderr
+        .lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .with_context(|| format!("GNU time printed no peak RSS: {stderr}"))?;
+    Ok(Figures {
+        min_ms: seconds("min")? * 1000.0,
+        median_ms: seconds("median")? * 1000.0,
+        max_ms: seconds("max")? * 1000.0,
+        runs,
+        peak_rss_kib,
+    })
+}
+
+/// A contexts file with `size` contexts.
+fn contexts_file(size: usize) -> String {
+    let clusters = (size / 10).max(1);
+    let mut yaml = String::from("current-context: prod-0\nproviders:\n");
+    yaml.push_str("  - name: corp\n    kind: azure\n    tenant: contoso.onmicrosoft.com\n    client-id: 11111111-2222-3333-4444-555555555555\n");
+    yaml.push_str("  - name: sso\n    kind: keycloak\n    server: https://sso.example.com\n    realm: nmr\n    client-id: cli\n");
+    yaml.push_str(
+        "  - name: dex\n    kind: oidc\n    issuer: https://dex.example.com\n    client-id: cli\n",
+    );
+    yaml.push_str("clusters:\n");
+    for i in 0..clusters {
+        let _ = write!(
+            yaml,
+            "  - name: cluster-{i}\n    server: https://k{i}.example.com\n"
+        );
+    }
+    yaml.push_str("contexts:\n");
+    let providers = ["corp", "sso", "dex"];
+    for i in 0..size {
+        let name = if i % 2 == 0 {
+            format!("prod-{}", i / 2)
+        } else {
+            format!("dev-{}", i / 2)
+        };
+        let _ = write!(
+            yaml,
+            "  - name: {name}\n    provider: {}\n    cluster: cluster-{}\n    flow: device\n    scopes: [platform:read, platform:write]\n    workspace: team-{}\n",
+            providers[i % 3],
+            i % clusters,
+            i % 7
+        );
+    }
+    yaml
+}
+
+fn machine() -> Result<String> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|model| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = command_output("uname", &["-sr"]).unwrap_or_default();
+    let rustc = command_output("rustc", &["--version"]).unwrap_or_default();
+    let hyperfine = command_output("hyperfine", &["--version"]).unwrap_or_default();
+    Ok(format!(
+        "- CPU: {cpu}, {cores} cores available\n- OS: {kernel}\n- {rustc}\n- {hyperfine}"
+    ))
+}
+
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// A tool on PATH, or an error that says how to install it.
+fn find_tool(tool: &str, install: &str) -> Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    match std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+    {
+        Some(found) => Ok(found),
+        None => bail!("the benchmarks need `{tool}`; install it with: {install}"),
+    }
 }

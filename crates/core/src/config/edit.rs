@@ -8,6 +8,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde_yaml_ng::{Mapping, Value};
 
+use super::cache::{self, Fingerprint};
 use super::model::FileModel;
 use super::{ConfigError, ConfigSet, Problem};
 use crate::fsutil::{LockGuard, write_atomic};
@@ -136,7 +137,8 @@ impl ConfigSet {
     fn apply_locked(mut self, target: usize, edit: &Edit) -> Result<EditOutcome, ConfigError> {
         self.check_preconditions(edit)?;
         let path = self.files[target].path.clone();
-        let mut root = match self.files[target].text.as_deref() {
+        let text = self.files[target].read_text()?;
+        let mut root = match text.as_deref() {
             Some(text) if !text.trim().is_empty() => serde_yaml_ng::from_str::<Value>(text)
                 .map_err(|err| ConfigError::Parse {
                     path: path.clone(),
@@ -177,6 +179,11 @@ impl ConfigSet {
         if !added.is_empty() {
             return Err(ConfigError::Invalid(added));
         }
+        // With problems left, only an edit that fixes one of them is taken (with two
+        // problems, fixing one is progress); any other edit waits until the files are valid.
+        if !after.is_empty() && after.len() == before.len() {
+            return Err(ConfigError::Invalid(after));
+        }
         if !after.is_empty() {
             outcome.warnings.push(format!(
                 "saved, but the contexts files still have problems:\n{}",
@@ -187,6 +194,14 @@ impl ConfigSet {
             path: path.clone(),
             source,
         })?;
+        // The next command reads what was just written: spare it the parse.
+        if let Some(fingerprint) = std::fs::metadata(&path)
+            .ok()
+            .as_ref()
+            .and_then(Fingerprint::of)
+        {
+            cache::store(&path, fingerprint, &self.files[target].model);
+        }
         Ok(outcome)
     }
 

@@ -3,7 +3,9 @@
 //! Reading goes through a typed view ([`FileModel`]); edits go through the file's YAML tree so
 //! that keys tokenctl does not know survive a rewrite.
 
+mod cache;
 mod edit;
+mod list;
 mod model;
 mod validate;
 mod view;
@@ -14,6 +16,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use edit::{Edit, EditOutcome, Section};
+pub use list::{ContextList, ContextSummary};
 pub use model::{
     CLUSTER_KEYS, CONTEXT_KEYS, ClusterEntry, ContextEntry, CredentialStore, DISCOVER, FileModel,
     ProviderEntry,
@@ -154,33 +157,66 @@ pub fn closest_names<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>)
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
     pub path: PathBuf,
-    /// The text as read; `None` when the file does not exist yet.
-    pub text: Option<String>,
+    /// Whether the file exists; a missing file reads as an empty one.
+    pub exists: bool,
     pub model: FileModel,
+    /// Which version of the file the model was read from.
+    fingerprint: Option<cache::Fingerprint>,
 }
 
 impl ConfigFile {
-    /// Reads and parses one file; a missing file is an empty one.
+    /// Reads and parses one file, through the parse cache; a missing file is an empty one.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => Some(text),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(ConfigError::Read {
+        let read_error = |source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let metadata = match std::fs::metadata(path) {
+            Ok(metadata) => metadata,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return Ok(ConfigFile {
                     path: path.to_path_buf(),
-                    source,
+                    exists: false,
+                    model: FileModel::default(),
+                    fingerprint: None,
                 });
             }
+            Err(source) => return Err(read_error(source)),
         };
-        let model = match &text {
-            Some(text) => parse_typed(path, text)?,
-            None => FileModel::default(),
+        // The fingerprint is taken before the read: a change during the read shows next time.
+        let fingerprint = cache::Fingerprint::of(&metadata);
+        let cached = fingerprint
+            .as_ref()
+            .and_then(|fingerprint| cache::lookup(path, fingerprint));
+        let model = match cached {
+            Some(model) => model,
+            None => {
+                let text = std::fs::read_to_string(path).map_err(read_error)?;
+                let model = parse_typed(path, &text)?;
+                if let Some(fingerprint) = &fingerprint {
+                    cache::store(path, fingerprint.clone(), &model);
+                }
+                model
+            }
         };
         Ok(ConfigFile {
             path: path.to_path_buf(),
-            text,
+            exists: true,
             model,
+            fingerprint,
         })
+    }
+
+    /// The file's text now, `None` when it does not exist.
+    pub fn read_text(&self) -> Result<Option<String>, ConfigError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(Some(text)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(ConfigError::Read {
+                path: self.path.clone(),
+                source,
+            }),
+        }
     }
 }
 
@@ -298,15 +334,30 @@ impl ConfigSet {
         Ok(ConfigSet { files })
     }
 
-    /// Loads every file and refuses a set with any problem.
+    /// Loads every file and refuses a set with any problem. A set of file versions that
+    /// passed once is not checked again by the same build (see the parse cache).
     pub fn load_valid(paths: &[PathBuf]) -> Result<ConfigSet, ConfigError> {
         let set = ConfigSet::load(paths)?;
+        let versions = set.versions();
+        if cache::known_valid(&versions) {
+            return Ok(set);
+        }
         let problems = set.problems();
         if problems.is_empty() {
+            cache::remember_valid(&versions);
             Ok(set)
         } else {
             Err(ConfigError::Invalid(problems))
         }
+    }
+
+    /// Each file with the version its model was read from; `None` for a missing file, and for
+    /// a file read without a fingerprint (which then never matches a cached verdict).
+    fn versions(&self) -> Vec<(&Path, Option<&cache::Fingerprint>)> {
+        self.files
+            .iter()
+            .map(|file| (file.path.as_path(), file.fingerprint.as_ref()))
+            .collect()
     }
 
     pub fn paths(&self) -> Vec<PathBuf> {
@@ -347,11 +398,13 @@ impl ConfigSet {
         entries: impl Fn(&'s FileModel) -> &'s Vec<T>,
         name: impl Fn(&T) -> &String,
     ) -> Vec<(Origin<'s>, &'s T)> {
+        // With one file there is nothing to merge; duplicates within a file are problems.
+        let single = self.files.len() == 1;
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for file in &self.files {
             for (index, entry) in entries(&file.model).iter().enumerate() {
-                if seen.insert(name(entry).as_str()) {
+                if single || seen.insert(name(entry).as_str()) {
                     let origin = Origin {
                         path: &file.path,
                         section,
@@ -481,10 +534,7 @@ pub fn complete_names(paths: &[PathBuf], section: Section) -> Vec<String> {
     let mut seen = HashSet::new();
     let mut names = Vec::new();
     for path in paths {
-        let Ok(text) = std::fs::read_to_string(path) else {
-            continue;
-        };
-        let Ok(model) = parse_typed::<model::NamesModel>(path, &text) else {
+        let Some(model) = names_of(path) else {
             continue;
         };
         let entries = match section {
@@ -499,4 +549,22 @@ pub fn complete_names(paths: &[PathBuf], section: Section) -> Vec<String> {
         }
     }
     names
+}
+
+/// The names in one file: from the parse cache when it is fresh, else by a full load (which
+/// refreshes the cache for the next TAB).
+fn names_of(path: &Path) -> Option<model::NamesModel> {
+    let metadata = std::fs::metadata(path).ok()?;
+    if let Some(fingerprint) = cache::Fingerprint::of(&metadata)
+        && let Some(names) = cache::lookup::<model::NamesModel>(path, &fingerprint)
+    {
+        return Some(names);
+    }
+    let model = ConfigFile::load(path).ok()?.model;
+    let named = |name: &String| model::Named { name: name.clone() };
+    Some(model::NamesModel {
+        providers: model.providers.iter().map(|p| named(&p.name)).collect(),
+        clusters: model.clusters.iter().map(|c| named(&c.name)).collect(),
+        contexts: model.contexts.iter().map(|c| named(&c.name)).collect(),
+    })
 }

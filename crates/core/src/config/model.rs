@@ -2,13 +2,17 @@
 //! survive rewrites because edits are applied to the file's YAML tree, not to this view.
 
 use indexmap::IndexMap;
-use serde::{Deserialize, Deserializer};
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_yaml_ng::Value;
 
 use crate::provider::Flow;
 
 /// Where secrets at rest are kept.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum CredentialStore {
     /// The OS keyring when one works, else a 0600 file (announced).
@@ -21,7 +25,7 @@ pub enum CredentialStore {
 }
 
 /// One contexts file, as tokenctl reads it.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct FileModel {
     #[serde(default, deserialize_with = "null_as_default")]
@@ -37,12 +41,11 @@ pub struct FileModel {
 }
 
 /// `providers[]`: an identity provider and this tool's client registration at it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct ProviderEntry {
     pub name: String,
     pub kind: String,
     /// Every other key; what each means is the dialect's business.
-    #[serde(flatten)]
     pub fields: IndexMap<String, Value>,
 }
 
@@ -61,7 +64,7 @@ impl ProviderEntry {
 }
 
 /// `clusters[]`: an API server that accepts the tokens.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ClusterEntry {
     pub name: String,
@@ -76,20 +79,16 @@ pub struct ClusterEntry {
 }
 
 /// `contexts[]`: a provider (or `discover`), a cluster, and defaults for login.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct ContextEntry {
     pub name: String,
-    #[serde(default)]
     pub provider: Option<String>,
-    #[serde(default)]
     pub cluster: Option<String>,
-    #[serde(default)]
     pub flow: Option<Flow>,
-    #[serde(default)]
     pub scopes: Option<Vec<String>>,
-    /// Free-form attributes (`workspace: default`), handed to plugins as environment.
-    #[serde(flatten)]
-    pub attributes: IndexMap<String, Value>,
+    /// Free-form attributes (`workspace: default`), in file order, handed to plugins as
+    /// environment. A list rather than a map: a context has a handful, and a file thousands.
+    pub attributes: Vec<KeyValue>,
 }
 
 /// The keys of a context entry that tokenctl interprets; everything else is an attribute.
@@ -106,6 +105,148 @@ pub const CLUSTER_KEYS: [&str; 4] = [
 /// The `provider:` value that asks the cluster which provider to use.
 pub const DISCOVER: &str = "discover";
 
+// Provider and context entries keep the keys they do not interpret. serde's `flatten` would
+// do that, but it buffers every entry and made a 5,000-context file several times slower to
+// load, so these two are read and written by hand: known keys, then the rest in order.
+
+/// A key the entry's type does not interpret, with its value.
+pub type KeyValue = (String, Value);
+
+/// Reads a mapping whose `name` is required, whose `known` keys go to `take`, and whose
+/// other keys are kept in order. A repeated key is an error, as it is in a derived struct.
+fn read_entry<'de, A: MapAccess<'de>>(
+    mut map: A,
+    known: &[&'static str],
+    mut take: impl FnMut(&str, &mut A) -> Result<(), A::Error>,
+) -> Result<(String, Vec<KeyValue>), A::Error> {
+    let mut name = None;
+    let mut seen: Vec<&'static str> = Vec::with_capacity(known.len());
+    let mut rest: Vec<KeyValue> = Vec::new();
+    while let Some(key) = map.next_key::<String>()? {
+        if let Some(&field) = known.iter().chain(["name"].iter()).find(|k| **k == key) {
+            if seen.contains(&field) {
+                return Err(de::Error::duplicate_field(field));
+            }
+            seen.push(field);
+            if field == "name" {
+                name = Some(map.next_value::<String>()?);
+            } else {
+                take(field, &mut map)?;
+            }
+        } else {
+            if rest.iter().any(|(seen, _)| *seen == key) {
+                return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            rest.push((key, map.next_value::<Value>()?));
+        }
+    }
+    let name = name.ok_or_else(|| de::Error::missing_field("name"))?;
+    Ok((name, rest))
+}
+
+/// A visitor for one entry type, with what `expecting` says.
+struct EntryVisitor<T>(&'static str, std::marker::PhantomData<T>);
+
+impl<'de> Visitor<'de> for EntryVisitor<ProviderEntry> {
+    type Value = ProviderEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ProviderEntry, A::Error> {
+        let mut kind = None;
+        let (name, fields) = read_entry(map, &["kind"], |_, map| {
+            kind = Some(map.next_value::<String>()?);
+            Ok(())
+        })?;
+        let kind = kind.ok_or_else(|| de::Error::missing_field("kind"))?;
+        Ok(ProviderEntry {
+            name,
+            kind,
+            fields: fields.into_iter().collect(),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ProviderEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let expecting = "a provider: name, kind and the kind's fields";
+        deserializer.deserialize_map(EntryVisitor::<Self>(expecting, std::marker::PhantomData))
+    }
+}
+
+impl Serialize for ProviderEntry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2 + self.fields.len()))?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("kind", &self.kind)?;
+        for (key, value) in &self.fields {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
+    type Value = ContextEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ContextEntry, A::Error> {
+        let (mut provider, mut cluster, mut flow, mut scopes) = (None, None, None, None);
+        let (name, attributes) = read_entry(map, &CONTEXT_KEYS[1..], |key, map| {
+            match key {
+                "provider" => provider = map.next_value()?,
+                "cluster" => cluster = map.next_value()?,
+                "flow" => flow = map.next_value()?,
+                _ => scopes = map.next_value()?,
+            }
+            Ok(())
+        })?;
+        Ok(ContextEntry {
+            name,
+            provider,
+            cluster,
+            flow,
+            scopes,
+            attributes,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ContextEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let expecting = "a context: name, provider, cluster, flow, scopes and attributes";
+        deserializer.deserialize_map(EntryVisitor::<Self>(expecting, std::marker::PhantomData))
+    }
+}
+
+impl Serialize for ContextEntry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("name", &self.name)?;
+        if let Some(provider) = &self.provider {
+            map.serialize_entry("provider", provider)?;
+        }
+        if let Some(cluster) = &self.cluster {
+            map.serialize_entry("cluster", cluster)?;
+        }
+        if let Some(flow) = &self.flow {
+            map.serialize_entry("flow", flow)?;
+        }
+        if let Some(scopes) = &self.scopes {
+            map.serialize_entry("scopes", scopes)?;
+        }
+        for (key, value) in &self.attributes {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
 /// Treats an explicit `null` (`contexts:` with nothing under it) like an absent key.
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
@@ -115,7 +256,7 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// Only the names, for TAB completion: skips everything else without building it.
+/// Only the names, for TAB completion: read from the parse cache, the rest is skipped.
 #[derive(Debug, Default, Deserialize)]
 pub struct NamesModel {
     #[serde(default, deserialize_with = "null_as_default")]

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::edit::Section;
-use super::model::{ClusterEntry, ContextEntry, DISCOVER};
+use super::model::{ClusterEntry, ContextEntry, DISCOVER, ProviderEntry};
 use super::{ConfigSet, Origin, closest_names};
 use crate::base_url::parse_base_url;
 use crate::provider::{self, validate_provider};
@@ -81,13 +81,25 @@ pub(super) fn problems(set: &ConfigSet) -> Vec<Problem> {
             problems.push(Problem::at(&origin, &entry.name, error.to_string()));
         }
     }
-    for (origin, cluster) in set.clusters() {
+    let clusters = set.clusters();
+    for (origin, cluster) in &clusters {
         for message in cluster_problems(cluster) {
-            problems.push(Problem::at(&origin, &cluster.name, message));
+            problems.push(Problem::at(origin, &cluster.name, message));
         }
     }
+    let known = Known {
+        providers: set
+            .providers()
+            .into_iter()
+            .map(|(_, p)| (p.name.as_str(), p))
+            .collect(),
+        clusters: clusters
+            .iter()
+            .map(|(_, c)| (c.name.as_str(), *c))
+            .collect(),
+    };
     for (origin, context) in set.contexts() {
-        for message in context_problems(set, context) {
+        for message in context_problems(&known, context) {
             problems.push(Problem::at(&origin, &context.name, message));
         }
     }
@@ -167,14 +179,22 @@ fn cluster_problems(cluster: &ClusterEntry) -> Vec<String> {
     problems
 }
 
-fn context_problems(set: &ConfigSet, context: &ContextEntry) -> Vec<String> {
+/// The merged providers and clusters by name, so each context is checked in constant time.
+struct Known<'a> {
+    providers: HashMap<&'a str, &'a ProviderEntry>,
+    clusters: HashMap<&'a str, &'a ClusterEntry>,
+}
+
+impl Known<'_> {
+    fn names<'n, T>(map: &HashMap<&'n str, T>) -> Vec<&'n str> {
+        let mut names: Vec<&str> = map.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
     let mut problems = Vec::new();
-    let provider_names = || {
-        set.providers()
-            .into_iter()
-            .map(|(_, p)| p.name.as_str())
-            .collect::<Vec<_>>()
-    };
     match context.provider.as_deref() {
         None => problems.push(format!(
             "field `provider` is required: a provider name, or `{DISCOVER}` to ask the cluster"
@@ -186,8 +206,12 @@ fn context_problems(set: &ConfigSet, context: &ContextEntry) -> Vec<String> {
                 ));
             }
         }
-        Some(name) => match set.provider(name) {
-            None => problems.push(missing_reference("provider", name, provider_names())),
+        Some(name) => match known.providers.get(name) {
+            None => problems.push(missing_reference(
+                "provider",
+                name,
+                Known::names(&known.providers),
+            )),
             Some(entry) => {
                 if let (Some(flow), Some(dialect)) = (context.flow, entry.dialect())
                     && !dialect.flows().contains(&flow)
@@ -203,13 +227,9 @@ fn context_problems(set: &ConfigSet, context: &ContextEntry) -> Vec<String> {
         },
     }
     if let Some(cluster) = context.cluster.as_deref()
-        && set.cluster(cluster).is_none()
+        && !known.clusters.contains_key(cluster)
     {
-        let names: Vec<&str> = set
-            .clusters()
-            .into_iter()
-            .map(|(_, c)| c.name.as_str())
-            .collect();
+        let names = Known::names(&known.clusters);
         problems.push(missing_reference("cluster", cluster, names));
     }
     problems

@@ -18,10 +18,10 @@ impl ConfigSet {
         let mut merged = Mapping::new();
         let mut seen: HashSet<(Section, String)> = HashSet::new();
         for file in &self.files {
-            let Some(text) = file.text.as_deref() else {
+            let Some(text) = file.read_text()? else {
                 continue;
             };
-            let Ok(Value::Mapping(root)) = serde_yaml_ng::from_str::<Value>(text) else {
+            let Ok(Value::Mapping(root)) = serde_yaml_ng::from_str::<Value>(&text) else {
                 continue;
             };
             for (key, value) in root {

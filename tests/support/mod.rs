@@ -1,0 +1,202 @@
+//! Shared helpers for the end-to-end tests: a throwaway home with its own contexts file, and
+//! the real `tokenctl` binary run as a user would run it.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The `tokenctl` binary cargo built for these tests.
+pub fn tokenctl_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tokenctl"))
+}
+
+/// The workspace root (completions/, man/ and tests/ live there).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/cli is two levels below the root")
+        .to_path_buf()
+}
+
+/// Fails the test with an install hint when a tool it needs is missing: no silent skip.
+pub fn require_tool(tool: &str, install: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("this test needs `{tool}`; install it with: {install}"))
+}
+
+/// A home directory of its own, with `TOKENCTL_CONFIG` pointing into it.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+/// What a finished command left behind.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+
+    /// Asserts the exit code and returns stderr.
+    #[track_caller]
+    pub fn fails_with(&self, code: i32) -> &str {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        &self.stderr
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = dir
+            .path()
+            .join("config")
+            .join("tokenctl")
+            .join("config.yaml");
+        Sandbox { dir, config }
+    }
+
+    /// A sandbox whose contexts file holds `yaml`.
+    pub fn with_config(yaml: &str) -> Sandbox {
+        let sandbox = Sandbox::new();
+        sandbox.write(&sandbox.config, yaml);
+        sandbox
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    pub fn read_config(&self) -> String {
+        std::fs::read_to_string(&self.config).unwrap_or_default()
+    }
+
+    /// `tokenctl ARGS` with a clean environment: HOME and XDG dirs inside the sandbox,
+    /// `TOKENCTL_CONFIG` at the sandbox's contexts file, no inherited TOKENCTL_* variables.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(tokenctl_bin());
+        command.args(args);
+        self.isolate(&mut command);
+        command
+    }
+
+    /// Gives any command (a shell, say) the sandbox's environment and `tokenctl` on PATH.
+    pub fn isolate(&self, command: &mut Command) {
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if key.starts_with("TOKENCTL_") || key == "RUST_LOG" || key.starts_with("XDG_") {
+                command.env_remove(key);
+            }
+        }
+        let bin_dir = tokenctl_bin().parent().unwrap().to_path_buf();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path =
+            std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&path)))
+                .unwrap();
+        command
+            .env("PATH", path)
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("TOKENCTL_CONFIG", &self.config)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+    }
+
+    /// Runs `tokenctl ARGS` to completion.
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Run::from(self.command(args).output().expect("tokenctl runs"))
+    }
+
+    /// Runs `tokenctl ARGS` with extra environment variables.
+    pub fn run_env<I, S>(&self, args: I, env: &[(&str, &str)]) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        Run::from(command.output().expect("tokenctl runs"))
+    }
+}
+
+/// A small valid contexts file: two providers, a cluster, three contexts, `prod` current.
+pub const SAMPLE: &str = "\
+current-context: prod
+preferences:
+  colors: false
+providers:
+  - name: corp
+    kind: azure
+    tenant: contoso.onmicrosoft.com
+    client-id: 11111111-2222-3333-4444-555555555555
+    redirect-port: 53000
+    scopes: [api://nmp/.default]
+    team-note: kept as is
+  - name: sso
+    kind: keycloak
+    server: https://sso.example.com
+    realm: nmr
+    client-id: cli
+    client-secret: s3cr3t-inline
+clusters:
+  - name: prod
+    server: https://nmp.company.com
+    certificate-authority-data: LS0tLS1CRUdJTi1DRVJUSUZJQ0FURS0tLS0t
+contexts:
+  - name: prod
+    provider: corp
+    cluster: prod
+    flow: device
+    scopes: [platform:read, platform:write]
+    workspace: default
+  - name: prod-eu
+    provider: corp
+    cluster: prod
+  - name: dev
+    provider: sso
+    flow: browser
+";
