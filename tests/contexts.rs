@@ -351,7 +351,7 @@ fn set_provider_takes_its_fields_and_errors_from_the_provider_kind() {
         .to_owned();
     assert!(
         stderr.contains(
-            "`realm` is not a field of azure providers; their fields are: tenant, client-id"
+            "`realm` is not a field of azure providers; their fields are: tenant, authority-host, client-id"
         ),
         "{stderr}"
     );

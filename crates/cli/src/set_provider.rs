@@ -40,7 +40,6 @@ fn kinds_help() -> String {
     for dialect in provider::providers() {
         let required: Vec<&str> = dialect
             .fields()
-            .iter()
             .filter(|f| f.required)
             .map(|f| f.name)
             .collect();

@@ -162,6 +162,24 @@ pub mod fields {
         FieldKind::Port,
         "fixed loopback port for the browser login (some app registrations need one)",
     );
+
+    /// A public or confidential OAuth client that logs people in.
+    pub const OAUTH_CLIENT: &[FieldSpec] = &[
+        CLIENT_ID,
+        CLIENT_SECRET_ENV,
+        CLIENT_SECRET_FILE,
+        CLIENT_SECRET,
+        SCOPES,
+        REDIRECT_PORT,
+    ];
+
+    /// An application credential where the client ID is optional (Run:ai).
+    pub const APP_CREDENTIALS: &[FieldSpec] = &[
+        CLIENT_ID_OPTIONAL,
+        CLIENT_SECRET_ENV,
+        CLIENT_SECRET_FILE,
+        CLIENT_SECRET,
+    ];
 }
 
 /// Where a dialect's endpoints are. `None` where the dialect has no such endpoint or it is
@@ -236,8 +254,13 @@ pub trait Provider: Send + Sync + 'static {
     /// One line that says what the dialect is for.
     fn description(&self) -> &'static str;
 
-    /// The configuration fields an entry of this kind takes.
-    fn fields(&self) -> &'static [FieldSpec];
+    /// The configuration fields special to this dialect (`realm`, `tenant`, `audience`, …).
+    fn dialect_fields(&self) -> &'static [FieldSpec];
+
+    /// The fields of this tool's client registration; most dialects take the usual OAuth set.
+    fn client_fields(&self) -> &'static [FieldSpec] {
+        fields::OAUTH_CLIENT
+    }
 
     /// The grant flows this dialect supports, the default first.
     fn flows(&self) -> &'static [Flow];
@@ -249,6 +272,13 @@ pub trait Provider: Send + Sync + 'static {
     /// checks of [`validate_provider`] have already passed when this runs.
     fn validate_extra(&self, _config: &ProviderConfig<'_>) -> Vec<FieldError> {
         Vec::new()
+    }
+}
+
+impl dyn Provider {
+    /// Every field an entry of this kind takes: the dialect's own, then the client's.
+    pub fn fields(&self) -> impl Iterator<Item = &'static FieldSpec> + '_ {
+        self.dialect_fields().iter().chain(self.client_fields())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Auth0: `https://{domain}/…`, an `audience` on every request, an issuer with a trailing `/`.
 
 use tokenctl_core::base_url::join_path;
-use tokenctl_core::provider::{FieldError, fields};
+use tokenctl_core::provider::FieldError;
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 
 pub struct Auth0;
@@ -17,12 +17,6 @@ const FIELDS: &[FieldSpec] = &[
         FieldKind::Text,
         "API identifier sent as `audience` on authorize, device and token requests",
     ),
-    fields::CLIENT_ID,
-    fields::CLIENT_SECRET_ENV,
-    fields::CLIENT_SECRET_FILE,
-    fields::CLIENT_SECRET,
-    fields::SCOPES,
-    fields::REDIRECT_PORT,
 ];
 
 impl Provider for Auth0 {
@@ -34,7 +28,7 @@ impl Provider for Auth0 {
         "Auth0 tenant (client credentials with audience, browser, device, password)"
     }
 
-    fn fields(&self) -> &'static [FieldSpec] {
+    fn dialect_fields(&self) -> &'static [FieldSpec] {
         FIELDS
     }
 

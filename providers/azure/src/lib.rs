@@ -1,7 +1,7 @@
 //! Azure AD / Entra ID (v2.0 endpoints), spoken the way MSAL speaks it.
 
 use tokenctl_core::base_url::{join_path, parse_base_url};
-use tokenctl_core::provider::{FieldError, fields};
+use tokenctl_core::provider::FieldError;
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 
 pub struct Azure;
@@ -18,17 +18,11 @@ const FIELDS: &[FieldSpec] = &[
         FieldKind::Text,
         "directory: tenant GUID, domain (contoso.onmicrosoft.com), organizations, common or consumers",
     ),
-    fields::CLIENT_ID,
     FieldSpec::optional(
         "authority-host",
         FieldKind::BaseUrl,
         "authority host; sovereign clouds override it (default https://login.microsoftonline.com)",
     ),
-    fields::REDIRECT_PORT,
-    fields::SCOPES,
-    fields::CLIENT_SECRET_ENV,
-    fields::CLIENT_SECRET_FILE,
-    fields::CLIENT_SECRET,
 ];
 
 impl Provider for Azure {
@@ -40,7 +34,7 @@ impl Provider for Azure {
         "Azure AD / Entra ID v2.0 (browser, device code, client secret, password)"
     }
 
-    fn fields(&self) -> &'static [FieldSpec] {
+    fn dialect_fields(&self) -> &'static [FieldSpec] {
         FIELDS
     }
 

@@ -2,7 +2,7 @@
 //! context path is written with it: `server: https://sso.example.com/auth`.
 
 use tokenctl_core::base_url::join_path;
-use tokenctl_core::provider::{FieldError, fields};
+use tokenctl_core::provider::FieldError;
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 
 pub struct Keycloak;
@@ -18,12 +18,6 @@ const FIELDS: &[FieldSpec] = &[
         FieldKind::Text,
         "realm name (the part after /realms/)",
     ),
-    fields::CLIENT_ID,
-    fields::CLIENT_SECRET_ENV,
-    fields::CLIENT_SECRET_FILE,
-    fields::CLIENT_SECRET,
-    fields::SCOPES,
-    fields::REDIRECT_PORT,
 ];
 
 impl Provider for Keycloak {
@@ -35,7 +29,7 @@ impl Provider for Keycloak {
         "Keycloak realm (browser, device, password, client credentials, token exchange)"
     }
 
-    fn fields(&self) -> &'static [FieldSpec] {
+    fn dialect_fields(&self) -> &'static [FieldSpec] {
         FIELDS
     }
 

@@ -1,24 +1,16 @@
 //! Generic OpenID Connect: everything comes from the issuer's discovery document.
 
 use tokenctl_core::base_url::join_path;
-use tokenctl_core::provider::{FieldError, fields};
+use tokenctl_core::provider::FieldError;
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 
 pub struct Oidc;
 
-const FIELDS: &[FieldSpec] = &[
-    FieldSpec::required(
-        "issuer",
-        FieldKind::BaseUrl,
-        "issuer URL; its /.well-known/openid-configuration says the rest",
-    ),
-    fields::CLIENT_ID,
-    fields::CLIENT_SECRET_ENV,
-    fields::CLIENT_SECRET_FILE,
-    fields::CLIENT_SECRET,
-    fields::SCOPES,
-    fields::REDIRECT_PORT,
-];
+const FIELDS: &[FieldSpec] = &[FieldSpec::required(
+    "issuer",
+    FieldKind::BaseUrl,
+    "issuer URL; its /.well-known/openid-configuration says the rest",
+)];
 
 impl Provider for Oidc {
     fn kind(&self) -> &'static str {
@@ -29,7 +21,7 @@ impl Provider for Oidc {
         "any standards-conformant OpenID Connect provider, by discovery"
     }
 
-    fn fields(&self) -> &'static [FieldSpec] {
+    fn dialect_fields(&self) -> &'static [FieldSpec] {
         FIELDS
     }
 

@@ -6,17 +6,11 @@ use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderCon
 
 pub struct RunAi;
 
-const FIELDS: &[FieldSpec] = &[
-    FieldSpec::required(
-        "server",
-        FieldKind::BaseUrl,
-        "Run:ai control plane URL (https://app.run.ai or your tenant's URL)",
-    ),
-    fields::CLIENT_ID_OPTIONAL,
-    fields::CLIENT_SECRET_ENV,
-    fields::CLIENT_SECRET_FILE,
-    fields::CLIENT_SECRET,
-];
+const FIELDS: &[FieldSpec] = &[FieldSpec::required(
+    "server",
+    FieldKind::BaseUrl,
+    "Run:ai control plane URL (https://app.run.ai or your tenant's URL)",
+)];
 
 impl Provider for RunAi {
     fn kind(&self) -> &'static str {
@@ -27,8 +21,12 @@ impl Provider for RunAi {
         "Run:ai token API (application tokens, client credentials, password, token exchange)"
     }
 
-    fn fields(&self) -> &'static [FieldSpec] {
+    fn dialect_fields(&self) -> &'static [FieldSpec] {
         FIELDS
+    }
+
+    fn client_fields(&self) -> &'static [FieldSpec] {
+        fields::APP_CREDENTIALS
     }
 
     fn flows(&self) -> &'static [Flow] {

@@ -287,7 +287,7 @@ impl ConfigSet {
                 kinds()
             )));
         };
-        let fields: Vec<&str> = dialect.fields().iter().map(|f| f.name).collect();
+        let fields: Vec<&str> = dialect.fields().map(|f| f.name).collect();
         for key in set.keys().filter(|key| *key != "kind") {
             if !fields.contains(&key.as_str()) {
                 return Err(ConfigError::Usage(format!(
@@ -372,7 +372,7 @@ fn order_like_the_dialect(entry: &mut Mapping) {
             Some("name") => 0,
             Some("kind") => 1,
             Some(key) => dialect
-                .and_then(|d| d.fields().iter().position(|f| f.name == key))
+                .and_then(|d| d.fields().position(|f| f.name == key))
                 .map_or(usize::MAX, |position| position + 2),
             None => usize::MAX,
         }
