@@ -52,10 +52,18 @@ fn generate() -> Result<()> {
     Ok(())
 }
 
-/// Runs every test: the workspace's unit, integration and end-to-end tests. Extra
-/// arguments go to `cargo test` (e.g. a test name filter).
+/// Runs every test: the test identity provider's own tests, then the workspace's unit,
+/// integration and end-to-end tests. Extra arguments go to `cargo test` (a name filter, say).
 fn test(extra: &[String]) -> Result<()> {
     let root = workspace_root();
+    let idp = root.join("tests/idp");
+    if !idp.join("node_modules/oidc-provider").is_dir() {
+        bail!(
+            "the test identity provider is not installed: run `npm ci --prefix tests/idp` \
+             (needs Node.js 20.19 or later: apt-get install nodejs npm)"
+        );
+    }
+    run(Command::new("node").current_dir(&idp).arg("--test"))?;
     run(Command::new(cargo())
         .current_dir(&root)
         .args(["test", "--workspace", "--all-targets"])

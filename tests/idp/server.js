@@ -1,0 +1,535 @@
+// The test identity provider for tokenctl's end-to-end tests.
+//
+// One node:http server on 127.0.0.1 mounts several oidc-provider instances, each shaped like a
+// dialect tokenctl speaks, plus a fake of the Run:ai token API written from its OpenAPI:
+//
+//   /oidc/...                      plain OIDC (default oidc-provider routes)
+//   /realms/{nmr,test}/...         Keycloak: /protocol/openid-connect/{auth,token,auth/device,...}
+//   /{tenant}/...                  Azure v2: /oauth2/v2.0/{authorize,token,devicecode},
+//                                  /discovery/v2.0/keys, issuer /{tenant}/v2.0
+//   /auth0/...                     Auth0: /authorize, /oauth/token, /oauth/device/code, ...
+//   /runai/api/v1/token            Run:ai token API (JSON, camelCase)
+//   /runai/v1/k8s/auth/oauth/apptoken   the deprecated application-token endpoint
+//
+// Test-only endpoints, under /test/: approve or deny a device user_code, and count requests.
+// Start: `node server.js [--port N]`; it prints one JSON line {"base": "http://127.0.0.1:PORT"}
+// when it listens. Users: any name, password "correct-horse" (or the name given with
+// --password). Access tokens are JWTs for the resource https://api.tokenctl.test.
+
+import http from 'node:http';
+import crypto from 'node:crypto';
+import { parseArgs } from 'node:util';
+
+import Provider, { errors } from 'oidc-provider';
+import * as jose from 'jose';
+
+const { values: options } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    'access-token-ttl': { type: 'string', default: '3600' },
+    password: { type: 'string', default: 'correct-horse' },
+  },
+});
+
+export const RESOURCE = 'https://api.tokenctl.test';
+export const API_SCOPES = ['platform:read', 'platform:write'];
+const ACCESS_TOKEN_TTL = Number(options['access-token-ttl']);
+const PASSWORD = options.password;
+
+/** Counts of requests by "METHOD path", for tests that check what tokenctl sent. */
+const requestCounts = new Map();
+
+/** Clients every mount knows. Secrets are test values. */
+function clients(extraRedirects = []) {
+  const redirectUris = ['http://127.0.0.1/callback', 'http://localhost/callback', ...extraRedirects];
+  return [
+    {
+      client_id: 'cli',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: [
+        'authorization_code',
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:device_code',
+        'password',
+        TOKEN_EXCHANGE,
+      ],
+      response_types: ['code'],
+      redirect_uris: redirectUris,
+    },
+    {
+      client_id: 'service',
+      client_secret: 'service-secret',
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['client_credentials', 'password', 'refresh_token', TOKEN_EXCHANGE],
+      response_types: [],
+      redirect_uris: [],
+    },
+    {
+      client_id: 'service-basic',
+      client_secret: 'service-basic-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+    },
+  ];
+}
+
+/** A user's claims; the account is whatever name logged in. */
+async function findAccount(_ctx, sub) {
+  return {
+    accountId: sub,
+    async claims() {
+      return { sub, email: `${sub}@example.com`, email_verified: true, preferred_username: sub, name: sub };
+    },
+  };
+}
+
+const resourceServer = {
+  scope: API_SCOPES.join(' '),
+  audience: RESOURCE,
+  accessTokenTTL: ACCESS_TOKEN_TTL,
+  accessTokenFormat: 'jwt',
+  jwt: { sign: { alg: 'RS256' } },
+};
+
+/** Signing keys shared by every mount (generated per run). */
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', use: 'sig', alg: 'RS256' };
+
+function makeProvider(issuer, routes) {
+  const provider = new Provider(issuer, {
+    clients: clients(),
+    findAccount,
+    jwks: { keys: [signingJwk] },
+    routes,
+    clockTolerance: 0,
+    scopes: ['openid', 'profile', 'email', 'offline_access', ...API_SCOPES],
+    claims: { email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: true },
+      deviceFlow: { enabled: true },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          if (indicator !== RESOURCE) {
+            throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          }
+          return resourceServer;
+        },
+      },
+    },
+    // Keep the refresh token of a public client usable for tests of refresh.
+    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: ACCESS_TOKEN_TTL,
+      ClientCredentials: ACCESS_TOKEN_TTL,
+      DeviceCode: 600,
+      IdToken: 3600,
+      RefreshToken: 14 * 24 * 3600,
+      Grant: 14 * 24 * 3600,
+      Interaction: 3600,
+      Session: 14 * 24 * 3600,
+      AuthorizationCode: 60,
+    },
+    loadExistingGrant: async (ctx) => {
+      // Consent is implied for tests: every requested scope is granted.
+      const grantId = ctx.oidc.result?.consent?.grantId
+        || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+      if (grantId) {
+        return ctx.oidc.provider.Grant.find(grantId);
+      }
+      return undefined;
+    },
+  });
+  provider.proxy = false;
+  registerPasswordGrant(provider);
+  registerTokenExchange(provider);
+  return provider;
+}
+
+/** Grants the requested scopes: OpenID ones to the client, API ones for the resource. */
+function grantScopes(grant, scopes) {
+  const oidc = scopes.filter((s) => !API_SCOPES.includes(s));
+  const api = scopes.filter((s) => API_SCOPES.includes(s));
+  if (oidc.length) grant.addOIDCScope(oidc.join(' '));
+  if (api.length) grant.addResourceScope(RESOURCE, api.join(' '));
+}
+
+/** Resource owner password credentials, as Keycloak and Azure AD (ROPC) offer it. */
+function registerPasswordGrant(provider) {
+  provider.registerGrantType('password', async (ctx) => {
+    const { username, password, scope = '' } = ctx.oidc.params;
+    if (!username || !password) {
+      throw new errors.InvalidRequest('username and password are required');
+    }
+    if (password !== PASSWORD) {
+      throw new errors.InvalidGrant('invalid username or password');
+    }
+    const { client } = ctx.oidc;
+    const requested = scope.split(' ').filter(Boolean);
+    const unknown = requested.filter((s) => !['openid', 'profile', 'email', 'offline_access', ...API_SCOPES].includes(s));
+    if (unknown.length) {
+      throw new errors.InvalidScope(`unknown scope ${unknown.join(' ')}`, unknown.join(' '));
+    }
+    const oidcScopes = requested.filter((s) => !API_SCOPES.includes(s));
+    const apiScopes = requested.filter((s) => API_SCOPES.includes(s));
+    const grant = new provider.Grant({ accountId: username, clientId: client.clientId });
+    grantScopes(grant, requested);
+    const grantId = await grant.save();
+
+    const at = new provider.AccessToken({
+      accountId: username, client, grantId, gty: 'password', scope: apiScopes.join(' ') || undefined,
+    });
+    at.resourceServer = new provider.ResourceServer(RESOURCE, resourceServer);
+    const accessToken = await at.save();
+
+    let refreshToken;
+    if (requested.includes('offline_access') && client.grantTypeAllowed('refresh_token')) {
+      const rt = new provider.RefreshToken({
+        accountId: username, client, grantId, gty: 'password', rotations: 0,
+        scope: requested.join(' '), resource: RESOURCE,
+      });
+      refreshToken = await rt.save();
+    }
+
+    let idToken;
+    if (requested.includes('openid')) {
+      const account = await findAccount(ctx, username);
+      const claims = await account.claims();
+      const token = new provider.IdToken({ ...claims }, { ctx });
+      token.scope = oidcScopes.join(' ');
+      idToken = await token.issue({ use: 'idtoken' });
+    }
+
+    ctx.body = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: at.expiration,
+      scope: requested.join(' ') || undefined,
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
+      ...(idToken ? { id_token: idToken } : {}),
+    };
+  }, ['username', 'password', 'scope']);
+}
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+/**
+ * RFC 8693 token exchange: a subject token signed by this test IdP (any mount) becomes a new
+ * access token for the same subject, with the requested scope.
+ */
+function registerTokenExchange(provider) {
+  provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+    const { subject_token: subjectToken, subject_token_type: subjectType, scope = '' } = ctx.oidc.params;
+    if (!subjectToken || !subjectType) {
+      throw new errors.InvalidRequest('subject_token and subject_token_type are required');
+    }
+    if (subjectType !== ACCESS_TOKEN_TYPE && subjectType !== 'urn:ietf:params:oauth:token-type:jwt') {
+      throw new errors.InvalidRequest(`unsupported subject_token_type ${subjectType}`);
+    }
+    let payload;
+    try {
+      ({ payload } = await jose.jwtVerify(subjectToken, crypto.createPublicKey(crypto.createPrivateKey({ key: signingJwk, format: 'jwk' }))));
+    } catch (err) {
+      throw new errors.InvalidGrant(`subject_token is not valid: ${err.code || err.message}`);
+    }
+    const { client } = ctx.oidc;
+    const apiScopes = scope.split(' ').filter((s) => API_SCOPES.includes(s));
+    const grant = new provider.Grant({ accountId: payload.sub, clientId: client.clientId });
+    grantScopes(grant, apiScopes);
+    const grantId = await grant.save();
+    const at = new provider.AccessToken({
+      accountId: payload.sub, client, grantId, gty: 'token-exchange', scope: apiScopes.join(' ') || undefined,
+    });
+    at.resourceServer = new provider.ResourceServer(RESOURCE, resourceServer);
+    ctx.body = {
+      access_token: await at.save(),
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: 'Bearer',
+      expires_in: at.expiration,
+      ...(apiScopes.length ? { scope: apiScopes.join(' ') } : {}),
+    };
+  }, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope', 'actor_token', 'actor_token_type']);
+}
+
+const keycloakRoutes = {
+  authorization: '/protocol/openid-connect/auth',
+  token: '/protocol/openid-connect/token',
+  device_authorization: '/protocol/openid-connect/auth/device',
+  revocation: '/protocol/openid-connect/revoke',
+  end_session: '/protocol/openid-connect/logout',
+  jwks: '/protocol/openid-connect/certs',
+  introspection: '/protocol/openid-connect/token/introspect',
+  userinfo: '/protocol/openid-connect/userinfo',
+  code_verification: '/device',
+};
+
+const azureRoutes = {
+  authorization: '/oauth2/v2.0/authorize',
+  token: '/oauth2/v2.0/token',
+  device_authorization: '/oauth2/v2.0/devicecode',
+  end_session: '/oauth2/v2.0/logout',
+  jwks: '/discovery/v2.0/keys',
+  introspection: '/oauth2/v2.0/introspect',
+  revocation: '/oauth2/v2.0/revoke-for-tests',
+  userinfo: '/oidc/userinfo',
+  code_verification: '/devicelogin',
+};
+
+const auth0Routes = {
+  authorization: '/authorize',
+  token: '/oauth/token',
+  device_authorization: '/oauth/device/code',
+  revocation: '/oauth/revoke',
+  end_session: '/v2/logout',
+  jwks: '/.well-known/jwks.json',
+  introspection: '/oauth/introspect',
+  userinfo: '/userinfo',
+  code_verification: '/activate',
+};
+
+export const AZURE_TENANT = '11111111-2222-3333-4444-555555555555';
+
+/** Mount table: prefix → { provider, rewrite(path) }. Built once the port is known. */
+function mounts(base) {
+  const table = [];
+  table.push({ prefix: '/oidc', provider: makeProvider(`${base}/oidc`) });
+  for (const realm of ['nmr', 'test']) {
+    table.push({ prefix: `/realms/${realm}`, provider: makeProvider(`${base}/realms/${realm}`, keycloakRoutes) });
+  }
+  // Azure: the issuer is /{tenant}/v2.0 and discovery sits below it.
+  table.push({
+    prefix: `/${AZURE_TENANT}`,
+    provider: makeProvider(`${base}/${AZURE_TENANT}/v2.0`, azureRoutes),
+    rewrite: (path) => path.replace(/^\/v2\.0\/\.well-known\//, '/.well-known/'),
+  });
+  table.push({
+    prefix: '/auth0',
+    provider: makeProvider(`${base}/auth0/`, auth0Routes),
+    audienceAsResource: true,
+  });
+  return table;
+}
+
+/** Reads a request body (bounded). */
+async function readBody(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > 1 << 20) throw new Error('body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function sendJson(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run:ai token API fake (OpenAPI "NVIDIA Run:ai 2.22", Tokens).
+
+const runai = {
+  apps: new Map([['app-id', 'app-secret']]),
+  clients: new Map([['runai-client', 'runai-client-secret']]),
+  refreshTokens: new Map(),
+  key: null,
+};
+
+async function runaiToken(sub, extra = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return new jose.SignJWT({ sub, email: `${sub}@example.com`, ...extra })
+    .setProtectedHeader({ alg: 'RS256', kid: 'test-rs256' })
+    .setIssuer('runai')
+    .setAudience('runai')
+    .setIssuedAt(now)
+    .setExpirationTime(now + ACCESS_TOKEN_TTL)
+    .sign(runai.key);
+}
+
+function runaiError(res, code, message, details) {
+  sendJson(res, code, { code, message, ...(details ? { details } : {}) });
+}
+
+async function runaiIssue(sub, { withRefresh = true, externalToken } = {}) {
+  const body = { accessToken: await runaiToken(sub), idToken: await runaiToken(sub, { typ: 'id' }) };
+  if (withRefresh) {
+    const refreshToken = crypto.randomBytes(24).toString('base64url');
+    runai.refreshTokens.set(refreshToken, sub);
+    body.refreshToken = refreshToken;
+  }
+  if (externalToken) body.externalToken = externalToken;
+  return body;
+}
+
+async function handleRunai(req, res, path) {
+  if (req.method !== 'POST') return runaiError(res, 405, 'method not allowed');
+  let body;
+  try {
+    body = JSON.parse((await readBody(req)).toString('utf8'));
+  } catch {
+    return runaiError(res, 400, 'Bad request.', 'request body is not JSON');
+  }
+  if (path === '/v1/k8s/auth/oauth/apptoken') {
+    if (runai.apps.get(body.id) !== body.secret || !body.name) {
+      return runaiError(res, 400, 'Bad request.', 'invalid application credentials');
+    }
+    const access = await runaiToken(`app:${body.name}`);
+    return sendJson(res, 200, { access_token: access, id_token: await runaiToken(`app:${body.name}`, { typ: 'id' }) });
+  }
+  if (path !== '/api/v1/token') return runaiError(res, 404, 'not found');
+  switch (body.grantType) {
+    case 'app_token': {
+      const id = body.appID ?? body.clientID;
+      const secret = body.appSecret ?? body.clientSecret;
+      if (runai.apps.get(id) !== secret) return runaiError(res, 400, 'Bad request.', 'invalid application credentials');
+      return sendJson(res, 200, await runaiIssue(`app:${id}`, { withRefresh: false }));
+    }
+    case 'client_credentials':
+      if (runai.clients.get(body.clientID) !== body.clientSecret) return runaiError(res, 400, 'Bad request.', 'invalid client credentials');
+      return sendJson(res, 200, await runaiIssue(`client:${body.clientID}`, { withRefresh: false }));
+    case 'password':
+      if (!body.username || body.password !== PASSWORD) return runaiError(res, 400, 'Bad request.', 'invalid username or password');
+      return sendJson(res, 200, await runaiIssue(body.username));
+    case 'refresh_token': {
+      const sub = runai.refreshTokens.get(body.refreshToken);
+      if (!sub) return runaiError(res, 400, 'Bad request.', 'invalid refresh token');
+      runai.refreshTokens.delete(body.refreshToken);
+      return sendJson(res, 200, await runaiIssue(sub));
+    }
+    case 'exchange_token':
+      if (!body.code || !body.redirectUri) return runaiError(res, 400, 'Bad request.', 'code and redirectUri are required');
+      return sendJson(res, 200, await runaiIssue(`code:${body.code}`));
+    case 'external_token_exchange':
+      if (!body.externalToken) return runaiError(res, 400, 'Bad request.', 'externalToken is required');
+      return sendJson(res, 200, await runaiIssue('external-user', { externalToken: body.externalToken }));
+    default:
+      return runaiError(res, 400, 'Bad request.', `unknown grantType ${body.grantType}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test-only endpoints.
+
+/** Approves (or denies) a pending device authorization by its user_code, as a user would. */
+async function handleTestApi(req, res, path, table) {
+  const url = new URL(req.url, 'http://x');
+  if (path === '/test/requests') {
+    return sendJson(res, 200, Object.fromEntries(requestCounts));
+  }
+  if (path === '/test/device') {
+    const userCode = (url.searchParams.get('user_code') || '').replace(/[^A-Z0-9]/gi, '').toUpperCase();
+    const deny = url.searchParams.get('deny') === '1';
+    const account = url.searchParams.get('user') || 'alice';
+    for (const { provider } of table) {
+      const code = await provider.DeviceCode.findByUserCode(userCode, { ignoreExpiration: true }).catch(() => undefined);
+      if (!code) continue;
+      if (deny) {
+        code.error = 'access_denied';
+        code.errorDescription = 'the user denied the request';
+      } else {
+        // What oidc-provider's own device confirmation page records, with consent implied.
+        const scopes = (code.params.scope || '').split(' ').filter(Boolean);
+        const grant = new provider.Grant({ accountId: account, clientId: code.clientId });
+        grantScopes(grant, scopes);
+        Object.assign(code, {
+          accountId: account,
+          authTime: Math.floor(Date.now() / 1000),
+          grantId: await grant.save(),
+          scope: scopes.join(' '),
+          resource: RESOURCE,
+        });
+      }
+      await code.save();
+      return sendJson(res, 200, { approved: !deny, user_code: userCode });
+    }
+    return sendJson(res, 404, { error: 'no such user_code' });
+  }
+  return sendJson(res, 404, { error: 'unknown test endpoint' });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const { publicKey, privateKey: runaiPrivate } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  runai.key = runaiPrivate;
+  runai.jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'test-rs256', use: 'sig', alg: 'RS256' }] };
+
+  let table = [];
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    const key = `${req.method} ${url.pathname}`;
+    requestCounts.set(key, (requestCounts.get(key) || 0) + 1);
+    try {
+      if (url.pathname.startsWith('/test/')) return await handleTestApi(req, res, url.pathname, table);
+      if (url.pathname === '/runai/jwks') return sendJson(res, 200, runai.jwks);
+      if (url.pathname.startsWith('/runai/')) return await handleRunai(req, res, url.pathname.slice('/runai'.length));
+      const mount = table.find(({ prefix }) => url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
+      if (!mount) return sendJson(res, 404, { error: 'not_found' });
+      let rest = url.pathname.slice(mount.prefix.length) || '/';
+      if (mount.rewrite) rest = mount.rewrite(rest);
+      if (mount.audienceAsResource) await audienceAsResource(req);
+      // oidc-provider derives its mount path from originalUrl minus url, as under express.
+      req.url = rest + url.search;
+      req.originalUrl = mount.prefix + rest + url.search;
+      return mount.provider.callback()(req, res);
+    } catch (err) {
+      if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: String(err) });
+      return undefined;
+    }
+  });
+  server.listen(Number(options.port), '127.0.0.1', () => {
+    const { port } = server.address();
+    const base = `http://127.0.0.1:${port}`;
+    table = mounts(base);
+    process.stdout.write(`${JSON.stringify({ base, pid: process.pid })}\n`);
+  });
+  for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
+}
+
+/**
+ * Auth0 takes `audience` (and JSON bodies) where the OAuth standard says `resource`: translate
+ * the request so the standard provider underneath understands it.
+ */
+async function audienceAsResource(req) {
+  if (req.method !== 'POST') {
+    const url = new URL(req.url, 'http://x');
+    if (url.searchParams.has('audience')) {
+      url.searchParams.set('resource', url.searchParams.get('audience'));
+      url.searchParams.delete('audience');
+      req.url = url.pathname + url.search;
+    }
+    return;
+  }
+  const raw = await readBody(req);
+  const type = req.headers['content-type'] || '';
+  let params;
+  if (type.startsWith('application/json')) {
+    params = new URLSearchParams(Object.entries(JSON.parse(raw.toString('utf8') || '{}')));
+  } else {
+    params = new URLSearchParams(raw.toString('utf8'));
+  }
+  if (params.has('audience')) {
+    params.set('resource', params.get('audience'));
+    params.delete('audience');
+  }
+  // The stream is consumed: oidc-provider then reads the parsed body from req.body.
+  req.headers['content-type'] = 'application/x-www-form-urlencoded';
+  req.body = Object.fromEntries(params);
+}
+
+main();

@@ -1,0 +1,127 @@
+// The test identity provider itself: each dialect's layout and each grant tokenctl relies on.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const TENANT = '11111111-2222-3333-4444-555555555555';
+let server;
+let base;
+
+before(async () => {
+  server = spawn(process.execPath, [fileURLToPath(new URL('../server.js', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const [line] = await once(createInterface({ input: server.stdout }), 'line');
+  ({ base } = JSON.parse(line));
+});
+
+after(() => server.kill());
+
+const form = (url, fields) => fetch(url, { method: 'POST', body: new URLSearchParams(fields) });
+const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+
+test('each dialect publishes its own URL layout', async () => {
+  const layouts = {
+    [`${base}/oidc`]: `${base}/oidc/token`,
+    [`${base}/realms/nmr`]: `${base}/realms/nmr/protocol/openid-connect/token`,
+    [`${base}/${TENANT}/v2.0`]: `${base}/${TENANT}/oauth2/v2.0/token`,
+    [`${base}/auth0/`]: `${base}/auth0/oauth/token`,
+  };
+  for (const [issuer, token] of Object.entries(layouts)) {
+    const discovery = await (await fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`)).json();
+    assert.equal(discovery.issuer, issuer);
+    assert.equal(discovery.token_endpoint, token);
+  }
+});
+
+test('client credentials give a JWT access token for the API', async () => {
+  const reply = await (await form(`${base}/realms/nmr/protocol/openid-connect/token`, {
+    grant_type: 'client_credentials', client_id: 'service', client_secret: 'service-secret', scope: 'platform:read',
+  })).json();
+  assert.equal(claims(reply.access_token).aud, 'https://api.tokenctl.test');
+  assert.equal(reply.scope, 'platform:read');
+  const wrong = await form(`${base}/realms/nmr/protocol/openid-connect/token`, {
+    grant_type: 'client_credentials', client_id: 'service', client_secret: 'nope',
+  });
+  assert.equal(wrong.status, 401);
+  assert.equal((await wrong.json()).error, 'invalid_client');
+});
+
+test('Auth0 takes a JSON body with an audience', async () => {
+  const reply = await (await fetch(`${base}/auth0/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_id: 'service', client_secret: 'service-secret', audience: 'https://api.tokenctl.test', grant_type: 'client_credentials',
+    }),
+  })).json();
+  assert.equal(claims(reply.access_token).iss, `${base}/auth0/`);
+});
+
+test('password grant, refresh with rotation and reuse detection, token exchange', async () => {
+  const token = `${base}/realms/nmr/protocol/openid-connect/token`;
+  const login = await (await form(token, {
+    grant_type: 'password', client_id: 'cli', username: 'alice', password: 'correct-horse', scope: 'openid offline_access platform:read',
+  })).json();
+  assert.equal(claims(login.id_token).sub, 'alice');
+  assert.ok(login.refresh_token);
+  const refreshed = await (await form(token, { grant_type: 'refresh_token', client_id: 'cli', refresh_token: login.refresh_token })).json();
+  assert.ok(refreshed.refresh_token && refreshed.refresh_token !== login.refresh_token, 'rotated');
+  const reused = await form(token, { grant_type: 'refresh_token', client_id: 'cli', refresh_token: login.refresh_token });
+  assert.equal((await reused.json()).error, 'invalid_grant');
+  const exchanged = await (await form(token, {
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', client_id: 'cli',
+    subject_token: refreshed.access_token, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', scope: 'platform:read',
+  })).json();
+  assert.equal(claims(exchanged.access_token).sub, 'alice');
+  const bad = await form(token, { grant_type: 'password', client_id: 'cli', username: 'alice', password: 'wrong' });
+  assert.equal((await bad.json()).error, 'invalid_grant');
+});
+
+test('device flow: pending until approved through the test endpoint', async () => {
+  const device = await (await form(`${base}/oidc/device/auth`, { client_id: 'cli', scope: 'openid offline_access platform:read' })).json();
+  const poll = () => form(`${base}/oidc/token`, {
+    grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: 'cli', device_code: device.device_code,
+  });
+  assert.equal((await (await poll()).json()).error, 'authorization_pending');
+  assert.equal((await fetch(`${base}/test/device?user_code=${device.user_code}&user=bob`)).status, 200);
+  const reply = await (await poll()).json();
+  assert.equal(claims(reply.id_token).sub, 'bob');
+  assert.ok(reply.refresh_token);
+
+  const denied = await (await form(`${base}/oidc/device/auth`, { client_id: 'cli', scope: 'openid' })).json();
+  await fetch(`${base}/test/device?user_code=${denied.user_code}&deny=1`);
+  const answer = await (await form(`${base}/oidc/token`, {
+    grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: 'cli', device_code: denied.device_code,
+  })).json();
+  assert.equal(answer.error, 'access_denied');
+});
+
+test('Run:ai token API answers every grantType in camelCase and errors as {code, message}', async () => {
+  const post = (path, body) => fetch(`${base}/runai${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const cases = [
+    { grantType: 'app_token', appID: 'app-id', appSecret: 'app-secret' },
+    { grantType: 'client_credentials', clientID: 'runai-client', clientSecret: 'runai-client-secret' },
+    { grantType: 'password', username: 'bob', password: 'correct-horse' },
+    { grantType: 'exchange_token', code: 'abc', redirectUri: 'http://127.0.0.1/callback' },
+    { grantType: 'external_token_exchange', externalToken: 'ext' },
+  ];
+  for (const body of cases) {
+    const reply = await (await post('/api/v1/token', body)).json();
+    assert.ok(reply.accessToken && reply.idToken, body.grantType);
+    assert.equal(reply.expires_in, undefined, 'no expires_in: the JWT says');
+  }
+  const login = await (await post('/api/v1/token', cases[2])).json();
+  const refreshed = await (await post('/api/v1/token', { grantType: 'refresh_token', refreshToken: login.refreshToken })).json();
+  assert.ok(refreshed.accessToken);
+  const error = await post('/api/v1/token', { grantType: 'password', username: 'bob', password: 'nope' });
+  assert.equal(error.status, 400);
+  assert.deepEqual(Object.keys(await error.json()).sort(), ['code', 'details', 'message']);
+  const legacy = await (await post('/v1/k8s/auth/oauth/apptoken', { id: 'app-id', name: 'ci', secret: 'app-secret' })).json();
+  assert.ok(legacy.access_token && legacy.id_token);
+});
