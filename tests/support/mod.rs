@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod idp;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -149,6 +151,29 @@ impl Sandbox {
         S: AsRef<OsStr>,
     {
         Run::from(self.command(args).output().expect("tokenctl runs"))
+    }
+
+    /// Runs `tokenctl ARGS` with `input` on stdin and extra environment variables.
+    pub fn run_input<I, S>(&self, args: I, input: &str, env: &[(&str, &str)]) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::io::Write;
+        let mut command = self.command(args);
+        command
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("tokenctl runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        Run::from(child.wait_with_output().unwrap())
     }
 
     /// Runs `tokenctl ARGS` with extra environment variables.

@@ -8,10 +8,31 @@ use tokenctl_core::config::{ConfigSet, ContextList, Edit};
 
 use crate::GlobalArgs;
 use crate::complete;
-use crate::output::{self, ListFormat};
+use crate::output::{self, DocFormat, ListFormat};
+use crate::session::{self, LoginArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
+    /// Log in to the context's provider (or --provider) and store the login
+    Login(LoginArgs),
+    /// Print the access token of the context in use (for curl, scripts, SDKs)
+    Token {
+        /// Fail unless the token stays valid this long (30s, 5m, 1h)
+        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = session::parse_duration)]
+        min_valid: std::time::Duration,
+        /// Print the token's header and claims as JSON instead of the token
+        #[arg(long)]
+        decode: bool,
+        /// The ID token instead of the access token
+        #[arg(long)]
+        id_token: bool,
+    },
+    /// Show the session: context, provider, identity, scopes, expiry, store (never the token)
+    Status {
+        /// Output format (default: text for people)
+        #[arg(short, long, value_enum)]
+        output: Option<DocFormat>,
+    },
     /// Make NAME the current context (stored as current-context in the contexts file)
     UseContext {
         /// Context name
@@ -32,6 +53,13 @@ pub enum AuthCommand {
 pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
     let paths = global.config_paths();
     match command {
+        AuthCommand::Login(args) => session::login(args, global),
+        AuthCommand::Token {
+            min_valid,
+            decode,
+            id_token,
+        } => session::token(global, min_valid, decode, id_token),
+        AuthCommand::Status { output } => session::status(global, output),
         AuthCommand::UseContext { name } => {
             let outcome = ConfigSet::apply(&paths, &Edit::UseContext(name.clone()))?;
             output::warnings(&outcome.warnings);

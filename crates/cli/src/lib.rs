@@ -8,6 +8,7 @@ pub mod complete;
 pub mod config_cmd;
 pub mod generate;
 mod output;
+pub mod session;
 mod set_provider;
 
 use std::path::PathBuf;
@@ -91,7 +92,7 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// Runs a parsed command line; the exit code follows SPEC.md (0 ok, 1 error, 2 usage).
+/// Runs a parsed command line. Exit codes: 0 ok, 1 error, 2 usage (clap), 4 login required.
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(cli.global.verbose);
     let result = match cli.command {
@@ -103,7 +104,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             output::error(&err);
-            ExitCode::FAILURE
+            if err.is::<session::LoginRequired>() {
+                ExitCode::from(4)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

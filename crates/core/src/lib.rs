@@ -1,13 +1,21 @@
-//! tokenctl-core: the provider model and registry, the contexts file, and the file-system
-//! primitives every stored file goes through. No clap and no terminal code live here.
+//! tokenctl-core: the provider model and registry, the contexts file, the OAuth wire and the
+//! flows, and the file-system primitives every stored file goes through. No clap and no
+//! terminal code live here.
 
 pub mod base_url;
 pub mod config;
 pub mod fsutil;
+pub mod http;
+pub mod jwt;
+pub mod login;
+pub mod oauth;
 pub mod provider;
+pub mod secret;
+pub mod store;
 
 /// Re-exported for [`register_provider!`].
 #[doc(hidden)]
 pub use inventory;
 
 pub use provider::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
+pub use secret::Secret;

@@ -55,6 +55,11 @@ impl Flow {
         }
     }
 
+    /// Whether the flow logs a person in (and so wants an ID token and a refresh token).
+    pub fn signs_in_a_person(self) -> bool {
+        matches!(self, Flow::Device | Flow::Browser | Flow::Password)
+    }
+
     /// Parses a flow name as written on the command line or in the contexts file.
     pub fn parse(name: &str) -> Option<Flow> {
         Flow::ALL.into_iter().find(|flow| flow.as_str() == name)
@@ -267,6 +272,22 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Where the endpoints are, from a validated entry.
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError>;
+
+    /// Scopes added to every request of a flow that logs a person in, unless already asked
+    /// for: ID token, profile and a refresh token.
+    fn standard_scopes(&self, flow: Flow) -> &'static [&'static str] {
+        if flow.signs_in_a_person() {
+            &["openid", "profile", "email", "offline_access"]
+        } else {
+            &[]
+        }
+    }
+
+    /// Parameters the dialect adds to authorization, device and token requests (Auth0's
+    /// `audience`, say).
+    fn extra_params(&self, _config: &ProviderConfig<'_>, _flow: Flow) -> Vec<(String, String)> {
+        Vec::new()
+    }
 
     /// Checks that go beyond each field's kind (combinations, dialect rules). The generic
     /// checks of [`validate_provider`] have already passed when this runs.

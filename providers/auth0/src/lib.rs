@@ -43,6 +43,14 @@ impl Provider for Auth0 {
         ]
     }
 
+    /// Auth0 issues tokens for an API only when told which: `audience` on every request.
+    fn extra_params(&self, config: &ProviderConfig<'_>, _flow: Flow) -> Vec<(String, String)> {
+        config
+            .text("audience")
+            .map(|audience| vec![("audience".to_owned(), audience.to_owned())])
+            .unwrap_or_default()
+    }
+
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
         let domain = config.base_url("domain")?;
         let at = |path: &str| Some(join_path(&domain, path));

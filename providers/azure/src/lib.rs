@@ -74,6 +74,15 @@ impl Provider for Azure {
         })
     }
 
+    /// As MSAL asks: an ID token, the profile and a refresh token; no `email` scope on v2.
+    fn standard_scopes(&self, flow: Flow) -> &'static [&'static str] {
+        if flow.signs_in_a_person() {
+            &["openid", "profile", "offline_access"]
+        } else {
+            &[]
+        }
+    }
+
     fn validate_extra(&self, config: &ProviderConfig<'_>) -> Vec<FieldError> {
         match config.text("tenant") {
             Some(tenant) if !is_tenant(tenant) => vec![FieldError::new(

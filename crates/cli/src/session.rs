@@ -1,0 +1,491 @@
+//! `auth login`, `auth token` and `auth status`: the CLI side of logging in and handing out
+//! tokens. Secrets are read from stdin or a no-echo prompt, never from arguments.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Serialize;
+use tokenctl_core::config::{ConfigSet, ContextEntry, CredentialStore, ProviderEntry};
+use tokenctl_core::http::HttpClient;
+use tokenctl_core::jwt;
+use tokenctl_core::login::{self, LoginUi, Method};
+use tokenctl_core::oauth::{DeviceAuthorization, now};
+use tokenctl_core::store::{FileStore, StoredLogin, login_key};
+use tokenctl_core::{Flow, Secret};
+
+use crate::GlobalArgs;
+use crate::output::{self, DocFormat};
+
+/// No usable session, and no way to get one without a person: exit code 4.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LoginRequired(pub String);
+
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// Provider to log in to (default: the context's provider)
+    #[arg(long, value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::providers))]
+    pub provider: Option<String>,
+    /// Grant flow (default: the context's flow, else the provider's first)
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Flow::ALL.map(Flow::as_str)))]
+    pub flow: Option<String>,
+    /// Scope to request instead of the configured ones (repeatable)
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// User name for the password flow (or TOKENCTL_USERNAME)
+    #[arg(long, env = "TOKENCTL_USERNAME", hide_env_values = true)]
+    pub username: Option<String>,
+    /// Read the password from stdin (else TOKENCTL_PASSWORD, else a prompt)
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Read the client secret from stdin
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Read a token obtained elsewhere from stdin (token flow)
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Read the token to exchange from stdin (exchange flow)
+    #[arg(long)]
+    pub subject_token_stdin: bool,
+    /// Keep nothing: print the access token to stdout instead of storing the login
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+/// The provider and context a command works with.
+struct Selection<'a> {
+    context: Option<&'a ContextEntry>,
+    provider: &'a ProviderEntry,
+}
+
+fn select<'a>(
+    set: &'a ConfigSet,
+    global: &GlobalArgs,
+    provider: Option<&str>,
+) -> Result<Selection<'a>> {
+    if let Some(name) = provider {
+        let entry = set
+            .provider(name)
+            .ok_or_else(|| set.not_found(tokenctl_core::config::Section::Providers, name))?;
+        let context = set
+            .resolve(global.context.as_deref())
+            .ok()
+            .map(|r| r.context);
+        let context = context.filter(|c| c.provider.as_deref() == Some(name));
+        return Ok(Selection {
+            context,
+            provider: entry,
+        });
+    }
+    let resolved = set.resolve(global.context.as_deref())?;
+    let provider = resolved.provider.ok_or_else(|| {
+        anyhow!(
+            "context {:?} asks the cluster for its provider (`provider: discover`), which this version cannot do yet; name one with --provider",
+            resolved.context.name
+        )
+    })?;
+    Ok(Selection {
+        context: Some(resolved.context),
+        provider,
+    })
+}
+
+/// Reads one line from stdin (a secret piped in), without its line ending.
+fn read_stdin_secret(what: &str) -> Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .with_context(|| format!("reading the {what} from stdin"))?;
+    let value = line.trim_end_matches(['\n', '\r']);
+    if value.is_empty() {
+        bail!("no {what} on stdin");
+    }
+    Ok(Secret::new(value))
+}
+
+pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
+    let set = ConfigSet::load_valid(&global.config_paths())?;
+    let selection = select(&set, global, args.provider.as_deref())?;
+    let dialect = selection
+        .provider
+        .dialect()
+        .ok_or_else(|| anyhow!("unknown provider kind `{}`", selection.provider.kind))?;
+    let flow = match args.flow.as_deref() {
+        Some(name) => Flow::parse(name).expect("clap checked the flow"),
+        None => selection
+            .context
+            .and_then(|c| c.flow)
+            .unwrap_or(dialect.flows()[0]),
+    };
+    let given_secret = if args.client_secret_stdin {
+        Some(read_stdin_secret("client secret")?)
+    } else {
+        None
+    };
+    let method = method_for(flow, &args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (target, tokens) = runtime.block_on(async {
+        let http = HttpClient::new()?;
+        let target = login::resolve(
+            &http,
+            selection.provider,
+            selection.context,
+            flow,
+            &args.scopes,
+            given_secret,
+        )
+        .await?;
+        let tokens = tokio::select! {
+            tokens = login::run(&http, &target, method, &TerminalUi) => tokens?,
+            _ = tokio::signal::ctrl_c() => bail!("login interrupted"),
+        };
+        Ok::<_, anyhow::Error>((target, tokens))
+    })?;
+
+    let identity = identity_of(tokens.id_token.as_ref().unwrap_or(&tokens.access_token));
+    let store_setting = set.credential_store();
+    if args.no_store || store_setting == CredentialStore::None {
+        println!("{}", tokens.access_token.expose());
+        eprintln!(
+            "Logged in{}; nothing was stored.",
+            as_whom(identity.as_deref())
+        );
+        return Ok(());
+    }
+    if store_setting == CredentialStore::Keyring {
+        bail!(
+            "credential-store: keyring is not available in this version yet; use `auto` or `file`"
+        );
+    }
+    let login = StoredLogin {
+        provider: target.provider.clone(),
+        kind: target.kind.to_owned(),
+        client_id: target.client.id.clone(),
+        scopes: target.requested_scopes.clone(),
+        flow,
+        token_type: tokens.token_type,
+        access_token: tokens.access_token,
+        expires_at: tokens.expires_at,
+        refresh_token: tokens.refresh_token,
+        id_token: tokens.id_token,
+        granted_scope: tokens.scope,
+        obtained_at: now(),
+    };
+    let store = FileStore::default_location();
+    let path = store.save(
+        &login_key(
+            &target.provider,
+            &target.client.id,
+            &target.requested_scopes,
+        ),
+        &login,
+    )?;
+    if login.refresh_token.is_some() {
+        eprintln!(
+            "warning: the refresh token is stored in a file, {} (mode 0600): this version does not use the OS keyring yet",
+            path.display()
+        );
+    }
+    eprintln!(
+        "Logged in to {}{}; the access token {}.",
+        target.provider,
+        as_whom(identity.as_deref()),
+        expiry_phrase(login.expires_at)
+    );
+    Ok(())
+}
+
+fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {
+    Ok(match flow {
+        Flow::ClientCredentials => Method::ClientCredentials,
+        Flow::Device => Method::Device,
+        Flow::Password => {
+            let username = match &args.username {
+                Some(name) => name.clone(),
+                None if std::io::stdin().is_terminal() => prompt("Username: ")?,
+                None => bail!("the password flow needs --username or TOKENCTL_USERNAME"),
+            };
+            let password = if args.password_stdin {
+                read_stdin_secret("password")?
+            } else if let Ok(password) = std::env::var("TOKENCTL_PASSWORD") {
+                Secret::new(password)
+            } else if std::io::stdin().is_terminal() {
+                Secret::new(rpassword::prompt_password("Password: ")?)
+            } else {
+                bail!(
+                    "the password flow needs --password-stdin, TOKENCTL_PASSWORD or a terminal to ask on"
+                );
+            };
+            eprintln!(
+                "warning: the password flow sends your password to the identity provider and bypasses multi-factor authentication"
+            );
+            Method::Password { username, password }
+        }
+        Flow::Token => {
+            if !args.token_stdin {
+                bail!("the token flow reads the token from stdin: pass --token-stdin");
+            }
+            Method::Token(read_stdin_secret("token")?)
+        }
+        Flow::Exchange => {
+            if !args.subject_token_stdin {
+                bail!(
+                    "the exchange flow reads the token to exchange from stdin: pass --subject-token-stdin"
+                );
+            }
+            Method::Exchange {
+                subject_token: read_stdin_secret("subject token")?,
+            }
+        }
+        Flow::Browser => bail!(login::LoginError::NotYet(Flow::Browser)),
+    })
+}
+
+fn prompt(question: &str) -> Result<String> {
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+/// The device flow on a terminal: URL and code on stderr.
+struct TerminalUi;
+
+impl LoginUi for TerminalUi {
+    fn device_code(&self, authorization: &DeviceAuthorization) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "To sign in, open {} and enter the code {}",
+            authorization.verification_uri, authorization.user_code
+        );
+        if let Some(complete) = &authorization.verification_uri_complete {
+            let _ = writeln!(err, "or open {complete}");
+        }
+        let _ = writeln!(
+            err,
+            "Waiting for the sign-in (the code expires in {})...",
+            human_duration(authorization.expires_in as i64)
+        );
+    }
+}
+
+fn identity_of(token: &Secret) -> Option<String> {
+    jwt::decode(token.expose())
+        .ok()
+        .and_then(|t| t.identity().map(str::to_owned))
+}
+
+fn as_whom(identity: Option<&str>) -> String {
+    identity.map(|who| format!(" as {who}")).unwrap_or_default()
+}
+
+/// The stored login a context uses: the one with exactly its scopes, else the newest for the
+/// same provider and client.
+fn stored_login(set: &ConfigSet, global: &GlobalArgs) -> Result<(String, StoredLogin, PathBuf)> {
+    let selection = select(set, global, None)?;
+    let context_name = selection.context.map_or("", |c| c.name.as_str()).to_owned();
+    let client_id = selection
+        .provider
+        .fields
+        .get("client-id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let scopes = login::requested_scopes(selection.provider, selection.context, &[]);
+    let store = FileStore::default_location();
+    let key = login_key(&selection.provider.name, client_id, &scopes);
+    let login = match store.load(&key)? {
+        Some(login) => Some(login),
+        None => store.newest_for(&selection.provider.name, client_id)?,
+    };
+    match login {
+        Some(login) => {
+            let path = store.path_of(&login_key(&login.provider, &login.client_id, &login.scopes));
+            Ok((context_name, login, path))
+        }
+        None => Err(LoginRequired(format!(
+            "not logged in to {} (context {context_name:?}): run `tokenctl auth login`",
+            selection.provider.name
+        ))
+        .into()),
+    }
+}
+
+/// `5m`, `30s`, `1h`, `90` (seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 5m or 1h"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "m" => value * 60,
+        "h" => value * 3600,
+        _ => return Err(format!("{text:?} is not a duration like 30s, 5m or 1h")),
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+pub fn token(global: &GlobalArgs, min_valid: Duration, decode: bool, id_token: bool) -> Result<()> {
+    let set = ConfigSet::load_valid(&global.config_paths())?;
+    let (context, login, _) = stored_login(&set, global)?;
+    if let Some(expires_at) = login.expires_at
+        && expires_at - (min_valid.as_secs() as i64) <= now()
+    {
+        return Err(LoginRequired(format!(
+            "the access token for context {context:?} {}, less than --min-valid {}s: run `tokenctl auth login`",
+            expiry_phrase(Some(expires_at)),
+            min_valid.as_secs()
+        ))
+        .into());
+    }
+    let token = if id_token {
+        login.id_token.as_ref().ok_or_else(|| {
+            anyhow!(
+                "the login for context {context:?} has no ID token (flow {})",
+                login.flow
+            )
+        })?
+    } else {
+        &login.access_token
+    };
+    if decode {
+        let decoded = jwt::decode(token.expose()).context("cannot decode the token")?;
+        let document = serde_json::json!({ "header": decoded.header, "claims": decoded.claims });
+        output::document(&mut std::io::stdout().lock(), DocFormat::Json, &document)?;
+    } else {
+        println!("{}", token.expose());
+    }
+    Ok(())
+}
+
+/// `auth status`: everything about the session but the tokens themselves.
+#[derive(Serialize)]
+struct Status {
+    context: String,
+    provider: String,
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
+    scopes: Vec<String>,
+    flow: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in_seconds: Option<i64>,
+    refresh_token: bool,
+    store: String,
+}
+
+pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
+    let set = ConfigSet::load_valid(&global.config_paths())?;
+    let (context, login, path) = stored_login(&set, global)?;
+    let cluster = set
+        .resolve(global.context.as_deref())
+        .ok()
+        .and_then(|r| r.context.cluster.clone());
+    let decoded = login
+        .id_token
+        .as_ref()
+        .and_then(|t| jwt::decode(t.expose()).ok())
+        .or_else(|| jwt::decode(login.access_token.expose()).ok());
+    let access = jwt::decode(login.access_token.expose()).ok();
+    // What the provider says it granted, else what the token says, else what was asked for.
+    let scopes = match (&login.granted_scope, access.map(|a| a.scopes())) {
+        (Some(scope), _) => scope.split_whitespace().map(str::to_owned).collect(),
+        (None, Some(scopes)) if !scopes.is_empty() => scopes,
+        _ => login.scopes.clone(),
+    };
+    let status = Status {
+        context,
+        provider: login.provider.clone(),
+        kind: login.kind.clone(),
+        cluster,
+        identity: decoded
+            .as_ref()
+            .and_then(|d| d.identity().map(str::to_owned)),
+        scopes,
+        flow: login.flow.to_string(),
+        expires_at: login.expires_at.map(output::rfc3339),
+        expires_in_seconds: login.expires_at.map(|at| at - now()),
+        refresh_token: login.refresh_token.is_some(),
+        store: format!("file {}", path.display()),
+    };
+    match format {
+        Some(format) => output::document(&mut std::io::stdout().lock(), format, &status),
+        None => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "Context:        {}", status.context)?;
+            writeln!(out, "Provider:       {} ({})", status.provider, status.kind)?;
+            if let Some(cluster) = &status.cluster {
+                writeln!(out, "Cluster:        {cluster}")?;
+            }
+            if let Some(identity) = &status.identity {
+                writeln!(out, "Logged in as:   {identity}")?;
+            }
+            writeln!(out, "Scopes:         {}", status.scopes.join(" "))?;
+            writeln!(out, "Flow:           {}", status.flow)?;
+            writeln!(
+                out,
+                "Token expires:  {}",
+                match (&status.expires_at, login.expires_at) {
+                    (Some(at), Some(unix)) => format!("{at} ({})", relative(unix)),
+                    _ => "unknown".into(),
+                }
+            )?;
+            writeln!(
+                out,
+                "Refresh token:  {}",
+                if status.refresh_token { "yes" } else { "no" }
+            )?;
+            writeln!(out, "Store:          {}", status.store)?;
+            Ok(())
+        }
+    }
+}
+
+fn expiry_phrase(expires_at: Option<i64>) -> String {
+    match expires_at {
+        Some(at) if at > now() => format!("expires {}", relative(at)),
+        Some(at) => format!("expired {}", relative(at)),
+        None => "has no stated expiry".into(),
+    }
+}
+
+/// "in 59m", "3m ago".
+fn relative(at: i64) -> String {
+    let delta = at - now();
+    if delta >= 0 {
+        format!("in {}", human_duration(delta))
+    } else {
+        format!("{} ago", human_duration(-delta))
+    }
+}
+
+/// 59s, 4m 10s, 2h 5m, 3d 4h.
+fn human_duration(seconds: i64) -> String {
+    let (d, h, m, s) = (
+        seconds / 86400,
+        seconds % 86400 / 3600,
+        seconds % 3600 / 60,
+        seconds % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}

@@ -1,0 +1,407 @@
+//! Logging in: resolving a provider entry into endpoints, client and scopes, then running a
+//! grant flow. The flows are written once here; a dialect contributes only through
+//! [`crate::Provider`] (its endpoints, standard scopes and extra parameters).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::{ContextEntry, ProviderEntry};
+use crate::http::{HttpClient, HttpError};
+use crate::jwt;
+use crate::oauth::{self, Client, DeviceAuthorization, Grant, OAuthError, TokenSet};
+use crate::provider::{Endpoints, Flow};
+use crate::secret::Secret;
+
+/// Why a login could not happen. Messages name the field or endpoint, never a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("provider {provider:?}: {message}")]
+    Config { provider: String, message: String },
+    #[error(
+        "provider {provider:?} ({kind}) does not support the {flow} flow; it supports {supported}"
+    )]
+    Unsupported {
+        provider: String,
+        kind: &'static str,
+        flow: Flow,
+        supported: String,
+    },
+    #[error("the {0} flow is not available in this version of tokenctl yet")]
+    NotYet(Flow),
+    #[error("discovery at {url}: {reason}")]
+    Discovery { url: Box<Url>, reason: String },
+    #[error(transparent)]
+    OAuth(Box<OAuthError>),
+    #[error(transparent)]
+    Http(Box<HttpError>),
+    #[error("the device code expired before the sign-in finished; run the login again")]
+    DeviceExpired,
+    #[error("the token given is empty")]
+    EmptyToken,
+}
+
+impl From<OAuthError> for LoginError {
+    fn from(err: OAuthError) -> LoginError {
+        LoginError::OAuth(Box::new(err))
+    }
+}
+
+impl From<HttpError> for LoginError {
+    fn from(err: HttpError) -> LoginError {
+        LoginError::Http(Box::new(err))
+    }
+}
+
+/// One provider entry, resolved for a flow: where to send requests, as which client, for what.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub provider: String,
+    pub kind: &'static str,
+    pub client: Client,
+    pub endpoints: Endpoints,
+    /// The scopes asked for: --scope, else the context's, else the provider's, plus the
+    /// dialect's standard scopes for flows that sign a person in.
+    pub scopes: Vec<String>,
+    /// The scopes that identify the login (without the standard ones).
+    pub requested_scopes: Vec<String>,
+    pub extra: Vec<(String, String)>,
+}
+
+/// Where the client secret comes from, in order: what the caller read (`--client-secret-stdin`),
+/// `client-secret-env`, `client-secret-file`, then an inline `client-secret`.
+pub fn client_secret(
+    entry: &ProviderEntry,
+    given: Option<Secret>,
+) -> Result<Option<Secret>, LoginError> {
+    if given.is_some() {
+        return Ok(given);
+    }
+    let config = entry.as_config();
+    let problem = |message: String| LoginError::Config {
+        provider: entry.name.clone(),
+        message,
+    };
+    if let Some(var) = config.text("client-secret-env") {
+        return match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Ok(Some(Secret::new(value))),
+            _ => Err(problem(format!(
+                "client-secret-env names {var}, which is not set in this environment"
+            ))),
+        };
+    }
+    if let Some(path) = config.text("client-secret-file") {
+        return match std::fs::read_to_string(path) {
+            Ok(text) if !text.trim().is_empty() => Ok(Some(Secret::new(text.trim().to_owned()))),
+            Ok(_) => Err(problem(format!("client-secret-file {path} is empty"))),
+            Err(err) => Err(problem(format!(
+                "cannot read client-secret-file {path}: {err}"
+            ))),
+        };
+    }
+    Ok(config.text("client-secret").map(Secret::new))
+}
+
+/// Resolves what a flow needs from a provider entry (and the context using it, if any).
+pub async fn resolve(
+    http: &HttpClient,
+    entry: &ProviderEntry,
+    context: Option<&ContextEntry>,
+    flow: Flow,
+    scope_override: &[String],
+    secret: Option<Secret>,
+) -> Result<Target, LoginError> {
+    let dialect = entry.dialect().ok_or_else(|| LoginError::Config {
+        provider: entry.name.clone(),
+        message: format!("unknown provider kind `{}`", entry.kind),
+    })?;
+    if !dialect.flows().contains(&flow) {
+        return Err(LoginError::Unsupported {
+            provider: entry.name.clone(),
+            kind: dialect.kind(),
+            flow,
+            supported: dialect
+                .flows()
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let config = entry.as_config();
+    let problem = |message: String| LoginError::Config {
+        provider: entry.name.clone(),
+        message,
+    };
+    let mut endpoints = dialect
+        .endpoints(&config)
+        .map_err(|err| problem(err.to_string()))?;
+    if endpoints.token.is_none() {
+        let url = endpoints.discovery.clone().ok_or_else(|| {
+            problem("the provider has no token endpoint and no discovery document".into())
+        })?;
+        discover(http, &url, &mut endpoints).await?;
+    }
+    let requested_scopes = requested_scopes(entry, context, scope_override);
+    let mut scopes = requested_scopes.clone();
+    for standard in dialect.standard_scopes(flow) {
+        if !scopes.iter().any(|s| s == standard) {
+            scopes.push((*standard).to_owned());
+        }
+    }
+    Ok(Target {
+        provider: entry.name.clone(),
+        kind: dialect.kind(),
+        client: Client {
+            id: config.text("client-id").unwrap_or_default().to_owned(),
+            secret: client_secret(entry, secret)?,
+        },
+        endpoints,
+        scopes,
+        requested_scopes,
+        extra: dialect.extra_params(&config, flow),
+    })
+}
+
+/// --scope, else the context's scopes, else the provider's.
+pub fn requested_scopes(
+    entry: &ProviderEntry,
+    context: Option<&ContextEntry>,
+    scope_override: &[String],
+) -> Vec<String> {
+    if !scope_override.is_empty() {
+        return scope_override.to_vec();
+    }
+    if let Some(scopes) = context.and_then(|c| c.scopes.clone()) {
+        return scopes;
+    }
+    entry
+        .fields
+        .get("scopes")
+        .and_then(|v| v.as_sequence())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+struct DiscoveryDocument {
+    issuer: String,
+    token_endpoint: Url,
+    #[serde(default)]
+    authorization_endpoint: Option<Url>,
+    #[serde(default)]
+    device_authorization_endpoint: Option<Url>,
+    #[serde(default)]
+    revocation_endpoint: Option<Url>,
+    #[serde(default)]
+    end_session_endpoint: Option<Url>,
+    #[serde(default)]
+    jwks_uri: Option<Url>,
+}
+
+/// Fills the endpoints from the OpenID discovery document; the issuer it states must be the
+/// one configured, exactly (OpenID Connect Discovery 1.0, section 4.3).
+async fn discover(http: &HttpClient, url: &Url, endpoints: &mut Endpoints) -> Result<(), LoginError> {
+    let reply = http.get(url).await?;
+    let failed = |reason: String| LoginError::Discovery {
+        url: Box::new(url.clone()),
+        reason,
+    };
+    if reply.status != 200 {
+        return Err(failed(format!(
+            "HTTP {}; check the issuer URL",
+            reply.status
+        )));
+    }
+    let document: DiscoveryDocument = serde_json::from_slice(&reply.body)
+        .map_err(|err| failed(format!("not an OpenID configuration ({err})")))?;
+    if let Some(expected) = &endpoints.issuer {
+        let same = document.issuer == expected.as_str()
+            || document.issuer == expected.as_str().trim_end_matches('/');
+        if !same {
+            return Err(failed(format!(
+                "the document says its issuer is {}, not {expected}; the issuer must match exactly",
+                document.issuer
+            )));
+        }
+    }
+    for url in [
+        Some(&document.token_endpoint),
+        document.device_authorization_endpoint.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        crate::http::check_scheme(url)?;
+    }
+    endpoints.token = Some(document.token_endpoint);
+    endpoints.authorization = endpoints
+        .authorization
+        .take()
+        .or(document.authorization_endpoint);
+    endpoints.device_authorization = endpoints
+        .device_authorization
+        .take()
+        .or(document.device_authorization_endpoint);
+    endpoints.revocation = endpoints.revocation.take().or(document.revocation_endpoint);
+    endpoints.end_session = endpoints
+        .end_session
+        .take()
+        .or(document.end_session_endpoint);
+    endpoints.jwks = endpoints.jwks.take().or(document.jwks_uri);
+    Ok(())
+}
+
+/// How the person or program proves who they are.
+#[derive(Debug)]
+pub enum Method {
+    ClientCredentials,
+    Password {
+        username: String,
+        password: Secret,
+    },
+    Device,
+    /// A token obtained elsewhere, used as it is (no refresh).
+    Token(Secret),
+    /// RFC 8693: a token from elsewhere exchanged for one of this provider's.
+    Exchange {
+        subject_token: Secret,
+    },
+}
+
+impl Method {
+    pub fn flow(&self) -> Flow {
+        match self {
+            Method::ClientCredentials => Flow::ClientCredentials,
+            Method::Password { .. } => Flow::Password,
+            Method::Device => Flow::Device,
+            Method::Token(_) => Flow::Token,
+            Method::Exchange { .. } => Flow::Exchange,
+        }
+    }
+}
+
+/// What a flow shows a person; the CLI writes to the terminal, tests record.
+pub trait LoginUi: Send + Sync {
+    /// The device flow's URL and code, once, before polling starts.
+    fn device_code(&self, authorization: &DeviceAuthorization);
+    /// While polling: the time left before the code expires.
+    fn waiting(&self, _remaining: Duration) {}
+}
+
+/// The RFC 8628 polling interval when the provider does not say.
+const DEFAULT_DEVICE_INTERVAL: u64 = 5;
+
+/// Runs a flow against a resolved target.
+pub async fn run(
+    http: &HttpClient,
+    target: &Target,
+    method: Method,
+    ui: &dyn LoginUi,
+) -> Result<TokenSet, LoginError> {
+    let token_url = || {
+        target
+            .endpoints
+            .token
+            .clone()
+            .ok_or_else(|| LoginError::Config {
+                provider: target.provider.clone(),
+                message: "no token endpoint".into(),
+            })
+    };
+    let grant = |grant: Grant| async move {
+        Ok::<_, LoginError>(
+            oauth::request_token(
+                http,
+                &token_url()?,
+                &target.client,
+                &grant,
+                &target.scopes,
+                &target.extra,
+            )
+            .await?,
+        )
+    };
+    match method {
+        Method::ClientCredentials => grant(Grant::ClientCredentials).await,
+        Method::Password { username, password } => {
+            grant(Grant::Password { username, password }).await
+        }
+        Method::Exchange { subject_token } => {
+            grant(Grant::TokenExchange {
+                subject_token,
+                subject_token_type: oauth::ACCESS_TOKEN_TYPE.into(),
+            })
+            .await
+        }
+        Method::Token(token) => direct_token(token),
+        Method::Device => device(http, target, &token_url()?, ui).await,
+    }
+}
+
+fn direct_token(token: Secret) -> Result<TokenSet, LoginError> {
+    let trimmed = token.expose().trim();
+    if trimmed.is_empty() {
+        return Err(LoginError::EmptyToken);
+    }
+    let expires_at = jwt::decode(trimmed).ok().and_then(|t| t.expires_at());
+    Ok(TokenSet {
+        access_token: Secret::new(trimmed.to_owned()),
+        token_type: "Bearer".into(),
+        expires_at,
+        refresh_token: None,
+        id_token: None,
+        scope: None,
+    })
+}
+
+async fn device(
+    http: &HttpClient,
+    target: &Target,
+    token_url: &Url,
+    ui: &dyn LoginUi,
+) -> Result<TokenSet, LoginError> {
+    let url = target
+        .endpoints
+        .device_authorization
+        .clone()
+        .ok_or_else(|| LoginError::Config {
+            provider: target.provider.clone(),
+            message: "the provider has no device authorization endpoint".into(),
+        })?;
+    let authorization =
+        oauth::device_authorization(http, &url, &target.client, &target.scopes, &target.extra)
+            .await?;
+    ui.device_code(&authorization);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(authorization.expires_in);
+    let mut interval = authorization
+        .interval
+        .unwrap_or(DEFAULT_DEVICE_INTERVAL)
+        .max(1);
+    let grant = Grant::DeviceCode(authorization.device_code.clone());
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Err(LoginError::DeviceExpired);
+        }
+        ui.waiting(deadline - now);
+        tokio::time::sleep(Duration::from_secs(interval).min(deadline - now)).await;
+        match oauth::request_token(http, token_url, &target.client, &grant, &[], &target.extra)
+            .await
+        {
+            Ok(tokens) => return Ok(tokens),
+            Err(err) => match err.code() {
+                Some("authorization_pending") => {}
+                Some("slow_down") => interval += 5,
+                Some("expired_token") => return Err(LoginError::DeviceExpired),
+                _ => return Err(err.into()),
+            },
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! The OAuth 2.0 wire: token requests (RFC 6749, 8628, 8693) and their replies, written once for
+//! every dialect. Errors say what the provider said and what to do about it; none carries a
+//! secret.
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::http::{HttpClient, HttpError, Reply};
+use crate::jwt;
+use crate::secret::Secret;
+
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// This tool's registration at the provider.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: String,
+    /// Sent as `client_secret` in the form (client_secret_post) when present.
+    pub secret: Option<Secret>,
+}
+
+/// What the token request asks for.
+#[derive(Clone, Debug)]
+pub enum Grant {
+    ClientCredentials,
+    Password {
+        username: String,
+        password: Secret,
+    },
+    RefreshToken(Secret),
+    DeviceCode(Secret),
+    TokenExchange {
+        subject_token: Secret,
+        subject_token_type: String,
+    },
+}
+
+impl Grant {
+    fn fields(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            Grant::ClientCredentials => vec![("grant_type", "client_credentials")],
+            Grant::Password { username, password } => vec![
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password.expose()),
+            ],
+            Grant::RefreshToken(token) => vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token.expose()),
+            ],
+            Grant::DeviceCode(code) => vec![
+                ("grant_type", DEVICE_CODE_GRANT),
+                ("device_code", code.expose()),
+            ],
+            Grant::TokenExchange {
+                subject_token,
+                subject_token_type,
+            } => vec![
+                ("grant_type", TOKEN_EXCHANGE_GRANT),
+                ("subject_token", subject_token.expose()),
+                ("subject_token_type", subject_token_type),
+            ],
+        }
+    }
+}
+
+/// What a successful token request gave.
+#[derive(Clone, Debug)]
+pub struct TokenSet {
+    pub access_token: Secret,
+    pub token_type: String,
+    /// Seconds since the epoch; from `expires_in`, else the access token's `exp`.
+    pub expires_at: Option<i64>,
+    pub refresh_token: Option<Secret>,
+    pub id_token: Option<Secret>,
+    /// The granted scope, when the provider says.
+    pub scope: Option<String>,
+}
+
+/// Why a token request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("the identity provider refused the request: {error}{}{}", describe(.description), hint(.error))]
+    Provider {
+        error: String,
+        description: Option<String>,
+        status: u16,
+    },
+    #[error("{url} answered HTTP {status} with {what}, not an OAuth reply{}", status_hint(*.status))]
+    Reply { url: Url, status: u16, what: String },
+    #[error(transparent)]
+    Http(#[from] HttpError),
+}
+
+impl OAuthError {
+    /// The OAuth `error` code, when the provider sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            OAuthError::Provider { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+fn describe(description: &Option<String>) -> String {
+    match description {
+        Some(text) if !text.is_empty() => format!(" ({})", one_line(text, 200)),
+        _ => String::new(),
+    }
+}
+
+fn hint(error: &str) -> &'static str {
+    match error {
+        "invalid_client" => ": check client-id and the client secret of the provider entry",
+        "invalid_grant" => {
+            ": the credentials or the session are not valid; log in again with `tokenctl auth login`"
+        }
+        "invalid_scope" => {
+            ": the provider does not grant the scopes asked for; check --scope and the provider's scopes"
+        }
+        "unauthorized_client" => ": this client may not use this flow; check its app registration",
+        "unsupported_grant_type" => {
+            ": the provider does not offer this flow; pick another with --flow"
+        }
+        "access_denied" => ": the sign-in was declined",
+        "expired_token" => ": the code expired before the sign-in finished; run the login again",
+        _ => "",
+    }
+}
+
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        500..=599 => "; the identity provider has a problem, try again later",
+        404 => "; check the provider's server, realm, tenant or domain",
+        _ => "",
+    }
+}
+
+/// At most `limit` characters of `text` on one line, for messages.
+fn one_line(text: &str, limit: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match flat.char_indices().nth(limit) {
+        Some((at, _)) => format!("{}…", &flat[..at]),
+        None => flat,
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorReply {
+    error: String,
+    error_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenReply {
+    access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+/// Seconds since the epoch, now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Sends a token request: the grant's fields, the client, `scope` when there are scopes, and the
+/// dialect's extra parameters (Auth0's `audience`, say).
+pub async fn request_token(
+    http: &HttpClient,
+    token_url: &Url,
+    client: &Client,
+    grant: &Grant,
+    scopes: &[String],
+    extra: &[(String, String)],
+) -> Result<TokenSet, OAuthError> {
+    let scope = scopes.join(" ");
+    let mut form = grant.fields();
+    form.push(("client_id", &client.id));
+    if let Some(secret) = &client.secret {
+        form.push(("client_secret", secret.expose()));
+    }
+    if !scope.is_empty() {
+        form.push(("scope", &scope));
+    }
+    form.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let reply = http.post_form(token_url, &form, None).await?;
+    parse_token_reply(token_url, &reply)
+}
+
+/// Reads a token endpoint's reply.
+pub fn parse_token_reply(url: &Url, reply: &Reply) -> Result<TokenSet, OAuthError> {
+    if (200..300).contains(&reply.status) {
+        let parsed: TokenReply =
+            serde_json::from_slice(&reply.body).map_err(|_| OAuthError::Reply {
+                url: url.clone(),
+                status: reply.status,
+                what: what_it_was(reply),
+            })?;
+        let expires_at = parsed
+            .expires_in
+            .as_ref()
+            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+            .map(|seconds| now() + seconds)
+            .or_else(|| jwt::decode(&parsed.access_token).ok()?.expires_at());
+        return Ok(TokenSet {
+            access_token: Secret::new(parsed.access_token),
+            token_type: parsed.token_type.unwrap_or_else(|| "Bearer".into()),
+            expires_at,
+            refresh_token: parsed.refresh_token.map(Secret::new),
+            id_token: parsed.id_token.map(Secret::new),
+            scope: parsed.scope,
+        });
+    }
+    Err(provider_error(url, reply))
+}
+
+/// The provider's OAuth error, or a description of the odd reply it sent instead.
+pub fn provider_error(url: &Url, reply: &Reply) -> OAuthError {
+    match serde_json::from_slice::<ErrorReply>(&reply.body) {
+        Ok(error) => OAuthError::Provider {
+            error: one_line(&error.error, 60),
+            description: error.error_description,
+            status: reply.status,
+        },
+        Err(_) => OAuthError::Reply {
+            url: url.clone(),
+            status: reply.status,
+            what: what_it_was(reply),
+        },
+    }
+}
+
+/// "an HTML page", "an empty body", "text that is not JSON", … for messages.
+fn what_it_was(reply: &Reply) -> String {
+    let text = String::from_utf8_lossy(&reply.body);
+    let start = text.trim_start().to_ascii_lowercase();
+    if reply.body.is_empty() {
+        "an empty body".into()
+    } else if start.starts_with("<!doctype html") || start.starts_with("<html") {
+        "an HTML page".into()
+    } else if reply.is_json() || start.starts_with('{') {
+        "JSON that is not a token reply (cut short, or missing access_token)".into()
+    } else {
+        "text that is not JSON".into()
+    }
+}
+
+/// RFC 8628 device authorization reply.
+#[derive(Debug, Deserialize)]
+pub struct DeviceAuthorization {
+    pub device_code: Secret,
+    pub user_code: String,
+    /// Azure v1 said `verification_url`.
+    #[serde(alias = "verification_url")]
+    pub verification_uri: String,
+    #[serde(default)]
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: u64,
+    #[serde(default)]
+    pub interval: Option<u64>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// Starts a device authorization.
+pub async fn device_authorization(
+    http: &HttpClient,
+    url: &Url,
+    client: &Client,
+    scopes: &[String],
+    extra: &[(String, String)],
+) -> Result<DeviceAuthorization, OAuthError> {
+    let scope = scopes.join(" ");
+    let mut form = vec![("client_id", client.id.as_str())];
+    if let Some(secret) = &client.secret {
+        form.push(("client_secret", secret.expose()));
+    }
+    if !scope.is_empty() {
+        form.push(("scope", &scope));
+    }
+    form.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let reply = http.post_form(url, &form, None).await?;
+    if !(200..300).contains(&reply.status) {
+        return Err(provider_error(url, &reply));
+    }
+    serde_json::from_slice(&reply.body).map_err(|_| OAuthError::Reply {
+        url: url.clone(),
+        status: reply.status,
+        what: what_it_was(&reply),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            content_type: Some("application/json".into()),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn url() -> Url {
+        Url::parse("https://idp.example/token").unwrap()
+    }
+
+    #[test]
+    fn a_token_reply_gives_the_expiry_from_expires_in() {
+        let set = parse_token_reply(
+            &url(),
+            &reply(
+                200,
+                r#"{"access_token":"at","expires_in":"60","refresh_token":"rt"}"#,
+            ),
+        )
+        .unwrap();
+        assert!((set.expires_at.unwrap() - now() - 60).abs() <= 1);
+        assert_eq!(set.token_type, "Bearer");
+        assert_eq!(set.refresh_token.unwrap().expose(), "rt");
+    }
+
+    #[test]
+    fn provider_errors_say_what_to_do_and_odd_replies_what_they_were() {
+        let err = parse_token_reply(
+            &url(),
+            &reply(
+                401,
+                r#"{"error":"invalid_client","error_description":"bad secret"}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), Some("invalid_client"));
+        assert!(err.to_string().contains("check client-id"), "{err}");
+
+        let html = Reply {
+            status: 502,
+            content_type: Some("text/html".into()),
+            body: b"<html>bad gateway</html>".to_vec(),
+        };
+        let err = parse_token_reply(&url(), &html).unwrap_err().to_string();
+        assert!(
+            err.contains("HTTP 502 with an HTML page") && err.contains("try again later"),
+            "{err}"
+        );
+
+        let truncated = parse_token_reply(&url(), &reply(200, r#"{"access_tok"#))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            truncated.contains("JSON that is not a token reply"),
+            "{truncated}"
+        );
+    }
+
+    #[test]
+    fn an_error_description_is_kept_to_one_short_line() {
+        let long = format!(
+            r#"{{"error":"invalid_grant","error_description":"{}\nsecond line"}}"#,
+            "x".repeat(500)
+        );
+        let err = parse_token_reply(&url(), &reply(400, &long))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains('\n'));
+        assert!(err.len() < 400, "{err}");
+    }
+}

@@ -1,0 +1,394 @@
+//! `auth login`, `auth token` and `auth status` through the real binary against the test
+//! identity provider (oidc-provider), one dialect layout at a time.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use support::idp::{AZURE_TENANT, Idp};
+use support::{Run, Sandbox};
+
+/// A contexts file with one provider per dialect layout of the test IdP, and a context each.
+fn sandbox(idp: &Idp) -> Sandbox {
+    let base = &idp.base;
+    Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
+  - {{name: sso-svc, kind: keycloak, server: '{base}', realm: nmr, client-id: service, client-secret-env: SVC_SECRET}}
+  - {{name: nf, kind: auth0, domain: '{base}/auth0', audience: 'https://api.tokenctl.test', client-id: service, client-secret-env: SVC_SECRET}}
+  - {{name: corp, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: service, client-secret-env: SVC_SECRET}}
+  - {{name: dex, kind: oidc, issuer: '{base}/oidc', client-id: cli}}
+contexts:
+  - {{name: sso, provider: sso, flow: password, scopes: [platform:read]}}
+  - {{name: svc, provider: sso-svc, flow: client-credentials, scopes: [platform:read]}}
+  - {{name: nf, provider: nf, flow: client-credentials}}
+  - {{name: corp, provider: corp, flow: client-credentials}}
+  - {{name: dex, provider: dex, flow: device, scopes: [platform:read]}}
+"
+    ))
+}
+
+const SECRET: (&str, &str) = ("SVC_SECRET", "service-secret");
+
+fn claims(sandbox: &Sandbox, context: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--context", context, "auth", "token", "--decode"];
+    args.extend_from_slice(extra);
+    serde_json::from_str::<serde_json::Value>(sandbox.run(&args).ok()).unwrap()["claims"].clone()
+}
+
+#[test]
+fn client_credentials_on_keycloak_auth0_and_azure_layouts() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    for context in ["svc", "nf", "corp"] {
+        let run = sandbox.run_env(["--context", context, "auth", "login"], &[SECRET]);
+        run.ok();
+        assert!(
+            run.stderr.contains(&format!(
+                "Logged in to {}",
+                if context == "svc" { "sso-svc" } else { context }
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    let keycloak = claims(&sandbox, "svc", &[]);
+    assert_eq!(keycloak["iss"], format!("{}/realms/nmr", idp.base));
+    assert_eq!(keycloak["scope"], "platform:read");
+    let auth0 = claims(&sandbox, "nf", &[]);
+    assert_eq!(auth0["iss"], format!("{}/auth0/", idp.base));
+    assert_eq!(
+        auth0["aud"], "https://api.tokenctl.test",
+        "the audience reached Auth0"
+    );
+    let azure = claims(&sandbox, "corp", &[]);
+    assert_eq!(azure["iss"], format!("{}/{AZURE_TENANT}/v2.0", idp.base));
+
+    let status: serde_json::Value = serde_json::from_str(
+        sandbox
+            .run(["--context", "svc", "auth", "status", "-o", "json"])
+            .ok(),
+    )
+    .unwrap();
+    assert_eq!(status["kind"], "keycloak");
+    assert_eq!(status["identity"], "service");
+    assert_eq!(status["refresh_token"], false);
+    assert!(status["expires_in_seconds"].as_i64().unwrap() > 3500);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let logins = sandbox.dir.path().join("data/tokenctl/logins");
+        assert_eq!(
+            std::fs::metadata(&logins).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        for entry in std::fs::read_dir(&logins).unwrap() {
+            assert_eq!(
+                entry.unwrap().metadata().unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+}
+
+#[test]
+fn a_wrong_client_secret_is_one_clear_line_and_stores_nothing() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = sandbox.run_env(
+        ["--context", "svc", "auth", "login"],
+        &[("SVC_SECRET", "wrong")],
+    );
+    let stderr = run.fails_with(1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("invalid_client")
+            && stderr.contains("check client-id and the client secret"),
+        "{stderr}"
+    );
+    assert!(!sandbox.dir.path().join("data/tokenctl/logins").exists());
+    let stderr = sandbox
+        .run(["--context", "svc", "auth", "token"])
+        .fails_with(4)
+        .to_owned();
+    assert!(
+        stderr.contains("not logged in to sso-svc") && stderr.contains("tokenctl auth login"),
+        "{stderr}"
+    );
+
+    let run = sandbox.run_env(["--context", "svc", "auth", "login"], &[]);
+    assert!(
+        run.fails_with(1).contains("SVC_SECRET, which is not set"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn password_flow_reads_the_password_from_stdin_and_warns_about_mfa() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = sandbox.run_input(
+        [
+            "--context",
+            "sso",
+            "auth",
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ],
+        "correct-horse\n",
+        &[],
+    );
+    run.ok();
+    assert!(
+        run.stderr.contains("bypasses multi-factor authentication"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("as alice@example.com"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("does not use the OS keyring yet"),
+        "the file store is announced: {}",
+        run.stderr
+    );
+    let status = sandbox
+        .run(["--context", "sso", "auth", "status"])
+        .ok()
+        .to_owned();
+    assert!(
+        status.contains("Logged in as:   alice@example.com"),
+        "{status}"
+    );
+    assert!(status.contains("Refresh token:  yes"), "{status}");
+    assert!(status.contains("platform:read"), "{status}");
+    let id = claims(&sandbox, "sso", &["--id-token"]);
+    assert_eq!(id["aud"], "cli");
+
+    let wrong = sandbox.run_input(
+        [
+            "--context",
+            "sso",
+            "auth",
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ],
+        "wrong\n",
+        &[],
+    );
+    assert!(
+        wrong.fails_with(1).contains("invalid_grant"),
+        "{}",
+        wrong.stderr
+    );
+    let env = sandbox.run_env(
+        ["--context", "sso", "auth", "login"],
+        &[
+            ("TOKENCTL_USERNAME", "bob"),
+            ("TOKENCTL_PASSWORD", "correct-horse"),
+        ],
+    );
+    env.ok();
+    assert!(env.stderr.contains("as bob@example.com"), "{}", env.stderr);
+}
+
+/// Starts `tokenctl auth login` for a device flow, answers it at the IdP, and returns the run.
+fn device_login(sandbox: &Sandbox, idp: &Idp, approve: bool) -> (Run, String) {
+    let mut child = sandbox
+        .command(["--context", "dex", "auth", "login"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut shown = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        shown.push_str(&line);
+        if line.starts_with("Waiting for the sign-in") {
+            break;
+        }
+        line.clear();
+    }
+    let code = shown
+        .split("enter the code ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no user code shown: {shown}"))
+        .to_owned();
+    idp.answer_device(&code, approve);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: format!("{shown}{rest}"),
+    };
+    (run, code)
+}
+
+#[test]
+fn device_flow_with_discovery_shows_the_code_and_waits_for_approval() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let (run, code) = device_login(&sandbox, &idp, true);
+    run.ok();
+    assert!(
+        run.stderr.contains(&format!("{}/oidc/device", idp.base)),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("user_code={code}")),
+        "the complete URL too: {}",
+        run.stderr
+    );
+    let id = claims(&sandbox, "dex", &["--id-token"]);
+    assert_eq!(id["iss"], format!("{}/oidc", idp.base));
+    assert_eq!(id["sub"], "alice");
+
+    let (denied, _) = device_login(&sandbox, &idp, false);
+    assert!(
+        denied.fails_with(1).contains("access_denied"),
+        "{}",
+        denied.stderr
+    );
+}
+
+#[test]
+fn a_direct_token_and_a_token_exchange() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    sandbox
+        .run_env(["--context", "svc", "auth", "login"], &[SECRET])
+        .ok();
+    let service_token = sandbox
+        .run(["--context", "svc", "auth", "token"])
+        .ok()
+        .trim()
+        .to_owned();
+
+    // Direct token: kept as it is, no refresh.
+    sandbox
+        .run_input(
+            [
+                "--context",
+                "sso",
+                "auth",
+                "login",
+                "--flow",
+                "token",
+                "--token-stdin",
+            ],
+            &format!("{service_token}\n"),
+            &[],
+        )
+        .ok();
+    assert_eq!(
+        sandbox
+            .run(["--context", "sso", "auth", "token"])
+            .ok()
+            .trim(),
+        service_token
+    );
+    let status = sandbox
+        .run(["--context", "sso", "auth", "status"])
+        .ok()
+        .to_owned();
+    assert!(
+        status.contains("Flow:           token") && status.contains("Refresh token:  no"),
+        "{status}"
+    );
+
+    // RFC 8693: the service's token exchanged for one issued to the public client.
+    sandbox
+        .run_input(
+            [
+                "--context",
+                "sso",
+                "auth",
+                "login",
+                "--flow",
+                "exchange",
+                "--subject-token-stdin",
+                "--scope",
+                "platform:read",
+            ],
+            &format!("{service_token}\n"),
+            &[],
+        )
+        .ok();
+    let exchanged = claims(&sandbox, "sso", &[]);
+    assert_eq!(exchanged["sub"], "service");
+    assert_eq!(exchanged["client_id"], "cli");
+}
+
+#[test]
+fn no_store_prints_the_token_and_keeps_nothing() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = sandbox.run_env(
+        ["--context", "svc", "auth", "login", "--no-store"],
+        &[SECRET],
+    );
+    assert_eq!(run.ok().matches('.').count(), 2, "a JWT on stdout");
+    assert!(!sandbox.dir.path().join("data/tokenctl/logins").exists());
+}
+
+#[test]
+fn no_secret_reaches_the_terminal_at_any_verbosity() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = sandbox.run_env(
+        ["-vvv", "--context", "svc", "auth", "login"],
+        &[SECRET, ("RUST_LOG", "trace")],
+    );
+    run.ok();
+    let token = sandbox
+        .run(["--context", "svc", "auth", "token"])
+        .ok()
+        .trim()
+        .to_owned();
+    let signature = token.rsplit('.').next().unwrap();
+    for shown in [&run.stdout, &run.stderr] {
+        assert!(!shown.contains("service-secret"), "client secret leaked");
+        assert!(!shown.contains(signature), "access token leaked");
+    }
+    let run = sandbox.run_input(
+        [
+            "-vvv",
+            "--context",
+            "sso",
+            "auth",
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ],
+        "correct-horse\n",
+        &[("RUST_LOG", "trace")],
+    );
+    run.ok();
+    assert!(!run.stderr.contains("correct-horse"), "password leaked");
+    let status = sandbox.run(["-vvv", "--context", "sso", "auth", "status", "-o", "json"]);
+    let token = sandbox
+        .run(["--context", "sso", "auth", "token"])
+        .ok()
+        .trim()
+        .to_owned();
+    assert!(
+        !status.ok().contains(token.rsplit('.').next().unwrap()),
+        "status never shows the token"
+    );
+}

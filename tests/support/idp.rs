@@ -1,0 +1,78 @@
+//! The test identity provider (tests/idp/server.js) as a child process of one test.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use super::{require_tool, workspace_root};
+
+/// The Azure tenant the test IdP serves.
+pub const AZURE_TENANT: &str = "11111111-2222-3333-4444-555555555555";
+
+/// A running test IdP; stopped when dropped.
+pub struct Idp {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl Idp {
+    pub fn start() -> Idp {
+        let node = require_tool("node", "apt-get install nodejs npm");
+        let dir = workspace_root().join("tests/idp");
+        assert!(
+            dir.join("node_modules/oidc-provider").is_dir(),
+            "the test identity provider is not installed: run `npm ci --prefix tests/idp`"
+        );
+        let mut child = Command::new(node)
+            .arg(dir.join("server.js"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("the IdP prints its address");
+        let ready: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("the IdP did not start: {line:?}"));
+        Idp {
+            child,
+            base: ready["base"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Approves (or denies) a device sign-in by its user code, as the person would.
+    pub fn answer_device(&self, user_code: &str, approve: bool) {
+        let deny = if approve { "" } else { "&deny=1" };
+        let url = format!(
+            "{}/test/device?user_code={user_code}&user=alice{deny}",
+            self.base
+        );
+        let status = http_get_status(&url);
+        assert_eq!(status, 200, "approving {user_code}");
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP GET on loopback, without pulling an HTTP client into the tests.
+fn http_get_status(url: &str) -> u16 {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
