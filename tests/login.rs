@@ -392,3 +392,90 @@ fn no_secret_reaches_the_terminal_at_any_verbosity() {
         "status never shows the token"
     );
 }
+
+#[test]
+fn every_runai_grant_type() {
+    let idp = Idp::start();
+    let base = &idp.base;
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: runai, kind: runai, server: '{base}/runai', client-id: runai-client, client-secret-env: RUNAI_SECRET}}
+  - {{name: runai-app, kind: runai, server: '{base}/runai', client-id: app-id, client-secret-env: RUNAI_SECRET, client-grant: app_token}}
+  - {{name: runai-legacy, kind: runai, server: '{base}/runai', client-id: app-id, client-secret-env: RUNAI_SECRET, client-grant: apptoken-endpoint, app-name: ci}}
+  - {{name: runai-user, kind: runai, server: '{base}/runai'}}
+contexts:
+  - {{name: client, provider: runai, flow: client-credentials}}
+  - {{name: app, provider: runai-app, flow: client-credentials}}
+  - {{name: legacy, provider: runai-legacy, flow: client-credentials}}
+  - {{name: user, provider: runai-user, flow: password}}
+"
+    ));
+    let login = |context: &str, secret: &str| {
+        sandbox.run_env(
+            ["--context", context, "auth", "login"],
+            &[("RUNAI_SECRET", secret)],
+        )
+    };
+    login("client", "runai-client-secret").ok();
+    assert_eq!(
+        claims(&sandbox, "client", &[])["sub"],
+        "client:runai-client"
+    );
+    login("app", "app-secret").ok();
+    assert_eq!(claims(&sandbox, "app", &[])["sub"], "app:app-id");
+    login("legacy", "app-secret").ok();
+    assert_eq!(claims(&sandbox, "legacy", &[])["sub"], "app:ci");
+    let refused = login("client", "wrong");
+    let stderr = refused.fails_with(1);
+    assert!(
+        stderr.contains("400 Bad request.") && stderr.contains("invalid client credentials"),
+        "{stderr}"
+    );
+
+    sandbox
+        .run_input(
+            [
+                "--context",
+                "user",
+                "auth",
+                "login",
+                "--username",
+                "bob",
+                "--password-stdin",
+            ],
+            "correct-horse\n",
+            &[],
+        )
+        .ok();
+    let status = sandbox
+        .run(["--context", "user", "auth", "status"])
+        .ok()
+        .to_owned();
+    assert!(
+        status.contains("Logged in as:   bob@example.com"),
+        "{status}"
+    );
+    assert!(status.contains("Refresh token:  yes"), "{status}");
+    assert!(
+        status.contains("Token expires:  20"),
+        "expiry read from the JWT: {status}"
+    );
+
+    sandbox
+        .run_input(
+            [
+                "--context",
+                "user",
+                "auth",
+                "login",
+                "--flow",
+                "exchange",
+                "--subject-token-stdin",
+            ],
+            "external-idp-token\n",
+            &[],
+        )
+        .ok();
+    assert_eq!(claims(&sandbox, "user", &[])["sub"], "external-user");
+}

@@ -10,7 +10,9 @@ use url::Url;
 use crate::config::{ContextEntry, ProviderEntry};
 use crate::http::{HttpClient, HttpError};
 use crate::jwt;
-use crate::oauth::{self, Client, DeviceAuthorization, Grant, OAuthError, TokenSet};
+use crate::oauth::{
+    self, Client, DeviceAuthorization, Grant, OAuthError, TokenRequest, TokenSet, TokenWire,
+};
 use crate::provider::{Endpoints, Flow};
 use crate::secret::Secret;
 
@@ -67,6 +69,21 @@ pub struct Target {
     /// The scopes that identify the login (without the standard ones).
     pub requested_scopes: Vec<String>,
     pub extra: Vec<(String, String)>,
+    /// How the dialect's token endpoint is spoken.
+    pub wire: std::sync::Arc<dyn TokenWire>,
+}
+
+impl Target {
+    /// A token request for this target.
+    pub fn request<'a>(&'a self, url: &'a Url, grant: &'a Grant) -> TokenRequest<'a> {
+        TokenRequest {
+            url,
+            client: &self.client,
+            grant,
+            scopes: &self.scopes,
+            extra: &self.extra,
+        }
+    }
 }
 
 /// Where the client secret comes from, in order: what the caller read (`--client-secret-stdin`),
@@ -161,6 +178,7 @@ pub async fn resolve(
         scopes,
         requested_scopes,
         extra: dialect.extra_params(&config, flow),
+        wire: dialect.token_wire(&config),
     })
 }
 
@@ -207,7 +225,11 @@ struct DiscoveryDocument {
 
 /// Fills the endpoints from the OpenID discovery document; the issuer it states must be the
 /// one configured, exactly (OpenID Connect Discovery 1.0, section 4.3).
-async fn discover(http: &HttpClient, url: &Url, endpoints: &mut Endpoints) -> Result<(), LoginError> {
+async fn discover(
+    http: &HttpClient,
+    url: &Url,
+    endpoints: &mut Endpoints,
+) -> Result<(), LoginError> {
     let reply = http.get(url).await?;
     let failed = |reason: String| LoginError::Discovery {
         url: Box::new(url.clone()),
@@ -316,17 +338,9 @@ pub async fn run(
             })
     };
     let grant = |grant: Grant| async move {
-        Ok::<_, LoginError>(
-            oauth::request_token(
-                http,
-                &token_url()?,
-                &target.client,
-                &grant,
-                &target.scopes,
-                &target.extra,
-            )
-            .await?,
-        )
+        let url = token_url()?;
+        let request = target.request(&url, &grant);
+        Ok::<_, LoginError>(oauth::request_token(http, target.wire.as_ref(), &request).await?)
     };
     match method {
         Method::ClientCredentials => grant(Grant::ClientCredentials).await,
@@ -392,9 +406,12 @@ async fn device(
         }
         ui.waiting(deadline - now);
         tokio::time::sleep(Duration::from_secs(interval).min(deadline - now)).await;
-        match oauth::request_token(http, token_url, &target.client, &grant, &[], &target.extra)
-            .await
-        {
+        // The scope was given with the device authorization; the poll carries only the code.
+        let request = TokenRequest {
+            scopes: &[],
+            ..target.request(token_url, &grant)
+        };
+        match oauth::request_token(http, target.wire.as_ref(), &request).await {
             Ok(tokens) => return Ok(tokens),
             Err(err) => match err.code() {
                 Some("authorization_pending") => {}

@@ -38,7 +38,8 @@ pub enum Grant {
 }
 
 impl Grant {
-    fn fields(&self) -> Vec<(&'static str, &str)> {
+    /// The grant's own form fields (RFC 6749, 8628, 8693).
+    pub fn fields(&self) -> Vec<(&'static str, &str)> {
         match self {
             Grant::ClientCredentials => vec![("grant_type", "client_credentials")],
             Grant::Password { username, password } => vec![
@@ -178,28 +179,100 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Sends a token request: the grant's fields, the client, `scope` when there are scopes, and the
-/// dialect's extra parameters (Auth0's `audience`, say).
+/// One token request, before a dialect puts it on the wire.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenRequest<'a> {
+    pub url: &'a Url,
+    pub client: &'a Client,
+    pub grant: &'a Grant,
+    pub scopes: &'a [String],
+    /// The dialect's extra parameters (Auth0's `audience`, say).
+    pub extra: &'a [(String, String)],
+}
+
+/// A token request as a dialect's endpoint takes it.
+#[derive(Debug)]
+pub enum WireRequest {
+    Form {
+        url: Url,
+        fields: Vec<(String, String)>,
+    },
+    Json {
+        url: Url,
+        body: serde_json::Value,
+    },
+}
+
+impl WireRequest {
+    fn url(&self) -> &Url {
+        match self {
+            WireRequest::Form { url, .. } | WireRequest::Json { url, .. } => url,
+        }
+    }
+}
+
+/// How a dialect speaks to its token endpoint: [`OAuthWire`] unless the dialect has its own.
+pub trait TokenWire: Send + Sync {
+    fn encode(&self, request: &TokenRequest<'_>) -> Result<WireRequest, OAuthError>;
+    fn decode(&self, url: &Url, reply: &Reply) -> Result<TokenSet, OAuthError>;
+}
+
+impl std::fmt::Debug for dyn TokenWire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenWire")
+    }
+}
+
+/// RFC 6749: a form with the grant's fields, the client, `scope` when there are scopes, and the
+/// dialect's extra parameters; a JSON reply.
+pub struct OAuthWire;
+
+impl TokenWire for OAuthWire {
+    fn encode(&self, request: &TokenRequest<'_>) -> Result<WireRequest, OAuthError> {
+        let mut fields: Vec<(String, String)> = request
+            .grant
+            .fields()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        fields.push(("client_id".into(), request.client.id.clone()));
+        if let Some(secret) = &request.client.secret {
+            fields.push(("client_secret".into(), secret.expose().to_owned()));
+        }
+        if !request.scopes.is_empty() {
+            fields.push(("scope".into(), request.scopes.join(" ")));
+        }
+        fields.extend(request.extra.iter().cloned());
+        Ok(WireRequest::Form {
+            url: request.url.clone(),
+            fields,
+        })
+    }
+
+    fn decode(&self, url: &Url, reply: &Reply) -> Result<TokenSet, OAuthError> {
+        parse_token_reply(url, reply)
+    }
+}
+
+/// Sends a token request in the dialect's wire format and reads the reply.
 pub async fn request_token(
     http: &HttpClient,
-    token_url: &Url,
-    client: &Client,
-    grant: &Grant,
-    scopes: &[String],
-    extra: &[(String, String)],
+    wire: &dyn TokenWire,
+    request: &TokenRequest<'_>,
 ) -> Result<TokenSet, OAuthError> {
-    let scope = scopes.join(" ");
-    let mut form = grant.fields();
-    form.push(("client_id", &client.id));
-    if let Some(secret) = &client.secret {
-        form.push(("client_secret", secret.expose()));
-    }
-    if !scope.is_empty() {
-        form.push(("scope", &scope));
-    }
-    form.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let reply = http.post_form(token_url, &form, None).await?;
-    parse_token_reply(token_url, &reply)
+    let encoded = wire.encode(request)?;
+    let url = encoded.url().clone();
+    let reply = match &encoded {
+        WireRequest::Form { fields, .. } => {
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            http.post_form(&url, &pairs, None).await?
+        }
+        WireRequest::Json { body, .. } => http.post_json(&url, body).await?,
+    };
+    wire.decode(&url, &reply)
 }
 
 /// Reads a token endpoint's reply.

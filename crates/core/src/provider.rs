@@ -11,6 +11,7 @@ use serde_yaml_ng::Value;
 use url::Url;
 
 use crate::base_url::parse_base_url;
+use crate::oauth::{OAuthWire, TokenWire};
 
 /// A grant flow that `tokenctl auth login --flow` can run.
 #[derive(
@@ -287,6 +288,11 @@ pub trait Provider: Send + Sync + 'static {
     /// `audience`, say).
     fn extra_params(&self, _config: &ProviderConfig<'_>, _flow: Flow) -> Vec<(String, String)> {
         Vec::new()
+    }
+
+    /// How the token endpoint is spoken; standard OAuth forms unless the dialect has its own.
+    fn token_wire(&self, _config: &ProviderConfig<'_>) -> std::sync::Arc<dyn TokenWire> {
+        std::sync::Arc::new(OAuthWire)
     }
 
     /// Checks that go beyond each field's kind (combinations, dialect rules). The generic

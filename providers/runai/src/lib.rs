@@ -1,16 +1,42 @@
-//! Run:ai: one JSON token endpoint, `POST {server}/api/v1/token`, with a `grantType` per flow.
+//! Run:ai: one JSON token endpoint, `POST {server}/api/v1/token`, camelCase fields and a
+//! `grantType` per flow; replies without `expires_in` (the JWT's `exp` says) and errors as
+//! `{code, message, details}`. Also the deprecated `/v1/k8s/auth/oauth/apptoken`.
 
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
 use tokenctl_core::base_url::join_path;
+use tokenctl_core::http::Reply;
+use tokenctl_core::jwt;
+use tokenctl_core::oauth::{Grant, OAuthError, TokenRequest, TokenSet, TokenWire, WireRequest};
 use tokenctl_core::provider::{FieldError, fields};
-use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
+use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig, Secret};
+use url::Url;
 
 pub struct RunAi;
 
-const FIELDS: &[FieldSpec] = &[FieldSpec::required(
-    "server",
-    FieldKind::BaseUrl,
-    "Run:ai control plane URL (https://app.run.ai or your tenant's URL)",
-)];
+/// How the client-credentials flow asks: `client_credentials`, `app_token`, or the deprecated
+/// application-token endpoint.
+const CLIENT_GRANTS: [&str; 3] = ["client_credentials", "app_token", "apptoken-endpoint"];
+
+const FIELDS: &[FieldSpec] = &[
+    FieldSpec::required(
+        "server",
+        FieldKind::BaseUrl,
+        "Run:ai control plane URL (https://app.run.ai or your tenant's URL)",
+    ),
+    FieldSpec::optional(
+        "client-grant",
+        FieldKind::Text,
+        "grant for --flow client-credentials: client_credentials (default), app_token, or apptoken-endpoint (deprecated)",
+    ),
+    FieldSpec::optional(
+        "app-name",
+        FieldKind::Text,
+        "application name, for the deprecated apptoken endpoint",
+    ),
+];
 
 impl Provider for RunAi {
     fn kind(&self) -> &'static str {
@@ -38,6 +64,11 @@ impl Provider for RunAi {
         ]
     }
 
+    /// Run:ai has no OAuth scopes.
+    fn standard_scopes(&self, _flow: Flow) -> &'static [&'static str] {
+        &[]
+    }
+
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
         let server = config.base_url("server")?;
         Ok(Endpoints {
@@ -45,6 +76,159 @@ impl Provider for RunAi {
             ..Endpoints::default()
         })
     }
+
+    fn token_wire(&self, config: &ProviderConfig<'_>) -> Arc<dyn TokenWire> {
+        Arc::new(RunAiWire {
+            client_grant: config
+                .text("client-grant")
+                .unwrap_or("client_credentials")
+                .to_owned(),
+            app_name: config.text("app-name").map(str::to_owned),
+        })
+    }
+
+    fn validate_extra(&self, config: &ProviderConfig<'_>) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let grant = config.text("client-grant");
+        if let Some(grant) = grant
+            && !CLIENT_GRANTS.contains(&grant)
+        {
+            errors.push(FieldError::new(
+                "client-grant",
+                format!("must be one of {}, not {grant:?}", CLIENT_GRANTS.join(", ")),
+            ));
+        }
+        if grant == Some("apptoken-endpoint") && config.text("app-name").is_none() {
+            errors.push(FieldError::new(
+                "app-name",
+                "is required with client-grant: apptoken-endpoint",
+            ));
+        }
+        errors
+    }
+}
+
+/// The Run:ai token API on the wire.
+struct RunAiWire {
+    client_grant: String,
+    app_name: Option<String>,
+}
+
+impl TokenWire for RunAiWire {
+    fn encode(&self, request: &TokenRequest<'_>) -> Result<WireRequest, OAuthError> {
+        let client_id = request.client.id.as_str();
+        let secret = request.client.secret.as_ref().map(Secret::expose);
+        let body = match request.grant {
+            Grant::ClientCredentials if self.client_grant == "apptoken-endpoint" => {
+                let legacy = legacy_url(request.url);
+                return Ok(WireRequest::Json {
+                    url: legacy,
+                    body: json!({
+                        "id": client_id,
+                        "name": self.app_name.as_deref().unwrap_or(client_id),
+                        "secret": secret,
+                    }),
+                });
+            }
+            Grant::ClientCredentials if self.client_grant == "app_token" => {
+                json!({ "grantType": "app_token", "appID": client_id, "appSecret": secret })
+            }
+            Grant::ClientCredentials => {
+                json!({ "grantType": "client_credentials", "clientID": client_id, "clientSecret": secret })
+            }
+            Grant::Password { username, password } => json!({
+                "grantType": "password",
+                "username": username,
+                "password": password.expose(),
+                "clientID": non_empty(client_id),
+            }),
+            Grant::RefreshToken(token) => {
+                json!({ "grantType": "refresh_token", "refreshToken": token.expose(), "clientID": non_empty(client_id) })
+            }
+            Grant::TokenExchange { subject_token, .. } => {
+                json!({ "grantType": "external_token_exchange", "externalToken": subject_token.expose() })
+            }
+            Grant::DeviceCode(_) => {
+                return Err(OAuthError::Provider {
+                    error: "unsupported_grant_type".into(),
+                    description: Some("Run:ai has no device flow".into()),
+                    status: 400,
+                });
+            }
+        };
+        Ok(WireRequest::Json {
+            url: request.url.clone(),
+            body: strip_nulls(body),
+        })
+    }
+
+    fn decode(&self, url: &Url, reply: &Reply) -> Result<TokenSet, OAuthError> {
+        if (200..300).contains(&reply.status) {
+            let parsed: RunAiReply =
+                serde_json::from_slice(&reply.body).map_err(|_| OAuthError::Reply {
+                    url: url.clone(),
+                    status: reply.status,
+                    what: "JSON that is not a Run:ai token reply".into(),
+                })?;
+            let access = parsed.access_token;
+            return Ok(TokenSet {
+                expires_at: jwt::decode(&access).ok().and_then(|t| t.expires_at()),
+                access_token: Secret::new(access),
+                token_type: "Bearer".into(),
+                refresh_token: parsed.refresh_token.map(Secret::new),
+                id_token: parsed.id_token.map(Secret::new),
+                scope: None,
+            });
+        }
+        match serde_json::from_slice::<RunAiError>(&reply.body) {
+            Ok(error) => Err(OAuthError::Provider {
+                error: format!("{} {}", error.code, error.message),
+                description: error.details,
+                status: reply.status,
+            }),
+            Err(_) => Err(tokenctl_core::oauth::provider_error(url, reply)),
+        }
+    }
+}
+
+/// `{server}/api/v1/token` → `{server}/v1/k8s/auth/oauth/apptoken`.
+fn legacy_url(token_url: &Url) -> Url {
+    let mut url = token_url.clone();
+    let path = url.path().trim_end_matches("api/v1/token").to_owned();
+    url.set_path(&format!("{}v1/k8s/auth/oauth/apptoken", path));
+    url
+}
+
+fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// Leaves out fields that are not set, as the API's optional properties are.
+fn strip_nulls(mut body: Value) -> Value {
+    if let Value::Object(map) = &mut body {
+        map.retain(|_, v| !v.is_null());
+    }
+    body
+}
+
+/// `{accessToken, idToken, refreshToken, externalToken}`, or the deprecated endpoint's
+/// `{access_token, id_token}`.
+#[derive(Deserialize)]
+struct RunAiReply {
+    #[serde(rename = "accessToken", alias = "access_token")]
+    access_token: String,
+    #[serde(rename = "idToken", alias = "id_token", default)]
+    id_token: Option<String>,
+    #[serde(rename = "refreshToken", default)]
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RunAiError {
+    code: u16,
+    message: String,
+    #[serde(default)]
+    details: Option<String>,
 }
 
 tokenctl_core::register_provider!(RunAi);
@@ -53,9 +237,82 @@ tokenctl_core::register_provider!(RunAi);
 mod tests {
     use super::*;
     use tokenctl_core::config::ProviderEntry;
+    use tokenctl_core::oauth::Client;
+
+    fn wire(grant: &str) -> RunAiWire {
+        RunAiWire {
+            client_grant: grant.into(),
+            app_name: Some("ci".into()),
+        }
+    }
+
+    fn encode(wire: &RunAiWire, grant: &Grant) -> (Url, Value) {
+        let url = Url::parse("https://app.run.ai/api/v1/token").unwrap();
+        let client = Client {
+            id: "id".into(),
+            secret: Some(Secret::new("s")),
+        };
+        let request = TokenRequest {
+            url: &url,
+            client: &client,
+            grant,
+            scopes: &[],
+            extra: &[],
+        };
+        match wire.encode(&request).unwrap() {
+            WireRequest::Json { url, body } => (url, body),
+            WireRequest::Form { .. } => panic!("Run:ai takes JSON"),
+        }
+    }
 
     #[test]
-    fn the_token_endpoint_is_the_json_api() {
+    fn every_grant_type_in_camel_case() {
+        let (_, body) = encode(&wire("client_credentials"), &Grant::ClientCredentials);
+        assert_eq!(
+            body,
+            json!({"grantType": "client_credentials", "clientID": "id", "clientSecret": "s"})
+        );
+        let (_, body) = encode(&wire("app_token"), &Grant::ClientCredentials);
+        assert_eq!(
+            body,
+            json!({"grantType": "app_token", "appID": "id", "appSecret": "s"})
+        );
+        let (_, body) = encode(
+            &wire("client_credentials"),
+            &Grant::RefreshToken(Secret::new("r")),
+        );
+        assert_eq!(
+            body,
+            json!({"grantType": "refresh_token", "refreshToken": "r", "clientID": "id"})
+        );
+        let (url, body) = encode(&wire("apptoken-endpoint"), &Grant::ClientCredentials);
+        assert_eq!(
+            url.as_str(),
+            "https://app.run.ai/v1/k8s/auth/oauth/apptoken"
+        );
+        assert_eq!(body, json!({"id": "id", "name": "ci", "secret": "s"}));
+    }
+
+    #[test]
+    fn errors_are_code_message_and_details() {
+        let url = Url::parse("https://app.run.ai/api/v1/token").unwrap();
+        let reply = Reply {
+            status: 400,
+            content_type: Some("application/json".into()),
+            body: br#"{"code":400,"message":"Bad request.","details":"invalid client"}"#.to_vec(),
+        };
+        let err = wire("client_credentials")
+            .decode(&url, &reply)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("400 Bad request.") && err.contains("invalid client"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_token_endpoint_is_the_json_api_and_client_grant_is_checked() {
         let runai =
             ProviderEntry::with_text_fields("runai", "runai", &[("server", "https://app.run.ai")]);
         let endpoints = RunAi.endpoints(&runai.as_config()).unwrap();
@@ -63,6 +320,15 @@ mod tests {
             endpoints.token.unwrap().as_str(),
             "https://app.run.ai/api/v1/token"
         );
-        assert_eq!(endpoints.authorization, None);
+        let legacy = ProviderEntry::with_text_fields(
+            "runai",
+            "runai",
+            &[
+                ("server", "https://app.run.ai"),
+                ("client-grant", "apptoken-endpoint"),
+            ],
+        );
+        let errors = RunAi.validate_extra(&legacy.as_config());
+        assert_eq!(errors[0].field, "app-name");
     }
 }
