@@ -227,13 +227,16 @@ fn device_login(sandbox: &Sandbox, idp: &Idp, approve: bool) -> (Run, String) {
         .unwrap_or_else(|| panic!("no user code shown: {shown}"))
         .to_owned();
     idp.answer_device(&code, approve);
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    let output = child.wait_with_output().unwrap();
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    let output = support::wait_bounded(child, "tokenctl auth login (device)");
     let run = Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: format!("{shown}{rest}"),
+        stderr: format!("{shown}{}", rest.join().unwrap()),
     };
     (run, code)
 }

@@ -30,10 +30,19 @@ impl Idp {
             .stderr(Stdio::null())
             .spawn()
             .expect("node starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("the IdP prints its address");
+        // The IdP prints its address once it listens; a deadline turns a stuck start into a
+        // failure that says so.
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let Ok(line) = receiver.recv_timeout(std::time::Duration::from_secs(30)) else {
+            let _ = child.kill();
+            panic!("the test IdP did not start within 30 s");
+        };
         let ready: serde_json::Value = serde_json::from_str(&line)
             .unwrap_or_else(|_| panic!("the IdP did not start: {line:?}"));
         Idp {
@@ -67,6 +76,9 @@ fn http_get_status(url: &str) -> u16 {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
     let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"

@@ -45,8 +45,59 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// How long one tokenctl command may take in a test before it counts as hung.
+pub const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// Waits for a spawned child with a deadline: a hang fails the test with what the child
+/// printed, instead of hanging the suite.
+pub fn wait_bounded(mut child: std::process::Child, what: &str) -> Output {
+    use std::io::Read;
+    let pipe = |p: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut p) = p {
+                let _ = p.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = pipe(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = pipe(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            break status;
+        }
+        if started.elapsed() > COMMAND_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{what} did not finish within {}s\nstderr: {}",
+                COMMAND_TIMEOUT.as_secs(),
+                String::from_utf8_lossy(&stderr.join().unwrap_or_default())
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
 impl Run {
-    fn from(output: Output) -> Run {
+    pub fn from(output: Output) -> Run {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -150,7 +201,13 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        Run::from(self.command(args).output().expect("tokenctl runs"))
+        let child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tokenctl runs");
+        Run::from(wait_bounded(child, "tokenctl"))
     }
 
     /// Runs `tokenctl ARGS` with `input` on stdin and extra environment variables.
@@ -173,7 +230,7 @@ impl Sandbox {
             .unwrap()
             .write_all(input.as_bytes())
             .unwrap();
-        Run::from(child.wait_with_output().unwrap())
+        Run::from(wait_bounded(child, "tokenctl"))
     }
 
     /// Runs `tokenctl ARGS` with extra environment variables.
@@ -182,9 +239,14 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut command = self.command(args);
-        command.envs(env.iter().copied());
-        Run::from(command.output().expect("tokenctl runs"))
+        let child = self
+            .command(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tokenctl runs");
+        Run::from(wait_bounded(child, "tokenctl"))
     }
 }
 
