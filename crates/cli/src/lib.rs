@@ -39,7 +39,7 @@ pub struct Cli {
 }
 
 /// Flags every command takes.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Context to use for this command, without changing current-context
     #[arg(
@@ -62,6 +62,17 @@ pub struct GlobalArgs {
         value_hint = clap::ValueHint::FilePath
     )]
     pub config: Option<PathBuf>,
+
+    /// How long a request to an identity provider or cluster may take (30s, 2m)
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = session::parse_duration
+    )]
+    pub request_timeout: std::time::Duration,
 
     /// More log output on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)
     #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]

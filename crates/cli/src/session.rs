@@ -130,7 +130,7 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         .enable_all()
         .build()?;
     let (target, tokens) = runtime.block_on(async {
-        let http = HttpClient::new()?;
+        let http = HttpClient::new(global.request_timeout)?;
         let target = login::resolve(
             &http,
             selection.provider,

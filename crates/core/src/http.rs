@@ -14,8 +14,8 @@ pub const MAX_REPLY_BYTES: usize = 1 << 20;
 /// How long a connection may take to open.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a whole request may take.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a whole request may take unless the caller says otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a request got no usable reply. Messages name the URL and never a secret.
 #[derive(Debug, thiserror::Error)]
@@ -51,21 +51,23 @@ impl Reply {
 #[derive(Clone, Debug)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    timeout: Duration,
 }
 
 impl HttpClient {
-    pub fn new() -> Result<HttpClient, HttpError> {
+    /// A client whose every request ends within `timeout` (connecting included).
+    pub fn new(timeout: Duration) -> Result<HttpClient, HttpError> {
         let inner = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
             .user_agent(concat!("tokenctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| HttpError::Other {
                 url: Url::parse("https://localhost/").expect("static URL"),
                 reason: err.to_string(),
             })?;
-        Ok(HttpClient { inner })
+        Ok(HttpClient { inner, timeout })
     }
 
     /// POSTs a form, with HTTP Basic client authentication when `basic` is given.
@@ -115,7 +117,7 @@ impl HttpClient {
             if err.is_timeout() {
                 HttpError::Timeout {
                     url: url.clone(),
-                    seconds: REQUEST_TIMEOUT.as_secs(),
+                    seconds: self.timeout.as_secs(),
                 }
             } else if err.is_connect() {
                 HttpError::Connect {

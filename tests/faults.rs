@@ -1,0 +1,211 @@
+//! Faults at the identity provider: odd, broken, huge or missing replies. Each gives one clear
+//! line within a bounded time, exit code 1, and stores nothing.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use support::Sandbox;
+
+/// What the fake token endpoint does with each request.
+#[derive(Clone)]
+enum Behaviour {
+    Reply {
+        status: u16,
+        content_type: &'static str,
+        body: Vec<u8>,
+    },
+    /// Accepts the connection and never answers.
+    Silent,
+    /// Sends the headers and half the announced body, then closes.
+    Truncated,
+}
+
+/// A loopback HTTP server that answers every request the same way; lives as long as the test.
+fn serve(behaviour: Behaviour) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let behaviour = behaviour.clone();
+            std::thread::spawn(move || answer(stream, behaviour));
+        }
+    });
+    port
+}
+
+fn answer(mut stream: TcpStream, behaviour: Behaviour) {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Read the head and the (small) form body the client sends.
+    while let Ok(n) = stream.read(&mut buffer) {
+        if n == 0 {
+            return;
+        }
+        request.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&request);
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length = text
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if request.len() >= head_end + 4 + length {
+                break;
+            }
+        }
+    }
+    match behaviour {
+        Behaviour::Reply {
+            status,
+            content_type,
+            body,
+        } => {
+            let head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+        Behaviour::Silent => std::thread::sleep(Duration::from_secs(120)),
+        Behaviour::Truncated => {
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n{\"access_token\":\"abc");
+        }
+    }
+}
+
+/// Logs in with client credentials against a Keycloak-shaped provider at `port`.
+fn login(port: u16, extra: &[&str]) -> (support::Run, Duration, Sandbox) {
+    let sandbox = Sandbox::with_config(&format!(
+        "providers:\n  - {{name: kc, kind: keycloak, server: 'http://127.0.0.1:{port}', realm: r, client-id: svc, client-secret-env: S}}\n\
+         contexts:\n  - {{name: kc, provider: kc, flow: client-credentials}}\ncurrent-context: kc\n"
+    ));
+    let mut args = vec!["auth", "login"];
+    args.extend_from_slice(extra);
+    let started = Instant::now();
+    let run = sandbox.run_env(&args, &[("S", "fault-secret")]);
+    (run, started.elapsed(), sandbox)
+}
+
+/// The run failed with exit code 1 and one line that contains `expected`, and stored nothing.
+#[track_caller]
+fn assert_one_clear_line(run: &support::Run, sandbox: &Sandbox, expected: &str) {
+    let stderr = run.fails_with(1);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(expected), "{expected:?} in {stderr}");
+    assert!(!stderr.contains("fault-secret"));
+    assert!(
+        !sandbox.dir.path().join("data/tokenctl/logins").exists(),
+        "nothing stored"
+    );
+}
+
+fn json(status: u16, body: &str) -> Behaviour {
+    Behaviour::Reply {
+        status,
+        content_type: "application/json",
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn oauth_errors_say_what_to_do() {
+    for (body, expected) in [
+        (
+            r#"{"error":"invalid_scope","error_description":"scope x is not allowed"}"#,
+            "check --scope",
+        ),
+        (
+            r#"{"error":"invalid_client"}"#,
+            "check client-id and the client secret",
+        ),
+        (
+            r#"{"error":"unauthorized_client"}"#,
+            "check its app registration",
+        ),
+        (r#"{"error":"invalid_grant"}"#, "log in again"),
+    ] {
+        let (run, _, sandbox) = login(serve(json(400, body)), &[]);
+        assert_one_clear_line(&run, &sandbox, expected);
+    }
+}
+
+#[test]
+fn odd_replies_are_described_not_dumped() {
+    let html = Behaviour::Reply {
+        status: 503,
+        content_type: "text/html",
+        body: b"<!DOCTYPE html><html><body>Service Unavailable</body></html>".to_vec(),
+    };
+    let (run, _, sandbox) = login(serve(html), &[]);
+    assert_one_clear_line(
+        &run,
+        &sandbox,
+        "HTTP 503 with an HTML page, not an OAuth reply; the identity provider has a problem",
+    );
+    assert!(
+        !run.stderr.contains("Service Unavailable"),
+        "the page is not dumped"
+    );
+
+    let text = Behaviour::Reply {
+        status: 200,
+        content_type: "text/plain",
+        body: b"hello".to_vec(),
+    };
+    let (run, _, sandbox) = login(serve(text), &[]);
+    assert_one_clear_line(&run, &sandbox, "HTTP 200 with text that is not JSON");
+
+    let (run, _, sandbox) = login(serve(json(200, r#"{"access_tok"#)), &[]);
+    assert_one_clear_line(&run, &sandbox, "JSON that is not a token reply");
+
+    let (run, _, sandbox) = login(serve(json(200, r#"{"token_type":"Bearer"}"#)), &[]);
+    assert_one_clear_line(&run, &sandbox, "JSON that is not a token reply");
+
+    let (run, _, sandbox) = login(serve(Behaviour::Truncated), &[]);
+    assert_one_clear_line(&run, &sandbox, "request to http://127.0.0.1");
+}
+
+#[test]
+fn a_ten_megabyte_reply_is_refused() {
+    let huge = Behaviour::Reply {
+        status: 200,
+        content_type: "application/json",
+        body: vec![b' '; 10 << 20],
+    };
+    let (run, elapsed, sandbox) = login(serve(huge), &[]);
+    assert_one_clear_line(&run, &sandbox, "sent a reply larger than 1048576 bytes");
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+}
+
+#[test]
+fn a_provider_that_never_answers_times_out_as_configured() {
+    let (run, elapsed, sandbox) = login(serve(Behaviour::Silent), &["--request-timeout", "2s"]);
+    assert_one_clear_line(&run, &sandbox, "did not answer within 2 s");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "bounded by --request-timeout: {elapsed:?}"
+    );
+}
+
+#[test]
+fn a_closed_port_is_a_connection_error() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let (run, _, sandbox) = login(port, &[]);
+    assert_one_clear_line(
+        &run,
+        &sandbox,
+        &format!(
+            "cannot connect to http://127.0.0.1:{port}/realms/r/protocol/openid-connect/token"
+        ),
+    );
+}
