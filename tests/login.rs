@@ -192,7 +192,7 @@ fn password_flow_reads_the_password_from_stdin_and_warns_about_mfa() {
         wrong.stderr
     );
     let env = sandbox.run_env(
-        ["--context", "sso", "auth", "login"],
+        ["-v", "--context", "sso", "auth", "login"],
         &[
             ("TOKENCTL_USERNAME", "bob"),
             ("TOKENCTL_PASSWORD", "correct-horse"),
@@ -200,6 +200,7 @@ fn password_flow_reads_the_password_from_stdin_and_warns_about_mfa() {
     );
     env.ok();
     assert!(env.stderr.contains("as bob@example.com"), "{}", env.stderr);
+    assert!(env.stderr.contains("ID token verified"), "{}", env.stderr);
 }
 
 /// Starts `tokenctl auth login` for a device flow, answers it at the IdP, and returns the run.

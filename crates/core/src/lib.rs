@@ -6,6 +6,7 @@ pub mod base_url;
 pub mod config;
 pub mod fsutil;
 pub mod http;
+pub mod idtoken;
 pub mod jwt;
 pub mod login;
 pub mod oauth;

@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
+use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 use url::Url;
 
 use crate::config::{ContextEntry, ProviderEntry};
 use crate::http::{HttpClient, HttpError};
+use crate::idtoken;
 use crate::jwt;
 use crate::oauth::{
     self, Client, DeviceAuthorization, Grant, OAuthError, TokenRequest, TokenSet, TokenWire,
@@ -42,6 +44,8 @@ pub enum LoginError {
     DeviceExpired,
     #[error("the token given is empty")]
     EmptyToken,
+    #[error("provider {0:?}: {1}; nothing was stored")]
+    IdToken(String, idtoken::IdTokenError),
 }
 
 impl From<OAuthError> for LoginError {
@@ -342,21 +346,53 @@ pub async fn run(
         let request = target.request(&url, &grant);
         Ok::<_, LoginError>(oauth::request_token(http, target.wire.as_ref(), &request).await?)
     };
-    match method {
-        Method::ClientCredentials => grant(Grant::ClientCredentials).await,
+    let tokens = match method {
+        Method::ClientCredentials => grant(Grant::ClientCredentials).await?,
         Method::Password { username, password } => {
-            grant(Grant::Password { username, password }).await
+            grant(Grant::Password { username, password }).await?
         }
         Method::Exchange { subject_token } => {
             grant(Grant::TokenExchange {
                 subject_token,
                 subject_token_type: oauth::ACCESS_TOKEN_TYPE.into(),
             })
-            .await
+            .await?
         }
-        Method::Token(token) => direct_token(token),
-        Method::Device => device(http, target, &token_url()?, ui).await,
+        Method::Token(token) => direct_token(token)?,
+        Method::Device => device(http, target, &token_url()?, ui).await?,
+    };
+    if let Some(id_token) = &tokens.id_token {
+        verify_id_token(http, target, id_token, None).await?;
     }
+    Ok(tokens)
+}
+
+/// Verifies an ID token against the issuer's keys; dialects without a JWKS (Run:ai) are
+/// skipped, and say so in the log.
+pub async fn verify_id_token(
+    http: &HttpClient,
+    target: &Target,
+    id_token: &Secret,
+    nonce: Option<&str>,
+) -> Result<(), LoginError> {
+    let Some(jwks_url) = &target.endpoints.jwks else {
+        tracing::debug!(provider = %target.provider, "no JWKS known: the ID token is not verified");
+        return Ok(());
+    };
+    let reply = http.get(jwks_url).await?;
+    let jwks: JwkSet = serde_json::from_slice(&reply.body).map_err(|_| LoginError::Config {
+        provider: target.provider.clone(),
+        message: format!("{jwks_url} is not a JWKS (HTTP {})", reply.status),
+    })?;
+    let expected = idtoken::Expected {
+        issuer: target.endpoints.issuer.as_ref().map(Url::as_str),
+        audience: &target.client.id,
+        nonce,
+    };
+    idtoken::verify(id_token.expose(), &jwks, &expected)
+        .map_err(|err| LoginError::IdToken(target.provider.clone(), err))?;
+    tracing::info!(provider = %target.provider, %jwks_url, "ID token verified");
+    Ok(())
 }
 
 fn direct_token(token: Secret) -> Result<TokenSet, LoginError> {

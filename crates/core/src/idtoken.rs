@@ -1,0 +1,245 @@
+//! ID token verification (OpenID Connect Core 1.0, 3.1.3.7): signature by a key of the issuer's
+//! JWKS, `iss`, `aud`, `exp`, and `nonce` when one was sent. A login whose ID token fails is
+//! refused and nothing is stored.
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+/// What the ID token must say.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected<'a> {
+    /// The issuer, exactly; `None` for Azure's multi-tenant authorities, whose tokens carry
+    /// the tenant's own issuer (checked against the `tid` claim instead).
+    pub issuer: Option<&'a str>,
+    /// This client's ID.
+    pub audience: &'a str,
+    /// The nonce sent with the authorization request, if any.
+    pub nonce: Option<&'a str>,
+}
+
+/// Clock skew tolerated on `exp` and `nbf`.
+const LEEWAY_SECONDS: u64 = 30;
+
+/// Why an ID token was refused. Never contains the token.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IdTokenError {
+    #[error("the ID token is not a signed JWT ({0})")]
+    Malformed(String),
+    #[error("the ID token is signed with `{0:?}`, which is not accepted")]
+    Algorithm(Algorithm),
+    #[error("no key in the issuer's JWKS matches the ID token's key id {0:?}")]
+    UnknownKey(Option<String>),
+    #[error("the ID token failed verification: {0}")]
+    Invalid(String),
+    #[error("the ID token's nonce does not match the one sent: the reply may be replayed")]
+    Nonce,
+    #[error("the ID token's issuer {0:?} is not the tenant's")]
+    Tenant(String),
+}
+
+/// Algorithms an ID token may be signed with; never `none` and never HMAC with a public key.
+const ACCEPTED: [Algorithm; 7] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+];
+
+/// Verifies `token` against the issuer's `jwks`; returns its claims.
+pub fn verify(
+    token: &str,
+    jwks: &JwkSet,
+    expected: &Expected<'_>,
+) -> Result<Map<String, Value>, IdTokenError> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|err| IdTokenError::Malformed(err.to_string()))?;
+    if !ACCEPTED.contains(&header.alg) {
+        return Err(IdTokenError::Algorithm(header.alg));
+    }
+    let jwk = match &header.kid {
+        Some(kid) => jwks.find(kid),
+        None if jwks.keys.len() == 1 => jwks.keys.first(),
+        None => None,
+    }
+    .ok_or_else(|| IdTokenError::UnknownKey(header.kid.clone()))?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|err| IdTokenError::Invalid(err.to_string()))?;
+    let mut validation = Validation::new(header.alg);
+    validation.leeway = LEEWAY_SECONDS;
+    validation.set_audience(&[expected.audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    if let Some(issuer) = expected.issuer {
+        // `https://idp.example` and `https://idp.example/` name the same issuer.
+        let bare = issuer.trim_end_matches('/');
+        validation.set_issuer(&[bare.to_owned(), format!("{bare}/")]);
+    }
+    let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+        .map_err(|err| IdTokenError::Invalid(err.to_string()))?;
+    let claims = data.claims;
+    if expected.issuer.is_none() {
+        // Azure /common, /organizations: the issuer must be this tenant's v2.0 authority.
+        let issuer = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let tid = claims
+            .get("tid")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if tid.is_empty() || !issuer.contains(&format!("/{tid}/")) {
+            return Err(IdTokenError::Tenant(issuer.to_owned()));
+        }
+    }
+    if let Some(nonce) = expected.nonce
+        && claims.get("nonce").and_then(Value::as_str) != Some(nonce)
+    {
+        return Err(IdTokenError::Nonce);
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{EncodingKey, Header};
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::traits::PublicKeyParts;
+
+    struct Keys {
+        encoding: EncodingKey,
+        jwks: JwkSet,
+    }
+
+    fn make_keys(kid: &str) -> Keys {
+        let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let public = private.to_public_key();
+        let der = private.to_pkcs1_der().unwrap();
+        let jwks: JwkSet = serde_json::from_value(serde_json::json!({"keys": [{
+            "kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+            "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+        }]}))
+        .unwrap();
+        Keys {
+            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+            jwks,
+        }
+    }
+
+    fn sign(keys: &Keys, kid: &str, claims: Value) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, &claims, &keys.encoding).unwrap()
+    }
+
+    fn claims(overrides: Value) -> Value {
+        let now = crate::oauth::now();
+        let mut base = serde_json::json!({
+            "iss": "https://idp.example/realms/r", "aud": "cli", "sub": "alice",
+            "exp": now + 300, "iat": now, "nonce": "n-1",
+        });
+        for (key, value) in overrides.as_object().unwrap() {
+            base[key] = value.clone();
+        }
+        base
+    }
+
+    const EXPECTED: Expected<'static> = Expected {
+        issuer: Some("https://idp.example/realms/r"),
+        audience: "cli",
+        nonce: Some("n-1"),
+    };
+
+    #[test]
+    fn a_good_token_passes_and_each_bad_one_fails_for_its_reason() {
+        let keys = make_keys("k1");
+        let good = sign(&keys, "k1", claims(serde_json::json!({})));
+        assert_eq!(
+            verify(&good, &keys.jwks, &EXPECTED).unwrap()["sub"],
+            "alice"
+        );
+
+        let wrong_aud = sign(&keys, "k1", claims(serde_json::json!({"aud": "other"})));
+        assert!(matches!(
+            verify(&wrong_aud, &keys.jwks, &EXPECTED),
+            Err(IdTokenError::Invalid(_))
+        ));
+        let wrong_iss = sign(
+            &keys,
+            "k1",
+            claims(serde_json::json!({"iss": "https://evil.example"})),
+        );
+        assert!(matches!(
+            verify(&wrong_iss, &keys.jwks, &EXPECTED),
+            Err(IdTokenError::Invalid(_))
+        ));
+        let expired = sign(
+            &keys,
+            "k1",
+            claims(serde_json::json!({"exp": crate::oauth::now() - 120})),
+        );
+        assert!(matches!(
+            verify(&expired, &keys.jwks, &EXPECTED),
+            Err(IdTokenError::Invalid(_))
+        ));
+        let replayed = sign(&keys, "k1", claims(serde_json::json!({"nonce": "n-2"})));
+        assert_eq!(
+            verify(&replayed, &keys.jwks, &EXPECTED),
+            Err(IdTokenError::Nonce)
+        );
+        let unknown = sign(&keys, "k2", claims(serde_json::json!({})));
+        assert_eq!(
+            verify(&unknown, &keys.jwks, &EXPECTED),
+            Err(IdTokenError::UnknownKey(Some("k2".into())))
+        );
+
+        let other = make_keys("k1");
+        let forged = sign(&other, "k1", claims(serde_json::json!({})));
+        assert!(matches!(
+            verify(&forged, &keys.jwks, &EXPECTED),
+            Err(IdTokenError::Invalid(_))
+        ));
+
+        let unsigned = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(claims(serde_json::json!({})).to_string())
+        );
+        assert!(verify(&unsigned, &keys.jwks, &EXPECTED).is_err());
+    }
+
+    #[test]
+    fn a_multi_tenant_authority_checks_the_issuer_against_the_tenant() {
+        let keys = make_keys("k1");
+        let expected = Expected {
+            issuer: None,
+            audience: "cli",
+            nonce: None,
+        };
+        let tid = "11111111-2222-3333-4444-555555555555";
+        let good = sign(
+            &keys,
+            "k1",
+            claims(serde_json::json!({
+                "iss": format!("https://login.microsoftonline.com/{tid}/v2.0"), "tid": tid,
+            })),
+        );
+        assert!(verify(&good, &keys.jwks, &expected).is_ok());
+        let foreign = sign(
+            &keys,
+            "k1",
+            claims(serde_json::json!({
+                "iss": "https://login.microsoftonline.com/other/v2.0", "tid": tid,
+            })),
+        );
+        assert!(matches!(
+            verify(&foreign, &keys.jwks, &expected),
+            Err(IdTokenError::Tenant(_))
+        ));
+    }
+}
