@@ -306,18 +306,24 @@ function mounts(base) {
   const table = [];
   table.push({ prefix: '/oidc', provider: makeProvider(`${base}/oidc`) });
   for (const realm of ['nmr', 'test']) {
-    table.push({ prefix: `/realms/${realm}`, provider: makeProvider(`${base}/realms/${realm}`, keycloakRoutes) });
+    table.push({
+      prefix: `/realms/${realm}`,
+      provider: makeProvider(`${base}/realms/${realm}`, keycloakRoutes),
+      offlineWithoutConsent: true,
+    });
   }
   // Azure: the issuer is /{tenant}/v2.0 and discovery sits below it.
   table.push({
     prefix: `/${AZURE_TENANT}`,
     provider: makeProvider(`${base}/${AZURE_TENANT}/v2.0`, azureRoutes),
     rewrite: (path) => path.replace(/^\/v2\.0\/\.well-known\//, '/.well-known/'),
+    offlineWithoutConsent: true,
   });
   table.push({
     prefix: '/auth0',
     provider: makeProvider(`${base}/auth0/`, auth0Routes),
     audienceAsResource: true,
+    offlineWithoutConsent: true,
   });
   return table;
 }
@@ -484,8 +490,10 @@ async function main() {
       if (mount.rewrite) rest = mount.rewrite(rest);
       if (mount.audienceAsResource) await audienceAsResource(req);
       // oidc-provider derives its mount path from originalUrl minus url, as under express.
-      req.url = rest + url.search;
-      req.originalUrl = mount.prefix + rest + url.search;
+      let { search } = url;
+      if (mount.offlineWithoutConsent) search = offlineAsKeycloakDoes(search);
+      req.url = rest + search;
+      req.originalUrl = mount.prefix + rest + search;
       return mount.provider.callback()(req, res);
     } catch (err) {
       if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: String(err) });
@@ -499,6 +507,19 @@ async function main() {
     process.stdout.write(`${JSON.stringify({ base, pid: process.pid })}\n`);
   });
   for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
+}
+
+/**
+ * Keycloak, Entra ID and Auth0 issue a refresh token for `offline_access` without a consent
+ * prompt; oidc-provider, by the letter of OpenID Connect, only with `prompt=consent`. The
+ * dialect mounts add it to authorization requests so they behave like the real thing.
+ */
+function offlineAsKeycloakDoes(search) {
+  const params = new URLSearchParams(search);
+  if (!params.has('response_type') || params.has('prompt')) return search;
+  if (!(params.get('scope') || '').split(' ').includes('offline_access')) return search;
+  params.set('prompt', 'consent');
+  return `?${params.toString()}`;
 }
 
 /**

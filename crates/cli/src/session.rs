@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
+use tokenctl_core::browser::BrowserOpener;
 use tokenctl_core::config::{ConfigSet, ContextEntry, CredentialStore, ProviderEntry};
 use tokenctl_core::http::HttpClient;
 use tokenctl_core::jwt;
@@ -52,6 +53,9 @@ pub struct LoginArgs {
     /// Keep nothing: print the access token to stdout instead of storing the login
     #[arg(long)]
     pub no_store: bool,
+    /// Browser flow: print the sign-in URL but do not open a browser
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 /// The provider and context a command works with.
@@ -140,8 +144,11 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
             given_secret,
         )
         .await?;
+        let browser = SystemBrowser {
+            open: !args.no_browser,
+        };
         let tokens = tokio::select! {
-            tokens = login::run(&http, &target, method, &TerminalUi) => tokens?,
+            tokens = login::run(&http, &target, method, &TerminalUi, &browser) => tokens?,
             _ = tokio::signal::ctrl_c() => bail!("login interrupted"),
         };
         Ok::<_, anyhow::Error>((target, tokens))
@@ -242,7 +249,7 @@ fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {
                 subject_token: read_stdin_secret("subject token")?,
             }
         }
-        Flow::Browser => bail!(login::LoginError::NotYet(Flow::Browser)),
+        Flow::Browser => Method::Browser,
     })
 }
 
@@ -273,6 +280,73 @@ impl LoginUi for TerminalUi {
             "Waiting for the sign-in (the code expires in {})...",
             human_duration(authorization.expires_in as i64)
         );
+    }
+
+    fn browser_url(&self, url: &url::Url) {
+        eprintln!("Sign in with your browser. If it does not open, open this URL:\n{url}");
+    }
+
+    fn notice(&self, message: &str) {
+        eprintln!("{message}");
+    }
+}
+
+/// The browser of `BROWSER` (a `:`-separated list of commands, `%s` for the URL, as Python's
+/// webbrowser reads it), else the platform's opener.
+struct SystemBrowser {
+    /// False with --no-browser: the URL is printed and nothing is opened.
+    open: bool,
+}
+
+impl BrowserOpener for SystemBrowser {
+    fn available(&self) -> bool {
+        !self.open
+            || std::env::var_os("BROWSER").is_some_and(|b| !b.is_empty())
+            || cfg!(any(target_os = "macos", target_os = "windows"))
+            || std::env::var_os("DISPLAY").is_some()
+            || std::env::var_os("WAYLAND_DISPLAY").is_some()
+    }
+
+    fn open(&self, url: &url::Url) -> std::io::Result<()> {
+        if !self.open {
+            return Ok(());
+        }
+        let commands: Vec<Vec<String>> = match std::env::var("BROWSER") {
+            Ok(list) if !list.is_empty() => list
+                .split(':')
+                .map(|command| {
+                    let mut words: Vec<String> = command
+                        .split_whitespace()
+                        .map(|w| w.replace("%s", url.as_str()))
+                        .collect();
+                    if !command.contains("%s") {
+                        words.push(url.to_string());
+                    }
+                    words
+                })
+                .collect(),
+            _ if cfg!(target_os = "macos") => vec![vec!["open".into(), url.to_string()]],
+            _ if cfg!(target_os = "windows") => vec![vec![
+                "rundll32".into(),
+                "url.dll,FileProtocolHandler".into(),
+                url.to_string(),
+            ]],
+            _ => vec![vec!["xdg-open".into(), url.to_string()]],
+        };
+        let mut last_error = std::io::Error::other("no browser command");
+        for words in commands.iter().filter(|w| !w.is_empty()) {
+            match std::process::Command::new(&words[0])
+                .args(&words[1..])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+            {
+                Ok(_) => return Ok(()),
+                Err(err) => last_error = err,
+            }
+        }
+        Err(last_error)
     }
 }
 

@@ -3,6 +3,7 @@
 //! terminal code live here.
 
 pub mod base_url;
+pub mod browser;
 pub mod config;
 pub mod fsutil;
 pub mod http;

@@ -8,6 +8,7 @@ use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 use url::Url;
 
+use crate::browser::{self, BrowserOpener};
 use crate::config::{ContextEntry, ProviderEntry};
 use crate::http::{HttpClient, HttpError};
 use crate::idtoken;
@@ -44,6 +45,10 @@ pub enum LoginError {
     DeviceExpired,
     #[error("the token given is empty")]
     EmptyToken,
+    #[error("the sign-in did not finish within {0} s; run the login again")]
+    SignInTimeout(u64),
+    #[error("browser sign-in: {0}")]
+    Callback(String),
     #[error("provider {0:?}: {1}; nothing was stored")]
     IdToken(String, idtoken::IdTokenError),
 }
@@ -75,6 +80,12 @@ pub struct Target {
     pub extra: Vec<(String, String)>,
     /// How the dialect's token endpoint is spoken.
     pub wire: std::sync::Arc<dyn TokenWire>,
+    /// Browser flow: the fixed redirect port (0: any), the redirect host, extra parameters.
+    pub redirect_port: u16,
+    pub loopback_host: &'static str,
+    pub authorize_params: Vec<(String, String)>,
+    /// Whether the dialect offers the device flow (the fallback when no browser can open).
+    pub device_flow: bool,
 }
 
 impl Target {
@@ -179,10 +190,19 @@ pub async fn resolve(
             secret: client_secret(entry, secret)?,
         },
         endpoints,
-        scopes,
-        requested_scopes,
         extra: dialect.extra_params(&config, flow),
         wire: dialect.token_wire(&config),
+        redirect_port: config
+            .fields
+            .get("redirect-port")
+            .and_then(|v| v.as_u64())
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(0),
+        loopback_host: dialect.loopback_host(),
+        authorize_params: dialect.authorize_params(&config, &scopes),
+        device_flow: dialect.flows().contains(&Flow::Device),
+        scopes,
+        requested_scopes,
     })
 }
 
@@ -299,6 +319,9 @@ pub enum Method {
     Exchange {
         subject_token: Secret,
     },
+    /// Authorization code with PKCE in a browser; falls back to the device flow where no
+    /// browser can be shown and the dialect has one.
+    Browser,
 }
 
 impl Method {
@@ -309,6 +332,7 @@ impl Method {
             Method::Device => Flow::Device,
             Method::Token(_) => Flow::Token,
             Method::Exchange { .. } => Flow::Exchange,
+            Method::Browser => Flow::Browser,
         }
     }
 }
@@ -319,6 +343,10 @@ pub trait LoginUi: Send + Sync {
     fn device_code(&self, authorization: &DeviceAuthorization);
     /// While polling: the time left before the code expires.
     fn waiting(&self, _remaining: Duration) {}
+    /// The browser flow's authorization URL, always shown in case no browser opens.
+    fn browser_url(&self, url: &Url);
+    /// A word to the person (a fallback taken, say).
+    fn notice(&self, message: &str);
 }
 
 /// The RFC 8628 polling interval when the provider does not say.
@@ -330,6 +358,7 @@ pub async fn run(
     target: &Target,
     method: Method,
     ui: &dyn LoginUi,
+    opener: &dyn BrowserOpener,
 ) -> Result<TokenSet, LoginError> {
     let token_url = || {
         target
@@ -360,6 +389,12 @@ pub async fn run(
         }
         Method::Token(token) => direct_token(token)?,
         Method::Device => device(http, target, &token_url()?, ui).await?,
+        Method::Browser if !opener.available() && target.device_flow => {
+            ui.notice("no browser can be opened here: signing in with the device flow instead");
+            device(http, target, &token_url()?, ui).await?
+        }
+        // Verifies the ID token itself, with the nonce it sent.
+        Method::Browser => return browser::login(http, target, opener, ui).await,
     };
     if let Some(id_token) = &tokens.id_token {
         verify_id_token(http, target, id_token, None).await?;

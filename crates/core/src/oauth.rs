@@ -35,6 +35,11 @@ pub enum Grant {
         subject_token: Secret,
         subject_token_type: String,
     },
+    AuthorizationCode {
+        code: Secret,
+        redirect_uri: String,
+        code_verifier: Secret,
+    },
 }
 
 impl Grant {
@@ -54,6 +59,16 @@ impl Grant {
             Grant::DeviceCode(code) => vec![
                 ("grant_type", DEVICE_CODE_GRANT),
                 ("device_code", code.expose()),
+            ],
+            Grant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.expose()),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", code_verifier.expose()),
             ],
             Grant::TokenExchange {
                 subject_token,

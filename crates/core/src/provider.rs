@@ -290,6 +290,21 @@ pub trait Provider: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The host of the loopback redirect URI; the listener itself is always on 127.0.0.1.
+    /// Azure app registrations name `localhost`.
+    fn loopback_host(&self) -> &'static str {
+        "127.0.0.1"
+    }
+
+    /// Parameters the dialect adds to the authorization request only.
+    fn authorize_params(
+        &self,
+        _config: &ProviderConfig<'_>,
+        _scopes: &[String],
+    ) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
     /// How the token endpoint is spoken; standard OAuth forms unless the dialect has its own.
     fn token_wire(&self, _config: &ProviderConfig<'_>) -> std::sync::Arc<dyn TokenWire> {
         std::sync::Arc::new(OAuthWire)

@@ -74,6 +74,11 @@ impl Provider for Azure {
         })
     }
 
+    /// Entra ID app registrations list `http://localhost` redirect URIs.
+    fn loopback_host(&self) -> &'static str {
+        "localhost"
+    }
+
     /// As MSAL asks: an ID token, the profile and a refresh token; no `email` scope on v2.
     fn standard_scopes(&self, flow: Flow) -> &'static [&'static str] {
         if flow.signs_in_a_person() {

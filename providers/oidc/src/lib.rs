@@ -29,6 +29,19 @@ impl Provider for Oidc {
         &Flow::ALL
     }
 
+    /// OpenID Connect Core 11: a refresh token for offline use comes with `prompt=consent`.
+    fn authorize_params(
+        &self,
+        _config: &ProviderConfig<'_>,
+        scopes: &[String],
+    ) -> Vec<(String, String)> {
+        if scopes.iter().any(|s| s == "offline_access") {
+            vec![("prompt".to_owned(), "consent".to_owned())]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
         let issuer = config.base_url("issuer")?;
         Ok(Endpoints {

@@ -145,6 +145,11 @@ impl TokenWire for RunAiWire {
             Grant::RefreshToken(token) => {
                 json!({ "grantType": "refresh_token", "refreshToken": token.expose(), "clientID": non_empty(client_id) })
             }
+            Grant::AuthorizationCode {
+                code, redirect_uri, ..
+            } => {
+                json!({ "grantType": "exchange_token", "code": code.expose(), "redirectUri": redirect_uri })
+            }
             Grant::TokenExchange { subject_token, .. } => {
                 json!({ "grantType": "external_token_exchange", "externalToken": subject_token.expose() })
             }

@@ -1,0 +1,225 @@
+//! The browser flow through the real binary: real headless Chromium signs in on the test IdP's
+//! login page (tests/idp/browser.js as $BROWSER); a forged callback is refused; without a
+//! browser the login falls back to the device flow.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use support::idp::{AZURE_TENANT, Idp};
+use support::{Sandbox, require_tool, workspace_root};
+
+fn sandbox(idp: &Idp) -> Sandbox {
+    let base = &idp.base;
+    Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
+  - {{name: corp, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: cli, redirect-port: 53000}}
+contexts:
+  - {{name: sso, provider: sso, flow: browser, scopes: [platform:read]}}
+  - {{name: corp, provider: corp, flow: browser}}
+current-context: sso
+"
+    ))
+}
+
+/// `BROWSER` that runs a script of tests/idp with node.
+fn browser(script: &str, extra: &str) -> String {
+    let node = require_tool("node", "apt-get install nodejs npm");
+    let script = workspace_root().join("tests/idp").join(script);
+    format!("{} {} %s {extra}", node.display(), script.display())
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn chromium_signs_in_on_the_login_page_and_the_token_is_stored() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let shot = sandbox.path("signed-in.png");
+    let run = sandbox.run_env(
+        ["auth", "login"],
+        &[
+            ("BROWSER", &browser("browser.js", "")),
+            ("TOKENCTL_TEST_SCREENSHOT", shot.to_str().unwrap()),
+        ],
+    );
+    run.ok();
+    let url_line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("/protocol/openid-connect/auth?"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    for part in [
+        "code_challenge_method=S256",
+        "state=",
+        "nonce=",
+        "redirect_uri=http%3A%2F%2F127.0.0.1%3A",
+    ] {
+        assert!(url_line.contains(part), "{part} in {url_line}");
+    }
+    assert!(
+        run.stderr.contains("Logged in to sso as alice@example.com"),
+        "{}",
+        run.stderr
+    );
+    let status = sandbox.run(["auth", "status"]).ok().to_owned();
+    assert!(
+        status.contains("Flow:           browser") && status.contains("Refresh token:  yes"),
+        "{status}"
+    );
+    assert!(status.contains("platform:read"), "{status}");
+}
+
+#[test]
+fn azure_interactive_login_uses_the_fixed_port_and_localhost() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = sandbox.run_env(
+        ["--context", "corp", "auth", "login"],
+        &[("BROWSER", &browser("browser.js", ""))],
+    );
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("redirect_uri=http%3A%2F%2Flocalhost%3A53000%2Fcallback"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("scope=openid+profile+offline_access"),
+        "MSAL's scopes: {}",
+        run.stderr
+    );
+    let claims: serde_json::Value = serde_json::from_str(
+        sandbox
+            .run([
+                "--context",
+                "corp",
+                "auth",
+                "token",
+                "--id-token",
+                "--decode",
+            ])
+            .ok(),
+    )
+    .unwrap();
+    assert_eq!(
+        claims["claims"]["iss"],
+        format!("{}/{AZURE_TENANT}/v2.0", idp.base)
+    );
+}
+
+#[test]
+fn a_forged_callback_is_refused_and_nothing_is_stored() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = sandbox.run_env(
+        ["auth", "login"],
+        &[("BROWSER", &browser("forged-callback.js", "state"))],
+    );
+    assert!(run.fails_with(1).contains("wrong state"), "{}", run.stderr);
+    let run = sandbox.run_env(
+        ["auth", "login"],
+        &[("BROWSER", &browser("forged-callback.js", "error"))],
+    );
+    assert!(
+        run.fails_with(1).contains("access_denied"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sandbox.dir.path().join("data/tokenctl/logins").exists());
+}
+
+#[test]
+fn without_a_browser_the_login_falls_back_to_the_device_flow() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let mut command = sandbox.command(["auth", "login"]);
+    command
+        .env_remove("BROWSER")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut shown = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        shown.push_str(&line);
+        if line.starts_with("Waiting for the sign-in") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(shown.contains("no browser can be opened here"), "{shown}");
+    let code = shown
+        .split("enter the code ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    idp.answer_device(&code, true);
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    });
+    assert!(
+        support::wait_bounded(child, "tokenctl auth login")
+            .status
+            .success()
+    );
+    assert!(
+        sandbox
+            .run(["auth", "status"])
+            .ok()
+            .contains("Flow:           browser")
+    );
+}
+
+#[test]
+fn no_browser_prints_the_url_for_the_person_to_open() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let mut child = sandbox
+        .command(["auth", "login", "--no-browser"])
+        .env("BROWSER", "false")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let url = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no URL printed");
+        if line.starts_with("http://") {
+            break line.trim().to_owned();
+        }
+    };
+    // The person opens the URL themselves.
+    let node = require_tool("node", "apt-get install nodejs npm");
+    let status = Command::new(node)
+        .arg(workspace_root().join("tests/idp/browser.js"))
+        .arg(&url)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    });
+    assert!(
+        support::wait_bounded(child, "tokenctl auth login --no-browser")
+            .status
+            .success()
+    );
+}
