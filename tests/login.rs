@@ -483,3 +483,70 @@ contexts:
         .ok();
     assert_eq!(claims(&sandbox, "user", &[])["sub"], "external-user");
 }
+
+#[test]
+fn a_cluster_that_advertises_its_provider_nemo_style() {
+    let idp = Idp::start();
+    let base = &idp.base;
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+clusters:
+  - {{name: nmp, server: '{base}/cluster'}}
+contexts:
+  - {{name: nmp, provider: discover, cluster: nmp, flow: password}}
+current-context: nmp
+"
+    ));
+    let run = sandbox.run_input(
+        [
+            "auth",
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--scope",
+            "platform:read",
+        ],
+        "correct-horse\n",
+        &[],
+    );
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("Logged in to discover:nmp as alice@example.com"),
+        "{}",
+        run.stderr
+    );
+    let claims = claims(&sandbox, "nmp", &[]);
+    assert_eq!(
+        claims["iss"],
+        format!("{base}/oidc"),
+        "the cluster's provider issued it"
+    );
+    assert_eq!(
+        claims["scope"], "platform:read",
+        "--scope narrowed the request"
+    );
+    let status = sandbox.run(["auth", "status"]).ok().to_owned();
+    assert!(
+        status.contains("Provider:       discover:nmp (oidc)"),
+        "{status}"
+    );
+    assert!(status.contains("Cluster:        nmp"), "{status}");
+
+    // A cluster that does not advertise a provider says so.
+    let lost = Sandbox::with_config(&format!(
+        "clusters:\n  - {{name: c, server: '{base}/nowhere'}}\ncontexts:\n  - {{name: c, provider: discover, cluster: c, flow: password}}\ncurrent-context: c\n"
+    ));
+    let run = lost.run_input(
+        ["auth", "login", "--username", "a", "--password-stdin"],
+        "x\n",
+        &[],
+    );
+    assert!(
+        run.fails_with(1)
+            .contains("does this cluster advertise its identity provider?"),
+        "{}",
+        run.stderr
+    );
+}

@@ -10,6 +10,7 @@
 //   /auth0/...                     Auth0: /authorize, /oauth/token, /oauth/device/code, ...
 //   /runai/api/v1/token            Run:ai token API (JSON, camelCase)
 //   /runai/v1/k8s/auth/oauth/apptoken   the deprecated application-token endpoint
+//   /cluster/apis/auth/discovery   a cluster advertising its provider (the plain OIDC mount)
 //
 // Test-only endpoints, under /test/: approve or deny a device user_code, and count requests.
 // Start: `node server.js [--port N]`; it prints one JSON line {"base": "http://127.0.0.1:PORT"}
@@ -483,6 +484,14 @@ async function main() {
     try {
       if (url.pathname.startsWith('/test/')) return await handleTestApi(req, res, url.pathname, table);
       if (url.pathname === '/runai/jwks') return sendJson(res, 200, runai.jwks);
+      // A NeMo-platform-style cluster that says which provider issues its tokens.
+      if (url.pathname === '/cluster/apis/auth/discovery') {
+        return sendJson(res, 200, {
+          issuer: `${table[0].provider.issuer}`,
+          client_id: 'cli',
+          scopes: API_SCOPES,
+        });
+      }
       if (url.pathname.startsWith('/runai/')) return await handleRunai(req, res, url.pathname.slice('/runai'.length));
       const mount = table.find(({ prefix }) => url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
       if (!mount) return sendJson(res, 404, { error: 'not_found' });

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 use tokenctl_core::browser::BrowserOpener;
-use tokenctl_core::config::{ConfigSet, ContextEntry, CredentialStore, ProviderEntry};
+use tokenctl_core::config::{
+    ClusterEntry, ConfigSet, ContextEntry, CredentialStore, ProviderEntry,
+};
 use tokenctl_core::http::HttpClient;
 use tokenctl_core::jwt;
 use tokenctl_core::login::{self, LoginUi, Method};
@@ -61,7 +63,31 @@ pub struct LoginArgs {
 /// The provider and context a command works with.
 struct Selection<'a> {
     context: Option<&'a ContextEntry>,
-    provider: &'a ProviderEntry,
+    provider: Provided<'a>,
+}
+
+/// Where the provider comes from: the contexts file, or the cluster (`provider: discover`).
+enum Provided<'a> {
+    Configured(&'a ProviderEntry),
+    Discover(&'a ClusterEntry),
+}
+
+impl Provided<'_> {
+    /// The name logins are stored under.
+    fn name(&self) -> String {
+        match self {
+            Provided::Configured(entry) => entry.name.clone(),
+            Provided::Discover(cluster) => login::discovered_name(&cluster.name),
+        }
+    }
+
+    /// The client ID, when known without asking the cluster.
+    fn client_id(&self) -> Option<&str> {
+        match self {
+            Provided::Configured(entry) => entry.fields.get("client-id").and_then(|v| v.as_str()),
+            Provided::Discover(_) => None,
+        }
+    }
 }
 
 fn select<'a>(
@@ -76,20 +102,22 @@ fn select<'a>(
         let context = set
             .resolve(global.context.as_deref())
             .ok()
-            .map(|r| r.context);
-        let context = context.filter(|c| c.provider.as_deref() == Some(name));
+            .map(|r| r.context)
+            .filter(|c| c.provider.as_deref() == Some(name));
         return Ok(Selection {
             context,
-            provider: entry,
+            provider: Provided::Configured(entry),
         });
     }
     let resolved = set.resolve(global.context.as_deref())?;
-    let provider = resolved.provider.ok_or_else(|| {
-        anyhow!(
-            "context {:?} asks the cluster for its provider (`provider: discover`), which this version cannot do yet; name one with --provider",
+    let provider = match (resolved.provider, resolved.cluster) {
+        (Some(entry), _) => Provided::Configured(entry),
+        (None, Some(cluster)) => Provided::Discover(cluster),
+        (None, None) => bail!(
+            "context {:?} has neither a provider nor a cluster to ask",
             resolved.context.name
-        )
-    })?;
+        ),
+    };
     Ok(Selection {
         context: Some(resolved.context),
         provider,
@@ -113,31 +141,38 @@ fn read_stdin_secret(what: &str) -> Result<Secret> {
 pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
     let selection = select(&set, global, args.provider.as_deref())?;
-    let dialect = selection
-        .provider
-        .dialect()
-        .ok_or_else(|| anyhow!("unknown provider kind `{}`", selection.provider.kind))?;
-    let flow = match args.flow.as_deref() {
-        Some(name) => Flow::parse(name).expect("clap checked the flow"),
-        None => selection
-            .context
-            .and_then(|c| c.flow)
-            .unwrap_or(dialect.flows()[0]),
-    };
     let given_secret = if args.client_secret_stdin {
         Some(read_stdin_secret("client secret")?)
     } else {
         None
     };
-    let method = method_for(flow, &args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (target, tokens) = runtime.block_on(async {
+    let (flow, target, tokens) = runtime.block_on(async {
         let http = HttpClient::new(global.request_timeout)?;
+        let discovered;
+        let entry = match selection.provider {
+            Provided::Configured(entry) => entry,
+            Provided::Discover(cluster) => {
+                discovered = login::discover_cluster(&http, cluster).await?;
+                &discovered
+            }
+        };
+        let dialect = entry
+            .dialect()
+            .ok_or_else(|| anyhow!("unknown provider kind `{}`", entry.kind))?;
+        let flow = match args.flow.as_deref() {
+            Some(name) => Flow::parse(name).expect("clap checked the flow"),
+            None => selection
+                .context
+                .and_then(|c| c.flow)
+                .unwrap_or(dialect.flows()[0]),
+        };
+        let method = method_for(flow, &args)?;
         let target = login::resolve(
             &http,
-            selection.provider,
+            entry,
             selection.context,
             flow,
             &args.scopes,
@@ -151,7 +186,7 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
             tokens = login::run(&http, &target, method, &TerminalUi, &browser) => tokens?,
             _ = tokio::signal::ctrl_c() => bail!("login interrupted"),
         };
-        Ok::<_, anyhow::Error>((target, tokens))
+        Ok::<_, anyhow::Error>((flow, target, tokens))
     })?;
 
     let identity = identity_of(tokens.id_token.as_ref().unwrap_or(&tokens.access_token));
@@ -365,18 +400,17 @@ fn as_whom(identity: Option<&str>) -> String {
 fn stored_login(set: &ConfigSet, global: &GlobalArgs) -> Result<(String, StoredLogin, PathBuf)> {
     let selection = select(set, global, None)?;
     let context_name = selection.context.map_or("", |c| c.name.as_str()).to_owned();
-    let client_id = selection
-        .provider
-        .fields
-        .get("client-id")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    let scopes = login::requested_scopes(selection.provider, selection.context, &[]);
+    let provider = selection.provider.name();
     let store = FileStore::default_location();
-    let key = login_key(&selection.provider.name, client_id, &scopes);
-    let login = match store.load(&key)? {
-        Some(login) => Some(login),
-        None => store.newest_for(&selection.provider.name, client_id)?,
+    let login = match (&selection.provider, selection.provider.client_id()) {
+        (Provided::Configured(entry), Some(client_id)) => {
+            let scopes = login::requested_scopes(entry, selection.context, &[]);
+            match store.load(&login_key(&provider, client_id, &scopes))? {
+                Some(login) => Some(login),
+                None => store.newest_for(&provider, Some(client_id))?,
+            }
+        }
+        _ => store.newest_for(&provider, None)?,
     };
     match login {
         Some(login) => {
@@ -384,8 +418,7 @@ fn stored_login(set: &ConfigSet, global: &GlobalArgs) -> Result<(String, StoredL
             Ok((context_name, login, path))
         }
         None => Err(LoginRequired(format!(
-            "not logged in to {} (context {context_name:?}): run `tokenctl auth login`",
-            selection.provider.name
+            "not logged in to {provider} (context {context_name:?}): run `tokenctl auth login`"
         ))
         .into()),
     }

@@ -493,3 +493,77 @@ async fn device(
         }
     }
 }
+
+/// What a cluster's `GET /apis/auth/discovery` says: which OpenID provider issues its tokens,
+/// for which client, with which scopes by default.
+#[derive(Deserialize)]
+struct ClusterDiscovery {
+    issuer: String,
+    client_id: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+/// The provider name a discovered provider is stored under: `discover:{cluster}`.
+pub fn discovered_name(cluster: &str) -> String {
+    format!("discover:{cluster}")
+}
+
+/// Asks the cluster which provider to use (`provider: discover`); the answer is an `oidc` entry.
+pub async fn discover_cluster(
+    http: &HttpClient,
+    cluster: &crate::config::ClusterEntry,
+) -> Result<ProviderEntry, LoginError> {
+    let problem = |message: String| LoginError::Config {
+        provider: discovered_name(&cluster.name),
+        message,
+    };
+    let server = cluster
+        .server
+        .as_deref()
+        .ok_or_else(|| problem(format!("cluster {:?} has no server", cluster.name)))?;
+    let base = crate::base_url::parse_base_url(server)
+        .map_err(|reason| problem(format!("server {reason}")))?;
+    let url = crate::base_url::join_path(&base, "apis/auth/discovery");
+    let reply = http.get(&url).await?;
+    if reply.status != 200 {
+        return Err(problem(format!(
+            "{url} answered HTTP {}; does this cluster advertise its identity provider?",
+            reply.status
+        )));
+    }
+    let found: ClusterDiscovery = serde_json::from_slice(&reply.body)
+        .map_err(|err| problem(format!("{url} is not an auth discovery document ({err})")))?;
+    let mut fields = indexmap::IndexMap::new();
+    fields.insert(
+        "issuer".to_owned(),
+        serde_yaml_ng::Value::from(found.issuer),
+    );
+    fields.insert(
+        "client-id".to_owned(),
+        serde_yaml_ng::Value::from(found.client_id),
+    );
+    if !found.scopes.is_empty() {
+        let scopes = found
+            .scopes
+            .into_iter()
+            .map(serde_yaml_ng::Value::from)
+            .collect();
+        fields.insert("scopes".to_owned(), serde_yaml_ng::Value::Sequence(scopes));
+    }
+    let entry = ProviderEntry {
+        name: discovered_name(&cluster.name),
+        kind: "oidc".to_owned(),
+        fields,
+    };
+    // The discovered entry must pass the same checks as a configured one (https issuer, …).
+    if let Some(dialect) = entry.dialect() {
+        let errors = crate::provider::validate_provider(dialect, &entry.as_config());
+        if let Some(first) = errors.first() {
+            return Err(problem(format!(
+                "{url} advertises an unusable provider: {first}"
+            )));
+        }
+    }
+    Ok(entry)
+}

@@ -121,12 +121,12 @@ impl FileStore {
         load_file(&self.path_of(key))
     }
 
-    /// The most recent login for a provider and client, whatever scopes it asked for: a login
-    /// with `--scope` still serves the context's commands.
+    /// The most recent login for a provider (and client, when given), whatever scopes it asked
+    /// for: a login with `--scope` still serves the context's commands.
     pub fn newest_for(
         &self,
         provider: &str,
-        client_id: &str,
+        client_id: Option<&str>,
     ) -> Result<Option<StoredLogin>, StoreError> {
         let prefix = format!("{}-", sanitize(provider));
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
@@ -140,7 +140,7 @@ impl FileStore {
             }
             if let Some(login) = load_file(&entry.path())?
                 && login.provider == provider
-                && login.client_id == client_id
+                && client_id.is_none_or(|id| login.client_id == id)
                 && newest
                     .as_ref()
                     .is_none_or(|n| login.obtained_at > n.obtained_at)
