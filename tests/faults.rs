@@ -25,18 +25,33 @@ enum Behaviour {
 
 /// A loopback HTTP server that answers every request the same way; lives as long as the test.
 fn serve(behaviour: Behaviour) -> u16 {
+    serve_with(move |_, _| behaviour.clone())
+}
+
+/// A loopback HTTP server whose answer depends on the request path and on how many requests
+/// came before (0 for the first).
+fn serve_with(route: impl Fn(&str, usize) -> Behaviour + Send + Sync + 'static) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let route = std::sync::Arc::new(route);
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let behaviour = behaviour.clone();
-            std::thread::spawn(move || answer(stream, behaviour));
+            let (route, count) = (route.clone(), count.clone());
+            std::thread::spawn(move || {
+                answer(stream, |path| {
+                    route(
+                        path,
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+                    )
+                })
+            });
         }
     });
     port
 }
 
-fn answer(mut stream: TcpStream, behaviour: Behaviour) {
+fn answer(mut stream: TcpStream, route: impl Fn(&str) -> Behaviour) {
     let mut request = Vec::new();
     let mut buffer = [0u8; 4096];
     // Read the head and the (small) form body the client sends.
@@ -60,7 +75,9 @@ fn answer(mut stream: TcpStream, behaviour: Behaviour) {
             }
         }
     }
-    match behaviour {
+    let head = String::from_utf8_lossy(&request);
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    match route(&path) {
         Behaviour::Reply {
             status,
             content_type,
@@ -207,5 +224,67 @@ fn a_closed_port_is_a_connection_error() {
         &format!(
             "cannot connect to http://127.0.0.1:{port}/realms/r/protocol/openid-connect/token"
         ),
+    );
+}
+
+/// A device authorization that asks to be polled every second.
+const DEVICE_REPLY: &str = r#"{"device_code":"dc","user_code":"ABCD-EFGH","verification_uri":"https://idp.example/device","expires_in":600,"interval":1}"#;
+
+#[test]
+fn the_device_flow_slows_down_when_told_and_stops_when_the_code_expires() {
+    let polls = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
+    let seen = polls.clone();
+    let port = serve_with(move |path, _| {
+        if path.ends_with("/auth/device") {
+            return json(200, DEVICE_REPLY);
+        }
+        let mut seen = seen.lock().unwrap();
+        seen.push(Instant::now());
+        match seen.len() {
+            1 => json(400, r#"{"error":"slow_down"}"#),
+            2 => json(400, r#"{"error":"authorization_pending"}"#),
+            _ => json(
+                200,
+                r#"{"access_token":"at","token_type":"Bearer","expires_in":60}"#,
+            ),
+        }
+    });
+    let (run, _, _) = login(port, &["--flow", "device"]);
+    run.ok();
+    let polls = polls.lock().unwrap();
+    assert_eq!(polls.len(), 3);
+    let gap = polls[2] - polls[1];
+    assert!(
+        gap >= Duration::from_millis(5900),
+        "after slow_down the interval grew by 5 s: {gap:?}"
+    );
+
+    let port = serve_with(|path, _| {
+        if path.ends_with("/auth/device") {
+            json(200, DEVICE_REPLY)
+        } else {
+            json(400, r#"{"error":"expired_token"}"#)
+        }
+    });
+    let (run, _, sandbox) = login(port, &["--flow", "device"]);
+    assert_one_clear_line_after_the_code(
+        &run,
+        &sandbox,
+        "the device code expired before the sign-in finished",
+    );
+}
+
+/// Like [`assert_one_clear_line`], after the lines that showed the code.
+#[track_caller]
+fn assert_one_clear_line_after_the_code(run: &support::Run, sandbox: &Sandbox, expected: &str) {
+    let stderr = run.fails_with(1);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: ") && last.contains(expected),
+        "{stderr}"
+    );
+    assert!(
+        !sandbox.dir.path().join("data/tokenctl/logins").exists(),
+        "nothing stored"
     );
 }

@@ -182,10 +182,16 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         let browser = SystemBrowser {
             open: !args.no_browser,
         };
+        let ui = TerminalUi::default();
         let tokens = tokio::select! {
-            tokens = login::run(&http, &target, method, &TerminalUi, &browser) => tokens?,
-            _ = tokio::signal::ctrl_c() => bail!("login interrupted"),
+            tokens = login::run(&http, &target, method, &ui, &browser) => tokens,
+            _ = tokio::signal::ctrl_c() => {
+                ui.finish();
+                bail!("login interrupted");
+            }
         };
+        ui.finish();
+        let tokens = tokens?;
         Ok::<_, anyhow::Error>((flow, target, tokens))
     })?;
 
@@ -296,8 +302,24 @@ fn prompt(question: &str) -> Result<String> {
     Ok(line.trim().to_owned())
 }
 
-/// The device flow on a terminal: URL and code on stderr.
-struct TerminalUi;
+/// The device flow on a terminal: URL, code and QR code on stderr, and a countdown.
+#[derive(Default)]
+struct TerminalUi {
+    /// Whether a countdown line is showing, to be cleared before the next message.
+    counting: std::sync::atomic::AtomicBool,
+}
+
+impl TerminalUi {
+    /// Clears the countdown line, if one is showing.
+    fn finish(&self) {
+        if self
+            .counting
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
 
 impl LoginUi for TerminalUi {
     fn device_code(&self, authorization: &DeviceAuthorization) {
@@ -310,11 +332,40 @@ impl LoginUi for TerminalUi {
         if let Some(complete) = &authorization.verification_uri_complete {
             let _ = writeln!(err, "or open {complete}");
         }
+        // A QR code of the URL for a phone, on a terminal that shows it.
+        if std::io::stderr().is_terminal() {
+            let target = authorization
+                .verification_uri_complete
+                .as_deref()
+                .unwrap_or(&authorization.verification_uri);
+            if let Ok(code) = qrcode::QrCode::new(target.as_bytes()) {
+                let picture = code
+                    .render::<qrcode::render::unicode::Dense1x2>()
+                    .quiet_zone(true)
+                    .build();
+                let _ = writeln!(err, "{picture}");
+            }
+        }
         let _ = writeln!(
             err,
             "Waiting for the sign-in (the code expires in {})...",
             human_duration(authorization.expires_in as i64)
         );
+    }
+
+    /// A live countdown on a terminal; nothing in a pipe or a log.
+    fn waiting(&self, remaining: Duration) {
+        if std::io::stderr().is_terminal() {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\r{} left  ",
+                human_duration(remaining.as_secs() as i64)
+            );
+            let _ = err.flush();
+            self.counting
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     fn browser_url(&self, url: &url::Url) {

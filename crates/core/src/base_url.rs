@@ -13,6 +13,9 @@ pub fn parse_base_url(text: &str) -> Result<Url, String> {
     if text.is_empty() {
         return Err("must not be empty".into());
     }
+    if text.starts_with('/') {
+        return Err("must be a URL or a host name, not a path".into());
+    }
     let with_scheme = if text.contains("://") {
         text.to_owned()
     } else {
@@ -100,6 +103,7 @@ mod tests {
         );
         assert!(parse_base_url("https://x.example/?a=b").is_err());
         assert!(parse_base_url("  ").is_err());
+        assert!(parse_base_url("/oidc").unwrap_err().contains("not a path"));
     }
 
     #[test]

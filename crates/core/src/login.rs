@@ -341,7 +341,7 @@ impl Method {
 pub trait LoginUi: Send + Sync {
     /// The device flow's URL and code, once, before polling starts.
     fn device_code(&self, authorization: &DeviceAuthorization);
-    /// While polling: the time left before the code expires.
+    /// While polling, about every second: the time left before the code expires.
     fn waiting(&self, _remaining: Duration) {}
     /// The browser flow's authorization URL, always shown in case no browser opens.
     fn browser_url(&self, url: &Url);
@@ -471,12 +471,19 @@ async fn device(
         .max(1);
     let grant = Grant::DeviceCode(authorization.device_code.clone());
     loop {
-        let now = tokio::time::Instant::now();
-        if now >= deadline {
-            return Err(LoginError::DeviceExpired);
+        // Wait out the interval a second at a time, so the person sees the time left.
+        let next_poll = tokio::time::Instant::now() + Duration::from_secs(interval);
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(LoginError::DeviceExpired);
+            }
+            if now >= next_poll {
+                break;
+            }
+            ui.waiting(deadline - now);
+            tokio::time::sleep((next_poll - now).min(Duration::from_secs(1))).await;
         }
-        ui.waiting(deadline - now);
-        tokio::time::sleep(Duration::from_secs(interval).min(deadline - now)).await;
         // The scope was given with the device authorization; the poll carries only the code.
         let request = TokenRequest {
             scopes: &[],
