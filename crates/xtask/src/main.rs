@@ -1,6 +1,7 @@
 //! `cargo xtask gen | test | bench`: the project's chores, in Rust so they run anywhere cargo does.
 
 mod bench;
+mod demo;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,6 +11,7 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
+  demo    tokenctl against the test identity provider, in a throwaway home
   gen     write completions/ and man/ from the command definition
   test    run every test of the workspace
   bench   run the whole-process benchmarks and write docs/benchmarks.md";
@@ -20,6 +22,7 @@ fn main() -> Result<()> {
         Some("gen") => generate(),
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&workspace_root()),
+        Some("demo") => demo::run(&workspace_root()),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -52,8 +55,9 @@ fn generate() -> Result<()> {
     Ok(())
 }
 
-/// Runs every test: the test identity provider's own tests, then the workspace's unit,
-/// integration and end-to-end tests. Extra arguments go to `cargo test` (a name filter, say).
+/// Runs every test: the test identity provider's own tests, the workspace's unit,
+/// integration and end-to-end tests, and the demo. Extra arguments go to `cargo test` (a name
+/// filter, say; the demo is then skipped).
 fn test(extra: &[String]) -> Result<()> {
     let root = workspace_root();
     let idp = root.join("tests/idp");
@@ -71,7 +75,12 @@ fn test(extra: &[String]) -> Result<()> {
     // Doc tests are not part of --all-targets.
     run(Command::new(cargo())
         .current_dir(&root)
-        .args(["test", "--workspace", "--doc"]))
+        .args(["test", "--workspace", "--doc"]))?;
+    // The README's first command must work as written.
+    if extra.is_empty() {
+        demo::run(&root)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn cargo() -> String {
