@@ -156,7 +156,7 @@ fn password_flow_reads_the_password_from_stdin_and_warns_about_mfa() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("does not use the OS keyring yet"),
+        run.stderr.contains("no OS keyring answered"),
         "the file store is announced: {}",
         run.stderr
     );

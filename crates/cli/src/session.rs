@@ -15,11 +15,21 @@ use tokenctl_core::http::HttpClient;
 use tokenctl_core::jwt;
 use tokenctl_core::login::{self, LoginUi, Method};
 use tokenctl_core::oauth::{DeviceAuthorization, now};
+use tokenctl_core::os_keyring::Keyring;
 use tokenctl_core::store::{FileStore, StoredLogin, login_key};
 use tokenctl_core::{Flow, Secret};
 
 use crate::GlobalArgs;
 use crate::output::{self, DocFormat};
+
+/// The keyrings tried on this platform, for messages.
+const TRIED_KEYRINGS: &str = if cfg!(target_os = "linux") {
+    "Secret Service, kernel keyutils"
+} else if cfg!(target_os = "macos") {
+    "Keychain"
+} else {
+    "Credential Manager"
+};
 
 /// No usable session, and no way to get one without a person: exit code 4.
 #[derive(Debug, thiserror::Error)]
@@ -205,10 +215,25 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         );
         return Ok(());
     }
-    if store_setting == CredentialStore::Keyring {
-        bail!(
-            "credential-store: keyring is not available in this version yet; use `auto` or `file`"
-        );
+    // Where the refresh token goes: the OS keyring when one answers (or is demanded).
+    let keyring = match store_setting {
+        CredentialStore::File => None,
+        CredentialStore::Keyring => Some(Keyring::probe().ok_or_else(|| {
+            anyhow!("credential-store: keyring, but no OS keyring answered (tried {}); nothing was stored", TRIED_KEYRINGS)
+        })?),
+        _ => Keyring::probe(),
+    };
+    let key = login_key(
+        &target.provider,
+        &target.client.id,
+        &target.requested_scopes,
+    );
+    let mut refresh_token = tokens.refresh_token;
+    let mut refresh_token_in = None;
+    if let (Some(keyring), Some(token)) = (keyring, &refresh_token) {
+        keyring.set(&key, token)?;
+        refresh_token_in = Some(keyring.backend);
+        refresh_token = None;
     }
     let login = StoredLogin {
         provider: target.provider.clone(),
@@ -219,23 +244,16 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         token_type: tokens.token_type,
         access_token: tokens.access_token,
         expires_at: tokens.expires_at,
-        refresh_token: tokens.refresh_token,
+        refresh_token,
+        refresh_token_in,
         id_token: tokens.id_token,
         granted_scope: tokens.scope,
         obtained_at: now(),
     };
-    let store = FileStore::default_location();
-    let path = store.save(
-        &login_key(
-            &target.provider,
-            &target.client.id,
-            &target.requested_scopes,
-        ),
-        &login,
-    )?;
-    if login.refresh_token.is_some() {
+    let path = FileStore::default_location().save(&key, &login)?;
+    if login.refresh_token.is_some() && store_setting == CredentialStore::Auto {
         eprintln!(
-            "warning: the refresh token is stored in a file, {} (mode 0600): this version does not use the OS keyring yet",
+            "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): the refresh token is stored in a file, {} (mode 0600). Set credential-store: file to accept this without the warning.",
             path.display()
         );
     }
@@ -544,7 +562,11 @@ struct Status {
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_in_seconds: Option<i64>,
     refresh_token: bool,
+    /// Where the access token is.
     store: String,
+    /// Where the refresh token is, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token_store: Option<String>,
 }
 
 pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
@@ -578,8 +600,13 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
         flow: login.flow.to_string(),
         expires_at: login.expires_at.map(output::rfc3339),
         expires_in_seconds: login.expires_at.map(|at| at - now()),
-        refresh_token: login.refresh_token.is_some(),
+        refresh_token: login.refresh_token.is_some() || login.refresh_token_in.is_some(),
         store: format!("file {}", path.display()),
+        refresh_token_store: match (&login.refresh_token, login.refresh_token_in) {
+            (_, Some(backend)) => Some(backend.describe().to_owned()),
+            (Some(_), None) => Some(format!("file {}", path.display())),
+            (None, None) => None,
+        },
     };
     match format {
         Some(format) => output::document(&mut std::io::stdout().lock(), format, &status),
@@ -606,9 +633,12 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
             writeln!(
                 out,
                 "Refresh token:  {}",
-                if status.refresh_token { "yes" } else { "no" }
+                match &status.refresh_token_store {
+                    Some(place) => format!("yes, in {place}"),
+                    None => "no".to_owned(),
+                }
             )?;
-            writeln!(out, "Store:          {}", status.store)?;
+            writeln!(out, "Access token:   in {}", status.store)?;
             Ok(())
         }
     }

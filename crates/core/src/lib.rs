@@ -11,6 +11,7 @@ pub mod idtoken;
 pub mod jwt;
 pub mod login;
 pub mod oauth;
+pub mod os_keyring;
 pub mod provider;
 pub mod secret;
 pub mod store;

@@ -1,14 +1,16 @@
 //! Where logins are kept between commands.
 //!
-//! This first store is a 0600 JSON file per login under `$XDG_DATA_HOME/tokenctl/logins/`
-//! (directory 0700), written atomically. The OS keyring for refresh tokens comes next; until
-//! then `tokenctl auth login` says plainly that the refresh token is in a file.
+//! A login is a 0600 JSON file under `$XDG_DATA_HOME/tokenctl/logins/` (directory 0700),
+//! written atomically: the short-lived access token lives there so that handing it out needs
+//! no keyring. The refresh token goes to the OS keyring when one answers
+//! ([`crate::os_keyring`]), else into the file, which `tokenctl auth login` says loudly.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::write_atomic;
+use crate::os_keyring::Backend;
 use crate::provider::Flow;
 use crate::secret::Secret;
 
@@ -25,7 +27,12 @@ pub struct StoredLogin {
     pub access_token: Secret,
     /// Seconds since the epoch.
     pub expires_at: Option<i64>,
+    /// The refresh token, when it is kept in this file (no OS keyring answered, or
+    /// `credential-store: file`).
     pub refresh_token: Option<Secret>,
+    /// The OS keyring that holds the refresh token instead, under the login's key.
+    #[serde(default)]
+    pub refresh_token_in: Option<Backend>,
     pub id_token: Option<Secret>,
     /// The scope the provider says it granted.
     pub granted_scope: Option<String>,

@@ -1,0 +1,180 @@
+//! The OS keyring, for secrets at rest (refresh tokens): Secret Service (GNOME Keyring,
+//! KWallet) over D-Bus, the kernel's keyutils session keyring, macOS Keychain, Windows
+//! Credential Manager. Which one works is found by trying it, never assumed: the `keyring`
+//! crate would otherwise fall back to a store that keeps nothing.
+
+use keyring::Entry;
+
+use crate::secret::Secret;
+
+/// The service name every tokenctl entry is filed under.
+const SERVICE: &str = "tokenctl";
+
+/// A keyring backend that answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    SecretService,
+    Keyutils,
+    Keychain,
+    CredentialManager,
+}
+
+impl Backend {
+    /// What `auth status` says.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Backend::SecretService => "OS keyring (Secret Service)",
+            Backend::Keyutils => "OS keyring (kernel keyutils, session keyring)",
+            Backend::Keychain => "OS keyring (macOS Keychain)",
+            Backend::CredentialManager => "OS keyring (Windows Credential Manager)",
+        }
+    }
+
+    /// The most a backend takes in one entry; larger secrets are split across entries.
+    fn limit(self) -> usize {
+        match self {
+            // CRED_MAX_CREDENTIAL_BLOB_SIZE is 2560 bytes, and the crate stores UTF-16.
+            Backend::CredentialManager => 1200,
+            // keyutils user keys take up to 32767 bytes.
+            Backend::Keyutils => 16 * 1024,
+            Backend::SecretService | Backend::Keychain => 64 * 1024,
+        }
+    }
+
+    fn entry(self, account: &str) -> keyring::Result<Entry> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Backend::SecretService => Ok(Entry::new_with_credential(Box::new(
+                keyring::secret_service::SsCredential::new_with_target(None, SERVICE, account)?,
+            ))),
+            #[cfg(target_os = "linux")]
+            Backend::Keyutils => Ok(Entry::new_with_credential(Box::new(
+                keyring::keyutils::KeyutilsCredential::new_with_target(None, SERVICE, account)?,
+            ))),
+            _ => Entry::new(SERVICE, account),
+        }
+    }
+}
+
+/// Why the keyring could not keep or give a secret. Never contains the secret.
+#[derive(Debug, thiserror::Error)]
+#[error("{backend}: {reason}", backend = .0.describe(), reason = .1)]
+pub struct KeyringError(pub Backend, pub String);
+
+/// A keyring that answered a probe.
+#[derive(Clone, Copy, Debug)]
+pub struct Keyring {
+    pub backend: Backend,
+}
+
+impl Keyring {
+    /// The first backend of this platform that stores and returns a probe secret.
+    pub fn probe() -> Option<Keyring> {
+        let candidates: &[Backend] = if cfg!(target_os = "linux") {
+            &[Backend::SecretService, Backend::Keyutils]
+        } else if cfg!(target_os = "macos") {
+            &[Backend::Keychain]
+        } else if cfg!(target_os = "windows") {
+            &[Backend::CredentialManager]
+        } else {
+            &[]
+        };
+        candidates.iter().copied().find_map(|backend| {
+            let keyring = Keyring { backend };
+            let probe = Secret::new("probe");
+            let works = keyring.set("probe", &probe).is_ok()
+                && keyring.get("probe").ok().flatten().as_ref() == Some(&probe);
+            let _ = keyring.delete("probe");
+            if !works {
+                tracing::debug!("{} does not answer", backend.describe());
+            }
+            works.then_some(keyring)
+        })
+    }
+
+    fn error(&self, err: impl std::fmt::Display) -> KeyringError {
+        KeyringError(self.backend, err.to_string())
+    }
+
+    /// Stores `secret` under `account`, split into numbered parts where it is larger than the
+    /// backend takes (`account`, `account#1`, …; the first part says how many there are).
+    pub fn set(&self, account: &str, secret: &Secret) -> Result<(), KeyringError> {
+        let value = secret.expose();
+        let limit = self.backend.limit();
+        let parts: Vec<&str> = if value.len() <= limit {
+            vec![value]
+        } else {
+            value
+                .as_bytes()
+                .chunks(limit)
+                .map(|chunk| std::str::from_utf8(chunk).expect("tokens are ASCII"))
+                .collect()
+        };
+        let head = if parts.len() == 1 {
+            parts[0].to_owned()
+        } else {
+            format!("tokenctl-parts:{}:{}", parts.len(), parts[0])
+        };
+        self.backend
+            .entry(account)
+            .and_then(|e| e.set_password(&head))
+            .map_err(|e| self.error(e))?;
+        for (index, part) in parts.iter().enumerate().skip(1) {
+            self.backend
+                .entry(&format!("{account}#{index}"))
+                .and_then(|e| e.set_password(part))
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, account: &str) -> Result<Option<Secret>, KeyringError> {
+        let read = |name: &str| match self.backend.entry(name).and_then(|e| e.get_password()) {
+            Ok(value) => Ok(Some(value)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(err) => Err(self.error(err)),
+        };
+        let Some(head) = read(account)? else {
+            return Ok(None);
+        };
+        let Some(rest) = head.strip_prefix("tokenctl-parts:") else {
+            return Ok(Some(Secret::new(head)));
+        };
+        let (count, first) = rest
+            .split_once(':')
+            .ok_or_else(|| self.error("a split secret has a damaged header"))?;
+        let count: usize = count
+            .parse()
+            .map_err(|_| self.error("a split secret has a damaged header"))?;
+        let mut value = first.to_owned();
+        for index in 1..count {
+            let part = read(&format!("{account}#{index}"))?
+                .ok_or_else(|| self.error(format!("part {index} of a split secret is missing")))?;
+            value.push_str(&part);
+        }
+        Ok(Some(Secret::new(value)))
+    }
+
+    /// Deletes the secret and any parts it was split into.
+    pub fn delete(&self, account: &str) -> Result<(), KeyringError> {
+        let remove = |name: &str| match self.backend.entry(name).and_then(|e| e.delete_credential())
+        {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(err) => Err(self.error(err)),
+        };
+        for index in 1.. {
+            let name = format!("{account}#{index}");
+            let present = self
+                .backend
+                .entry(&name)
+                .and_then(|e| e.get_password())
+                .is_ok();
+            if !present {
+                break;
+            }
+            remove(&name)?;
+        }
+        remove(account)
+    }
+}

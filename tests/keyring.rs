@@ -1,0 +1,144 @@
+//! Where the refresh token rests: a real Secret Service (GNOME Keyring in its own D-Bus
+//! session), the kernel's keyutils (in its own session keyring), or, where no keyring answers,
+//! a 0600 file with a loud warning. The access token stays in the file either way, so handing
+//! it out never needs a keyring.
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use support::idp::Idp;
+use support::{Run, Sandbox, require_tool, wait_bounded};
+
+fn sandbox(idp: &Idp) -> Sandbox {
+    Sandbox::with_config(&format!(
+        "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli}}\n\
+         contexts:\n  - {{name: sso, provider: sso, flow: password}}\ncurrent-context: sso\n",
+        idp.base
+    ))
+}
+
+/// Runs a shell script in the sandbox's environment, with `tokenctl` on PATH.
+fn shell(sandbox: &Sandbox, wrapper: &[&str], script: &str) -> Run {
+    let mut command = Command::new(wrapper[0]);
+    command.args(&wrapper[1..]).args(["sh", "-c", script]);
+    sandbox.isolate(&mut command);
+    command
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("TOKENCTL_USERNAME", "alice")
+        .env("TOKENCTL_PASSWORD", "correct-horse")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    Run::from(wait_bounded(
+        command.spawn().unwrap(),
+        "the keyring session",
+    ))
+}
+
+/// The stored login file's text.
+fn login_file(sandbox: &Sandbox) -> String {
+    let dir = sandbox.dir.path().join("data/tokenctl/logins");
+    let entry = std::fs::read_dir(dir).unwrap().next().unwrap().unwrap();
+    std::fs::read_to_string(entry.path()).unwrap()
+}
+
+#[test]
+fn secret_service_holds_the_refresh_token() {
+    let dbus = require_tool("dbus-run-session", "apt-get install dbus-daemon");
+    require_tool("gnome-keyring-daemon", "apt-get install gnome-keyring");
+    require_tool("secret-tool", "apt-get install libsecret-tools");
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = shell(
+        &sandbox,
+        &[dbus.to_str().unwrap(), "--"],
+        "printf keyring-test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 \
+         && tokenctl auth login && tokenctl auth status -o json \
+         && secret-tool search --all service tokenctl 2>&1",
+    );
+    let stdout = run.ok().to_owned();
+    assert!(
+        stdout.contains("\"refresh_token_store\": \"OS keyring (Secret Service)\""),
+        "{stdout}\n{}",
+        run.stderr
+    );
+    assert!(
+        stdout.contains("attribute.service = tokenctl"),
+        "the entry is in the keyring: {stdout}"
+    );
+    assert!(
+        !run.stderr.contains("no OS keyring answered"),
+        "{}",
+        run.stderr
+    );
+    let file = login_file(&sandbox);
+    assert!(
+        file.contains("\"refresh_token\": null")
+            && file.contains("\"refresh_token_in\": \"secret-service\""),
+        "{file}"
+    );
+}
+
+#[test]
+fn kernel_keyutils_holds_the_refresh_token_without_a_desktop() {
+    let keyctl = require_tool("keyctl", "apt-get install keyutils");
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = shell(
+        &sandbox,
+        &[keyctl.to_str().unwrap(), "session", "-"],
+        "tokenctl auth login && tokenctl auth status && keyctl show @s",
+    );
+    let stdout = run.ok().to_owned();
+    assert!(
+        stdout.contains("Refresh token:  yes, in OS keyring (kernel keyutils, session keyring)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("tokenctl"),
+        "the key is in the session keyring: {stdout}"
+    );
+    assert!(login_file(&sandbox).contains("\"refresh_token_in\": \"keyutils\""));
+}
+
+#[test]
+fn without_a_keyring_the_file_fallback_is_announced_loudly() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = sandbox.run_env(
+        ["auth", "login"],
+        &[
+            ("TOKENCTL_USERNAME", "alice"),
+            ("TOKENCTL_PASSWORD", "correct-horse"),
+        ],
+    );
+    run.ok();
+    assert!(
+        run.stderr.contains("warning: no OS keyring answered (tried Secret Service, kernel keyutils): the refresh token is stored in a file"),
+        "{}",
+        run.stderr
+    );
+    let status = sandbox.run(["auth", "status"]).ok().to_owned();
+    assert!(status.contains("Refresh token:  yes, in file "), "{status}");
+
+    // credential-store: keyring refuses rather than falling back.
+    let strict = Sandbox::with_config(&format!(
+        "credential-store: keyring\nproviders:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli}}\n\
+         contexts:\n  - {{name: sso, provider: sso, flow: password}}\ncurrent-context: sso\n",
+        idp.base
+    ));
+    let run = strict.run_env(
+        ["auth", "login"],
+        &[
+            ("TOKENCTL_USERNAME", "alice"),
+            ("TOKENCTL_PASSWORD", "correct-horse"),
+        ],
+    );
+    assert!(
+        run.fails_with(1)
+            .contains("credential-store: keyring, but no OS keyring answered"),
+        "{}",
+        run.stderr
+    );
+    assert!(!strict.dir.path().join("data/tokenctl/logins").exists());
+}
