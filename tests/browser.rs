@@ -148,24 +148,8 @@ fn without_a_browser_the_login_falls_back_to_the_device_flow() {
         .stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut shown = String::new();
-    let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap() > 0 {
-        shown.push_str(&line);
-        if line.starts_with("Waiting for the sign-in") {
-            break;
-        }
-        line.clear();
-    }
+    let (shown, code) = support::read_device_prompt(&mut stderr);
     assert!(shown.contains("no browser can be opened here"), "{shown}");
-    let code = shown
-        .split("enter the code ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
     idp.answer_device(&code, true);
     std::thread::spawn(move || {
         let mut rest = String::new();

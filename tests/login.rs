@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::process::Stdio;
 
 use support::idp::{AZURE_TENANT, Idp};
@@ -212,21 +212,7 @@ fn device_login(sandbox: &Sandbox, idp: &Idp, approve: bool) -> (Run, String) {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut shown = String::new();
-    let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap() > 0 {
-        shown.push_str(&line);
-        if line.starts_with("Waiting for the sign-in") {
-            break;
-        }
-        line.clear();
-    }
-    let code = shown
-        .split("enter the code ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no user code shown: {shown}"))
-        .to_owned();
+    let (shown, code) = support::read_device_prompt(&mut stderr);
     idp.answer_device(&code, approve);
     let rest = std::thread::spawn(move || {
         let mut rest = String::new();

@@ -32,6 +32,27 @@ pub fn require_tool(tool: &str, install: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("this test needs `{tool}`; install it with: {install}"))
 }
 
+/// Reads a device login's stderr up to "Waiting for the sign-in"; returns what it showed and
+/// the user code it asked for.
+pub fn read_device_prompt(stderr: &mut impl std::io::BufRead) -> (String, String) {
+    let mut shown = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        shown.push_str(&line);
+        if line.starts_with("Waiting for the sign-in") {
+            break;
+        }
+        line.clear();
+    }
+    let code = shown
+        .split("enter the code ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no user code shown: {shown}"))
+        .to_owned();
+    (shown, code)
+}
+
 /// A home directory of its own, with `TOKENCTL_CONFIG` pointing into it.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
