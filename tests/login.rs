@@ -536,3 +536,31 @@ current-context: nmp
         run.stderr
     );
 }
+
+#[test]
+fn ctrl_c_ends_a_device_login_cleanly() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let mut child = sandbox
+        .command(["--context", "dex", "auth", "login"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    support::read_device_prompt(&mut stderr);
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    let output = support::wait_bounded(child, "tokenctl auth login (interrupted)");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(rest.join().unwrap().contains("error: login interrupted"));
+    assert!(!sandbox.dir.path().join("data/tokenctl/logins").exists());
+}
