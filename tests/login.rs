@@ -19,6 +19,7 @@ providers:
   - {{name: sso-svc, kind: keycloak, server: '{base}', realm: nmr, client-id: service, client-secret-env: SVC_SECRET}}
   - {{name: nf, kind: auth0, domain: '{base}/auth0', audience: 'https://api.tokenctl.test', client-id: service, client-secret-env: SVC_SECRET}}
   - {{name: corp, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: service, client-secret-env: SVC_SECRET}}
+  - {{name: corp-user, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: cli}}
   - {{name: dex, kind: oidc, issuer: '{base}/oidc', client-id: cli}}
 contexts:
   - {{name: sso, provider: sso, flow: password, scopes: [platform:read]}}
@@ -26,6 +27,8 @@ contexts:
   - {{name: nf, provider: nf, flow: client-credentials}}
   - {{name: corp, provider: corp, flow: client-credentials}}
   - {{name: dex, provider: dex, flow: device, scopes: [platform:read]}}
+  - {{name: corp-user, provider: corp-user, flow: device}}
+  - {{name: sso-device, provider: sso, flow: device}}
 "
     ))
 }
@@ -204,9 +207,9 @@ fn password_flow_reads_the_password_from_stdin_and_warns_about_mfa() {
 }
 
 /// Starts `tokenctl auth login` for a device flow, answers it at the IdP, and returns the run.
-fn device_login(sandbox: &Sandbox, idp: &Idp, approve: bool) -> (Run, String) {
+fn device_login(sandbox: &Sandbox, idp: &Idp, context: &str, approve: bool) -> (Run, String) {
     let mut child = sandbox
-        .command(["--context", "dex", "auth", "login"])
+        .command(["--context", context, "auth", "login", "--flow", "device"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -232,7 +235,7 @@ fn device_login(sandbox: &Sandbox, idp: &Idp, approve: bool) -> (Run, String) {
 fn device_flow_with_discovery_shows_the_code_and_waits_for_approval() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
-    let (run, code) = device_login(&sandbox, &idp, true);
+    let (run, code) = device_login(&sandbox, &idp, "dex", true);
     run.ok();
     assert!(
         run.stderr.contains(&format!("{}/oidc/device", idp.base)),
@@ -248,7 +251,7 @@ fn device_flow_with_discovery_shows_the_code_and_waits_for_approval() {
     assert_eq!(id["iss"], format!("{}/oidc", idp.base));
     assert_eq!(id["sub"], "alice");
 
-    let (denied, _) = device_login(&sandbox, &idp, false);
+    let (denied, _) = device_login(&sandbox, &idp, "dex", false);
     assert!(
         denied.fails_with(1).contains("access_denied"),
         "{}",
@@ -563,4 +566,50 @@ fn ctrl_c_ends_a_device_login_cleanly() {
     assert_eq!(output.status.code(), Some(1));
     assert!(rest.join().unwrap().contains("error: login interrupted"));
     assert!(!sandbox.dir.path().join("data/tokenctl/logins").exists());
+}
+
+#[test]
+fn device_code_on_the_azure_and_keycloak_layouts() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let (run, _) = device_login(&sandbox, &idp, "corp-user", true);
+    run.ok();
+    assert!(
+        run.stderr
+            .contains(&format!("{}/{AZURE_TENANT}/devicelogin", idp.base)),
+        "{}",
+        run.stderr
+    );
+    let id = claims(&sandbox, "corp-user", &["--id-token"]);
+    assert_eq!(id["iss"], format!("{}/{AZURE_TENANT}/v2.0", idp.base));
+    let (run, _) = device_login(&sandbox, &idp, "sso-device", true);
+    run.ok();
+    assert!(
+        run.stderr
+            .contains(&format!("{}/realms/nmr/device", idp.base)),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn nemo_style_device_login_through_a_discovering_cluster() {
+    let idp = Idp::start();
+    let base = &idp.base;
+    let sandbox = Sandbox::with_config(&format!(
+        "clusters:\n  - {{name: nmp, server: '{base}/cluster'}}\n\
+         contexts:\n  - {{name: nmp, provider: discover, cluster: nmp, flow: device}}\ncurrent-context: nmp\n"
+    ));
+    let (run, _) = device_login(&sandbox, &idp, "nmp", true);
+    run.ok();
+    let status = sandbox.run(["auth", "status"]).ok().to_owned();
+    assert!(
+        status.contains("Provider:       discover:nmp (oidc)")
+            && status.contains("Flow:           device"),
+        "{status}"
+    );
+    assert!(
+        status.contains("platform:read platform:write"),
+        "the cluster's default scopes: {status}"
+    );
 }
