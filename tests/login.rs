@@ -397,11 +397,13 @@ providers:
   - {{name: runai-app, kind: runai, server: '{base}/runai', client-id: app-id, client-secret-env: RUNAI_SECRET, client-grant: app_token}}
   - {{name: runai-legacy, kind: runai, server: '{base}/runai', client-id: app-id, client-secret-env: RUNAI_SECRET, client-grant: apptoken-endpoint, app-name: ci}}
   - {{name: runai-user, kind: runai, server: '{base}/runai'}}
+  - {{name: runai-sso, kind: runai, server: '{base}/runai', client-id: cli, authorize-url: '{base}/oidc/auth'}}
 contexts:
   - {{name: client, provider: runai, flow: client-credentials}}
   - {{name: app, provider: runai-app, flow: client-credentials}}
   - {{name: legacy, provider: runai-legacy, flow: client-credentials}}
   - {{name: user, provider: runai-user, flow: password}}
+  - {{name: sso, provider: runai-sso, flow: browser}}
 "
     ));
     let login = |context: &str, secret: &str| {
@@ -471,6 +473,26 @@ contexts:
         )
         .ok();
     assert_eq!(claims(&sandbox, "user", &[])["sub"], "external-user");
+
+    // exchange_token: a sign-in in the browser (real Chromium), its code exchanged at the API.
+    support::require_tool("chromium", "apt-get install chromium");
+    let node = support::require_tool("node", "apt-get install nodejs npm");
+    let script = support::workspace_root().join("tests/idp/browser.js");
+    let browser = format!("{} {} %s", node.display(), script.display());
+    sandbox
+        .run_env(
+            ["--context", "sso", "auth", "login"],
+            &[("BROWSER", &browser)],
+        )
+        .ok();
+    let sub = claims(&sandbox, "sso", &[])["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        sub.starts_with("code:"),
+        "the Run:ai fake saw the code: {sub}"
+    );
 }
 
 #[test]

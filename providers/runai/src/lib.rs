@@ -36,6 +36,11 @@ const FIELDS: &[FieldSpec] = &[
         FieldKind::Text,
         "application name, for the deprecated apptoken endpoint",
     ),
+    FieldSpec::optional(
+        "authorize-url",
+        FieldKind::BaseUrl,
+        "authorization endpoint of the tenant's sign-in page, for --flow browser (the code is then exchanged with grantType exchange_token)",
+    ),
 ];
 
 impl Provider for RunAi {
@@ -59,20 +64,30 @@ impl Provider for RunAi {
         &[
             Flow::ClientCredentials,
             Flow::Password,
+            Flow::Browser,
             Flow::Token,
             Flow::Exchange,
         ]
     }
 
-    /// Run:ai has no OAuth scopes.
-    fn standard_scopes(&self, _flow: Flow) -> &'static [&'static str] {
-        &[]
+    /// Run:ai's token API takes no scopes; its sign-in page is OpenID Connect.
+    fn standard_scopes(&self, flow: Flow) -> &'static [&'static str] {
+        if flow == Flow::Browser {
+            &["openid"]
+        } else {
+            &[]
+        }
     }
 
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
         let server = config.base_url("server")?;
+        let authorization = match config.text("authorize-url") {
+            Some(_) => Some(config.base_url("authorize-url")?),
+            None => None,
+        };
         Ok(Endpoints {
             token: Some(join_path(&server, "api/v1/token")),
+            authorization,
             ..Endpoints::default()
         })
     }
