@@ -17,6 +17,11 @@ pub struct Idp {
 
 impl Idp {
     pub fn start() -> Idp {
+        Idp::start_with(&[])
+    }
+
+    /// Starts the IdP with options of tests/idp/server.js (`--access-token-ttl 60`, say).
+    pub fn start_with(args: &[&str]) -> Idp {
         let node = require_tool("node", "apt-get install nodejs npm");
         let dir = workspace_root().join("tests/idp");
         assert!(
@@ -25,6 +30,7 @@ impl Idp {
         );
         let mut child = Command::new(node)
             .arg(dir.join("server.js"))
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -51,6 +57,13 @@ impl Idp {
         }
     }
 
+    /// How many requests the IdP saw for `METHOD /path`.
+    pub fn requests(&self, what: &str) -> u64 {
+        let body = http_get_body(&format!("{}/test/requests", self.base));
+        let counts: serde_json::Value = serde_json::from_str(&body).unwrap();
+        counts[what].as_u64().unwrap_or(0)
+    }
+
     /// Approves (or denies) a device sign-in by its user code, as the person would.
     pub fn answer_device(&self, user_code: &str, approve: bool) {
         let deny = if approve { "" } else { "&deny=1" };
@@ -70,8 +83,16 @@ impl Drop for Idp {
     }
 }
 
-/// A plain HTTP GET on loopback, without pulling an HTTP client into the tests.
 fn http_get_status(url: &str) -> u16 {
+    http_get(url).0
+}
+
+fn http_get_body(url: &str) -> String {
+    http_get(url).1
+}
+
+/// A plain HTTP GET on loopback, without pulling an HTTP client into the tests.
+fn http_get(url: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
@@ -86,5 +107,10 @@ fn http_get_status(url: &str) -> u16 {
     .unwrap();
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
-    reply.split_whitespace().nth(1).unwrap().parse().unwrap()
+    let status = reply.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }

@@ -27,6 +27,8 @@ pub enum AuthCommand {
         #[arg(long)]
         id_token: bool,
     },
+    /// Refresh the access token now, whatever its expiry
+    Refresh,
     /// Show the session: context, provider, identity, scopes, expiry, store (never the token)
     Status {
         /// Output format (default: text for people)
@@ -60,6 +62,7 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
             id_token,
         } => session::token(global, min_valid, decode, id_token),
         AuthCommand::Status { output } => session::status(global, output),
+        AuthCommand::Refresh => session::refresh(global),
         AuthCommand::UseContext { name } => {
             let outcome = ConfigSet::apply(&paths, &Edit::UseContext(name.clone()))?;
             output::warnings(&outcome.warnings);

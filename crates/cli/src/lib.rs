@@ -74,6 +74,10 @@ pub struct GlobalArgs {
     )]
     pub request_timeout: std::time::Duration,
 
+    /// Hand out the stored access token as it is, never refreshing it
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub no_auto_refresh: bool,
+
     /// More log output on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)
     #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
     pub verbose: u8,

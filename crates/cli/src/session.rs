@@ -13,6 +13,7 @@ use tokenctl_core::config::{
 };
 use tokenctl_core::http::HttpClient;
 use tokenctl_core::jwt;
+use tokenctl_core::lifecycle;
 use tokenctl_core::login::{self, LoginUi, Method};
 use tokenctl_core::oauth::{DeviceAuthorization, now};
 use tokenctl_core::os_keyring::Keyring;
@@ -515,16 +516,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 pub fn token(global: &GlobalArgs, min_valid: Duration, decode: bool, id_token: bool) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
     let (context, login, _) = stored_login(&set, global)?;
-    if let Some(expires_at) = login.expires_at
-        && expires_at - (min_valid.as_secs() as i64) <= now()
-    {
-        return Err(LoginRequired(format!(
-            "the access token for context {context:?} {}, less than --min-valid {}s: run `tokenctl auth login`",
-            expiry_phrase(Some(expires_at)),
-            min_valid.as_secs()
-        ))
-        .into());
-    }
+    let login = if global.no_auto_refresh {
+        if !lifecycle::is_fresh(&login, min_valid) {
+            return Err(LoginRequired(format!(
+                "the access token for context {context:?} {}, less than --min-valid {}s, and --no-auto-refresh is set: run `tokenctl auth refresh` or `tokenctl auth login`",
+                expiry_phrase(login.expires_at),
+                min_valid.as_secs()
+            ))
+            .into());
+        }
+        login
+    } else {
+        fresh(&set, global, &context, login, min_valid, false)?
+    };
     let token = if id_token {
         login.id_token.as_ref().ok_or_else(|| {
             anyhow!(
@@ -543,6 +547,85 @@ pub fn token(global: &GlobalArgs, min_valid: Duration, decode: bool, id_token: b
         println!("{}", token.expose());
     }
     Ok(())
+}
+
+/// `auth refresh`: a new access token now, whatever the old one's expiry.
+pub fn refresh(global: &GlobalArgs) -> Result<()> {
+    let set = ConfigSet::load_valid(&global.config_paths())?;
+    let (context, login, _) = stored_login(&set, global)?;
+    let login = fresh(&set, global, &context, login, Duration::ZERO, true)?;
+    eprintln!(
+        "Refreshed the login of context {context:?}; the access token {}.",
+        expiry_phrase(login.expires_at)
+    );
+    Ok(())
+}
+
+/// The login, refreshed at the provider when its access token does not stay valid for
+/// `min_valid` (or when forced), under the login's lock.
+fn fresh(
+    set: &ConfigSet,
+    global: &GlobalArgs,
+    context: &str,
+    login: StoredLogin,
+    min_valid: Duration,
+    force: bool,
+) -> Result<StoredLogin> {
+    let store = FileStore::default_location();
+    let result =
+        lifecycle::ensure_fresh(&store, login, min_valid, force, |login, refresh_token| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime
+                .block_on(async {
+                    let http = HttpClient::new(global.request_timeout)?;
+                    let selection = select(set, global, None)?;
+                    let discovered;
+                    let entry = match selection.provider {
+                        Provided::Configured(entry) => entry,
+                        Provided::Discover(cluster) => {
+                            discovered = login::discover_cluster(&http, cluster).await?;
+                            &discovered
+                        }
+                    };
+                    let target = login::resolve(
+                        &http,
+                        entry,
+                        selection.context,
+                        login.flow,
+                        &login.scopes,
+                        None,
+                    )
+                    .await?;
+                    let url = target.endpoints.token.clone().ok_or_else(|| {
+                        anyhow!("provider {:?} has no token endpoint", target.provider)
+                    })?;
+                    let grant = tokenctl_core::oauth::Grant::RefreshToken(refresh_token);
+                    // Every dialect gets the scope again on refresh; Entra ID requires it.
+                    let tokens = tokenctl_core::oauth::request_token(
+                        &http,
+                        target.wire.as_ref(),
+                        &target.request(&url, &grant),
+                    )
+                    .await
+                    .map_err(|err| Box::new(err) as Box<dyn std::error::Error + Send + Sync>)?;
+                    Ok(tokens)
+                })
+                .map_err(|err: Box<dyn std::error::Error + Send + Sync>| err)
+        });
+    match result {
+        Ok(login) => Ok(login),
+        Err(lifecycle::FreshError::NoRefreshToken(state)) => Err(LoginRequired(format!(
+            "the access token for context {context:?} {state} and there is no refresh token: run `tokenctl auth login`"
+        ))
+        .into()),
+        Err(lifecycle::FreshError::SessionExpired) => Err(LoginRequired(format!(
+            "session expired: run `tokenctl auth login` (context {context:?})"
+        ))
+        .into()),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// `auth status`: everything about the session but the tokens themselves.

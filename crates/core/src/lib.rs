@@ -9,6 +9,7 @@ pub mod fsutil;
 pub mod http;
 pub mod idtoken;
 pub mod jwt;
+pub mod lifecycle;
 pub mod login;
 pub mod oauth;
 pub mod os_keyring;

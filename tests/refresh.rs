@@ -1,0 +1,160 @@
+//! Refresh: `auth token` refreshes a login about to expire, once even when many processes ask at
+//! the same time, with refresh-token rotation and reuse detection on at the provider.
+
+mod support;
+
+use support::Sandbox;
+use support::idp::Idp;
+
+const TOKEN_ENDPOINT: &str = "POST /realms/nmr/protocol/openid-connect/token";
+
+/// A logged-in sandbox against an IdP whose access tokens live 60 s.
+fn logged_in() -> (Idp, Sandbox) {
+    let idp = Idp::start_with(&["--access-token-ttl", "60"]);
+    let sandbox = Sandbox::with_config(&format!(
+        "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli}}\n\
+         contexts:\n  - {{name: sso, provider: sso, flow: password, scopes: [platform:read]}}\ncurrent-context: sso\n",
+        idp.base
+    ));
+    sandbox
+        .run_env(
+            ["auth", "login"],
+            &[
+                ("TOKENCTL_USERNAME", "alice"),
+                ("TOKENCTL_PASSWORD", "correct-horse"),
+            ],
+        )
+        .ok();
+    (idp, sandbox)
+}
+
+/// Moves the stored login's clock forward: its access token now expires in `seconds`.
+fn age_login(sandbox: &Sandbox, seconds: i64) {
+    let logins = sandbox.dir.path().join("data/tokenctl/logins");
+    let file = std::fs::read_dir(&logins)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut login: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    login["expires_at"] = (now + seconds).into();
+    login["obtained_at"] = (now + seconds - 3600).into();
+    std::fs::write(&file, serde_json::to_vec(&login).unwrap()).unwrap();
+}
+
+fn stored_token(sandbox: &Sandbox) -> String {
+    sandbox
+        .run(["auth", "token", "--no-auto-refresh", "--min-valid", "0s"])
+        .ok()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn a_token_about_to_expire_is_refreshed_and_the_rotated_refresh_token_kept() {
+    let (idp, sandbox) = logged_in();
+    let logins = idp.requests(TOKEN_ENDPOINT);
+    assert_eq!(
+        sandbox.run(["auth", "token"]).ok().trim(),
+        stored_token(&sandbox),
+        "fresh: no refresh"
+    );
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), logins);
+    age_login(&sandbox, 120);
+    let before = stored_token(&sandbox);
+    let fresh = sandbox.run(["auth", "token"]).ok().trim().to_owned();
+    assert_ne!(fresh, before, "a new access token");
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), logins + 1, "one refresh");
+    // The rotated refresh token was saved: the next refresh works (reuse would be refused).
+    sandbox.run(["auth", "refresh"]).ok();
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), logins + 2);
+    assert_ne!(stored_token(&sandbox), fresh);
+
+    age_login(&sandbox, 120);
+    let stderr = sandbox
+        .run(["--no-auto-refresh", "auth", "token"])
+        .fails_with(4)
+        .to_owned();
+    assert!(stderr.contains("--no-auto-refresh is set"), "{stderr}");
+    let requests = idp.requests(TOKEN_ENDPOINT);
+    sandbox.run(["auth", "token", "--min-valid", "60s"]).ok();
+    assert_eq!(
+        idp.requests(TOKEN_ENDPOINT),
+        requests,
+        "120 s left is enough for --min-valid 60s"
+    );
+}
+
+#[test]
+fn fifty_processes_at_once_cause_one_refresh() {
+    let (idp, sandbox) = logged_in();
+    age_login(&sandbox, 60);
+    let before = idp.requests(TOKEN_ENDPOINT);
+    let children: Vec<_> = (0..50)
+        .map(|_| {
+            sandbox
+                .command(["auth", "token"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let tokens: Vec<String> = children
+        .into_iter()
+        .map(|child| {
+            let output = support::wait_bounded(child, "tokenctl auth token");
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout).unwrap().trim().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        idp.requests(TOKEN_ENDPOINT),
+        before + 1,
+        "exactly one refresh request"
+    );
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t == &tokens[0] && t.split('.').count() == 3),
+        "all print the same valid token"
+    );
+}
+
+#[test]
+fn a_refresh_token_the_provider_refuses_means_log_in_again() {
+    let (_idp, sandbox) = logged_in();
+    let logins = sandbox.dir.path().join("data/tokenctl/logins");
+    let file = std::fs::read_dir(&logins)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let refresh = value["refresh_token"]
+        .as_str()
+        .expect("file store in this test");
+    std::fs::write(&file, text.replace(refresh, "revoked-elsewhere")).unwrap();
+    age_login(&sandbox, 60);
+
+    let stderr = sandbox.run(["auth", "token"]).fails_with(4).to_owned();
+    assert!(
+        stderr.contains("session expired: run `tokenctl auth login` (context \"sso\")"),
+        "{stderr}"
+    );
+    assert!(!file.exists(), "the dead login is removed");
+    let stderr = sandbox.run(["auth", "token"]).fails_with(4).to_owned();
+    assert!(stderr.contains("not logged in"), "{stderr}");
+}
