@@ -57,6 +57,27 @@ impl Idp {
         }
     }
 
+    /// Whether the IdP still accepts `refresh_token` for `client_id` at the token endpoint `path`.
+    pub fn accepts_refresh_token(&self, path: &str, client_id: &str, refresh_token: &str) -> bool {
+        use std::io::{Read, Write};
+        let host = self.base.trim_start_matches("http://");
+        let body =
+            format!("grant_type=refresh_token&client_id={client_id}&refresh_token={refresh_token}");
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        reply.starts_with("HTTP/1.1 200")
+    }
+
     /// How many requests the IdP saw for `METHOD /path`.
     pub fn requests(&self, what: &str) -> u64 {
         let body = http_get_body(&format!("{}/test/requests", self.base));

@@ -29,6 +29,12 @@ pub enum AuthCommand {
     },
     /// Refresh the access token now, whatever its expiry
     Refresh,
+    /// Revoke the refresh token at the provider where it can, then remove the login here
+    Logout {
+        /// Every stored login, not only the context's
+        #[arg(long)]
+        all: bool,
+    },
     /// Show the session: context, provider, identity, scopes, expiry, store (never the token)
     Status {
         /// Output format (default: text for people)
@@ -63,6 +69,7 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
         } => session::token(global, min_valid, decode, id_token),
         AuthCommand::Status { output } => session::status(global, output),
         AuthCommand::Refresh => session::refresh(global),
+        AuthCommand::Logout { all } => session::logout(global, all),
         AuthCommand::UseContext { name } => {
             let outcome = ConfigSet::apply(&paths, &Edit::UseContext(name.clone()))?;
             output::warnings(&outcome.warnings);

@@ -628,6 +628,98 @@ fn fresh(
     }
 }
 
+/// `auth logout [--all]`: revoke the refresh token where the dialect can, then remove the login
+/// here whatever the provider said.
+pub fn logout(global: &GlobalArgs, all: bool) -> Result<()> {
+    let set = ConfigSet::load_valid(&global.config_paths())?;
+    let store = FileStore::default_location();
+    let logins: Vec<StoredLogin> = if all {
+        store.all()?.into_iter().map(|(_, login)| login).collect()
+    } else {
+        match stored_login(&set, global) {
+            Ok((_, login, _)) => vec![login],
+            Err(err) if err.is::<LoginRequired>() => {
+                eprintln!("{err}; nothing to log out of.");
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        }
+    };
+    if logins.is_empty() {
+        eprintln!("No stored logins; nothing to log out of.");
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let http = HttpClient::new(global.request_timeout)?;
+    for login in logins {
+        let key = lifecycle::key_of(&login);
+        let keyring = login.refresh_token_in.map(|backend| Keyring { backend });
+        let refresh_token = match (&login.refresh_token, keyring) {
+            (Some(token), _) => Some(token.clone()),
+            (None, Some(keyring)) => keyring.get(&key).ok().flatten(),
+            (None, None) => None,
+        };
+        let revoked = match &refresh_token {
+            None => Ok(()),
+            Some(token) => runtime.block_on(revoke_login(&set, &http, &login, token)),
+        };
+        lifecycle::forget(&store, &key, keyring);
+        match revoked {
+            Ok(()) if refresh_token.is_some() => eprintln!(
+                "Revoked the refresh token at {} and removed the login.",
+                login.provider
+            ),
+            Ok(()) => eprintln!(
+                "Removed the login to {} (it had no refresh token).",
+                login.provider
+            ),
+            Err(err @ login::RevokeError::NotOffered(_)) => eprintln!(
+                "Removed the login to {} here; {err}, so its refresh token stays valid until it expires or is revoked in the provider's portal.",
+                login.provider
+            ),
+            Err(err) => eprintln!(
+                "warning: could not revoke the refresh token at {} ({err}); removed the login here anyway.",
+                login.provider
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Revokes a login's refresh token at its provider, configured or discovered.
+async fn revoke_login(
+    set: &ConfigSet,
+    http: &HttpClient,
+    login: &StoredLogin,
+    refresh_token: &Secret,
+) -> Result<(), login::RevokeError> {
+    let failed = |message: String| {
+        login::RevokeError::Failed(login::LoginError::Config {
+            provider: login.provider.clone(),
+            message,
+        })
+    };
+    let discovered;
+    let entry = match (
+        set.provider(&login.provider),
+        login.provider.strip_prefix("discover:"),
+    ) {
+        (Some(entry), _) => entry,
+        (None, Some(cluster)) => {
+            let cluster = set
+                .cluster(cluster)
+                .ok_or_else(|| failed(format!("cluster {cluster:?} is no longer defined")))?;
+            discovered = login::discover_cluster(http, cluster).await?;
+            &discovered
+        }
+        (None, None) => return Err(failed("the provider is no longer defined".into())),
+    };
+    let target = login::resolve(http, entry, None, login.flow, &login.scopes, None).await?;
+    login::revoke(http, &target, refresh_token).await
+}
+
 /// `auth status`: everything about the session but the tokens themselves.
 #[derive(Serialize)]
 struct Status {

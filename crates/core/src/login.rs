@@ -574,3 +574,41 @@ pub async fn discover_cluster(
     }
     Ok(entry)
 }
+
+/// Why a refresh token could not be revoked at the provider.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    /// The dialect has no revocation endpoint (Entra ID, Run:ai).
+    #[error("{0} has no token revocation endpoint")]
+    NotOffered(String),
+    #[error(transparent)]
+    Failed(#[from] LoginError),
+}
+
+/// RFC 7009: revokes a refresh token (Keycloak, Auth0, any provider that offers it).
+pub async fn revoke(
+    http: &HttpClient,
+    target: &Target,
+    refresh_token: &Secret,
+) -> Result<(), RevokeError> {
+    let url = target.endpoints.revocation.clone().ok_or_else(|| {
+        RevokeError::NotOffered(format!("provider {:?} ({})", target.provider, target.kind))
+    })?;
+    let mut form = vec![
+        ("token", refresh_token.expose()),
+        ("token_type_hint", "refresh_token"),
+        ("client_id", target.client.id.as_str()),
+    ];
+    if let Some(secret) = &target.client.secret {
+        form.push(("client_secret", secret.expose()));
+    }
+    let reply = http
+        .post_form(&url, &form, None)
+        .await
+        .map_err(LoginError::from)?;
+    if (200..300).contains(&reply.status) {
+        Ok(())
+    } else {
+        Err(LoginError::from(oauth::provider_error(&url, &reply)).into())
+    }
+}

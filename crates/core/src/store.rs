@@ -159,6 +159,26 @@ impl FileStore {
     }
 }
 
+impl FileStore {
+    /// Every stored login, with its key, in key order.
+    pub fn all(&self) -> Result<Vec<(String, StoredLogin)>, StoreError> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Ok(Vec::new());
+        };
+        let mut logins = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(key) = name.strip_suffix(".json")
+                && let Some(login) = load_file(&entry.path())?
+            {
+                logins.push((key.to_owned(), login));
+            }
+        }
+        logins.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(logins)
+    }
+}
+
 fn load_file(path: &Path) -> Result<Option<StoredLogin>, StoreError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
