@@ -140,6 +140,11 @@ pub fn run(root: &Path) -> Result<()> {
         }
     }
     writeln!(report, "\n{}", growth(&medians))?;
+    writeln!(
+        report,
+        "{}",
+        hot_path(root, &hyperfine, &gnu_time, &bin, &work)?
+    )?;
     std::fs::create_dir_all(root.join("docs"))?;
     std::fs::write(root.join("docs/benchmarks.md"), report)?;
     println!("wrote docs/benchmarks.md");
@@ -188,12 +193,27 @@ fn measure(
     case: &Case,
     work: &Path,
 ) -> Result<Figures> {
+    let mut argv = vec![bin.display().to_string()];
+    argv.extend(case.args.iter().map(|a| a.to_string()));
+    let mut env: Vec<(String, String)> =
+        vec![("TOKENCTL_CONFIG".into(), config.display().to_string())];
+    env.extend(case.env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let prepare = case
+        .after_edit
+        .then(|| format!("touch {}", config.display()));
+    measure_command(hyperfine, gnu_time, &argv, &env, prepare.as_deref(), work)
+}
+
+/// Times a whole command with hyperfine (no shell) and takes its peak RSS with GNU time.
+fn measure_command(
+    hyperfine: &Path,
+    gnu_time: &Path,
+    argv: &[String],
+    env: &[(String, String)],
+    prepare: Option<&str>,
+    work: &Path,
+) -> Result<Figures> {
     let export = work.join("hyperfine.json");
-    let command_line = {
-        let mut words = vec![bin.display().to_string()];
-        words.extend(case.args.iter().map(|a| a.to_string()));
-        words.join(" ")
-    };
     let mut hf = Command::new(hyperfine);
     hf.args([
         "--shell=none",
@@ -204,15 +224,13 @@ fn measure(
         "--style",
         "none",
     ]);
-    if case.after_edit {
-        hf.arg("--prepare")
-            .arg(format!("touch {}", config.display()));
+    if let Some(prepare) = prepare {
+        hf.arg("--prepare").arg(prepare);
     }
     hf.arg("--export-json")
         .arg(&export)
-        .arg(&command_line)
-        .env("TOKENCTL_CONFIG", config)
-        .envs(case.env.iter().copied());
+        .arg(argv.join(" "))
+        .envs(env.iter().map(|(k, v)| (k, v)));
     run_checked(&mut hf)?;
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&export)?)?;
     let result = &json["results"][0];
@@ -225,10 +243,9 @@ fn measure(
 
     let output = Command::new(gnu_time)
         .args(["-f", "%M"])
-        .arg(bin)
-        .args(&case.args)
-        .env("TOKENCTL_CONFIG", config)
-        .envs(case.env.iter().copied())
+        .args(argv)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::null())
         .output()?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     let peak_rss_kib = stderr
@@ -243,6 +260,112 @@ fn measure(
         runs,
         peak_rss_kib,
     })
+}
+
+/// The hot path and a token request, beside the simplest tools that do the same I/O: `cat` of
+/// the login file, and `curl` of the token endpoint. Against the test IdP on loopback.
+fn hot_path(
+    root: &Path,
+    hyperfine: &Path,
+    gnu_time: &Path,
+    bin: &Path,
+    work: &Path,
+) -> Result<String> {
+    let curl = find_tool("curl", "apt-get install curl")?;
+    let idp = crate::demo::start_idp(&root.join("tests/idp"))?;
+    let home = work.join("home");
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home)?;
+    let config = home.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "providers:\n  - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}\n  \
+             - {{name: svc, kind: keycloak, server: '{base}', realm: nmr, client-id: service, client-secret-env: SVC_SECRET}}\n\
+             contexts:\n  - {{name: sso, provider: sso, flow: password}}\n  - {{name: svc, provider: svc, flow: client-credentials}}\n\
+             current-context: sso\ncredential-store: file\n",
+            base = idp.base
+        ),
+    )?;
+    let env: Vec<(String, String)> = vec![
+        ("TOKENCTL_CONFIG".into(), config.display().to_string()),
+        (
+            "XDG_DATA_HOME".into(),
+            home.join("data").display().to_string(),
+        ),
+        (
+            "XDG_CACHE_HOME".into(),
+            home.join("cache").display().to_string(),
+        ),
+        ("HOME".into(), home.display().to_string()),
+        ("TOKENCTL_USERNAME".into(), "alice".into()),
+        ("TOKENCTL_PASSWORD".into(), "correct-horse".into()),
+        ("SVC_SECRET".into(), "service-secret".into()),
+    ];
+    run_checked(
+        Command::new(bin)
+            .args(["auth", "login"])
+            .envs(env.iter().map(|(k, v)| (k, v))),
+    )?;
+    let login_file = std::fs::read_dir(home.join("data/tokenctl/logins"))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .context("no stored login")?;
+    let token_url = format!("{}/realms/nmr/protocol/openid-connect/token", idp.base);
+    let words = |text: &str| text.split(' ').map(str::to_owned).collect::<Vec<_>>();
+    let bin = bin.display().to_string();
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "cat of the login file",
+            words(&format!("cat {}", login_file.display())),
+        ),
+        ("tokenctl auth token", words(&format!("{bin} auth token"))),
+        (
+            "tokenctl auth token --no-auto-refresh",
+            words(&format!("{bin} --no-auto-refresh auth token")),
+        ),
+        (
+            "curl: client credentials at the token endpoint",
+            words(&format!(
+                "{} -s -o /dev/null -X POST {token_url} -d grant_type=client_credentials&client_id=service&client_secret=service-secret",
+                curl.display()
+            )),
+        ),
+        (
+            "tokenctl --context svc auth login (client credentials)",
+            words(&format!("{bin} --context svc auth login")),
+        ),
+        (
+            "tokenctl auth refresh (rotating refresh token)",
+            words(&format!("{bin} auth refresh")),
+        ),
+    ];
+    let mut text = String::from(
+        "## Hot path and token requests\n\nA stored login (file store) against the test identity provider on loopback. \
+         `auth token` with a valid access token reads the contexts file through its cache and one login \
+         file: no keyring, no network, no lock. Ratios are to the first row of each pair.\n\n\
+         | command | min ms | median ms | max ms | runs | peak RSS MiB | ratio |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut baseline = 0.0;
+    for (index, (label, argv)) in cases.iter().enumerate() {
+        let figures = measure_command(hyperfine, gnu_time, argv, &env, None, work)?;
+        if index == 0 || index == 3 {
+            baseline = figures.median_ms;
+        }
+        let _ = writeln!(
+            text,
+            "| {label} | {:.2} | {:.2} | {:.2} | {} | {:.1} | {:.2}x |",
+            figures.min_ms,
+            figures.median_ms,
+            figures.max_ms,
+            figures.runs,
+            figures.peak_rss_kib as f64 / 1024.0,
+            figures.median_ms / baseline
+        );
+        println!("{label:<60} median {:.2} ms", figures.median_ms);
+    }
+    Ok(text)
 }
 
 /// A contexts file with `size` contexts.

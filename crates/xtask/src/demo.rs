@@ -10,9 +10,9 @@ use anyhow::{Context, Result, bail};
 use crate::{cargo, run as run_checked};
 
 /// The test IdP, stopped when dropped.
-struct Idp {
+pub(crate) struct Idp {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Idp {
@@ -55,7 +55,7 @@ pub fn run(root: &Path) -> Result<()> {
     outcome
 }
 
-fn start_idp(dir: &Path) -> Result<Idp> {
+pub(crate) fn start_idp(dir: &Path) -> Result<Idp> {
     let mut child = Command::new("node")
         .arg(dir.join("server.js"))
         .stdin(Stdio::null())
