@@ -59,23 +59,9 @@ impl Idp {
 
     /// Whether the IdP still accepts `refresh_token` for `client_id` at the token endpoint `path`.
     pub fn accepts_refresh_token(&self, path: &str, client_id: &str, refresh_token: &str) -> bool {
-        use std::io::{Read, Write};
-        let host = self.base.trim_start_matches("http://");
         let body =
             format!("grant_type=refresh_token&client_id={client_id}&refresh_token={refresh_token}");
-        let mut stream = std::net::TcpStream::connect(host).unwrap();
-        stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
-            .unwrap();
-        write!(
-            stream,
-            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply).unwrap();
-        reply.starts_with("HTTP/1.1 200")
+        http_request("POST", &format!("{}{path}", self.base), Some(&body)).0 == 200
     }
 
     /// How many requests the IdP saw for `METHOD /path`.
@@ -105,15 +91,16 @@ impl Drop for Idp {
 }
 
 fn http_get_status(url: &str) -> u16 {
-    http_get(url).0
+    http_request("GET", url, None).0
 }
 
 fn http_get_body(url: &str) -> String {
-    http_get(url).1
+    http_request("GET", url, None).1
 }
 
-/// A plain HTTP GET on loopback, without pulling an HTTP client into the tests.
-fn http_get(url: &str) -> (u16, String) {
+/// A plain HTTP request on loopback (a form body for POST), without pulling an HTTP client into
+/// the tests.
+fn http_request(method: &str, url: &str, form: Option<&str>) -> (u16, String) {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
@@ -121,9 +108,17 @@ fn http_get(url: &str) -> (u16, String) {
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
+    let body = form.unwrap_or("");
+    let content = match form {
+        Some(_) => format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ),
+        None => String::new(),
+    };
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{content}Connection: close\r\n\r\n{body}"
     )
     .unwrap();
     let mut reply = String::new();

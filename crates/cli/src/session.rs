@@ -1,6 +1,7 @@
 //! `auth login`, `auth token` and `auth status`: the CLI side of logging in and handing out
 //! tokens. Secrets are read from stdin or a no-echo prompt, never from arguments.
 
+use std::borrow::Cow;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -83,12 +84,22 @@ enum Provided<'a> {
     Discover(&'a ClusterEntry),
 }
 
-impl Provided<'_> {
+impl<'a> Provided<'a> {
     /// The name logins are stored under.
     fn name(&self) -> String {
         match self {
             Provided::Configured(entry) => entry.name.clone(),
             Provided::Discover(cluster) => login::discovered_name(&cluster.name),
+        }
+    }
+
+    /// The provider entry: as configured, or as the cluster describes it (network).
+    async fn entry(&self, http: &HttpClient) -> Result<Cow<'a, ProviderEntry>, login::LoginError> {
+        match self {
+            Provided::Configured(entry) => Ok(Cow::Borrowed(*entry)),
+            Provided::Discover(cluster) => {
+                Ok(Cow::Owned(login::discover_cluster(http, cluster).await?))
+            }
         }
     }
 
@@ -162,14 +173,8 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         .build()?;
     let (flow, target, tokens) = runtime.block_on(async {
         let http = HttpClient::new(global.request_timeout)?;
-        let discovered;
-        let entry = match selection.provider {
-            Provided::Configured(entry) => entry,
-            Provided::Discover(cluster) => {
-                discovered = login::discover_cluster(&http, cluster).await?;
-                &discovered
-            }
-        };
+        let entry = selection.provider.entry(&http).await?;
+        let entry = entry.as_ref();
         let dialect = entry
             .dialect()
             .ok_or_else(|| anyhow!("unknown provider kind `{}`", entry.kind))?;
@@ -581,17 +586,10 @@ fn fresh(
                 .block_on(async {
                     let http = HttpClient::new(global.request_timeout)?;
                     let selection = select(set, global, None)?;
-                    let discovered;
-                    let entry = match selection.provider {
-                        Provided::Configured(entry) => entry,
-                        Provided::Discover(cluster) => {
-                            discovered = login::discover_cluster(&http, cluster).await?;
-                            &discovered
-                        }
-                    };
+                    let entry = selection.provider.entry(&http).await?;
                     let target = login::resolve(
                         &http,
-                        entry,
+                        &entry,
                         selection.context,
                         login.flow,
                         &login.scopes,
@@ -701,22 +699,19 @@ async fn revoke_login(
             message,
         })
     };
-    let discovered;
-    let entry = match (
+    let provided = match (
         set.provider(&login.provider),
         login.provider.strip_prefix("discover:"),
     ) {
-        (Some(entry), _) => entry,
-        (None, Some(cluster)) => {
-            let cluster = set
-                .cluster(cluster)
-                .ok_or_else(|| failed(format!("cluster {cluster:?} is no longer defined")))?;
-            discovered = login::discover_cluster(http, cluster).await?;
-            &discovered
-        }
+        (Some(entry), _) => Provided::Configured(entry),
+        (None, Some(cluster)) => Provided::Discover(
+            set.cluster(cluster)
+                .ok_or_else(|| failed(format!("cluster {cluster:?} is no longer defined")))?,
+        ),
         (None, None) => return Err(failed("the provider is no longer defined".into())),
     };
-    let target = login::resolve(http, entry, None, login.flow, &login.scopes, None).await?;
+    let entry = provided.entry(http).await?;
+    let target = login::resolve(http, &entry, None, login.flow, &login.scopes, None).await?;
     login::revoke(http, &target, refresh_token).await
 }
 
