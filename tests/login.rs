@@ -122,6 +122,25 @@ fn a_wrong_client_secret_is_one_clear_line_and_stores_nothing() {
         "{stderr}"
     );
 
+    // The secret from stdin, or from client-secret-file.
+    sandbox
+        .run_input(
+            ["--context", "svc", "auth", "login", "--client-secret-stdin"],
+            "service-secret\n",
+            &[],
+        )
+        .ok();
+    let secret_file = sandbox.path("secret.txt");
+    sandbox.write(&secret_file, "service-secret\n");
+    let original = sandbox.read_config();
+    let with_file = original.replace(
+        "client-secret-env: SVC_SECRET",
+        &format!("client-secret-file: '{}'", secret_file.display()),
+    );
+    sandbox.write(&sandbox.config, &with_file);
+    sandbox.run(["--context", "svc", "auth", "login"]).ok();
+    sandbox.write(&sandbox.config, &original);
+
     let run = sandbox.run_env(["--context", "svc", "auth", "login"], &[]);
     assert!(
         run.fails_with(1).contains("SVC_SECRET, which is not set"),
@@ -443,6 +462,9 @@ contexts:
             &[],
         )
         .ok();
+    // refresh_token grant: the fake rotates the refresh token; two refreshes in a row work.
+    sandbox.run(["--context", "user", "auth", "refresh"]).ok();
+    sandbox.run(["--context", "user", "auth", "refresh"]).ok();
     let status = sandbox
         .run(["--context", "user", "auth", "status"])
         .ok()
