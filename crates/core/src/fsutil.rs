@@ -95,7 +95,7 @@ impl LockGuard {
                 ));
             }
             if !announced && waited >= Duration::from_secs(1) {
-                tracing::info!("waiting for another tokenctl process to finish {what}");
+                tracing::warn!("waiting for another tokenctl process to finish {what}");
                 announced = true;
             }
             std::thread::sleep(Duration::from_millis(10));
