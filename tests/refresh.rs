@@ -10,42 +10,7 @@ const TOKEN_ENDPOINT: &str = "POST /realms/nmr/protocol/openid-connect/token";
 
 /// A logged-in sandbox against an IdP whose access tokens live 60 s.
 fn logged_in() -> (Idp, Sandbox) {
-    let idp = Idp::start_with(&["--access-token-ttl", "60"]);
-    let sandbox = Sandbox::with_config(&format!(
-        "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli}}\n\
-         contexts:\n  - {{name: sso, provider: sso, flow: password, scopes: [platform:read]}}\ncurrent-context: sso\n",
-        idp.base
-    ));
-    sandbox
-        .run_env(
-            ["auth", "login"],
-            &[
-                ("TOKENCTL_USERNAME", "alice"),
-                ("TOKENCTL_PASSWORD", "correct-horse"),
-            ],
-        )
-        .ok();
-    (idp, sandbox)
-}
-
-/// Moves the stored login's clock forward: its access token now expires in `seconds`.
-fn age_login(sandbox: &Sandbox, seconds: i64) {
-    let logins = sandbox.dir.path().join("data/tokenctl/logins");
-    let file = std::fs::read_dir(&logins)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mut login: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    login["expires_at"] = (now + seconds).into();
-    login["obtained_at"] = (now + seconds - 3600).into();
-    std::fs::write(&file, serde_json::to_vec(&login).unwrap()).unwrap();
+    support::idp::logged_in(&["--access-token-ttl", "60"])
 }
 
 fn stored_token(sandbox: &Sandbox) -> String {
@@ -66,7 +31,7 @@ fn a_token_about_to_expire_is_refreshed_and_the_rotated_refresh_token_kept() {
         "fresh: no refresh"
     );
     assert_eq!(idp.requests(TOKEN_ENDPOINT), logins);
-    age_login(&sandbox, 120);
+    sandbox.age_login(120);
     let before = stored_token(&sandbox);
     let fresh = sandbox.run(["auth", "token"]).ok().trim().to_owned();
     assert_ne!(fresh, before, "a new access token");
@@ -76,7 +41,7 @@ fn a_token_about_to_expire_is_refreshed_and_the_rotated_refresh_token_kept() {
     assert_eq!(idp.requests(TOKEN_ENDPOINT), logins + 2);
     assert_ne!(stored_token(&sandbox), fresh);
 
-    age_login(&sandbox, 120);
+    sandbox.age_login(120);
     let stderr = sandbox
         .run(["--no-auto-refresh", "auth", "token"])
         .fails_with(4)
@@ -94,7 +59,7 @@ fn a_token_about_to_expire_is_refreshed_and_the_rotated_refresh_token_kept() {
 #[test]
 fn fifty_processes_at_once_cause_one_refresh() {
     let (idp, sandbox) = logged_in();
-    age_login(&sandbox, 60);
+    sandbox.age_login(60);
     let before = idp.requests(TOKEN_ENDPOINT);
     let children: Vec<_> = (0..50)
         .map(|_| {
@@ -147,7 +112,7 @@ fn a_refresh_token_the_provider_refuses_means_log_in_again() {
         .as_str()
         .expect("file store in this test");
     std::fs::write(&file, text.replace(refresh, "revoked-elsewhere")).unwrap();
-    age_login(&sandbox, 60);
+    sandbox.age_login(60);
 
     let stderr = sandbox.run(["auth", "token"]).fails_with(4).to_owned();
     assert!(

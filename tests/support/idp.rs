@@ -130,3 +130,24 @@ fn http_request(method: &str, url: &str, form: Option<&str>) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// A sandbox logged in (password flow, Keycloak realm `nmr`, client `cli`, context `sso`) to
+/// an IdP started with `args`.
+pub fn logged_in(args: &[&str]) -> (Idp, super::Sandbox) {
+    let idp = Idp::start_with(args);
+    let sandbox = super::Sandbox::with_config(&format!(
+        "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli}}\n\
+         contexts:\n  - {{name: sso, provider: sso, flow: password, scopes: [platform:read]}}\ncurrent-context: sso\n",
+        idp.base
+    ));
+    sandbox
+        .run_env(
+            ["auth", "login"],
+            &[
+                ("TOKENCTL_USERNAME", "alice"),
+                ("TOKENCTL_PASSWORD", "correct-horse"),
+            ],
+        )
+        .ok();
+    (idp, sandbox)
+}

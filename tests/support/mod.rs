@@ -59,6 +59,17 @@ pub struct Sandbox {
     pub config: PathBuf,
 }
 
+/// A program of /examples, built by `cargo test --all-targets` (or `cargo build --examples`).
+pub fn example_bin(name: &str) -> PathBuf {
+    let path = tokenctl_bin().parent().unwrap().join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run the tests with `cargo test --all-targets` or `cargo build --examples` first",
+        path.display()
+    );
+    path
+}
+
 /// What a finished command left behind.
 pub struct Run {
     pub code: i32,
@@ -174,6 +185,26 @@ impl Sandbox {
     pub fn write(&self, path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
+    }
+
+    /// Moves the one stored login's clock: its access token now expires in `seconds` and was
+    /// obtained an hour before that.
+    pub fn age_login(&self, seconds: i64) {
+        let logins = self.dir.path().join("data/tokenctl/logins");
+        let file = std::fs::read_dir(&logins)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .find(|path| path.extension().is_some_and(|e| e == "json"))
+            .expect("a stored login");
+        let mut login: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        login["expires_at"] = (now + seconds).into();
+        login["obtained_at"] = (now + seconds - 3600).into();
+        std::fs::write(&file, serde_json::to_vec(&login).unwrap()).unwrap();
     }
 
     pub fn read_config(&self) -> String {

@@ -119,7 +119,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             output::error(&err);
-            if err.is::<session::LoginRequired>() {
+            let login_required = err
+                .downcast_ref::<tokenctl_core::SessionError>()
+                .is_some_and(tokenctl_core::SessionError::is_login_required);
+            if login_required {
                 ExitCode::from(4)
             } else {
                 ExitCode::FAILURE

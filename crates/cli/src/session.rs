@@ -1,23 +1,20 @@
 //! `auth login`, `auth token` and `auth status`: the CLI side of logging in and handing out
 //! tokens. Secrets are read from stdin or a no-echo prompt, never from arguments.
 
-use std::borrow::Cow;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 use tokenctl_core::browser::BrowserOpener;
-use tokenctl_core::config::{
-    ClusterEntry, ConfigSet, ContextEntry, CredentialStore, ProviderEntry,
-};
+use tokenctl_core::config::{ConfigSet, CredentialStore};
 use tokenctl_core::http::HttpClient;
 use tokenctl_core::jwt;
 use tokenctl_core::lifecycle;
 use tokenctl_core::login::{self, LoginUi, Method};
 use tokenctl_core::oauth::{DeviceAuthorization, now};
 use tokenctl_core::os_keyring::Keyring;
+use tokenctl_core::session::{FoundLogin, Provided, SessionError, find_login, fresh_login, select};
 use tokenctl_core::store::{FileStore, StoredLogin, login_key};
 use tokenctl_core::{Flow, Secret};
 
@@ -32,11 +29,6 @@ const TRIED_KEYRINGS: &str = if cfg!(target_os = "linux") {
 } else {
     "Credential Manager"
 };
-
-/// No usable session, and no way to get one without a person: exit code 4.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LoginRequired(pub String);
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
@@ -72,80 +64,6 @@ pub struct LoginArgs {
     pub no_browser: bool,
 }
 
-/// The provider and context a command works with.
-struct Selection<'a> {
-    context: Option<&'a ContextEntry>,
-    provider: Provided<'a>,
-}
-
-/// Where the provider comes from: the contexts file, or the cluster (`provider: discover`).
-enum Provided<'a> {
-    Configured(&'a ProviderEntry),
-    Discover(&'a ClusterEntry),
-}
-
-impl<'a> Provided<'a> {
-    /// The name logins are stored under.
-    fn name(&self) -> String {
-        match self {
-            Provided::Configured(entry) => entry.name.clone(),
-            Provided::Discover(cluster) => login::discovered_name(&cluster.name),
-        }
-    }
-
-    /// The provider entry: as configured, or as the cluster describes it (network).
-    async fn entry(&self, http: &HttpClient) -> Result<Cow<'a, ProviderEntry>, login::LoginError> {
-        match self {
-            Provided::Configured(entry) => Ok(Cow::Borrowed(*entry)),
-            Provided::Discover(cluster) => {
-                Ok(Cow::Owned(login::discover_cluster(http, cluster).await?))
-            }
-        }
-    }
-
-    /// The client ID, when known without asking the cluster.
-    fn client_id(&self) -> Option<&str> {
-        match self {
-            Provided::Configured(entry) => entry.fields.get("client-id").and_then(|v| v.as_str()),
-            Provided::Discover(_) => None,
-        }
-    }
-}
-
-fn select<'a>(
-    set: &'a ConfigSet,
-    global: &GlobalArgs,
-    provider: Option<&str>,
-) -> Result<Selection<'a>> {
-    if let Some(name) = provider {
-        let entry = set
-            .provider(name)
-            .ok_or_else(|| set.not_found(tokenctl_core::config::Section::Providers, name))?;
-        let context = set
-            .resolve(global.context.as_deref())
-            .ok()
-            .map(|r| r.context)
-            .filter(|c| c.provider.as_deref() == Some(name));
-        return Ok(Selection {
-            context,
-            provider: Provided::Configured(entry),
-        });
-    }
-    let resolved = set.resolve(global.context.as_deref())?;
-    let provider = match (resolved.provider, resolved.cluster) {
-        (Some(entry), _) => Provided::Configured(entry),
-        (None, Some(cluster)) => Provided::Discover(cluster),
-        (None, None) => bail!(
-            "context {:?} has neither a provider nor a cluster to ask",
-            resolved.context.name
-        ),
-    };
-    Ok(Selection {
-        context: Some(resolved.context),
-        provider,
-    })
-}
-
 /// Reads one line from stdin (a secret piped in), without its line ending.
 fn read_stdin_secret(what: &str) -> Result<Secret> {
     let mut line = String::new();
@@ -162,7 +80,7 @@ fn read_stdin_secret(what: &str) -> Result<Secret> {
 
 pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
-    let selection = select(&set, global, args.provider.as_deref())?;
+    let selection = select(&set, global.context.as_deref(), args.provider.as_deref())?;
     let given_secret = if args.client_secret_stdin {
         Some(read_stdin_secret("client secret")?)
     } else {
@@ -470,33 +388,13 @@ fn as_whom(identity: Option<&str>) -> String {
     identity.map(|who| format!(" as {who}")).unwrap_or_default()
 }
 
-/// The stored login a context uses: the one with exactly its scopes, else the newest for the
-/// same provider and client.
-fn stored_login(set: &ConfigSet, global: &GlobalArgs) -> Result<(String, StoredLogin, PathBuf)> {
-    let selection = select(set, global, None)?;
-    let context_name = selection.context.map_or("", |c| c.name.as_str()).to_owned();
-    let provider = selection.provider.name();
-    let store = FileStore::default_location();
-    let login = match (&selection.provider, selection.provider.client_id()) {
-        (Provided::Configured(entry), Some(client_id)) => {
-            let scopes = login::requested_scopes(entry, selection.context, &[]);
-            match store.load(&login_key(&provider, client_id, &scopes))? {
-                Some(login) => Some(login),
-                None => store.newest_for(&provider, Some(client_id))?,
-            }
-        }
-        _ => store.newest_for(&provider, None)?,
-    };
-    match login {
-        Some(login) => {
-            let path = store.path_of(&login_key(&login.provider, &login.client_id, &login.scopes));
-            Ok((context_name, login, path))
-        }
-        None => Err(LoginRequired(format!(
-            "not logged in to {provider} (context {context_name:?}): run `tokenctl auth login`"
-        ))
-        .into()),
-    }
+/// The context's stored login.
+fn stored_login(set: &ConfigSet, global: &GlobalArgs) -> Result<FoundLogin, SessionError> {
+    find_login(
+        set,
+        &FileStore::default_location(),
+        global.context.as_deref(),
+    )
 }
 
 /// `5m`, `30s`, `1h`, `90` (seconds).
@@ -520,10 +418,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 pub fn token(global: &GlobalArgs, min_valid: Duration, decode: bool, id_token: bool) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
-    let (context, login, _) = stored_login(&set, global)?;
+    let FoundLogin { context, login, .. } = stored_login(&set, global)?;
     let login = if global.no_auto_refresh {
         if !lifecycle::is_fresh(&login, min_valid) {
-            return Err(LoginRequired(format!(
+            return Err(SessionError::LoginRequired(format!(
                 "the access token for context {context:?} {}, less than --min-valid {}s, and --no-auto-refresh is set: run `tokenctl auth refresh` or `tokenctl auth login`",
                 expiry_phrase(login.expires_at),
                 min_valid.as_secs()
@@ -557,7 +455,7 @@ pub fn token(global: &GlobalArgs, min_valid: Duration, decode: bool, id_token: b
 /// `auth refresh`: a new access token now, whatever the old one's expiry.
 pub fn refresh(global: &GlobalArgs) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
-    let (context, login, _) = stored_login(&set, global)?;
+    let FoundLogin { context, login, .. } = stored_login(&set, global)?;
     let login = fresh(&set, global, &context, login, Duration::ZERO, true)?;
     eprintln!(
         "Refreshed the login of context {context:?}; the access token {}.",
@@ -566,8 +464,8 @@ pub fn refresh(global: &GlobalArgs) -> Result<()> {
     Ok(())
 }
 
-/// The login, refreshed at the provider when its access token does not stay valid for
-/// `min_valid` (or when forced), under the login's lock.
+/// The login, refreshed when its access token does not stay valid for `min_valid` (or when
+/// forced). A fresh login is handed back at once: no runtime, lock or network.
 fn fresh(
     set: &ConfigSet,
     global: &GlobalArgs,
@@ -575,55 +473,19 @@ fn fresh(
     login: StoredLogin,
     min_valid: Duration,
     force: bool,
-) -> Result<StoredLogin> {
-    let store = FileStore::default_location();
-    let result =
-        lifecycle::ensure_fresh(&store, login, min_valid, force, |login, refresh_token| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime
-                .block_on(async {
-                    let http = HttpClient::new(global.request_timeout)?;
-                    let selection = select(set, global, None)?;
-                    let entry = selection.provider.entry(&http).await?;
-                    let target = login::resolve(
-                        &http,
-                        &entry,
-                        selection.context,
-                        login.flow,
-                        &login.scopes,
-                        None,
-                    )
-                    .await?;
-                    let url = target.endpoints.token.clone().ok_or_else(|| {
-                        anyhow!("provider {:?} has no token endpoint", target.provider)
-                    })?;
-                    let grant = tokenctl_core::oauth::Grant::RefreshToken(refresh_token);
-                    // Every dialect gets the scope again on refresh; Entra ID requires it.
-                    let tokens = tokenctl_core::oauth::request_token(
-                        &http,
-                        target.wire.as_ref(),
-                        &target.request(&url, &grant),
-                    )
-                    .await
-                    .map_err(|err| Box::new(err) as Box<dyn std::error::Error + Send + Sync>)?;
-                    Ok(tokens)
-                })
-                .map_err(|err: Box<dyn std::error::Error + Send + Sync>| err)
-        });
-    match result {
-        Ok(login) => Ok(login),
-        Err(lifecycle::FreshError::NoRefreshToken(state)) => Err(LoginRequired(format!(
-            "the access token for context {context:?} {state} and there is no refresh token: run `tokenctl auth login`"
-        ))
-        .into()),
-        Err(lifecycle::FreshError::SessionExpired) => Err(LoginRequired(format!(
-            "session expired: run `tokenctl auth login` (context {context:?})"
-        ))
-        .into()),
-        Err(err) => Err(err.into()),
+) -> Result<StoredLogin, SessionError> {
+    if !force && lifecycle::is_fresh(&login, min_valid) {
+        return Ok(login);
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| SessionError::Unusable(format!("cannot start the runtime: {err}")))?;
+    let http = HttpClient::new(global.request_timeout).map_err(login::LoginError::from)?;
+    let store = FileStore::default_location();
+    runtime.block_on(fresh_login(
+        &http, set, &store, context, login, min_valid, force,
+    ))
 }
 
 /// `auth logout [--all]`: revoke the refresh token where the dialect can, then remove the login
@@ -635,12 +497,12 @@ pub fn logout(global: &GlobalArgs, all: bool) -> Result<()> {
         store.all()?.into_iter().map(|(_, login)| login).collect()
     } else {
         match stored_login(&set, global) {
-            Ok((_, login, _)) => vec![login],
-            Err(err) if err.is::<LoginRequired>() => {
+            Ok(found) => vec![found.login],
+            Err(err) if err.is_login_required() => {
                 eprintln!("{err}; nothing to log out of.");
                 return Ok(());
             }
-            Err(err) => return Err(err),
+            Err(err) => return Err(err.into()),
         }
     };
     if logins.is_empty() {
@@ -699,17 +561,7 @@ async fn revoke_login(
             message,
         })
     };
-    let provided = match (
-        set.provider(&login.provider),
-        login.provider.strip_prefix("discover:"),
-    ) {
-        (Some(entry), _) => Provided::Configured(entry),
-        (None, Some(cluster)) => Provided::Discover(
-            set.cluster(cluster)
-                .ok_or_else(|| failed(format!("cluster {cluster:?} is no longer defined")))?,
-        ),
-        (None, None) => return Err(failed("the provider is no longer defined".into())),
-    };
+    let provided = Provided::of_login(set, &login.provider).map_err(failed)?;
     let entry = provided.entry(http).await?;
     let target = login::resolve(http, &entry, None, login.flow, &login.scopes, None).await?;
     login::revoke(http, &target, refresh_token).await
@@ -741,7 +593,11 @@ struct Status {
 
 pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
-    let (context, login, path) = stored_login(&set, global)?;
+    let FoundLogin {
+        context,
+        login,
+        path,
+    } = stored_login(&set, global)?;
     let cluster = set
         .resolve(global.context.as_deref())
         .ok()

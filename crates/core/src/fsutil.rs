@@ -66,6 +66,47 @@ impl LockGuard {
     /// Locks `<guarded>.lock`, waiting at most `timeout`. `what` says in the error and in
     /// the progress message what the wait is for.
     pub fn acquire(guarded: &Path, what: &str, timeout: Duration) -> io::Result<LockGuard> {
+        let mut waiter = LockWaiter::open(guarded, what, timeout)?;
+        loop {
+            if waiter.try_lock()? {
+                return Ok(waiter.into_guard());
+            }
+            std::thread::sleep(LOCK_POLL);
+        }
+    }
+
+    /// [`LockGuard::acquire`] for async code: waits without blocking the runtime's thread, so
+    /// other tasks run while another process holds the lock.
+    pub async fn acquire_async(
+        guarded: &Path,
+        what: &str,
+        timeout: Duration,
+    ) -> io::Result<LockGuard> {
+        let mut waiter = LockWaiter::open(guarded, what, timeout)?;
+        loop {
+            if waiter.try_lock()? {
+                return Ok(waiter.into_guard());
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+        }
+    }
+}
+
+/// How often a waiting process tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(10);
+
+/// One wait for a lock: the open lock file, when the wait began, and whether it was announced.
+struct LockWaiter<'a> {
+    file: File,
+    lock_path: PathBuf,
+    what: &'a str,
+    timeout: Duration,
+    started: Instant,
+    announced: bool,
+}
+
+impl<'a> LockWaiter<'a> {
+    fn open(guarded: &Path, what: &'a str, timeout: Duration) -> io::Result<LockWaiter<'a>> {
         let lock_path = lock_path(guarded);
         if let Some(dir) = lock_path.parent() {
             create_private_dir_all(dir)?;
@@ -75,31 +116,47 @@ impl LockGuard {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(&lock_path)?;
-        let started = Instant::now();
-        let mut announced = false;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(LockGuard { file }),
-                Err(TryLockError::Error(err)) => return Err(err),
-                Err(TryLockError::WouldBlock) => {}
-            }
-            let waited = started.elapsed();
-            if waited >= timeout {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "gave up after {}s waiting for another tokenctl process to finish {what} (lock {})",
-                        timeout.as_secs(),
-                        lock_path.display()
-                    ),
-                ));
-            }
-            if !announced && waited >= Duration::from_secs(1) {
-                tracing::warn!("waiting for another tokenctl process to finish {what}");
-                announced = true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        Ok(LockWaiter {
+            file,
+            lock_path,
+            what,
+            timeout,
+            started: Instant::now(),
+            announced: false,
+        })
+    }
+
+    /// True once locked; false to try again after a pause; an error past the deadline.
+    fn try_lock(&mut self) -> io::Result<bool> {
+        match self.file.try_lock() {
+            Ok(()) => return Ok(true),
+            Err(TryLockError::Error(err)) => return Err(err),
+            Err(TryLockError::WouldBlock) => {}
         }
+        let waited = self.started.elapsed();
+        if waited >= self.timeout {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "gave up after {}s waiting for another tokenctl process to finish {} (lock {})",
+                    self.timeout.as_secs(),
+                    self.what,
+                    self.lock_path.display()
+                ),
+            ));
+        }
+        if !self.announced && waited >= Duration::from_secs(1) {
+            tracing::warn!(
+                "waiting for another tokenctl process to finish {}",
+                self.what
+            );
+            self.announced = true;
+        }
+        Ok(false)
+    }
+
+    fn into_guard(self) -> LockGuard {
+        LockGuard { file: self.file }
     }
 }
 

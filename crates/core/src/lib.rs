@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod os_keyring;
 pub mod provider;
 pub mod secret;
+pub mod session;
 pub mod store;
 
 /// Re-exported for [`register_provider!`].
@@ -23,3 +24,4 @@ pub use inventory;
 
 pub use provider::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 pub use secret::Secret;
+pub use session::{Session, SessionError};

@@ -24,7 +24,7 @@ pub enum FreshError {
     #[error("session expired: the identity provider no longer accepts the refresh token")]
     SessionExpired,
     #[error(transparent)]
-    Refresh(Box<dyn std::error::Error + Send + Sync>),
+    Refresh(BoxError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -49,25 +49,30 @@ pub fn key_of(login: &StoredLogin) -> String {
     login_key(&login.provider, &login.client_id, &login.scopes)
 }
 
+/// Any error a refresh can end in.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A login whose access token is valid for `min_valid`, refreshed with `refresh` (given the
 /// login and its refresh token) when needed and when no other process did it meanwhile.
 /// `force` refreshes even a fresh token (`tokenctl auth refresh`).
-pub fn ensure_fresh(
+pub async fn ensure_fresh<F, Fut>(
     store: &FileStore,
     login: StoredLogin,
     min_valid: Duration,
     force: bool,
-    refresh: impl FnOnce(
-        &StoredLogin,
-        Secret,
-    ) -> Result<TokenSet, Box<dyn std::error::Error + Send + Sync>>,
-) -> Result<StoredLogin, FreshError> {
+    refresh: F,
+) -> Result<StoredLogin, FreshError>
+where
+    F: FnOnce(StoredLogin, Secret) -> Fut,
+    Fut: std::future::Future<Output = Result<TokenSet, BoxError>>,
+{
     if !force && is_fresh(&login, min_valid) {
         return Ok(login);
     }
     let key = key_of(&login);
     let path = store.path_of(&key);
-    let _lock = LockGuard::acquire(&path, "refreshing the same login", REFRESH_LOCK_TIMEOUT)
+    let _lock = LockGuard::acquire_async(&path, "refreshing the same login", REFRESH_LOCK_TIMEOUT)
+        .await
         .map_err(FreshError::Lock)?;
     let current = store.load(&key)?.unwrap_or(login.clone());
     // Another process refreshed while this one waited: its token serves, even when the
@@ -89,7 +94,7 @@ pub fn ensure_fresh(
         };
         return Err(FreshError::NoRefreshToken(state));
     };
-    let tokens = match refresh(&current, refresh_token.clone()) {
+    let tokens = match refresh(current.clone(), refresh_token.clone()).await {
         Ok(tokens) => tokens,
         Err(err) => {
             let rejected = err

@@ -179,7 +179,7 @@ impl FileStore {
     }
 }
 
-fn load_file(path: &Path) -> Result<Option<StoredLogin>, StoreError> {
+pub(crate) fn load_file(path: &Path) -> Result<Option<StoredLogin>, StoreError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -1,0 +1,171 @@
+// A stub Kubernetes API server for tokenctl's end-to-end tests (test-only; not a real apiserver).
+//
+// One node:https server on 127.0.0.1 that, like an apiserver with OIDC authentication, takes
+// `Authorization: Bearer <JWT>` and verifies the JWT against the JWKS of the issuer named in its
+// `iss` (found through `${issuer}/.well-known/openid-configuration`), with no clock tolerance.
+//
+//   GET /api, GET /apis            discovery documents, enough for `kubectl get --raw`
+//   GET /whoami                    {"sub", "iss", "exp"} of the token
+//   POST|PUT|PATCH /echo           {"method", "contentType", "body", "headers": {"x-test"}}
+//   GET /status/NNN                answers status NNN with {"code": NNN}
+//   GET /test/requests             unauthenticated: counts by "METHOD path", and "401" in all
+//
+// A missing or bad token gets 401 with a Kubernetes Status; other paths 404 (reason NotFound).
+// Start: `node apiserver.js --issuer URL [--issuer URL ...] --dir DIR [--port N] [--audience AUD]`.
+// It writes a test CA (DIR/ca.pem) and a server certificate it signed (DIR/server.pem, for
+// 127.0.0.1 and localhost) with the openssl CLI, then prints one JSON line
+// {"base": "https://127.0.0.1:PORT", "ca": "DIR/ca.pem"} when it listens.
+
+import https from 'node:https';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+
+import * as jose from 'jose';
+
+const { values: options } = parseArgs({
+  options: {
+    issuer: { type: 'string', multiple: true, default: [] },
+    dir: { type: 'string' },
+    port: { type: 'string', default: '0' },
+    audience: { type: 'string' },
+  },
+});
+if (!options.issuer.length || !options.dir) {
+  process.stderr.write('usage: node apiserver.js --issuer URL [--issuer URL ...] --dir DIR [--port N] [--audience AUD]\n');
+  process.exit(2);
+}
+const DIR = path.resolve(options.dir);
+
+/** Counts of requests by "METHOD path", and of 401 answers under "401". */
+const requestCounts = new Map();
+const count = (key) => requestCounts.set(key, (requestCounts.get(key) || 0) + 1);
+
+/**
+ * A CA and a leaf signed by it, rather than one self-signed certificate: webpki (rustls) refuses
+ * a CA certificate as the server's own, and Go (kubectl) wants a SAN. Plain `req`/`x509` options
+ * only, so it also runs with OpenSSL 1.1.1.
+ */
+function makeCertificates(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = (name) => path.join(dir, name);
+  const openssl = (...args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-subj', '/CN=tokenctl test apiserver CA', '-days', '2',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout', file('ca-key.pem'), '-out', file('ca.pem'));
+  openssl('req', '-new', ...ec, '-subj', '/CN=127.0.0.1', '-keyout', file('server-key.pem'), '-out', file('server.csr'));
+  fs.writeFileSync(file('server.ext'), ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature',
+    'extendedKeyUsage=serverAuth', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'subjectKeyIdentifier=hash', 'authorityKeyIdentifier=keyid'].join('\n'));
+  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca-key.pem'),
+    '-set_serial', `0x${crypto.randomBytes(8).toString('hex')}`, '-days', '2',
+    '-extfile', file('server.ext'), '-out', file('server.pem'));
+  openssl('verify', '-CAfile', file('ca.pem'), file('server.pem'));
+}
+
+/** issuer → Promise of its remote JWKS; dropped again on failure so a later request retries. */
+const jwksByIssuer = new Map();
+
+function jwksFor(issuer) {
+  if (!jwksByIssuer.has(issuer)) {
+    const pending = (async () => {
+      const response = await fetch(`${issuer}/.well-known/openid-configuration`);
+      if (!response.ok) throw new Error(`discovery for ${issuer}: HTTP ${response.status}`);
+      const { jwks_uri: jwksUri } = await response.json();
+      if (!jwksUri) throw new Error(`discovery for ${issuer} has no jwks_uri`);
+      return jose.createRemoteJWKSet(new URL(jwksUri));
+    })();
+    pending.catch(() => jwksByIssuer.delete(issuer));
+    jwksByIssuer.set(issuer, pending);
+  }
+  return jwksByIssuer.get(issuer);
+}
+
+/** The verified claims of the request's bearer token; throws why not. */
+async function authenticate(req) {
+  const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization || '');
+  if (!match) throw new Error('no bearer token');
+  const { iss } = jose.decodeJwt(match[1]);
+  if (!options.issuer.includes(iss)) throw new Error(`unknown issuer ${iss}`);
+  const { payload } = await jose.jwtVerify(match[1], await jwksFor(iss), {
+    issuer: iss,
+    clockTolerance: 0,
+    ...(options.audience ? { audience: options.audience } : {}),
+  });
+  return payload;
+}
+
+function sendJson(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendStatus(res, code, reason, message = reason) {
+  sendJson(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+}
+
+async function handle(req, res, port) {
+  const { pathname } = new URL(req.url, 'https://127.0.0.1');
+  if (req.method === 'GET' && pathname === '/test/requests') return sendJson(res, 200, Object.fromEntries(requestCounts));
+  count(`${req.method} ${pathname}`);
+  let claims;
+  try {
+    claims = await authenticate(req);
+  } catch (err) {
+    const why = [err.code, err.message, err.cause?.message ?? err.cause?.code].filter(Boolean).join(': ');
+    process.stderr.write(`apiserver: 401 for ${req.method} ${pathname}: ${why}\n`);
+    count('401');
+    return sendStatus(res, 401, 'Unauthorized');
+  }
+  const status = Number(/^\/status\/([2-5]\d\d)$/.exec(pathname)?.[1]);
+  if (req.method === 'GET' && pathname === '/api') {
+    return sendJson(res, 200, {
+      kind: 'APIVersions',
+      versions: ['v1'],
+      serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }],
+    });
+  }
+  if (req.method === 'GET' && pathname === '/apis') return sendJson(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+  if (req.method === 'GET' && pathname === '/whoami') return sendJson(res, 200, { sub: claims.sub, iss: claims.iss, exp: claims.exp });
+  if (['POST', 'PUT', 'PATCH'].includes(req.method) && pathname === '/echo') {
+    return sendJson(res, 200, {
+      method: req.method,
+      contentType: req.headers['content-type'] ?? null,
+      body: Buffer.concat(await req.toArray()).toString('utf8'),
+      headers: { 'x-test': req.headers['x-test'] ?? null },
+    });
+  }
+  if (req.method === 'GET' && status) return sendJson(res, status, { code: status });
+  return sendStatus(res, 404, 'NotFound', `the server could not find the requested resource (${pathname})`);
+}
+
+function main() {
+  makeCertificates(DIR);
+  const server = https.createServer({
+    key: fs.readFileSync(path.join(DIR, 'server-key.pem')),
+    cert: fs.readFileSync(path.join(DIR, 'server.pem')),
+  }, (req, res) => {
+    handle(req, res, server.address().port).catch((err) => {
+      process.stderr.write(`apiserver: ${req.method} ${req.url}: ${err.stack || err}\n`);
+      if (!res.headersSent) sendJson(res, 500, { error: String(err) });
+      else res.destroy();
+    });
+  });
+  server.on('tlsClientError', (err) => process.stderr.write(`apiserver: TLS: ${err.message}\n`));
+  server.listen(Number(options.port), '127.0.0.1', () => {
+    const { port } = server.address();
+    process.stdout.write(`${JSON.stringify({ base: `https://127.0.0.1:${port}`, ca: path.join(DIR, 'ca.pem') })}\n`);
+  });
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    process.on(signal, () => {
+      server.close(() => process.exit(0));
+      server.closeAllConnections();
+    });
+  }
+}
+
+main();
