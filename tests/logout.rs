@@ -1,5 +1,6 @@
-//! `auth logout`: the refresh token is revoked where the dialect can (the provider then refuses
-//! it), the login is removed here in every case, and Entra ID's lack of revocation is said.
+//! `auth logout`: the refresh token is revoked where the dialect can (the provider's
+//! introspection then reports it inactive), the login is removed here in every case, and Entra
+//! ID's lack of revocation is said.
 
 mod support;
 
@@ -49,11 +50,18 @@ fn login(sandbox: &Sandbox, context: &str) -> String {
 fn logout_revokes_at_keycloak_and_auth0() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
-    for (context, token_path) in [
-        ("sso", "/realms/nmr/protocol/openid-connect/token"),
-        ("nf", "/auth0/oauth/token"),
+    for (context, introspection) in [
+        (
+            "sso",
+            "/realms/nmr/protocol/openid-connect/token/introspect",
+        ),
+        ("nf", "/auth0/oauth/introspect"),
     ] {
         let refresh = login(&sandbox, context);
+        assert!(
+            idp.refresh_token_active(introspection, "cli", &refresh),
+            "{context}: active after login"
+        );
         let run = sandbox.run(["--context", context, "auth", "logout"]);
         run.ok();
         assert!(
@@ -62,8 +70,8 @@ fn logout_revokes_at_keycloak_and_auth0() {
             run.stderr
         );
         assert!(
-            !idp.accepts_refresh_token(token_path, "cli", &refresh),
-            "{context}: the provider refuses it now"
+            !idp.refresh_token_active(introspection, "cli", &refresh),
+            "{context}: the provider reports it inactive"
         );
         let stderr = sandbox
             .run(["--context", context, "auth", "token"])

@@ -41,9 +41,13 @@ impl Idp {
         let stdout = child.stdout.take().unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
             let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = reader.read_line(&mut line);
             let _ = sender.send(line);
+            // Keep reading: oidc-provider logs notices to stdout, and a closed pipe would
+            // kill the IdP with EPIPE in the middle of a test.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
         let Ok(line) = receiver.recv_timeout(std::time::Duration::from_secs(30)) else {
             let _ = child.kill();
@@ -57,11 +61,16 @@ impl Idp {
         }
     }
 
-    /// Whether the IdP still accepts `refresh_token` for `client_id` at the token endpoint `path`.
-    pub fn accepts_refresh_token(&self, path: &str, client_id: &str, refresh_token: &str) -> bool {
+    /// Whether the IdP's introspection endpoint `path` reports `refresh_token` active, asked as
+    /// the public client `client_id` that holds it (RFC 7662).
+    pub fn refresh_token_active(&self, path: &str, client_id: &str, refresh_token: &str) -> bool {
         let body =
-            format!("grant_type=refresh_token&client_id={client_id}&refresh_token={refresh_token}");
-        http_request("POST", &format!("{}{path}", self.base), Some(&body)).0 == 200
+            format!("token={refresh_token}&token_type_hint=refresh_token&client_id={client_id}");
+        let (status, reply) = http_request("POST", &format!("{}{path}", self.base), Some(&body));
+        assert_eq!(status, 200, "introspection at {path}: {reply}");
+        let reply: serde_json::Value = serde_json::from_str(&reply)
+            .unwrap_or_else(|_| panic!("introspection reply is not JSON: {reply}"));
+        reply["active"].as_bool().expect("an `active` member")
     }
 
     /// How many requests the IdP saw for `METHOD /path`.
