@@ -120,3 +120,22 @@ fn azure_logout_is_local_and_says_so_and_all_removes_everything() {
     assert_eq!(left, 0);
     assert!(sandbox.run(["auth", "logout"]).ok().is_empty());
 }
+
+#[test]
+fn a_failed_revocation_still_logs_out_here_and_warns() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let refresh = login(&sandbox, "sso");
+    drop(idp); // the provider is gone
+    let run = sandbox.run(["auth", "logout"]);
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("warning: could not revoke the refresh token at sso"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("removed the login here anyway"));
+    assert!(!run.stderr.contains(&refresh), "no secret in the warning");
+    sandbox.run(["auth", "token"]).fails_with(4);
+}
