@@ -31,6 +31,25 @@ fn a_token_about_to_expire_is_refreshed_and_the_rotated_refresh_token_kept() {
         "fresh: no refresh"
     );
     assert_eq!(idp.requests(TOKEN_ENDPOINT), logins);
+    let locks = std::fs::read_dir(sandbox.dir.path().join("data/tokenctl/logins"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "lock")
+        })
+        .count();
+    assert_eq!(locks, 0, "the hot path takes no lock");
+    // The same with flags the hot path leaves to the full parser.
+    assert_eq!(
+        sandbox
+            .run(["-v", "auth", "token", "--min-valid", "1m"])
+            .ok()
+            .trim(),
+        stored_token(&sandbox)
+    );
     sandbox.age_login(120);
     let before = stored_token(&sandbox);
     let fresh = sandbox.run(["auth", "token"]).ok().trim().to_owned();

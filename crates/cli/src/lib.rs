@@ -7,6 +7,7 @@ pub mod auth;
 pub mod complete;
 pub mod config_cmd;
 pub mod generate;
+pub mod hot;
 mod output;
 pub mod session;
 mod set_provider;

@@ -1,0 +1,55 @@
+//! The hot path. `tokenctl auth token` runs hundreds of times a day, from scripts and from
+//! kubectl; while the stored access token is valid it is answered here, before the command tree
+//! is built or logging is set up: read the contexts file (cached), read the login, print.
+//! Whatever this path does not fully serve (other flags, a token to refresh, an error to
+//! explain, `RUST_LOG`) goes the ordinary way, so both ways behave the same.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokenctl_core::config::{self, ConfigSet};
+use tokenctl_core::lifecycle;
+use tokenctl_core::session::find_login;
+use tokenctl_core::store::FileStore;
+
+/// The CLI refreshes when less than this remains (`--min-valid`'s default).
+pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(300);
+
+/// Answers the command line when it is `auth token` (with at most `--context NAME`) and the
+/// stored token is fresh; `None` hands it to the full parser.
+pub fn try_serve(args: &[OsString]) -> Option<ExitCode> {
+    if std::env::var_os("RUST_LOG").is_some() {
+        return None;
+    }
+    let mut words = Vec::with_capacity(args.len());
+    let mut context = None;
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        let arg = arg.to_str()?;
+        if arg == "--context" {
+            context = Some(rest.next()?.to_str()?.to_owned());
+        } else if let Some(name) = arg.strip_prefix("--context=") {
+            context = Some(name.to_owned());
+        } else {
+            words.push(arg);
+        }
+    }
+    if words != ["auth", "token"] {
+        return None;
+    }
+    let context = context.or_else(|| {
+        std::env::var(config::CONTEXT_ENV)
+            .ok()
+            .filter(|name| !name.is_empty())
+    });
+    let set = ConfigSet::load_valid(&config::config_paths(None)).ok()?;
+    let found = find_login(&set, &FileStore::default_location(), context.as_deref()).ok()?;
+    if !lifecycle::is_fresh(&found.login, DEFAULT_MIN_VALID) {
+        return None;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", found.login.access_token.expose()).ok()?;
+    Some(ExitCode::SUCCESS)
+}
