@@ -87,3 +87,60 @@ fn a_program_without_a_login_is_told_to_log_in() {
         "{stderr}"
     );
 }
+
+/// Runs examples/mycli.rs in the sandbox.
+fn mycli(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = std::process::Command::new(support::example_bin("mycli"));
+    sandbox.isolate(&mut command);
+    let child = command
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example runs");
+    Run::from(support::wait_bounded(child, "examples/mycli"))
+}
+
+#[test]
+fn a_host_cli_mounts_the_auth_group_and_calls_its_cluster_with_a_session() {
+    let idp = support::idp::Idp::start();
+    let api = support::idp::ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
+    let sandbox = Sandbox::with_config(&format!(
+        "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli}}\n\
+         clusters:\n  - {{name: stub, server: '{}', certificate-authority: '{}'}}\n\
+         contexts:\n  - {{name: sso, provider: sso, cluster: stub, flow: password}}\ncurrent-context: sso\n",
+        idp.base, api.base, api.ca
+    ));
+    let help = mycli(&sandbox, &["auth", "--help"], &[]);
+    assert!(help.ok().contains("exec-credential"), "{}", help.stdout);
+    mycli(
+        &sandbox,
+        &["auth", "login"],
+        &[
+            ("TOKENCTL_USERNAME", "alice"),
+            ("TOKENCTL_PASSWORD", "correct-horse"),
+        ],
+    )
+    .ok();
+    let token = mycli(&sandbox, &["auth", "token"], &[]).ok().to_owned();
+    assert_eq!(
+        token,
+        sandbox.run(["auth", "token"]).ok(),
+        "one login for both"
+    );
+    let whoami = mycli(&sandbox, &["whoami"], &[]);
+    assert!(
+        whoami.ok().contains("\"sub\":\"alice\""),
+        "{}",
+        whoami.stdout
+    );
+
+    mycli(&sandbox, &["auth", "logout"], &[]).ok();
+    let stderr = mycli(&sandbox, &["whoami"], &[]).fails_with(4).to_owned();
+    assert!(stderr.contains("run `tokenctl auth login`"), "{stderr}");
+    let stderr = mycli(&sandbox, &["auth", "token"], &[])
+        .fails_with(4)
+        .to_owned();
+    assert!(stderr.contains("not logged in"), "{stderr}");
+}

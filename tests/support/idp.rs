@@ -22,39 +22,7 @@ impl Idp {
 
     /// Starts the IdP with options of tests/idp/server.js (`--access-token-ttl 60`, say).
     pub fn start_with(args: &[&str]) -> Idp {
-        let node = require_tool("node", "apt-get install nodejs npm");
-        let dir = workspace_root().join("tests/idp");
-        assert!(
-            dir.join("node_modules/oidc-provider").is_dir(),
-            "the test identity provider is not installed: run `npm ci --prefix tests/idp`"
-        );
-        let mut child = Command::new(node)
-            .arg(dir.join("server.js"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node starts");
-        // The IdP prints its address once it listens; a deadline turns a stuck start into a
-        // failure that says so.
-        let stdout = child.stdout.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = sender.send(line);
-            // Keep reading: oidc-provider logs notices to stdout, and a closed pipe would
-            // kill the IdP with EPIPE in the middle of a test.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let Ok(line) = receiver.recv_timeout(std::time::Duration::from_secs(30)) else {
-            let _ = child.kill();
-            panic!("the test IdP did not start within 30 s");
-        };
-        let ready: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("the IdP did not start: {line:?}"));
+        let (child, ready) = start_node("server.js", args);
         Idp {
             child,
             base: ready["base"].as_str().unwrap().to_owned(),
@@ -93,6 +61,97 @@ impl Idp {
 }
 
 impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a script of tests/idp and waits (bounded) for the JSON line it prints once it listens.
+fn start_node(script: &str, args: &[&str]) -> (Child, serde_json::Value) {
+    let node = require_tool("node", "apt-get install nodejs npm");
+    let dir = workspace_root().join("tests/idp");
+    assert!(
+        dir.join("node_modules/oidc-provider").is_dir(),
+        "the test identity provider is not installed: run `npm ci --prefix tests/idp`"
+    );
+    let mut child = Command::new(node)
+        .arg(dir.join(script))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node starts");
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = sender.send(line);
+        // Keep reading: oidc-provider logs notices to stdout, and a closed pipe would
+        // kill the server with EPIPE in the middle of a test.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let Ok(line) = receiver.recv_timeout(std::time::Duration::from_secs(30)) else {
+        let _ = child.kill();
+        panic!("tests/idp/{script} did not start within 30 s");
+    };
+    match serde_json::from_str(&line) {
+        Ok(ready) => (child, ready),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("tests/idp/{script} did not start: {line:?}")
+        }
+    }
+}
+
+/// The stub Kubernetes API server (tests/idp/apiserver.js) on HTTPS with a CA of its own; it
+/// accepts only JWTs signed by the given issuers. Stopped when dropped.
+pub struct ApiServer {
+    child: Child,
+    _dir: tempfile::TempDir,
+    /// `https://127.0.0.1:PORT`
+    pub base: String,
+    /// The CA file that signed its certificate.
+    pub ca: String,
+}
+
+impl ApiServer {
+    pub fn start(issuers: &[String]) -> ApiServer {
+        require_tool("openssl", "apt-get install openssl");
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--dir", dir.path().to_str().unwrap()];
+        for issuer in issuers {
+            args.extend(["--issuer", issuer.as_str()]);
+        }
+        let (child, ready) = start_node("apiserver.js", &args);
+        ApiServer {
+            child,
+            _dir: dir,
+            base: ready["base"].as_str().unwrap().to_owned(),
+            ca: ready["ca"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// How many requests it saw for `METHOD /path` ("401": how many it refused).
+    pub fn requests(&self, what: &str) -> u64 {
+        let output = Command::new("curl")
+            .args([
+                "-sS",
+                "--cacert",
+                &self.ca,
+                &format!("{}/test/requests", self.base),
+            ])
+            .output()
+            .expect("curl runs");
+        let counts: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        counts[what].as_u64().unwrap_or(0)
+    }
+}
+
+impl Drop for ApiServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -29,6 +29,9 @@ pub enum AuthCommand {
     },
     /// Refresh the access token now, whatever its expiry
     Refresh,
+    /// kubectl's exec credential plugin: print an ExecCredential (v1 or v1beta1, as
+    /// KUBERNETES_EXEC_INFO asks) with a fresh token
+    ExecCredential,
     /// Revoke the refresh token at the provider where it can, then remove the login here
     Logout {
         /// Every stored login, not only the context's
@@ -69,6 +72,7 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
         } => session::token(global, min_valid, decode, id_token),
         AuthCommand::Status { output } => session::status(global, output),
         AuthCommand::Refresh => session::refresh(global),
+        AuthCommand::ExecCredential => crate::kube::exec_credential(global),
         AuthCommand::Logout { all } => session::logout(global, all),
         AuthCommand::UseContext { name } => {
             let outcome = ConfigSet::apply(&paths, &Edit::UseContext(name.clone()))?;

@@ -1,5 +1,5 @@
-//! The hot path. `tokenctl auth token` runs hundreds of times a day, from scripts and from
-//! kubectl; while the stored access token is valid it is answered here, before the command tree
+//! The hot path. `tokenctl auth token` and `auth exec-credential` run hundreds of times a day,
+//! from scripts and from kubectl; while the stored access token is valid it is answered here, before the command tree
 //! is built or logging is set up: read the contexts file (cached), read the login, print.
 //! Whatever this path does not fully serve (other flags, a token to refresh, an error to
 //! explain, `RUST_LOG`) goes the ordinary way, so both ways behave the same.
@@ -14,10 +14,13 @@ use tokenctl_core::lifecycle;
 use tokenctl_core::session::find_login;
 use tokenctl_core::store::FileStore;
 
+use crate::kube::{ExecInfo, render};
+
 /// The CLI refreshes when less than this remains (`--min-valid`'s default).
 pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(300);
 
-/// Answers the command line when it is `auth token` (with at most `--context NAME`) and the
+/// Answers the command line when it is `auth token` or `auth exec-credential` (with at most
+/// `--context NAME`) and the
 /// stored token is fresh; `None` hands it to the full parser.
 pub fn try_serve(args: &[OsString]) -> Option<ExitCode> {
     if std::env::var_os("RUST_LOG").is_some() {
@@ -36,9 +39,11 @@ pub fn try_serve(args: &[OsString]) -> Option<ExitCode> {
             words.push(arg);
         }
     }
-    if words != ["auth", "token"] {
-        return None;
-    }
+    let exec_info = match words.as_slice() {
+        ["auth", "token"] => None,
+        ["auth", "exec-credential"] => Some(ExecInfo::from_env().ok()?),
+        _ => return None,
+    };
     let context = context.or_else(|| {
         std::env::var(config::CONTEXT_ENV)
             .ok()
@@ -49,7 +54,16 @@ pub fn try_serve(args: &[OsString]) -> Option<ExitCode> {
     if !lifecycle::is_fresh(&found.login, DEFAULT_MIN_VALID) {
         return None;
     }
+    let token = found.login.access_token.expose();
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", found.login.access_token.expose()).ok()?;
+    match exec_info {
+        None => writeln!(out, "{token}").ok()?,
+        Some(info) => writeln!(
+            out,
+            "{}",
+            render(info.api_version, token, found.login.expires_at)
+        )
+        .ok()?,
+    }
     Some(ExitCode::SUCCESS)
 }

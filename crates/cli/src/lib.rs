@@ -3,15 +3,19 @@
 //! The one clap definition here produces the parser, `--help`, the shell completions and the
 //! man pages. The `auth` group is public so another CLI can mount it as `mycli auth …`.
 
+pub mod api;
 pub mod auth;
 pub mod complete;
 pub mod config_cmd;
 pub mod generate;
 pub mod hot;
+pub mod kube;
 mod output;
+pub mod plugin;
 pub mod session;
 mod set_provider;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -99,8 +103,19 @@ pub enum Command {
     /// View and edit the contexts file
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Send an authenticated request to the context's cluster and print the reply
+    Api(api::ApiArgs),
+    /// Write kubectl settings that use tokenctl
+    #[command(subcommand)]
+    Kubeconfig(kube::KubeconfigCommand),
+    /// Plugins: `tokenctl NAME` runs `tokenctl-NAME` from PATH
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
     /// Print the shell completion script (source it from your shell's startup file)
     Completion(complete::CompletionArgs),
+    /// A plugin: `tokenctl-NAME` on PATH
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
 }
 
 /// The whole command tree, for completion, man pages and tests.
@@ -115,15 +130,31 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Auth(command) => auth::run(command, &cli.global),
         Command::Config(command) => config_cmd::run(command, &cli.global),
         Command::Completion(args) => complete::print_script(&args),
+        Command::Api(args) => api::run(args, &cli.global),
+        Command::Kubeconfig(command) => kube::run_kubeconfig(command, &cli.global),
+        Command::Plugin(command) => plugin::run_plugin_command(command),
+        Command::External(args) => match plugin::run_external(args, &cli.global) {
+            Ok(code) => return code,
+            Err(err) => Err(err),
+        },
     };
+    exit_code(result)
+}
+
+/// Runs a mounted `auth` group (`mycli auth ...`) with the host's global flags: logging, the
+/// command, its error on stderr, and tokenctl's exit codes.
+pub fn run_auth(command: AuthCommand, global: &GlobalArgs) -> ExitCode {
+    init_logging(global.verbose);
+    exit_code(auth::run(command, global))
+}
+
+/// Prints an error and picks the exit code: 1, or 4 when a person must log in.
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             output::error(&err);
-            let login_required = err
-                .downcast_ref::<tokenctl_core::SessionError>()
-                .is_some_and(tokenctl_core::SessionError::is_login_required);
-            if login_required {
+            if kube::is_login_required(&err) {
                 ExitCode::from(4)
             } else {
                 ExitCode::FAILURE

@@ -30,7 +30,7 @@ const TRIED_KEYRINGS: &str = if cfg!(target_os = "linux") {
     "Credential Manager"
 };
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct LoginArgs {
     /// Provider to log in to (default: the context's provider)
     #[arg(long, value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::providers))]
@@ -416,10 +416,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
-pub fn token(global: &GlobalArgs, min_valid: Duration, decode: bool, id_token: bool) -> Result<()> {
+/// The context's login with an access token valid for `min_valid`, refreshed when needed
+/// (unless --no-auto-refresh); returns the context's name too.
+pub fn usable_login(global: &GlobalArgs, min_valid: Duration) -> Result<(String, StoredLogin)> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
     let FoundLogin { context, login, .. } = stored_login(&set, global)?;
-    let login = if global.no_auto_refresh {
+    if global.no_auto_refresh {
         if !lifecycle::is_fresh(&login, min_valid) {
             return Err(SessionError::LoginRequired(format!(
                 "the access token for context {context:?} {}, less than --min-valid {}s, and --no-auto-refresh is set: run `tokenctl auth refresh` or `tokenctl auth login`",
@@ -428,10 +430,14 @@ pub fn token(global: &GlobalArgs, min_valid: Duration, decode: bool, id_token: b
             ))
             .into());
         }
-        login
-    } else {
-        fresh(&set, global, &context, login, min_valid, false)?
-    };
+        return Ok((context, login));
+    }
+    let login = fresh(&set, global, &context, login, min_valid, false)?;
+    Ok((context, login))
+}
+
+pub fn token(global: &GlobalArgs, min_valid: Duration, decode: bool, id_token: bool) -> Result<()> {
+    let (context, login) = usable_login(global, min_valid)?;
     let token = if id_token {
         login.id_token.as_ref().ok_or_else(|| {
             anyhow!(

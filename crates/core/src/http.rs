@@ -7,6 +7,8 @@ use std::time::Duration;
 use url::Url;
 
 use crate::base_url::is_loopback;
+use crate::config::ClusterEntry;
+use crate::secret::Secret;
 
 /// Replies larger than this are refused: a token reply is a few KiB.
 pub const MAX_REPLY_BYTES: usize = 1 << 20;
@@ -30,6 +32,9 @@ pub enum HttpError {
     TooLarge { url: Url, limit: usize },
     #[error("request to {url} failed: {reason}")]
     Other { url: Url, reason: String },
+    /// A cluster's certificate-authority settings cannot be used.
+    #[error("cluster {cluster:?}: {reason}")]
+    Trust { cluster: String, reason: String },
 }
 
 /// A reply: status, content type and the (bounded) body.
@@ -37,6 +42,8 @@ pub enum HttpError {
 pub struct Reply {
     pub status: u16,
     pub content_type: Option<String>,
+    /// Every response header, in order (names lowercase).
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
@@ -57,17 +64,59 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client whose every request ends within `timeout` (connecting included).
     pub fn new(timeout: Duration) -> Result<HttpClient, HttpError> {
-        let inner = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-            .timeout(timeout)
-            .user_agent(concat!("tokenctl/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| HttpError::Other {
-                url: Url::parse("https://localhost/").expect("static URL"),
-                reason: err.to_string(),
-            })?;
+        HttpClient::from_builder(client_builder(timeout), timeout)
+    }
+
+    /// A client for a cluster's own server: it also trusts the cluster's certificate authority
+    /// (`certificate-authority` file or `certificate-authority-data`), or, with
+    /// `insecure-skip-tls-verify: true`, any certificate (said in a warning).
+    pub fn for_cluster(cluster: &ClusterEntry, timeout: Duration) -> Result<HttpClient, HttpError> {
+        HttpClient::from_builder(trust_cluster(client_builder(timeout), cluster)?, timeout)
+    }
+
+    /// How long a request may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn from_builder(
+        builder: reqwest::ClientBuilder,
+        timeout: Duration,
+    ) -> Result<HttpClient, HttpError> {
+        let inner = builder.build().map_err(|err| HttpError::Other {
+            url: Url::parse("https://localhost/").expect("static URL"),
+            reason: err.to_string(),
+        })?;
         Ok(HttpClient { inner, timeout })
+    }
+
+    /// Any request (`tokenctl api`), with a bearer token, and a reply of at most `limit` bytes.
+    pub async fn request(
+        &self,
+        method: &str,
+        url: &Url,
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+        bearer: Option<&Secret>,
+        limit: usize,
+    ) -> Result<Reply, HttpError> {
+        check_scheme(url)?;
+        let method =
+            reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| HttpError::Other {
+                url: url.clone(),
+                reason: format!("{method:?} is not an HTTP method"),
+            })?;
+        let mut request = self.inner.request(method, url.clone());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token.expose());
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        self.send_limited(url, request, limit).await
     }
 
     /// POSTs a form, with HTTP Basic client authentication when `basic` is given.
@@ -113,6 +162,15 @@ impl HttpClient {
     }
 
     async fn send(&self, url: &Url, request: reqwest::RequestBuilder) -> Result<Reply, HttpError> {
+        self.send_limited(url, request, MAX_REPLY_BYTES).await
+    }
+
+    async fn send_limited(
+        &self,
+        url: &Url,
+        request: reqwest::RequestBuilder,
+        limit: usize,
+    ) -> Result<Reply, HttpError> {
         let classify = |err: reqwest::Error| {
             if err.is_timeout() {
                 HttpError::Timeout {
@@ -139,12 +197,20 @@ impl HttpClient {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_ascii_lowercase);
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            if body.len() + chunk.len() > MAX_REPLY_BYTES {
+            if body.len() + chunk.len() > limit {
                 return Err(HttpError::TooLarge {
                     url: url.clone(),
-                    limit: MAX_REPLY_BYTES,
+                    limit,
                 });
             }
             body.extend_from_slice(&chunk);
@@ -153,9 +219,70 @@ impl HttpClient {
         Ok(Reply {
             status,
             content_type,
+            headers,
             body,
         })
     }
+}
+
+/// The settings every client shares: no redirects, bounded time, a user agent.
+fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .timeout(timeout)
+        .user_agent(concat!("tokenctl/", env!("CARGO_PKG_VERSION")))
+}
+
+/// Adds a cluster's certificate-authority settings to a client builder (kubeconfig's meaning:
+/// the CA is trusted besides the system's roots).
+pub fn trust_cluster(
+    builder: reqwest::ClientBuilder,
+    cluster: &ClusterEntry,
+) -> Result<reqwest::ClientBuilder, HttpError> {
+    use base64::Engine;
+    let problem = |reason: String| HttpError::Trust {
+        cluster: cluster.name.clone(),
+        reason,
+    };
+    let pem =
+        match (
+            &cluster.certificate_authority,
+            &cluster.certificate_authority_data,
+        ) {
+            (Some(path), _) => Some(std::fs::read(path).map_err(|err| {
+                problem(format!("cannot read certificate-authority {path}: {err}"))
+            })?),
+            (None, Some(data)) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(data.trim())
+                    .map_err(|err| {
+                        problem(format!("certificate-authority-data is not base64: {err}"))
+                    })?,
+            ),
+            (None, None) => None,
+        };
+    let mut builder = builder;
+    if let Some(pem) = pem {
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|err| problem(format!("the certificate authority is not PEM: {err}")))?;
+        if certificates.is_empty() {
+            return Err(problem(
+                "the certificate authority holds no certificate".into(),
+            ));
+        }
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    if cluster.insecure_skip_tls_verify == Some(true) {
+        tracing::warn!(
+            cluster = %cluster.name,
+            "insecure-skip-tls-verify: the server's certificate is not checked"
+        );
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    Ok(builder)
 }
 
 /// The innermost cause of an error, which is the informative one for connection failures.

@@ -532,6 +532,8 @@ pub async fn discover_cluster(
     let base = crate::base_url::parse_base_url(server)
         .map_err(|reason| problem(format!("server {reason}")))?;
     let url = crate::base_url::join_path(&base, "apis/auth/discovery");
+    // The cluster's own server: its certificate authority applies.
+    let http = HttpClient::for_cluster(cluster, http.timeout())?;
     let reply = http.get(&url).await?;
     if reply.status != 200 {
         return Err(problem(format!(

@@ -401,6 +401,7 @@ mod tests {
         Reply {
             status,
             content_type: Some("application/json".into()),
+            headers: Vec::new(),
             body: body.as_bytes().to_vec(),
         }
     }
@@ -440,6 +441,7 @@ mod tests {
         let html = Reply {
             status: 502,
             content_type: Some("text/html".into()),
+            headers: Vec::new(),
             body: b"<html>bad gateway</html>".to_vec(),
         };
         let err = parse_token_reply(&url(), &html).unwrap_err().to_string();

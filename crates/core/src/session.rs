@@ -329,6 +329,25 @@ impl Session {
         self.cluster.as_ref()
     }
 
+    /// An HTTP client for the context's cluster: it trusts the cluster's certificate authority
+    /// (kubeconfig's meaning) besides the system's roots. Add the token with [`Session::authorize`].
+    pub fn cluster_client(&self) -> Result<reqwest::Client, SessionError> {
+        let cluster = self.cluster.as_ref().ok_or_else(|| {
+            SessionError::Unusable(format!("context {:?} has no cluster", self.context))
+        })?;
+        let builder = reqwest::Client::builder().timeout(self.http.timeout());
+        crate::http::trust_cluster(builder, cluster)
+            .and_then(|builder| {
+                builder
+                    .build()
+                    .map_err(|err| crate::http::HttpError::Trust {
+                        cluster: cluster.name.clone(),
+                        reason: err.to_string(),
+                    })
+            })
+            .map_err(|err| SessionError::Login(LoginError::from(err)))
+    }
+
     /// An access token valid for at least a minute, refreshed first when needed. One refresh
     /// serves every task and every `Session` of this login in the process, and the login's lock
     /// keeps other processes (`tokenctl auth token`, kubectl) from refreshing it twice.

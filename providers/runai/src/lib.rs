@@ -319,6 +319,7 @@ mod tests {
         let reply = Reply {
             status: 400,
             content_type: Some("application/json".into()),
+            headers: Vec::new(),
             body: br#"{"code":400,"message":"Bad request.","details":"invalid client"}"#.to_vec(),
         };
         let err = wire("client_credentials")

@@ -1,0 +1,202 @@
+//! Plugins, kubectl style: `tokenctl NAME ARGS...` runs `tokenctl-NAME` from PATH with the
+//! context's server, a fresh token and its attributes in the environment; `plugin list` shows
+//! what PATH offers.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow};
+use clap::CommandFactory;
+use tokenctl_core::config::{self, ConfigSet};
+
+use crate::GlobalArgs;
+use crate::hot::DEFAULT_MIN_VALID;
+use crate::kube::is_login_required;
+use crate::session;
+
+const PREFIX: &str = "tokenctl-";
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PluginCommand {
+    /// List the plugins on PATH (`tokenctl-NAME` executables), with warnings for shadowed,
+    /// non-executable and unreachable ones
+    List,
+}
+
+pub fn run_plugin_command(command: PluginCommand) -> Result<()> {
+    match command {
+        PluginCommand::List => list(),
+    }
+}
+
+/// Every `tokenctl-*` file on PATH, in PATH order.
+fn candidates() -> Vec<(String, PathBuf)> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut found = Vec::new();
+    for dir in std::env::split_paths(&path) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut here: Vec<(String, PathBuf)> = entries
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| {
+                let name = entry.file_name().to_str()?.strip_prefix(PREFIX)?.to_owned();
+                let path = entry.path();
+                (!name.is_empty() && path.is_file()).then_some((name, path))
+            })
+            .collect();
+        here.sort();
+        found.extend(here);
+    }
+    found
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+/// The names of tokenctl's own commands: a plugin with one of them can never run.
+fn builtin_names() -> Vec<String> {
+    crate::Cli::command()
+        .get_subcommands()
+        .flat_map(|c| {
+            std::iter::once(c.get_name().to_owned()).chain(c.get_all_aliases().map(str::to_owned))
+        })
+        .chain(["help".to_owned()])
+        .collect()
+}
+
+fn list() -> Result<()> {
+    let builtins = builtin_names();
+    let mut first_seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut warnings = 0;
+    let found = candidates();
+    if found.is_empty() {
+        eprintln!("No plugins (tokenctl-NAME executables) on PATH.");
+        return Ok(());
+    }
+    println!("NAME\tPATH");
+    for (name, path) in found {
+        println!("{name}\t{}", path.display());
+        let mut warn = |message: String| {
+            eprintln!("  warning: {}: {message}", path.display());
+            warnings += 1;
+        };
+        if !is_executable(&path) {
+            warn("not executable".into());
+        }
+        if builtins.contains(&name) {
+            warn(format!(
+                "named like tokenctl's own `{name}` command, so it never runs"
+            ));
+        }
+        match first_seen.get(&name) {
+            Some(first) => warn(format!("shadowed by {}", first.display())),
+            None => {
+                first_seen.insert(name, path);
+            }
+        }
+    }
+    if warnings > 0 {
+        eprintln!("{warnings} plugin warning(s)");
+    }
+    Ok(())
+}
+
+/// Runs `tokenctl-NAME ARGS...`; its exit code becomes tokenctl's.
+pub fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<std::process::ExitCode> {
+    let (name, rest) = args
+        .split_first()
+        .ok_or_else(|| anyhow!("no command given"))?;
+    let name = name.to_string_lossy().into_owned();
+    let program = candidates()
+        .into_iter()
+        .find(|(found, path)| *found == name && is_executable(path))
+        .map(|(_, path)| path)
+        .ok_or_else(|| {
+            anyhow!(
+                "unknown command {name:?}: not a tokenctl command, and no plugin {PREFIX}{name} on PATH (see `tokenctl --help` and `tokenctl plugin list`)"
+            )
+        })?;
+    let mut command = std::process::Command::new(&program);
+    command.args(rest);
+    for (key, value) in plugin_env(global)? {
+        command.env(key, value);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let err = command.exec();
+        Err(anyhow!("cannot run {}: {err}", program.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command
+            .status()
+            .map_err(|err| anyhow!("cannot run {}: {err}", program.display()))?;
+        Ok(std::process::ExitCode::from(
+            status.code().unwrap_or(1).clamp(0, 255) as u8,
+        ))
+    }
+}
+
+/// TOKENCTL_CONTEXT, TOKENCTL_SERVER, TOKENCTL_TOKEN (fresh; absent without a login),
+/// TOKENCTL_CONFIG, and the context's attributes as TOKENCTL_<NAME>.
+fn plugin_env(global: &GlobalArgs) -> Result<Vec<(String, String)>> {
+    let paths = global.config_paths();
+    let mut env = vec![(
+        config::CONFIG_ENV.to_owned(),
+        std::env::join_paths(&paths)?.to_string_lossy().into_owned(),
+    )];
+    let Ok(set) = ConfigSet::load_valid(&paths) else {
+        // A plugin may be the thing that repairs the file: it runs, told only where it is.
+        return Ok(env);
+    };
+    let Ok(resolved) = set.resolve(global.context.as_deref()) else {
+        return Ok(env);
+    };
+    let reserved = ["CONTEXT", "SERVER", "TOKEN", "CONFIG"];
+    for (key, value) in &resolved.context.attributes {
+        let key = key.to_uppercase().replace(['-', '.'], "_");
+        if !reserved.contains(&key.as_str()) {
+            env.push((format!("TOKENCTL_{key}"), env_value(value)));
+        }
+    }
+    env.push((
+        config::CONTEXT_ENV.to_owned(),
+        resolved.context.name.clone(),
+    ));
+    if let Some(server) = resolved.cluster.and_then(|c| c.server.clone()) {
+        env.push(("TOKENCTL_SERVER".to_owned(), server));
+    }
+    match session::usable_login(global, DEFAULT_MIN_VALID) {
+        Ok((_, login)) => env.push((
+            "TOKENCTL_TOKEN".to_owned(),
+            login.access_token.expose().to_owned(),
+        )),
+        Err(err) if is_login_required(&err) => {}
+        Err(err) => eprintln!("warning: no TOKENCTL_TOKEN for the plugin: {err:#}"),
+    }
+    Ok(env)
+}
+
+/// An attribute as an environment value: scalars as written, lists and maps as JSON.
+fn env_value(value: &serde_yaml_ng::Value) -> String {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        Value::Bool(flag) => flag.to_string(),
+        Value::Null => String::new(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,415 @@
+//! tokenctl where people use tokens: real kubectl with a kubeconfig written by `tokenctl
+//! kubeconfig setup`, plugins, and `tokenctl api`, against a loopback HTTPS stub API server
+//! that accepts only tokens signed by the test identity provider.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use support::idp::{ApiServer, Idp};
+use support::{Run, Sandbox, require_tool};
+
+const TOKEN_ENDPOINT: &str = "POST /realms/nmr/protocol/openid-connect/token";
+const USER: [(&str, &str); 2] = [
+    ("TOKENCTL_USERNAME", "alice"),
+    ("TOKENCTL_PASSWORD", "correct-horse"),
+];
+
+/// An IdP, a stub API server trusting its realm `nmr`, and a sandbox logged in to context `sso`
+/// (cluster `stub`). Context `elsewhere` signs in to realm `test`, which the server does not
+/// trust.
+struct World {
+    idp: Idp,
+    api: ApiServer,
+    sandbox: Sandbox,
+}
+
+fn world() -> World {
+    let idp = Idp::start();
+    let api = ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: sso, kind: keycloak, server: '{idp}', realm: nmr, client-id: cli}}
+  - {{name: other, kind: keycloak, server: '{idp}', realm: test, client-id: cli}}
+clusters:
+  - {{name: stub, server: '{api}', certificate-authority: '{ca}'}}
+contexts:
+  - {{name: sso, provider: sso, cluster: stub, flow: password, scopes: [platform:read], workspace: team-a}}
+  - {{name: elsewhere, provider: other, cluster: stub, flow: password}}
+current-context: sso
+",
+        idp = idp.base,
+        api = api.base,
+        ca = api.ca
+    ));
+    sandbox.run_env(["auth", "login"], &USER).ok();
+    World { idp, api, sandbox }
+}
+
+fn kubeconfig(sandbox: &Sandbox) -> PathBuf {
+    sandbox.path("kube/config")
+}
+
+/// `kubectl ARGS` with the sandbox's environment (tokenctl on PATH) and no terminal.
+fn kubectl(sandbox: &Sandbox, args: &[&str]) -> Command {
+    let kubectl = require_tool("kubectl", "apt-get install kubernetes-client");
+    let mut command = Command::new(kubectl);
+    sandbox.isolate(&mut command);
+    command
+        .arg("--kubeconfig")
+        .arg(kubeconfig(sandbox))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn finish(mut command: Command, what: &str) -> Run {
+    Run::from(support::wait_bounded(command.spawn().unwrap(), what))
+}
+
+#[test]
+fn kubectl_runs_with_the_kubeconfig_tokenctl_wrote_and_says_when_to_log_in() {
+    let World {
+        api,
+        sandbox,
+        idp: _idp,
+    } = world();
+    let path = kubeconfig(&sandbox);
+    sandbox.write(
+        &path,
+        "\
+apiVersion: v1
+kind: Config
+current-context: mine
+preferences: {}
+clusters:
+- name: mine
+  cluster: {server: 'https://mine.example.com'}
+users:
+- name: me
+  user: {token: not-a-real-one}
+contexts:
+- name: mine
+  context: {cluster: mine, user: me}
+x-team-note: kept
+",
+    );
+    let setup = sandbox.run([
+        "kubeconfig",
+        "setup",
+        "--kubeconfig",
+        path.to_str().unwrap(),
+    ]);
+    setup.ok();
+    assert!(
+        setup.stderr.contains("Wrote kube context \"sso\""),
+        "{}",
+        setup.stderr
+    );
+    let written = std::fs::read_to_string(&path).unwrap();
+    // Again: the same file, no duplicates.
+    sandbox
+        .run([
+            "kubeconfig",
+            "setup",
+            "--kubeconfig",
+            path.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+    let config: serde_json::Value = serde_yaml_ng::from_str(&written).unwrap();
+    assert_eq!(config["current-context"], "mine", "kept");
+    assert_eq!(config["x-team-note"], "kept");
+    assert_eq!(config["users"][0]["user"]["token"], "not-a-real-one");
+    let user = &config["users"][1];
+    assert_eq!(user["name"], "tokenctl-sso");
+    let exec = &user["user"]["exec"];
+    assert_eq!(exec["apiVersion"], "client.authentication.k8s.io/v1");
+    assert_eq!(exec["interactiveMode"], "IfAvailable");
+    assert_eq!(
+        exec["args"],
+        serde_json::json!(["auth", "exec-credential", "--context", "sso"])
+    );
+    assert!(exec["installHint"].as_str().unwrap().contains("tokenctl"));
+    assert_eq!(config["clusters"][1]["cluster"]["server"], api.base);
+    assert_eq!(
+        config["clusters"][1]["cluster"]["certificate-authority"],
+        api.ca
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    let ok = finish(
+        kubectl(&sandbox, &["--context", "sso", "get", "--raw", "/api"]),
+        "kubectl",
+    );
+    assert!(ok.ok().contains("\"APIVersions\""), "{}", ok.stdout);
+
+    sandbox.run(["auth", "logout"]).ok();
+    let refused = finish(
+        kubectl(&sandbox, &["--context", "sso", "get", "--raw", "/api"]),
+        "kubectl",
+    );
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused
+            .stderr
+            .contains("not logged in to sso (context \"sso\"): run `tokenctl auth login`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("without a terminal"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn twenty_kubectl_processes_with_an_expiring_token_cause_one_refresh() {
+    let World { idp, api, sandbox } = world();
+    let path = kubeconfig(&sandbox);
+    sandbox
+        .run([
+            "kubeconfig",
+            "setup",
+            "--kubeconfig",
+            path.to_str().unwrap(),
+        ])
+        .ok();
+    sandbox.age_login(60);
+    let before = idp.requests(TOKEN_ENDPOINT);
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            kubectl(&sandbox, &["--context", "sso", "get", "--raw", "/api"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let run = Run::from(support::wait_bounded(child, "kubectl"));
+        assert!(run.ok().contains("APIVersions"));
+    }
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 1, "one refresh");
+    assert_eq!(api.requests("401"), 0);
+}
+
+#[test]
+fn exec_credential_speaks_v1_and_v1beta1_and_never_waits_without_a_person() {
+    let World {
+        sandbox,
+        idp: _idp,
+        api: _api,
+    } = world();
+    let token = sandbox.run(["auth", "token"]).ok().trim().to_owned();
+    let v1 = r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}"#;
+    // The hot path and the full parser (-v) answer alike.
+    for args in [
+        &["auth", "exec-credential"][..],
+        &["-v", "auth", "exec-credential"][..],
+    ] {
+        let run = sandbox.run_env(args, &[("KUBERNETES_EXEC_INFO", v1)]);
+        let credential: serde_json::Value = serde_json::from_str(run.ok()).unwrap();
+        assert_eq!(credential["apiVersion"], "client.authentication.k8s.io/v1");
+        assert_eq!(credential["kind"], "ExecCredential");
+        assert_eq!(credential["status"]["token"], token.as_str());
+        assert!(
+            credential["status"]["expirationTimestamp"]
+                .as_str()
+                .unwrap()
+                .ends_with('Z')
+        );
+    }
+    let beta = sandbox.run(["auth", "exec-credential"]);
+    let credential: serde_json::Value = serde_json::from_str(beta.ok()).unwrap();
+    assert_eq!(
+        credential["apiVersion"],
+        "client.authentication.k8s.io/v1beta1"
+    );
+
+    let v2 = r#"{"apiVersion":"client.authentication.k8s.io/v2","spec":{}}"#;
+    let stderr = sandbox
+        .run_env(["auth", "exec-credential"], &[("KUBERNETES_EXEC_INFO", v2)])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("\"client.authentication.k8s.io/v2\"")
+            && stderr.contains("client.authentication.k8s.io/v1"),
+        "{stderr}"
+    );
+
+    sandbox.run(["auth", "logout"]).ok();
+    let started = std::time::Instant::now();
+    let stderr = sandbox
+        .run_env(["auth", "exec-credential"], &[("KUBERNETES_EXEC_INFO", v1)])
+        .fails_with(4)
+        .to_owned();
+    assert!(stderr.contains("run `tokenctl auth login`"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// Writes an executable script.
+fn script(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+#[test]
+fn a_plugin_gets_the_context_and_a_token_the_cluster_accepts() {
+    let World {
+        api,
+        sandbox,
+        idp: _idp,
+    } = world();
+    let first = sandbox.path("bin1");
+    let second = sandbox.path("bin2");
+    script(
+        &first.join("tokenctl-whoami"),
+        "#!/bin/sh\n\
+         curl -sS --fail --cacert \"$STUB_CA\" -H \"Authorization: Bearer $TOKENCTL_TOKEN\" \"$TOKENCTL_SERVER/whoami\" || exit 9\n\
+         echo\n\
+         echo \"context=$TOKENCTL_CONTEXT workspace=$TOKENCTL_WORKSPACE config=$TOKENCTL_CONFIG args=$*\"\n\
+         exit \"${1:-0}\"\n",
+    );
+    script(&second.join("tokenctl-whoami"), "#!/bin/sh\nexit 0\n");
+    script(&second.join("tokenctl-auth"), "#!/bin/sh\nexit 0\n");
+    std::fs::write(second.join("tokenctl-broken"), "#!/bin/sh\n").unwrap();
+    let path = std::env::join_paths(
+        [first.clone(), second.clone()]
+            .into_iter()
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let env = [
+        ("PATH", path.to_str().unwrap()),
+        ("STUB_CA", api.ca.as_str()),
+    ];
+
+    let run = sandbox.run_env(["whoami", "0"], &env);
+    let stdout = run.ok();
+    assert!(stdout.contains("\"sub\":\"alice\""), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "context=sso workspace=team-a config={} args=0",
+            sandbox.config.display()
+        )),
+        "{stdout}"
+    );
+    sandbox.run_env(["whoami", "7"], &env).fails_with(7);
+
+    let list = sandbox.run_env(["plugin", "list"], &env);
+    let stdout = list.ok();
+    assert!(
+        stdout.contains(&format!(
+            "whoami\t{}",
+            first.join("tokenctl-whoami").display()
+        )),
+        "{stdout}"
+    );
+    for warning in [
+        format!("{}: shadowed by", second.join("tokenctl-whoami").display()),
+        format!(
+            "{}: not executable",
+            second.join("tokenctl-broken").display()
+        ),
+        "named like tokenctl's own `auth` command".to_owned(),
+    ] {
+        assert!(list.stderr.contains(&warning), "{warning}\n{}", list.stderr);
+    }
+    let stderr = sandbox.run_env(["nosuch"], &env).fails_with(1).to_owned();
+    assert!(
+        stderr.contains("no plugin tokenctl-nosuch on PATH"),
+        "{stderr}"
+    );
+
+    // tokenctl as a kubectl plugin.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(support::tokenctl_bin(), first.join("kubectl-tokenctl"))
+            .unwrap();
+        // kubectl takes no flags before a plugin's name.
+        let mut command =
+            Command::new(require_tool("kubectl", "apt-get install kubernetes-client"));
+        sandbox.isolate(&mut command);
+        command
+            .args(["tokenctl", "auth", "current-context"])
+            .env("PATH", &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        assert_eq!(finish(command, "kubectl tokenctl").ok().trim(), "sso");
+    }
+}
+
+#[test]
+fn api_sends_the_token_to_the_cluster_and_turns_401_into_log_in() {
+    let World {
+        api,
+        sandbox,
+        idp: _idp,
+    } = world();
+    let whoami = sandbox.run(["api", "/whoami"]);
+    let reply: serde_json::Value = serde_json::from_str(whoami.ok()).unwrap();
+    assert_eq!(reply["sub"], "alice");
+
+    let echo = sandbox.run([
+        "api",
+        "-X",
+        "patch",
+        "/echo",
+        "-d",
+        r#"{"a":1}"#,
+        "-H",
+        "X-Test: yes",
+    ]);
+    let reply: serde_json::Value = serde_json::from_str(echo.ok()).unwrap();
+    assert_eq!(reply["method"], "PATCH");
+    assert_eq!(reply["contentType"], "application/json");
+    assert_eq!(reply["body"], r#"{"a":1}"#);
+    assert_eq!(reply["headers"]["x-test"], "yes");
+
+    let file = sandbox.path("body.txt");
+    std::fs::write(&file, "from a file").unwrap();
+    let at = format!("@{}", file.display());
+    let echo = sandbox.run(["api", "/echo", "-d", &at, "-H", "content-type: text/plain"]);
+    let reply: serde_json::Value = serde_json::from_str(echo.ok()).unwrap();
+    assert_eq!(reply["method"], "POST");
+    assert_eq!(reply["body"], "from a file");
+    assert_eq!(reply["contentType"], "text/plain");
+
+    let include = sandbox.run(["api", "-i", "/whoami"]);
+    assert!(include.ok().starts_with("HTTP 200\n"), "{}", include.stdout);
+    assert!(include.stdout.contains("content-type: application/json"));
+
+    let failed = sandbox.run(["api", "/status/503"]);
+    failed.fails_with(1);
+    assert!(failed.stdout.contains("\"code\":503"), "{}", failed.stdout);
+    assert!(
+        failed.stderr.contains("answered HTTP 503"),
+        "{}",
+        failed.stderr
+    );
+
+    // Signed in to a realm the cluster does not trust: 401.
+    sandbox
+        .run_env(["--context", "elsewhere", "auth", "login"], &USER)
+        .ok();
+    let refused = sandbox.run(["--context", "elsewhere", "api", "/whoami"]);
+    let stderr = refused.fails_with(4);
+    assert!(
+        stderr.contains("authentication required: run `tokenctl auth login`"),
+        "{stderr}"
+    );
+    assert_eq!(api.requests("401"), 1);
+}
