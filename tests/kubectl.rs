@@ -253,6 +253,24 @@ fn exec_credential_speaks_v1_and_v1beta1_and_never_waits_without_a_person() {
         .to_owned();
     assert!(stderr.contains("run `tokenctl auth login`"), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    // With a person there, it logs in; stdout holds only the ExecCredential.
+    let interactive =
+        r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}"#;
+    let mut env = USER.to_vec();
+    env.push(("KUBERNETES_EXEC_INFO", interactive));
+    let run = sandbox.run_env(["auth", "exec-credential"], &env);
+    let credential: serde_json::Value = serde_json::from_str(run.ok()).unwrap();
+    assert_eq!(
+        credential["status"]["token"],
+        sandbox.run(["auth", "token"]).ok().trim()
+    );
+    assert!(run.stderr.contains("logging in now"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Logged in to sso as alice"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Writes an executable script.

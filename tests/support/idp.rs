@@ -75,12 +75,14 @@ fn start_node(script: &str, args: &[&str]) -> (Child, serde_json::Value) {
         dir.join("node_modules/oidc-provider").is_dir(),
         "the test identity provider is not installed: run `npm ci --prefix tests/idp`"
     );
+    // Its stderr goes to a file, shown when it fails to start.
+    let log = tempfile::NamedTempFile::new().unwrap();
     let mut child = Command::new(node)
         .arg(dir.join(script))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log.reopen().unwrap())
         .spawn()
         .expect("node starts");
     let stdout = child.stdout.take().unwrap();
@@ -94,10 +96,20 @@ fn start_node(script: &str, args: &[&str]) -> (Child, serde_json::Value) {
         // kill the server with EPIPE in the middle of a test.
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
     });
-    let Ok(line) = receiver.recv_timeout(std::time::Duration::from_secs(30)) else {
+    let started = std::time::Instant::now();
+    let line = receiver
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap_or_default();
+    if line.is_empty() {
         let _ = child.kill();
-        panic!("tests/idp/{script} did not start within 30 s");
-    };
+        let status = child.wait();
+        panic!(
+            "tests/idp/{script} did not start ({:?} after {:.1} s)\nits stderr:\n{}",
+            status,
+            started.elapsed().as_secs_f64(),
+            std::fs::read_to_string(log.path()).unwrap_or_default()
+        );
+    }
     match serde_json::from_str(&line) {
         Ok(ready) => (child, ready),
         Err(_) => {

@@ -102,7 +102,7 @@ pub fn exec_credential(global: &GlobalArgs) -> Result<()> {
                 ));
             }
             eprintln!("{err}; logging in now.");
-            session::login(LoginArgs::default(), global)?;
+            session::login(LoginArgs::from_environment()?, global)?;
             session::usable_login(global, DEFAULT_MIN_VALID)?.1
         }
         Err(err) => return Err(err),

@@ -30,7 +30,7 @@ const TRIED_KEYRINGS: &str = if cfg!(target_os = "linux") {
     "Credential Manager"
 };
 
-#[derive(Debug, Default, clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct LoginArgs {
     /// Provider to log in to (default: the context's provider)
     #[arg(long, value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::providers))]
@@ -62,6 +62,17 @@ pub struct LoginArgs {
     /// Browser flow: print the sign-in URL but do not open a browser
     #[arg(long)]
     pub no_browser: bool,
+}
+
+impl LoginArgs {
+    /// `auth login` with no flags, as the environment sets it up (TOKENCTL_USERNAME): the login
+    /// another command starts on its own.
+    pub fn from_environment() -> Result<LoginArgs> {
+        use clap::{Args, FromArgMatches};
+        let matches =
+            LoginArgs::augment_args(clap::Command::new("login")).try_get_matches_from(["login"])?;
+        Ok(LoginArgs::from_arg_matches(&matches)?)
+    }
 }
 
 /// Reads one line from stdin (a secret piped in), without its line ending.
