@@ -21,6 +21,12 @@ enum Behaviour {
     Silent,
     /// Sends the headers and half the announced body, then closes.
     Truncated,
+    /// 503 with `Retry-After` and an OAuth error.
+    Busy { retry_after: &'static str },
+    /// Sends a valid head, then the body one byte every 300 ms.
+    Drip,
+    /// Reads the request and resets the connection.
+    Reset,
 }
 
 /// A loopback HTTP server that answers every request the same way; lives as long as the test.
@@ -91,6 +97,33 @@ fn answer(mut stream: TcpStream, route: impl Fn(&str) -> Behaviour) {
             let _ = stream.write_all(&body);
         }
         Behaviour::Silent => std::thread::sleep(Duration::from_secs(120)),
+        Behaviour::Busy { retry_after } => {
+            let body = r#"{"error":"temporarily_unavailable","error_description":"busy"}"#;
+            let head = format!(
+                "HTTP/1.1 503 Busy\r\ncontent-type: application/json\r\nretry-after: {retry_after}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+        Behaviour::Drip => {
+            let body = TOKEN_REPLY.as_bytes();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            for byte in body {
+                if stream.write_all(&[*byte]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        Behaviour::Reset => {
+            // Closing with a zero linger sends RST instead of FIN.
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+        }
         Behaviour::Truncated => {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n{\"access_token\":\"abc");
         }
@@ -287,4 +320,102 @@ fn assert_one_clear_line_after_the_code(run: &support::Run, sandbox: &Sandbox, e
         !sandbox.dir.path().join("data/tokenctl/logins").exists(),
         "nothing stored"
     );
+}
+
+/// A token reply with a refresh token, for logins that later meet a fault.
+const TOKEN_REPLY: &str = r#"{"access_token":"at-valid","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-kept"}"#;
+
+#[test]
+fn a_busy_provider_is_asked_again_when_it_says_when() {
+    let port = serve_with(|_, count| {
+        if count == 0 {
+            Behaviour::Busy { retry_after: "1" }
+        } else {
+            json(200, TOKEN_REPLY)
+        }
+    });
+    let (run, elapsed, _) = login(port, &[]);
+    run.ok();
+    assert!(
+        elapsed >= Duration::from_secs(1),
+        "waited as asked: {elapsed:?}"
+    );
+
+    // Still busy after three tries: one clear line.
+    let (run, elapsed, sandbox) = login(serve(Behaviour::Busy { retry_after: "1" }), &[]);
+    assert_one_clear_line(&run, &sandbox, "temporarily_unavailable");
+    assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
+
+    // A wait longer than tokenctl would wait is reported, not waited for.
+    let (run, elapsed, sandbox) = login(
+        serve(Behaviour::Busy {
+            retry_after: "3600",
+        }),
+        &[],
+    );
+    assert_one_clear_line(&run, &sandbox, "temporarily_unavailable");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[test]
+fn a_500_a_reset_and_a_slow_drip_each_give_one_line_in_bounded_time() {
+    let (run, _, sandbox) = login(serve(json(500, r#"{"error":"server_error"}"#)), &[]);
+    assert_one_clear_line(&run, &sandbox, "server_error");
+
+    let (run, _, sandbox) = login(serve(Behaviour::Reset), &[]);
+    assert_one_clear_line(&run, &sandbox, "request to http://127.0.0.1");
+
+    let (run, elapsed, sandbox) = login(serve(Behaviour::Drip), &["--request-timeout", "2s"]);
+    assert_one_clear_line(&run, &sandbox, "did not answer within 2 s");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+}
+
+#[test]
+fn faults_during_a_refresh_leave_the_stored_login_as_it_was() {
+    let faults = [
+        json(500, r#"{"error":"server_error"}"#),
+        Behaviour::Reply {
+            status: 502,
+            content_type: "text/html",
+            body: b"<html>bad gateway</html>".to_vec(),
+        },
+        Behaviour::Busy {
+            retry_after: "3600",
+        },
+        json(200, r#"{"access_tok"#),
+        Behaviour::Truncated,
+        Behaviour::Reset,
+        Behaviour::Drip,
+        Behaviour::Silent,
+    ];
+    for fault in faults {
+        let port = serve_with(move |_, count| {
+            if count == 0 {
+                json(200, TOKEN_REPLY)
+            } else {
+                fault.clone()
+            }
+        });
+        let (run, _, sandbox) = login(port, &[]);
+        run.ok();
+        let logins = sandbox.dir.path().join("data/tokenctl/logins");
+        let file = std::fs::read_dir(&logins)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "json"))
+            .unwrap();
+        let before = std::fs::read(&file).unwrap();
+        let started = Instant::now();
+        let run = sandbox.run_env(
+            ["--request-timeout", "2s", "auth", "refresh"],
+            &[("S", "fault-secret")],
+        );
+        let stderr = run.fails_with(1);
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(!stderr.contains("rt-kept") && !stderr.contains("fault-secret"));
+        assert_eq!(std::fs::read(&file).unwrap(), before, "{stderr}");
+        // The kept refresh token still serves once the provider is well again.
+        assert!(String::from_utf8_lossy(&before).contains("rt-kept"));
+    }
 }

@@ -185,7 +185,14 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         granted_scope: tokens.scope,
         obtained_at: now(),
     };
-    let path = FileStore::default_location().save(&key, &login)?;
+    // Under the login's lock, like a refresh of the same login in another process.
+    let store = FileStore::default_location();
+    let _lock = tokenctl_core::fsutil::LockGuard::acquire(
+        &store.path_of(&key),
+        "saving the same login",
+        lifecycle::REFRESH_LOCK_TIMEOUT,
+    )?;
+    let path = store.save(&key, &login)?;
     if login.refresh_token.is_some() && store_setting == CredentialStore::Auto {
         eprintln!(
             "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): the refresh token is stored in a file, {} (mode 0600). Set credential-store: file to accept this without the warning.",

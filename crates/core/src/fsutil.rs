@@ -98,6 +98,7 @@ const LOCK_POLL: Duration = Duration::from_millis(10);
 /// One wait for a lock: the open lock file, when the wait began, and whether it was announced.
 struct LockWaiter<'a> {
     file: File,
+    guarded: PathBuf,
     lock_path: PathBuf,
     what: &'a str,
     timeout: Duration,
@@ -118,6 +119,7 @@ impl<'a> LockWaiter<'a> {
         let file = options.open(&lock_path)?;
         Ok(LockWaiter {
             file,
+            guarded: guarded.to_path_buf(),
             lock_path,
             what,
             timeout,
@@ -155,7 +157,10 @@ impl<'a> LockWaiter<'a> {
         Ok(false)
     }
 
+    /// The lock is held: every writer of the guarded file takes it, so a temporary file of
+    /// an atomic write found now was abandoned by a writer that died (SIGKILL, power loss).
     fn into_guard(self) -> LockGuard {
+        remove_abandoned_temps(&self.guarded);
         LockGuard { file: self.file }
     }
 }
@@ -163,6 +168,27 @@ impl<'a> LockWaiter<'a> {
 impl Drop for LockGuard {
     fn drop(&mut self) {
         let _ = self.file.unlock();
+    }
+}
+
+/// Removes the temporary files [`write_atomic`] leaves for `path` when its process dies
+/// mid-write. Only for a caller that holds the file's lock.
+fn remove_abandoned_temps(path: &Path) {
+    let target = resolve_link(path);
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
+            tracing::debug!(file = %file_name, "removing a temporary file a killed writer left");
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -192,6 +218,19 @@ mod tests {
         assert_eq!(mode(&root.path().join("a/b")), 0o700);
         let leftovers: Vec<_> = fs::read_dir(root.path().join("a/b")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn the_lock_holder_removes_temporary_files_of_killed_writers() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("config.yaml");
+        let abandoned = root.path().join(".config.yaml.Ab12Cd.tmp");
+        let other = root.path().join(".other.yaml.Ab12Cd.tmp");
+        fs::write(&abandoned, "half").unwrap();
+        fs::write(&other, "not ours").unwrap();
+        let _lock = LockGuard::acquire(&path, "testing", Duration::from_secs(1)).unwrap();
+        assert!(!abandoned.exists());
+        assert!(other.exists());
     }
 
     #[cfg(unix)]

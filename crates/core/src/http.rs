@@ -168,7 +168,7 @@ impl HttpClient {
     async fn send_limited(
         &self,
         url: &Url,
-        request: reqwest::RequestBuilder,
+        mut request: reqwest::RequestBuilder,
         limit: usize,
     ) -> Result<Reply, HttpError> {
         let classify = |err: reqwest::Error| {
@@ -189,8 +189,34 @@ impl HttpClient {
                 }
             }
         };
-        tracing::debug!(%url, "sending request");
-        let mut response = request.send().await.map_err(classify)?;
+        let started = std::time::Instant::now();
+        let mut attempts = 1;
+        let mut response = loop {
+            let retry = request.try_clone();
+            tracing::debug!(%url, attempts, "sending request");
+            let response = request.send().await.map_err(classify)?;
+            // 503 and 429 say the request was not acted on, so sending it again is safe even
+            // for a rotating refresh token; wait as asked when the wait fits the time left.
+            let wait = retry_after(&response);
+            match (retry, wait) {
+                (Some(again), Some(wait))
+                    if attempts < MAX_ATTEMPTS
+                        && wait <= MAX_RETRY_WAIT
+                        && started.elapsed() + wait < self.timeout =>
+                {
+                    tracing::info!(
+                        %url,
+                        status = response.status().as_u16(),
+                        seconds = wait.as_secs(),
+                        "the server asks to retry later; retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    request = again;
+                    attempts += 1;
+                }
+                _ => break response,
+            }
+        };
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -223,6 +249,23 @@ impl HttpClient {
             body,
         })
     }
+}
+
+/// How often a request is sent at most when the server answers 503 or 429 with Retry-After.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// The longest Retry-After honoured; a longer one is reported rather than waited for.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+
+/// The wait a 503 or 429 reply asks for (`Retry-After` in seconds; an HTTP date counts as
+/// too long to wait).
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let status = response.status().as_u16();
+    if status != 503 && status != 429 {
+        return None;
+    }
+    let value = response.headers().get("retry-after")?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// The settings every client shares: no redirects, bounded time, a user agent.

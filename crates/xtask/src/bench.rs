@@ -313,59 +313,160 @@ fn hot_path(
         .find(|p| p.extension().is_some_and(|e| e == "json"))
         .context("no stored login")?;
     let token_url = format!("{}/realms/nmr/protocol/openid-connect/token", idp.base);
+    let agent = OidcAgent::start(work, &format!("{}/realms/nmr", idp.base))?;
+    let mut env = env;
+    env.push(("OIDC_SOCK".into(), agent.socket.clone()));
+    env.push((
+        "KUBERNETES_EXEC_INFO".into(),
+        r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}"#.into(),
+    ));
     let words = |text: &str| text.split(' ').map(str::to_owned).collect::<Vec<_>>();
     let bin = bin.display().to_string();
-    let cases: Vec<(&str, Vec<String>)> = vec![
+    let oidc_token = agent.oidc_token.display();
+    // Two groups, each measured in one run and compared with its first row.
+    let groups: [Group; 2] = [
         (
-            "cat of the login file",
-            words(&format!("cat {}", login_file.display())),
+            "Hot path: a valid access token handed out",
+            vec![
+                (
+                    "cat of the login file",
+                    words(&format!("cat {}", login_file.display())),
+                ),
+                ("tokenctl auth token", words(&format!("{bin} auth token"))),
+                (
+                    "tokenctl auth exec-credential (KUBERNETES_EXEC_INFO v1)",
+                    words(&format!("{bin} auth exec-credential")),
+                ),
+                (
+                    "oidc-token bench (oidc-agent's cache)",
+                    words(&format!("{oidc_token} bench")),
+                ),
+            ],
         ),
-        ("tokenctl auth token", words(&format!("{bin} auth token"))),
         (
-            "tokenctl auth token --no-auto-refresh",
-            words(&format!("{bin} --no-auto-refresh auth token")),
-        ),
-        (
-            "curl: client credentials at the token endpoint",
-            words(&format!(
-                "{} -s -o /dev/null -X POST {token_url} -d grant_type=client_credentials&client_id=service&client_secret=service-secret",
-                curl.display()
-            )),
-        ),
-        (
-            "tokenctl --context svc auth login (client credentials)",
-            words(&format!("{bin} --context svc auth login")),
-        ),
-        (
-            "tokenctl auth refresh (rotating refresh token)",
-            words(&format!("{bin} auth refresh")),
+            "Token requests: a new access token from the provider",
+            vec![
+                (
+                    "curl: client credentials at the token endpoint",
+                    words(&format!(
+                        "{} -s -o /dev/null -X POST {token_url} -d grant_type=client_credentials&client_id=service&client_secret=service-secret",
+                        curl.display()
+                    )),
+                ),
+                (
+                    "tokenctl auth refresh (forced; rotating refresh token)",
+                    words(&format!("{bin} auth refresh")),
+                ),
+                (
+                    "tokenctl --context svc auth login (client credentials)",
+                    words(&format!("{bin} --context svc auth login")),
+                ),
+                (
+                    "oidc-token --force-new bench (forced refresh through oidc-agent)",
+                    words(&format!("{oidc_token} --force-new bench")),
+                ),
+            ],
         ),
     ];
-    let mut text = String::from(
-        "## Hot path and token requests\n\nA stored login (file store) against the test identity provider on loopback. \
-         `auth token` with a valid access token reads the contexts file through its cache and one login \
-         file: no keyring, no network, no lock. Ratios are to the first row of each pair.\n\n\
-         | command | min ms | median ms | max ms | runs | peak RSS MiB | ratio |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    let mut text = format!(
+        "## Hot path and token requests, beside oidc-agent\n\nA stored login (file store) against the \
+         test identity provider on loopback, and oidc-agent {} with an account for the same realm \
+         (client `service`, password flow). `auth token` and `auth exec-credential` with a valid \
+         access token read the contexts file through its cache and one login file: no keyring, no \
+         network, no lock. Ratios are to the first row of each table.\n",
+        agent.version
     );
-    let mut baseline = 0.0;
-    for (index, (label, argv)) in cases.iter().enumerate() {
-        let figures = measure_command(hyperfine, gnu_time, argv, &env, None, work)?;
-        if index == 0 || index == 3 {
-            baseline = figures.median_ms;
-        }
-        let _ = writeln!(
+    for (title, cases) in groups {
+        let _ = write!(
             text,
-            "| {label} | {:.2} | {:.2} | {:.2} | {} | {:.1} | {:.2}x |",
-            figures.min_ms,
-            figures.median_ms,
-            figures.max_ms,
-            figures.runs,
-            figures.peak_rss_kib as f64 / 1024.0,
-            figures.median_ms / baseline
+            "\n### {title}\n\n| command | min ms | median ms | max ms | runs | peak RSS MiB | ratio |\n|---|---:|---:|---:|---:|---:|---:|\n"
         );
-        println!("{label:<60} median {:.2} ms", figures.median_ms);
+        let mut baseline = None;
+        for (label, argv) in &cases {
+            let figures = measure_command(hyperfine, gnu_time, argv, &env, None, work)?;
+            let base = *baseline.get_or_insert(figures.median_ms);
+            let _ = writeln!(
+                text,
+                "| {label} | {:.2} | {:.2} | {:.2} | {} | {:.1} | {:.2}x |",
+                figures.min_ms,
+                figures.median_ms,
+                figures.max_ms,
+                figures.runs,
+                figures.peak_rss_kib as f64 / 1024.0,
+                figures.median_ms / base
+            );
+            println!("{label:<70} median {:.2} ms", figures.median_ms);
+        }
     }
     Ok(text)
+}
+
+/// A table of the report: its title and its commands (label, argv).
+type Group<'a> = (&'a str, Vec<(&'a str, Vec<String>)>);
+
+/// An oidc-agent of its own (Debian `oidc-agent-cli`), with an account `bench` for the test
+/// IdP's realm; stopped when dropped.
+struct OidcAgent {
+    pid: u32,
+    socket: String,
+    oidc_token: PathBuf,
+    version: String,
+}
+
+impl OidcAgent {
+    fn start(work: &Path, issuer: &str) -> Result<OidcAgent> {
+        let install = "apt-get install oidc-agent-cli";
+        let agent = find_tool("oidc-agent", install)?;
+        let generate = find_tool("oidc-gen", install)?;
+        let oidc_token = find_tool("oidc-token", install)?;
+        let home = work.join("oidc-home");
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home)?;
+        // It prints shell assignments: OIDC_SOCK=...; export OIDC_SOCK; OIDCD_PID=...; ...
+        let output = Command::new(&agent).env("HOME", &home).output()?;
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let value = |name: &str| {
+            text.split(';')
+                .map(str::trim)
+                .find_map(|part| part.strip_prefix(&format!("{name}=")))
+                .map(str::to_owned)
+                .with_context(|| format!("oidc-agent printed no {name}: {text}"))
+        };
+        let started = OidcAgent {
+            socket: value("OIDC_SOCK")?,
+            pid: value("OIDCD_PID")?.parse()?,
+            oidc_token,
+            version: command_output(agent.to_str().unwrap_or("oidc-agent"), &["--version"])
+                .unwrap_or_default(),
+        };
+        run_checked(
+            Command::new(generate)
+                .env("HOME", &home)
+                .env("OIDC_SOCK", &started.socket)
+                .env("OIDC_ENCRYPTION_PW", "bench")
+                .args([
+                    "bench",
+                    &format!("--issuer={issuer}"),
+                    "--client-id=service",
+                    "--client-secret=service-secret",
+                    "--flow=password",
+                    "--op-username=alice",
+                    "--op-password=correct-horse",
+                    "--scope=openid offline_access platform:read",
+                    "--pw-env",
+                    "--confirm-default",
+                    "--prompt=none",
+                ])
+                .stdout(std::process::Stdio::null()),
+        )?;
+        Ok(started)
+    }
+}
+
+impl Drop for OidcAgent {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+    }
 }
 
 /// A contexts file with `size` contexts.

@@ -64,7 +64,10 @@ pub(crate) fn start_idp(dir: &Path) -> Result<Idp> {
         .spawn()
         .context("starting the test identity provider (node tests/idp/server.js)")?;
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    stdout.read_line(&mut line)?;
+    // oidc-provider logs notices to stdout later: a closed pipe would kill it with EPIPE.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let ready: serde_json::Value = serde_json::from_str(&line)
         .with_context(|| format!("the test identity provider did not start: {line:?}"))?;
     let base = ready["base"]
