@@ -225,29 +225,8 @@ fn password_flow_reads_the_password_from_stdin_and_warns_about_mfa() {
     assert!(env.stderr.contains("ID token verified"), "{}", env.stderr);
 }
 
-/// Starts `tokenctl auth login` for a device flow, answers it at the IdP, and returns the run.
 fn device_login(sandbox: &Sandbox, idp: &Idp, context: &str, approve: bool) -> (Run, String) {
-    let mut child = sandbox
-        .command(["--context", context, "auth", "login", "--flow", "device"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let (shown, code) = support::read_device_prompt(&mut stderr);
-    idp.answer_device(&code, approve);
-    let rest = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-        rest
-    });
-    let output = support::wait_bounded(child, "tokenctl auth login (device)");
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: format!("{shown}{}", rest.join().unwrap()),
-    };
-    (run, code)
+    support::idp::device_login(sandbox, idp, &["--context", context], &[], approve)
 }
 
 #[test]

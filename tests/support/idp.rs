@@ -231,3 +231,38 @@ pub fn logged_in(args: &[&str]) -> (Idp, super::Sandbox) {
         .ok();
     (idp, sandbox)
 }
+
+/// Starts `tokenctl [GLOBAL...] auth login --flow device` with `env`, answers it at the IdP
+/// as the person would, and returns the run and the user code.
+pub fn device_login(
+    sandbox: &super::Sandbox,
+    idp: &Idp,
+    global: &[&str],
+    env: &[(&str, &str)],
+    approve: bool,
+) -> (super::Run, String) {
+    let mut args = global.to_vec();
+    args.extend(["auth", "login", "--flow", "device"]);
+    let mut child = sandbox
+        .command(&args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (shown, code) = super::read_device_prompt(&mut stderr);
+    idp.answer_device(&code, approve);
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    let output = super::wait_bounded(child, "tokenctl auth login (device)");
+    let run = super::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: format!("{shown}{}", rest.join().unwrap()),
+    };
+    (run, code)
+}

@@ -190,21 +190,36 @@ impl Sandbox {
     /// Moves the one stored login's clock: its access token now expires in `seconds` and was
     /// obtained an hour before that.
     pub fn age_login(&self, seconds: i64) {
+        self.age_logins(|_| true, seconds)
+    }
+
+    /// [`Sandbox::age_login`] for the logins to `provider`.
+    pub fn age_login_of(&self, provider: &str, seconds: i64) {
+        self.age_logins(|login| login["provider"] == provider, seconds)
+    }
+
+    fn age_logins(&self, which: impl Fn(&serde_json::Value) -> bool, seconds: i64) {
         let logins = self.dir.path().join("data/tokenctl/logins");
-        let file = std::fs::read_dir(&logins)
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .find(|path| path.extension().is_some_and(|e| e == "json"))
-            .expect("a stored login");
-        let mut login: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        login["expires_at"] = (now + seconds).into();
-        login["obtained_at"] = (now + seconds - 3600).into();
-        std::fs::write(&file, serde_json::to_vec(&login).unwrap()).unwrap();
+        let mut aged = 0;
+        for entry in std::fs::read_dir(&logins).unwrap() {
+            let file = entry.unwrap().path();
+            if file.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let mut login: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            if which(&login) {
+                login["expires_at"] = (now + seconds).into();
+                login["obtained_at"] = (now + seconds - 3600).into();
+                std::fs::write(&file, serde_json::to_vec(&login).unwrap()).unwrap();
+                aged += 1;
+            }
+        }
+        assert!(aged > 0, "no stored login to age");
     }
 
     pub fn read_config(&self) -> String {
