@@ -207,6 +207,16 @@ impl ConfigFile {
         })
     }
 
+    /// Parses the text of a contexts file (no cache, no disk): errors name `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
+        Ok(ConfigFile {
+            path: path.to_path_buf(),
+            exists: true,
+            model: parse_typed(path, text)?,
+            fingerprint: None,
+        })
+    }
+
     /// The file's text now, `None` when it does not exist.
     pub fn read_text(&self) -> Result<Option<String>, ConfigError> {
         match std::fs::read_to_string(&self.path) {

@@ -1,0 +1,3 @@
+//! The fuzz targets' shared bodies (see harness.rs).
+#[path = "harness.rs"]
+pub mod harness;
