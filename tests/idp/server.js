@@ -96,7 +96,12 @@ const resourceServer = {
 };
 
 /** Signing keys shared by every mount (generated per run). */
+/** Start-up progress on stderr, with the time since start: shown by the tests when a start hangs. */
+const started = Date.now();
+const stage = (what) => process.stderr.write(`idp: ${what} after ${Date.now() - started} ms\n`);
+stage('modules loaded');
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+stage('signing key made');
 const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', use: 'sig', alg: 'RS256' };
 
 function makeProvider(issuer, routes) {
@@ -473,6 +478,7 @@ async function handleTestApi(req, res, path, table) {
 
 async function main() {
   const { publicKey, privateKey: runaiPrivate } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  stage('Run:ai key made');
   runai.key = runaiPrivate;
   runai.jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'test-rs256', use: 'sig', alg: 'RS256' }] };
 
@@ -512,7 +518,9 @@ async function main() {
   server.listen(Number(options.port), '127.0.0.1', () => {
     const { port } = server.address();
     const base = `http://127.0.0.1:${port}`;
+    stage(`listening on ${base}`);
     table = mounts(base);
+    stage('providers mounted');
     process.stdout.write(`${JSON.stringify({ base, pid: process.pid })}\n`);
   });
   for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
