@@ -95,15 +95,7 @@ fn sigkill_while_refreshing_and_editing_loses_nothing_tokenctl_had() {
                     refresh.stderr
                 );
                 lost_in_flight += 1;
-                sandbox
-                    .run_env(
-                        ["auth", "login"],
-                        &[
-                            ("TOKENCTL_USERNAME", "alice"),
-                            ("TOKENCTL_PASSWORD", "correct-horse"),
-                        ],
-                    )
-                    .ok();
+                sandbox.run_env(["auth", "login"], &support::ALICE).ok();
             }
             _ => panic!("round {round} (CRASH_SEED={seed}): {}", refresh.stderr),
         }

@@ -11,10 +11,7 @@ use support::idp::{ApiServer, Idp};
 use support::{Run, Sandbox, require_tool};
 
 const TOKEN_ENDPOINT: &str = "POST /realms/nmr/protocol/openid-connect/token";
-const USER: [(&str, &str); 2] = [
-    ("TOKENCTL_USERNAME", "alice"),
-    ("TOKENCTL_PASSWORD", "correct-horse"),
-];
+const USER: [(&str, &str); 2] = support::ALICE;
 
 /// An IdP, a stub API server trusting its realm `nmr`, and a sandbox logged in to context `sso`
 /// (cluster `stub`). Context `elsewhere` signs in to realm `test`, which the server does not
@@ -50,6 +47,17 @@ current-context: sso
 
 fn kubeconfig(sandbox: &Sandbox) -> PathBuf {
     sandbox.path("kube/config")
+}
+
+/// `tokenctl kubeconfig setup` into the sandbox's kubeconfig.
+fn setup_kubeconfig(sandbox: &Sandbox) -> Run {
+    let path = kubeconfig(sandbox);
+    sandbox.run([
+        "kubeconfig",
+        "setup",
+        "--kubeconfig",
+        path.to_str().unwrap(),
+    ])
 }
 
 /// `kubectl ARGS` with the sandbox's environment (tokenctl on PATH) and no terminal.
@@ -97,12 +105,7 @@ contexts:
 x-team-note: kept
 ",
     );
-    let setup = sandbox.run([
-        "kubeconfig",
-        "setup",
-        "--kubeconfig",
-        path.to_str().unwrap(),
-    ]);
+    let setup = setup_kubeconfig(&sandbox);
     setup.ok();
     assert!(
         setup.stderr.contains("Wrote kube context \"sso\""),
@@ -111,14 +114,7 @@ x-team-note: kept
     );
     let written = std::fs::read_to_string(&path).unwrap();
     // Again: the same file, no duplicates.
-    sandbox
-        .run([
-            "kubeconfig",
-            "setup",
-            "--kubeconfig",
-            path.to_str().unwrap(),
-        ])
-        .ok();
+    setup_kubeconfig(&sandbox).ok();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
     let config: serde_json::Value = serde_yaml_ng::from_str(&written).unwrap();
     assert_eq!(config["current-context"], "mine", "kept");
@@ -175,15 +171,7 @@ x-team-note: kept
 #[test]
 fn twenty_kubectl_processes_with_an_expiring_token_cause_one_refresh() {
     let World { idp, api, sandbox } = world();
-    let path = kubeconfig(&sandbox);
-    sandbox
-        .run([
-            "kubeconfig",
-            "setup",
-            "--kubeconfig",
-            path.to_str().unwrap(),
-        ])
-        .ok();
+    setup_kubeconfig(&sandbox).ok();
     sandbox.age_login(60);
     let before = idp.requests(TOKEN_ENDPOINT);
     let children: Vec<_> = (0..20)

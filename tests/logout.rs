@@ -24,10 +24,7 @@ current-context: sso
     ))
 }
 
-const USER: [(&str, &str); 2] = [
-    ("TOKENCTL_USERNAME", "alice"),
-    ("TOKENCTL_PASSWORD", "correct-horse"),
-];
+const USER: [(&str, &str); 2] = support::ALICE;
 
 /// Logs in to `context` and returns the refresh token from the (file) store.
 fn login(sandbox: &Sandbox, context: &str) -> String {

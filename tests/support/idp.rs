@@ -227,15 +227,7 @@ pub fn logged_in(args: &[&str]) -> (Idp, super::Sandbox) {
          contexts:\n  - {{name: sso, provider: sso, flow: password, scopes: [platform:read]}}\ncurrent-context: sso\n",
         idp.base
     ));
-    sandbox
-        .run_env(
-            ["auth", "login"],
-            &[
-                ("TOKENCTL_USERNAME", "alice"),
-                ("TOKENCTL_PASSWORD", "correct-horse"),
-            ],
-        )
-        .ok();
+    sandbox.run_env(["auth", "login"], &super::ALICE).ok();
     (idp, sandbox)
 }
 

@@ -70,6 +70,12 @@ pub fn example_bin(name: &str) -> PathBuf {
     path
 }
 
+/// The test IdP's user, as `auth login` reads it from the environment (password flow).
+pub const ALICE: [(&str, &str); 2] = [
+    ("TOKENCTL_USERNAME", "alice"),
+    ("TOKENCTL_PASSWORD", "correct-horse"),
+];
+
 /// What a finished command left behind.
 pub struct Run {
     pub code: i32,

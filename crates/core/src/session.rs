@@ -28,9 +28,6 @@ use crate::store::{FileStore, StoreError, StoredLogin, login_key};
 /// A library session refreshes when less than this remains (the CLI uses 5 minutes).
 pub const LIBRARY_MIN_VALID: Duration = Duration::from_secs(60);
 
-/// How long a request to the identity provider may take, unless the caller says otherwise.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// No usable login, and no way to get one without a person (the CLI exits with code 4).
@@ -285,7 +282,7 @@ impl Session {
         Session::load_from(
             &config::config_paths(None),
             context,
-            DEFAULT_REQUEST_TIMEOUT,
+            crate::http::DEFAULT_REQUEST_TIMEOUT,
         )
     }
 
