@@ -15,10 +15,12 @@ providers:
   - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
   - {{name: nf, kind: auth0, domain: '{base}/auth0', client-id: cli}}
   - {{name: corp, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: cli}}
+  - {{name: dex, kind: oidc, issuer: '{base}/oidc', client-id: cli}}
 contexts:
   - {{name: sso, provider: sso, flow: password}}
   - {{name: nf, provider: nf, flow: password}}
   - {{name: corp, provider: corp, flow: password}}
+  - {{name: dex, provider: dex, flow: password}}
 current-context: sso
 "
     ))
@@ -44,7 +46,7 @@ fn login(sandbox: &Sandbox, context: &str) -> String {
 }
 
 #[test]
-fn logout_revokes_at_keycloak_and_auth0() {
+fn logout_revokes_at_keycloak_auth0_and_a_plain_oidc_provider() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
     for (context, introspection) in [
@@ -53,6 +55,7 @@ fn logout_revokes_at_keycloak_and_auth0() {
             "/realms/nmr/protocol/openid-connect/token/introspect",
         ),
         ("nf", "/auth0/oauth/introspect"),
+        ("dex", "/oidc/token/introspection"),
     ] {
         let refresh = login(&sandbox, context);
         assert!(

@@ -437,7 +437,9 @@ impl OidcAgent {
             pid: value("OIDCD_PID")?.parse()?,
             oidc_token,
             version: command_output(agent.to_str().unwrap_or("oidc-agent"), &["--version"])
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .trim_start_matches("oidc-agent ")
+                .to_owned(),
         };
         run_checked(
             Command::new(generate)
