@@ -67,6 +67,11 @@ fn test(extra: &[String]) -> Result<()> {
              (needs Node.js 20.19 or later: apt-get install nodejs npm)"
         );
     }
+    // The example programs the tests run (tests/library.rs); `cargo test` builds them only as
+    // test harnesses.
+    run(Command::new(cargo())
+        .current_dir(&root)
+        .args(["build", "--workspace", "--examples"]))?;
     let mut tally = Tally::default();
     tally.run(Command::new("node").current_dir(&idp).arg("--test"))?;
     tally.run(
