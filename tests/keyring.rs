@@ -118,12 +118,21 @@ fn without_a_keyring_the_file_fallback_is_announced_loudly() {
     );
     run.ok();
     assert!(
-        run.stderr.contains("warning: no OS keyring answered (tried Secret Service, kernel keyutils): the refresh token is stored in a file"),
+        run.stderr.contains("warning: no OS keyring answered (tried Secret Service, kernel keyutils): refresh tokens are stored in files"),
         "{}",
         run.stderr
     );
     let status = sandbox.run(["auth", "status"]).ok().to_owned();
     assert!(status.contains("Refresh token:  yes, in file "), "{status}");
+    // Said once, not at every login.
+    let again = sandbox.run_env(["auth", "login"], &support::ALICE);
+    again.ok();
+    assert!(
+        !again.stderr.contains("no OS keyring answered"),
+        "{}",
+        again.stderr
+    );
+    sandbox.run(["auth", "token"]).ok();
 
     // credential-store: keyring refuses rather than falling back.
     let strict = Sandbox::with_config(&format!(
@@ -142,6 +151,11 @@ fn without_a_keyring_the_file_fallback_is_announced_loudly() {
         run.fails_with(1)
             .contains("credential-store: keyring, but no OS keyring answered"),
         "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("password flow"),
+        "refused before the sign-in: {}",
         run.stderr
     );
     assert!(!strict.dir.path().join("data/tokenctl/logins").exists());

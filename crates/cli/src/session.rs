@@ -97,6 +97,19 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     } else {
         None
     };
+    // Where the refresh token will go, known before anyone signs in: the OS keyring when one
+    // answers (or is demanded, and then its absence stops the login here).
+    let store_setting = set.credential_store();
+    let keyring = match store_setting {
+        _ if args.no_store => None,
+        CredentialStore::None | CredentialStore::File => None,
+        CredentialStore::Keyring => Some(Keyring::probe().ok_or_else(|| {
+            anyhow!(
+                "credential-store: keyring, but no OS keyring answered (tried {TRIED_KEYRINGS}); nothing was done"
+            )
+        })?),
+        CredentialStore::Auto => Keyring::probe(),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -141,7 +154,6 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     })?;
 
     let identity = identity_of(tokens.id_token.as_ref().unwrap_or(&tokens.access_token));
-    let store_setting = set.credential_store();
     if args.no_store || store_setting == CredentialStore::None {
         println!("{}", tokens.access_token.expose());
         eprintln!(
@@ -150,14 +162,6 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         );
         return Ok(());
     }
-    // Where the refresh token goes: the OS keyring when one answers (or is demanded).
-    let keyring = match store_setting {
-        CredentialStore::File => None,
-        CredentialStore::Keyring => Some(Keyring::probe().ok_or_else(|| {
-            anyhow!("credential-store: keyring, but no OS keyring answered (tried {}); nothing was stored", TRIED_KEYRINGS)
-        })?),
-        _ => Keyring::probe(),
-    };
     let key = login_key(
         &target.provider,
         &target.client.id,
@@ -193,9 +197,12 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         lifecycle::REFRESH_LOCK_TIMEOUT,
     )?;
     let path = store.save(&key, &login)?;
-    if login.refresh_token.is_some() && store_setting == CredentialStore::Auto {
+    if login.refresh_token.is_some()
+        && store_setting == CredentialStore::Auto
+        && first_file_fallback(&store)
+    {
         eprintln!(
-            "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): the refresh token is stored in a file, {} (mode 0600). Set credential-store: file to accept this without the warning.",
+            "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): refresh tokens are stored in files like {} (mode 0600). This is said once; `auth status` names the store. Set credential-store: file to accept it.",
             path.display()
         );
     }
@@ -206,6 +213,17 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         expiry_phrase(login.expires_at)
     );
     Ok(())
+}
+
+/// Whether this is the first time refresh tokens fall back to files in this store: the
+/// warning is said once, loudly, not at every login (a marker file beside the logins).
+fn first_file_fallback(store: &FileStore) -> bool {
+    let marker = store.dir().with_file_name("file-fallback-announced");
+    if marker.exists() {
+        return false;
+    }
+    let _ = tokenctl_core::fsutil::write_atomic(&marker, b"refresh tokens fall back to files\n");
+    true
 }
 
 fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {

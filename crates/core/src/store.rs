@@ -107,6 +107,11 @@ impl FileStore {
         FileStore { dir }
     }
 
+    /// Where the login files are.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn path_of(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.json"))
     }
