@@ -192,6 +192,27 @@ fn remove_abandoned_temps(path: &Path) {
     }
 }
 
+/// Removes temporary files of [`write_atomic`] in `dir` older than `age`, for files written
+/// without a lock (caches): no writer takes that long, so their writer died.
+pub fn remove_stale_temps(dir: &Path, age: Duration) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|elapsed| elapsed > age);
+        if name.starts_with('.') && name.ends_with(".tmp") && stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// `config.yaml` → `config.yaml.lock`, beside it.
 pub fn lock_path(guarded: &Path) -> PathBuf {
     let mut name = guarded.as_os_str().to_owned();
@@ -218,6 +239,25 @@ mod tests {
         assert_eq!(mode(&root.path().join("a/b")), 0o700);
         let leftovers: Vec<_> = fs::read_dir(root.path().join("a/b")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn stale_temporary_files_go_and_fresh_ones_stay() {
+        let root = tempfile::tempdir().unwrap();
+        let old = root.path().join(".entry.json.Ab12Cd.tmp");
+        let fresh = root.path().join(".entry.json.Ef34Gh.tmp");
+        fs::write(&old, "half").unwrap();
+        fs::write(&fresh, "being written").unwrap();
+        let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(an_hour_ago)
+            .unwrap();
+        remove_stale_temps(root.path(), Duration::from_secs(600));
+        assert!(!old.exists());
+        assert!(fresh.exists());
     }
 
     #[test]

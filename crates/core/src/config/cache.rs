@@ -99,6 +99,10 @@ pub(super) fn store(path: &Path, fingerprint: Fingerprint, model: &FileModel) {
         fingerprint: &fingerprint,
         model,
     };
+    // Cache files are written without a lock; what a killed writer left is found by age.
+    if let Some(dir) = entry_path.parent() {
+        crate::fsutil::remove_stale_temps(dir, std::time::Duration::from_secs(600));
+    }
     match serde_json::to_vec(&entry) {
         Ok(bytes) => {
             if let Err(err) = write_atomic(&entry_path, &bytes) {
