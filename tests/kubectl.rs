@@ -419,3 +419,47 @@ fn api_sends_the_token_to_the_cluster_and_turns_401_into_log_in() {
     );
     assert_eq!(api.requests("401"), 1);
 }
+
+/// `COMMAND` run by `script` on a pseudo-terminal (util-linux), as a person at a terminal would.
+fn on_a_terminal(sandbox: &Sandbox, command: &str, env: &[(&str, &str)]) -> Run {
+    let script = require_tool("script", "apt-get install bsdutils");
+    let mut runner = Command::new(script);
+    sandbox.isolate(&mut runner);
+    runner
+        .args(["--quiet", "--return", "--command", command, "/dev/null"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    finish(runner, command)
+}
+
+#[test]
+fn at_a_terminal_kubectl_lets_tokenctl_log_in_and_api_pretty_prints() {
+    let World {
+        sandbox,
+        idp: _idp,
+        api: _api,
+    } = world();
+    setup_kubeconfig(&sandbox).ok();
+    sandbox.run(["auth", "logout"]).ok();
+    let kubeconfig = kubeconfig(&sandbox);
+    let run = on_a_terminal(
+        &sandbox,
+        &format!(
+            "kubectl --kubeconfig {} --context sso get --raw /api",
+            kubeconfig.display()
+        ),
+        &USER,
+    );
+    let shown = run.ok();
+    assert!(shown.contains("logging in now"), "{shown}");
+    assert!(shown.contains("\"APIVersions\""), "{shown}");
+    sandbox.run(["auth", "token"]).ok();
+
+    let run = on_a_terminal(&sandbox, "tokenctl api /whoami", &[]);
+    let shown = run.ok();
+    assert!(
+        shown.contains("{\r\n  \"sub\": \"alice\""),
+        "indented: {shown:?}"
+    );
+}
