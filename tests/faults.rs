@@ -398,12 +398,7 @@ fn faults_during_a_refresh_leave_the_stored_login_as_it_was() {
         });
         let (run, _, sandbox) = login(port, &[]);
         run.ok();
-        let logins = sandbox.dir.path().join("data/tokenctl/logins");
-        let file = std::fs::read_dir(&logins)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "json"))
-            .unwrap();
+        let file = sandbox.login_file();
         let before = std::fs::read(&file).unwrap();
         let started = Instant::now();
         let run = sandbox.run_env(

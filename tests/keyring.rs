@@ -37,13 +37,7 @@ fn shell(sandbox: &Sandbox, wrapper: &[&str], script: &str) -> Run {
 
 /// The stored login file's text.
 fn login_file(sandbox: &Sandbox) -> String {
-    let dir = sandbox.dir.path().join("data/tokenctl/logins");
-    let login = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .find(|path| path.extension().is_some_and(|e| e == "json"))
-        .expect("a stored login");
-    std::fs::read_to_string(login).unwrap()
+    std::fs::read_to_string(sandbox.login_file()).unwrap()
 }
 
 #[test]

@@ -123,12 +123,7 @@ fn fifty_processes_at_once_cause_one_refresh() {
 #[test]
 fn a_refresh_token_the_provider_refuses_means_log_in_again() {
     let (_idp, sandbox) = logged_in();
-    let logins = sandbox.dir.path().join("data/tokenctl/logins");
-    let file = std::fs::read_dir(&logins)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .find(|path| path.extension().is_some_and(|e| e == "json"))
-        .unwrap();
+    let file = sandbox.login_file();
     let text = std::fs::read_to_string(&file).unwrap();
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
     let refresh = value["refresh_token"]

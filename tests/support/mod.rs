@@ -193,6 +193,15 @@ impl Sandbox {
         std::fs::write(path, text).unwrap();
     }
 
+    /// The stored login's file (the first, when there are several).
+    pub fn login_file(&self) -> PathBuf {
+        std::fs::read_dir(self.dir.path().join("data/tokenctl/logins"))
+            .expect("a login store")
+            .map(|entry| entry.unwrap().path())
+            .find(|path| path.extension().is_some_and(|e| e == "json"))
+            .expect("a stored login")
+    }
+
     /// Moves the one stored login's clock: its access token now expires in `seconds` and was
     /// obtained an hour before that.
     pub fn age_login(&self, seconds: i64) {
