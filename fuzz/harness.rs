@@ -79,6 +79,6 @@ pub fn jwt(data: &[u8]) {
 /// `KUBERNETES_EXEC_INFO` as kubectl sets it.
 pub fn exec_credential_input(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = tokenctl_cli::kube::ExecInfo::parse(text);
+        let _ = tokenctl_cli::exec_credential::ExecInfo::parse(text);
     }
 }

@@ -50,7 +50,7 @@ fn a_token_about_to_expire_is_refreshed_and_the_rotated_refresh_token_kept() {
     // The same with flags the hot path leaves to the full parser.
     assert_eq!(
         sandbox
-            .run(["-v", "auth", "token", "--min-valid", "1m"])
+            .run(["-v", "auth", "token", "--min-valid", "30s"])
             .ok()
             .trim(),
         stored_token(&sandbox)

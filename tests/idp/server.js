@@ -39,6 +39,10 @@ const PASSWORD = options.password;
 
 /** Counts of requests by "METHOD path", for tests that check what tokenctl sent. */
 const requestCounts = new Map();
+/** How long the client `service-short`'s access tokens live. */
+const SHORT_TOKEN_TTL = 20;
+/** Milliseconds every token request waits before it is answered (`/test/delay?ms=N`): races. */
+let tokenDelay = 0;
 
 /** Clients every mount knows. Secrets are test values. */
 function clients(extraRedirects = []) {
@@ -63,6 +67,15 @@ function clients(extraRedirects = []) {
       client_secret: 'service-secret',
       token_endpoint_auth_method: 'client_secret_post',
       grant_types: ['client_credentials', 'password', 'refresh_token', TOKEN_EXCHANGE],
+      response_types: [],
+      redirect_uris: [],
+    },
+    {
+      // Its access tokens live 20 seconds (see getResourceServerInfo): renewal tests.
+      client_id: 'service-short',
+      client_secret: 'service-short-secret',
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['client_credentials'],
       response_types: [],
       redirect_uris: [],
     },
@@ -125,9 +138,12 @@ function makeProvider(issuer, routes) {
         enabled: true,
         defaultResource: () => RESOURCE,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, indicator) => {
+        getResourceServerInfo: (_ctx, indicator, client) => {
           if (indicator !== RESOURCE) {
             throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          }
+          if (client?.clientId === 'service-short') {
+            return { ...resourceServer, accessTokenTTL: SHORT_TOKEN_TTL };
           }
           return resourceServer;
         },
@@ -138,7 +154,7 @@ function makeProvider(issuer, routes) {
     rotateRefreshToken: true,
     ttl: {
       AccessToken: ACCESS_TOKEN_TTL,
-      ClientCredentials: ACCESS_TOKEN_TTL,
+      ClientCredentials: (_ctx, _token, client) => (client.clientId === 'service-short' ? SHORT_TOKEN_TTL : ACCESS_TOKEN_TTL),
       DeviceCode: 600,
       IdToken: 3600,
       RefreshToken: 14 * 24 * 3600,
@@ -443,6 +459,10 @@ async function handleTestApi(req, res, path, table) {
   if (path === '/test/requests') {
     return sendJson(res, 200, Object.fromEntries(requestCounts));
   }
+  if (path === '/test/delay') {
+    tokenDelay = Number(url.searchParams.get('ms') || '0');
+    return sendJson(res, 200, { delay: tokenDelay });
+  }
   if (path === '/test/device') {
     const userCode = (url.searchParams.get('user_code') || '').replace(/[^A-Z0-9]/gi, '').toUpperCase();
     const deny = url.searchParams.get('deny') === '1';
@@ -489,6 +509,9 @@ async function main() {
     requestCounts.set(key, (requestCounts.get(key) || 0) + 1);
     try {
       if (url.pathname.startsWith('/test/')) return await handleTestApi(req, res, url.pathname, table);
+      if (tokenDelay > 0 && req.method === 'POST' && url.pathname.endsWith('/token')) {
+        await new Promise((resolve) => { setTimeout(resolve, tokenDelay); });
+      }
       if (url.pathname === '/runai/jwks') return sendJson(res, 200, runai.jwks);
       // A NeMo-platform-style cluster that says which provider issues its tokens.
       if (url.pathname === '/cluster/apis/auth/discovery') {

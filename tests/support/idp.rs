@@ -48,6 +48,12 @@ impl Idp {
         counts[what].as_u64().unwrap_or(0)
     }
 
+    /// Makes every token request wait `ms` milliseconds before it is answered (0: none).
+    pub fn delay_tokens(&self, ms: u64) {
+        let status = http_get_status(&format!("{}/test/delay?ms={ms}", self.base));
+        assert_eq!(status, 200, "setting the token delay");
+    }
+
     /// Approves (or denies) a device sign-in by its user code, as the person would.
     pub fn answer_device(&self, user_code: &str, approve: bool) {
         let deny = if approve { "" } else { "&deny=1" };

@@ -8,9 +8,7 @@ use tokenctl_core::SessionError;
 use tokenctl_core::config::ConfigSet;
 use tokenctl_core::http::HttpClient;
 
-use crate::GlobalArgs;
-use crate::hot::DEFAULT_MIN_VALID;
-use crate::session;
+use crate::{GlobalArgs, tokens};
 
 /// Replies larger than this are refused (a big list of a big cluster still fits).
 const MAX_API_REPLY: usize = 64 << 20;
@@ -73,8 +71,11 @@ pub fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
         .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.into())
         .to_ascii_uppercase();
 
-    let (_, login) = session::usable_login(global, DEFAULT_MIN_VALID)?;
-    let http = HttpClient::for_cluster(cluster, global.request_timeout)?;
+    let (_, login) = tokens::usable_login(global, tokenctl_core::logins::Freshness::CLI)?;
+    let http = HttpClient::for_cluster(
+        &tokenctl_core::flows::tls_trust(cluster),
+        global.request_timeout,
+    )?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -9,7 +9,7 @@ use tokenctl_core::config::{ConfigSet, ContextList, Edit};
 use crate::GlobalArgs;
 use crate::complete;
 use crate::output::{self, DocFormat, ListFormat};
-use crate::session::{self, LoginArgs};
+use crate::tokens::{self, LoginArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
@@ -17,9 +17,11 @@ pub enum AuthCommand {
     Login(LoginArgs),
     /// Print the access token of the context in use (for curl, scripts, SDKs)
     Token {
-        /// Fail unless the token stays valid this long (30s, 5m, 1h)
-        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = session::parse_duration)]
-        min_valid: std::time::Duration,
+        /// Renew the token when less than this remains, and fail when even a new one does not
+        /// last this long (30s, 5m, 1h). Without it: renewed when less than 5 minutes, or half
+        /// the lifetime of shorter-lived tokens, remain
+        #[arg(long, value_name = "DURATION", value_parser = tokens::parse_duration)]
+        min_valid: Option<std::time::Duration>,
         /// Print the token's header and claims as JSON instead of the token
         #[arg(long)]
         decode: bool,
@@ -64,16 +66,16 @@ pub enum AuthCommand {
 pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
     let paths = global.config_paths();
     match command {
-        AuthCommand::Login(args) => session::login(args, global),
+        AuthCommand::Login(args) => tokens::login(args, global),
         AuthCommand::Token {
             min_valid,
             decode,
             id_token,
-        } => session::token(global, min_valid, decode, id_token),
-        AuthCommand::Status { output } => session::status(global, output),
-        AuthCommand::Refresh => session::refresh(global),
-        AuthCommand::ExecCredential => crate::kube::exec_credential(global),
-        AuthCommand::Logout { all } => session::logout(global, all),
+        } => tokens::token(global, min_valid, decode, id_token),
+        AuthCommand::Status { output } => tokens::status(global, output),
+        AuthCommand::Refresh => tokens::refresh(global),
+        AuthCommand::ExecCredential => crate::exec_credential::exec_credential(global),
+        AuthCommand::Logout { all } => tokens::logout(global, all),
         AuthCommand::UseContext { name } => {
             let outcome = ConfigSet::apply(&paths, &Edit::UseContext(name.clone()))?;
             output::warnings(&outcome.warnings);

@@ -100,6 +100,9 @@ pub struct SetContextArgs {
     /// Scopes to request, comma-separated or repeated
     #[arg(long, value_name = "SCOPE", value_delimiter = ',')]
     pub scopes: Vec<String>,
+    /// Keep a login of this context's own under NAME (a second account on the same provider)
+    #[arg(long, value_name = "NAME")]
+    pub login: Option<String>,
     /// A free-form attribute, passed to plugins as TOKENCTL_<KEY> (e.g. workspace=default)
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_attribute)]
     pub attributes: Vec<(String, String)>,
@@ -190,6 +193,7 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
             insert_text(&mut set, "provider", args.provider);
             insert_text(&mut set, "cluster", args.cluster);
             insert_text(&mut set, "flow", args.flow);
+            insert_text(&mut set, "login", args.login);
             if !args.scopes.is_empty() {
                 let scopes = args.scopes.into_iter().map(Value::from).collect();
                 set.insert("scopes".into(), Value::Sequence(scopes));

@@ -1,27 +1,22 @@
 //! The hot path. `tokenctl auth token` and `auth exec-credential` run hundreds of times a day,
-//! from scripts and from kubectl; while the stored access token is valid it is answered here, before the command tree
-//! is built or logging is set up: read the contexts file (cached), read the login, print.
-//! Whatever this path does not fully serve (other flags, a token to refresh, an error to
-//! explain, `RUST_LOG`) goes the ordinary way, so both ways behave the same.
+//! from scripts and from kubectl; while the stored access token is valid it is answered here,
+//! before the command tree is built or logging is set up: read the contexts file (cached), ask
+//! the login use cases for the cached token (the same identity and freshness rules as
+//! everywhere), print. Whatever this path does not fully serve (other flags, a token to renew,
+//! an error to explain, `RUST_LOG`) goes the ordinary way, so both ways behave the same.
 
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Arc;
 
 use tokenctl_core::config::{self, ConfigSet};
-use tokenctl_core::lifecycle;
-use tokenctl_core::session::find_login;
-use tokenctl_core::store::FileStore;
+use tokenctl_core::logins::Freshness;
 
-use crate::kube::{ExecInfo, render};
-
-/// The CLI refreshes when less than this remains (`--min-valid`'s default).
-pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(300);
+use crate::exec_credential::{ExecInfo, render};
 
 /// Answers the command line when it is `auth token` or `auth exec-credential` (with at most
-/// `--context NAME`) and the
-/// stored token is fresh; `None` hands it to the full parser.
+/// `--context NAME`) and the stored token is fresh; `None` hands it to the full parser.
 pub fn try_serve(args: &[OsString]) -> Option<ExitCode> {
     if std::env::var_os("RUST_LOG").is_some() {
         return None;
@@ -49,21 +44,16 @@ pub fn try_serve(args: &[OsString]) -> Option<ExitCode> {
             .ok()
             .filter(|name| !name.is_empty())
     });
-    let set = ConfigSet::load_valid(&config::config_paths(None)).ok()?;
-    let found = find_login(&set, &FileStore::default_location(), context.as_deref()).ok()?;
-    if !lifecycle::is_fresh(&found.login, DEFAULT_MIN_VALID) {
-        return None;
-    }
-    let token = found.login.access_token.expose();
+    let set = Arc::new(ConfigSet::load_valid(&config::config_paths(None)).ok()?);
+    let logins = crate::tokens::logins_of(set, tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT);
+    let login = logins.cached(context.as_deref(), Freshness::CLI)?;
+    let token = login.access_token.expose();
     let mut out = std::io::stdout().lock();
     match exec_info {
         None => writeln!(out, "{token}").ok()?,
-        Some(info) => writeln!(
-            out,
-            "{}",
-            render(info.api_version, token, found.login.expires_at)
-        )
-        .ok()?,
+        Some(info) => {
+            writeln!(out, "{}", render(info.api_version, token, login.expires_at)).ok()?
+        }
     }
     Some(ExitCode::SUCCESS)
 }

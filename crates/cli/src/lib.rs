@@ -7,13 +7,15 @@ pub mod api;
 pub mod auth;
 pub mod complete;
 pub mod config_cmd;
+pub mod exec_credential;
 pub mod generate;
 pub mod hot;
 pub mod kube;
 mod output;
 pub mod plugin;
-pub mod session;
 mod set_provider;
+mod terminal;
+pub mod tokens;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -75,7 +77,7 @@ pub struct GlobalArgs {
         help_heading = "Global options",
         value_name = "DURATION",
         default_value = "30s",
-        value_parser = session::parse_duration
+        value_parser = tokens::parse_duration
     )]
     pub request_timeout: std::time::Duration,
 
@@ -154,13 +156,19 @@ fn exit_code(result: anyhow::Result<()>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             output::error(&err);
-            if kube::is_login_required(&err) {
+            if is_login_required(&err) {
                 ExitCode::from(4)
             } else {
                 ExitCode::FAILURE
             }
         }
     }
+}
+
+/// Whether an error means a person must log in (exit code 4).
+pub fn is_login_required(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<tokenctl_core::SessionError>()
+        .is_some_and(tokenctl_core::SessionError::is_login_required)
 }
 
 /// Logs go to stderr; `-v` raises the level, `RUST_LOG` replaces it.

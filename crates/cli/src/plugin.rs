@@ -10,10 +10,7 @@ use anyhow::{Result, anyhow};
 use clap::CommandFactory;
 use tokenctl_core::config::{self, ConfigSet};
 
-use crate::GlobalArgs;
-use crate::hot::DEFAULT_MIN_VALID;
-use crate::kube::is_login_required;
-use crate::session;
+use crate::{GlobalArgs, is_login_required, tokens};
 
 const PREFIX: &str = "tokenctl-";
 
@@ -178,7 +175,7 @@ fn plugin_env(global: &GlobalArgs) -> Result<Vec<(String, String)>> {
     if let Some(server) = resolved.cluster.and_then(|c| c.server.clone()) {
         env.push(("TOKENCTL_SERVER".to_owned(), server));
     }
-    match session::usable_login(global, DEFAULT_MIN_VALID) {
+    match tokens::usable_login(global, tokenctl_core::logins::Freshness::CLI) {
         Ok((_, login)) => env.push((
             "TOKENCTL_TOKEN".to_owned(),
             login.access_token.expose().to_owned(),

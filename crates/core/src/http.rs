@@ -7,7 +7,6 @@ use std::time::Duration;
 use url::Url;
 
 use crate::base_url::is_loopback;
-use crate::config::ClusterEntry;
 use crate::secret::Secret;
 
 /// Replies larger than this are refused: a token reply is a few KiB.
@@ -70,8 +69,8 @@ impl HttpClient {
     /// A client for a cluster's own server: it also trusts the cluster's certificate authority
     /// (`certificate-authority` file or `certificate-authority-data`), or, with
     /// `insecure-skip-tls-verify: true`, any certificate (said in a warning).
-    pub fn for_cluster(cluster: &ClusterEntry, timeout: Duration) -> Result<HttpClient, HttpError> {
-        HttpClient::from_builder(trust_cluster(client_builder(timeout), cluster)?, timeout)
+    pub fn for_cluster(trust: &TlsTrust, timeout: Duration) -> Result<HttpClient, HttpError> {
+        HttpClient::from_builder(trust_cluster(client_builder(timeout), trust)?, timeout)
     }
 
     /// How long a request may take.
@@ -279,9 +278,21 @@ fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
 
 /// Adds a cluster's certificate-authority settings to a client builder (kubeconfig's meaning:
 /// the CA is trusted besides the system's roots).
+/// How a cluster's server is trusted, as its kubeconfig-style entry says: a CA file or
+/// inline PEM data, or no verification at all.
+#[derive(Clone, Debug, Default)]
+pub struct TlsTrust {
+    /// The cluster's name, for messages.
+    pub name: String,
+    pub ca_file: Option<String>,
+    /// Base64-encoded PEM.
+    pub ca_data: Option<String>,
+    pub insecure_skip_verify: bool,
+}
+
 pub fn trust_cluster(
     builder: reqwest::ClientBuilder,
-    cluster: &ClusterEntry,
+    cluster: &TlsTrust,
 ) -> Result<reqwest::ClientBuilder, HttpError> {
     use base64::Engine;
     let problem = |reason: String| HttpError::Trust {
@@ -289,10 +300,7 @@ pub fn trust_cluster(
         reason,
     };
     let pem =
-        match (
-            &cluster.certificate_authority,
-            &cluster.certificate_authority_data,
-        ) {
+        match (&cluster.ca_file, &cluster.ca_data) {
             (Some(path), _) => Some(std::fs::read(path).map_err(|err| {
                 problem(format!("cannot read certificate-authority {path}: {err}"))
             })?),
@@ -318,7 +326,7 @@ pub fn trust_cluster(
             builder = builder.add_root_certificate(certificate);
         }
     }
-    if cluster.insecure_skip_tls_verify == Some(true) {
+    if cluster.insecure_skip_verify {
         tracing::warn!(
             cluster = %cluster.name,
             "insecure-skip-tls-verify: the server's certificate is not checked"

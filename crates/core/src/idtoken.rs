@@ -138,7 +138,7 @@ mod tests {
     }
 
     fn claims(overrides: Value) -> Value {
-        let now = crate::oauth::now();
+        let now = crate::clock::unix_now();
         let mut base = serde_json::json!({
             "iss": "https://idp.example/realms/r", "aud": "cli", "sub": "alice",
             "exp": now + 300, "iat": now, "nonce": "n-1",
@@ -181,7 +181,7 @@ mod tests {
         let expired = sign(
             &keys,
             "k1",
-            claims(serde_json::json!({"exp": crate::oauth::now() - 120})),
+            claims(serde_json::json!({"exp": crate::clock::unix_now() - 120})),
         );
         assert!(matches!(
             verify(&expired, &keys.jwks, &EXPECTED),

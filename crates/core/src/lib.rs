@@ -3,20 +3,20 @@
 //! terminal code live here.
 
 pub mod base_url;
-pub mod browser;
+pub mod clock;
 pub mod config;
+pub mod dirs;
+pub mod flows;
 pub mod fsutil;
 pub mod http;
 pub mod idtoken;
 pub mod jwt;
-pub mod lifecycle;
-pub mod login;
+pub mod logins;
 pub mod oauth;
 pub mod os_keyring;
 pub mod provider;
 pub mod secret;
 pub mod session;
-pub mod store;
 
 /// Re-exported for [`register_provider!`].
 #[doc(hidden)]

@@ -87,12 +87,60 @@ impl Grant {
 pub struct TokenSet {
     pub access_token: Secret,
     pub token_type: String,
-    /// Seconds since the epoch; from `expires_in`, else the access token's `exp`.
-    pub expires_at: Option<i64>,
+    /// How long the access token lives: `expires_in`, else the access token's `exp`.
+    pub lifetime: Option<Lifetime>,
     pub refresh_token: Option<Secret>,
     pub id_token: Option<Secret>,
     /// The granted scope, when the provider says.
     pub scope: Option<String>,
+}
+
+/// The longest an access token is believed to live; a provider that says more is read as this.
+pub const MAX_TOKEN_LIFETIME: u64 = 365 * 24 * 3600;
+
+/// How long an access token lives, as the provider said it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    /// `expires_in`: seconds from when the reply came (at most [`MAX_TOKEN_LIFETIME`]).
+    Seconds(u64),
+    /// The token's own `exp` claim, seconds since the epoch.
+    Until(i64),
+}
+
+impl Lifetime {
+    /// The expiry instant for a reply received at `now`; never overflows.
+    pub fn expires_at(self, now: i64) -> i64 {
+        match self {
+            Lifetime::Seconds(seconds) => {
+                now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX))
+            }
+            Lifetime::Until(at) => at,
+        }
+    }
+}
+
+/// A count of seconds from a provider (`expires_in`, `interval`): an integer, a float or a
+/// numeric string, clamped to `0..=max`; anything else is `None`. Never panics or wraps.
+pub fn seconds_value(field: &str, value: &serde_json::Value, max: u64) -> Option<u64> {
+    let number = match value {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(text) => text.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    let Some(number) = number.filter(|n| n.is_finite()) else {
+        tracing::warn!("{field} is not a number of seconds; ignored");
+        return None;
+    };
+    if number < 0.0 {
+        tracing::warn!("{field} is negative ({number}); read as 0");
+        return Some(0);
+    }
+    if number > max as f64 {
+        tracing::warn!("{field} is {number} seconds; read as {max}");
+        return Some(max);
+    }
+    // In range: the float-to-integer conversion is exact for whole seconds and truncates the rest.
+    Some(number as u64)
 }
 
 /// Why a token request failed.
@@ -187,11 +235,9 @@ struct TokenReply {
     scope: Option<String>,
 }
 
-/// Seconds since the epoch, now.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+/// The lifetime a JWT access token states by its `exp` claim.
+pub fn jwt_lifetime(token: &str) -> Option<Lifetime> {
+    jwt::decode(token).ok()?.expires_at().map(Lifetime::Until)
 }
 
 /// One token request, before a dialect puts it on the wire.
@@ -299,16 +345,16 @@ pub fn parse_token_reply(url: &Url, reply: &Reply) -> Result<TokenSet, OAuthErro
                 status: reply.status,
                 what: what_it_was(reply),
             })?;
-        let expires_at = parsed
+        let lifetime = parsed
             .expires_in
             .as_ref()
-            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
-            .map(|seconds| now() + seconds)
-            .or_else(|| jwt::decode(&parsed.access_token).ok()?.expires_at());
+            .and_then(|v| seconds_value("expires_in", v, MAX_TOKEN_LIFETIME))
+            .map(Lifetime::Seconds)
+            .or_else(|| jwt_lifetime(&parsed.access_token));
         return Ok(TokenSet {
             access_token: Secret::new(parsed.access_token),
             token_type: parsed.token_type.unwrap_or_else(|| "Bearer".into()),
-            expires_at,
+            lifetime,
             refresh_token: parsed.refresh_token.map(Secret::new),
             id_token: parsed.id_token.map(Secret::new),
             scope: parsed.scope,
@@ -358,11 +404,32 @@ pub struct DeviceAuthorization {
     pub verification_uri: String,
     #[serde(default)]
     pub verification_uri_complete: Option<String>,
+    /// Seconds the code lives, at most [`MAX_DEVICE_CODE_LIFETIME`].
+    #[serde(deserialize_with = "device_expiry")]
     pub expires_in: u64,
-    #[serde(default)]
+    /// Seconds between polls, at most [`MAX_DEVICE_INTERVAL`].
+    #[serde(default, deserialize_with = "device_interval")]
     pub interval: Option<u64>,
     #[serde(default)]
     pub message: Option<String>,
+}
+
+/// A device code is read as living at most this long, whatever the provider says.
+pub const MAX_DEVICE_CODE_LIFETIME: u64 = 24 * 3600;
+/// Polls are at most this far apart, whatever the provider says.
+pub const MAX_DEVICE_INTERVAL: u64 = 300;
+
+fn device_expiry<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    seconds_value("expires_in", &value, MAX_DEVICE_CODE_LIFETIME)
+        .ok_or_else(|| serde::de::Error::custom("expires_in is not a number of seconds"))
+}
+
+fn device_interval<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(seconds_value("interval", &value, MAX_DEVICE_INTERVAL))
 }
 
 /// Starts a device authorization.
@@ -420,9 +487,43 @@ mod tests {
             ),
         )
         .unwrap();
-        assert!((set.expires_at.unwrap() - now() - 60).abs() <= 1);
+        assert_eq!(set.lifetime, Some(Lifetime::Seconds(60)));
         assert_eq!(set.token_type, "Bearer");
         assert_eq!(set.refresh_token.unwrap().expose(), "rt");
+    }
+
+    #[test]
+    fn absurd_numbers_of_seconds_are_clamped_never_wrapped() {
+        let lifetime = |expires_in: &str| {
+            parse_token_reply(
+                &url(),
+                &reply(
+                    200,
+                    &format!(r#"{{"access_token":"at","expires_in":{expires_in}}}"#),
+                ),
+            )
+            .unwrap()
+            .lifetime
+        };
+        assert_eq!(lifetime("60.0"), Some(Lifetime::Seconds(60)), "a float");
+        assert_eq!(lifetime("\"60.5\""), Some(Lifetime::Seconds(60)));
+        assert_eq!(
+            lifetime("9223372036854775807"),
+            Some(Lifetime::Seconds(MAX_TOKEN_LIFETIME))
+        );
+        assert_eq!(lifetime("-9223372036854775807"), Some(Lifetime::Seconds(0)));
+        assert_eq!(lifetime("\"soon\""), None);
+        assert_eq!(
+            Lifetime::Seconds(u64::MAX).expires_at(i64::MAX - 1),
+            i64::MAX
+        );
+
+        let device: DeviceAuthorization = serde_json::from_str(
+            r#"{"device_code":"d","user_code":"u","verification_uri":"https://x","expires_in":18446744073709551615,"interval":18446744073709551615}"#,
+        )
+        .unwrap();
+        assert_eq!(device.expires_in, MAX_DEVICE_CODE_LIFETIME);
+        assert_eq!(device.interval, Some(MAX_DEVICE_INTERVAL));
     }
 
     #[test]

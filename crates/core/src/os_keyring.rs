@@ -57,6 +57,29 @@ impl Backend {
     }
 }
 
+/// `value` in parts of at most `limit` bytes (at least one character each), cut only between
+/// characters, so that any text splits, not only ASCII.
+fn split_at_chars(value: &str, limit: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = value;
+    while rest.len() > limit {
+        let mut cut = limit;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if cut == 0 {
+            cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        let (part, tail) = rest.split_at(cut);
+        parts.push(part);
+        rest = tail;
+    }
+    if !rest.is_empty() || parts.is_empty() {
+        parts.push(rest);
+    }
+    parts
+}
+
 /// Why the keyring could not keep or give a secret. Never contains the secret.
 #[derive(Debug, thiserror::Error)]
 #[error("{backend}: {reason}", backend = .0.describe(), reason = .1)]
@@ -102,15 +125,7 @@ impl Keyring {
     pub fn set(&self, account: &str, secret: &Secret) -> Result<(), KeyringError> {
         let value = secret.expose();
         let limit = self.backend.limit();
-        let parts: Vec<&str> = if value.len() <= limit {
-            vec![value]
-        } else {
-            value
-                .as_bytes()
-                .chunks(limit)
-                .map(|chunk| std::str::from_utf8(chunk).expect("tokens are ASCII"))
-                .collect()
-        };
+        let parts = split_at_chars(value, limit);
         let head = if parts.len() == 1 {
             parts[0].to_owned()
         } else {
@@ -176,5 +191,24 @@ impl Keyring {
             remove(&name)?;
         }
         remove(account)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_at_chars;
+
+    #[test]
+    fn secrets_split_between_characters_whatever_their_bytes() {
+        let value = format!("{}é{}", "a".repeat(16 * 1024 - 1), "ü".repeat(9000));
+        let parts = split_at_chars(&value, 16 * 1024);
+        assert!(parts.len() > 1 && parts.iter().all(|p| p.len() <= 16 * 1024));
+        assert_eq!(parts.concat(), value);
+        assert_eq!(split_at_chars("ab", 8), ["ab"]);
+        assert_eq!(
+            split_at_chars("éé", 1),
+            ["é", "é"],
+            "a limit below one character"
+        );
     }
 }

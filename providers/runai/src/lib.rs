@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokenctl_core::base_url::join_path;
 use tokenctl_core::http::Reply;
-use tokenctl_core::jwt;
 use tokenctl_core::oauth::{Grant, OAuthError, TokenRequest, TokenSet, TokenWire, WireRequest};
 use tokenctl_core::provider::{FieldError, fields};
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig, Secret};
@@ -192,7 +191,7 @@ impl TokenWire for RunAiWire {
                 })?;
             let access = parsed.access_token;
             return Ok(TokenSet {
-                expires_at: jwt::decode(&access).ok().and_then(|t| t.expires_at()),
+                lifetime: tokenctl_core::oauth::jwt_lifetime(&access),
                 access_token: Secret::new(access),
                 token_type: "Bearer".into(),
                 refresh_token: parsed.refresh_token.map(Secret::new),

@@ -63,11 +63,7 @@ struct Entry<M> {
 
 /// `$XDG_CACHE_HOME/tokenctl/contexts/`, else `~/.cache/tokenctl/contexts/`.
 fn cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute())
-        .or_else(|| std::env::home_dir().map(|home| home.join(".cache")))?;
-    Some(base.join("tokenctl").join("contexts"))
+    Some(crate::dirs::cache_dir().join("contexts"))
 }
 
 fn digest(value: impl Hash) -> u64 {

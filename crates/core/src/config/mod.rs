@@ -52,12 +52,7 @@ pub fn config_paths(explicit: Option<&Path>) -> Vec<PathBuf> {
 
 /// `$XDG_CONFIG_HOME/tokenctl/config.yaml`, falling back to `~/.config/tokenctl/config.yaml`.
 pub fn default_config_path() -> PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute())
-        .or_else(|| std::env::home_dir().map(|home| home.join(".config")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("tokenctl").join("config.yaml")
+    crate::dirs::config_dir().join("config.yaml")
 }
 
 /// Why the contexts file could not be used. Every variant names the file.

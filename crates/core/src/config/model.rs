@@ -86,13 +86,15 @@ pub struct ContextEntry {
     pub cluster: Option<String>,
     pub flow: Option<Flow>,
     pub scopes: Option<Vec<String>>,
+    /// `login: NAME`: an identity of this context's own (two accounts on one provider).
+    pub login: Option<String>,
     /// Free-form attributes (`workspace: default`), in file order, handed to plugins as
     /// environment. A list rather than a map: a context has a handful, and a file thousands.
     pub attributes: Vec<KeyValue>,
 }
 
 /// The keys of a context entry that tokenctl interprets; everything else is an attribute.
-pub const CONTEXT_KEYS: [&str; 5] = ["name", "provider", "cluster", "flow", "scopes"];
+pub const CONTEXT_KEYS: [&str; 6] = ["name", "provider", "cluster", "flow", "scopes", "login"];
 
 /// The keys of a cluster entry, all interpreted by tokenctl.
 pub const CLUSTER_KEYS: [&str; 4] = [
@@ -196,13 +198,15 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ContextEntry, A::Error> {
-        let (mut provider, mut cluster, mut flow, mut scopes) = (None, None, None, None);
+        let (mut provider, mut cluster, mut flow, mut scopes, mut login) =
+            (None, None, None, None, None);
         let (name, attributes) = read_entry(map, &CONTEXT_KEYS[1..], |key, map| {
             match key {
                 "provider" => provider = map.next_value()?,
                 "cluster" => cluster = map.next_value()?,
                 "flow" => flow = map.next_value()?,
-                _ => scopes = map.next_value()?,
+                "scopes" => scopes = map.next_value()?,
+                _ => login = map.next_value()?,
             }
             Ok(())
         })?;
@@ -212,6 +216,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
             cluster,
             flow,
             scopes,
+            login,
             attributes,
         })
     }
@@ -219,7 +224,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
 
 impl<'de> Deserialize<'de> for ContextEntry {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let expecting = "a context: name, provider, cluster, flow, scopes and attributes";
+        let expecting = "a context: name, provider, cluster, flow, scopes, login and attributes";
         deserializer.deserialize_map(EntryVisitor::<Self>(expecting, std::marker::PhantomData))
     }
 }
@@ -239,6 +244,9 @@ impl Serialize for ContextEntry {
         }
         if let Some(scopes) = &self.scopes {
             map.serialize_entry("scopes", scopes)?;
+        }
+        if let Some(login) = &self.login {
+            map.serialize_entry("login", login)?;
         }
         for (key, value) in &self.attributes {
             map.serialize_entry(key, value)?;

@@ -10,8 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
 
+use super::target::{LoginError, LoginUi, Target, verify_id_token};
 use crate::http::HttpClient;
-use crate::login::{LoginError, LoginUi, Target, verify_id_token};
 use crate::oauth::{self, Grant, TokenSet};
 use crate::secret::Secret;
 

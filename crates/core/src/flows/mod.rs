@@ -1,105 +1,22 @@
-//! Logging in: resolving a provider entry into endpoints, client and scopes, then running a
-//! grant flow. The flows are written once here; a dialect contributes only through
+//! The grant flows: resolving a provider entry into endpoints, client and scopes, then running
+//! a flow. The flows are written once here; a dialect contributes only through
 //! [`crate::Provider`] (its endpoints, standard scopes and extra parameters).
 
 use std::time::Duration;
 
-use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 use url::Url;
 
-use crate::browser::{self, BrowserOpener};
+mod browser;
+mod target;
+
 use crate::config::{ContextEntry, ProviderEntry};
-use crate::http::{HttpClient, HttpError};
-use crate::idtoken;
-use crate::jwt;
-use crate::oauth::{
-    self, Client, DeviceAuthorization, Grant, OAuthError, TokenRequest, TokenSet, TokenWire,
-};
+use crate::http::HttpClient;
+use crate::oauth::{self, Client, Grant, TokenRequest, TokenSet};
 use crate::provider::{Endpoints, Flow};
 use crate::secret::Secret;
-
-/// Why a login could not happen. Messages name the field or endpoint, never a secret.
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    #[error("provider {provider:?}: {message}")]
-    Config { provider: String, message: String },
-    #[error(
-        "provider {provider:?} ({kind}) does not support the {flow} flow; it supports {supported}"
-    )]
-    Unsupported {
-        provider: String,
-        kind: &'static str,
-        flow: Flow,
-        supported: String,
-    },
-    #[error("the {0} flow is not available in this version of tokenctl yet")]
-    NotYet(Flow),
-    #[error("discovery at {url}: {reason}")]
-    Discovery { url: Box<Url>, reason: String },
-    #[error(transparent)]
-    OAuth(Box<OAuthError>),
-    #[error(transparent)]
-    Http(Box<HttpError>),
-    #[error("the device code expired before the sign-in finished; run the login again")]
-    DeviceExpired,
-    #[error("the token given is empty")]
-    EmptyToken,
-    #[error("the sign-in did not finish within {0} s; run the login again")]
-    SignInTimeout(u64),
-    #[error("browser sign-in: {0}")]
-    Callback(String),
-    #[error("provider {0:?}: {1}; nothing was stored")]
-    IdToken(String, idtoken::IdTokenError),
-}
-
-impl From<OAuthError> for LoginError {
-    fn from(err: OAuthError) -> LoginError {
-        LoginError::OAuth(Box::new(err))
-    }
-}
-
-impl From<HttpError> for LoginError {
-    fn from(err: HttpError) -> LoginError {
-        LoginError::Http(Box::new(err))
-    }
-}
-
-/// One provider entry, resolved for a flow: where to send requests, as which client, for what.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub provider: String,
-    pub kind: &'static str,
-    pub client: Client,
-    pub endpoints: Endpoints,
-    /// The scopes asked for: --scope, else the context's, else the provider's, plus the
-    /// dialect's standard scopes for flows that sign a person in.
-    pub scopes: Vec<String>,
-    /// The scopes that identify the login (without the standard ones).
-    pub requested_scopes: Vec<String>,
-    pub extra: Vec<(String, String)>,
-    /// How the dialect's token endpoint is spoken.
-    pub wire: std::sync::Arc<dyn TokenWire>,
-    /// Browser flow: the fixed redirect port (0: any), the redirect host, extra parameters.
-    pub redirect_port: u16,
-    pub loopback_host: &'static str,
-    pub authorize_params: Vec<(String, String)>,
-    /// Whether the dialect offers the device flow (the fallback when no browser can open).
-    pub device_flow: bool,
-}
-
-impl Target {
-    /// A token request for this target.
-    pub fn request<'a>(&'a self, url: &'a Url, grant: &'a Grant) -> TokenRequest<'a> {
-        TokenRequest {
-            url,
-            client: &self.client,
-            grant,
-            scopes: &self.scopes,
-            extra: &self.extra,
-        }
-    }
-}
+pub use browser::BrowserOpener;
+pub use target::{LoginError, LoginUi, Target, verify_id_token};
 
 /// Where the client secret comes from, in order: what the caller read (`--client-secret-stdin`),
 /// `client-secret-env`, `client-secret-file`, then an inline `client-secret`.
@@ -337,18 +254,6 @@ impl Method {
     }
 }
 
-/// What a flow shows a person; the CLI writes to the terminal, tests record.
-pub trait LoginUi: Send + Sync {
-    /// The device flow's URL and code, once, before polling starts.
-    fn device_code(&self, authorization: &DeviceAuthorization);
-    /// While polling, about every second: the time left before the code expires.
-    fn waiting(&self, _remaining: Duration) {}
-    /// The browser flow's authorization URL, always shown in case no browser opens.
-    fn browser_url(&self, url: &Url);
-    /// A word to the person (a fallback taken, say).
-    fn notice(&self, message: &str);
-}
-
 /// The RFC 8628 polling interval when the provider does not say.
 const DEFAULT_DEVICE_INTERVAL: u64 = 5;
 
@@ -402,44 +307,15 @@ pub async fn run(
     Ok(tokens)
 }
 
-/// Verifies an ID token against the issuer's keys; dialects without a JWKS (Run:ai) are
-/// skipped, and say so in the log.
-pub async fn verify_id_token(
-    http: &HttpClient,
-    target: &Target,
-    id_token: &Secret,
-    nonce: Option<&str>,
-) -> Result<(), LoginError> {
-    let Some(jwks_url) = &target.endpoints.jwks else {
-        tracing::debug!(provider = %target.provider, "no JWKS known: the ID token is not verified");
-        return Ok(());
-    };
-    let reply = http.get(jwks_url).await?;
-    let jwks: JwkSet = serde_json::from_slice(&reply.body).map_err(|_| LoginError::Config {
-        provider: target.provider.clone(),
-        message: format!("{jwks_url} is not a JWKS (HTTP {})", reply.status),
-    })?;
-    let expected = idtoken::Expected {
-        issuer: target.endpoints.issuer.as_ref().map(Url::as_str),
-        audience: &target.client.id,
-        nonce,
-    };
-    idtoken::verify(id_token.expose(), &jwks, &expected)
-        .map_err(|err| LoginError::IdToken(target.provider.clone(), err))?;
-    tracing::info!(provider = %target.provider, %jwks_url, "ID token verified");
-    Ok(())
-}
-
 fn direct_token(token: Secret) -> Result<TokenSet, LoginError> {
     let trimmed = token.expose().trim();
     if trimmed.is_empty() {
         return Err(LoginError::EmptyToken);
     }
-    let expires_at = jwt::decode(trimmed).ok().and_then(|t| t.expires_at());
     Ok(TokenSet {
+        lifetime: oauth::jwt_lifetime(trimmed),
         access_token: Secret::new(trimmed.to_owned()),
         token_type: "Bearer".into(),
-        expires_at,
         refresh_token: None,
         id_token: None,
         scope: None,
@@ -493,7 +369,9 @@ async fn device(
             Ok(tokens) => return Ok(tokens),
             Err(err) => match err.code() {
                 Some("authorization_pending") => {}
-                Some("slow_down") => interval += 5,
+                Some("slow_down") => {
+                    interval = interval.saturating_add(5).min(oauth::MAX_DEVICE_INTERVAL)
+                }
                 Some("expired_token") => return Err(LoginError::DeviceExpired),
                 _ => return Err(err.into()),
             },
@@ -533,7 +411,7 @@ pub async fn discover_cluster(
         .map_err(|reason| problem(format!("server {reason}")))?;
     let url = crate::base_url::join_path(&base, "apis/auth/discovery");
     // The cluster's own server: its certificate authority applies.
-    let http = HttpClient::for_cluster(cluster, http.timeout())?;
+    let http = HttpClient::for_cluster(&tls_trust(cluster), http.timeout())?;
     let reply = http.get(&url).await?;
     if reply.status != 200 {
         return Err(problem(format!(
@@ -575,6 +453,16 @@ pub async fn discover_cluster(
         }
     }
     Ok(entry)
+}
+
+/// How a cluster's server is trusted, from its entry in the contexts file.
+pub fn tls_trust(cluster: &crate::config::ClusterEntry) -> crate::http::TlsTrust {
+    crate::http::TlsTrust {
+        name: cluster.name.clone(),
+        ca_file: cluster.certificate_authority.clone(),
+        ca_data: cluster.certificate_authority_data.clone(),
+        insecure_skip_verify: cluster.insecure_skip_tls_verify == Some(true),
+    }
 }
 
 /// Why a refresh token could not be revoked at the provider.

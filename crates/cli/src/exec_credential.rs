@@ -1,0 +1,151 @@
+//! `auth exec-credential`: the exec credential plugin kubectl runs (ExecCredential v1 and
+//! v1beta1), and the ExecCredential document the hot path prints too.
+
+use std::io::IsTerminal;
+
+use anyhow::{Result, anyhow};
+use tokenctl_core::config::{ConfigSet, CredentialStore};
+use tokenctl_core::logins::Freshness;
+
+use crate::tokens::{self, LoginArgs};
+use crate::{GlobalArgs, is_login_required, output};
+
+/// The ExecCredential versions kubectl speaks; the first is the default when kubectl sends no
+/// KUBERNETES_EXEC_INFO (as kubectl before 1.22 did).
+pub const API_VERSIONS: [&str; 2] = [
+    "client.authentication.k8s.io/v1beta1",
+    "client.authentication.k8s.io/v1",
+];
+
+/// What kubectl says about the call, from `KUBERNETES_EXEC_INFO`.
+pub struct ExecInfo {
+    pub api_version: &'static str,
+    /// Whether a person can answer prompts (kubectl's stdin is a terminal).
+    pub interactive: bool,
+}
+
+impl ExecInfo {
+    /// Reads `KUBERNETES_EXEC_INFO`; without it, v1beta1 and interactive when stdin is a
+    /// terminal.
+    pub fn from_env() -> Result<ExecInfo> {
+        match std::env::var("KUBERNETES_EXEC_INFO") {
+            Ok(text) if !text.trim().is_empty() => ExecInfo::parse(&text),
+            _ => Ok(ExecInfo {
+                api_version: API_VERSIONS[0],
+                interactive: std::io::stdin().is_terminal(),
+            }),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<ExecInfo> {
+        let info: serde_json::Value = serde_json::from_str(text)
+            .map_err(|err| anyhow!("KUBERNETES_EXEC_INFO is not JSON: {err}"))?;
+        let version = info
+            .get("apiVersion")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| anyhow!("KUBERNETES_EXEC_INFO has no apiVersion"))?;
+        let api_version = API_VERSIONS
+            .into_iter()
+            .find(|known| *known == version)
+            .ok_or_else(|| {
+                anyhow!(
+                    "KUBERNETES_EXEC_INFO asks for apiVersion {version:?}; tokenctl speaks {}",
+                    API_VERSIONS.join(" and ")
+                )
+            })?;
+        let interactive = info
+            .pointer("/spec/interactive")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        Ok(ExecInfo {
+            api_version,
+            interactive,
+        })
+    }
+}
+
+/// The ExecCredential kubectl reads from stdout.
+pub fn render(api_version: &str, token: &str, expires_at: Option<i64>) -> String {
+    let mut status = serde_json::json!({ "token": token });
+    if let Some(at) = expires_at {
+        status["expirationTimestamp"] = output::rfc3339(at).into();
+    }
+    let credential = serde_json::json!({
+        "apiVersion": api_version,
+        "kind": "ExecCredential",
+        "status": status,
+    });
+    credential.to_string()
+}
+
+/// `auth exec-credential`: a fresh token for kubectl. Without a usable login it logs in when a
+/// person is there (prompts and URLs on stderr), else fails at once with exit code 4.
+pub fn exec_credential(global: &GlobalArgs) -> Result<()> {
+    let info = ExecInfo::from_env()?;
+    let login = match tokens::usable_login(global, Freshness::CLI) {
+        Ok((_, login)) => login,
+        Err(err) if is_login_required(&err) => {
+            if !info.interactive {
+                return Err(err.context(
+                    "kubectl runs tokenctl without a terminal, so it cannot log in here",
+                ));
+            }
+            let set = ConfigSet::load_valid(&global.config_paths())?;
+            if set.credential_store() == CredentialStore::None {
+                return Err(err.context(
+                    "credential-store: none keeps no login for kubectl; log in with `tokenctl auth login` and use another store",
+                ));
+            }
+            eprintln!("{err}; logging in now.");
+            tokens::login(LoginArgs::from_environment()?, global)?;
+            tokens::usable_login(global, Freshness::CLI)?.1
+        }
+        Err(err) => return Err(err),
+    };
+    println!(
+        "{}",
+        render(
+            info.api_version,
+            login.access_token.expose(),
+            login.expires_at
+        )
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_info_versions() {
+        let v1 = ExecInfo::parse(
+            r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}"#,
+        )
+        .unwrap();
+        assert_eq!(v1.api_version, "client.authentication.k8s.io/v1");
+        assert!(v1.interactive);
+        let beta =
+            ExecInfo::parse(r#"{"apiVersion":"client.authentication.k8s.io/v1beta1","spec":{}}"#)
+                .unwrap();
+        assert!(!beta.interactive);
+        let err = ExecInfo::parse(r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("\"client.authentication.k8s.io/v2\""), "{err}");
+        assert!(ExecInfo::parse("{").is_err());
+    }
+
+    #[test]
+    fn the_credential_has_token_and_expiry() {
+        let text = render("client.authentication.k8s.io/v1", "abc", Some(0));
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["status"]["token"], "abc");
+        assert_eq!(
+            value["status"]["expirationTimestamp"],
+            "1970-01-01T00:00:00Z"
+        );
+        assert_eq!(value["kind"], "ExecCredential");
+    }
+}

@@ -1,0 +1,173 @@
+//! The terminal side of a sign-in: prompts, the device screen with its QR code and countdown,
+//! and the system's browser. Injected into the flows, which never touch a terminal.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tokenctl_core::Secret;
+use tokenctl_core::clock::human_duration;
+use tokenctl_core::flows::BrowserOpener;
+use tokenctl_core::flows::LoginUi;
+use tokenctl_core::oauth::DeviceAuthorization;
+
+/// Reads one line from stdin (a secret piped in), without its line ending.
+pub fn read_stdin_secret(what: &str) -> Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .with_context(|| format!("reading the {what} from stdin"))?;
+    let value = line.trim_end_matches(['\n', '\r']);
+    if value.is_empty() {
+        bail!("no {what} on stdin");
+    }
+    Ok(Secret::new(value))
+}
+
+/// Whether a person can answer a prompt.
+pub fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+pub fn prompt(question: &str) -> Result<String> {
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+/// The device flow on a terminal: URL, code and QR code on stderr, and a countdown.
+#[derive(Default)]
+pub struct TerminalUi {
+    /// Whether a countdown line is showing, to be cleared before the next message.
+    counting: std::sync::atomic::AtomicBool,
+}
+
+impl TerminalUi {
+    /// Clears the countdown line, if one is showing.
+    pub fn finish(&self) {
+        if self
+            .counting
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+impl LoginUi for TerminalUi {
+    fn device_code(&self, authorization: &DeviceAuthorization) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "To sign in, open {} and enter the code {}",
+            authorization.verification_uri, authorization.user_code
+        );
+        if let Some(complete) = &authorization.verification_uri_complete {
+            let _ = writeln!(err, "or open {complete}");
+        }
+        // A QR code of the URL for a phone, on a terminal that shows it.
+        if std::io::stderr().is_terminal() {
+            let target = authorization
+                .verification_uri_complete
+                .as_deref()
+                .unwrap_or(&authorization.verification_uri);
+            if let Ok(code) = qrcode::QrCode::new(target.as_bytes()) {
+                let picture = code
+                    .render::<qrcode::render::unicode::Dense1x2>()
+                    .quiet_zone(true)
+                    .build();
+                let _ = writeln!(err, "{picture}");
+            }
+        }
+        let _ = writeln!(
+            err,
+            "Waiting for the sign-in (the code expires in {})...",
+            human_duration(i64::try_from(authorization.expires_in).unwrap_or(i64::MAX))
+        );
+    }
+
+    /// A live countdown on a terminal; nothing in a pipe or a log.
+    fn waiting(&self, remaining: Duration) {
+        if std::io::stderr().is_terminal() {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\r{} left  ",
+                human_duration(i64::try_from(remaining.as_secs()).unwrap_or(i64::MAX))
+            );
+            let _ = err.flush();
+            self.counting
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn browser_url(&self, url: &url::Url) {
+        eprintln!("Sign in with your browser. If it does not open, open this URL:\n{url}");
+    }
+
+    fn notice(&self, message: &str) {
+        eprintln!("{message}");
+    }
+}
+
+/// The browser of `BROWSER` (a `:`-separated list of commands, `%s` for the URL, as Python's
+/// webbrowser reads it), else the platform's opener.
+pub struct SystemBrowser {
+    /// False with --no-browser: the URL is printed and nothing is opened.
+    pub open: bool,
+}
+
+impl BrowserOpener for SystemBrowser {
+    fn available(&self) -> bool {
+        !self.open
+            || std::env::var_os("BROWSER").is_some_and(|b| !b.is_empty())
+            || cfg!(any(target_os = "macos", target_os = "windows"))
+            || std::env::var_os("DISPLAY").is_some()
+            || std::env::var_os("WAYLAND_DISPLAY").is_some()
+    }
+
+    fn open(&self, url: &url::Url) -> std::io::Result<()> {
+        if !self.open {
+            return Ok(());
+        }
+        let commands: Vec<Vec<String>> = match std::env::var("BROWSER") {
+            Ok(list) if !list.is_empty() => list
+                .split(':')
+                .map(|command| {
+                    let mut words: Vec<String> = command
+                        .split_whitespace()
+                        .map(|w| w.replace("%s", url.as_str()))
+                        .collect();
+                    if !command.contains("%s") {
+                        words.push(url.to_string());
+                    }
+                    words
+                })
+                .collect(),
+            _ if cfg!(target_os = "macos") => vec![vec!["open".into(), url.to_string()]],
+            _ if cfg!(target_os = "windows") => vec![vec![
+                "rundll32".into(),
+                "url.dll,FileProtocolHandler".into(),
+                url.to_string(),
+            ]],
+            _ => vec![vec!["xdg-open".into(), url.to_string()]],
+        };
+        let mut last_error = std::io::Error::other("no browser command");
+        for words in commands.iter().filter(|w| !w.is_empty()) {
+            match std::process::Command::new(&words[0])
+                .args(&words[1..])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+            {
+                Ok(_) => return Ok(()),
+                Err(err) => last_error = err,
+            }
+        }
+        Err(last_error)
+    }
+}

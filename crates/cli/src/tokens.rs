@@ -1,0 +1,472 @@
+//! `auth login`, `token`, `refresh`, `logout` and `status`: parse, prompt and print around the
+//! login use cases of `tokenctl_core::logins`, which own every rule. Secrets are read from stdin
+//! or a no-echo prompt, never from arguments.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Serialize;
+use tokenctl_core::clock::{SystemClock, expiry_phrase, relative, unix_now};
+use tokenctl_core::config::ConfigSet;
+use tokenctl_core::flows::{Method, RevokeError};
+use tokenctl_core::jwt;
+use tokenctl_core::logins::{
+    Freshness, LoggedOut, LoginStore, Logins, ProviderAuthority, SignIn, SignInOutcome,
+    StoredLogin, Want, identity_of, store::TRIED_KEYRINGS,
+};
+use tokenctl_core::{Flow, Secret};
+
+use crate::GlobalArgs;
+use crate::output::{self, DocFormat};
+use crate::terminal::{self, SystemBrowser, TerminalUi, read_stdin_secret};
+
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// Provider to log in to (default: the context's provider)
+    #[arg(long, value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::providers))]
+    pub provider: Option<String>,
+    /// Grant flow (default: the context's flow, else the provider's first)
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Flow::ALL.map(Flow::as_str)))]
+    pub flow: Option<String>,
+    /// Scope to request instead of the configured ones (repeatable)
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// User name for the password flow (or TOKENCTL_USERNAME)
+    #[arg(long, env = "TOKENCTL_USERNAME", hide_env_values = true)]
+    pub username: Option<String>,
+    /// Read the password from stdin (else TOKENCTL_PASSWORD, else a prompt)
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Read the client secret from stdin (kept in the OS keyring to renew the login)
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Read a token obtained elsewhere from stdin (token flow)
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Read the token to exchange from stdin (exchange flow)
+    #[arg(long)]
+    pub subject_token_stdin: bool,
+    /// Keep nothing: print the access token to stdout instead of storing the login
+    #[arg(long)]
+    pub no_store: bool,
+    /// Browser flow: print the sign-in URL but do not open a browser
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+impl LoginArgs {
+    /// `auth login` with no flags, as the environment sets it up (TOKENCTL_USERNAME): the login
+    /// another command starts on its own.
+    pub fn from_environment() -> Result<LoginArgs> {
+        use clap::{Args, FromArgMatches};
+        let matches =
+            LoginArgs::augment_args(clap::Command::new("login")).try_get_matches_from(["login"])?;
+        Ok(LoginArgs::from_arg_matches(&matches)?)
+    }
+}
+
+/// The login use cases over the contexts files these flags select.
+pub fn logins(global: &GlobalArgs) -> Result<Logins<ProviderAuthority>> {
+    let set = Arc::new(ConfigSet::load_valid(&global.config_paths())?);
+    Ok(logins_of(set, global.request_timeout))
+}
+
+/// The login use cases over a loaded contexts file set.
+pub fn logins_of(set: Arc<ConfigSet>, request_timeout: Duration) -> Logins<ProviderAuthority> {
+    let store = LoginStore::default_location(set.credential_store());
+    Logins::new(
+        set.clone(),
+        store,
+        Arc::new(SystemClock),
+        ProviderAuthority::new(set, request_timeout),
+    )
+}
+
+/// Runs async work on a runtime of this thread (network commands only; the hot path has none).
+pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    Ok(runtime.block_on(work))
+}
+
+pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
+    let logins = logins(global)?;
+    let set = logins.set();
+    let selection =
+        tokenctl_core::logins::select(set, global.context.as_deref(), args.provider.as_deref())?;
+    let flow = match args.flow.as_deref() {
+        Some(name) => Flow::parse(name).ok_or_else(|| anyhow!("unknown flow {name:?}"))?,
+        None => tokenctl_core::logins::Identity::of(&selection, None)?.flow,
+    };
+    logins.ready_to_store(!args.no_store)?;
+    let client_secret = if args.client_secret_stdin {
+        Some(read_stdin_secret("client secret")?)
+    } else {
+        None
+    };
+    let method = method_for(flow, &args)?;
+    let ui = TerminalUi::default();
+    let browser = SystemBrowser {
+        open: !args.no_browser,
+    };
+    let how = SignIn {
+        flow,
+        method,
+        scopes: &args.scopes,
+        client_secret,
+        ui: &ui,
+        opener: &browser,
+    };
+    let outcome = block_on(async {
+        tokio::select! {
+            outcome = logins.sign_in(global.context.as_deref(), args.provider.as_deref(), how, !args.no_store) => Some(outcome),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    })?;
+    ui.finish();
+    let outcome = outcome.ok_or_else(|| anyhow!("login interrupted"))??;
+    let signed = match outcome {
+        SignInOutcome::NotStored(tokens) => {
+            let who = identity_of(tokens.id_token.as_ref().unwrap_or(&tokens.access_token));
+            println!("{}", tokens.access_token.expose());
+            eprintln!("Logged in{}; nothing was stored.", as_whom(who.as_deref()));
+            return Ok(());
+        }
+        SignInOutcome::Stored(signed) => signed,
+    };
+    let login = &signed.login;
+    if signed.first_file_fallback {
+        eprintln!(
+            "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): refresh tokens are stored in files like {} (mode 0600). This is said once; `auth status` names the store. Set credential-store: file to accept it.",
+            signed.path.display()
+        );
+    }
+    if let Some(before) = &signed.replaced {
+        let others: Vec<&str> = signed
+            .used_by
+            .iter()
+            .map(String::as_str)
+            .filter(|name| *name != signed.context)
+            .collect();
+        let users = if others.is_empty() {
+            String::new()
+        } else {
+            format!(", which contexts {} also use", others.join(", "))
+        };
+        eprintln!("This replaces the login of {before}{users}.");
+    }
+    if !signed.context.is_empty() && !signed.used_by.contains(&signed.context) {
+        eprintln!(
+            "note: context {:?} does not use this login (it asks for another identity: its own flow or scopes); contexts that use it: {}",
+            signed.context,
+            if signed.used_by.is_empty() {
+                "none".to_owned()
+            } else {
+                signed.used_by.join(", ")
+            }
+        );
+    }
+    let who = identity_of(login.id_token.as_ref().unwrap_or(&login.access_token));
+    eprintln!(
+        "Logged in to {}{}; the access token {}.",
+        login.provider,
+        as_whom(who.as_deref()),
+        expiry_phrase(login.expires_at, unix_now())
+    );
+    Ok(())
+}
+
+fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {
+    Ok(match flow {
+        Flow::ClientCredentials => Method::ClientCredentials,
+        Flow::Device => Method::Device,
+        Flow::Password => {
+            let username = match &args.username {
+                Some(name) => name.clone(),
+                None if terminal::stdin_is_terminal() => terminal::prompt("Username: ")?,
+                None => bail!("the password flow needs --username or TOKENCTL_USERNAME"),
+            };
+            let password = if args.password_stdin {
+                read_stdin_secret("password")?
+            } else if let Ok(password) = std::env::var("TOKENCTL_PASSWORD") {
+                Secret::new(password)
+            } else if terminal::stdin_is_terminal() {
+                Secret::new(rpassword::prompt_password("Password: ")?)
+            } else {
+                bail!(
+                    "the password flow needs --password-stdin, TOKENCTL_PASSWORD or a terminal to ask on"
+                );
+            };
+            eprintln!(
+                "warning: the password flow sends your password to the identity provider and bypasses multi-factor authentication"
+            );
+            Method::Password { username, password }
+        }
+        Flow::Token => {
+            if !args.token_stdin {
+                bail!("the token flow reads the token from stdin: pass --token-stdin");
+            }
+            Method::Token(read_stdin_secret("token")?)
+        }
+        Flow::Exchange => {
+            if !args.subject_token_stdin {
+                bail!(
+                    "the exchange flow reads the token to exchange from stdin: pass --subject-token-stdin"
+                );
+            }
+            Method::Exchange {
+                subject_token: read_stdin_secret("subject token")?,
+            }
+        }
+        Flow::Browser => Method::Browser,
+    })
+}
+
+fn as_whom(identity: Option<&str>) -> String {
+    identity.map(|who| format!(" as {who}")).unwrap_or_default()
+}
+
+/// The longest `--min-valid` or `--request-timeout` taken: beyond it a number is a typo, and
+/// instants computed from it could overflow.
+const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// `5m`, `30s`, `1h 30m`, `90` (seconds): humantime's durations, at most a year.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let duration = match text.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|err| format!("{text:?} is not a duration like 30s, 5m or 1h ({err})"))?,
+    };
+    if duration > MAX_DURATION {
+        return Err(format!("{text:?} is longer than a year"));
+    }
+    Ok(duration)
+}
+
+/// What `auth token`, kubectl, `api` and plugins ask for: a token fresh by `freshness`,
+/// renewed as the use cases decide (unless --no-auto-refresh).
+pub fn usable_login(global: &GlobalArgs, freshness: Freshness) -> Result<(String, StoredLogin)> {
+    let logins = logins(global)?;
+    let want = Want {
+        freshness,
+        auto_refresh: !global.no_auto_refresh,
+        force: false,
+    };
+    Ok(block_on(logins.usable(global.context.as_deref(), want))??)
+}
+
+/// `--min-valid` given: honoured literally; else the CLI's default rule.
+pub fn freshness(min_valid: Option<Duration>) -> Freshness {
+    min_valid.map_or(Freshness::CLI, Freshness::at_least)
+}
+
+pub fn token(
+    global: &GlobalArgs,
+    min_valid: Option<Duration>,
+    decode: bool,
+    id_token: bool,
+) -> Result<()> {
+    let (context, login) = usable_login(global, freshness(min_valid))?;
+    let token = if id_token {
+        login.id_token.as_ref().ok_or_else(|| {
+            anyhow!(
+                "the login for context {context:?} has no ID token (flow {})",
+                login.flow
+            )
+        })?
+    } else {
+        &login.access_token
+    };
+    if decode {
+        let decoded = jwt::decode(token.expose()).context("cannot decode the token")?;
+        let document = serde_json::json!({ "header": decoded.header, "claims": decoded.claims });
+        output::document(&mut std::io::stdout().lock(), DocFormat::Json, &document)?;
+    } else {
+        println!("{}", token.expose());
+    }
+    Ok(())
+}
+
+/// `auth refresh`: a new access token now, whatever the old one's expiry.
+pub fn refresh(global: &GlobalArgs) -> Result<()> {
+    let logins = logins(global)?;
+    let want = Want {
+        freshness: Freshness::CLI,
+        auto_refresh: true,
+        force: true,
+    };
+    let (context, login) = block_on(logins.usable(global.context.as_deref(), want))??;
+    eprintln!(
+        "Refreshed the login of context {context:?}; the access token {}.",
+        expiry_phrase(login.expires_at, unix_now())
+    );
+    Ok(())
+}
+
+/// `auth logout [--all]`: revoke the refresh token where the provider can, then remove the
+/// login here whatever the provider said.
+pub fn logout(global: &GlobalArgs, all: bool) -> Result<()> {
+    let logins = logins(global)?;
+    let removed = if all {
+        block_on(logins.logout_all())??
+    } else {
+        match block_on(logins.logout(global.context.as_deref()))?? {
+            Some(out) => vec![out],
+            None => {
+                let found = logins.find(global.context.as_deref())?;
+                eprintln!(
+                    "not logged in to {} (context {:?}); nothing to log out of.",
+                    found.identity.provider, found.context
+                );
+                return Ok(());
+            }
+        }
+    };
+    if removed.is_empty() {
+        eprintln!("No stored logins; nothing to log out of.");
+    }
+    for out in removed {
+        say_logged_out(&out);
+    }
+    Ok(())
+}
+
+fn say_logged_out(out: &LoggedOut) {
+    let provider = &out.provider;
+    match &out.revoked {
+        Ok(true) => eprintln!("Revoked the refresh token at {provider} and removed the login."),
+        Ok(false) => eprintln!("Removed the login to {provider} (it had no refresh token)."),
+        Err(err @ RevokeError::NotOffered(_)) => eprintln!(
+            "Removed the login to {provider} here; {err}, so its refresh token stays valid until it expires or is revoked in the provider's portal."
+        ),
+        Err(err) => eprintln!(
+            "warning: could not revoke the refresh token at {provider} ({err}); removed the login here anyway."
+        ),
+    }
+    if !out.also.is_empty() {
+        eprintln!(
+            "Contexts {} used the same login and are logged out too.",
+            out.also.join(", ")
+        );
+    }
+    if out.renewable {
+        eprintln!("It is not acquired again on its own until `tokenctl auth login` is run.");
+    }
+}
+
+/// `auth status`: everything about the session but the tokens themselves.
+#[derive(Serialize)]
+struct StatusDoc {
+    context: String,
+    provider: String,
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
+    scopes: Vec<String>,
+    flow: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in_seconds: Option<i64>,
+    refresh_token: bool,
+    /// Where the access token is.
+    store: String,
+    /// Where the refresh token is, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token_store: Option<String>,
+    /// Every context that uses this login.
+    shared_by: Vec<String>,
+}
+
+pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
+    let logins = logins(global)?;
+    let status = block_on(logins.status(global.context.as_deref()))??;
+    let login = &status.login;
+    let cluster = logins
+        .set()
+        .context(&status.context)
+        .and_then(|c| c.cluster.clone());
+    let decoded = login
+        .id_token
+        .as_ref()
+        .and_then(|t| jwt::decode(t.expose()).ok())
+        .or_else(|| jwt::decode(login.access_token.expose()).ok());
+    let access = jwt::decode(login.access_token.expose()).ok();
+    // What the provider says it granted, else what the token says, else what was asked for.
+    let scopes = match (&login.granted_scope, access.map(|a| a.scopes())) {
+        (Some(scope), _) => scope.split_whitespace().map(str::to_owned).collect(),
+        (None, Some(scopes)) if !scopes.is_empty() => scopes,
+        _ => login.scopes.clone(),
+    };
+    let now = unix_now();
+    let doc = StatusDoc {
+        context: status.context.clone(),
+        provider: login.provider.clone(),
+        kind: login.kind.clone(),
+        cluster,
+        identity: decoded
+            .as_ref()
+            .and_then(|d| d.identity().map(str::to_owned)),
+        scopes,
+        flow: login.flow.to_string(),
+        issuer: login.issuer.clone(),
+        expires_at: login.expires_at.map(output::rfc3339),
+        expires_in_seconds: login.expires_at.map(|at| at.saturating_sub(now)),
+        refresh_token: login.has_refresh_token(),
+        store: format!("file {}", status.path.display()),
+        refresh_token_store: status.refresh_token_in.as_ref().map(ToString::to_string),
+        shared_by: status.used_by.clone(),
+    };
+    match format {
+        Some(format) => output::document(&mut std::io::stdout().lock(), format, &doc),
+        None => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "Context:        {}", doc.context)?;
+            writeln!(out, "Provider:       {} ({})", doc.provider, doc.kind)?;
+            if let Some(cluster) = &doc.cluster {
+                writeln!(out, "Cluster:        {cluster}")?;
+            }
+            if let Some(identity) = &doc.identity {
+                writeln!(out, "Logged in as:   {identity}")?;
+            }
+            writeln!(out, "Scopes:         {}", doc.scopes.join(" "))?;
+            writeln!(out, "Flow:           {}", doc.flow)?;
+            writeln!(
+                out,
+                "Token expires:  {}",
+                match (&doc.expires_at, login.expires_at) {
+                    (Some(at), Some(unix)) => format!("{at} ({})", relative(unix, now)),
+                    _ => "unknown".into(),
+                }
+            )?;
+            writeln!(
+                out,
+                "Refresh token:  {}",
+                match &doc.refresh_token_store {
+                    Some(place) => format!("yes, in {place}"),
+                    None => "no".to_owned(),
+                }
+            )?;
+            writeln!(out, "Access token:   in {}", doc.store)?;
+            let others: Vec<&str> = doc
+                .shared_by
+                .iter()
+                .map(String::as_str)
+                .filter(|name| *name != doc.context)
+                .collect();
+            if !others.is_empty() {
+                writeln!(out, "Shared with:    {}", others.join(", "))?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! tokenctl's directories, by the XDG base directory rules (an unset or relative variable
+//! falls back to the usual place under the home directory). Written here rather than with a
+//! crate: three variables, and no crate keeps the XDG layout on macOS as tokenctl does.
+
+use std::path::PathBuf;
+
+fn base(variable: &str, fallback: &str) -> PathBuf {
+    std::env::var_os(variable)
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| std::env::home_dir().map(|home| home.join(fallback)))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("tokenctl")
+}
+
+/// `$XDG_CONFIG_HOME/tokenctl`, else `~/.config/tokenctl`.
+pub fn config_dir() -> PathBuf {
+    base("XDG_CONFIG_HOME", ".config")
+}
+
+/// `$XDG_DATA_HOME/tokenctl`, else `~/.local/share/tokenctl`.
+pub fn data_dir() -> PathBuf {
+    base("XDG_DATA_HOME", ".local/share")
+}
+
+/// `$XDG_CACHE_HOME/tokenctl`, else `~/.cache/tokenctl`.
+pub fn cache_dir() -> PathBuf {
+    base("XDG_CACHE_HOME", ".cache")
+}

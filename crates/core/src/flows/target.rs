@@ -1,0 +1,135 @@
+//! What every flow works with: the resolved target, what a flow shows a person, why a login
+//! failed, and the check of an ID token.
+
+use std::time::Duration;
+
+use jsonwebtoken::jwk::JwkSet;
+use url::Url;
+
+use crate::http::{HttpClient, HttpError};
+use crate::idtoken;
+use crate::oauth::{Client, DeviceAuthorization, Grant, OAuthError, TokenRequest, TokenWire};
+use crate::provider::{Endpoints, Flow};
+use crate::secret::Secret;
+
+/// Why a login could not happen. Messages name the field or endpoint, never a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("provider {provider:?}: {message}")]
+    Config { provider: String, message: String },
+    #[error(
+        "provider {provider:?} ({kind}) does not support the {flow} flow; it supports {supported}"
+    )]
+    Unsupported {
+        provider: String,
+        kind: &'static str,
+        flow: Flow,
+        supported: String,
+    },
+    #[error("the {0} flow is not available in this version of tokenctl yet")]
+    NotYet(Flow),
+    #[error("discovery at {url}: {reason}")]
+    Discovery { url: Box<Url>, reason: String },
+    #[error(transparent)]
+    OAuth(Box<OAuthError>),
+    #[error(transparent)]
+    Http(Box<HttpError>),
+    #[error("the device code expired before the sign-in finished; run the login again")]
+    DeviceExpired,
+    #[error("the token given is empty")]
+    EmptyToken,
+    #[error("the sign-in did not finish within {0} s; run the login again")]
+    SignInTimeout(u64),
+    #[error("browser sign-in: {0}")]
+    Callback(String),
+    #[error("provider {0:?}: {1}; nothing was stored")]
+    IdToken(String, idtoken::IdTokenError),
+}
+
+impl From<OAuthError> for LoginError {
+    fn from(err: OAuthError) -> LoginError {
+        LoginError::OAuth(Box::new(err))
+    }
+}
+
+impl From<HttpError> for LoginError {
+    fn from(err: HttpError) -> LoginError {
+        LoginError::Http(Box::new(err))
+    }
+}
+
+/// One provider entry, resolved for a flow: where to send requests, as which client, for what.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub provider: String,
+    pub kind: &'static str,
+    pub client: Client,
+    pub endpoints: Endpoints,
+    /// The scopes asked for: --scope, else the context's, else the provider's, plus the
+    /// dialect's standard scopes for flows that sign a person in.
+    pub scopes: Vec<String>,
+    /// The scopes that identify the login (without the standard ones).
+    pub requested_scopes: Vec<String>,
+    pub extra: Vec<(String, String)>,
+    /// How the dialect's token endpoint is spoken.
+    pub wire: std::sync::Arc<dyn TokenWire>,
+    /// Browser flow: the fixed redirect port (0: any), the redirect host, extra parameters.
+    pub redirect_port: u16,
+    pub loopback_host: &'static str,
+    pub authorize_params: Vec<(String, String)>,
+    /// Whether the dialect offers the device flow (the fallback when no browser can open).
+    pub device_flow: bool,
+}
+
+impl Target {
+    /// A token request for this target.
+    pub fn request<'a>(&'a self, url: &'a Url, grant: &'a Grant) -> TokenRequest<'a> {
+        TokenRequest {
+            url,
+            client: &self.client,
+            grant,
+            scopes: &self.scopes,
+            extra: &self.extra,
+        }
+    }
+}
+
+/// What a flow shows a person; the CLI writes to the terminal, tests record.
+pub trait LoginUi: Send + Sync {
+    /// The device flow's URL and code, once, before polling starts.
+    fn device_code(&self, authorization: &DeviceAuthorization);
+    /// While polling, about every second: the time left before the code expires.
+    fn waiting(&self, _remaining: Duration) {}
+    /// The browser flow's authorization URL, always shown in case no browser opens.
+    fn browser_url(&self, url: &Url);
+    /// A word to the person (a fallback taken, say).
+    fn notice(&self, message: &str);
+}
+
+/// Verifies an ID token against the issuer's keys; dialects without a JWKS (Run:ai) are
+/// skipped, and say so in the log.
+pub async fn verify_id_token(
+    http: &HttpClient,
+    target: &Target,
+    id_token: &Secret,
+    nonce: Option<&str>,
+) -> Result<(), LoginError> {
+    let Some(jwks_url) = &target.endpoints.jwks else {
+        tracing::debug!(provider = %target.provider, "no JWKS known: the ID token is not verified");
+        return Ok(());
+    };
+    let reply = http.get(jwks_url).await?;
+    let jwks: JwkSet = serde_json::from_slice(&reply.body).map_err(|_| LoginError::Config {
+        provider: target.provider.clone(),
+        message: format!("{jwks_url} is not a JWKS (HTTP {})", reply.status),
+    })?;
+    let expected = idtoken::Expected {
+        issuer: target.endpoints.issuer.as_ref().map(Url::as_str),
+        audience: &target.client.id,
+        nonce,
+    };
+    idtoken::verify(id_token.expose(), &jwks, &expected)
+        .map_err(|err| LoginError::IdToken(target.provider.clone(), err))?;
+    tracing::info!(provider = %target.provider, %jwks_url, "ID token verified");
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! The real provider side of the use cases: resolves the provider (configured, or asked of the
+//! cluster), runs the flows, and sends a refresh token only to the issuer that minted it.
+
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use super::identity::{Provided, Selection};
+use super::store::StoredLogin;
+use super::{Authority, AuthorityError, Minted, SignIn};
+use crate::config::{ConfigSet, ProviderEntry};
+use crate::flows::BrowserOpener;
+use crate::flows::{self, LoginError, LoginUi, Method, RevokeError, Target};
+use crate::http::HttpClient;
+use crate::oauth::{self, DeviceAuthorization, Grant, OAuthError};
+use crate::provider::Flow;
+use crate::secret::Secret;
+
+/// Talks to the providers of a contexts file set. The HTTP client is made on first use: the
+/// hot path never needs one.
+pub struct ProviderAuthority {
+    set: Arc<ConfigSet>,
+    timeout: Duration,
+    http: OnceLock<HttpClient>,
+}
+
+impl ProviderAuthority {
+    pub fn new(set: Arc<ConfigSet>, timeout: Duration) -> ProviderAuthority {
+        ProviderAuthority {
+            set,
+            timeout,
+            http: OnceLock::new(),
+        }
+    }
+
+    fn http(&self) -> Result<&HttpClient, LoginError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let http = HttpClient::new(self.timeout)?;
+        Ok(self.http.get_or_init(|| http))
+    }
+
+    /// The provider entry: as configured, or as the cluster describes it now (network).
+    async fn entry<'a>(
+        &self,
+        provided: Provided<'a>,
+    ) -> Result<Cow<'a, ProviderEntry>, LoginError> {
+        match provided {
+            Provided::Configured(entry) => Ok(Cow::Borrowed(entry)),
+            Provided::Discover(cluster) => Ok(Cow::Owned(
+                flows::discover_cluster(self.http()?, cluster).await?,
+            )),
+        }
+    }
+
+    /// The login's provider, resolved as it is configured (or discovered) now, and checked to
+    /// be the one that minted the login.
+    async fn target_of(&self, login: &StoredLogin) -> Result<Target, AuthorityError> {
+        let provided = Provided::of_login(&self.set, &login.provider).map_err(|message| {
+            LoginError::Config {
+                provider: login.provider.clone(),
+                message,
+            }
+        })?;
+        let entry = self.entry(provided).await?;
+        let target =
+            flows::resolve(self.http()?, &entry, None, login.flow, &login.scopes, None).await?;
+        let issuer = target.endpoints.issuer.as_ref().map(|u| u.to_string());
+        if let (Some(then), Some(now)) = (&login.issuer, &issuer)
+            && then != now
+        {
+            return Err(AuthorityError::Changed {
+                from: then.clone(),
+                to: now.clone(),
+            });
+        }
+        if let (Some(then), Some(now)) = (&login.token_endpoint, &target.endpoints.token)
+            && then != now
+        {
+            return Err(AuthorityError::Changed {
+                from: then.to_string(),
+                to: now.to_string(),
+            });
+        }
+        Ok(target)
+    }
+}
+
+/// What the provider gave, with the target that gave it.
+fn minted(target: &Target, flow: Flow, tokens: oauth::TokenSet) -> Minted {
+    Minted {
+        tokens,
+        kind: target.kind.to_owned(),
+        client_id: target.client.id.clone(),
+        issuer: target.endpoints.issuer.as_ref().map(|u| u.to_string()),
+        token_endpoint: target.endpoints.token.clone(),
+        scopes: target.requested_scopes.clone(),
+        flow,
+    }
+}
+
+/// No person is there: nothing to show, no browser.
+struct Unattended;
+
+impl LoginUi for Unattended {
+    fn device_code(&self, _authorization: &DeviceAuthorization) {}
+    fn browser_url(&self, _url: &url::Url) {}
+    fn notice(&self, message: &str) {
+        tracing::info!("{message}");
+    }
+}
+
+impl BrowserOpener for Unattended {
+    fn available(&self) -> bool {
+        false
+    }
+    fn open(&self, _url: &url::Url) -> std::io::Result<()> {
+        Err(std::io::Error::other("no browser without a person"))
+    }
+}
+
+impl Authority for ProviderAuthority {
+    async fn sign_in(
+        &self,
+        selection: &Selection<'_>,
+        how: SignIn<'_>,
+    ) -> Result<Minted, AuthorityError> {
+        let entry = self.entry(selection.provider).await?;
+        let http = self.http()?;
+        let target = flows::resolve(
+            http,
+            &entry,
+            selection.context,
+            how.flow,
+            how.scopes,
+            how.client_secret,
+        )
+        .await?;
+        let tokens = flows::run(http, &target, how.method, how.ui, how.opener).await?;
+        Ok(minted(&target, how.flow, tokens))
+    }
+
+    async fn refresh(
+        &self,
+        login: &StoredLogin,
+        refresh_token: Secret,
+    ) -> Result<Minted, AuthorityError> {
+        let target = self.target_of(login).await?;
+        let url = login
+            .token_endpoint
+            .clone()
+            .or_else(|| target.endpoints.token.clone())
+            .ok_or_else(|| LoginError::Config {
+                provider: target.provider.clone(),
+                message: "no token endpoint".into(),
+            })?;
+        let grant = Grant::RefreshToken(refresh_token);
+        match oauth::request_token(
+            self.http()?,
+            target.wire.as_ref(),
+            &target.request(&url, &grant),
+        )
+        .await
+        {
+            Ok(tokens) => Ok(minted(&target, login.flow, tokens)),
+            Err(err) if err.code() == Some("invalid_grant") => Err(AuthorityError::Rejected),
+            Err(err) => Err(AuthorityError::Login(err.into())),
+        }
+    }
+
+    async fn acquire(
+        &self,
+        selection: &Selection<'_>,
+        client_secret: Option<Secret>,
+    ) -> Result<Minted, AuthorityError> {
+        let entry = self.entry(selection.provider).await?;
+        let http = self.http()?;
+        let flow = Flow::ClientCredentials;
+        let secret = match flows::client_secret(&entry, client_secret) {
+            Ok(Some(secret)) => secret,
+            Ok(None) => {
+                return Err(AuthorityError::NoSecret(
+                    "no client secret: set client-secret-env or client-secret-file, or give it once with --client-secret-stdin".into(),
+                ));
+            }
+            Err(err) => return Err(AuthorityError::NoSecret(err.to_string())),
+        };
+        let target =
+            flows::resolve(http, &entry, selection.context, flow, &[], Some(secret)).await?;
+        tracing::info!(provider = %target.provider, "acquiring a new token for the application");
+        let tokens = flows::run(
+            http,
+            &target,
+            Method::ClientCredentials,
+            &Unattended,
+            &Unattended,
+        )
+        .await?;
+        Ok(minted(&target, flow, tokens))
+    }
+
+    async fn revoke(&self, login: &StoredLogin, refresh_token: Secret) -> Result<(), RevokeError> {
+        let target = self.target_of(login).await.map_err(|err| match err {
+            AuthorityError::Login(err) => RevokeError::Failed(err),
+            other => RevokeError::Failed(LoginError::Config {
+                provider: login.provider.clone(),
+                message: other.to_string(),
+            }),
+        })?;
+        flows::revoke(self.http()?, &target, &refresh_token).await
+    }
+}
+
+impl From<OAuthError> for AuthorityError {
+    fn from(err: OAuthError) -> AuthorityError {
+        AuthorityError::Login(err.into())
+    }
+}

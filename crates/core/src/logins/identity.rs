@@ -1,0 +1,227 @@
+//! Which login a context uses: the one made for exactly what it asks — provider, client, kind
+//! of principal, scopes and its `login:` name — checked against the issuer that minted it.
+//! There is no fallback to another login.
+
+use url::Url;
+
+pub use super::store::Principal;
+use super::store::{StoredLogin, sanitize, stable_hash};
+use crate::config::{self, ClusterEntry, ConfigError, ConfigSet, ContextEntry, ProviderEntry};
+use crate::flows::{discovered_name, requested_scopes};
+use crate::provider::{self, Flow};
+
+/// Where a provider comes from: the contexts file, or the cluster (`provider: discover`).
+#[derive(Clone, Copy, Debug)]
+pub enum Provided<'a> {
+    Configured(&'a ProviderEntry),
+    Discover(&'a ClusterEntry),
+}
+
+impl<'a> Provided<'a> {
+    /// The provider of a stored login, by the name it was stored under.
+    pub fn of_login(set: &'a ConfigSet, provider: &str) -> Result<Provided<'a>, String> {
+        match (set.provider(provider), provider.strip_prefix("discover:")) {
+            (Some(entry), _) => Ok(Provided::Configured(entry)),
+            (None, Some(cluster)) => set
+                .cluster(cluster)
+                .map(Provided::Discover)
+                .ok_or_else(|| format!("cluster {cluster:?} is no longer defined")),
+            (None, None) => Err(format!("provider {provider:?} is no longer defined")),
+        }
+    }
+
+    /// The name logins are stored under.
+    pub fn name(&self) -> String {
+        match self {
+            Provided::Configured(entry) => entry.name.clone(),
+            Provided::Discover(cluster) => discovered_name(&cluster.name),
+        }
+    }
+}
+
+/// The provider and context a command works with.
+#[derive(Clone, Copy, Debug)]
+pub struct Selection<'a> {
+    pub context: Option<&'a ContextEntry>,
+    pub provider: Provided<'a>,
+}
+
+/// Why a context cannot name a login.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Unusable(String),
+}
+
+/// The context (`wanted`, else TOKENCTL_CONTEXT, else current-context) and its provider; or,
+/// with `provider`, that provider (and the context, when it uses it).
+pub fn select<'a>(
+    set: &'a ConfigSet,
+    wanted: Option<&str>,
+    provider: Option<&str>,
+) -> Result<Selection<'a>, SelectError> {
+    if let Some(name) = provider {
+        let entry = set
+            .provider(name)
+            .ok_or_else(|| set.not_found(config::Section::Providers, name))?;
+        let context = set
+            .resolve(wanted)
+            .ok()
+            .map(|r| r.context)
+            .filter(|c| c.provider.as_deref() == Some(name));
+        return Ok(Selection {
+            context,
+            provider: Provided::Configured(entry),
+        });
+    }
+    let resolved = set.resolve(wanted)?;
+    let provider = match (resolved.provider, resolved.cluster) {
+        (Some(entry), _) => Provided::Configured(entry),
+        (None, Some(cluster)) => Provided::Discover(cluster),
+        (None, None) => {
+            return Err(SelectError::Unusable(format!(
+                "context {:?} has neither a provider nor a cluster to ask",
+                resolved.context.name
+            )));
+        }
+    };
+    Ok(Selection {
+        context: Some(resolved.context),
+        provider,
+    })
+}
+
+/// What a login is made for. Two contexts that ask for the same identity share one login.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The provider's name (`discover:{cluster}` for a discovered one).
+    pub provider: String,
+    /// The client ID ("" for a discovered provider: the cluster names it).
+    pub client_id: String,
+    pub principal: Principal,
+    /// The effective scopes, sorted and without repeats: the context's or the provider's,
+    /// with the scopes the dialect adds.
+    pub scopes: Vec<String>,
+    /// The context's `login:` name.
+    pub login: Option<String>,
+    /// The issuer the configuration names, when it is known without asking anyone.
+    pub issuer: Option<String>,
+    /// The token endpoint the configuration names, when known without discovery.
+    pub token_endpoint: Option<Url>,
+    /// The flow `auth login` uses by default for this identity.
+    pub flow: Flow,
+}
+
+impl Identity {
+    /// The identity a selection asks for; `flow` is the flow of a sign-in (`--flow`), else the
+    /// context's, else the dialect's first.
+    pub fn of(selection: &Selection<'_>, flow: Option<Flow>) -> Result<Identity, SelectError> {
+        let context = selection.context;
+        let (entry, kind) = match selection.provider {
+            Provided::Configured(entry) => (Some(entry), entry.kind.as_str()),
+            Provided::Discover(_) => (None, "oidc"),
+        };
+        let dialect = provider::provider(kind).ok_or_else(|| {
+            SelectError::Unusable(format!(
+                "provider {:?} has the unknown kind `{kind}`",
+                selection.provider.name()
+            ))
+        })?;
+        let context_flow = context
+            .and_then(|c| c.flow)
+            .unwrap_or_else(|| dialect.flows().first().copied().unwrap_or(Flow::Device));
+        let used = flow.unwrap_or(context_flow);
+        let principal = Principal::of(used);
+        // The dialect's scopes of the context's own flow, unless the sign-in is for another
+        // kind of principal than the context's.
+        let scope_flow = if Principal::of(context_flow) == principal {
+            context_flow
+        } else {
+            used
+        };
+        let mut scopes = match entry {
+            Some(entry) => requested_scopes(entry, context, &[]),
+            None => context.and_then(|c| c.scopes.clone()).unwrap_or_default(),
+        };
+        scopes.extend(
+            dialect
+                .standard_scopes(scope_flow)
+                .iter()
+                .map(|s| (*s).to_owned()),
+        );
+        scopes.sort_unstable();
+        scopes.dedup();
+        let endpoints = entry.and_then(|entry| dialect.endpoints(&entry.as_config()).ok());
+        Ok(Identity {
+            provider: selection.provider.name(),
+            client_id: entry
+                .and_then(|e| e.as_config().text("client-id"))
+                .unwrap_or_default()
+                .to_owned(),
+            principal,
+            scopes,
+            login: context.and_then(|c| c.login.clone()),
+            issuer: endpoints
+                .as_ref()
+                .and_then(|e| e.issuer.as_ref())
+                .map(|u| u.to_string()),
+            token_endpoint: endpoints.and_then(|e| e.token),
+            flow: used,
+        })
+    }
+
+    /// The login's key in the store: a name for exactly this identity.
+    pub fn key(&self) -> String {
+        let principal = match self.principal {
+            Principal::Person => "person",
+            Principal::Application => "application",
+        };
+        let text = format!(
+            "v2\n{}\n{}\n{principal}\n{}\n{}",
+            self.provider,
+            self.client_id,
+            self.scopes.join(" "),
+            self.login.as_deref().unwrap_or("")
+        );
+        format!("{}-{:016x}", sanitize(&self.provider), stable_hash(&text))
+    }
+
+    /// The key a login of this identity had before identities (provider, client and the
+    /// scopes asked for), to adopt it on first use.
+    pub fn legacy_key(&self, requested: &[String]) -> String {
+        let mut sorted: Vec<&str> = requested.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let text = format!(
+            "{}\n{}\n{}",
+            self.provider,
+            self.client_id,
+            sorted.join(" ")
+        );
+        format!("{}-{:016x}", sanitize(&self.provider), stable_hash(&text))
+    }
+
+    /// Why `login` is not this identity's any more, when the provider it names changed since
+    /// it was minted: the old and the new issuer or token endpoint.
+    pub fn changed_since(&self, login: &StoredLogin) -> Option<(String, String)> {
+        if let (Some(now), Some(then)) = (&self.issuer, &login.issuer)
+            && now != then
+        {
+            return Some((then.clone(), now.clone()));
+        }
+        if let (Some(now), Some(then)) = (&self.token_endpoint, &login.token_endpoint)
+            && now != then
+        {
+            return Some((then.to_string(), now.to_string()));
+        }
+        if !self.client_id.is_empty() && self.client_id != login.client_id {
+            return Some((
+                format!("client {}", login.client_id),
+                format!("client {}", self.client_id),
+            ));
+        }
+        None
+    }
+}

@@ -1,0 +1,817 @@
+//! A login's one owner, from sign-in to logout. Every entry point — the CLI's commands, its
+//! hot path, kubectl's exec credential, `api`, plugins, the library [`crate::Session`] and a
+//! host CLI's `auth` group — calls these use cases; none decides on its own which login a
+//! context uses, when a token counts as fresh, how a login is renewed or where its secrets go.
+//!
+//! - [`Logins::find`]: which login a context uses ([`identity`]);
+//! - [`Logins::cached`]: the hot path — a fresh stored token, no lock, keyring or network;
+//! - [`Logins::usable`]: a token valid for at least what is asked, refreshed or re-acquired
+//!   (logins that need no person) under the login's lock, "log in again" said as such;
+//! - [`Logins::sign_in`], [`Logins::logout`], [`Logins::status`].
+//!
+//! What talks to the provider is injected ([`Authority`]; [`ProviderAuthority`] for real), as is
+//! the clock, so that these rules are tested without a network or a sleep.
+
+mod authority;
+pub mod identity;
+pub mod store;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+pub use authority::ProviderAuthority;
+pub use identity::{Identity, Principal, Provided, SelectError, Selection, select};
+pub use store::{LoginStore, Place, Removed, Secrets, StoreError, StoredLogin};
+
+use crate::clock::Clock;
+use crate::config::{ConfigError, ConfigSet};
+use crate::flows::BrowserOpener;
+use crate::flows::{LoginError, LoginUi, Method, RevokeError, requested_scopes};
+use crate::jwt;
+use crate::oauth::TokenSet;
+use crate::provider::Flow;
+use crate::secret::Secret;
+
+/// The CLI refreshes when less than this remains (`--min-valid`'s default).
+pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(300);
+/// A library session refreshes when less than this remains.
+pub const LIBRARY_MIN_VALID: Duration = Duration::from_secs(60);
+
+/// Any error the provider side can end in.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// When an access token counts as fresh.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Freshness {
+    pub min_valid: Duration,
+    /// `--min-valid` given: honoured as it is. Otherwise tokens that live shorter than twice
+    /// `min_valid` count as fresh for half their lifetime (else every command would refresh a
+    /// token the provider only ever issues short).
+    pub literal: bool,
+}
+
+impl Freshness {
+    /// The CLI's rule without `--min-valid`: 5 minutes, or half the lifetime of short tokens.
+    pub const CLI: Freshness = Freshness {
+        min_valid: DEFAULT_MIN_VALID,
+        literal: false,
+    };
+    /// The library's rule: a minute, or half the lifetime of short tokens.
+    pub const LIBRARY: Freshness = Freshness {
+        min_valid: LIBRARY_MIN_VALID,
+        literal: false,
+    };
+
+    /// Valid for at least `min_valid`, exactly (`--min-valid` given).
+    pub fn at_least(min_valid: Duration) -> Freshness {
+        Freshness {
+            min_valid,
+            literal: true,
+        }
+    }
+
+    fn window(&self, login: &StoredLogin) -> i64 {
+        let asked = i64::try_from(self.min_valid.as_secs()).unwrap_or(i64::MAX);
+        match (self.literal, login.expires_at) {
+            (false, Some(at)) => asked.min(at.saturating_sub(login.obtained_at).max(0) / 2),
+            _ => asked,
+        }
+    }
+
+    /// Whether the login's access token stays valid long enough (no stated expiry: valid).
+    pub fn holds(&self, login: &StoredLogin, now: i64) -> bool {
+        login
+            .expires_at
+            .is_none_or(|at| at.saturating_sub(self.window(login)) > now)
+    }
+}
+
+/// What a command wants of a login.
+#[derive(Clone, Copy, Debug)]
+pub struct Want {
+    pub freshness: Freshness,
+    /// False with `--no-auto-refresh`: the stored token as it is, or an error.
+    pub auto_refresh: bool,
+    /// Renew even a fresh token (`auth refresh`).
+    pub force: bool,
+}
+
+impl Want {
+    pub fn fresh(freshness: Freshness) -> Want {
+        Want {
+            freshness,
+            auto_refresh: true,
+            force: false,
+        }
+    }
+}
+
+/// What the provider gave, and who gave it.
+#[derive(Clone, Debug)]
+pub struct Minted {
+    pub tokens: TokenSet,
+    pub kind: String,
+    pub client_id: String,
+    pub issuer: Option<String>,
+    pub token_endpoint: Option<Url>,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+    pub flow: Flow,
+}
+
+/// Why the provider side gave no tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorityError {
+    /// The provider no longer accepts the refresh token (`invalid_grant`).
+    #[error("the identity provider no longer accepts the refresh token")]
+    Rejected,
+    /// The configuration (or the cluster's discovery) names another provider than the one
+    /// that minted the login: nothing was sent.
+    #[error("the provider changed since the login ({from} → {to})")]
+    Changed { from: String, to: String },
+    /// A login that needs no person cannot be had: no client secret to ask with.
+    #[error("{0}")]
+    NoSecret(String),
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    #[error(transparent)]
+    Failed(BoxError),
+}
+
+/// A sign-in by a person or a program: how it proves who it is, and what it shows a person.
+pub struct SignIn<'a> {
+    pub flow: Flow,
+    pub method: Method,
+    /// `--scope`: scopes to ask for instead of the configured ones.
+    pub scopes: &'a [String],
+    /// A client secret given on stdin (kept to renew the login without a person).
+    pub client_secret: Option<Secret>,
+    pub ui: &'a dyn LoginUi,
+    pub opener: &'a dyn BrowserOpener,
+}
+
+/// The provider side of the use cases: sign in, refresh, acquire without a person, revoke.
+/// Every method sends only to the provider that minted the login it is given.
+pub trait Authority: Send + Sync {
+    fn sign_in(
+        &self,
+        selection: &Selection<'_>,
+        how: SignIn<'_>,
+    ) -> impl Future<Output = Result<Minted, AuthorityError>> + Send;
+
+    fn refresh(
+        &self,
+        login: &StoredLogin,
+        refresh_token: Secret,
+    ) -> impl Future<Output = Result<Minted, AuthorityError>> + Send;
+
+    /// A new login that needs no person (client credentials).
+    fn acquire(
+        &self,
+        selection: &Selection<'_>,
+        client_secret: Option<Secret>,
+    ) -> impl Future<Output = Result<Minted, AuthorityError>> + Send;
+
+    fn revoke(
+        &self,
+        login: &StoredLogin,
+        refresh_token: Secret,
+    ) -> impl Future<Output = Result<(), RevokeError>> + Send;
+}
+
+/// Why no usable login could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No usable login, and no way to get one without a person (the CLI exits with code 4).
+    #[error("{0}")]
+    LoginRequired(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    #[error("{0}")]
+    Refresh(BoxError),
+    /// The context cannot be served as asked.
+    #[error("{0}")]
+    Unusable(String),
+}
+
+impl SessionError {
+    pub fn is_login_required(&self) -> bool {
+        matches!(self, SessionError::LoginRequired(_))
+    }
+}
+
+impl From<SelectError> for SessionError {
+    fn from(err: SelectError) -> SessionError {
+        match err {
+            SelectError::Config(err) => SessionError::Config(err),
+            SelectError::Unusable(message) => SessionError::Unusable(message),
+        }
+    }
+}
+
+/// The login a context uses: the context, what it asks for, and its key in the store.
+#[derive(Clone, Debug)]
+pub struct Found<'a> {
+    pub selection: Selection<'a>,
+    /// The context's name ("" when none applies).
+    pub context: String,
+    pub identity: Identity,
+    pub key: String,
+}
+
+impl Found<'_> {
+    fn needs_no_person(&self) -> bool {
+        self.identity.principal == Principal::Application
+    }
+}
+
+/// A login that was signed in and stored.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub context: String,
+    pub login: StoredLogin,
+    pub path: PathBuf,
+    /// Where the refresh token rests, when there is one.
+    pub refresh_token_in: Option<Place>,
+    /// The identity of the login this one replaced, when it was another.
+    pub replaced: Option<String>,
+    /// Every context that uses this login.
+    pub used_by: Vec<String>,
+    /// Refresh tokens fall back to files here for the first time (said once, loudly).
+    pub first_file_fallback: bool,
+}
+
+/// What a sign-in gave.
+#[derive(Debug)]
+pub enum SignInOutcome {
+    Stored(Box<SignedIn>),
+    /// `--no-store` or `credential-store: none`: the tokens, kept nowhere.
+    NotStored(TokenSet),
+}
+
+/// One login removed by `auth logout`.
+#[derive(Debug)]
+pub struct LoggedOut {
+    pub provider: String,
+    /// Ok(true): revoked at the provider; Ok(false): there was no refresh token to revoke.
+    pub revoked: Result<bool, RevokeError>,
+    /// Other contexts that used it (logged out too).
+    pub also: Vec<String>,
+    /// A login that needs no person: not acquired again until `auth login`.
+    pub renewable: bool,
+}
+
+/// `auth status`: a context's login and everything about it but its tokens.
+#[derive(Debug)]
+pub struct Status {
+    pub context: String,
+    pub login: StoredLogin,
+    pub path: PathBuf,
+    pub refresh_token_in: Option<Place>,
+    /// Every context that uses this login.
+    pub used_by: Vec<String>,
+}
+
+/// The identity a token names (email, upn, name, sub), for messages.
+pub fn identity_of(token: &Secret) -> Option<String> {
+    jwt::decode(token.expose())
+        .ok()
+        .and_then(|t| t.identity().map(str::to_owned))
+}
+
+/// The use cases over one contexts file set, store, clock and provider side.
+pub struct Logins<A> {
+    set: Arc<ConfigSet>,
+    store: LoginStore,
+    clock: Arc<dyn Clock>,
+    authority: A,
+}
+
+impl<A> Logins<A> {
+    pub fn new(
+        set: Arc<ConfigSet>,
+        store: LoginStore,
+        clock: Arc<dyn Clock>,
+        authority: A,
+    ) -> Logins<A> {
+        Logins {
+            set,
+            store,
+            clock,
+            authority,
+        }
+    }
+
+    pub fn set(&self) -> &ConfigSet {
+        &self.set
+    }
+
+    pub fn store(&self) -> &LoginStore {
+        &self.store
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Which login a context uses (`wanted`, else TOKENCTL_CONTEXT's or current-context).
+    pub fn find(&self, wanted: Option<&str>) -> Result<Found<'_>, SessionError> {
+        self.found(select(&self.set, wanted, None)?, None)
+    }
+
+    fn found<'s>(
+        &'s self,
+        selection: Selection<'s>,
+        flow: Option<Flow>,
+    ) -> Result<Found<'s>, SessionError> {
+        let identity = Identity::of(&selection, flow)?;
+        Ok(Found {
+            context: selection.context.map_or("", |c| c.name.as_str()).to_owned(),
+            key: identity.key(),
+            identity,
+            selection,
+        })
+    }
+
+    /// The contexts that use the login stored under `key`, in file order.
+    pub fn used_by(&self, key: &str) -> Vec<String> {
+        self.set
+            .contexts()
+            .into_iter()
+            .filter_map(|(_, context)| {
+                let selection = select(&self.set, Some(&context.name), None).ok()?;
+                let identity = Identity::of(&selection, None).ok()?;
+                (identity.key() == key).then(|| context.name.clone())
+            })
+            .collect()
+    }
+
+    /// The context's stored login, checked against what it asks for now: a login whose
+    /// provider changed since it was minted is not handed out.
+    pub fn stored(&self, found: &Found<'_>) -> Result<Option<StoredLogin>, SessionError> {
+        let Some(login) = self.store.read(&found.key)? else {
+            return Ok(None);
+        };
+        if let Some((from, to)) = found.identity.changed_since(&login) {
+            return Err(changed(&found.context, &from, &to));
+        }
+        Ok(Some(login))
+    }
+
+    /// The hot path: the context's stored login when its token is fresh — no lock, keyring or
+    /// network. `None` sends the caller the long way ([`Logins::usable`]), which explains.
+    pub fn cached(&self, wanted: Option<&str>, freshness: Freshness) -> Option<StoredLogin> {
+        let found = self.find(wanted).ok()?;
+        let login = self.stored(&found).ok()??;
+        freshness.holds(&login, self.now()).then_some(login)
+    }
+
+    fn not_logged_in(&self, found: &Found<'_>) -> SessionError {
+        let how = match self.store.removed(&found.key) {
+            Some(Removed::LoggedOut) => " (the last login was logged out)",
+            Some(Removed::Expired) => " (the session expired)",
+            None => "",
+        };
+        SessionError::LoginRequired(format!(
+            "not logged in to {} (context {:?}): run `tokenctl auth login`{how}",
+            found.identity.provider, found.context
+        ))
+    }
+
+    /// Fails when even a fresh token cannot last as long as asked, once that lifetime is known.
+    fn check_meetable(
+        &self,
+        login: &StoredLogin,
+        freshness: Freshness,
+    ) -> Result<(), SessionError> {
+        let asked = i64::try_from(freshness.min_valid.as_secs()).unwrap_or(i64::MAX);
+        match login.lifetime {
+            Some(lifetime) if freshness.literal && lifetime < asked => {
+                Err(SessionError::Unusable(format!(
+                    "--min-valid {} cannot be met: the access tokens of {} live {}",
+                    crate::clock::human_duration(asked),
+                    login.provider,
+                    crate::clock::human_duration(lifetime)
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Builds a stored login from what the provider gave for `identity`.
+    fn new_login(&self, identity: &Identity, minted: &Minted, now: i64) -> StoredLogin {
+        let tokens = &minted.tokens;
+        let expires_at = tokens.lifetime.map(|l| l.expires_at(now));
+        StoredLogin {
+            provider: identity.provider.clone(),
+            kind: minted.kind.clone(),
+            client_id: minted.client_id.clone(),
+            scopes: minted.scopes.clone(),
+            flow: minted.flow,
+            principal: Some(identity.principal),
+            login_name: identity.login.clone(),
+            issuer: minted.issuer.clone(),
+            token_endpoint: minted.token_endpoint.clone(),
+            token_type: tokens.token_type.clone(),
+            access_token: tokens.access_token.clone(),
+            expires_at,
+            lifetime: expires_at.map(|at| at.saturating_sub(now)),
+            refresh_token: None,
+            refresh_token_in: None,
+            client_secret: None,
+            client_secret_in: None,
+            id_token: tokens.id_token.clone(),
+            granted_scope: tokens.scope.clone(),
+            obtained_at: now,
+        }
+    }
+}
+
+/// "the provider of context X changed since you logged in (A → B): run …".
+fn changed(context: &str, from: &str, to: &str) -> SessionError {
+    SessionError::LoginRequired(format!(
+        "the provider of context {context:?} changed since you logged in ({from} → {to}): run `tokenctl --context {context} auth login`"
+    ))
+}
+
+impl<A: Authority> Logins<A> {
+    /// A login whose access token is valid for what `want` asks: the stored one, else
+    /// refreshed with the refresh token the issuer that minted it gave, else — for logins that
+    /// need no person — acquired again; all under the login's lock, so that many processes
+    /// cause one request. Returns the context's name and the login.
+    pub async fn usable(
+        &self,
+        wanted: Option<&str>,
+        want: Want,
+    ) -> Result<(String, StoredLogin), SessionError> {
+        let found = self.find(wanted)?;
+        let seen = match self.stored(&found)? {
+            Some(login) => Some(login),
+            None => self.adopt(&found).await?,
+        };
+        let now = self.now();
+        match &seen {
+            Some(login) => {
+                if !want.force && want.freshness.holds(login, now) {
+                    return Ok((found.context, login.clone()));
+                }
+                self.check_meetable(login, want.freshness)?;
+                if !want.auto_refresh {
+                    return Err(SessionError::LoginRequired(format!(
+                        "the access token for context {:?} {}, and --no-auto-refresh is set: run `tokenctl auth refresh` or `tokenctl auth login`",
+                        found.context,
+                        crate::clock::expiry_phrase(login.expires_at, now)
+                    )));
+                }
+            }
+            None => {
+                let logged_out = self.store.removed(&found.key) == Some(Removed::LoggedOut);
+                if !found.needs_no_person() || logged_out || !want.auto_refresh {
+                    return Err(self.not_logged_in(&found));
+                }
+            }
+        }
+
+        let locked = self
+            .store
+            .lock(&found.key, "refreshing the same login")
+            .await?;
+        let current = match locked.load()? {
+            Some(login) => match found.identity.changed_since(&login) {
+                Some((from, to)) => return Err(changed(&found.context, &from, &to)),
+                None => Some(login),
+            },
+            None => None,
+        };
+        let now = self.now();
+        if let Some(current) = &current
+            && seen.as_ref().map(|s| s.obtained_at) != Some(current.obtained_at)
+            && want.freshness.holds(current, now)
+        {
+            // Another process renewed (or signed in) while this one waited: its token serves.
+            return Ok((found.context, current.clone()));
+        }
+        if seen.is_some() && current.is_none() && !found.needs_no_person() {
+            // Removed while this one waited: logged out, or its refresh token was refused.
+            return Err(self.not_logged_in(&found));
+        }
+        if current.is_none() && locked.removed() == Some(Removed::LoggedOut) {
+            return Err(self.not_logged_in(&found));
+        }
+
+        let refresh_token = match &current {
+            Some(login) => locked.refresh_token(login)?,
+            None => None,
+        };
+        let minted = match (&current, refresh_token) {
+            (Some(login), Some(token)) => match self.authority.refresh(login, token).await {
+                Ok(minted) => Some(minted),
+                Err(AuthorityError::Rejected) => {
+                    locked.forget(Some(login), Removed::Expired);
+                    if !found.needs_no_person() {
+                        return Err(SessionError::LoginRequired(format!(
+                            "session expired: run `tokenctl auth login` (context {:?})",
+                            found.context
+                        )));
+                    }
+                    None
+                }
+                Err(err) => return Err(authority_error(&found, err)),
+            },
+            (Some(login), None) if !found.needs_no_person() => {
+                return Err(SessionError::LoginRequired(format!(
+                    "the access token for context {:?} {} and there is no refresh token: run `tokenctl auth login`",
+                    found.context,
+                    crate::clock::expiry_phrase(login.expires_at, now)
+                )));
+            }
+            _ => None,
+        };
+        let renewed = minted.is_some();
+        let minted = match minted {
+            Some(minted) => minted,
+            None => {
+                let secret = match &current {
+                    Some(login) => locked.client_secret(login)?,
+                    None => None,
+                };
+                self.authority
+                    .acquire(&found.selection, secret)
+                    .await
+                    .map_err(|err| authority_error(&found, err))?
+            }
+        };
+
+        let now = self.now();
+        let mut next = self.new_login(&found.identity, &minted, now);
+        let mut secrets = Secrets {
+            refresh_token: minted.tokens.refresh_token.clone(),
+            client_secret: None,
+        };
+        let mut keyring = None;
+        if let Some(previous) = current.as_ref() {
+            // A refresh keeps what the reply leaves out (Entra ID, PingFederate send no scope
+            // or ID token), and the secrets where they rest.
+            if renewed {
+                next.scopes.clone_from(&previous.scopes);
+                next.flow = previous.flow;
+                next.issuer = previous.issuer.clone().or(next.issuer);
+                next.token_endpoint = previous.token_endpoint.clone().or(next.token_endpoint);
+                if next.id_token.is_none() {
+                    next.id_token.clone_from(&previous.id_token);
+                }
+                if next.granted_scope.is_none() {
+                    next.granted_scope.clone_from(&previous.granted_scope);
+                }
+                if secrets.refresh_token.is_none() {
+                    secrets.refresh_token = locked.refresh_token(previous)?;
+                }
+            }
+            next.obtained_at = now.max(previous.obtained_at.saturating_add(1));
+            secrets.client_secret = locked.client_secret(previous)?;
+            keyring = previous
+                .refresh_token_in
+                .or(previous.client_secret_in)
+                .map(|backend| crate::os_keyring::Keyring { backend });
+        }
+        if keyring.is_none() && current.is_none() {
+            keyring = self.store.keyring_for_new()?;
+        }
+        locked.save(&mut next, secrets, keyring)?;
+        if want.freshness.literal && !want.freshness.holds(&next, now) {
+            self.check_meetable(&next, want.freshness)?;
+        }
+        Ok((found.context, next))
+    }
+
+    /// A login stored before identities, adopted on first use when it is unmistakably this
+    /// identity's: same provider, client and kind of principal, no `login:` name, and an
+    /// issuer the configuration names.
+    async fn adopt(&self, found: &Found<'_>) -> Result<Option<StoredLogin>, SessionError> {
+        let (Provided::Configured(entry), None) = (found.selection.provider, &found.identity.login)
+        else {
+            return Ok(None);
+        };
+        let requested = requested_scopes(entry, found.selection.context, &[]);
+        let legacy = found.identity.legacy_key(&requested);
+        let Some(old) = self.store.read(&legacy).ok().flatten() else {
+            return Ok(None);
+        };
+        if old.principal.is_some()
+            || old.client_id != found.identity.client_id
+            || Principal::of(old.flow) != found.identity.principal
+        {
+            return Ok(None);
+        }
+        let old_lock = self.store.lock(&legacy, "adopting the same login").await?;
+        let locked = self
+            .store
+            .lock(&found.key, "adopting the same login")
+            .await?;
+        let Some(old) = old_lock.load()? else {
+            return Ok(None);
+        };
+        let secrets = Secrets {
+            refresh_token: old_lock.refresh_token(&old)?,
+            client_secret: None,
+        };
+        let keyring = old
+            .refresh_token_in
+            .map(|backend| crate::os_keyring::Keyring { backend });
+        let mut adopted = old.clone();
+        adopted.principal = Some(found.identity.principal);
+        adopted.issuer = found.identity.issuer.clone();
+        adopted.token_endpoint = found.identity.token_endpoint.clone();
+        locked.save(&mut adopted, secrets, keyring)?;
+        old_lock.forget(Some(&old), Removed::Expired);
+        tracing::info!(context = %found.context, "adopted a login stored by an earlier version");
+        Ok(Some(adopted))
+    }
+
+    /// Whether a login can be kept as the settings ask (`credential-store: keyring` needs a
+    /// keyring that answers): asked before a person is prompted for anything.
+    pub fn ready_to_store(&self, keep: bool) -> Result<(), SessionError> {
+        if keep {
+            self.store.keyring_for_new()?;
+        }
+        Ok(())
+    }
+
+    /// Signs in (a person, or the application itself) and stores the login for the context
+    /// (or `--provider`), unless `keep` is false (`--no-store`).
+    pub async fn sign_in(
+        &self,
+        wanted: Option<&str>,
+        provider: Option<&str>,
+        how: SignIn<'_>,
+        keep: bool,
+    ) -> Result<SignInOutcome, SessionError> {
+        let keep = keep && self.store.setting() != crate::config::CredentialStore::None;
+        let selection = select(&self.set, wanted, provider)?;
+        let found = self.found(selection, Some(how.flow))?;
+        // Where secrets will go is known before anyone signs in: `credential-store: keyring`
+        // without a keyring stops here.
+        let keyring = if keep {
+            self.store.keyring_for_new()?
+        } else {
+            None
+        };
+        let given_secret = how.client_secret.clone();
+        let minted = self
+            .authority
+            .sign_in(&found.selection, how)
+            .await
+            .map_err(|err| authority_error(&found, err))?;
+        if !keep {
+            return Ok(SignInOutcome::NotStored(minted.tokens));
+        }
+        let locked = self.store.lock(&found.key, "saving the same login").await?;
+        let previous = locked.load().ok().flatten();
+        let now = self.now();
+        let mut login = self.new_login(&found.identity, &minted, now);
+        if let Some(previous) = &previous {
+            login.obtained_at = now.max(previous.obtained_at.saturating_add(1));
+        }
+        let secrets = Secrets {
+            refresh_token: minted.tokens.refresh_token.clone(),
+            client_secret: given_secret,
+        };
+        let path = locked.save(&mut login, secrets, keyring)?;
+        drop(locked);
+        let who = |login: &StoredLogin| {
+            identity_of(login.id_token.as_ref().unwrap_or(&login.access_token))
+        };
+        let replaced = previous
+            .as_ref()
+            .and_then(who)
+            .filter(|before| who(&login).as_ref() != Some(before));
+        let first_file_fallback = login.refresh_token.is_some()
+            && self.store.setting() == crate::config::CredentialStore::Auto
+            && self.store.first_file_fallback();
+        Ok(SignInOutcome::Stored(Box::new(SignedIn {
+            context: found.context.clone(),
+            refresh_token_in: place_of(&login, &path),
+            used_by: self.used_by(&found.key),
+            replaced,
+            first_file_fallback,
+            path,
+            login,
+        })))
+    }
+
+    /// `auth logout`: revokes the context's refresh token at the issuer that minted it, where
+    /// it can, then removes the login — under its lock, so a refresh running meanwhile cannot
+    /// bring it back. A login that needs no person is not acquired again until `auth login`.
+    pub async fn logout(&self, wanted: Option<&str>) -> Result<Option<LoggedOut>, SessionError> {
+        let found = self.find(wanted)?;
+        let locked = self
+            .store
+            .lock(&found.key, "logging out of the same login")
+            .await?;
+        let login = locked.load()?;
+        let Some(login) = login else {
+            if found.needs_no_person() {
+                locked.forget(None, Removed::LoggedOut);
+            }
+            return Ok(None);
+        };
+        // A refresh token is sent only to the issuer that minted it.
+        let revoked = match (
+            found.identity.changed_since(&login),
+            locked.refresh_token(&login),
+        ) {
+            (None, Ok(Some(token))) => self.authority.revoke(&login, token).await.map(|()| true),
+            _ => Ok(false),
+        };
+        locked.forget(Some(&login), Removed::LoggedOut);
+        let mut also = self.used_by(&found.key);
+        also.retain(|name| *name != found.context);
+        Ok(Some(LoggedOut {
+            provider: login.provider,
+            revoked,
+            also,
+            renewable: found.needs_no_person(),
+        }))
+    }
+
+    /// `auth logout --all`: every stored login.
+    pub async fn logout_all(&self) -> Result<Vec<LoggedOut>, SessionError> {
+        let mut out = Vec::new();
+        for (key, _) in self.store.all()? {
+            let locked = self
+                .store
+                .lock(&key, "logging out of the same login")
+                .await?;
+            let Some(login) = locked.load()? else {
+                continue;
+            };
+            let revoked = match locked.refresh_token(&login) {
+                Ok(Some(token)) => self.authority.revoke(&login, token).await.map(|()| true),
+                _ => Ok(false),
+            };
+            locked.forget(Some(&login), Removed::LoggedOut);
+            out.push(LoggedOut {
+                renewable: login.principal == Some(Principal::Application),
+                provider: login.provider,
+                revoked,
+                also: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// `auth status`: the context's own login, never another identity's.
+    pub async fn status(&self, wanted: Option<&str>) -> Result<Status, SessionError> {
+        let found = self.find(wanted)?;
+        let login = match self.stored(&found)? {
+            Some(login) => login,
+            None => self
+                .adopt(&found)
+                .await?
+                .ok_or_else(|| self.not_logged_in(&found))?,
+        };
+        let path = self.store.path_of(&found.key);
+        Ok(Status {
+            context: found.context.clone(),
+            refresh_token_in: place_of(&login, &path),
+            used_by: self.used_by(&found.key),
+            login,
+            path,
+        })
+    }
+}
+
+fn place_of(login: &StoredLogin, path: &std::path::Path) -> Option<Place> {
+    match (&login.refresh_token, login.refresh_token_in) {
+        (_, Some(backend)) => Some(Place::Keyring(backend)),
+        (Some(_), None) => Some(Place::File(path.to_path_buf())),
+        (None, None) => None,
+    }
+}
+
+fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
+    match err {
+        AuthorityError::Changed { from, to } => changed(&found.context, &from, &to),
+        AuthorityError::Rejected => SessionError::LoginRequired(format!(
+            "session expired: run `tokenctl auth login` (context {:?})",
+            found.context
+        )),
+        AuthorityError::NoSecret(reason) => SessionError::LoginRequired(format!(
+            "not logged in to {} (context {:?}): run `tokenctl auth login` ({reason})",
+            found.identity.provider, found.context
+        )),
+        AuthorityError::Login(err) => SessionError::Login(err),
+        AuthorityError::Failed(err) => SessionError::Refresh(err),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,465 @@
+//! Where logins are kept between commands, and the one place that decides where their secrets
+//! go.
+//!
+//! A login is a 0600 JSON file under `$XDG_DATA_HOME/tokenctl/logins/` (directory 0700),
+//! written atomically: the short-lived access token lives there so that handing it out needs
+//! no keyring and no lock. Secrets at rest (the refresh token, a client secret given on stdin)
+//! go to the OS keyring when one answers ([`crate::os_keyring`]), else into the file. Every
+//! change — keyring entries included — is made through [`Locked`], under the login's lock.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::CredentialStore;
+use crate::fsutil::{LockGuard, write_atomic};
+use crate::os_keyring::{Backend, Keyring, KeyringError};
+use crate::provider::Flow;
+use crate::secret::Secret;
+
+/// How long a process waits for another one that is changing the same login.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The keyrings tried on this platform, for messages.
+pub const TRIED_KEYRINGS: &str = if cfg!(target_os = "linux") {
+    "Secret Service, kernel keyutils"
+} else if cfg!(target_os = "macos") {
+    "Keychain"
+} else {
+    "Credential Manager"
+};
+
+/// Who a login speaks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Principal {
+    /// A person signed in (device, browser, password; a token given or exchanged for one).
+    Person,
+    /// The application itself (client credentials): needs no person to renew.
+    Application,
+}
+
+impl Principal {
+    pub fn of(flow: Flow) -> Principal {
+        match flow {
+            Flow::ClientCredentials => Principal::Application,
+            _ => Principal::Person,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Principal::Person => "a person",
+            Principal::Application => "the application itself",
+        }
+    }
+}
+
+/// One login: what it was made for, and what the provider gave.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredLogin {
+    pub provider: String,
+    pub kind: String,
+    pub client_id: String,
+    /// The scopes requested at sign-in.
+    pub scopes: Vec<String>,
+    pub flow: Flow,
+    /// A person or the application itself; `None` in logins stored before identities.
+    #[serde(default)]
+    pub principal: Option<Principal>,
+    /// The context's `login:` name, when it keeps an identity of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_name: Option<String>,
+    /// The issuer that minted the login: its refresh token goes nowhere else.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The token endpoint that minted the login.
+    #[serde(default)]
+    pub token_endpoint: Option<Url>,
+    pub token_type: String,
+    pub access_token: Secret,
+    /// Seconds since the epoch.
+    pub expires_at: Option<i64>,
+    /// How long the provider's access tokens live, as last issued (seconds).
+    #[serde(default)]
+    pub lifetime: Option<i64>,
+    /// The refresh token, when it is kept in this file (no OS keyring answered, or
+    /// `credential-store: file`).
+    pub refresh_token: Option<Secret>,
+    /// The OS keyring that holds the refresh token instead, under the login's key.
+    #[serde(default)]
+    pub refresh_token_in: Option<Backend>,
+    /// A client secret given on stdin at sign-in, kept to renew the login without a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Secret>,
+    /// The OS keyring that holds that client secret instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_in: Option<Backend>,
+    pub id_token: Option<Secret>,
+    /// The scope the provider says it granted.
+    pub granted_scope: Option<String>,
+    /// Seconds since the epoch.
+    pub obtained_at: i64,
+}
+
+impl StoredLogin {
+    /// Whether a refresh token is kept, in the file or the keyring.
+    pub fn has_refresh_token(&self) -> bool {
+        self.refresh_token.is_some() || self.refresh_token_in.is_some()
+    }
+}
+
+/// Secrets that go with a login; the store decides where they rest.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    pub refresh_token: Option<Secret>,
+    pub client_secret: Option<Secret>,
+}
+
+/// Where a login's refresh token rests, for `auth status` and the sign-in message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    Keyring(Backend),
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Keyring(backend) => f.write_str(backend.describe()),
+            Place::File(path) => write!(f, "file {}", path.display()),
+        }
+    }
+}
+
+/// Why the store could not be read or written. Names the file, never its content.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: cannot read the stored login: {source}", path = .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: the stored login is damaged ({reason}); run `tokenctl auth login` again", path = .path.display())]
+    Damaged { path: PathBuf, reason: String },
+    #[error("{path}: cannot save the login: {source}", path = .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Lock(std::io::Error),
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    #[error(
+        "credential-store: keyring, but no OS keyring answered (tried {TRIED_KEYRINGS}); nothing was done"
+    )]
+    NoKeyring,
+}
+
+/// Why a login was removed, kept beside it so that processes that waited for the lock, and
+/// logins that need no person, know what happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removed {
+    /// `auth logout`: not acquired again until `auth login`.
+    LoggedOut,
+    /// The provider refused the refresh token.
+    Expired,
+}
+
+/// A file-name-safe hash (FNV-1a, stable across releases since it names files).
+pub fn stable_hash(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// A provider name as a file-name part.
+pub fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect()
+}
+
+/// The logins directory and the `credential-store` setting.
+#[derive(Clone, Debug)]
+pub struct LoginStore {
+    dir: PathBuf,
+    setting: CredentialStore,
+}
+
+/// The keyring probe, once per process: it costs a keyring round trip.
+static PROBED: OnceLock<Option<Keyring>> = OnceLock::new();
+
+impl LoginStore {
+    /// `$XDG_DATA_HOME/tokenctl/logins`, else `~/.local/share/tokenctl/logins`.
+    pub fn default_location(setting: CredentialStore) -> LoginStore {
+        LoginStore::at(crate::dirs::data_dir().join("logins"), setting)
+    }
+
+    pub fn at(dir: PathBuf, setting: CredentialStore) -> LoginStore {
+        LoginStore { dir, setting }
+    }
+
+    /// Where the login files are.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn setting(&self) -> CredentialStore {
+        self.setting
+    }
+
+    pub fn path_of(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    fn removed_marker(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.removed"))
+    }
+
+    /// Reads a login without its lock (the hot path): a file written atomically is whole.
+    pub fn read(&self, key: &str) -> Result<Option<StoredLogin>, StoreError> {
+        load_file(&self.path_of(key))
+    }
+
+    /// Why the login under `key` was removed, when it was.
+    pub fn removed(&self, key: &str) -> Option<Removed> {
+        match std::fs::read_to_string(self.removed_marker(key))
+            .ok()?
+            .trim()
+        {
+            "logged-out" => Some(Removed::LoggedOut),
+            _ => Some(Removed::Expired),
+        }
+    }
+
+    /// The keyring new secrets go to: `None` for the file. Checked before anyone signs in, so
+    /// that `credential-store: keyring` without one stops before a person signs in for nothing.
+    pub fn keyring_for_new(&self) -> Result<Option<Keyring>, StoreError> {
+        match self.setting {
+            CredentialStore::None | CredentialStore::File => Ok(None),
+            CredentialStore::Keyring => probe().map(Some).ok_or(StoreError::NoKeyring),
+            CredentialStore::Auto => Ok(probe()),
+        }
+    }
+
+    /// Takes the login's lock (waiting for another process that holds it).
+    pub async fn lock(&self, key: &str, what: &str) -> Result<Locked<'_>, StoreError> {
+        let guard = LockGuard::acquire_async(&self.path_of(key), what, LOCK_TIMEOUT)
+            .await
+            .map_err(StoreError::Lock)?;
+        Ok(Locked {
+            store: self,
+            key: key.to_owned(),
+            _guard: guard,
+        })
+    }
+
+    /// Every stored login, with its key, in key order.
+    pub fn all(&self) -> Result<Vec<(String, StoredLogin)>, StoreError> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Ok(Vec::new());
+        };
+        let mut logins = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(key) = name.strip_suffix(".json")
+                && let Some(login) = load_file(&entry.path())?
+            {
+                logins.push((key.to_owned(), login));
+            }
+        }
+        logins.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(logins)
+    }
+
+    /// Whether refresh tokens fall back to files here for the first time: the warning is said
+    /// once, loudly, not at every login (a marker file beside the logins).
+    pub fn first_file_fallback(&self) -> bool {
+        let marker = self.dir.with_file_name("file-fallback-announced");
+        if marker.exists() {
+            return false;
+        }
+        let _ = write_atomic(&marker, b"refresh tokens fall back to files\n");
+        true
+    }
+}
+
+fn probe() -> Option<Keyring> {
+    *PROBED.get_or_init(Keyring::probe)
+}
+
+/// A login under its lock: the only way to change one.
+pub struct Locked<'a> {
+    store: &'a LoginStore,
+    key: String,
+    _guard: LockGuard,
+}
+
+/// The keyring account of a login's client secret.
+fn client_secret_account(key: &str) -> String {
+    format!("{key}:client-secret")
+}
+
+impl Locked<'_> {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.store.path_of(&self.key)
+    }
+
+    /// The login as it is now (another process may have changed it while this one waited).
+    pub fn load(&self) -> Result<Option<StoredLogin>, StoreError> {
+        self.store.read(&self.key)
+    }
+
+    pub fn removed(&self) -> Option<Removed> {
+        self.store.removed(&self.key)
+    }
+
+    /// The login's refresh token, from the file or the keyring.
+    pub fn refresh_token(&self, login: &StoredLogin) -> Result<Option<Secret>, StoreError> {
+        match (&login.refresh_token, login.refresh_token_in) {
+            (Some(token), _) => Ok(Some(token.clone())),
+            (None, Some(backend)) => Ok(Keyring { backend }.get(&self.key)?),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The client secret kept with the login, if one was given at sign-in.
+    pub fn client_secret(&self, login: &StoredLogin) -> Result<Option<Secret>, StoreError> {
+        match (&login.client_secret, login.client_secret_in) {
+            (Some(secret), _) => Ok(Some(secret.clone())),
+            (None, Some(backend)) => {
+                Ok(Keyring { backend }.get(&client_secret_account(&self.key))?)
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Saves a login with its secrets: into `keyring` when given (keyring entries first, so a
+    /// rotated refresh token is never lost), else into the file. Clears a removal marker.
+    pub fn save(
+        &self,
+        login: &mut StoredLogin,
+        secrets: Secrets,
+        keyring: Option<Keyring>,
+    ) -> Result<PathBuf, StoreError> {
+        let (refresh_token, refresh_token_in) =
+            self.place(secrets.refresh_token, keyring, &self.key)?;
+        login.refresh_token = refresh_token;
+        login.refresh_token_in = refresh_token_in;
+        if secrets.client_secret.is_some() {
+            let (secret, secret_in) = self.place(
+                secrets.client_secret,
+                keyring,
+                &client_secret_account(&self.key),
+            )?;
+            login.client_secret = secret;
+            login.client_secret_in = secret_in;
+        }
+        let path = self.path();
+        let text = serde_json::to_vec_pretty(login).map_err(|err| StoreError::Write {
+            path: path.clone(),
+            source: std::io::Error::other(err),
+        })?;
+        write_atomic(&path, &text).map_err(|source| StoreError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        let _ = std::fs::remove_file(self.store.removed_marker(&self.key));
+        Ok(path)
+    }
+
+    /// Puts one secret in the keyring (returning its backend) or leaves it for the file.
+    fn place(
+        &self,
+        secret: Option<Secret>,
+        keyring: Option<Keyring>,
+        account: &str,
+    ) -> Result<(Option<Secret>, Option<Backend>), StoreError> {
+        match (secret, keyring) {
+            (None, _) => Ok((None, None)),
+            (Some(secret), Some(keyring)) => {
+                keyring.set(account, &secret)?;
+                Ok((None, Some(keyring.backend)))
+            }
+            (Some(secret), None) => Ok((Some(secret), None)),
+        }
+    }
+
+    /// Removes the login: its file and keyring entries, with a marker saying why. (The lock
+    /// file stays: another process may be waiting on it.)
+    pub fn forget(&self, login: Option<&StoredLogin>, why: Removed) {
+        let marker = match why {
+            Removed::LoggedOut => "logged-out\n",
+            Removed::Expired => "expired\n",
+        };
+        let _ = write_atomic(&self.store.removed_marker(&self.key), marker.as_bytes());
+        let _ = std::fs::remove_file(self.path());
+        if let Some(login) = login {
+            if let Some(backend) = login.refresh_token_in {
+                let _ = Keyring { backend }.delete(&self.key);
+            }
+            if let Some(backend) = login.client_secret_in {
+                let _ = Keyring { backend }.delete(&client_secret_account(&self.key));
+            }
+        }
+    }
+}
+
+pub(crate) fn load_file(path: &Path) -> Result<Option<StoredLogin>, StoreError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StoreError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|err| StoreError::Damaged {
+            path: path.to_path_buf(),
+            reason: format!("line {} column {}", err.line(), err.column()),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_file_names_itself_but_not_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LoginStore::at(dir.path().to_path_buf(), CredentialStore::File);
+        std::fs::write(store.path_of("k"), "{\"access_token\": \"secret-value\"").unwrap();
+        let err = store.read("k").unwrap_err().to_string();
+        assert!(err.contains("k.json") && err.contains("damaged"), "{err}");
+        assert!(!err.contains("secret-value"));
+        assert!(store.read("absent").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_hash_is_stable() {
+        assert_eq!(stable_hash("my corp/1\nc\n"), 0x7202_e968_e761_c21c);
+    }
+}

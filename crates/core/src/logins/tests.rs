@@ -1,0 +1,542 @@
+//! The login rules, hermetic: a fake clock, a temporary store, and a fake provider side that
+//! counts what it is asked. No network, node or browser.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::*;
+use crate::clock::FakeClock;
+use crate::config::{ConfigFile, ConfigSet, CredentialStore};
+use crate::oauth::Lifetime;
+use crate::provider::{Endpoints, FieldError, FieldSpec, Provider, ProviderConfig};
+
+/// A dialect for these tests: `server` is the issuer, `{server}/token` the token endpoint.
+struct FakeDialect;
+
+impl Provider for FakeDialect {
+    fn kind(&self) -> &'static str {
+        "fake"
+    }
+    fn description(&self) -> &'static str {
+        "a dialect for the login tests"
+    }
+    fn dialect_fields(&self) -> &'static [FieldSpec] {
+        const FIELDS: &[FieldSpec] = &[FieldSpec::required(
+            "server",
+            crate::provider::FieldKind::BaseUrl,
+            "the issuer",
+        )];
+        FIELDS
+    }
+    fn flows(&self) -> &'static [Flow] {
+        &[Flow::Device, Flow::Password, Flow::ClientCredentials]
+    }
+    fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
+        let server = config.base_url("server")?;
+        Ok(Endpoints {
+            token: Some(crate::base_url::join_path(&server, "token")),
+            issuer: Some(server),
+            ..Endpoints::default()
+        })
+    }
+}
+
+crate::register_provider!(FakeDialect);
+
+const CONFIG: &str = "
+providers:
+  - {name: idp, kind: fake, server: 'https://idp.test', client-id: app, scopes: [read]}
+contexts:
+  - {name: pw, provider: idp, flow: password}
+  - {name: alice, provider: idp, flow: password, scopes: [read, write]}
+  - {name: also-pw, provider: idp, flow: device}
+  - {name: second, provider: idp, flow: password, login: second}
+  - {name: svc, provider: idp, flow: client-credentials}
+current-context: pw
+";
+
+/// The provider side: tokens `at-N` (and `rt-N` for people), counted per kind of request.
+struct Fake {
+    clock: Arc<FakeClock>,
+    serial: AtomicU64,
+    calls: Mutex<Vec<&'static str>>,
+    lifetime: AtomicU64,
+    refuse_refresh: AtomicBool,
+    /// How long a refresh takes: holds the lock while other tasks wait.
+    delay: Duration,
+    who: Mutex<String>,
+}
+
+impl Fake {
+    fn new(clock: Arc<FakeClock>) -> Fake {
+        Fake {
+            clock,
+            serial: AtomicU64::new(0),
+            calls: Mutex::new(Vec::new()),
+            lifetime: AtomicU64::new(3600),
+            refuse_refresh: AtomicBool::new(false),
+            delay: Duration::ZERO,
+            who: Mutex::new("alice".into()),
+        }
+    }
+
+    fn count(&self, what: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| **c == what)
+            .count()
+    }
+
+    fn mint(&self, what: &'static str, flow: Flow, person: bool) -> Minted {
+        self.calls.lock().unwrap().push(what);
+        let n = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
+        let who = self.who.lock().unwrap().clone();
+        let _ = &self.clock;
+        Minted {
+            tokens: TokenSet {
+                access_token: Secret::new(format!("at-{n}-{who}")),
+                token_type: "Bearer".into(),
+                lifetime: Some(Lifetime::Seconds(self.lifetime.load(Ordering::SeqCst))),
+                refresh_token: person.then(|| Secret::new(format!("rt-{n}-{who}"))),
+                id_token: (what != "refresh").then(|| Secret::new(format!("id-{n}"))),
+                scope: (what != "refresh").then(|| "read".to_owned()),
+            },
+            kind: "fake".into(),
+            client_id: "app".into(),
+            issuer: Some("https://idp.test/".into()),
+            token_endpoint: url::Url::parse("https://idp.test/token").ok(),
+            scopes: vec!["read".into()],
+            flow,
+        }
+    }
+}
+
+impl Authority for Arc<Fake> {
+    async fn sign_in(&self, _: &Selection<'_>, how: SignIn<'_>) -> Result<Minted, AuthorityError> {
+        Ok(self.mint("sign_in", how.flow, how.flow != Flow::ClientCredentials))
+    }
+
+    async fn refresh(&self, login: &StoredLogin, _token: Secret) -> Result<Minted, AuthorityError> {
+        tokio::time::sleep(self.delay).await;
+        if self.refuse_refresh.load(Ordering::SeqCst) {
+            self.calls.lock().unwrap().push("refresh");
+            return Err(AuthorityError::Rejected);
+        }
+        Ok(self.mint("refresh", login.flow, true))
+    }
+
+    async fn acquire(
+        &self,
+        _: &Selection<'_>,
+        _secret: Option<Secret>,
+    ) -> Result<Minted, AuthorityError> {
+        tokio::time::sleep(self.delay).await;
+        Ok(self.mint("acquire", Flow::ClientCredentials, false))
+    }
+
+    async fn revoke(&self, _: &StoredLogin, _: Secret) -> Result<(), RevokeError> {
+        self.calls.lock().unwrap().push("revoke");
+        Ok(())
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    store: LoginStore,
+    clock: Arc<FakeClock>,
+    fake: Arc<Fake>,
+}
+
+impl World {
+    fn new() -> World {
+        World::with_delay(Duration::ZERO)
+    }
+
+    fn with_delay(delay: Duration) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.yaml");
+        std::fs::write(&config, CONFIG).unwrap();
+        let clock = Arc::new(FakeClock::at(1_800_000_000));
+        let mut fake = Fake::new(clock.clone());
+        fake.delay = delay;
+        World {
+            store: LoginStore::at(dir.path().join("logins"), CredentialStore::File),
+            _dir: dir,
+            config,
+            clock,
+            fake: Arc::new(fake),
+        }
+    }
+
+    fn logins(&self) -> Logins<Arc<Fake>> {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let set = ConfigSet {
+            files: vec![ConfigFile::parse(&self.config, &text).unwrap()],
+        };
+        assert!(set.problems().is_empty(), "{:?}", set.problems());
+        Logins::new(
+            Arc::new(set),
+            self.store.clone(),
+            self.clock.clone(),
+            self.fake.clone(),
+        )
+    }
+}
+
+struct NoUi;
+impl LoginUi for NoUi {
+    fn device_code(&self, _: &crate::oauth::DeviceAuthorization) {}
+    fn browser_url(&self, _: &url::Url) {}
+    fn notice(&self, _: &str) {}
+}
+impl BrowserOpener for NoUi {
+    fn available(&self) -> bool {
+        false
+    }
+    fn open(&self, _: &url::Url) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn how(flow: Flow) -> SignIn<'static> {
+    SignIn {
+        flow,
+        method: Method::Device,
+        scopes: &[],
+        client_secret: None,
+        ui: &NoUi,
+        opener: &NoUi,
+    }
+}
+
+async fn sign_in(logins: &Logins<Arc<Fake>>, context: &str) -> SignedIn {
+    let flow = logins.set().context(context).and_then(|c| c.flow).unwrap();
+    match logins
+        .sign_in(Some(context), None, how(flow), true)
+        .await
+        .unwrap()
+    {
+        SignInOutcome::Stored(signed) => *signed,
+        SignInOutcome::NotStored(_) => panic!("stored"),
+    }
+}
+
+async fn token(logins: &Logins<Arc<Fake>>, context: &str) -> Result<String, SessionError> {
+    logins
+        .usable(Some(context), Want::fresh(Freshness::CLI))
+        .await
+        .map(|(_, login)| login.access_token.expose().to_owned())
+}
+
+#[tokio::test]
+async fn a_context_hands_out_only_a_login_made_for_what_it_asks() {
+    let world = World::new();
+    let logins = world.logins();
+    *world.fake.who.lock().unwrap() = "mallory".into();
+    let signed = sign_in(&logins, "pw").await;
+    assert_eq!(signed.used_by, ["pw", "also-pw"], "same asks: one sign-in");
+
+    // Other scopes, a `login:` name, or the application itself: not mallory's login.
+    for other in ["alice", "second"] {
+        let err = token(&logins, other).await.unwrap_err();
+        assert!(err.is_login_required(), "{other}: {err}");
+        assert!(err.to_string().contains("not logged in"), "{err}");
+        assert!(logins.status(Some(other)).await.is_err());
+    }
+    assert!(
+        token(&logins, "also-pw")
+            .await
+            .unwrap()
+            .ends_with("mallory")
+    );
+
+    *world.fake.who.lock().unwrap() = "alice".into();
+    sign_in(&logins, "alice").await;
+    assert!(token(&logins, "alice").await.unwrap().ends_with("alice"));
+    assert!(token(&logins, "pw").await.unwrap().ends_with("mallory"));
+    let out = logins.logout(Some("alice")).await.unwrap().unwrap();
+    assert!(out.also.is_empty());
+    // The machine's own login is never handed to the people's contexts, nor theirs to it.
+    assert!(token(&logins, "svc").await.unwrap().ends_with("alice"));
+    assert!(
+        token(&logins, "alice")
+            .await
+            .unwrap_err()
+            .is_login_required()
+    );
+    let out = logins.logout(Some("pw")).await.unwrap().unwrap();
+    assert_eq!(
+        out.also,
+        ["also-pw"],
+        "logout names the contexts it logs out"
+    );
+    assert!(
+        token(&logins, "also-pw")
+            .await
+            .unwrap_err()
+            .is_login_required()
+    );
+}
+
+#[tokio::test]
+async fn a_login_that_needs_no_person_is_acquired_renewed_and_stays_logged_out() {
+    let world = World::new();
+    let logins = world.logins();
+    world.fake.lifetime.store(20, Ordering::SeqCst);
+    let first = token(&logins, "svc").await.unwrap();
+    assert_eq!(world.fake.count("acquire"), 1, "the first time too");
+    assert_eq!(
+        token(&logins, "svc").await.unwrap(),
+        first,
+        "fresh: no request"
+    );
+    assert_eq!(world.fake.count("acquire"), 1);
+    world.clock.advance(11);
+    let second = token(&logins, "svc").await.unwrap();
+    assert_ne!(second, first);
+    assert_eq!(
+        world.fake.count("acquire"),
+        2,
+        "renewed at half its 20 s lifetime"
+    );
+
+    let out = logins.logout(Some("svc")).await.unwrap().unwrap();
+    assert!(out.renewable);
+    assert!(!out.revoked.unwrap(), "nothing to revoke");
+    let err = token(&logins, "svc").await.unwrap_err();
+    assert!(err.to_string().contains("logged out"), "{err}");
+    assert_eq!(world.fake.count("acquire"), 2, "a logout stays a logout");
+
+    sign_in(&logins, "svc").await;
+    assert!(token(&logins, "svc").await.is_ok());
+    assert_eq!(world.fake.count("acquire"), 2);
+}
+
+#[tokio::test]
+async fn twenty_callers_of_an_expired_service_login_cause_one_request() {
+    let world = World::with_delay(Duration::from_millis(200));
+    let logins = Arc::new(world.logins());
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let logins = logins.clone();
+            tokio::spawn(async move { token(&logins, "svc").await.unwrap() })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.unwrap());
+    }
+    assert_eq!(world.fake.count("acquire"), 1);
+    assert!(tokens.iter().all(|t| *t == tokens[0]));
+}
+
+#[tokio::test]
+async fn a_refresh_rotates_and_keeps_what_the_reply_leaves_out() {
+    let world = World::new();
+    let logins = world.logins();
+    sign_in(&logins, "pw").await;
+    world.clock.advance(3600 - 60);
+    let (_, login) = logins
+        .usable(Some("pw"), Want::fresh(Freshness::CLI))
+        .await
+        .unwrap();
+    assert_eq!(world.fake.count("refresh"), 1);
+    assert_eq!(
+        login.refresh_token.as_ref().unwrap().expose(),
+        "rt-2-alice",
+        "rotated"
+    );
+    assert_eq!(
+        login.id_token.unwrap().expose(),
+        "id-1",
+        "no ID token in the reply: kept"
+    );
+    assert_eq!(
+        login.granted_scope.as_deref(),
+        Some("read"),
+        "no scope: kept"
+    );
+    assert_eq!(login.expires_at, Some(world.clock.now() + 3600));
+}
+
+#[tokio::test]
+async fn waiters_behind_a_refused_refresh_cause_one_request_and_all_log_in_again() {
+    let world = World::with_delay(Duration::from_millis(200));
+    let logins = Arc::new(world.logins());
+    sign_in(&logins, "pw").await;
+    world.clock.advance(3600);
+    world.fake.refuse_refresh.store(true, Ordering::SeqCst);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let logins = logins.clone();
+            tokio::spawn(async move { token(&logins, "pw").await.unwrap_err() })
+        })
+        .collect();
+    for task in tasks {
+        let err = task.await.unwrap();
+        assert!(err.is_login_required(), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("session expired") && text.contains("tokenctl auth login"),
+            "{text}"
+        );
+    }
+    assert_eq!(world.fake.count("refresh"), 1, "one refused request");
+}
+
+#[tokio::test]
+async fn a_logout_during_a_refresh_stays_logged_out() {
+    let world = World::with_delay(Duration::from_millis(300));
+    let logins = Arc::new(world.logins());
+    sign_in(&logins, "pw").await;
+    world.clock.advance(3600);
+    let refreshing = {
+        let logins = logins.clone();
+        tokio::spawn(async move { token(&logins, "pw").await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    logins.logout(Some("pw")).await.unwrap().unwrap();
+    assert!(
+        refreshing.await.unwrap().is_ok(),
+        "the refresh finished first"
+    );
+    assert!(
+        world
+            .store
+            .read(&logins.find(Some("pw")).unwrap().key)
+            .unwrap()
+            .is_none()
+    );
+    assert!(token(&logins, "pw").await.unwrap_err().is_login_required());
+    assert_eq!(
+        world.fake.count("revoke"),
+        1,
+        "the refreshed token was revoked"
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_during_a_refresh_keeps_its_own_tokens() {
+    let world = World::with_delay(Duration::from_millis(300));
+    let logins = Arc::new(world.logins());
+    sign_in(&logins, "pw").await;
+    world.clock.advance(3600);
+    let refreshing = {
+        let logins = logins.clone();
+        tokio::spawn(async move { token(&logins, "pw").await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    *world.fake.who.lock().unwrap() = "bob".into();
+    let bob = sign_in(&logins, "pw").await;
+    refreshing.await.unwrap().unwrap();
+    let stored = world
+        .store
+        .read(&logins.find(Some("pw")).unwrap().key)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.access_token, bob.login.access_token);
+    assert!(stored.refresh_token.unwrap().expose().ends_with("bob"));
+}
+
+#[tokio::test]
+async fn a_login_is_not_handed_out_once_its_provider_changed() {
+    let world = World::new();
+    let logins = world.logins();
+    sign_in(&logins, "pw").await;
+    assert!(logins.cached(Some("pw"), Freshness::CLI).is_some());
+    std::fs::write(&world.config, CONFIG.replace("idp.test", "other.test")).unwrap();
+    let logins = world.logins();
+    assert!(
+        logins.cached(Some("pw"), Freshness::CLI).is_none(),
+        "not on the hot path"
+    );
+    let err = token(&logins, "pw").await.unwrap_err().to_string();
+    assert!(
+        err.contains("changed since you logged in (https://idp.test/ → https://other.test/)")
+            && err.contains("tokenctl --context pw auth login"),
+        "{err}"
+    );
+    assert_eq!(world.fake.count("refresh"), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn an_explicit_min_valid_is_honoured_literally() {
+    let world = World::new();
+    let logins = world.logins();
+    sign_in(&logins, "pw").await;
+    let want = |min: u64| Want::fresh(Freshness::at_least(Duration::from_secs(min)));
+    // One hour tokens: two hours cannot be had, and the provider is not asked.
+    let err = logins.usable(Some("pw"), want(7200)).await.unwrap_err();
+    assert!(!err.is_login_required());
+    assert!(err.to_string().contains("live 1h 0m"), "{err}");
+    assert_eq!(world.fake.count("refresh"), 0);
+    // 40 minutes: refreshed once less than that remains, although the default would wait.
+    world.clock.advance(25 * 60);
+    logins.usable(Some("pw"), want(40 * 60)).await.unwrap();
+    assert_eq!(world.fake.count("refresh"), 1);
+    // An absurd one is refused, never an overflow.
+    assert!(logins.usable(Some("pw"), want(u64::MAX)).await.is_err());
+}
+
+#[test]
+fn freshness_never_overflows() {
+    let login = |expires_at: Option<i64>, obtained_at: i64| StoredLogin {
+        provider: "p".into(),
+        kind: "fake".into(),
+        client_id: "c".into(),
+        scopes: vec![],
+        flow: Flow::Device,
+        principal: Some(Principal::Person),
+        login_name: None,
+        issuer: None,
+        token_endpoint: None,
+        token_type: "Bearer".into(),
+        access_token: Secret::new("t"),
+        expires_at,
+        lifetime: None,
+        refresh_token: None,
+        refresh_token_in: None,
+        client_secret: None,
+        client_secret_in: None,
+        id_token: None,
+        granted_scope: None,
+        obtained_at,
+    };
+    let huge = Freshness::at_least(Duration::MAX);
+    assert!(!huge.holds(&login(Some(i64::MAX), 0), 0));
+    assert!(!Freshness::CLI.holds(&login(Some(i64::MIN), i64::MAX), 0));
+    assert!(Freshness::CLI.holds(&login(Some(i64::MAX), i64::MIN), 0));
+    assert!(Freshness::CLI.holds(&login(None, 0), i64::MAX));
+    // Default rule: 5 minutes, or half the lifetime of short tokens.
+    assert!(Freshness::CLI.holds(&login(Some(1000), 0), 699));
+    assert!(!Freshness::CLI.holds(&login(Some(1000), 0), 700));
+    assert!(Freshness::CLI.holds(&login(Some(60), 0), 29));
+    assert!(!Freshness::CLI.holds(&login(Some(60), 0), 30));
+}
+
+#[tokio::test]
+async fn a_login_stored_before_identities_is_adopted_with_the_configured_issuer() {
+    let world = World::new();
+    let logins = world.logins();
+    let found = logins.find(Some("pw")).unwrap();
+    let legacy = found.identity.legacy_key(&["read".to_owned()]);
+    let old = serde_json::json!({
+        "provider": "idp", "kind": "fake", "client_id": "app", "scopes": ["read"],
+        "flow": "password", "token_type": "Bearer", "access_token": "old-at",
+        "expires_at": world.clock.now() + 3600, "refresh_token": "old-rt",
+        "id_token": null, "granted_scope": null, "obtained_at": world.clock.now(),
+    });
+    std::fs::create_dir_all(world.store.dir()).unwrap();
+    std::fs::write(world.store.path_of(&legacy), old.to_string()).unwrap();
+    assert_eq!(token(&logins, "pw").await.unwrap(), "old-at");
+    let adopted = world.store.read(&found.key).unwrap().unwrap();
+    assert_eq!(adopted.issuer.as_deref(), Some("https://idp.test/"));
+    assert_eq!(adopted.principal, Some(Principal::Person));
+    assert!(world.store.read(&legacy).unwrap().is_none());
+    // Never across identities: the service context does not adopt a person's login.
+    assert!(token(&logins, "second").await.is_err());
+}
