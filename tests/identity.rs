@@ -286,10 +286,15 @@ fn min_valid_longer_than_the_tokens_live_fails_and_says_so() {
         .fails_with(2);
 }
 
-/// A logged-in sandbox (password flow, context `sso`) whose IdP answers token requests slowly
-/// when told to.
-fn slow_idp() -> (Idp, Sandbox) {
-    support::idp::logged_in(&[])
+/// A logged-in sandbox (password flow, context `sso`) whose token is about to expire, and an
+/// `auth token` under way that refreshes it slowly (the IdP waits 1.5 s), holding the lock.
+fn refresh_in_background() -> (Idp, Sandbox, std::process::Child) {
+    let (idp, sandbox) = support::idp::logged_in(&[]);
+    sandbox.age_login(60);
+    idp.delay_tokens(1500);
+    let refreshing = spawn(&sandbox, &["auth", "token"], &[]);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    (idp, sandbox, refreshing)
 }
 
 fn spawn(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
@@ -305,11 +310,7 @@ fn spawn(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> std::process
 
 #[test]
 fn a_logout_during_a_refresh_stays_logged_out() {
-    let (idp, sandbox) = slow_idp();
-    sandbox.age_login(60);
-    idp.delay_tokens(1500);
-    let refreshing = spawn(&sandbox, &["auth", "token"], &[]);
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (idp, sandbox, refreshing) = refresh_in_background();
     let logout = support::Run::from(support::wait_bounded(
         spawn(&sandbox, &["auth", "logout"], &[]),
         "logout",
@@ -324,11 +325,7 @@ fn a_logout_during_a_refresh_stays_logged_out() {
 
 #[test]
 fn a_login_during_a_refresh_keeps_its_own_tokens() {
-    let (idp, sandbox) = slow_idp();
-    sandbox.age_login(60);
-    idp.delay_tokens(1500);
-    let refreshing = spawn(&sandbox, &["auth", "token"], &[]);
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (idp, sandbox, refreshing) = refresh_in_background();
     let bob = user("bob");
     let login = spawn(&sandbox, &["auth", "login"], &env(&bob));
     let _ = support::wait_bounded(refreshing, "refresh");
@@ -348,14 +345,8 @@ fn a_login_during_a_refresh_keeps_its_own_tokens() {
 
 #[test]
 fn waiters_behind_a_refused_refresh_cause_one_request() {
-    let (idp, sandbox) = slow_idp();
-    let file = sandbox.login_file();
-    let text = std::fs::read_to_string(&file).unwrap();
-    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let refresh = value["refresh_token"]
-        .as_str()
-        .expect("file store in this test");
-    std::fs::write(&file, text.replace(refresh, "revoked-elsewhere")).unwrap();
+    let (idp, sandbox) = support::idp::logged_in(&[]);
+    sandbox.revoke_stored_refresh_token();
     sandbox.age_login(60);
     idp.delay_tokens(500);
     let before = idp.requests(TOKEN_ENDPOINT);

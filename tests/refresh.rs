@@ -123,13 +123,7 @@ fn fifty_processes_at_once_cause_one_refresh() {
 #[test]
 fn a_refresh_token_the_provider_refuses_means_log_in_again() {
     let (_idp, sandbox) = logged_in();
-    let file = sandbox.login_file();
-    let text = std::fs::read_to_string(&file).unwrap();
-    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let refresh = value["refresh_token"]
-        .as_str()
-        .expect("file store in this test");
-    std::fs::write(&file, text.replace(refresh, "revoked-elsewhere")).unwrap();
+    let file = sandbox.revoke_stored_refresh_token();
     sandbox.age_login(60);
 
     let stderr = sandbox.run(["auth", "token"]).fails_with(4).to_owned();

@@ -202,6 +202,19 @@ impl Sandbox {
             .expect("a stored login")
     }
 
+    /// Replaces the refresh token in the one stored login (a file store) with one the provider
+    /// never issued, as if it had been revoked elsewhere; returns the login's file.
+    pub fn revoke_stored_refresh_token(&self) -> PathBuf {
+        let file = self.login_file();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let refresh = value["refresh_token"]
+            .as_str()
+            .expect("file store in this test");
+        std::fs::write(&file, text.replace(refresh, "revoked-elsewhere")).unwrap();
+        file
+    }
+
     /// Moves the one stored login's clock: its access token now expires in `seconds` and was
     /// obtained an hour before that.
     pub fn age_login(&self, seconds: i64) {

@@ -14,7 +14,7 @@ use tokenctl_core::flows::{Method, RevokeError};
 use tokenctl_core::jwt;
 use tokenctl_core::logins::{
     Freshness, LoggedOut, LoginStore, Logins, ProviderAuthority, SignIn, SignInOutcome,
-    StoredLogin, Want, identity_of, store::TRIED_KEYRINGS,
+    StoredLogin, Want, identity_of, others, store::TRIED_KEYRINGS,
 };
 use tokenctl_core::{Flow, Secret};
 
@@ -95,12 +95,9 @@ pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output> {
 
 pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     let logins = logins(global)?;
-    let set = logins.set();
-    let selection =
-        tokenctl_core::logins::select(set, global.context.as_deref(), args.provider.as_deref())?;
     let flow = match args.flow.as_deref() {
         Some(name) => Flow::parse(name).ok_or_else(|| anyhow!("unknown flow {name:?}"))?,
-        None => tokenctl_core::logins::Identity::of(&selection, None)?.flow,
+        None => logins.sign_in_flow(global.context.as_deref(), args.provider.as_deref())?,
     };
     logins.ready_to_store(!args.no_store)?;
     let client_secret = if args.client_secret_stdin {
@@ -131,7 +128,7 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     let outcome = outcome.ok_or_else(|| anyhow!("login interrupted"))??;
     let signed = match outcome {
         SignInOutcome::NotStored(tokens) => {
-            let who = identity_of(tokens.id_token.as_ref().unwrap_or(&tokens.access_token));
+            let who = identity_of(tokens.id_token.as_ref(), &tokens.access_token);
             println!("{}", tokens.access_token.expose());
             eprintln!("Logged in{}; nothing was stored.", as_whom(who.as_deref()));
             return Ok(());
@@ -146,12 +143,7 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         );
     }
     if let Some(before) = &signed.replaced {
-        let others: Vec<&str> = signed
-            .used_by
-            .iter()
-            .map(String::as_str)
-            .filter(|name| *name != signed.context)
-            .collect();
+        let others = others(&signed.used_by, &signed.context);
         let users = if others.is_empty() {
             String::new()
         } else {
@@ -170,7 +162,7 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
             }
         );
     }
-    let who = identity_of(login.id_token.as_ref().unwrap_or(&login.access_token));
+    let who = identity_of(login.id_token.as_ref(), &login.access_token);
     eprintln!(
         "Logged in to {}{}; the access token {}.",
         login.provider,
@@ -395,11 +387,6 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
         .set()
         .context(&status.context)
         .and_then(|c| c.cluster.clone());
-    let decoded = login
-        .id_token
-        .as_ref()
-        .and_then(|t| jwt::decode(t.expose()).ok())
-        .or_else(|| jwt::decode(login.access_token.expose()).ok());
     let access = jwt::decode(login.access_token.expose()).ok();
     // What the provider says it granted, else what the token says, else what was asked for.
     let scopes = match (&login.granted_scope, access.map(|a| a.scopes())) {
@@ -413,9 +400,7 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
         provider: login.provider.clone(),
         kind: login.kind.clone(),
         cluster,
-        identity: decoded
-            .as_ref()
-            .and_then(|d| d.identity().map(str::to_owned)),
+        identity: identity_of(login.id_token.as_ref(), &login.access_token),
         scopes,
         flow: login.flow.to_string(),
         issuer: login.issuer.clone(),
@@ -457,12 +442,7 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
                 }
             )?;
             writeln!(out, "Access token:   in {}", doc.store)?;
-            let others: Vec<&str> = doc
-                .shared_by
-                .iter()
-                .map(String::as_str)
-                .filter(|name| *name != doc.context)
-                .collect();
+            let others = others(&doc.shared_by, &doc.context);
             if !others.is_empty() {
                 writeln!(out, "Shared with:    {}", others.join(", "))?;
             }

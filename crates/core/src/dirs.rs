@@ -4,26 +4,26 @@
 
 use std::path::PathBuf;
 
-fn base(variable: &str, fallback: &str) -> PathBuf {
+/// `$VARIABLE/tokenctl`, else `~/FALLBACK/tokenctl`; `None` without either.
+fn base(variable: &str, fallback: &str) -> Option<PathBuf> {
     std::env::var_os(variable)
         .map(PathBuf::from)
         .filter(|dir| dir.is_absolute())
         .or_else(|| std::env::home_dir().map(|home| home.join(fallback)))
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("tokenctl")
+        .map(|dir| dir.join("tokenctl"))
 }
 
-/// `$XDG_CONFIG_HOME/tokenctl`, else `~/.config/tokenctl`.
+/// `$XDG_CONFIG_HOME/tokenctl`, else `~/.config/tokenctl` (`./tokenctl` without a home).
 pub fn config_dir() -> PathBuf {
-    base("XDG_CONFIG_HOME", ".config")
+    base("XDG_CONFIG_HOME", ".config").unwrap_or_else(|| PathBuf::from("tokenctl"))
 }
 
-/// `$XDG_DATA_HOME/tokenctl`, else `~/.local/share/tokenctl`.
+/// `$XDG_DATA_HOME/tokenctl`, else `~/.local/share/tokenctl` (`./tokenctl` without a home).
 pub fn data_dir() -> PathBuf {
-    base("XDG_DATA_HOME", ".local/share")
+    base("XDG_DATA_HOME", ".local/share").unwrap_or_else(|| PathBuf::from("tokenctl"))
 }
 
-/// `$XDG_CACHE_HOME/tokenctl`, else `~/.cache/tokenctl`.
-pub fn cache_dir() -> PathBuf {
+/// `$XDG_CACHE_HOME/tokenctl`, else `~/.cache/tokenctl`; `None` without a home: no cache.
+pub fn cache_dir() -> Option<PathBuf> {
     base("XDG_CACHE_HOME", ".cache")
 }

@@ -63,7 +63,7 @@ struct Entry<M> {
 
 /// `$XDG_CACHE_HOME/tokenctl/contexts/`, else `~/.cache/tokenctl/contexts/`.
 fn cache_dir() -> Option<PathBuf> {
-    Some(crate::dirs::cache_dir().join("contexts"))
+    Some(crate::dirs::cache_dir()?.join("contexts"))
 }
 
 fn digest(value: impl Hash) -> u64 {

@@ -280,11 +280,24 @@ pub struct Status {
     pub used_by: Vec<String>,
 }
 
-/// The identity a token names (email, upn, name, sub), for messages.
-pub fn identity_of(token: &Secret) -> Option<String> {
-    jwt::decode(token.expose())
-        .ok()
-        .and_then(|t| t.identity().map(str::to_owned))
+/// Who a login speaks for (email, upn, name, sub), for messages: what its ID token names, else
+/// what its access token names.
+pub fn identity_of(id_token: Option<&Secret>, access_token: &Secret) -> Option<String> {
+    let named = |token: &Secret| {
+        jwt::decode(token.expose())
+            .ok()
+            .and_then(|t| t.identity().map(str::to_owned))
+    };
+    id_token.and_then(named).or_else(|| named(access_token))
+}
+
+/// The contexts of `used_by` other than `context`: those that share its login.
+pub fn others<'a>(used_by: &'a [String], context: &str) -> Vec<&'a str> {
+    used_by
+        .iter()
+        .map(String::as_str)
+        .filter(|name| *name != context)
+        .collect()
 }
 
 /// The use cases over one contexts file set, store, clock and provider side.
@@ -339,6 +352,16 @@ impl<A> Logins<A> {
             identity,
             selection,
         })
+    }
+
+    /// The flow `auth login` uses without `--flow`: the context's, else the dialect's first.
+    pub fn sign_in_flow(
+        &self,
+        wanted: Option<&str>,
+        provider: Option<&str>,
+    ) -> Result<Flow, SessionError> {
+        let selection = select(&self.set, wanted, provider)?;
+        Ok(Identity::of(&selection, None)?.flow)
     }
 
     /// The contexts that use the login stored under `key`, in file order.
@@ -405,33 +428,34 @@ impl<A> Logins<A> {
             _ => Ok(()),
         }
     }
+}
 
-    /// Builds a stored login from what the provider gave for `identity`.
-    fn new_login(&self, identity: &Identity, minted: &Minted, now: i64) -> StoredLogin {
-        let tokens = &minted.tokens;
-        let expires_at = tokens.lifetime.map(|l| l.expires_at(now));
-        StoredLogin {
-            provider: identity.provider.clone(),
-            kind: minted.kind.clone(),
-            client_id: minted.client_id.clone(),
-            scopes: minted.scopes.clone(),
-            flow: minted.flow,
-            principal: Some(identity.principal),
-            login_name: identity.login.clone(),
-            issuer: minted.issuer.clone(),
-            token_endpoint: minted.token_endpoint.clone(),
-            token_type: tokens.token_type.clone(),
-            access_token: tokens.access_token.clone(),
-            expires_at,
-            lifetime: expires_at.map(|at| at.saturating_sub(now)),
-            refresh_token: None,
-            refresh_token_in: None,
-            client_secret: None,
-            client_secret_in: None,
-            id_token: tokens.id_token.clone(),
-            granted_scope: tokens.scope.clone(),
-            obtained_at: now,
-        }
+/// A stored login from what the provider gave for `identity` at `now`, without secrets: the
+/// store places those.
+fn new_login(identity: &Identity, minted: &Minted, now: i64) -> StoredLogin {
+    let tokens = &minted.tokens;
+    let expires_at = tokens.lifetime.map(|l| l.expires_at(now));
+    StoredLogin {
+        provider: identity.provider.clone(),
+        kind: minted.kind.clone(),
+        client_id: minted.client_id.clone(),
+        scopes: minted.scopes.clone(),
+        flow: minted.flow,
+        principal: Some(identity.principal),
+        login_name: identity.login.clone(),
+        issuer: minted.issuer.clone(),
+        token_endpoint: minted.token_endpoint.clone(),
+        token_type: tokens.token_type.clone(),
+        access_token: tokens.access_token.clone(),
+        expires_at,
+        lifetime: expires_at.map(|at| at.saturating_sub(now)),
+        refresh_token: None,
+        refresh_token_in: None,
+        client_secret: None,
+        client_secret_in: None,
+        id_token: tokens.id_token.clone(),
+        granted_scope: tokens.scope.clone(),
+        obtained_at: now,
     }
 }
 
@@ -453,10 +477,7 @@ impl<A: Authority> Logins<A> {
         want: Want,
     ) -> Result<(String, StoredLogin), SessionError> {
         let found = self.find(wanted)?;
-        let seen = match self.stored(&found)? {
-            Some(login) => Some(login),
-            None => self.adopt(&found).await?,
-        };
+        let seen = self.stored_or_adopted(&found).await?;
         let now = self.now();
         match &seen {
             Some(login) => {
@@ -551,45 +572,70 @@ impl<A: Authority> Logins<A> {
         };
 
         let now = self.now();
-        let mut next = self.new_login(&found.identity, &minted, now);
-        let mut secrets = Secrets {
+        let mut next = new_login(&found.identity, &minted, now);
+        let secrets = Secrets {
             refresh_token: minted.tokens.refresh_token.clone(),
             client_secret: None,
         };
-        let mut keyring = None;
-        if let Some(previous) = current.as_ref() {
-            // A refresh keeps what the reply leaves out (Entra ID, PingFederate send no scope
-            // or ID token), and the secrets where they rest.
-            if renewed {
-                next.scopes.clone_from(&previous.scopes);
-                next.flow = previous.flow;
-                next.issuer = previous.issuer.clone().or(next.issuer);
-                next.token_endpoint = previous.token_endpoint.clone().or(next.token_endpoint);
-                if next.id_token.is_none() {
-                    next.id_token.clone_from(&previous.id_token);
+        let keyring = match current.as_ref() {
+            Some(previous) => {
+                // A refresh keeps what the reply leaves out (Entra ID, PingFederate send no
+                // scope, ID token or new refresh token); kept secrets stay where they rest.
+                if renewed {
+                    next.scopes.clone_from(&previous.scopes);
+                    next.flow = previous.flow;
+                    next.issuer = previous.issuer.clone().or(next.issuer);
+                    next.token_endpoint = previous.token_endpoint.clone().or(next.token_endpoint);
+                    if next.id_token.is_none() {
+                        next.id_token.clone_from(&previous.id_token);
+                    }
+                    if next.granted_scope.is_none() {
+                        next.granted_scope.clone_from(&previous.granted_scope);
+                    }
+                    if secrets.refresh_token.is_none() {
+                        next.refresh_token.clone_from(&previous.refresh_token);
+                        next.refresh_token_in = previous.refresh_token_in;
+                    }
                 }
-                if next.granted_scope.is_none() {
-                    next.granted_scope.clone_from(&previous.granted_scope);
-                }
-                if secrets.refresh_token.is_none() {
-                    secrets.refresh_token = locked.refresh_token(previous)?;
-                }
+                next.client_secret.clone_from(&previous.client_secret);
+                next.client_secret_in = previous.client_secret_in;
+                next.obtained_at = now.max(previous.obtained_at.saturating_add(1));
+                previous
+                    .refresh_token_in
+                    .or(previous.client_secret_in)
+                    .map(|backend| crate::os_keyring::Keyring { backend })
             }
-            next.obtained_at = now.max(previous.obtained_at.saturating_add(1));
-            secrets.client_secret = locked.client_secret(previous)?;
-            keyring = previous
-                .refresh_token_in
-                .or(previous.client_secret_in)
-                .map(|backend| crate::os_keyring::Keyring { backend });
-        }
-        if keyring.is_none() && current.is_none() {
-            keyring = self.store.keyring_for_new()?;
-        }
+            None => self.store.keyring_for_new()?,
+        };
         locked.save(&mut next, secrets, keyring)?;
-        if want.freshness.literal && !want.freshness.holds(&next, now) {
-            self.check_meetable(&next, want.freshness)?;
-        }
+        self.check_meetable(&next, want.freshness)?;
         Ok((found.context, next))
+    }
+
+    /// The context's stored login, or one an earlier version stored for it, adopted.
+    async fn stored_or_adopted(
+        &self,
+        found: &Found<'_>,
+    ) -> Result<Option<StoredLogin>, SessionError> {
+        match self.stored(found)? {
+            Some(login) => Ok(Some(login)),
+            None => self.adopt(found).await,
+        }
+    }
+
+    /// Revokes a login's refresh token (the provider side sends it only to the issuer that
+    /// minted it), then removes the login whatever the provider said.
+    async fn revoke_and_forget(
+        &self,
+        locked: &store::Locked<'_>,
+        login: &StoredLogin,
+    ) -> Result<bool, RevokeError> {
+        let revoked = match locked.refresh_token(login) {
+            Ok(Some(token)) => self.authority.revoke(login, token).await.map(|()| true),
+            _ => Ok(false),
+        };
+        locked.forget(Some(login), Removed::LoggedOut);
+        revoked
     }
 
     /// A login stored before identities, adopted on first use when it is unmistakably this
@@ -676,7 +722,7 @@ impl<A: Authority> Logins<A> {
         let locked = self.store.lock(&found.key, "saving the same login").await?;
         let previous = locked.load().ok().flatten();
         let now = self.now();
-        let mut login = self.new_login(&found.identity, &minted, now);
+        let mut login = new_login(&found.identity, &minted, now);
         if let Some(previous) = &previous {
             login.obtained_at = now.max(previous.obtained_at.saturating_add(1));
         }
@@ -686,9 +732,7 @@ impl<A: Authority> Logins<A> {
         };
         let path = locked.save(&mut login, secrets, keyring)?;
         drop(locked);
-        let who = |login: &StoredLogin| {
-            identity_of(login.id_token.as_ref().unwrap_or(&login.access_token))
-        };
+        let who = |login: &StoredLogin| identity_of(login.id_token.as_ref(), &login.access_token);
         let replaced = previous
             .as_ref()
             .and_then(who)
@@ -723,21 +767,15 @@ impl<A: Authority> Logins<A> {
             }
             return Ok(None);
         };
-        // A refresh token is sent only to the issuer that minted it.
-        let revoked = match (
-            found.identity.changed_since(&login),
-            locked.refresh_token(&login),
-        ) {
-            (None, Ok(Some(token))) => self.authority.revoke(&login, token).await.map(|()| true),
-            _ => Ok(false),
-        };
-        locked.forget(Some(&login), Removed::LoggedOut);
-        let mut also = self.used_by(&found.key);
-        also.retain(|name| *name != found.context);
+        let revoked = self.revoke_and_forget(&locked, &login).await;
+        let used_by = self.used_by(&found.key);
         Ok(Some(LoggedOut {
             provider: login.provider,
             revoked,
-            also,
+            also: others(&used_by, &found.context)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             renewable: found.needs_no_person(),
         }))
     }
@@ -753,11 +791,7 @@ impl<A: Authority> Logins<A> {
             let Some(login) = locked.load()? else {
                 continue;
             };
-            let revoked = match locked.refresh_token(&login) {
-                Ok(Some(token)) => self.authority.revoke(&login, token).await.map(|()| true),
-                _ => Ok(false),
-            };
-            locked.forget(Some(&login), Removed::LoggedOut);
+            let revoked = self.revoke_and_forget(&locked, &login).await;
             out.push(LoggedOut {
                 renewable: login.principal == Some(Principal::Application),
                 provider: login.provider,
@@ -771,13 +805,10 @@ impl<A: Authority> Logins<A> {
     /// `auth status`: the context's own login, never another identity's.
     pub async fn status(&self, wanted: Option<&str>) -> Result<Status, SessionError> {
         let found = self.find(wanted)?;
-        let login = match self.stored(&found)? {
-            Some(login) => login,
-            None => self
-                .adopt(&found)
-                .await?
-                .ok_or_else(|| self.not_logged_in(&found))?,
-        };
+        let login = self
+            .stored_or_adopted(&found)
+            .await?
+            .ok_or_else(|| self.not_logged_in(&found))?;
         let path = self.store.path_of(&found.key);
         Ok(Status {
             context: found.context.clone(),

@@ -353,26 +353,21 @@ impl Locked<'_> {
         }
     }
 
-    /// Saves a login with its secrets: into `keyring` when given (keyring entries first, so a
-    /// rotated refresh token is never lost), else into the file. Clears a removal marker.
+    /// Saves a login with its new secrets: into `keyring` when given (keyring entries first, so
+    /// a rotated refresh token is never lost), else into the file. A secret not given stays as
+    /// `login` says. Clears a removal marker.
     pub fn save(
         &self,
         login: &mut StoredLogin,
         secrets: Secrets,
         keyring: Option<Keyring>,
     ) -> Result<PathBuf, StoreError> {
-        let (refresh_token, refresh_token_in) =
-            self.place(secrets.refresh_token, keyring, &self.key)?;
-        login.refresh_token = refresh_token;
-        login.refresh_token_in = refresh_token_in;
-        if secrets.client_secret.is_some() {
-            let (secret, secret_in) = self.place(
-                secrets.client_secret,
-                keyring,
-                &client_secret_account(&self.key),
-            )?;
-            login.client_secret = secret;
-            login.client_secret_in = secret_in;
+        if let Some(token) = secrets.refresh_token {
+            (login.refresh_token, login.refresh_token_in) = place(token, keyring, &self.key)?;
+        }
+        if let Some(secret) = secrets.client_secret {
+            let account = client_secret_account(&self.key);
+            (login.client_secret, login.client_secret_in) = place(secret, keyring, &account)?;
         }
         let path = self.path();
         let text = serde_json::to_vec_pretty(login).map_err(|err| StoreError::Write {
@@ -385,23 +380,6 @@ impl Locked<'_> {
         })?;
         let _ = std::fs::remove_file(self.store.removed_marker(&self.key));
         Ok(path)
-    }
-
-    /// Puts one secret in the keyring (returning its backend) or leaves it for the file.
-    fn place(
-        &self,
-        secret: Option<Secret>,
-        keyring: Option<Keyring>,
-        account: &str,
-    ) -> Result<(Option<Secret>, Option<Backend>), StoreError> {
-        match (secret, keyring) {
-            (None, _) => Ok((None, None)),
-            (Some(secret), Some(keyring)) => {
-                keyring.set(account, &secret)?;
-                Ok((None, Some(keyring.backend)))
-            }
-            (Some(secret), None) => Ok((Some(secret), None)),
-        }
     }
 
     /// Removes the login: its file and keyring entries, with a marker saying why. (The lock
@@ -421,6 +399,21 @@ impl Locked<'_> {
                 let _ = Keyring { backend }.delete(&client_secret_account(&self.key));
             }
         }
+    }
+}
+
+/// Puts one secret in the keyring (returning its backend) or leaves it for the file.
+fn place(
+    secret: Secret,
+    keyring: Option<Keyring>,
+    account: &str,
+) -> Result<(Option<Secret>, Option<Backend>), StoreError> {
+    match keyring {
+        Some(keyring) => {
+            keyring.set(account, &secret)?;
+            Ok((None, Some(keyring.backend)))
+        }
+        None => Ok((Some(secret), None)),
     }
 }
 

@@ -63,6 +63,8 @@ struct Fake {
     calls: Mutex<Vec<&'static str>>,
     lifetime: AtomicU64,
     refuse_refresh: AtomicBool,
+    /// Whether a refresh rotates the refresh token (Entra ID and PingFederate may not).
+    rotate: AtomicBool,
     /// How long a refresh takes: holds the lock while other tasks wait.
     delay: Duration,
     who: Mutex<String>,
@@ -76,6 +78,7 @@ impl Fake {
             calls: Mutex::new(Vec::new()),
             lifetime: AtomicU64::new(3600),
             refuse_refresh: AtomicBool::new(false),
+            rotate: AtomicBool::new(true),
             delay: Duration::ZERO,
             who: Mutex::new("alice".into()),
         }
@@ -125,7 +128,7 @@ impl Authority for Arc<Fake> {
             self.calls.lock().unwrap().push("refresh");
             return Err(AuthorityError::Rejected);
         }
-        Ok(self.mint("refresh", login.flow, true))
+        Ok(self.mint("refresh", login.flow, self.rotate.load(Ordering::SeqCst)))
     }
 
     async fn acquire(
@@ -364,6 +367,23 @@ async fn a_refresh_rotates_and_keeps_what_the_reply_leaves_out() {
 }
 
 #[tokio::test]
+async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+    let world = World::new();
+    let logins = world.logins();
+    sign_in(&logins, "pw").await;
+    world.fake.rotate.store(false, Ordering::SeqCst);
+    for _ in 0..2 {
+        world.clock.advance(3600);
+        let (_, login) = logins
+            .usable(Some("pw"), Want::fresh(Freshness::CLI))
+            .await
+            .unwrap();
+        assert_eq!(login.refresh_token.unwrap().expose(), "rt-1-alice");
+    }
+    assert_eq!(world.fake.count("refresh"), 2);
+}
+
+#[tokio::test]
 async fn waiters_behind_a_refused_refresh_cause_one_request_and_all_log_in_again() {
     let world = World::with_delay(Duration::from_millis(200));
     let logins = Arc::new(world.logins());
@@ -388,9 +408,14 @@ async fn waiters_behind_a_refused_refresh_cause_one_request_and_all_log_in_again
     assert_eq!(world.fake.count("refresh"), 1, "one refused request");
 }
 
-#[tokio::test]
-async fn a_logout_during_a_refresh_stays_logged_out() {
-    let world = World::with_delay(Duration::from_millis(300));
+/// Context `pw` signed in, its token expired, and a refresh under way (it holds the lock for
+/// the fake's delay).
+async fn refresh_in_background(
+    world: &World,
+) -> (
+    Arc<Logins<Arc<Fake>>>,
+    tokio::task::JoinHandle<Result<String, SessionError>>,
+) {
     let logins = Arc::new(world.logins());
     sign_in(&logins, "pw").await;
     world.clock.advance(3600);
@@ -399,18 +424,25 @@ async fn a_logout_during_a_refresh_stays_logged_out() {
         tokio::spawn(async move { token(&logins, "pw").await })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
+    (logins, refreshing)
+}
+
+/// The login stored for a context, read without its lock.
+fn stored(world: &World, logins: &Logins<Arc<Fake>>, context: &str) -> Option<StoredLogin> {
+    let key = logins.find(Some(context)).unwrap().key;
+    world.store.read(&key).unwrap()
+}
+
+#[tokio::test]
+async fn a_logout_during_a_refresh_stays_logged_out() {
+    let world = World::with_delay(Duration::from_millis(300));
+    let (logins, refreshing) = refresh_in_background(&world).await;
     logins.logout(Some("pw")).await.unwrap().unwrap();
     assert!(
         refreshing.await.unwrap().is_ok(),
         "the refresh finished first"
     );
-    assert!(
-        world
-            .store
-            .read(&logins.find(Some("pw")).unwrap().key)
-            .unwrap()
-            .is_none()
-    );
+    assert!(stored(&world, &logins, "pw").is_none());
     assert!(token(&logins, "pw").await.unwrap_err().is_login_required());
     assert_eq!(
         world.fake.count("revoke"),
@@ -422,22 +454,11 @@ async fn a_logout_during_a_refresh_stays_logged_out() {
 #[tokio::test]
 async fn a_sign_in_during_a_refresh_keeps_its_own_tokens() {
     let world = World::with_delay(Duration::from_millis(300));
-    let logins = Arc::new(world.logins());
-    sign_in(&logins, "pw").await;
-    world.clock.advance(3600);
-    let refreshing = {
-        let logins = logins.clone();
-        tokio::spawn(async move { token(&logins, "pw").await })
-    };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (logins, refreshing) = refresh_in_background(&world).await;
     *world.fake.who.lock().unwrap() = "bob".into();
     let bob = sign_in(&logins, "pw").await;
     refreshing.await.unwrap().unwrap();
-    let stored = world
-        .store
-        .read(&logins.find(Some("pw")).unwrap().key)
-        .unwrap()
-        .unwrap();
+    let stored = stored(&world, &logins, "pw").unwrap();
     assert_eq!(stored.access_token, bob.login.access_token);
     assert!(stored.refresh_token.unwrap().expose().ends_with("bob"));
 }
