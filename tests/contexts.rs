@@ -247,6 +247,22 @@ fn semantic_problems_name_the_file_the_entry_and_the_field() {
         stderr.contains("does not support the exchange flow"),
         "{stderr}"
     );
+
+    let bad_subject = SAMPLE.replace(
+        "    flow: browser\n",
+        "    flow: browser\n    subject-token: /var/run/token\n    subject-token-type: bearer\n",
+    );
+    let stderr = Sandbox::with_config(&bad_subject)
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    for expected in [
+        "contexts[2] \"dev\": field `subject-token`: \"/var/run/token\" is not `file:PATH` or `env:NAME`",
+        "field `subject-token` needs `flow: exchange`",
+        "field `subject-token-type`: \"bearer\" is not one of access_token",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
 }
 
 #[test]

@@ -63,6 +63,20 @@ current-context: pw
             && shared.contains("Shared with:    pw"),
         "contexts that ask the same share one sign-in: {shared}"
     );
+    let listed: serde_json::Value =
+        serde_json::from_str(sandbox.run(["auth", "get-contexts", "-o", "json"]).ok()).unwrap();
+    let shares = |i: usize| listed[i]["shares_login_with"].clone();
+    assert_eq!(shares(0), serde_json::json!(["pw-too"]));
+    assert_eq!(shares(1), serde_json::json!(["pw"]));
+    for alone in 2..6 {
+        assert!(shares(alone).is_null(), "{listed}");
+    }
+    let table = sandbox.run(["auth", "get-contexts"]).ok().to_owned();
+    assert!(
+        table.lines().next().unwrap().ends_with("SHARES LOGIN WITH")
+            && table.lines().nth(1).unwrap().ends_with("pw-too"),
+        "{table}"
+    );
 
     let alice = user("alice");
     sandbox
@@ -388,4 +402,105 @@ fn a_changed_provider_gets_no_refresh_token_and_no_cached_token() {
         before,
         "the refresh token went nowhere"
     );
+}
+
+/// A workload's token (a projected service-account token, a CI job's ID token) kept in a file
+/// or a variable: `flow: exchange` with `subject-token` exchanges it for the provider's token,
+/// the first time and at every renewal, reading it again each time; no person, nothing stored
+/// but the exchanged token.
+#[test]
+fn an_exchange_from_a_subject_token_source_renews_itself() {
+    let idp = Idp::start();
+    let base = &idp.base;
+    let subject_file = tempfile::NamedTempFile::new().unwrap();
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: ci, kind: keycloak, server: '{base}', realm: nmr, client-id: service-short, client-secret-env: CI_SECRET}}
+  - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
+contexts:
+  - {{name: ci, provider: ci, flow: client-credentials}}
+  - {{name: workload, provider: sso, flow: exchange, subject-token: 'file:{}', scopes: [platform:read]}}
+  - {{name: from-env, provider: sso, flow: exchange, subject-token: 'env:CI_JOB_JWT', subject-token-type: access_token}}
+current-context: workload
+",
+        subject_file.path().display()
+    ));
+    let secret = [("CI_SECRET", "service-short-secret")];
+    // The workload's own token: 20 seconds, as kubelet or the CI runner would write it.
+    let subject = sandbox
+        .run_env(["--context", "ci", "auth", "token"], &secret)
+        .ok()
+        .trim()
+        .to_owned();
+    std::fs::write(subject_file.path(), format!("{subject}\n")).unwrap();
+    let before = idp.requests(TOKEN_ENDPOINT);
+
+    // No `auth login`: the first `auth token` exchanges it.
+    let first = sandbox.run(["auth", "token"]).ok().trim().to_owned();
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 1);
+    let claims = |token: &str| support::jwt_claims(token);
+    assert_eq!(claims(&first)["sub"], claims(&subject)["sub"]);
+    assert_eq!(claims(&first)["client_id"], "cli");
+    assert!(
+        claims(&first)["exp"].as_i64() <= claims(&subject)["exp"].as_i64(),
+        "the IdP lets it live no longer than the subject token"
+    );
+    sandbox.run(["auth", "token"]).ok();
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 1, "fresh: stored");
+
+    // The source is read again at renewal: a token the IdP refuses shows as its refusal…
+    std::fs::write(subject_file.path(), "not-a-jwt\n").unwrap();
+    sandbox.age_login_of("sso", -5);
+    let refused = sandbox.run(["auth", "token"]).fails_with(1).to_owned();
+    assert!(
+        refused.contains(&format!(
+            "the token that subject-token file:{} holds was refused: invalid_grant",
+            subject_file.path().display()
+        )),
+        "{refused}"
+    );
+    assert!(!refused.contains(&subject), "no token in errors");
+    // …and a rotated one renews the login.
+    sandbox
+        .run_env(["--context", "ci", "auth", "refresh"], &secret)
+        .ok();
+    let subject = sandbox
+        .run_env(["--context", "ci", "auth", "token"], &secret)
+        .ok()
+        .trim()
+        .to_owned();
+    std::fs::write(subject_file.path(), &subject).unwrap();
+    let renewed = sandbox.run(["auth", "token"]).ok().trim().to_owned();
+    assert_ne!(renewed, first);
+
+    // An environment variable works the same; its type is the context's.
+    let from_env = sandbox
+        .run_env(
+            ["--context", "from-env", "auth", "token"],
+            &[("CI_JOB_JWT", subject.as_str())],
+        )
+        .ok()
+        .trim()
+        .to_owned();
+    assert_eq!(claims(&from_env)["sub"], claims(&subject)["sub"]);
+    let unset = sandbox
+        .run(["--context", "from-env", "auth", "refresh"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        unset.contains("env:CI_JOB_JWT, which is not set"),
+        "{unset}"
+    );
+
+    // A logout stays a logout.
+    let logout = sandbox.run(["auth", "logout"]);
+    assert!(
+        logout.stderr.contains("not acquired again"),
+        "{}",
+        logout.stderr
+    );
+    sandbox.run(["auth", "token"]).fails_with(4);
+    sandbox.run(["auth", "login"]).ok();
+    sandbox.run(["auth", "token"]).ok();
 }

@@ -271,8 +271,11 @@ function registerTokenExchange(provider) {
     const grant = new provider.Grant({ accountId: payload.sub, clientId: client.clientId });
     grantScopes(grant, apiScopes);
     const grantId = await grant.save();
+    // As many servers do, the new token lives no longer than the one it was exchanged for.
+    const left = typeof payload.exp === 'number' ? payload.exp - Math.floor(Date.now() / 1000) : undefined;
     const at = new provider.AccessToken({
       accountId: payload.sub, client, grantId, gty: 'token-exchange', scope: apiScopes.join(' ') || undefined,
+      ...(left !== undefined && left < 3600 ? { expiresIn: Math.max(left, 1) } : {}),
     });
     at.resourceServer = new provider.ResourceServer(RESOURCE, resourceServer);
     ctx.body = {

@@ -93,22 +93,40 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                 Some(name) => Some(list.in_use(Some(name))?.name.as_str()),
                 None => list.current.as_deref(),
             };
+            let set = ConfigSet::load(&paths)?;
+            let sharing = tokenctl_core::logins::identity::sharing(&set);
             let rows: Vec<ContextRow<'_>> = list
                 .contexts
                 .iter()
-                .map(|context| ContextRow {
-                    current: in_use == Some(context.name.as_str()),
-                    name: &context.name,
-                    provider: context.provider.as_deref(),
-                    kind: list.kind_of(context),
-                    cluster: context.cluster.as_deref(),
-                    flow: context.flow.map(|flow| flow.as_str()),
+                .map(|context| {
+                    let shares = sharing
+                        .get(context.name.as_str())
+                        .cloned()
+                        .unwrap_or_default();
+                    ContextRow {
+                        current: in_use == Some(context.name.as_str()),
+                        name: &context.name,
+                        provider: context.provider.as_deref(),
+                        kind: list.kind_of(context),
+                        cluster: context.cluster.as_deref(),
+                        flow: context.flow.map(|flow| flow.as_str()),
+                        shared_cell: few(&shares),
+                        shares_login_with: shares,
+                    }
                 })
                 .collect();
             output::list(
                 output,
                 &rows,
-                ["CURRENT", "NAME", "PROVIDER", "KIND", "CLUSTER", "FLOW"],
+                [
+                    "CURRENT",
+                    "NAME",
+                    "PROVIDER",
+                    "KIND",
+                    "CLUSTER",
+                    "FLOW",
+                    "SHARES LOGIN WITH",
+                ],
                 |row| {
                     [
                         if row.current { "*" } else { "" },
@@ -117,6 +135,7 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                         row.kind.unwrap_or(""),
                         row.cluster.unwrap_or(""),
                         row.flow.unwrap_or(""),
+                        &row.shared_cell,
                     ]
                 },
                 |row| row.name,
@@ -138,4 +157,17 @@ struct ContextRow<'a> {
     cluster: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     flow: Option<&'a str>,
+    /// The other contexts that use the same login (one sign-in serves them all).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    shares_login_with: Vec<&'a str>,
+    #[serde(skip)]
+    shared_cell: String,
+}
+
+/// A table cell for a list of names: the first three, then how many more.
+fn few(names: &[&str]) -> String {
+    match names.len() {
+        0..=3 => names.join(", "),
+        n => format!("{} +{} more", names[..3].join(", "), n - 3),
+    }
 }

@@ -103,6 +103,14 @@ pub struct SetContextArgs {
     /// Keep a login of this context's own under NAME (a second account on the same provider)
     #[arg(long, value_name = "NAME")]
     pub login: Option<String>,
+    /// Exchange flow: where the token to exchange is read, again at every renewal
+    /// (file:PATH or env:NAME)
+    #[arg(long, value_name = "SOURCE")]
+    pub subject_token: Option<String>,
+    /// Exchange flow: the RFC 8693 type of that token (jwt, access_token, id_token, … or a URN;
+    /// default: jwt from a source, access_token from --subject-token-stdin)
+    #[arg(long, value_name = "TYPE")]
+    pub subject_token_type: Option<String>,
     /// A free-form attribute, passed to plugins as TOKENCTL_<KEY> (e.g. workspace=default)
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_attribute)]
     pub attributes: Vec<(String, String)>,
@@ -194,6 +202,8 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
             insert_text(&mut set, "cluster", args.cluster);
             insert_text(&mut set, "flow", args.flow);
             insert_text(&mut set, "login", args.login);
+            insert_text(&mut set, "subject-token", args.subject_token);
+            insert_text(&mut set, "subject-token-type", args.subject_token_type);
             if !args.scopes.is_empty() {
                 let scopes = args.scopes.into_iter().map(Value::from).collect();
                 set.insert("scopes".into(), Value::Sequence(scopes));

@@ -45,7 +45,7 @@ pub struct LoginArgs {
     /// Read a token obtained elsewhere from stdin (token flow)
     #[arg(long)]
     pub token_stdin: bool,
-    /// Read the token to exchange from stdin (exchange flow)
+    /// Read the token to exchange from stdin (exchange flow; without it, the context's subject-token)
     #[arg(long)]
     pub subject_token_stdin: bool,
     /// Keep nothing: print the access token to stdout instead of storing the login
@@ -204,16 +204,13 @@ fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {
             }
             Method::Token(read_stdin_secret("token")?)
         }
-        Flow::Exchange => {
-            if !args.subject_token_stdin {
-                bail!(
-                    "the exchange flow reads the token to exchange from stdin: pass --subject-token-stdin"
-                );
-            }
-            Method::Exchange {
-                subject_token: read_stdin_secret("subject token")?,
-            }
-        }
+        // Without --subject-token-stdin core reads the context's `subject-token` source.
+        Flow::Exchange => Method::Exchange {
+            subject_token: args
+                .subject_token_stdin
+                .then(|| read_stdin_secret("subject token"))
+                .transpose()?,
+        },
         Flow::Browser => Method::Browser,
     })
 }

@@ -13,7 +13,7 @@ use super::model::FileModel;
 use crate::fsutil::write_atomic;
 
 /// Bumped whenever [`FileModel`]'s shape changes, so older entries are ignored.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// What identifies one version of a file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ pub use edit::{Edit, EditOutcome, Section};
 pub use list::{ContextList, ContextSummary};
 pub use model::{
     CLUSTER_KEYS, CONTEXT_KEYS, ClusterEntry, ContextEntry, CredentialStore, DISCOVER, FileModel,
-    ProviderEntry,
+    ProviderEntry, SubjectSource, subject_token_type,
 };
 pub use validate::Problem;
 

@@ -88,13 +88,83 @@ pub struct ContextEntry {
     pub scopes: Option<Vec<String>>,
     /// `login: NAME`: an identity of this context's own (two accounts on one provider).
     pub login: Option<String>,
+    /// `subject-token: file:PATH | env:NAME`: where the exchange flow reads the token it
+    /// exchanges, again whenever it renews the login (see [`SubjectSource`]).
+    pub subject_token: Option<String>,
+    /// `subject-token-type`: the RFC 8693 type of that token (`jwt`, `access_token`, … or a URN).
+    pub subject_token_type: Option<String>,
     /// Free-form attributes (`workspace: default`), in file order, handed to plugins as
     /// environment. A list rather than a map: a context has a handful, and a file thousands.
     pub attributes: Vec<KeyValue>,
 }
 
 /// The keys of a context entry that tokenctl interprets; everything else is an attribute.
-pub const CONTEXT_KEYS: [&str; 6] = ["name", "provider", "cluster", "flow", "scopes", "login"];
+pub const CONTEXT_KEYS: [&str; 8] = [
+    "name",
+    "provider",
+    "cluster",
+    "flow",
+    "scopes",
+    "login",
+    "subject-token",
+    "subject-token-type",
+];
+
+/// Where a `subject-token` is read: a file (a projected service-account token, a CI job's ID
+/// token written to disk) or an environment variable. Read again at every renewal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubjectSource {
+    File(std::path::PathBuf),
+    Env(String),
+}
+
+impl SubjectSource {
+    pub fn parse(text: &str) -> Result<SubjectSource, String> {
+        match text.split_once(':') {
+            Some(("file", path)) if !path.trim().is_empty() => {
+                Ok(SubjectSource::File(path.trim().into()))
+            }
+            Some(("env", name)) if !name.trim().is_empty() => {
+                Ok(SubjectSource::Env(name.trim().to_owned()))
+            }
+            _ => Err(format!(
+                "field `subject-token`: {text:?} is not `file:PATH` or `env:NAME`"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for SubjectSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubjectSource::File(path) => write!(f, "file:{}", path.display()),
+            SubjectSource::Env(name) => write!(f, "env:{name}"),
+        }
+    }
+}
+
+/// The RFC 8693 token type a `subject-token-type` names: a short name or the full URN.
+pub fn subject_token_type(text: &str) -> Result<String, String> {
+    const SHORT: [&str; 6] = [
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "jwt",
+        "saml1",
+        "saml2",
+    ];
+    let text = text.trim();
+    if SHORT.contains(&text) {
+        Ok(format!("urn:ietf:params:oauth:token-type:{text}"))
+    } else if text.starts_with("urn:") && !text.contains(char::is_whitespace) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "field `subject-token-type`: {text:?} is not one of {} or a URN",
+            SHORT.join(", ")
+        ))
+    }
+}
 
 /// The keys of a cluster entry, all interpreted by tokenctl.
 pub const CLUSTER_KEYS: [&str; 4] = [
@@ -200,13 +270,16 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ContextEntry, A::Error> {
         let (mut provider, mut cluster, mut flow, mut scopes, mut login) =
             (None, None, None, None, None);
+        let (mut subject_token, mut subject_token_type) = (None, None);
         let (name, attributes) = read_entry(map, &CONTEXT_KEYS[1..], |key, map| {
             match key {
                 "provider" => provider = map.next_value()?,
                 "cluster" => cluster = map.next_value()?,
                 "flow" => flow = map.next_value()?,
                 "scopes" => scopes = map.next_value()?,
-                _ => login = map.next_value()?,
+                "login" => login = map.next_value()?,
+                "subject-token" => subject_token = map.next_value()?,
+                _ => subject_token_type = map.next_value()?,
             }
             Ok(())
         })?;
@@ -217,6 +290,8 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
             flow,
             scopes,
             login,
+            subject_token,
+            subject_token_type,
             attributes,
         })
     }
@@ -224,7 +299,8 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
 
 impl<'de> Deserialize<'de> for ContextEntry {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let expecting = "a context: name, provider, cluster, flow, scopes, login and attributes";
+        let expecting =
+            "a context: name, provider, cluster, flow, scopes, login, subject-token and attributes";
         deserializer.deserialize_map(EntryVisitor::<Self>(expecting, std::marker::PhantomData))
     }
 }
@@ -247,6 +323,12 @@ impl Serialize for ContextEntry {
         }
         if let Some(login) = &self.login {
             map.serialize_entry("login", login)?;
+        }
+        if let Some(source) = &self.subject_token {
+            map.serialize_entry("subject-token", source)?;
+        }
+        if let Some(kind) = &self.subject_token_type {
+            map.serialize_entry("subject-token-type", kind)?;
         }
         for (key, value) in &self.attributes {
             map.serialize_entry(key, value)?;

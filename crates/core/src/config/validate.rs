@@ -6,7 +6,9 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::edit::Section;
-use super::model::{ClusterEntry, ContextEntry, DISCOVER, ProviderEntry};
+use super::model::{
+    ClusterEntry, ContextEntry, DISCOVER, ProviderEntry, SubjectSource, subject_token_type,
+};
 use super::{ConfigSet, Origin, closest_names};
 use crate::base_url::parse_base_url;
 use crate::provider::{self, validate_provider};
@@ -231,6 +233,21 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
     {
         let names = Known::names(&known.clusters);
         problems.push(missing_reference("cluster", cluster, names));
+    }
+    if let Some(source) = context.subject_token.as_deref() {
+        if let Err(message) = SubjectSource::parse(source) {
+            problems.push(message);
+        }
+        if context.flow != Some(crate::provider::Flow::Exchange) {
+            problems.push(
+                "field `subject-token` needs `flow: exchange` (the flow that exchanges it)".into(),
+            );
+        }
+    }
+    if let Some(kind) = context.subject_token_type.as_deref()
+        && let Err(message) = subject_token_type(kind)
+    {
+        problems.push(message);
     }
     problems
 }

@@ -10,9 +10,9 @@ use url::Url;
 mod browser;
 mod target;
 
-use crate::config::{ContextEntry, ProviderEntry};
+use crate::config::{self, ContextEntry, ProviderEntry, SubjectSource};
 use crate::http::HttpClient;
-use crate::oauth::{self, Client, Grant, TokenRequest, TokenSet};
+use crate::oauth::{self, Client, Grant, OAuthError, TokenRequest, TokenSet};
 use crate::provider::{Endpoints, Flow};
 use crate::secret::Secret;
 pub use browser::BrowserOpener;
@@ -50,6 +50,52 @@ pub fn client_secret(
         };
     }
     Ok(config.text("client-secret").map(Secret::new))
+}
+
+/// The context's `subject-token` source, when it names one.
+fn subject_source(context: Option<&ContextEntry>) -> Result<Option<SubjectSource>, String> {
+    context
+        .and_then(|c| c.subject_token.as_deref())
+        .map(SubjectSource::parse)
+        .transpose()
+}
+
+/// The token the context's `subject-token` source holds now.
+fn read_subject(target: &Target) -> Result<Secret, LoginError> {
+    let problem = |message: String| LoginError::Config {
+        provider: target.provider.clone(),
+        message,
+    };
+    let text = match &target.subject {
+        None => {
+            return Err(problem(
+                "the exchange flow needs a token to exchange: give it with --subject-token-stdin, or set the context's `subject-token: file:PATH|env:NAME`".into(),
+            ));
+        }
+        Some(SubjectSource::Env(name)) => std::env::var(name).map_err(|_| {
+            problem(format!(
+                "subject-token names env:{name}, which is not set in this environment"
+            ))
+        })?,
+        Some(SubjectSource::File(path)) => std::fs::read_to_string(path).map_err(|err| {
+            problem(format!(
+                "cannot read subject-token file {}: {err}",
+                path.display()
+            ))
+        })?,
+    };
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(problem(format!(
+            "subject-token {}: the token is empty",
+            target
+                .subject
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        )));
+    }
+    Ok(Secret::new(token.to_owned()))
 }
 
 /// Resolves what a flow needs from a provider entry (and the context using it, if any).
@@ -118,6 +164,12 @@ pub async fn resolve(
         loopback_host: dialect.loopback_host(),
         authorize_params: dialect.authorize_params(&config, &scopes),
         device_flow: dialect.flows().contains(&Flow::Device),
+        subject: subject_source(context).map_err(problem)?,
+        subject_token_type: context
+            .and_then(|c| c.subject_token_type.as_deref())
+            .map(config::subject_token_type)
+            .transpose()
+            .map_err(problem)?,
         scopes,
         requested_scopes,
     })
@@ -232,9 +284,10 @@ pub enum Method {
     Device,
     /// A token obtained elsewhere, used as it is (no refresh).
     Token(Secret),
-    /// RFC 8693: a token from elsewhere exchanged for one of this provider's.
+    /// RFC 8693: a token from elsewhere exchanged for one of this provider's: the one given,
+    /// else the one the context's `subject-token` source holds now.
     Exchange {
-        subject_token: Secret,
+        subject_token: Option<Secret>,
     },
     /// Authorization code with PKCE in a browser; falls back to the device flow where no
     /// browser can be shown and the dialect has one.
@@ -286,11 +339,45 @@ pub async fn run(
             grant(Grant::Password { username, password }).await?
         }
         Method::Exchange { subject_token } => {
-            grant(Grant::TokenExchange {
+            // A token given by hand is most often another access token; one read from a
+            // source (a service-account or CI token) is a JWT.
+            let from_source = subject_token.is_none();
+            let (subject_token, default_type) = match subject_token {
+                Some(token) => (token, oauth::ACCESS_TOKEN_TYPE),
+                None => (read_subject(target)?, oauth::JWT_TOKEN_TYPE),
+            };
+            let subject_token_type = target
+                .subject_token_type
+                .clone()
+                .unwrap_or_else(|| default_type.to_owned());
+            let exchanged = grant(Grant::TokenExchange {
                 subject_token,
-                subject_token_type: oauth::ACCESS_TOKEN_TYPE.into(),
+                subject_token_type,
             })
-            .await?
+            .await;
+            match (exchanged, &target.subject) {
+                // Logging in again would read the same token: say which one was refused.
+                (Err(LoginError::OAuth(err)), Some(source)) if from_source => {
+                    if let OAuthError::Provider {
+                        error, description, ..
+                    } = err.as_ref()
+                        && error == "invalid_grant"
+                    {
+                        return Err(LoginError::Config {
+                            provider: target.provider.clone(),
+                            message: format!(
+                                "the token that subject-token {source} holds was refused: {error}{}",
+                                description
+                                    .as_deref()
+                                    .map(|d| format!(" ({})", oauth::one_line(d, 200)))
+                                    .unwrap_or_default()
+                            ),
+                        });
+                    }
+                    return Err(LoginError::OAuth(err));
+                }
+                (exchanged, _) => exchanged?,
+            }
         }
         Method::Token(token) => direct_token(token)?,
         Method::Device => device(http, target, &token_url()?, ui).await?,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use jsonwebtoken::jwk::JwkSet;
 use url::Url;
 
+use crate::config::SubjectSource;
 use crate::http::{HttpClient, HttpError};
 use crate::idtoken;
 use crate::oauth::{Client, DeviceAuthorization, Grant, OAuthError, TokenRequest, TokenWire};
@@ -79,6 +80,9 @@ pub struct Target {
     pub authorize_params: Vec<(String, String)>,
     /// Whether the dialect offers the device flow (the fallback when no browser can open).
     pub device_flow: bool,
+    /// Exchange flow: the context's `subject-token` source and `subject-token-type` URN.
+    pub subject: Option<SubjectSource>,
+    pub subject_token_type: Option<String>,
 }
 
 impl Target {

@@ -172,31 +172,34 @@ impl Authority for ProviderAuthority {
     async fn acquire(
         &self,
         selection: &Selection<'_>,
+        flow: Flow,
         client_secret: Option<Secret>,
     ) -> Result<Minted, AuthorityError> {
         let entry = self.entry(selection.provider).await?;
         let http = self.http()?;
-        let flow = Flow::ClientCredentials;
-        let secret = match flows::client_secret(&entry, client_secret) {
-            Ok(Some(secret)) => secret,
-            Ok(None) => {
-                return Err(AuthorityError::NoSecret(
-                    "no client secret: set client-secret-env or client-secret-file, or give it once with --client-secret-stdin".into(),
-                ));
-            }
-            Err(err) => return Err(AuthorityError::NoSecret(err.to_string())),
+        let (method, secret) = match flow {
+            // The subject token is read from the context's source; the client authenticates
+            // as configured (a public client needs no secret).
+            Flow::Exchange => (
+                Method::Exchange {
+                    subject_token: None,
+                },
+                client_secret,
+            ),
+            _ => match flows::client_secret(&entry, client_secret) {
+                Ok(Some(secret)) => (Method::ClientCredentials, Some(secret)),
+                Ok(None) => {
+                    return Err(AuthorityError::NoSecret(
+                        "no client secret: set client-secret-env or client-secret-file, or give it once with --client-secret-stdin".into(),
+                    ));
+                }
+                Err(err) => return Err(AuthorityError::NoSecret(err.to_string())),
+            },
         };
         let target =
-            flows::resolve(http, &entry, selection.context, flow, &[], Some(secret)).await?;
-        tracing::info!(provider = %target.provider, "acquiring a new token for the application");
-        let tokens = flows::run(
-            http,
-            &target,
-            Method::ClientCredentials,
-            &Unattended,
-            &Unattended,
-        )
-        .await?;
+            flows::resolve(http, &entry, selection.context, method.flow(), &[], secret).await?;
+        tracing::info!(provider = %target.provider, flow = %method.flow(), "acquiring a new token without a person");
+        let tokens = flows::run(http, &target, method, &Unattended, &Unattended).await?;
         Ok(minted(&target, flow, tokens))
     }
 

@@ -93,6 +93,29 @@ pub fn select<'a>(
     })
 }
 
+/// The login key of every context that names one, in file order: one pass, for the lists of
+/// contexts sharing a login (`auth status`, `get-contexts`).
+pub fn login_keys(set: &ConfigSet) -> Vec<(&str, String)> {
+    set.contexts()
+        .into_iter()
+        .filter_map(|(_, context)| {
+            let provider = match context.provider.as_deref() {
+                Some(config::DISCOVER) => {
+                    Provided::Discover(set.cluster(context.cluster.as_deref()?)?)
+                }
+                Some(name) => Provided::Configured(set.provider(name)?),
+                None => return None,
+            };
+            let selection = Selection {
+                context: Some(context),
+                provider,
+            };
+            let identity = Identity::of(&selection, None).ok()?;
+            Some((context.name.as_str(), identity.key()))
+        })
+        .collect()
+}
+
 /// What a login is made for. Two contexts that ask for the same identity share one login.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -112,6 +135,9 @@ pub struct Identity {
     pub token_endpoint: Option<Url>,
     /// The flow `auth login` uses by default for this identity.
     pub flow: Flow,
+    /// Exchange flow: the context's `subject-token` source. The login speaks for whoever that
+    /// token names, and is renewed from it without a person.
+    pub subject: Option<String>,
 }
 
 impl Identity {
@@ -169,7 +195,16 @@ impl Identity {
                 .map(|u| u.to_string()),
             token_endpoint: endpoints.and_then(|e| e.token),
             flow: used,
+            subject: context
+                .and_then(|c| c.subject_token.clone())
+                .filter(|_| used == Flow::Exchange),
         })
+    }
+
+    /// Whether the login is had without a person: client credentials, or an exchange of a
+    /// token that can be read again.
+    pub fn needs_no_person(&self) -> bool {
+        self.principal == Principal::Application || self.subject.is_some()
     }
 
     /// The login's key in the store: a name for exactly this identity.
@@ -178,13 +213,17 @@ impl Identity {
             Principal::Person => "person",
             Principal::Application => "application",
         };
-        let text = format!(
+        let mut text = format!(
             "v2\n{}\n{}\n{principal}\n{}\n{}",
             self.provider,
             self.client_id,
             self.scopes.join(" "),
             self.login.as_deref().unwrap_or("")
         );
+        if let Some(subject) = &self.subject {
+            text.push_str("\nsubject ");
+            text.push_str(subject);
+        }
         format!("{}-{:016x}", sanitize(&self.provider), stable_hash(&text))
     }
 
@@ -224,4 +263,23 @@ impl Identity {
         }
         None
     }
+}
+
+/// For each context that shares its login, the other contexts that use it.
+pub fn sharing(set: &ConfigSet) -> std::collections::HashMap<&str, Vec<&str>> {
+    let keys = login_keys(set);
+    let mut by_key: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    for (name, key) in &keys {
+        by_key.entry(key.as_str()).or_default().push(name);
+    }
+    keys.iter()
+        .filter_map(|(name, key)| {
+            let others: Vec<&str> = by_key[key.as_str()]
+                .iter()
+                .copied()
+                .filter(|other| other != name)
+                .collect();
+            (!others.is_empty()).then_some((*name, others))
+        })
+        .collect()
 }

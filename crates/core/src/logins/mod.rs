@@ -169,10 +169,12 @@ pub trait Authority: Send + Sync {
         refresh_token: Secret,
     ) -> impl Future<Output = Result<Minted, AuthorityError>> + Send;
 
-    /// A new login that needs no person (client credentials).
+    /// A new login that needs no person, by `flow`: client credentials, or an exchange of the
+    /// context's subject token.
     fn acquire(
         &self,
         selection: &Selection<'_>,
+        flow: Flow,
         client_secret: Option<Secret>,
     ) -> impl Future<Output = Result<Minted, AuthorityError>> + Send;
 
@@ -229,7 +231,7 @@ pub struct Found<'a> {
 
 impl Found<'_> {
     fn needs_no_person(&self) -> bool {
-        self.identity.principal == Principal::Application
+        self.identity.needs_no_person()
     }
 }
 
@@ -366,14 +368,10 @@ impl<A> Logins<A> {
 
     /// The contexts that use the login stored under `key`, in file order.
     pub fn used_by(&self, key: &str) -> Vec<String> {
-        self.set
-            .contexts()
+        identity::login_keys(&self.set)
             .into_iter()
-            .filter_map(|(_, context)| {
-                let selection = select(&self.set, Some(&context.name), None).ok()?;
-                let identity = Identity::of(&selection, None).ok()?;
-                (identity.key() == key).then(|| context.name.clone())
-            })
+            .filter(|(_, k)| k == key)
+            .map(|(name, _)| name.to_owned())
             .collect()
     }
 
@@ -565,7 +563,7 @@ impl<A: Authority> Logins<A> {
                     None => None,
                 };
                 self.authority
-                    .acquire(&found.selection, secret)
+                    .acquire(&found.selection, found.identity.flow, secret)
                     .await
                     .map_err(|err| authority_error(&found, err))?
             }
@@ -639,11 +637,14 @@ impl<A: Authority> Logins<A> {
     }
 
     /// A login stored before identities, adopted on first use when it is unmistakably this
-    /// identity's: same provider, client and kind of principal, no `login:` name, and an
-    /// issuer the configuration names.
+    /// identity's: same provider, client and kind of principal, no `login:` name or subject
+    /// source (both came later), and an issuer the configuration names.
     async fn adopt(&self, found: &Found<'_>) -> Result<Option<StoredLogin>, SessionError> {
-        let (Provided::Configured(entry), None) = (found.selection.provider, &found.identity.login)
-        else {
+        let (Provided::Configured(entry), None, None) = (
+            found.selection.provider,
+            &found.identity.login,
+            &found.identity.subject,
+        ) else {
             return Ok(None);
         };
         let requested = requested_scopes(entry, found.selection.context, &[]);

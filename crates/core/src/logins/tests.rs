@@ -30,7 +30,12 @@ impl Provider for FakeDialect {
         FIELDS
     }
     fn flows(&self) -> &'static [Flow] {
-        &[Flow::Device, Flow::Password, Flow::ClientCredentials]
+        &[
+            Flow::Device,
+            Flow::Password,
+            Flow::ClientCredentials,
+            Flow::Exchange,
+        ]
     }
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
         let server = config.base_url("server")?;
@@ -53,6 +58,8 @@ contexts:
   - {name: also-pw, provider: idp, flow: device}
   - {name: second, provider: idp, flow: password, login: second}
   - {name: svc, provider: idp, flow: client-credentials}
+  - {name: ci, provider: idp, flow: exchange, subject-token: 'file:/run/ci-token'}
+  - {name: by-hand, provider: idp, flow: exchange}
 current-context: pw
 ";
 
@@ -134,10 +141,11 @@ impl Authority for Arc<Fake> {
     async fn acquire(
         &self,
         _: &Selection<'_>,
+        flow: Flow,
         _secret: Option<Secret>,
     ) -> Result<Minted, AuthorityError> {
         tokio::time::sleep(self.delay).await;
-        Ok(self.mint("acquire", Flow::ClientCredentials, false))
+        Ok(self.mint("acquire", flow, false))
     }
 
     async fn revoke(&self, _: &StoredLogin, _: Secret) -> Result<(), RevokeError> {
@@ -317,6 +325,29 @@ async fn a_login_that_needs_no_person_is_acquired_renewed_and_stays_logged_out()
     sign_in(&logins, "svc").await;
     assert!(token(&logins, "svc").await.is_ok());
     assert_eq!(world.fake.count("acquire"), 2);
+}
+
+#[tokio::test]
+async fn an_exchange_of_a_token_that_can_be_read_again_needs_no_person() {
+    let world = World::new();
+    let logins = world.logins();
+    world.fake.lifetime.store(20, Ordering::SeqCst);
+    let first = token(&logins, "ci").await.unwrap();
+    assert_eq!(world.fake.count("acquire"), 1, "no `auth login` first");
+    assert_eq!(stored(&world, &logins, "ci").unwrap().flow, Flow::Exchange);
+    world.clock.advance(11);
+    assert_ne!(token(&logins, "ci").await.unwrap(), first);
+    assert_eq!(world.fake.count("acquire"), 2, "renewed from its source");
+
+    // The same provider, client and scopes, with the token given by hand: another identity,
+    // one that only a person can renew.
+    let err = token(&logins, "by-hand").await.unwrap_err();
+    assert!(err.is_login_required(), "{err}");
+    assert_eq!(world.fake.count("acquire"), 2);
+    assert_ne!(
+        logins.find(Some("ci")).unwrap().key,
+        logins.find(Some("by-hand")).unwrap().key
+    );
 }
 
 #[tokio::test]
