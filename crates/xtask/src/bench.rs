@@ -362,6 +362,10 @@ fn hot_path(
                     words(&format!("{bin} --context svc auth login")),
                 ),
                 (
+                    "tokenctl --context svc auth refresh (client credentials re-acquired, under the login's lock)",
+                    words(&format!("{bin} --context svc auth refresh")),
+                ),
+                (
                     "oidc-token --force-new bench (forced refresh through oidc-agent)",
                     words(&format!("{oidc_token} --force-new bench")),
                 ),
