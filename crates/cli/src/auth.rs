@@ -94,15 +94,18 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                 None => list.current.as_deref(),
             };
             let set = ConfigSet::load(&paths)?;
-            let sharing = tokenctl_core::logins::identity::sharing(&set);
+            let keys = tokenctl_core::logins::identity::login_keys(&set);
+            let groups = tokenctl_core::logins::identity::login_groups(&keys);
+            let key_of: std::collections::HashMap<&str, &str> = keys
+                .iter()
+                .map(|(name, key)| (*name, key.as_str()))
+                .collect();
             let rows: Vec<ContextRow<'_>> = list
                 .contexts
                 .iter()
                 .map(|context| {
-                    let shares = sharing
-                        .get(context.name.as_str())
-                        .cloned()
-                        .unwrap_or_default();
+                    let login = key_of.get(context.name.as_str()).copied();
+                    let group = login.and_then(|key| groups.get(key));
                     ContextRow {
                         current: in_use == Some(context.name.as_str()),
                         name: &context.name,
@@ -110,8 +113,9 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                         kind: list.kind_of(context),
                         cluster: context.cluster.as_deref(),
                         flow: context.flow.map(|flow| flow.as_str()),
-                        shared_cell: few(&shares),
-                        shares_login_with: shares,
+                        shared_cell: group
+                            .map_or_else(String::new, |group| few(group, &context.name)),
+                        login: login.filter(|_| group.is_some_and(|g| g.len() > 1)),
                     }
                 })
                 .collect();
@@ -157,17 +161,25 @@ struct ContextRow<'a> {
     cluster: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     flow: Option<&'a str>,
-    /// The other contexts that use the same login (one sign-in serves them all).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    shares_login_with: Vec<&'a str>,
+    /// The login's key, when other contexts use the same login (one sign-in serves them all):
+    /// contexts with the same `login` share it. A key, not a list, keeps the output linear.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login: Option<&'a str>,
     #[serde(skip)]
     shared_cell: String,
 }
 
-/// A table cell for a list of names: the first three, then how many more.
-fn few(names: &[&str]) -> String {
-    match names.len() {
-        0..=3 => names.join(", "),
-        n => format!("{} +{} more", names[..3].join(", "), n - 3),
+/// A table cell for the other contexts of a login: the first three, then how many more.
+fn few(group: &[&str], context: &str) -> String {
+    let others = group.len().saturating_sub(1);
+    let named: Vec<&str> = group
+        .iter()
+        .copied()
+        .filter(|name| *name != context)
+        .take(3)
+        .collect();
+    match others {
+        0..=3 => named.join(", "),
+        n => format!("{} +{} more", named.join(", "), n - 3),
     }
 }

@@ -110,7 +110,7 @@ pub fn login_keys(set: &ConfigSet) -> Vec<(&str, String)> {
                 context: Some(context),
                 provider,
             };
-            let identity = Identity::of(&selection, None).ok()?;
+            let identity = Identity::made(&selection, None, false).ok()?;
             Some((context.name.as_str(), identity.key()))
         })
         .collect()
@@ -144,6 +144,16 @@ impl Identity {
     /// The identity a selection asks for; `flow` is the flow of a sign-in (`--flow`), else the
     /// context's, else the dialect's first.
     pub fn of(selection: &Selection<'_>, flow: Option<Flow>) -> Result<Identity, SelectError> {
+        Identity::made(selection, flow, true)
+    }
+
+    /// `with_endpoints: false` skips the issuer and token endpoint (URL parsing), which the key
+    /// does not need: listing thousands of contexts stays fast.
+    fn made(
+        selection: &Selection<'_>,
+        flow: Option<Flow>,
+        with_endpoints: bool,
+    ) -> Result<Identity, SelectError> {
         let context = selection.context;
         let (entry, kind) = match selection.provider {
             Provided::Configured(entry) => (Some(entry), entry.kind.as_str()),
@@ -179,7 +189,9 @@ impl Identity {
         );
         scopes.sort_unstable();
         scopes.dedup();
-        let endpoints = entry.and_then(|entry| dialect.endpoints(&entry.as_config()).ok());
+        let endpoints = entry
+            .filter(|_| with_endpoints)
+            .and_then(|entry| dialect.endpoints(&entry.as_config()).ok());
         Ok(Identity {
             provider: selection.provider.name(),
             client_id: entry
@@ -265,21 +277,13 @@ impl Identity {
     }
 }
 
-/// For each context that shares its login, the other contexts that use it.
-pub fn sharing(set: &ConfigSet) -> std::collections::HashMap<&str, Vec<&str>> {
-    let keys = login_keys(set);
-    let mut by_key: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
-    for (name, key) in &keys {
-        by_key.entry(key.as_str()).or_default().push(name);
+/// The contexts of each login key, in file order: who shares a login with whom, in one pass.
+pub fn login_groups<'a>(
+    keys: &'a [(&'a str, String)],
+) -> std::collections::HashMap<&'a str, Vec<&'a str>> {
+    let mut groups: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    for (name, key) in keys {
+        groups.entry(key.as_str()).or_default().push(name);
     }
-    keys.iter()
-        .filter_map(|(name, key)| {
-            let others: Vec<&str> = by_key[key.as_str()]
-                .iter()
-                .copied()
-                .filter(|other| other != name)
-                .collect();
-            (!others.is_empty()).then_some((*name, others))
-        })
-        .collect()
+    groups
 }
