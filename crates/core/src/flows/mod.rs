@@ -66,18 +66,18 @@ fn read_subject(target: &Target) -> Result<Secret, LoginError> {
         provider: target.provider.clone(),
         message,
     };
-    let text = match &target.subject {
-        None => {
-            return Err(problem(
-                "the exchange flow needs a token to exchange: give it with --subject-token-stdin, or set the context's `subject-token: file:PATH|env:NAME`".into(),
-            ));
-        }
-        Some(SubjectSource::Env(name)) => std::env::var(name).map_err(|_| {
+    let Some(source) = &target.subject else {
+        return Err(problem(
+            "the exchange flow needs a token to exchange: give it with --subject-token-stdin, or set the context's `subject-token: file:PATH|env:NAME`".into(),
+        ));
+    };
+    let text = match source {
+        SubjectSource::Env(name) => std::env::var(name).map_err(|_| {
             problem(format!(
-                "subject-token names env:{name}, which is not set in this environment"
+                "subject-token names {source}, which is not set in this environment"
             ))
         })?,
-        Some(SubjectSource::File(path)) => std::fs::read_to_string(path).map_err(|err| {
+        SubjectSource::File(path) => std::fs::read_to_string(path).map_err(|err| {
             problem(format!(
                 "cannot read subject-token file {}: {err}",
                 path.display()
@@ -87,12 +87,7 @@ fn read_subject(target: &Target) -> Result<Secret, LoginError> {
     let token = text.trim();
     if token.is_empty() {
         return Err(problem(format!(
-            "subject-token {}: the token is empty",
-            target
-                .subject
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default()
+            "subject-token {source}: the token is empty"
         )));
     }
     Ok(Secret::new(token.to_owned()))
