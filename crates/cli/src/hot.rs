@@ -7,7 +7,6 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use tokenctl_core::config::{self, ConfigSet};
@@ -16,8 +15,9 @@ use tokenctl_core::logins::Freshness;
 use crate::exec_credential::{ExecInfo, render};
 
 /// Answers the command line when it is `auth token` or `auth exec-credential` (with at most
-/// `--context NAME`) and the stored token is fresh; `None` hands it to the full parser.
-pub fn try_serve(args: &[OsString]) -> Option<ExitCode> {
+/// `--context NAME`) and the stored token is fresh, with exit status 0; `None` hands it to the
+/// full parser.
+pub fn try_serve(args: &[OsString]) -> Option<u8> {
     if std::env::var_os("RUST_LOG").is_some() {
         return None;
     }
@@ -55,5 +55,5 @@ pub fn try_serve(args: &[OsString]) -> Option<ExitCode> {
             writeln!(out, "{}", render(info.api_version, token, login.expires_at)).ok()?
         }
     }
-    Some(ExitCode::SUCCESS)
+    Some(0)
 }

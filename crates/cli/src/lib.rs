@@ -125,8 +125,9 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// Runs a parsed command line. Exit codes: 0 ok, 1 error, 2 usage (clap), 4 login required.
-pub fn run(cli: Cli) -> ExitCode {
+/// Runs a parsed command line and returns the exit status: 0 ok, 1 error, 2 usage (clap), 4
+/// login required, or a plugin's own.
+pub fn run(cli: Cli) -> u8 {
     init_logging(cli.global.verbose);
     let result = match cli.command {
         Command::Auth(command) => auth::run(command, &cli.global),
@@ -140,27 +141,23 @@ pub fn run(cli: Cli) -> ExitCode {
             Err(err) => Err(err),
         },
     };
-    exit_code(result)
+    status(result)
 }
 
 /// Runs a mounted `auth` group (`mycli auth ...`) with the host's global flags: logging, the
 /// command, its error on stderr, and tokenctl's exit codes.
 pub fn run_auth(command: AuthCommand, global: &GlobalArgs) -> ExitCode {
     init_logging(global.verbose);
-    exit_code(auth::run(command, global))
+    ExitCode::from(status(auth::run(command, global)))
 }
 
-/// Prints an error and picks the exit code: 1, or 4 when a person must log in.
-fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+/// Prints an error and picks the exit status: 1, or 4 when a person must log in.
+fn status(result: anyhow::Result<()>) -> u8 {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(err) => {
             output::error(&err);
-            if is_login_required(&err) {
-                ExitCode::from(4)
-            } else {
-                ExitCode::FAILURE
-            }
+            if is_login_required(&err) { 4 } else { 1 }
         }
     }
 }

@@ -110,7 +110,7 @@ fn list() -> Result<()> {
 }
 
 /// Runs `tokenctl-NAME ARGS...`; its exit code becomes tokenctl's.
-pub fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<std::process::ExitCode> {
+pub fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<u8> {
     let (name, rest) = args
         .split_first()
         .ok_or_else(|| anyhow!("no command given"))?;
@@ -140,9 +140,7 @@ pub fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<std::pro
         let status = command
             .status()
             .map_err(|err| anyhow!("cannot run {}: {err}", program.display()))?;
-        Ok(std::process::ExitCode::from(
-            status.code().unwrap_or(1).clamp(0, 255) as u8,
-        ))
+        Ok(u8::try_from(status.code().unwrap_or(1).clamp(0, 255)).unwrap_or(1))
     }
 }
 
