@@ -88,12 +88,13 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
             Ok(())
         }
         AuthCommand::GetContexts { output } => {
-            let list = ContextList::load(&paths)?;
+            // One load: the rows and which contexts share a login.
+            let set = ConfigSet::load_valid(&paths)?;
+            let list = ContextList::of(&paths, &set);
             let in_use = match global.context.as_deref() {
                 Some(name) => Some(list.in_use(Some(name))?.name.as_str()),
                 None => list.current.as_deref(),
             };
-            let set = ConfigSet::load(&paths)?;
             let keys = tokenctl_core::logins::identity::login_keys(&set);
             let groups = tokenctl_core::logins::identity::login_groups(&keys);
             let key_of: std::collections::HashMap<&str, &str> = keys

@@ -1,6 +1,7 @@
-//! The context list: what `auth get-contexts` and `auth current-context` need, read from the
-//! parse cache without building the whole model when these exact files already passed
-//! validation. With 5,000 contexts this is the difference between 12 ms and 5 ms.
+//! The context list: names, providers, clusters, flows and kinds. `auth current-context` reads
+//! it from the parse cache without building the whole model when these exact files already
+//! passed validation (with 5,000 contexts, 5 ms instead of 12 ms); `auth get-contexts`, which
+//! also says who shares a login, takes it from the loaded set.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -83,15 +84,16 @@ impl ContextList {
     /// Loads the list; files that are not known to be valid are fully loaded and validated,
     /// with the same errors as [`ConfigSet::load_valid`].
     pub fn load(paths: &[PathBuf]) -> Result<ContextList, ConfigError> {
-        let models = match from_cache(paths) {
-            Some(models) => models,
-            None => ConfigSet::load_valid(paths)?
-                .files
-                .iter()
-                .map(|file| ListModel::from(&file.model))
-                .collect(),
-        };
-        Ok(merge(paths, models))
+        match from_cache(paths) {
+            Some(models) => Ok(merge(paths, models)),
+            None => Ok(ContextList::of(paths, &ConfigSet::load_valid(paths)?)),
+        }
+    }
+
+    /// The list of a set already loaded from `paths`.
+    pub fn of(paths: &[PathBuf], set: &ConfigSet) -> ContextList {
+        let models = set.files.iter().map(|file| ListModel::from(&file.model));
+        merge(paths, models.collect())
     }
 
     /// The kind of the context's provider, when it names a defined one.

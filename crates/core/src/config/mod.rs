@@ -491,6 +491,14 @@ impl ConfigSet {
         let context = self
             .context(name)
             .ok_or_else(|| self.not_found(Section::Contexts, name))?;
+        self.resolve_entry(context)
+    }
+
+    /// The provider and cluster a context of this set names, looked up.
+    pub fn resolve_entry<'s>(
+        &'s self,
+        context: &'s ContextEntry,
+    ) -> Result<ResolvedContext<'s>, ConfigError> {
         let provider = match context.provider.as_deref() {
             None | Some(DISCOVER) => None,
             Some(provider) => Some(
@@ -509,7 +517,7 @@ impl ConfigSet {
             context,
             provider,
             cluster,
-            is_current: current == Some(name),
+            is_current: self.current_context() == Some(context.name.as_str()),
         })
     }
 

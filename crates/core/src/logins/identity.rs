@@ -2,11 +2,15 @@
 //! of principal, scopes and its `login:` name — checked against the issuer that minted it.
 //! There is no fallback to another login.
 
+use std::collections::HashMap;
+
 use url::Url;
 
 pub use super::store::Principal;
 use super::store::{StoredLogin, sanitize, stable_hash};
-use crate::config::{self, ClusterEntry, ConfigError, ConfigSet, ContextEntry, ProviderEntry};
+use crate::config::{
+    self, ClusterEntry, ConfigError, ConfigSet, ContextEntry, ProviderEntry, ResolvedContext,
+};
 use crate::flows::{discovered_name, requested_scopes};
 use crate::provider::{self, Flow};
 
@@ -76,44 +80,56 @@ pub fn select<'a>(
             provider: Provided::Configured(entry),
         });
     }
-    let resolved = set.resolve(wanted)?;
-    let provider = match (resolved.provider, resolved.cluster) {
-        (Some(entry), _) => Provided::Configured(entry),
-        (None, Some(cluster)) => Provided::Discover(cluster),
-        (None, None) => {
-            return Err(SelectError::Unusable(format!(
-                "context {:?} has neither a provider nor a cluster to ask",
-                resolved.context.name
-            )));
-        }
-    };
-    Ok(Selection {
-        context: Some(resolved.context),
-        provider,
-    })
+    Selection::of(set.resolve(wanted)?)
+}
+
+impl<'a> Selection<'a> {
+    /// What a resolved context asks: its provider, else discovery from its cluster.
+    fn of(resolved: ResolvedContext<'a>) -> Result<Selection<'a>, SelectError> {
+        let provider = match (resolved.provider, resolved.cluster) {
+            (Some(entry), _) => Provided::Configured(entry),
+            (None, Some(cluster)) => Provided::Discover(cluster),
+            (None, None) => {
+                return Err(SelectError::Unusable(format!(
+                    "context {:?} has neither a provider nor a cluster to ask",
+                    resolved.context.name
+                )));
+            }
+        };
+        Ok(Selection {
+            context: Some(resolved.context),
+            provider,
+        })
+    }
 }
 
 /// The login key of every context that names one, in file order: one pass, for the lists of
-/// contexts sharing a login (`auth status`, `get-contexts`).
+/// contexts sharing a login (`auth status`, `get-contexts`). Contexts that ask alike (most of
+/// a large file) share one computed key.
 pub fn login_keys(set: &ConfigSet) -> Vec<(&str, String)> {
+    let mut made = HashMap::new();
     set.contexts()
         .into_iter()
         .filter_map(|(_, context)| {
-            let provider = match context.provider.as_deref() {
-                Some(config::DISCOVER) => {
-                    Provided::Discover(set.cluster(context.cluster.as_deref()?)?)
-                }
-                Some(name) => Provided::Configured(set.provider(name)?),
-                None => return None,
-            };
-            let selection = Selection {
-                context: Some(context),
-                provider,
-            };
-            let identity = Identity::made(&selection, None, false).ok()?;
-            Some((context.name.as_str(), identity.key()))
+            // The cluster matters only where it names the provider.
+            let discover = matches!(context.provider.as_deref(), None | Some(config::DISCOVER));
+            let asks = (
+                &context.provider,
+                discover.then_some(&context.cluster),
+                context.flow,
+                &context.scopes,
+                &context.login,
+                &context.subject_token,
+            );
+            let key = made.entry(asks).or_insert_with(|| login_key(set, context));
+            Some((context.name.as_str(), key.clone()?))
         })
         .collect()
+}
+
+fn login_key(set: &ConfigSet, context: &ContextEntry) -> Option<String> {
+    let selection = Selection::of(set.resolve_entry(context).ok()?).ok()?;
+    Some(Identity::made(&selection, None, false).ok()?.key())
 }
 
 /// What a login is made for. Two contexts that ask for the same identity share one login.
