@@ -81,7 +81,7 @@ pub fn run(root: &Path) -> Result<()> {
         "Made by `cargo xtask bench` (release build, hyperfine, GNU time for peak RSS). Each figure \
          is a whole `tokenctl` process, start to exit, as a shell or kubectl sees it.\n"
     )?;
-    writeln!(report, "## Machine\n\n{}\n", machine()?)?;
+    writeln!(report, "## Machine\n\n{}\n", machine(&bin)?)?;
     writeln!(
         report,
         "## Contexts file: listing, loading and TAB completion by size\n"
@@ -510,7 +510,7 @@ fn contexts_file(size: usize) -> String {
     yaml
 }
 
-fn machine() -> Result<String> {
+fn machine(bin: &Path) -> Result<String> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -524,8 +524,16 @@ fn machine() -> Result<String> {
     let kernel = command_output("uname", &["-sr"]).unwrap_or_default();
     let rustc = command_output("rustc", &["--version"]).unwrap_or_default();
     let hyperfine = command_output("hyperfine", &["--version"]).unwrap_or_default();
+    // ELF e_type, little-endian at offset 16: 2 a position-dependent executable, 3 PIE.
+    let mut header = [0u8; 18];
+    std::io::Read::read_exact(&mut std::fs::File::open(bin)?, &mut header)?;
+    let linked = match header[16..] {
+        [2, 0] => "position-dependent executable (the Linux default; `TOKENCTL_PIE=1` builds PIE)",
+        [3, 0] => "position-independent executable (PIE)",
+        _ => "not an ELF executable this report knows",
+    };
     Ok(format!(
-        "- CPU: {cpu}, {cores} cores available\n- OS: {kernel}\n- {rustc}\n- {hyperfine}"
+        "- CPU: {cpu}, {cores} cores available\n- OS: {kernel}\n- {rustc}\n- {hyperfine}\n- tokenctl: {linked}"
     ))
 }
 
