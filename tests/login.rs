@@ -636,3 +636,27 @@ fn nemo_style_device_login_through_a_discovering_cluster() {
         "the cluster's default scopes: {status}"
     );
 }
+
+/// A caller that closed stderr (a daemon, a cron job, `2>&-`) still logs in: descriptors 0–2
+/// are /dev/null before anything opens, so no socket or file tokenctl opens becomes stderr
+/// (the `-vv` log lines would go into it, or fail and abort the login).
+#[test]
+fn a_closed_stderr_never_becomes_a_file_or_socket_tokenctl_opens() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let mut shell = std::process::Command::new("sh");
+    shell.args(["-c", "exec tokenctl -vv --context svc auth login 2>&-"]);
+    sandbox.isolate(&mut shell);
+    let status = shell
+        .env(SECRET.0, SECRET.1)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the login with stderr closed: {status}");
+    let status = sandbox.run(["--context", "svc", "auth", "status"]);
+    assert!(
+        status.ok().contains("Logged in as:   service"),
+        "{}",
+        status.stdout
+    );
+}
