@@ -660,3 +660,64 @@ fn a_closed_stderr_never_becomes_a_file_or_socket_tokenctl_opens() {
         status.stdout
     );
 }
+
+/// RFC 6749 §2.3.1 as clients are registered: HTTP Basic first; a client that takes its secret
+/// only in the form is refused once, asked that way, and remembered; `client-auth` fixes the
+/// way and nothing else is tried.
+#[test]
+fn the_client_authenticates_as_it_is_registered() {
+    let idp = Idp::start();
+    let base = &idp.base;
+    let keycloak = format!("kind: keycloak, server: '{base}', realm: nmr");
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: basic-only, {keycloak}, client-id: service-basic, client-secret-env: BASIC_SECRET}}
+  - {{name: post-only, {keycloak}, client-id: service, client-secret-env: SVC_SECRET}}
+  - {{name: forced-post, {keycloak}, client-id: service-basic, client-secret-env: BASIC_SECRET, client-auth: post}}
+  - {{name: forced-basic, {keycloak}, client-id: service, client-secret-env: SVC_SECRET, client-auth: basic}}
+contexts:
+  - {{name: basic, provider: basic-only, flow: client-credentials}}
+  - {{name: post, provider: post-only, flow: client-credentials}}
+  - {{name: forced-post, provider: forced-post, flow: client-credentials}}
+  - {{name: forced-basic, provider: forced-basic, flow: client-credentials}}
+"
+    ));
+    let env = [("BASIC_SECRET", "service-basic-secret"), SECRET];
+    let token = "POST /realms/nmr/protocol/openid-connect/token";
+    let requests = |args: &[&str], expect_ok: bool| {
+        let before = idp.requests(token);
+        let run = sandbox.run_env(args, &env);
+        let stderr = if expect_ok {
+            run.ok();
+            run.stderr.clone()
+        } else {
+            run.fails_with(1).to_owned()
+        };
+        (idp.requests(token) - before, stderr)
+    };
+
+    let (sent, _) = requests(&["--context", "basic", "auth", "login"], true);
+    assert_eq!(sent, 1, "a Basic-only client: Basic at the first request");
+
+    let (sent, _) = requests(&["--context", "post", "auth", "login"], true);
+    assert_eq!(sent, 2, "a form-only client: Basic refused, then the form");
+    let (sent, _) = requests(&["--context", "post", "auth", "refresh"], true);
+    assert_eq!(sent, 1, "the way that worked is remembered");
+    let status = sandbox.run(["--context", "post", "auth", "status"]);
+    assert!(
+        status.ok().contains("Logged in as:   service"),
+        "{}",
+        status.stdout
+    );
+
+    for context in ["forced-post", "forced-basic"] {
+        let (sent, stderr) = requests(&["--context", context, "auth", "login"], false);
+        assert_eq!(
+            sent, 1,
+            "{context}: client-auth fixes the way; no second try"
+        );
+        assert!(stderr.contains("invalid_client"), "{context}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    }
+}

@@ -530,6 +530,7 @@ async function main() {
       let rest = url.pathname.slice(mount.prefix.length) || '/';
       if (mount.rewrite) rest = mount.rewrite(rest);
       if (mount.audienceAsResource) await audienceAsResource(req);
+      if (CLIENT_ENDPOINT.test(rest) && (await refusedClientAuth(req, res, mount))) return undefined;
       // oidc-provider derives its mount path from originalUrl minus url, as under express.
       let { search } = url;
       if (mount.offlineWithoutConsent) search = offlineAsKeycloakDoes(search);
@@ -550,6 +551,42 @@ async function main() {
     process.stdout.write(`${JSON.stringify({ base, pid: process.pid })}\n`);
   });
   for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
+}
+
+/**
+ * Clients registered for exactly one way of sending their secret, as Auth0 applications and many
+ * servers' defaults are; oidc-provider itself takes either. `service` takes its secret only in
+ * the form, `service-basic` only in an HTTP Basic header. A request the other way is refused as
+ * the servers do: 401 invalid_client, and on the Auth0 mount a 401 with an empty body.
+ */
+const ONE_WAY_CLIENTS = { service: 'post', 'service-basic': 'basic' };
+/** The endpoints where a client authenticates (token, revocation, device, introspection). */
+const CLIENT_ENDPOINT = /\/(token|revoke|revocation|devicecode|code|device|introspect|introspection)$/;
+
+async function refusedClientAuth(req, res, mount) {
+  if (req.method !== 'POST' || (req.headers['content-type'] || '').startsWith('application/json')) return false;
+  if (req.body === undefined) {
+    const raw = await readBody(req);
+    // The stream is consumed: oidc-provider then reads the parsed body from req.body.
+    req.body = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+  }
+  const basic = /^basic /i.test(req.headers.authorization || '');
+  let clientId = req.body.client_id;
+  if (basic) {
+    const decoded = Buffer.from(req.headers.authorization.slice(6), 'base64').toString('utf8');
+    clientId = decodeURIComponent(decoded.split(':')[0].replace(/\+/g, ' '));
+  } else if (req.body.client_secret === undefined) {
+    return false;
+  }
+  const way = ONE_WAY_CLIENTS[clientId];
+  if (!way || way === (basic ? 'basic' : 'post')) return false;
+  if (mount.prefix === '/auth0') {
+    res.writeHead(401);
+    res.end();
+  } else {
+    sendJson(res, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
+  }
+  return true;
 }
 
 /**

@@ -63,6 +63,7 @@ fn value_name(kind: FieldKind) -> &'static str {
         FieldKind::EnvVar => "VAR",
         FieldKind::Path => "PATH",
         FieldKind::Secret => "SECRET",
+        FieldKind::Choice(_) => "WORD",
     }
 }
 
@@ -97,6 +98,7 @@ impl Args for SetProviderArgs {
                 FieldKind::Port => arg.value_parser(clap::value_parser!(u16).range(1..)),
                 FieldKind::Path => arg.value_hint(clap::ValueHint::FilePath),
                 FieldKind::BaseUrl => arg.value_hint(clap::ValueHint::Url),
+                FieldKind::Choice(words) => arg.value_parser(PossibleValuesParser::new(words)),
                 _ => arg,
             });
         }

@@ -3,6 +3,7 @@
 //! terminal code live here.
 
 pub mod base_url;
+pub mod client_auth;
 pub mod clock;
 pub mod config;
 pub mod dirs;

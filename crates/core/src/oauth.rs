@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use url::Url;
 
+use crate::client_auth::{ClientAuth, Learned};
 use crate::http::{HttpClient, HttpError, Reply};
 use crate::jwt;
 use crate::secret::Secret;
@@ -18,8 +19,86 @@ pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 #[derive(Clone, Debug)]
 pub struct Client {
     pub id: String,
-    /// Sent as `client_secret` in the form (client_secret_post) when present.
     pub secret: Option<Secret>,
+    /// How the secret is sent first (a client without a secret sends only its id).
+    pub auth: ClientAuth,
+    /// Where the way that works is remembered; `None` when the provider entry fixes it
+    /// (`client-auth`), and then the other way is never tried.
+    pub learned: Option<Learned>,
+}
+
+impl Client {
+    /// A client authenticated as `auth` always.
+    pub fn fixed(id: String, secret: Option<Secret>, auth: ClientAuth) -> Client {
+        Client {
+            id,
+            secret,
+            auth,
+            learned: None,
+        }
+    }
+
+    /// The form fields and the Basic credentials that authenticate this client by `auth`.
+    fn credentials(&self, auth: ClientAuth) -> (Vec<(&str, &str)>, Option<Basic<'_>>) {
+        match (auth, &self.secret) {
+            (ClientAuth::Basic, Some(secret)) => (Vec::new(), Some((&self.id, secret.expose()))),
+            (ClientAuth::Post, Some(secret)) => (
+                vec![
+                    ("client_id", self.id.as_str()),
+                    ("client_secret", secret.expose()),
+                ],
+                None,
+            ),
+            _ => (vec![("client_id", self.id.as_str())], None),
+        }
+    }
+}
+
+/// User name and password of an `Authorization: Basic` header.
+type Basic<'a> = (&'a str, &'a str);
+
+/// POSTs `form` to `url` as `client`: its way first and, when the provider refuses that way of
+/// authenticating (401, or `invalid_client`) and the entry does not fix one, the other way once;
+/// the way that worked is remembered. A refusal of anything but the client is never retried:
+/// the grant (a code, a rotating refresh token) may have been spent.
+pub async fn post_as_client(
+    http: &HttpClient,
+    url: &Url,
+    client: &Client,
+    form: &[(&str, &str)],
+) -> Result<Reply, HttpError> {
+    let send = |auth: ClientAuth| {
+        let (mut fields, basic) = client.credentials(auth);
+        fields.extend_from_slice(form);
+        async move { http.post_form(url, &fields, basic).await }
+    };
+    let reply = send(client.auth).await?;
+    let other = client.auth.other().filter(|_| client.secret.is_some());
+    let (Some(learned), Some(other)) = (&client.learned, other) else {
+        return Ok(reply);
+    };
+    if !refuses_client(&reply) {
+        return Ok(reply);
+    }
+    let retry = send(other).await?;
+    if refuses_client(&retry) {
+        // Neither way: the secret itself is wrong. The first answer says so.
+        return Ok(reply);
+    }
+    learned.remember(other);
+    Ok(retry)
+}
+
+/// Whether a reply refuses the client's authentication rather than the request: 401, an
+/// `invalid_client` error, or a 403 that is not an OAuth error at all.
+fn refuses_client(reply: &Reply) -> bool {
+    let error = serde_json::from_slice::<ErrorReply>(&reply.body).ok();
+    match reply.status {
+        401 => true,
+        400 | 403 if error.as_ref().is_some_and(|e| e.error == "invalid_client") => true,
+        403 => error.is_none(),
+        _ => false,
+    }
 }
 
 /// What the token request asks for.
@@ -285,8 +364,8 @@ impl std::fmt::Debug for dyn TokenWire {
     }
 }
 
-/// RFC 6749: a form with the grant's fields, the client, `scope` when there are scopes, and the
-/// dialect's extra parameters; a JSON reply.
+/// RFC 6749: a form with the grant's fields, `scope` when there are scopes, and the dialect's
+/// extra parameters, sent as the client ([`post_as_client`]); a JSON reply.
 pub struct OAuthWire;
 
 impl TokenWire for OAuthWire {
@@ -297,10 +376,6 @@ impl TokenWire for OAuthWire {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        fields.push(("client_id".into(), request.client.id.clone()));
-        if let Some(secret) = &request.client.secret {
-            fields.push(("client_secret".into(), secret.expose().to_owned()));
-        }
         if !request.scopes.is_empty() {
             fields.push(("scope".into(), request.scopes.join(" ")));
         }
@@ -330,7 +405,7 @@ pub async fn request_token(
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            http.post_form(&url, &pairs, None).await?
+            post_as_client(http, &url, request.client, &pairs).await?
         }
         WireRequest::Json { body, .. } => http.post_json(&url, body).await?,
     };
@@ -442,15 +517,12 @@ pub async fn device_authorization(
     extra: &[(String, String)],
 ) -> Result<DeviceAuthorization, OAuthError> {
     let scope = scopes.join(" ");
-    let mut form = vec![("client_id", client.id.as_str())];
-    if let Some(secret) = &client.secret {
-        form.push(("client_secret", secret.expose()));
-    }
+    let mut form = Vec::new();
     if !scope.is_empty() {
-        form.push(("scope", &scope));
+        form.push(("scope", scope.as_str()));
     }
     form.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let reply = http.post_form(url, &form, None).await?;
+    let reply = post_as_client(http, url, client, &form).await?;
     if !(200..300).contains(&reply.status) {
         return Err(provider_error(url, &reply));
     }
@@ -471,6 +543,27 @@ mod tests {
             content_type: Some("application/json".into()),
             headers: Vec::new(),
             body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn only_a_refused_client_is_tried_the_other_way() {
+        for (status, body) in [
+            (401, ""),
+            (401, r#"{"error":"invalid_client"}"#),
+            (400, r#"{"error":"invalid_client","error_description":"x"}"#),
+            (403, ""),
+            (403, "<html>Forbidden</html>"),
+        ] {
+            assert!(refuses_client(&reply(status, body)), "{status} {body}");
+        }
+        for (status, body) in [
+            (403, r#"{"error":"access_denied"}"#),
+            (400, r#"{"error":"invalid_grant"}"#),
+            (400, ""),
+            (200, r#"{"access_token":"x"}"#),
+        ] {
+            assert!(!refuses_client(&reply(status, body)), "{status} {body}");
         }
     }
 

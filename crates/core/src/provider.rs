@@ -91,6 +91,8 @@ pub enum FieldKind {
     Path,
     /// A secret written inline; accepted, redacted in output, and warned about.
     Secret,
+    /// One of these words.
+    Choice(&'static [&'static str]),
 }
 
 /// One configuration field of a provider entry in the contexts file.
@@ -163,6 +165,11 @@ pub mod fields {
         FieldKind::List,
         "scopes requested at login unless the context or --scope says otherwise",
     );
+    pub const CLIENT_AUTH: FieldSpec = FieldSpec::optional(
+        "client-auth",
+        FieldKind::Choice(crate::client_auth::ClientAuth::NAMES),
+        "how the client secret is sent: basic (HTTP Basic), post (in the form) or none; without it, Basic first and the other way once if refused (remembered)",
+    );
     pub const REDIRECT_PORT: FieldSpec = FieldSpec::optional(
         "redirect-port",
         FieldKind::Port,
@@ -175,6 +182,7 @@ pub mod fields {
         CLIENT_SECRET_ENV,
         CLIENT_SECRET_FILE,
         CLIENT_SECRET,
+        CLIENT_AUTH,
         SCOPES,
         REDIRECT_PORT,
     ];
@@ -398,6 +406,14 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
             Some(text) => parse_base_url(text).map(drop),
             None => Err(format!(
                 "must be a URL or host name, not {}",
+                describe(value)
+            )),
+        },
+        FieldKind::Choice(words) => match value.as_str() {
+            Some(text) if words.contains(&text) => Ok(()),
+            _ => Err(format!(
+                "must be one of {}, not {}",
+                words.join(", "),
                 describe(value)
             )),
         },

@@ -267,10 +267,11 @@ mod tests {
 
     fn encode(wire: &RunAiWire, grant: &Grant) -> (Url, Value) {
         let url = Url::parse("https://app.run.ai/api/v1/token").unwrap();
-        let client = Client {
-            id: "id".into(),
-            secret: Some(Secret::new("s")),
-        };
+        let client = Client::fixed(
+            "id".into(),
+            Some(Secret::new("s")),
+            tokenctl_core::client_auth::ClientAuth::Post,
+        );
         let request = TokenRequest {
             url: &url,
             client: &client,

@@ -10,10 +10,11 @@ use url::Url;
 mod browser;
 mod target;
 
+use crate::client_auth::{ClientAuth, Learned};
 use crate::config::{self, ContextEntry, ProviderEntry, SubjectSource};
 use crate::http::HttpClient;
 use crate::oauth::{self, Client, Grant, OAuthError, TokenRequest, TokenSet};
-use crate::provider::{Endpoints, Flow};
+use crate::provider::{Endpoints, Flow, ProviderConfig};
 use crate::secret::Secret;
 pub use browser::BrowserOpener;
 pub use target::{LoginError, LoginUi, Target, verify_id_token};
@@ -127,11 +128,12 @@ pub async fn resolve(
     let mut endpoints = dialect
         .endpoints(&config)
         .map_err(|err| problem(err.to_string()))?;
+    let mut listed = None;
     if endpoints.token.is_none() {
         let url = endpoints.discovery.clone().ok_or_else(|| {
             problem("the provider has no token endpoint and no discovery document".into())
         })?;
-        discover(http, &url, &mut endpoints).await?;
+        listed = discover(http, &url, &mut endpoints).await?;
     }
     let requested_scopes = requested_scopes(entry, context, scope_override);
     let mut scopes = requested_scopes.clone();
@@ -143,10 +145,12 @@ pub async fn resolve(
     Ok(Target {
         provider: entry.name.clone(),
         kind: dialect.kind(),
-        client: Client {
-            id: config.text("client-id").unwrap_or_default().to_owned(),
-            secret: client_secret(entry, secret)?,
-        },
+        client: client_of(
+            &config,
+            client_secret(entry, secret)?,
+            endpoints.token.as_ref(),
+            listed.as_deref(),
+        ),
         endpoints,
         extra: dialect.extra_params(&config, flow),
         wire: dialect.token_wire(&config),
@@ -168,6 +172,33 @@ pub async fn resolve(
         scopes,
         requested_scopes,
     })
+}
+
+/// The client as the entry registers it: `client-auth` fixes how it authenticates; else the
+/// way that worked last at this token endpoint, else the one discovery's `listed` methods
+/// prefer.
+fn client_of(
+    config: &ProviderConfig<'_>,
+    secret: Option<Secret>,
+    token_endpoint: Option<&Url>,
+    listed: Option<&[String]>,
+) -> Client {
+    let id = config.text("client-id").unwrap_or_default().to_owned();
+    // A validated entry names one of ClientAuth::NAMES.
+    if let Some(auth) = config.text("client-auth").and_then(ClientAuth::parse) {
+        return Client::fixed(id, secret, auth);
+    }
+    let learned = token_endpoint.and_then(|url| Learned::at(url, &id));
+    let auth = learned
+        .as_ref()
+        .and_then(Learned::recall)
+        .unwrap_or_else(|| ClientAuth::preferred(listed));
+    Client {
+        id,
+        secret,
+        auth,
+        learned,
+    }
 }
 
 /// --scope, else the context's scopes, else the provider's.
@@ -209,15 +240,18 @@ struct DiscoveryDocument {
     end_session_endpoint: Option<Url>,
     #[serde(default)]
     jwks_uri: Option<Url>,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }
 
 /// Fills the endpoints from the OpenID discovery document; the issuer it states must be the
-/// one configured, exactly (OpenID Connect Discovery 1.0, section 4.3).
+/// one configured, exactly (OpenID Connect Discovery 1.0, section 4.3). Returns the client
+/// authentication methods the token endpoint lists.
 async fn discover(
     http: &HttpClient,
     url: &Url,
     endpoints: &mut Endpoints,
-) -> Result<(), LoginError> {
+) -> Result<Option<Vec<String>>, LoginError> {
     let reply = http.get(url).await?;
     let failed = |reason: String| LoginError::Discovery {
         url: Box::new(url.clone()),
@@ -265,7 +299,7 @@ async fn discover(
         .take()
         .or(document.end_session_endpoint);
     endpoints.jwks = endpoints.jwks.take().or(document.jwks_uri);
-    Ok(())
+    Ok(document.token_endpoint_auth_methods_supported)
 }
 
 /// How the person or program proves who they are.
@@ -566,16 +600,11 @@ pub async fn revoke(
     let url = target.endpoints.revocation.clone().ok_or_else(|| {
         RevokeError::NotOffered(format!("provider {:?} ({})", target.provider, target.kind))
     })?;
-    let mut form = vec![
+    let form = [
         ("token", refresh_token.expose()),
         ("token_type_hint", "refresh_token"),
-        ("client_id", target.client.id.as_str()),
     ];
-    if let Some(secret) = &target.client.secret {
-        form.push(("client_secret", secret.expose()));
-    }
-    let reply = http
-        .post_form(&url, &form, None)
+    let reply = oauth::post_as_client(http, &url, &target.client, &form)
         .await
         .map_err(LoginError::from)?;
     if (200..300).contains(&reply.status) {
