@@ -711,3 +711,36 @@ fn the_parse_cache_never_hides_an_edit() {
         }
     }
 }
+
+/// Files saved by some Windows editors start with a UTF-8 byte-order mark; kubectl reads such
+/// files, and so does tokenctl: the contexts file (read and edited) and the kubeconfig.
+#[test]
+fn a_byte_order_mark_is_read_past_in_the_contexts_file_and_the_kubeconfig() {
+    let sandbox = Sandbox::with_config(&format!("\u{feff}{SAMPLE}"));
+    let listed = sandbox.run(["auth", "get-contexts"]).ok().to_owned();
+    assert!(listed.contains("prod-eu"), "{listed}");
+    sandbox.run(["auth", "use-context", "dev"]).ok();
+    let written = sandbox.read_config();
+    assert!(written.contains("current-context: dev"), "{written}");
+    assert!(written.contains("team-note: kept as is"), "{written}");
+    assert_eq!(sandbox.run(["auth", "current-context"]).ok(), "dev\n");
+
+    let kubeconfig = sandbox.path("kube/config");
+    sandbox.write(
+        &kubeconfig,
+        "\u{feff}apiVersion: v1\nkind: Config\nclusters:\n- name: mine\n  cluster:\n    server: https://mine.example.com\ncontexts: []\nusers: []\n",
+    );
+    sandbox
+        .run([
+            "kubeconfig",
+            "setup",
+            "--context",
+            "prod",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .ok();
+    let kube = std::fs::read_to_string(&kubeconfig).unwrap();
+    assert!(kube.contains("server: https://mine.example.com"), "{kube}");
+    assert!(kube.contains("tokenctl-prod"), "{kube}");
+}

@@ -129,7 +129,11 @@ x-team-note: kept
         exec["args"],
         serde_json::json!(["auth", "exec-credential", "--context", "sso"])
     );
-    assert!(exec["installHint"].as_str().unwrap().contains("tokenctl"));
+    let hint = exec["installHint"].as_str().unwrap();
+    assert!(
+        hint.contains("cargo install --path crates/cli") && !hint.contains("example.invalid"),
+        "the README's install command: {hint}"
+    );
     assert_eq!(config["clusters"][1]["cluster"]["server"], api.base);
     assert_eq!(
         config["clusters"][1]["cluster"]["certificate-authority"],

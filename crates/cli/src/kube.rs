@@ -96,9 +96,13 @@ fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>) -> Result<()> {
     }
     exec.insert("interactiveMode".into(), "IfAvailable".into());
     exec.insert("provideClusterInfo".into(), false.into());
+    // kubectl prints this when it cannot run the command: the README's install, then a login.
     exec.insert(
         "installHint".into(),
-        "tokenctl provides this user's tokens: install it from https://example.invalid/tokenctl and run `tokenctl auth login`".into(),
+        format!(
+            "tokenctl provides this user's tokens: install it from its sources with `cargo install --path crates/cli`, then run `tokenctl --context {context} auth login`"
+        )
+        .into(),
     );
     let mut user = Mapping::new();
     user.insert("exec".into(), Value::Mapping(exec));
@@ -178,7 +182,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// The kubeconfig as a YAML tree (unknown keys survive), or a new one.
 fn read_kubeconfig(path: &Path) -> Result<Value> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match tokenctl_core::fsutil::read_user_text(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),

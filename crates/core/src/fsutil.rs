@@ -6,6 +6,17 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// A text file people edit (the contexts file, a kubeconfig): its UTF-8, without the byte-order
+/// mark some Windows editors put first, which YAML parsers take for content. kubectl reads such
+/// files; a rewrite leaves the mark out.
+pub fn read_user_text(path: &Path) -> io::Result<String> {
+    let text = fs::read_to_string(path)?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
+}
+
 /// Creates `dir` and its missing parents; directories created here are 0700.
 pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();

@@ -186,7 +186,7 @@ impl ConfigFile {
         let model = match cached {
             Some(model) => model,
             None => {
-                let text = std::fs::read_to_string(path).map_err(read_error)?;
+                let text = crate::fsutil::read_user_text(path).map_err(read_error)?;
                 let model = parse_typed(path, &text)?;
                 if let Some(fingerprint) = &fingerprint {
                     cache::store(path, fingerprint.clone(), &model);
@@ -214,7 +214,7 @@ impl ConfigFile {
 
     /// The file's text now, `None` when it does not exist.
     pub fn read_text(&self) -> Result<Option<String>, ConfigError> {
-        match std::fs::read_to_string(&self.path) {
+        match crate::fsutil::read_user_text(&self.path) {
             Ok(text) => Ok(Some(text)),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(ConfigError::Read {
