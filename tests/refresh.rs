@@ -135,3 +135,66 @@ fn a_refresh_token_the_provider_refuses_means_log_in_again() {
     let stderr = sandbox.run(["auth", "token"]).fails_with(4).to_owned();
     assert!(stderr.contains("not logged in"), "{stderr}");
 }
+
+/// OpenID Connect Core 12.2: the ID token of a refresh is verified as the first one was. One
+/// that fails is not used, nor is the access token that came with it; the rotated refresh
+/// token is kept (the provider has spent the old one), so the next refresh works.
+#[test]
+fn a_refreshed_id_token_that_fails_verification_is_refused_and_the_rotated_token_kept() {
+    let (idp, sandbox) = logged_in();
+    let before = stored_token(&sandbox);
+    idp.refresh_replies("forged");
+    let stderr = sandbox.run(["auth", "refresh"]).fails_with(1).to_owned();
+    assert!(
+        stderr.contains("failed a check") && stderr.contains("no key in the issuer's JWKS"),
+        "names the check: {stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert_eq!(
+        stored_token(&sandbox),
+        before,
+        "the new access token was not used"
+    );
+
+    idp.refresh_replies("issued");
+    sandbox.run(["auth", "refresh"]).ok();
+    assert_ne!(
+        stored_token(&sandbox),
+        before,
+        "the kept (rotated) refresh token refreshes: the provider detects reuse of the old one"
+    );
+}
+
+/// Entra ID and PingFederate may answer a refresh without `scope` and without `id_token`: the
+/// login keeps the granted scopes and the ID token it had, in `auth status` and its JSON.
+#[test]
+fn a_refresh_reply_without_scope_or_id_token_keeps_what_was_granted() {
+    let (idp, sandbox) = logged_in();
+    let human = |sandbox: &Sandbox| sandbox.run(["auth", "status"]).ok().to_owned();
+    let json = |sandbox: &Sandbox| -> serde_json::Value {
+        serde_json::from_str(sandbox.run(["auth", "status", "-o", "json"]).ok()).unwrap()
+    };
+    let line = |text: &str, label: &str| {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (human_before, json_before) = (human(&sandbox), json(&sandbox));
+    let before = stored_token(&sandbox);
+    idp.refresh_replies("bare");
+    sandbox.run(["auth", "refresh"]).ok();
+    assert_ne!(stored_token(&sandbox), before, "refreshed");
+
+    let (human_after, json_after) = (human(&sandbox), json(&sandbox));
+    assert!(
+        human_after.contains("Logged in as:   alice@example.com"),
+        "the ID token's name, kept: {human_after}"
+    );
+    for label in ["Logged in as:", "Scopes:"] {
+        assert_eq!(line(&human_after, label), line(&human_before, label));
+    }
+    for key in ["identity", "scopes"] {
+        assert_eq!(json_after[key], json_before[key], "{key}");
+    }
+}

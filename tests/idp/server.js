@@ -43,6 +43,13 @@ const requestCounts = new Map();
 const SHORT_TOKEN_TTL = 20;
 /** Milliseconds every token request waits before it is answered (`/test/delay?ms=N`): races. */
 let tokenDelay = 0;
+/**
+ * What refresh replies look like (`/test/refresh-reply?as=…`): `issued` as oidc-provider issues
+ * them, `forged` with an ID token signed by a key no JWKS has, `bare` without `scope` and
+ * `id_token` (as Entra ID and PingFederate may answer).
+ */
+let refreshReply = 'issued';
+const forger = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 
 /** Clients every mount knows. Secrets are test values. */
 function clients(extraRedirects = []) {
@@ -462,6 +469,10 @@ async function handleTestApi(req, res, path, table) {
   if (path === '/test/requests') {
     return sendJson(res, 200, Object.fromEntries(requestCounts));
   }
+  if (path === '/test/refresh-reply') {
+    refreshReply = url.searchParams.get('as') || 'issued';
+    return sendJson(res, 200, { as: refreshReply });
+  }
   if (path === '/test/delay') {
     tokenDelay = Number(url.searchParams.get('ms') || '0');
     return sendJson(res, 200, { delay: tokenDelay });
@@ -531,6 +542,7 @@ async function main() {
       if (mount.rewrite) rest = mount.rewrite(rest);
       if (mount.audienceAsResource) await audienceAsResource(req);
       if (CLIENT_ENDPOINT.test(rest) && (await refusedClientAuth(req, res, mount))) return undefined;
+      if (refreshReply !== 'issued' && req.body?.grant_type === 'refresh_token') rewriteReply(res, refreshReply);
       // oidc-provider derives its mount path from originalUrl minus url, as under express.
       let { search } = url;
       if (mount.offlineWithoutConsent) search = offlineAsKeycloakDoes(search);
@@ -587,6 +599,34 @@ async function refusedClientAuth(req, res, mount) {
     sendJson(res, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
   }
   return true;
+}
+
+/**
+ * Rewrites the token reply `res` is about to send: `forged` signs the ID token's claims with a
+ * key that is in no JWKS (what a client must refuse after a refresh, OpenID Connect 12.2);
+ * `bare` leaves out `scope` and `id_token`. The body changes length, so it goes out without the
+ * Content-Length oidc-provider set.
+ */
+function rewriteReply(res, as) {
+  const chunks = [];
+  const { end, setHeader } = res;
+  res.setHeader = (name, value) => (String(name).toLowerCase() === 'content-length' ? res : setHeader.call(res, name, value));
+  res.write = (chunk) => { chunks.push(Buffer.from(chunk)); return true; };
+  res.end = (chunk) => {
+    if (chunk && typeof chunk !== 'function') chunks.push(Buffer.from(chunk));
+    const text = Buffer.concat(chunks).toString('utf8');
+    let reply;
+    try { reply = JSON.parse(text); } catch { return end.call(res, text); }
+    if (!reply.access_token) return end.call(res, text);
+    if (as === 'bare') {
+      const { scope: _scope, id_token: _idToken, ...rest } = reply;
+      return end.call(res, JSON.stringify(rest));
+    }
+    if (!reply.id_token) return end.call(res, text);
+    const claims = jose.decodeJwt(reply.id_token);
+    return new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'forged' }).sign(forger)
+      .then((forged) => end.call(res, JSON.stringify({ ...reply, id_token: forged })));
+  };
 }
 
 /**

@@ -54,6 +54,13 @@ impl Idp {
         assert_eq!(status, 200, "setting the token delay");
     }
 
+    /// Shapes refresh replies: `issued` (as oidc-provider issues them), `forged` (an ID token
+    /// signed by a key in no JWKS), `bare` (no `scope`, no `id_token`).
+    pub fn refresh_replies(&self, shape: &str) {
+        let status = http_get_status(&format!("{}/test/refresh-reply?as={shape}", self.base));
+        assert_eq!(status, 200, "shaping refresh replies");
+    }
+
     /// Approves (or denies) a device sign-in by its user code, as the person would.
     pub fn answer_device(&self, user_code: &str, approve: bool) {
         let deny = if approve { "" } else { "&deny=1" };

@@ -1,6 +1,7 @@
 //! ID token verification (OpenID Connect Core 1.0, 3.1.3.7): signature by a key of the issuer's
 //! JWKS, `iss`, `aud`, `exp`, and `nonce` when one was sent. A login whose ID token fails is
-//! refused and nothing is stored.
+//! refused and nothing is stored. An ID token from a refresh passes the same checks and names
+//! the same subject (12.2).
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -36,6 +37,36 @@ pub enum IdTokenError {
     Nonce,
     #[error("the ID token's issuer {0:?} is not the tenant's")]
     Tenant(String),
+    #[error("the refreshed ID token names another subject ({now:?}, not {was:?})")]
+    Subject { was: String, now: String },
+}
+
+/// OpenID Connect Core 12.2: a refreshed ID token's `sub` is the one the login was made for
+/// (the `sub` of the ID token it had, when it had one).
+pub fn same_subject(
+    previous: Option<&str>,
+    claims: &Map<String, Value>,
+) -> Result<(), IdTokenError> {
+    let was = previous
+        .and_then(|token| crate::jwt::decode(token).ok())
+        .and_then(|decoded| {
+            decoded
+                .claims
+                .get("sub")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    let now = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match was {
+        Some(was) if was != now => Err(IdTokenError::Subject {
+            was,
+            now: now.to_owned(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Algorithms an ID token may be signed with; never `none` and never HMAC with a public key.
@@ -241,5 +272,30 @@ mod tests {
             verify(&foreign, &keys.jwks, &expected),
             Err(IdTokenError::Tenant(_))
         ));
+    }
+
+    #[test]
+    fn a_refreshed_id_token_must_name_the_same_subject() {
+        let previous = format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(r#"{"sub":"alice"}"#)
+        );
+        let claims = |sub: &str| {
+            serde_json::json!({ "sub": sub })
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        assert!(same_subject(Some(&previous), &claims("alice")).is_ok());
+        let err = same_subject(Some(&previous), &claims("mallory")).unwrap_err();
+        assert!(
+            err.to_string().contains("\"mallory\", not \"alice\""),
+            "{err}"
+        );
+        assert!(
+            same_subject(None, &claims("anyone")).is_ok(),
+            "no ID token before: nothing to compare"
+        );
     }
 }

@@ -17,7 +17,7 @@ use crate::oauth::{self, Client, Grant, OAuthError, TokenRequest, TokenSet};
 use crate::provider::{Endpoints, Flow, ProviderConfig};
 use crate::secret::Secret;
 pub use browser::BrowserOpener;
-pub use target::{LoginError, LoginUi, Target, verify_id_token};
+pub use target::{LoginError, LoginUi, Target, verify_id_token, verify_refreshed_id_token};
 
 /// Where the client secret comes from, in order: what the caller read (`--client-secret-stdin`),
 /// `client-secret-env`, `client-secret-file`, then an inline `client-secret`.

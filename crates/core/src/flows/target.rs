@@ -118,9 +118,37 @@ pub async fn verify_id_token(
     id_token: &Secret,
     nonce: Option<&str>,
 ) -> Result<(), LoginError> {
+    checked_claims(http, target, id_token, nonce)
+        .await
+        .map(drop)
+}
+
+/// Verifies the ID token a refresh returned as the first was, and that it names the same
+/// subject as `previous`, the login's ID token (OpenID Connect Core 12.2). The error says
+/// which check failed.
+pub async fn verify_refreshed_id_token(
+    http: &HttpClient,
+    target: &Target,
+    id_token: &Secret,
+    previous: Option<&Secret>,
+) -> Result<(), LoginError> {
+    if let Some(claims) = checked_claims(http, target, id_token, None).await? {
+        idtoken::same_subject(previous.map(Secret::expose), &claims)
+            .map_err(|err| LoginError::IdToken(target.provider.clone(), err))?;
+    }
+    Ok(())
+}
+
+/// The ID token's claims once verified; `None` where the dialect has no JWKS.
+async fn checked_claims(
+    http: &HttpClient,
+    target: &Target,
+    id_token: &Secret,
+    nonce: Option<&str>,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, LoginError> {
     let Some(jwks_url) = &target.endpoints.jwks else {
         tracing::debug!(provider = %target.provider, "no JWKS known: the ID token is not verified");
-        return Ok(());
+        return Ok(None);
     };
     let reply = http.get(jwks_url).await?;
     let jwks: JwkSet = serde_json::from_slice(&reply.body).map_err(|_| LoginError::Config {
@@ -132,8 +160,8 @@ pub async fn verify_id_token(
         audience: &target.client.id,
         nonce,
     };
-    idtoken::verify(id_token.expose(), &jwks, &expected)
+    let claims = idtoken::verify(id_token.expose(), &jwks, &expected)
         .map_err(|err| LoginError::IdToken(target.provider.clone(), err))?;
     tracing::info!(provider = %target.provider, %jwks_url, "ID token verified");
-    Ok(())
+    Ok(Some(claims))
 }

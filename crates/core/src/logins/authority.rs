@@ -163,7 +163,27 @@ impl Authority for ProviderAuthority {
         )
         .await
         {
-            Ok(tokens) => Ok(minted(&target, login.flow, tokens)),
+            Ok(tokens) => {
+                if let Some(id_token) = &tokens.id_token {
+                    let checked = flows::verify_refreshed_id_token(
+                        self.http()?,
+                        &target,
+                        id_token,
+                        login.id_token.as_ref(),
+                    )
+                    .await;
+                    if let Err(err) = checked {
+                        return Err(AuthorityError::Unverified {
+                            rotated: tokens.refresh_token,
+                            reason: match err {
+                                LoginError::IdToken(_, err) => err.to_string(),
+                                other => other.to_string(),
+                            },
+                        });
+                    }
+                }
+                Ok(minted(&target, login.flow, tokens))
+            }
             Err(err) if err.code() == Some("invalid_grant") => Err(AuthorityError::Rejected),
             Err(err) => Err(AuthorityError::Login(err.into())),
         }

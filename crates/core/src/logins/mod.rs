@@ -136,6 +136,13 @@ pub enum AuthorityError {
     /// A login that needs no person cannot be had: no client secret to ask with.
     #[error("{0}")]
     NoSecret(String),
+    /// The ID token a refresh returned failed a check (`reason` names it): the new tokens are
+    /// not used; the refresh token the reply rotated to, if any, must be kept.
+    #[error("{reason}")]
+    Unverified {
+        rotated: Option<Secret>,
+        reason: String,
+    },
     #[error(transparent)]
     Login(#[from] LoginError),
     #[error(transparent)]
@@ -533,6 +540,20 @@ impl<A: Authority> Logins<A> {
         let minted = match (&current, refresh_token) {
             (Some(login), Some(token)) => match self.authority.refresh(login, token).await {
                 Ok(minted) => Some(minted),
+                Err(AuthorityError::Unverified { rotated, reason }) => {
+                    if let Some(token) = rotated {
+                        // The old refresh token may be spent already: the new one is kept.
+                        let secrets = Secrets {
+                            refresh_token: Some(token),
+                            client_secret: None,
+                        };
+                        locked.save(&mut login.clone(), secrets, kept_keyring(login))?;
+                    }
+                    return Err(SessionError::Unusable(format!(
+                        "the refresh for context {:?} returned an ID token that failed a check: {reason}; its tokens were not used (the stored tokens are unchanged; a new refresh token is kept)",
+                        found.context
+                    )));
+                }
                 Err(AuthorityError::Rejected) => {
                     locked.forget(Some(login), Removed::Expired);
                     if !found.needs_no_person() {
@@ -598,10 +619,7 @@ impl<A: Authority> Logins<A> {
                 next.client_secret.clone_from(&previous.client_secret);
                 next.client_secret_in = previous.client_secret_in;
                 next.obtained_at = now.max(previous.obtained_at.saturating_add(1));
-                previous
-                    .refresh_token_in
-                    .or(previous.client_secret_in)
-                    .map(|backend| crate::os_keyring::Keyring { backend })
+                kept_keyring(previous)
             }
             None => self.store.keyring_for_new()?,
         };
@@ -829,6 +847,14 @@ fn place_of(login: &StoredLogin, path: &std::path::Path) -> Option<Place> {
     }
 }
 
+/// Where a login's new secrets go: the keyring its secrets rest in, if any.
+fn kept_keyring(login: &StoredLogin) -> Option<crate::os_keyring::Keyring> {
+    login
+        .refresh_token_in
+        .or(login.client_secret_in)
+        .map(|backend| crate::os_keyring::Keyring { backend })
+}
+
 fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
     match err {
         AuthorityError::Changed { from, to } => changed(&found.context, &from, &to),
@@ -840,6 +866,7 @@ fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
             "not logged in to {} (context {:?}): run `tokenctl auth login` ({reason})",
             found.identity.provider, found.context
         )),
+        AuthorityError::Unverified { reason, .. } => SessionError::Unusable(reason),
         AuthorityError::Login(err) => SessionError::Login(err),
         AuthorityError::Failed(err) => SessionError::Refresh(err),
     }

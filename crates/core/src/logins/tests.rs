@@ -70,6 +70,9 @@ struct Fake {
     calls: Mutex<Vec<&'static str>>,
     lifetime: AtomicU64,
     refuse_refresh: AtomicBool,
+    /// Whether a refresh returns an ID token that fails a check (the reply rotated the
+    /// refresh token to `rt-unverified`).
+    unverified_refresh: AtomicBool,
     /// Whether a refresh rotates the refresh token (Entra ID and PingFederate may not).
     rotate: AtomicBool,
     /// How long a refresh takes: holds the lock while other tasks wait.
@@ -85,6 +88,7 @@ impl Fake {
             calls: Mutex::new(Vec::new()),
             lifetime: AtomicU64::new(3600),
             refuse_refresh: AtomicBool::new(false),
+            unverified_refresh: AtomicBool::new(false),
             rotate: AtomicBool::new(true),
             delay: Duration::ZERO,
             who: Mutex::new("alice".into()),
@@ -134,6 +138,13 @@ impl Authority for Arc<Fake> {
         if self.refuse_refresh.load(Ordering::SeqCst) {
             self.calls.lock().unwrap().push("refresh");
             return Err(AuthorityError::Rejected);
+        }
+        if self.unverified_refresh.load(Ordering::SeqCst) {
+            self.calls.lock().unwrap().push("refresh");
+            return Err(AuthorityError::Unverified {
+                rotated: Some(Secret::new("rt-unverified")),
+                reason: "the refreshed ID token names another subject".into(),
+            });
         }
         Ok(self.mint("refresh", login.flow, self.rotate.load(Ordering::SeqCst)))
     }
@@ -395,6 +406,41 @@ async fn a_refresh_rotates_and_keeps_what_the_reply_leaves_out() {
         "no scope: kept"
     );
     assert_eq!(login.expires_at, Some(world.clock.now() + 3600));
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_that_fails_a_check_keeps_only_the_rotated_refresh_token() {
+    let world = World::new();
+    let logins = world.logins();
+    let before = sign_in(&logins, "pw").await;
+    world.fake.unverified_refresh.store(true, Ordering::SeqCst);
+    world.clock.advance(3600 - 60);
+    let err = logins
+        .usable(Some("pw"), Want::fresh(Freshness::CLI))
+        .await
+        .unwrap_err();
+    assert!(!err.is_login_required(), "exit 1, not 4: {err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("names another subject"),
+        "names the check: {message}"
+    );
+    let stored = stored(&world, &logins, "pw").expect("the login stays");
+    assert_eq!(
+        stored.access_token.expose(),
+        before.login.access_token.expose()
+    );
+    assert_eq!(
+        stored.id_token.unwrap().expose(),
+        "id-1",
+        "the old ID token"
+    );
+    assert_eq!(
+        stored.refresh_token.unwrap().expose(),
+        "rt-unverified",
+        "the rotated refresh token is kept: the old one may be spent"
+    );
+    assert_eq!(world.fake.count("refresh"), 1);
 }
 
 #[tokio::test]
