@@ -744,3 +744,28 @@ fn a_byte_order_mark_is_read_past_in_the_contexts_file_and_the_kubeconfig() {
     assert!(kube.contains("server: https://mine.example.com"), "{kube}");
     assert!(kube.contains("tokenctl-prod"), "{kube}");
 }
+
+/// Dotfile managers link the contexts file to a link to the real file: an edit changes the
+/// real file and leaves both links in place.
+#[cfg(unix)]
+#[test]
+fn a_contexts_file_behind_a_chain_of_links_is_edited_where_it_really_is() {
+    let sandbox = Sandbox::with_config("");
+    let real = sandbox.path("dotfiles/tokenctl/config.yaml");
+    sandbox.write(&real, SAMPLE);
+    let middle = sandbox.path("middle.yaml");
+    let link = sandbox.path("link.yaml");
+    std::os::unix::fs::symlink(&real, &middle).unwrap();
+    std::os::unix::fs::symlink("middle.yaml", &link).unwrap();
+    let env = [("TOKENCTL_CONFIG", link.to_str().unwrap())];
+    sandbox.run_env(["auth", "use-context", "dev"], &env).ok();
+    let is_link = |p: &std::path::Path| {
+        std::fs::symlink_metadata(p)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    };
+    assert!(is_link(&link) && is_link(&middle), "both links stay links");
+    let written = std::fs::read_to_string(&real).unwrap();
+    assert!(written.contains("current-context: dev"), "{written}");
+}

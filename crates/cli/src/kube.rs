@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_yaml_ng::{Mapping, Value};
 use tokenctl_core::config::ConfigSet;
-use tokenctl_core::fsutil::{LockGuard, write_atomic};
+use tokenctl_core::fsutil::{LockGuard, write_user_file};
 
 use crate::GlobalArgs;
 
@@ -139,7 +139,7 @@ fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>) -> Result<()> {
         root.insert("current-context".into(), context.clone().into());
     }
     let text = serde_yaml_ng::to_string(&document)?;
-    write_atomic(&path, text.as_bytes())
+    write_user_file(&path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!(
         "Wrote kube context {context:?} (cluster {:?}, user {user_name:?}) to {}.",

@@ -88,7 +88,7 @@ impl Learned {
 
     /// Best effort: a cache that cannot be written only costs a refused request next time.
     pub fn remember(&self, auth: ClientAuth) {
-        if let Err(err) = crate::fsutil::write_atomic(&self.file, auth.as_str().as_bytes()) {
+        if let Err(err) = crate::fsutil::write_own_file(&self.file, auth.as_str().as_bytes()) {
             tracing::debug!(
                 "client-auth not remembered ({}): {err}",
                 self.file.display()

@@ -26,21 +26,42 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
     builder.create(dir)
 }
 
-/// Follows a symbolic link at `path` so that a linked file (a dotfiles repo, say) is
-/// updated in place rather than replaced by a regular file.
-fn resolve_link(path: &Path) -> PathBuf {
-    match fs::read_link(path) {
-        Ok(target) if target.is_absolute() => target,
-        Ok(target) => path.parent().unwrap_or(Path::new(".")).join(target),
-        Err(_) => path.to_path_buf(),
+/// Where a person's file really is: `path` with a whole chain of symbolic links followed
+/// (dotfile managers link to links), at most 40 deep as the kernel goes.
+fn real_path(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::read_link(&current) {
+            Ok(target) if target.is_absolute() => current = target,
+            Ok(target) => current = current.parent().unwrap_or(Path::new(".")).join(target),
+            Err(_) => break,
+        }
     }
+    current
 }
 
-/// Writes `contents` to `path` atomically: a 0600 temporary file in the same directory,
-/// fsync, rename over the target, fsync of the directory. Readers see the old file or the
-/// new one, never a mix, and a crash leaves one of the two.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let target = resolve_link(path);
+/// Writes a file a person keeps (the contexts file, a kubeconfig) through any chain of
+/// symbolic links: the real file is replaced atomically (see [`write_own_file`]) and the links
+/// stay links.
+pub fn write_user_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_atomically(&real_path(path), contents)
+}
+
+/// Writes one of tokenctl's own files (a login, a marker, a cache entry) atomically: a 0600
+/// temporary file in the same directory, fsync, rename over the target, fsync of the
+/// directory. Readers see the old file or the new one, never a mix, and a crash leaves one of
+/// the two. A symbolic link in its place is refused, never written through.
+pub fn write_own_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    if fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return Err(io::Error::other(format!(
+            "{} is a symbolic link; tokenctl does not write its own files through links",
+            path.display()
+        )));
+    }
+    write_atomically(path, contents)
+}
+
+fn write_atomically(target: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = match target.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
@@ -58,7 +79,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let mut temp = builder.tempfile_in(&dir)?;
     temp.write_all(contents)?;
     temp.as_file().sync_all()?;
-    temp.persist(&target).map_err(|err| err.error)?;
+    temp.persist(target).map_err(|err| err.error)?;
     #[cfg(unix)]
     File::open(&dir)?.sync_all()?;
     Ok(())
@@ -182,10 +203,10 @@ impl Drop for LockGuard {
     }
 }
 
-/// Removes the temporary files [`write_atomic`] leaves for `path` when its process dies
-/// mid-write. Only for a caller that holds the file's lock.
+/// Removes the temporary files a write leaves for `path` when its process dies mid-write.
+/// Only for a caller that holds the file's lock.
 fn remove_abandoned_temps(path: &Path) {
-    let target = resolve_link(path);
+    let target = real_path(path);
     let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
         return;
     };
@@ -203,7 +224,7 @@ fn remove_abandoned_temps(path: &Path) {
     }
 }
 
-/// Removes temporary files of [`write_atomic`] in `dir` older than `age`, for files written
+/// Removes temporary files of [`write_own_file`] in `dir` older than `age`, for files written
 /// without a lock (caches): no writer takes that long, so their writer died.
 pub fn remove_stale_temps(dir: &Path, age: Duration) {
     let Ok(entries) = fs::read_dir(dir) else {
@@ -241,8 +262,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let root = tempfile::tempdir().unwrap();
         let path = root.path().join("a/b/config.yaml");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
+        write_own_file(&path, b"one").unwrap();
+        write_user_file(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
@@ -286,20 +307,27 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn atomic_write_updates_the_target_of_a_symlink() {
+    fn a_user_file_is_written_through_a_chain_of_links_and_an_own_file_never() {
         let root = tempfile::tempdir().unwrap();
-        let real = root.path().join("real.yaml");
+        let real = root.path().join("dotfiles/real.yaml");
+        fs::create_dir_all(real.parent().unwrap()).unwrap();
+        let middle = root.path().join("middle.yaml");
         let link = root.path().join("link.yaml");
         fs::write(&real, "old").unwrap();
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        write_atomic(&link, b"new").unwrap();
-        assert!(
-            fs::symlink_metadata(&link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
+        std::os::unix::fs::symlink("dotfiles/real.yaml", &middle).unwrap();
+        std::os::unix::fs::symlink(&middle, &link).unwrap();
+        write_user_file(&link, b"new").unwrap();
+        let is_link = |p: &Path| fs::symlink_metadata(p).unwrap().file_type().is_symlink();
+        assert!(is_link(&link) && is_link(&middle), "both links stay links");
         assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+
+        let err = write_own_file(&link, b"planted").unwrap_err();
+        assert!(err.to_string().contains("link.yaml"), "{err}");
+        assert_eq!(
+            fs::read_to_string(&real).unwrap(),
+            "new",
+            "not written through"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::model::FileModel;
-use crate::fsutil::write_atomic;
+use crate::fsutil::write_own_file;
 
 /// Bumped whenever [`FileModel`]'s shape changes, so older entries are ignored.
 const FORMAT: u32 = 2;
@@ -101,7 +101,7 @@ pub(super) fn store(path: &Path, fingerprint: Fingerprint, model: &FileModel) {
     }
     match serde_json::to_vec(&entry) {
         Ok(bytes) => {
-            if let Err(err) = write_atomic(&entry_path, &bytes) {
+            if let Err(err) = write_own_file(&entry_path, &bytes) {
                 tracing::debug!(
                     "contexts cache not written ({}): {err}",
                     entry_path.display()
@@ -148,7 +148,7 @@ pub(super) fn known_valid(files: &[(&Path, Option<&Fingerprint>)]) -> bool {
 /// Records that this exact set of file versions passed validation.
 pub(super) fn remember_valid(files: &[(&Path, Option<&Fingerprint>)]) {
     if let Some((place, expected)) = verdict(files)
-        && let Err(err) = write_atomic(&place, expected.as_bytes())
+        && let Err(err) = write_own_file(&place, expected.as_bytes())
     {
         tracing::debug!("validation verdict not cached: {err}");
     }

@@ -11,7 +11,7 @@ use serde_yaml_ng::{Mapping, Value};
 use super::cache::{self, Fingerprint};
 use super::model::FileModel;
 use super::{ConfigError, ConfigSet, Problem};
-use crate::fsutil::{LockGuard, write_atomic};
+use crate::fsutil::{LockGuard, write_user_file};
 use crate::provider;
 
 /// A list section of the contexts file.
@@ -190,7 +190,7 @@ impl ConfigSet {
                 Problem::list(&after)
             ));
         }
-        write_atomic(&path, text.as_bytes()).map_err(|source| ConfigError::Write {
+        write_user_file(&path, text.as_bytes()).map_err(|source| ConfigError::Write {
             path: path.clone(),
             source,
         })?;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::CredentialStore;
-use crate::fsutil::{LockGuard, write_atomic};
+use crate::fsutil::{LockGuard, write_own_file};
 use crate::os_keyring::{Backend, Keyring, KeyringError};
 use crate::provider::Flow;
 use crate::secret::Secret;
@@ -294,7 +294,7 @@ impl LoginStore {
         if marker.exists() {
             return false;
         }
-        let _ = write_atomic(&marker, b"refresh tokens fall back to files\n");
+        let _ = write_own_file(&marker, b"refresh tokens fall back to files\n");
         true
     }
 }
@@ -374,7 +374,7 @@ impl Locked<'_> {
             path: path.clone(),
             source: std::io::Error::other(err),
         })?;
-        write_atomic(&path, &text).map_err(|source| StoreError::Write {
+        write_own_file(&path, &text).map_err(|source| StoreError::Write {
             path: path.clone(),
             source,
         })?;
@@ -389,7 +389,7 @@ impl Locked<'_> {
             Removed::LoggedOut => "logged-out\n",
             Removed::Expired => "expired\n",
         };
-        let _ = write_atomic(&self.store.removed_marker(&self.key), marker.as_bytes());
+        let _ = write_own_file(&self.store.removed_marker(&self.key), marker.as_bytes());
         let _ = std::fs::remove_file(self.path());
         if let Some(login) = login {
             if let Some(backend) = login.refresh_token_in {
