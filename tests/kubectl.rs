@@ -467,3 +467,92 @@ fn at_a_terminal_kubectl_lets_tokenctl_log_in_and_api_pretty_prints() {
         "indented: {shown:?}"
     );
 }
+
+/// A sandbox logged in to realm `nmr` whose cluster `stub` is `api`, trusted through `ca`.
+fn logged_in_to(idp: &Idp, api: &ApiServer, ca: &str) -> Sandbox {
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: sso, kind: keycloak, server: '{idp}', realm: nmr, client-id: cli}}
+clusters:
+  - {{name: stub, server: '{api}', certificate-authority: '{ca}'}}
+contexts:
+  - {{name: sso, provider: sso, cluster: stub, flow: password}}
+current-context: sso
+",
+        idp = idp.base,
+        api = api.base,
+    ));
+    sandbox.run_env(["auth", "login"], &USER).ok();
+    sandbox
+}
+
+/// kubectl's trust: a self-signed server certificate that is its own CA (CA:TRUE, what
+/// `openssl req -x509` makes) is accepted with that file as the cluster's CA, as kubectl and
+/// curl accept it; a certificate from another CA, even one the system trusts, is refused before
+/// any token is sent, because the cluster's CA replaces the system roots.
+#[test]
+fn a_cluster_is_trusted_exactly_through_its_certificate_authority() {
+    let idp = Idp::start();
+    let issuer = [format!("{}/realms/nmr", idp.base)];
+
+    let own = ApiServer::with_certificate(&issuer, "self-signed");
+    let sandbox = logged_in_to(&idp, &own, &own.ca);
+    let whoami = sandbox.run(["api", "/whoami"]);
+    assert!(whoami.ok().contains("\"sub\""), "{}", whoami.stdout);
+    let curl = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--cacert",
+            &own.ca,
+        ])
+        .arg(format!("{}/api", own.base))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&curl.stdout),
+        "401",
+        "curl accepts the certificate too (and is refused for want of a token)"
+    );
+
+    let public = ApiServer::with_certificate(&issuer, "other-ca");
+    let sandbox = logged_in_to(&idp, &public, &public.ca);
+    let system_roots = public.other_ca.clone().unwrap();
+    let stderr = sandbox
+        .run_env(
+            ["api", "/whoami"],
+            &[("SSL_CERT_FILE", system_roots.as_str())],
+        )
+        .fails_with(1)
+        .to_owned();
+    assert!(stderr.contains("certificate"), "a TLS refusal: {stderr}");
+    assert_eq!(public.requests("GET /whoami"), 0, "no token was sent");
+}
+
+/// A relative `certificate-authority` is read from the contexts file's directory, as kubectl
+/// reads its kubeconfig's, whatever the current directory; `kubeconfig setup` writes it
+/// absolute.
+#[test]
+fn a_relative_certificate_authority_is_read_beside_the_contexts_file() {
+    let idp = Idp::start();
+    let api = ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
+    let sandbox = logged_in_to(&idp, &api, "stub-ca.pem");
+    let beside_this = sandbox.config.parent().unwrap().join("stub-ca.pem");
+    std::fs::copy(&api.ca, &beside_this).unwrap();
+    assert_ne!(
+        std::env::current_dir().unwrap(),
+        sandbox.config.parent().unwrap(),
+        "run from elsewhere"
+    );
+    let whoami = sandbox.run(["api", "/whoami"]);
+    assert!(whoami.ok().contains("\"sub\""), "{}", whoami.stdout);
+
+    setup_kubeconfig(&sandbox).ok();
+    let kubeconfig = std::fs::read_to_string(kubeconfig(&sandbox)).unwrap();
+    let expected = format!("certificate-authority: {}", beside_this.display());
+    assert!(kubeconfig.contains(&expected), "{kubeconfig}");
+}

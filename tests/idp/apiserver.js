@@ -11,10 +11,13 @@
 //   GET /test/requests             unauthenticated: counts by "METHOD path", and "401" in all
 //
 // A missing or bad token gets 401 with a Kubernetes Status; other paths 404 (reason NotFound).
-// Start: `node apiserver.js --issuer URL [--issuer URL ...] --dir DIR [--port N] [--audience AUD]`.
-// It writes a test CA (DIR/ca.pem) and a server certificate it signed (DIR/server.pem, for
-// 127.0.0.1 and localhost) with the openssl CLI, then prints one JSON line
-// {"base": "https://127.0.0.1:PORT", "ca": "DIR/ca.pem"} when it listens.
+// Start: `node apiserver.js --issuer URL [--issuer URL ...] --dir DIR [--port N] [--audience AUD]
+// [--certificate signed|self-signed|other-ca]`. It writes a test CA (DIR/ca.pem) and a server
+// certificate it signed (DIR/server.pem, for 127.0.0.1 and localhost) with the openssl CLI, then
+// prints one JSON line {"base": "https://127.0.0.1:PORT", "ca": "DIR/ca.pem", "other_ca": …}
+// when it listens. `self-signed` serves one certificate that is its own CA (CA:TRUE, what
+// `openssl req -x509` makes), and "ca" is that certificate; `other-ca` serves a certificate
+// from another CA ("other_ca", as a public CA would be) while "ca" stays the cluster's own.
 
 import https from 'node:https';
 import crypto from 'node:crypto';
@@ -31,6 +34,7 @@ const { values: options } = parseArgs({
     dir: { type: 'string' },
     port: { type: 'string', default: '0' },
     audience: { type: 'string' },
+    certificate: { type: 'string', default: 'signed' },
   },
 });
 if (!options.issuer.length || !options.dir) {
@@ -64,6 +68,19 @@ function makeCertificates(dir) {
     '-set_serial', `0x${crypto.randomBytes(8).toString('hex')}`, '-days', '2',
     '-extfile', file('server.ext'), '-out', file('server.pem'));
   openssl('verify', '-CAfile', file('ca.pem'), file('server.pem'));
+  if (options.certificate === 'self-signed') {
+    openssl('req', '-x509', ...ec, '-subj', '/CN=127.0.0.1', '-days', '2',
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout', file('server-key.pem'), '-out', file('server.pem'));
+    fs.copyFileSync(file('server.pem'), file('ca.pem'));
+  } else if (options.certificate === 'other-ca') {
+    openssl('req', '-x509', ...ec, '-subj', '/CN=tokenctl test public CA', '-days', '2',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout', file('other-ca-key.pem'), '-out', file('other-ca.pem'));
+    openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('other-ca.pem'), '-CAkey', file('other-ca-key.pem'),
+      '-set_serial', `0x${crypto.randomBytes(8).toString('hex')}`, '-days', '2',
+      '-extfile', file('server.ext'), '-out', file('server.pem'));
+  }
 }
 
 /** issuer → Promise of its remote JWKS; dropped again on failure so a later request retries. */
@@ -158,7 +175,9 @@ function main() {
   server.on('tlsClientError', (err) => process.stderr.write(`apiserver: TLS: ${err.message}\n`));
   server.listen(Number(options.port), '127.0.0.1', () => {
     const { port } = server.address();
-    process.stdout.write(`${JSON.stringify({ base: `https://127.0.0.1:${port}`, ca: path.join(DIR, 'ca.pem') })}\n`);
+    const ready = { base: `https://127.0.0.1:${port}`, ca: path.join(DIR, 'ca.pem') };
+    if (options.certificate === 'other-ca') ready.other_ca = path.join(DIR, 'other-ca.pem');
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
   });
   for (const signal of ['SIGTERM', 'SIGINT']) {
     process.on(signal, () => {

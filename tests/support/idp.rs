@@ -146,15 +146,28 @@ pub struct ApiServer {
     _dir: tempfile::TempDir,
     /// `https://127.0.0.1:PORT`
     pub base: String,
-    /// The CA file that signed its certificate.
+    /// The cluster's CA file: the one that signed its certificate (or the certificate itself).
     pub ca: String,
+    /// `other-ca`: the CA that really signed the certificate (a public one, as it were).
+    pub other_ca: Option<String>,
 }
 
 impl ApiServer {
     pub fn start(issuers: &[String]) -> ApiServer {
+        ApiServer::with_certificate(issuers, "signed")
+    }
+
+    /// `certificate`: `signed` (by its CA), `self-signed` (its own CA, CA:TRUE) or `other-ca`
+    /// (by a CA that is not the cluster's).
+    pub fn with_certificate(issuers: &[String], certificate: &str) -> ApiServer {
         require_tool("openssl", "apt-get install openssl");
         let dir = tempfile::tempdir().unwrap();
-        let mut args = vec!["--dir", dir.path().to_str().unwrap()];
+        let mut args = vec![
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--certificate",
+            certificate,
+        ];
         for issuer in issuers {
             args.extend(["--issuer", issuer.as_str()]);
         }
@@ -164,6 +177,7 @@ impl ApiServer {
             _dir: dir,
             base: ready["base"].as_str().unwrap().to_owned(),
             ca: ready["ca"].as_str().unwrap().to_owned(),
+            other_ca: ready["other_ca"].as_str().map(str::to_owned),
         }
     }
 
@@ -173,7 +187,7 @@ impl ApiServer {
             .args([
                 "-sS",
                 "--cacert",
-                &self.ca,
+                self.other_ca.as_deref().unwrap_or(&self.ca),
                 &format!("{}/test/requests", self.base),
             ])
             .output()

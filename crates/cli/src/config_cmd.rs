@@ -176,10 +176,15 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
         ConfigCommand::SetCluster(args) => {
             let mut set = IndexMap::new();
             insert_text(&mut set, "server", args.server);
+            // A path given here means from the current directory; the file keeps it absolute
+            // (a relative one in the file is read from the file's directory, as kubectl does).
             insert_text(
                 &mut set,
                 "certificate-authority",
-                args.certificate_authority,
+                args.certificate_authority.map(|path| {
+                    std::path::absolute(&path)
+                        .map_or(path, |absolute| absolute.display().to_string())
+                }),
             );
             insert_text(
                 &mut set,

@@ -276,8 +276,6 @@ fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
         .user_agent(concat!("tokenctl/", env!("CARGO_PKG_VERSION")))
 }
 
-/// Adds a cluster's certificate-authority settings to a client builder (kubeconfig's meaning:
-/// the CA is trusted besides the system's roots).
 /// How a cluster's server is trusted, as its kubeconfig-style entry says: a CA file or
 /// inline PEM data, or no verification at all.
 #[derive(Clone, Debug, Default)]
@@ -290,6 +288,7 @@ pub struct TlsTrust {
     pub insecure_skip_verify: bool,
 }
 
+/// Applies a cluster's trust settings to a client builder.
 pub fn trust_cluster(
     builder: reqwest::ClientBuilder,
     cluster: &TlsTrust,
@@ -313,27 +312,22 @@ pub fn trust_cluster(
             ),
             (None, None) => None,
         };
-    let mut builder = builder;
-    if let Some(pem) = pem {
-        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|err| problem(format!("the certificate authority is not PEM: {err}")))?;
-        if certificates.is_empty() {
-            return Err(problem(
-                "the certificate authority holds no certificate".into(),
-            ));
-        }
-        for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
-        }
-    }
     if cluster.insecure_skip_verify {
         tracing::warn!(
             cluster = %cluster.name,
             "insecure-skip-tls-verify: the server's certificate is not checked"
         );
-        builder = builder.danger_accept_invalid_certs(true);
+        return Ok(builder.danger_accept_invalid_certs(true));
     }
-    Ok(builder)
+    match pem {
+        // kubectl's rule: the cluster's CA replaces the system roots for its server.
+        Some(pem) => {
+            let authorities = crate::cluster_tls::certificates(&pem).map_err(problem)?;
+            let config = crate::cluster_tls::trusting(authorities).map_err(problem)?;
+            Ok(builder.use_preconfigured_tls(config))
+        }
+        None => Ok(builder),
+    }
 }
 
 /// The innermost cause of an error, which is the informative one for connection failures.

@@ -5,6 +5,7 @@
 pub mod base_url;
 pub mod client_auth;
 pub mod clock;
+pub mod cluster_tls;
 pub mod config;
 pub mod dirs;
 pub mod flows;

@@ -187,7 +187,7 @@ impl ConfigFile {
             Some(model) => model,
             None => {
                 let text = crate::fsutil::read_user_text(path).map_err(read_error)?;
-                let model = parse_typed(path, &text)?;
+                let model = parse_model(path, &text)?;
                 if let Some(fingerprint) = &fingerprint {
                     cache::store(path, fingerprint.clone(), &model);
                 }
@@ -207,7 +207,7 @@ impl ConfigFile {
         Ok(ConfigFile {
             path: path.to_path_buf(),
             exists: true,
-            model: parse_typed(path, text)?,
+            model: parse_model(path, text)?,
             fingerprint: None,
         })
     }
@@ -223,6 +223,14 @@ impl ConfigFile {
             }),
         }
     }
+}
+
+/// A contexts file's model, its relative paths anchored at the file's directory.
+fn parse_model(path: &Path, text: &str) -> Result<FileModel, ConfigError> {
+    let mut model: FileModel = parse_typed(path, text)?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    model.anchor_paths(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()));
+    Ok(model)
 }
 
 /// Parses YAML text into `T`; an error names the file, the line and column, and the field.

@@ -40,6 +40,40 @@ pub struct FileModel {
     pub contexts: Vec<ContextEntry>,
 }
 
+impl FileModel {
+    /// Relative paths the file names (a cluster's `certificate-authority`, a provider's
+    /// `client-secret-file`, a `subject-token: file:`) are read from the file's own directory,
+    /// as kubectl reads the paths of its kubeconfig.
+    pub fn anchor_paths(&mut self, dir: &std::path::Path) {
+        let anchored = |path: &str| {
+            let relative = std::path::Path::new(path);
+            (!path.is_empty() && relative.is_relative())
+                .then(|| dir.join(relative).display().to_string())
+        };
+        for cluster in &mut self.clusters {
+            if let Some(path) = cluster.certificate_authority.as_deref().and_then(anchored) {
+                cluster.certificate_authority = Some(path);
+            }
+        }
+        for provider in &mut self.providers {
+            if let Some(Value::String(path)) = provider.fields.get_mut("client-secret-file")
+                && let Some(absolute) = anchored(path)
+            {
+                *path = absolute;
+            }
+        }
+        for context in &mut self.contexts {
+            let file = context
+                .subject_token
+                .as_deref()
+                .and_then(|s| s.strip_prefix("file:"));
+            if let Some(path) = file.and_then(anchored) {
+                context.subject_token = Some(format!("file:{path}"));
+            }
+        }
+    }
+}
+
 /// `providers[]`: an identity provider and this tool's client registration at it.
 #[derive(Clone, Debug)]
 pub struct ProviderEntry {
