@@ -556,3 +556,86 @@ fn a_relative_certificate_authority_is_read_beside_the_contexts_file() {
     let expected = format!("certificate-authority: {}", beside_this.display());
     assert!(kubeconfig.contains(&expected), "{kubeconfig}");
 }
+
+/// `kubeconfig setup` shares kubectl's file as client-go does: it never replaces a cluster or
+/// context it did not write unless `--force` (a backup first), leaves no lock behind (kubectl
+/// writes right after), waits for a lock someone holds, and `kubeconfig remove` takes out what
+/// it wrote.
+#[test]
+fn kubeconfig_setup_shares_kubectls_file_and_never_replaces_what_it_did_not_write() {
+    let World {
+        api: _api,
+        sandbox,
+        idp: _idp,
+    } = world();
+    let path = kubeconfig(&sandbox);
+    let path_text = path.to_str().unwrap();
+    let lock = sandbox.path("kube/config.lock");
+    let own = "\
+apiVersion: v1
+kind: Config
+clusters:
+- name: stub
+  cluster: {server: 'https://mine.example.com'}
+contexts:
+- name: sso
+  context: {cluster: stub, user: me, namespace: team}
+users:
+- name: me
+  user: {token: not-a-real-one}
+current-context: sso
+";
+    sandbox.write(&path, own);
+    let stderr = setup_kubeconfig(&sandbox).fails_with(1).to_owned();
+    for named in ["cluster \"stub\"", "context \"sso\"", "--force"] {
+        assert!(stderr.contains(named), "{named}: {stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), own, "unchanged");
+    assert!(!lock.exists(), "no lock left behind");
+
+    sandbox
+        .run(["kubeconfig", "setup", "--force", "--kubeconfig", path_text])
+        .ok();
+    let backup = sandbox.path("kube/config.tokenctl-backup");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), own, "backed up");
+    assert!(!lock.exists(), "no lock left behind");
+    let set = finish(
+        kubectl(
+            &sandbox,
+            &["config", "set-context", "other", "--namespace", "x"],
+        ),
+        "kubectl config set-context",
+    );
+    set.ok();
+    setup_kubeconfig(&sandbox).ok();
+
+    // A lock someone holds is waited on, and left to its holder.
+    sandbox.write(&lock, "");
+    let started = std::time::Instant::now();
+    let waiting = sandbox
+        .command(["kubeconfig", "setup", "--kubeconfig", path_text])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(lock.exists(), "not removed by the waiter");
+    std::fs::remove_file(&lock).unwrap();
+    finish_child(waiting).ok();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(800));
+
+    sandbox
+        .run(["kubeconfig", "remove", "--kubeconfig", path_text])
+        .ok();
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(!after.contains("tokenctl-sso"), "{after}");
+    assert!(!after.contains("name: sso"), "{after}");
+    assert!(
+        after.contains("name: other"),
+        "kubectl's own entry stays: {after}"
+    );
+}
+
+fn finish_child(child: std::process::Child) -> Run {
+    Run::from(support::wait_bounded(child, "tokenctl kubeconfig setup"))
+}

@@ -1,11 +1,13 @@
-//! `kubeconfig setup`: the kubeconfig user that runs `tokenctl auth exec-credential`.
+//! `kubeconfig setup` and `remove`: the kubeconfig user that runs `tokenctl auth
+//! exec-credential`, with its cluster and context. Entries tokenctl did not write are never
+//! replaced without `--force`; the file is locked as client-go locks it.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_yaml_ng::{Mapping, Value};
 use tokenctl_core::config::ConfigSet;
-use tokenctl_core::fsutil::{LockGuard, write_user_file};
+use tokenctl_core::fsutil::write_user_file;
 
 use crate::GlobalArgs;
 
@@ -17,12 +19,24 @@ pub enum KubeconfigCommand {
         /// kubeconfig to edit (default: the first file of KUBECONFIG, else ~/.kube/config)
         #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
         kubeconfig: Option<PathBuf>,
+        /// Replace a cluster or context of the same name that tokenctl did not write (the
+        /// kubeconfig is copied to <kubeconfig>.tokenctl-backup first)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove what `kubeconfig setup` wrote for the context: its user, and the context and
+    /// cluster that point at it (a cluster other contexts use stays)
+    Remove {
+        /// kubeconfig to edit (default: the first file of KUBECONFIG, else ~/.kube/config)
+        #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+        kubeconfig: Option<PathBuf>,
     },
 }
 
 pub fn run_kubeconfig(command: KubeconfigCommand, global: &GlobalArgs) -> Result<()> {
     match command {
-        KubeconfigCommand::Setup { kubeconfig } => setup(global, kubeconfig),
+        KubeconfigCommand::Setup { kubeconfig, force } => setup(global, kubeconfig, force),
+        KubeconfigCommand::Remove { kubeconfig } => remove(global, kubeconfig),
     }
 }
 
@@ -38,7 +52,7 @@ fn default_kubeconfig() -> PathBuf {
         })
 }
 
-fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>) -> Result<()> {
+fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>, force: bool) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
     let resolved = set.resolve(global.context.as_deref())?;
     let context = resolved.context.name.clone();
@@ -112,25 +126,46 @@ fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>) -> Result<()> {
     kube_context.insert("cluster".into(), cluster.name.clone().into());
     kube_context.insert("user".into(), user_name.clone().into());
 
-    let _lock = LockGuard::acquire(
-        &path,
-        "editing the kubeconfig",
-        std::time::Duration::from_secs(10),
-    )?;
+    let _lock = KubeconfigLock::acquire(&path)?;
     let mut document = read_kubeconfig(&path)?;
     let root = document
         .as_mapping_mut()
         .ok_or_else(|| anyhow!("{}: the kubeconfig is not a mapping", path.display()))?;
-    upsert(
-        root,
-        &path,
-        "clusters",
-        &cluster.name,
-        "cluster",
-        kube_cluster,
-    )?;
-    upsert(root, &path, "users", &user_name, "user", user)?;
-    upsert(root, &path, "contexts", &context, "context", kube_context)?;
+    let ours = Ours::find(root, &context);
+    let wanted = [
+        ("clusters", cluster.name.as_str(), "cluster", &kube_cluster),
+        ("users", user_name.as_str(), "user", &user),
+        ("contexts", context.as_str(), "context", &kube_context),
+    ];
+    let foreign: Vec<String> = wanted
+        .iter()
+        .filter_map(|(section, name, field, value)| {
+            let existing = entry(root, section, name)?.get(*field)?;
+            let replaced = existing != &Value::Mapping((*value).clone());
+            (replaced && !ours.wrote(section, name))
+                .then(|| format!("{} {name:?}", section.trim_end_matches('s')))
+        })
+        .collect();
+    if !foreign.is_empty() {
+        if !force {
+            bail!(
+                "{} already has {} that tokenctl did not write; nothing was changed. `--force` replaces them (after a copy to {})",
+                path.display(),
+                foreign.join(" and "),
+                backup_path(&path).display()
+            );
+        }
+        std::fs::copy(&path, backup_path(&path))
+            .with_context(|| format!("cannot back up {}", path.display()))?;
+        eprintln!(
+            "Replacing {}; the old kubeconfig is in {}.",
+            foreign.join(" and "),
+            backup_path(&path).display()
+        );
+    }
+    for (section, name, field, value) in wanted {
+        upsert(root, &path, section, name, field, value.clone())?;
+    }
     let no_current = root
         .get("current-context")
         .and_then(Value::as_str)
@@ -177,6 +212,202 @@ fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
+    }
+}
+
+fn remove(global: &GlobalArgs, kubeconfig: Option<PathBuf>) -> Result<()> {
+    let set = ConfigSet::load_valid(&global.config_paths())?;
+    let context = set.resolve(global.context.as_deref())?.context.name.clone();
+    let path = kubeconfig.unwrap_or_else(default_kubeconfig);
+    let _lock = KubeconfigLock::acquire(&path)?;
+    let mut document = read_kubeconfig(&path)?;
+    let root = document
+        .as_mapping_mut()
+        .ok_or_else(|| anyhow!("{}: the kubeconfig is not a mapping", path.display()))?;
+    let ours = Ours::find(root, &context);
+    let Some(user) = ours.user.clone() else {
+        eprintln!(
+            "{} has nothing tokenctl wrote for context {context:?}.",
+            path.display()
+        );
+        return Ok(());
+    };
+    let still_used = |root: &Mapping, cluster: &str| {
+        section(root, "contexts").iter().any(|entry| {
+            entry
+                .get("context")
+                .and_then(|c| c.get("cluster"))
+                .and_then(Value::as_str)
+                == Some(cluster)
+        })
+    };
+    retain(root, "users", |name| name != user);
+    if let Some(kube_context) = &ours.context {
+        retain(root, "contexts", |name| name != kube_context);
+        if root.get("current-context").and_then(Value::as_str) == Some(kube_context.as_str()) {
+            root.remove("current-context");
+        }
+    }
+    if let Some(cluster) = &ours.cluster
+        && !still_used(root, cluster)
+    {
+        retain(root, "clusters", |name| name != cluster);
+    }
+    let text = serde_yaml_ng::to_string(&document)?;
+    write_user_file(&path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "Removed user {user:?}{} from {}.",
+        ours.context
+            .as_ref()
+            .map(|c| format!(" and kube context {c:?}"))
+            .unwrap_or_default(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// What `kubeconfig setup` wrote for a context, recognised by content: the user whose exec
+/// command is tokenctl's for this context, the context that uses that user, and the cluster
+/// that context points at.
+#[derive(Debug, Default)]
+struct Ours {
+    user: Option<String>,
+    context: Option<String>,
+    cluster: Option<String>,
+}
+
+impl Ours {
+    fn find(root: &Mapping, context: &str) -> Ours {
+        let is_ours = |entry: &&Value| {
+            let Some(exec) = entry.get("user").and_then(|u| u.get("exec")) else {
+                return false;
+            };
+            let command = exec
+                .get("command")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let args: Vec<&str> = exec
+                .get("args")
+                .and_then(Value::as_sequence)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            Path::new(command)
+                .file_name()
+                .is_some_and(|n| n == "tokenctl")
+                && args == ["auth", "exec-credential", "--context", context]
+        };
+        let user = section(root, "users")
+            .iter()
+            .find(is_ours)
+            .and_then(|e| e.get("name").and_then(Value::as_str))
+            .map(str::to_owned);
+        let kube_context = user.as_deref().and_then(|user| {
+            section(root, "contexts").iter().find(|entry| {
+                entry
+                    .get("context")
+                    .and_then(|c| c.get("user"))
+                    .and_then(Value::as_str)
+                    == Some(user)
+            })
+        });
+        Ours {
+            context: kube_context
+                .and_then(|e| e.get("name").and_then(Value::as_str))
+                .map(str::to_owned),
+            cluster: kube_context
+                .and_then(|e| e.get("context").and_then(|c| c.get("cluster")))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            user,
+        }
+    }
+
+    fn wrote(&self, section: &str, name: &str) -> bool {
+        let mine = match section {
+            "users" => &self.user,
+            "contexts" => &self.context,
+            _ => &self.cluster,
+        };
+        mine.as_deref() == Some(name)
+    }
+}
+
+/// The entries of a kubeconfig section (empty when missing or not a list).
+fn section<'a>(root: &'a Mapping, name: &str) -> &'a [Value] {
+    root.get(name)
+        .and_then(Value::as_sequence)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The entry of `section` called `name`.
+fn entry<'a>(root: &'a Mapping, section_name: &str, name: &str) -> Option<&'a Value> {
+    section(root, section_name)
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// Keeps the entries of `section` whose name passes `keep`.
+fn retain(root: &mut Mapping, section: &str, keep: impl Fn(&str) -> bool) {
+    if let Some(list) = root.get_mut(section).and_then(Value::as_sequence_mut) {
+        list.retain(|e| e.get("name").and_then(Value::as_str).is_none_or(&keep));
+    }
+}
+
+fn backup_path(kubeconfig: &Path) -> PathBuf {
+    let mut name = kubeconfig.as_os_str().to_owned();
+    name.push(".tokenctl-backup");
+    PathBuf::from(name)
+}
+
+/// client-go's lock on a kubeconfig: `<file>.lock`, created exclusively and removed after. A
+/// lock someone else holds is waited on, then refused; it is never removed here.
+struct KubeconfigLock {
+    path: PathBuf,
+}
+
+/// How long a kubeconfig lock held by someone else is waited on.
+const KUBECONFIG_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl KubeconfigLock {
+    fn acquire(kubeconfig: &Path) -> Result<KubeconfigLock> {
+        let mut name = kubeconfig.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        if let Some(dir) = kubeconfig.parent().filter(|d| !d.as_os_str().is_empty()) {
+            tokenctl_core::fsutil::create_private_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let deadline = std::time::Instant::now() + KUBECONFIG_LOCK_WAIT;
+        loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return Ok(KubeconfigLock { path }),
+                Err(err)
+                    if err.kind() == std::io::ErrorKind::AlreadyExists
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+                    "{} is locked: {} exists (kubectl or another tool is writing it, or one was killed mid-write); nothing was changed. Remove it once nothing writes the kubeconfig",
+                    kubeconfig.display(),
+                    path.display()
+                ),
+                Err(err) => {
+                    return Err(err).with_context(|| format!("cannot create {}", path.display()));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for KubeconfigLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
