@@ -228,6 +228,41 @@ fn semantic_problems_name_the_file_the_entry_and_the_field() {
         "{stderr}"
     );
 
+    // As kubectl: certificate-authority-data is base64 PEM, and never with insecure-skip.
+    let (before, rest) = SAMPLE
+        .split_once("    certificate-authority-data: ")
+        .unwrap();
+    let after = rest.split_once('\n').unwrap().1;
+    for (data, expected) in [
+        (
+            "bm90IGEgY2VydGlmaWNhdGU=\n",
+            "clusters[0] \"prod\": field `certificate-authority-data` is not usable: the certificate authority holds no certificate",
+        ),
+        (
+            "LS0t not base64\n",
+            "field `certificate-authority-data` is not base64",
+        ),
+    ] {
+        let broken = format!("{before}    certificate-authority-data: {data}{after}");
+        let stderr = Sandbox::with_config(&broken)
+            .run(["auth", "get-contexts"])
+            .fails_with(1)
+            .to_owned();
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+    let both = SAMPLE.replace(
+        "    server: https://nmp.company.com\n",
+        "    server: https://nmp.company.com\n    insecure-skip-tls-verify: true\n",
+    );
+    let stderr = Sandbox::with_config(&both)
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("`insecure-skip-tls-verify` cannot be set with a certificate authority"),
+        "{stderr}"
+    );
+
     let plain_http = SAMPLE.replace("https://sso.example.com", "http://sso.example.com");
     let stderr = Sandbox::with_config(&plain_http)
         .run(["auth", "get-contexts"])

@@ -178,7 +178,32 @@ fn cluster_problems(cluster: &ClusterEntry) -> Vec<String> {
             "set only one of `certificate-authority` and `certificate-authority-data`".to_owned(),
         );
     }
+    let has_authority =
+        cluster.certificate_authority.is_some() || cluster.certificate_authority_data.is_some();
+    if has_authority && cluster.insecure_skip_tls_verify == Some(true) {
+        // As kubectl: a CA that is not checked against is a setting that lies.
+        problems.push(
+            "`insecure-skip-tls-verify` cannot be set with a certificate authority: remove one"
+                .to_owned(),
+        );
+    }
+    if let Some(data) = &cluster.certificate_authority_data
+        && let Err(reason) = pem_data(data)
+    {
+        problems.push(format!("field `certificate-authority-data` {reason}"));
+    }
     problems
+}
+
+/// Checks that `certificate-authority-data` is base64 of PEM certificates, as kubectl wants.
+fn pem_data(data: &str) -> Result<(), String> {
+    use base64::Engine;
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|_| "is not base64 (of the CA's PEM file)".to_owned())?;
+    crate::cluster_tls::certificates(&pem)
+        .map(drop)
+        .map_err(|reason| format!("is not usable: {reason}"))
 }
 
 /// The merged providers and clusters by name, so each context is checked in constant time.
