@@ -721,3 +721,47 @@ contexts:
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     }
 }
+
+/// RFC 7523 `private_key_jwt`: a client registered with a key and no secret logs in with a
+/// fresh signed assertion per request; a key file others can read is refused, naming the fix.
+#[test]
+fn a_client_authenticates_with_its_private_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let idp = Idp::start();
+    let sandbox = Sandbox::new();
+    let key = sandbox.path("keys/service-jwt.pem");
+    sandbox.write(&key, &idp.client_key());
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    sandbox.write(
+        &sandbox.config,
+        &format!(
+            "\
+providers:
+  - {{name: jwt, kind: keycloak, server: '{base}', realm: nmr, client-id: service-jwt, client-key-file: '{key}'}}
+contexts:
+  - {{name: jwt, provider: jwt, flow: client-credentials}}
+current-context: jwt
+",
+            base = idp.base,
+            key = key.display()
+        ),
+    );
+    let token = "POST /realms/nmr/protocol/openid-connect/token";
+    let before = idp.requests(token);
+    sandbox.run(["auth", "login"]).ok();
+    assert_eq!(
+        idp.requests(token) - before,
+        1,
+        "one request, the assertion in it"
+    );
+    assert_eq!(claims(&sandbox, "jwt", &[])["client_id"], "service-jwt");
+    // Renewed without a person, with a new assertion (the provider refuses a replayed jti).
+    sandbox.run(["auth", "refresh"]).ok();
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let stderr = sandbox.run(["auth", "refresh"]).fails_with(1).to_owned();
+    assert!(
+        stderr.contains(&format!("chmod 600 {}", key.display())),
+        "{stderr}"
+    );
+}

@@ -12,7 +12,8 @@
 //   /runai/v1/k8s/auth/oauth/apptoken   the deprecated application-token endpoint
 //   /cluster/apis/auth/discovery   a cluster advertising its provider (the plain OIDC mount)
 //
-// Test-only endpoints, under /test/: approve or deny a device user_code, and count requests.
+// Test-only endpoints, under /test/: approve or deny a device user_code, count requests, shape
+// refresh replies, and hand out the private key of the client `service-jwt`.
 // Start: `node server.js [--port N]`; it prints one JSON line {"base": "http://127.0.0.1:PORT"}
 // when it listens. Users: any name, password "correct-horse" (or the name given with
 // --password). Access tokens are JWTs for the resource https://api.tokenctl.test.
@@ -50,6 +51,8 @@ let tokenDelay = 0;
  */
 let refreshReply = 'issued';
 const forger = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+/** The key pair of the client `service-jwt` (private_key_jwt). */
+const clientKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 /** Clients every mount knows. Secrets are test values. */
 function clients(extraRedirects = []) {
@@ -82,6 +85,15 @@ function clients(extraRedirects = []) {
       client_id: 'service-short',
       client_secret: 'service-short-secret',
       token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+    },
+    {
+      // private_key_jwt only (RFC 7523): the key is handed to tests at /test/client-key.
+      client_id: 'service-jwt',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...clientKey.publicKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' }] },
       grant_types: ['client_credentials'],
       response_types: [],
       redirect_uris: [],
@@ -468,6 +480,10 @@ async function handleTestApi(req, res, path, table) {
   const url = new URL(req.url, 'http://x');
   if (path === '/test/requests') {
     return sendJson(res, 200, Object.fromEntries(requestCounts));
+  }
+  if (path === '/test/client-key') {
+    res.writeHead(200, { 'content-type': 'application/x-pem-file' });
+    return res.end(clientKey.privateKey.export({ format: 'pem', type: 'pkcs8' }));
   }
   if (path === '/test/refresh-reply') {
     refreshReply = url.searchParams.get('as') || 'issued';

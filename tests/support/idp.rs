@@ -54,6 +54,12 @@ impl Idp {
         assert_eq!(status, 200, "setting the token delay");
     }
 
+    /// The private key (PEM) of the client `service-jwt`, which authenticates with
+    /// private_key_jwt.
+    pub fn client_key(&self) -> String {
+        http_get_body(&format!("{}/test/client-key", self.base))
+    }
+
     /// Shapes refresh replies: `issued` (as oidc-provider issues them), `forged` (an ID token
     /// signed by a key in no JWKS), `bare` (no `scope`, no `id_token`).
     pub fn refresh_replies(&self, shape: &str) {

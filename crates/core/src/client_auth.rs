@@ -18,17 +18,20 @@ pub enum ClientAuth {
     Post,
     /// A public client: `client_id` in the form, never a secret.
     None,
+    /// `private_key_jwt` (RFC 7523 §2.2): a fresh assertion signed with the client's key.
+    PrivateKeyJwt,
 }
 
 impl ClientAuth {
     /// The values of the `client-auth` provider field.
-    pub const NAMES: &'static [&'static str] = &["basic", "post", "none"];
+    pub const NAMES: &'static [&'static str] = &["basic", "post", "private-key-jwt", "none"];
 
     pub fn parse(text: &str) -> Option<ClientAuth> {
         match text {
             "basic" => Some(ClientAuth::Basic),
             "post" => Some(ClientAuth::Post),
             "none" => Some(ClientAuth::None),
+            "private-key-jwt" => Some(ClientAuth::PrivateKeyJwt),
             _ => None,
         }
     }
@@ -38,6 +41,7 @@ impl ClientAuth {
             ClientAuth::Basic => "basic",
             ClientAuth::Post => "post",
             ClientAuth::None => "none",
+            ClientAuth::PrivateKeyJwt => "private-key-jwt",
         }
     }
 
@@ -46,7 +50,7 @@ impl ClientAuth {
         match self {
             ClientAuth::Basic => Some(ClientAuth::Post),
             ClientAuth::Post => Some(ClientAuth::Basic),
-            ClientAuth::None => None,
+            ClientAuth::None | ClientAuth::PrivateKeyJwt => None,
         }
     }
 
@@ -83,7 +87,7 @@ impl Learned {
 
     pub fn recall(&self) -> Option<ClientAuth> {
         let text = std::fs::read_to_string(&self.file).ok()?;
-        ClientAuth::parse(text.trim()).filter(|auth| *auth != ClientAuth::None)
+        ClientAuth::parse(text.trim()).filter(|auth| auth.other().is_some())
     }
 
     /// Best effort: a cache that cannot be written only costs a refused request next time.
@@ -94,6 +98,85 @@ impl Learned {
                 self.file.display()
             );
         }
+    }
+}
+
+/// The client's key for `private_key_jwt`: RSA (RS256) or EC P-256 (ES256), with the
+/// thumbprints of its certificate when one is given (Entra ID finds the key by `x5t#S256`).
+#[derive(Clone)]
+pub struct ClientKey {
+    key: jsonwebtoken::EncodingKey,
+    header: jsonwebtoken::Header,
+}
+
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientKey(..)")
+    }
+}
+
+/// How long an assertion is good for: one request.
+const ASSERTION_LIFETIME: i64 = 120;
+
+impl ClientKey {
+    /// Reads the key (PEM) and the certificate (PEM), refusing a key file others can read.
+    pub fn load(key_file: &str, certificate_file: Option<&str>) -> Result<ClientKey, String> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(key_file)
+                .map_err(|err| format!("cannot read client-key-file {key_file}: {err}"))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                return Err(format!(
+                    "client-key-file {key_file} can be read by others: `chmod 600 {key_file}`"
+                ));
+            }
+        }
+        let pem = std::fs::read(key_file)
+            .map_err(|err| format!("cannot read client-key-file {key_file}: {err}"))?;
+        let (key, algorithm) = match jsonwebtoken::EncodingKey::from_rsa_pem(&pem) {
+            Ok(key) => (key, jsonwebtoken::Algorithm::RS256),
+            Err(_) => (
+                jsonwebtoken::EncodingKey::from_ec_pem(&pem).map_err(|_| {
+                    format!(
+                        "client-key-file {key_file} is not an RSA or EC (P-256) private key in PEM"
+                    )
+                })?,
+                jsonwebtoken::Algorithm::ES256,
+            ),
+        };
+        let mut header = jsonwebtoken::Header::new(algorithm);
+        if let Some(file) = certificate_file {
+            use base64::Engine;
+            use rustls::pki_types::CertificateDer;
+            use rustls::pki_types::pem::PemObject;
+            let certificate = CertificateDer::from_pem_file(file).map_err(|err| {
+                format!("client-certificate-file {file} is not a PEM certificate: {err}")
+            })?;
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            header.x5t_s256 = Some(b64.encode(Sha256::digest(certificate.as_ref())));
+            header.x5t = Some(b64.encode(sha1::Sha1::digest(certificate.as_ref())));
+        }
+        Ok(ClientKey { key, header })
+    }
+
+    /// A fresh assertion for `client_id` (issuer and subject) to `audience`, good for one
+    /// request.
+    pub fn assertion(&self, client_id: &str, audience: &str, now: i64) -> Result<String, String> {
+        let mut jti = [0u8; 16];
+        getrandom::fill(&mut jti).map_err(|err| err.to_string())?;
+        let jti: String = jti.iter().map(|b| format!("{b:02x}")).collect();
+        let claims = serde_json::json!({
+            "iss": client_id,
+            "sub": client_id,
+            "aud": audience,
+            "jti": jti,
+            "iat": now,
+            "nbf": now,
+            "exp": now.saturating_add(ASSERTION_LIFETIME),
+        });
+        jsonwebtoken::encode(&self.header, &claims, &self.key)
+            .map_err(|err| format!("cannot sign the client assertion: {err}"))
     }
 }
 
@@ -122,9 +205,60 @@ mod tests {
         for name in ClientAuth::NAMES {
             assert_eq!(ClientAuth::parse(name).map(ClientAuth::as_str), Some(*name));
         }
-        assert_eq!(ClientAuth::parse("private-key-jwt"), None);
+        assert_eq!(ClientAuth::parse("private_key_jwt"), None);
+        assert_eq!(ClientAuth::PrivateKeyJwt.other(), None);
         assert_eq!(ClientAuth::Basic.other(), Some(ClientAuth::Post));
         assert_eq!(ClientAuth::Post.other(), Some(ClientAuth::Basic));
         assert_eq!(ClientAuth::None.other(), None);
+    }
+
+    /// A throwaway P-256 key and its self-signed certificate, made for this test only.
+    const TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUubbusNroJDucOQV\ny9clpmsnzlL5EOeAUZ15NWB/+AuhRANCAAQ7biNvaXT4+3izlMqD0ZweraGk3NhO\n56ryqfPzo+L0FWu1qlI2bO9//g6BT/7+3MULXYG7nA0vxDWKD8dTFMTf\n-----END PRIVATE KEY-----\n";
+    const TEST_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----\nMIIBlDCCATugAwIBAgIUF3G4QJ5p3SHO012TPQyHMnxvPU4wCgYIKoZIzj0EAwIw\nHzEdMBsGA1UEAwwUdG9rZW5jdGwtdGVzdC1jbGllbnQwIBcNMjYxMjAxMTUwNzQz\nWhgPMjEyNjExMDcxNTA3NDNaMB8xHTAbBgNVBAMMFHRva2VuY3RsLXRlc3QtY2xp\nZW50MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEO24jb2l0+Pt4s5TKg9GcHq2h\npNzYTueq8qnz86Pi9BVrtapSNmzvf/4OgU/+/tzFC12Bu5wNL8Q1ig/HUxTE36NT\nMFEwHQYDVR0OBBYEFLGZ3KfIcned44iNwT3fPvZzVhsHMB8GA1UdIwQYMBaAFLGZ\n3KfIcned44iNwT3fPvZzVhsHMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID\nRwAwRAIgCOZkBeW4Ko74Q2F9LUa/M21QpWHHgfukm/KKczwvvSICIF06DCcRCXaa\neeseOu9+bMnEY9Uf9RmlYz7myuhjihqw\n-----END CERTIFICATE-----\n";
+
+    #[cfg(unix)]
+    #[test]
+    fn an_assertion_is_fresh_signed_and_names_the_certificate() {
+        use base64::Engine;
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        let certificate = dir.path().join("cert.pem");
+        std::fs::write(&key, TEST_KEY).unwrap();
+        std::fs::write(&certificate, TEST_CERTIFICATE).unwrap();
+        let (key, certificate) = (key.to_str().unwrap(), certificate.to_str().unwrap());
+
+        std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = ClientKey::load(key, None).unwrap_err();
+        assert!(refused.contains(&format!("chmod 600 {key}")), "{refused}");
+        std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+        let client_key = ClientKey::load(key, Some(certificate)).unwrap();
+        let first = client_key
+            .assertion("app", "https://idp.test/", 1_800_000_000)
+            .unwrap();
+        let second = client_key
+            .assertion("app", "https://idp.test/", 1_800_000_000)
+            .unwrap();
+        let (first, second) = (
+            crate::jwt::decode(&first).unwrap(),
+            crate::jwt::decode(&second).unwrap(),
+        );
+        assert_eq!(first.header["alg"], "ES256");
+        let der = CertificateDer::from_pem_slice(TEST_CERTIFICATE.as_bytes()).unwrap();
+        let thumbprint =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(der.as_ref()));
+        assert_eq!(first.header["x5t#S256"], thumbprint.as_str());
+        for claim in ["iss", "sub"] {
+            assert_eq!(first.claims[claim], "app");
+        }
+        assert_eq!(first.claims["aud"], "https://idp.test/");
+        assert_eq!(first.claims["exp"], 1_800_000_000 + ASSERTION_LIFETIME);
+        assert_ne!(
+            first.claims["jti"], second.claims["jti"],
+            "a new jti each time"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::client_auth::{ClientAuth, Learned};
+use crate::client_auth::{ClientAuth, ClientKey, Learned};
 use crate::http::{HttpClient, HttpError, Reply};
 use crate::jwt;
 use crate::secret::Secret;
@@ -20,11 +20,20 @@ pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 pub struct Client {
     pub id: String,
     pub secret: Option<Secret>,
-    /// How the secret is sent first (a client without a secret sends only its id).
+    /// How the client authenticates first (a client without a secret or key sends only its
+    /// id).
     pub auth: ClientAuth,
     /// Where the way that works is remembered; `None` when the provider entry fixes it
     /// (`client-auth`), and then the other way is never tried.
     pub learned: Option<Learned>,
+    /// `private_key_jwt`: the key, and the `aud` of its assertions.
+    pub assertion: Option<(ClientKey, String)>,
+}
+
+/// How a request authenticates the client: form fields and, for Basic, a user and password.
+struct Credentials {
+    form: Vec<(&'static str, String)>,
+    basic: Option<(String, String)>,
 }
 
 impl Client {
@@ -35,27 +44,40 @@ impl Client {
             secret,
             auth,
             learned: None,
+            assertion: None,
         }
     }
 
-    /// The form fields and the Basic credentials that authenticate this client by `auth`.
-    fn credentials(&self, auth: ClientAuth) -> (Vec<(&str, &str)>, Option<Basic<'_>>) {
-        match (auth, &self.secret) {
-            (ClientAuth::Basic, Some(secret)) => (Vec::new(), Some((&self.id, secret.expose()))),
-            (ClientAuth::Post, Some(secret)) => (
+    /// What authenticates this client by `auth`; a `private_key_jwt` assertion is made anew.
+    fn credentials(&self, auth: ClientAuth) -> Result<Credentials, String> {
+        let id = self.id.clone();
+        let form = match (auth, &self.secret, &self.assertion) {
+            (ClientAuth::PrivateKeyJwt, _, Some((key, audience))) => {
+                let now = crate::clock::unix_now();
                 vec![
-                    ("client_id", self.id.as_str()),
-                    ("client_secret", secret.expose()),
-                ],
-                None,
-            ),
-            _ => (vec![("client_id", self.id.as_str())], None),
-        }
+                    ("client_id", id),
+                    ("client_assertion_type", JWT_BEARER_ASSERTION.to_owned()),
+                    ("client_assertion", key.assertion(&self.id, audience, now)?),
+                ]
+            }
+            (ClientAuth::Basic, Some(secret), _) => {
+                return Ok(Credentials {
+                    form: Vec::new(),
+                    basic: Some((id, secret.expose().to_owned())),
+                });
+            }
+            (ClientAuth::Post, Some(secret), _) => vec![
+                ("client_id", id),
+                ("client_secret", secret.expose().to_owned()),
+            ],
+            _ => vec![("client_id", id)],
+        };
+        Ok(Credentials { form, basic: None })
     }
 }
 
-/// User name and password of an `Authorization: Basic` header.
-type Basic<'a> = (&'a str, &'a str);
+/// RFC 7523 §2.2: `client_assertion_type` of a JWT client assertion.
+pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// POSTs `form` to `url` as `client`: its way first and, when the provider refuses that way of
 /// authenticating (401, or `invalid_client`) and the entry does not fix one, the other way once;
@@ -67,10 +89,24 @@ pub async fn post_as_client(
     client: &Client,
     form: &[(&str, &str)],
 ) -> Result<Reply, HttpError> {
-    let send = |auth: ClientAuth| {
-        let (mut fields, basic) = client.credentials(auth);
+    let send = |auth: ClientAuth| async move {
+        let credentials = client
+            .credentials(auth)
+            .map_err(|reason| HttpError::Other {
+                url: url.clone(),
+                reason,
+            })?;
+        let mut fields: Vec<(&str, &str)> = credentials
+            .form
+            .iter()
+            .map(|(key, value)| (*key, value.as_str()))
+            .collect();
         fields.extend_from_slice(form);
-        async move { http.post_form(url, &fields, basic).await }
+        let basic = credentials
+            .basic
+            .as_ref()
+            .map(|(user, password)| (user.as_str(), password.as_str()));
+        http.post_form(url, &fields, basic).await
     };
     let reply = send(client.auth).await?;
     let other = client.auth.other().filter(|_| client.secret.is_some());

@@ -168,7 +168,17 @@ pub mod fields {
     pub const CLIENT_AUTH: FieldSpec = FieldSpec::optional(
         "client-auth",
         FieldKind::Choice(crate::client_auth::ClientAuth::NAMES),
-        "how the client secret is sent: basic (HTTP Basic), post (in the form) or none; without it, Basic first and the other way once if refused (remembered)",
+        "how the client authenticates: basic (secret in HTTP Basic), post (in the form), private-key-jwt (client-key-file) or none; without it, a key file means private-key-jwt, else Basic first and the other way once if refused (remembered)",
+    );
+    pub const CLIENT_KEY_FILE: FieldSpec = FieldSpec::optional(
+        "client-key-file",
+        FieldKind::Path,
+        "PEM private key (RSA or EC P-256, mode 0600) for private_key_jwt client authentication",
+    );
+    pub const CLIENT_CERTIFICATE_FILE: FieldSpec = FieldSpec::optional(
+        "client-certificate-file",
+        FieldKind::Path,
+        "PEM certificate of client-key-file: its thumbprints go in the assertion (Entra ID)",
     );
     pub const REDIRECT_PORT: FieldSpec = FieldSpec::optional(
         "redirect-port",
@@ -183,6 +193,8 @@ pub mod fields {
         CLIENT_SECRET_FILE,
         CLIENT_SECRET,
         CLIENT_AUTH,
+        CLIENT_KEY_FILE,
+        CLIENT_CERTIFICATE_FILE,
         SCOPES,
         REDIRECT_PORT,
     ];
@@ -296,6 +308,12 @@ pub trait Provider: Send + Sync + 'static {
     /// `audience`, say).
     fn extra_params(&self, _config: &ProviderConfig<'_>, _flow: Flow) -> Vec<(String, String)> {
         Vec::new()
+    }
+
+    /// Whether `private_key_jwt` assertions are addressed to the token endpoint (Entra ID)
+    /// rather than to the issuer.
+    fn assertions_to_token_endpoint(&self) -> bool {
+        false
     }
 
     /// The host of the loopback redirect URI; the listener itself is always on 127.0.0.1.

@@ -79,6 +79,12 @@ impl Provider for Azure {
         "localhost"
     }
 
+    /// Entra ID takes a certificate credential's assertion addressed to its token endpoint, as
+    /// MSAL sends it.
+    fn assertions_to_token_endpoint(&self) -> bool {
+        true
+    }
+
     /// As MSAL asks: an ID token, the profile and a refresh token; no `email` scope on v2.
     fn standard_scopes(&self, flow: Flow) -> &'static [&'static str] {
         if flow.signs_in_a_person() {

@@ -10,7 +10,7 @@ use url::Url;
 mod browser;
 mod target;
 
-use crate::client_auth::{ClientAuth, Learned};
+use crate::client_auth::{ClientAuth, ClientKey, Learned};
 use crate::config::{self, ContextEntry, ProviderEntry, SubjectSource};
 use crate::http::HttpClient;
 use crate::oauth::{self, Client, Grant, OAuthError, TokenRequest, TokenSet};
@@ -148,9 +148,11 @@ pub async fn resolve(
         client: client_of(
             &config,
             client_secret(entry, secret)?,
-            endpoints.token.as_ref(),
+            &endpoints,
             listed.as_deref(),
-        ),
+            dialect.assertions_to_token_endpoint(),
+        )
+        .map_err(problem)?,
         endpoints,
         extra: dialect.extra_params(&config, flow),
         wire: dialect.token_wire(&config),
@@ -174,31 +176,61 @@ pub async fn resolve(
     })
 }
 
-/// The client as the entry registers it: `client-auth` fixes how it authenticates; else the
-/// way that worked last at this token endpoint, else the one discovery's `listed` methods
-/// prefer.
+/// The client as the entry registers it. `client-auth` fixes how it authenticates; a
+/// `client-key-file` means `private_key_jwt`; else the way that worked last at this token
+/// endpoint, else the one discovery's `listed` methods prefer.
 fn client_of(
     config: &ProviderConfig<'_>,
     secret: Option<Secret>,
-    token_endpoint: Option<&Url>,
+    endpoints: &Endpoints,
     listed: Option<&[String]>,
-) -> Client {
+    to_token_endpoint: bool,
+) -> Result<Client, String> {
     let id = config.text("client-id").unwrap_or_default().to_owned();
     // A validated entry names one of ClientAuth::NAMES.
-    if let Some(auth) = config.text("client-auth").and_then(ClientAuth::parse) {
-        return Client::fixed(id, secret, auth);
+    let fixed = config.text("client-auth").and_then(ClientAuth::parse);
+    let key_file = config.text("client-key-file");
+    if fixed == Some(ClientAuth::PrivateKeyJwt) || (fixed.is_none() && key_file.is_some()) {
+        let key_file =
+            key_file.ok_or("client-auth: private-key-jwt needs client-key-file (a PEM key)")?;
+        let key = ClientKey::load(key_file, config.text("client-certificate-file"))?;
+        // RFC 7523's update: the issuer, where the dialect takes it; Entra ID wants the
+        // token endpoint.
+        let audience = match (to_token_endpoint, &endpoints.issuer, &endpoints.token) {
+            (false, Some(issuer), _) => issuer.as_str().trim_end_matches('/').to_owned(),
+            (_, _, Some(token)) => token.to_string(),
+            _ => {
+                return Err(
+                    "no issuer or token endpoint to address the client assertion to".into(),
+                );
+            }
+        };
+        return Ok(Client {
+            id,
+            secret,
+            auth: ClientAuth::PrivateKeyJwt,
+            learned: None,
+            assertion: Some((key, audience)),
+        });
     }
-    let learned = token_endpoint.and_then(|url| Learned::at(url, &id));
+    if let Some(auth) = fixed {
+        return Ok(Client::fixed(id, secret, auth));
+    }
+    let learned = endpoints
+        .token
+        .as_ref()
+        .and_then(|url| Learned::at(url, &id));
     let auth = learned
         .as_ref()
         .and_then(Learned::recall)
         .unwrap_or_else(|| ClientAuth::preferred(listed));
-    Client {
+    Ok(Client {
         id,
         secret,
         auth,
         learned,
-    }
+        assertion: None,
+    })
 }
 
 /// --scope, else the context's scopes, else the provider's.

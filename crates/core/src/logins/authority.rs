@@ -208,9 +208,13 @@ impl Authority for ProviderAuthority {
             ),
             _ => match flows::client_secret(&entry, client_secret) {
                 Ok(Some(secret)) => (Method::ClientCredentials, Some(secret)),
+                // private_key_jwt: the key file is the credential.
+                Ok(None) if entry.as_config().text("client-key-file").is_some() => {
+                    (Method::ClientCredentials, None)
+                }
                 Ok(None) => {
                     return Err(AuthorityError::NoSecret(
-                        "no client secret: set client-secret-env or client-secret-file, or give it once with --client-secret-stdin".into(),
+                        "no client secret: set client-secret-env or client-secret-file, or give it once with --client-secret-stdin (or client-key-file for private_key_jwt)".into(),
                     ));
                 }
                 Err(err) => return Err(AuthorityError::NoSecret(err.to_string())),
