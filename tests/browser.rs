@@ -17,9 +17,11 @@ fn sandbox(idp: &Idp) -> Sandbox {
 providers:
   - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
   - {{name: corp, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: cli, redirect-port: 53000}}
+  - {{name: exact, kind: keycloak, server: '{base}', realm: nmr, client-id: cli-exact, redirect-port: 53001}}
 contexts:
   - {{name: sso, provider: sso, flow: browser, scopes: [platform:read]}}
   - {{name: corp, provider: corp, flow: browser}}
+  - {{name: exact, provider: exact, flow: browser}}
 current-context: sso
 "
     ))
@@ -111,6 +113,32 @@ fn azure_interactive_login_uses_the_fixed_port_and_localhost() {
     assert_eq!(
         claims["claims"]["iss"],
         format!("{}/{AZURE_TENANT}/v2.0", idp.base)
+    );
+}
+
+/// An app registered with exactly one redirect URI (no port wildcard): `redirect-port` makes
+/// tokenctl's redirect URI that one, byte for byte.
+#[test]
+fn a_registration_with_one_exact_redirect_uri_signs_in_on_its_fixed_port() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = sandbox.run_env(
+        ["--context", "exact", "auth", "login"],
+        &[("BROWSER", &browser("browser.js", ""))],
+    );
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A53001%2Fcallback&"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("Logged in to exact as alice@example.com"),
+        "{}",
+        run.stderr
     );
 }
 

@@ -73,6 +73,16 @@ function clients(extraRedirects = []) {
       redirect_uris: redirectUris,
     },
     {
+      // A web application registered with one redirect URI, matched exactly (no loopback port
+      // wildcard, which RFC 8252 gives native apps only): a fixed redirect-port must hit it.
+      client_id: 'cli-exact',
+      application_type: 'web',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1:53001/callback'],
+    },
+    {
       client_id: 'service',
       client_secret: 'service-secret',
       token_endpoint_auth_method: 'client_secret_post',
