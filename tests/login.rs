@@ -673,9 +673,9 @@ fn the_client_authenticates_as_it_is_registered() {
         "\
 providers:
   - {{name: basic-only, {keycloak}, client-id: service-basic, client-secret-env: BASIC_SECRET}}
-  - {{name: post-only, {keycloak}, client-id: service, client-secret-env: SVC_SECRET}}
+  - {{name: post-only, {keycloak}, client-id: service-post, client-secret-env: POST_SECRET}}
   - {{name: forced-post, {keycloak}, client-id: service-basic, client-secret-env: BASIC_SECRET, client-auth: post}}
-  - {{name: forced-basic, {keycloak}, client-id: service, client-secret-env: SVC_SECRET, client-auth: basic}}
+  - {{name: forced-basic, {keycloak}, client-id: service-post, client-secret-env: POST_SECRET, client-auth: basic}}
 contexts:
   - {{name: basic, provider: basic-only, flow: client-credentials}}
   - {{name: post, provider: post-only, flow: client-credentials}}
@@ -683,7 +683,10 @@ contexts:
   - {{name: forced-basic, provider: forced-basic, flow: client-credentials}}
 "
     ));
-    let env = [("BASIC_SECRET", "service-basic-secret"), SECRET];
+    let env = [
+        ("BASIC_SECRET", "service-basic-secret"),
+        ("POST_SECRET", "service-post-secret"),
+    ];
     let token = "POST /realms/nmr/protocol/openid-connect/token";
     let requests = |args: &[&str], expect_ok: bool| {
         let before = idp.requests(token);

@@ -109,6 +109,14 @@ function clients(extraRedirects = []) {
       redirect_uris: [],
     },
     {
+      client_id: 'service-post',
+      client_secret: 'service-post-secret',
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+    },
+    {
       client_id: 'service-basic',
       client_secret: 'service-basic-secret',
       token_endpoint_auth_method: 'client_secret_basic',
@@ -593,11 +601,11 @@ async function main() {
 
 /**
  * Clients registered for exactly one way of sending their secret, as Auth0 applications and many
- * servers' defaults are; oidc-provider itself takes either. `service` takes its secret only in
- * the form, `service-basic` only in an HTTP Basic header. A request the other way is refused as
+ * servers' defaults are; oidc-provider itself takes either. `service-post` takes its secret only
+ * in the form, `service-basic` only in an HTTP Basic header. A request the other way is refused as
  * the servers do: 401 invalid_client, and on the Auth0 mount a 401 with an empty body.
  */
-const ONE_WAY_CLIENTS = { service: 'post', 'service-basic': 'basic' };
+const ONE_WAY_CLIENTS = { 'service-post': 'post', 'service-basic': 'basic' };
 /** The endpoints where a client authenticates (token, revocation, device, introspection). */
 const CLIENT_ENDPOINT = /\/(token|revoke|revocation|devicecode|code|device|introspect|introspection)$/;
 
