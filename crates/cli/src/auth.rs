@@ -90,7 +90,7 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
         AuthCommand::GetContexts { output } => {
             // One load: the rows and which contexts share a login.
             let set = ConfigSet::load_valid(&paths)?;
-            let list = ContextList::of(&paths, &set);
+            let list = ContextList::of(&set);
             let in_use = match global.context.as_deref() {
                 Some(name) => Some(list.in_use(Some(name))?.name.as_str()),
                 None => list.current.as_deref(),

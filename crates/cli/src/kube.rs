@@ -126,56 +126,52 @@ fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>, force: bool) -> Resul
     kube_context.insert("cluster".into(), cluster.name.clone().into());
     kube_context.insert("user".into(), user_name.clone().into());
 
-    let _lock = KubeconfigLock::acquire(&path)?;
-    let mut document = read_kubeconfig(&path)?;
-    let root = document
-        .as_mapping_mut()
-        .ok_or_else(|| anyhow!("{}: the kubeconfig is not a mapping", path.display()))?;
-    let ours = Ours::find(root, &context);
-    let wanted = [
-        ("clusters", cluster.name.as_str(), "cluster", &kube_cluster),
-        ("users", user_name.as_str(), "user", &user),
-        ("contexts", context.as_str(), "context", &kube_context),
-    ];
-    let foreign: Vec<String> = wanted
-        .iter()
-        .filter_map(|(section, name, field, value)| {
-            let existing = entry(root, section, name)?.get(*field)?;
-            let replaced = existing != &Value::Mapping((*value).clone());
-            (replaced && !ours.wrote(section, name))
-                .then(|| format!("{} {name:?}", section.trim_end_matches('s')))
-        })
-        .collect();
-    if !foreign.is_empty() {
-        if !force {
-            bail!(
-                "{} already has {} that tokenctl did not write; nothing was changed. `--force` replaces them (after a copy to {})",
-                path.display(),
+    let no_current = edit_kubeconfig(&path, |root| {
+        let ours = Ours::find(root, &context);
+        let wanted = [
+            ("clusters", cluster.name.as_str(), "cluster", &kube_cluster),
+            ("users", user_name.as_str(), "user", &user),
+            ("contexts", context.as_str(), "context", &kube_context),
+        ];
+        let foreign: Vec<String> = wanted
+            .iter()
+            .filter_map(|(section, name, field, value)| {
+                let existing = entry(root, section, name)?.get(*field)?;
+                let replaced = existing != &Value::Mapping((*value).clone());
+                (replaced && !ours.wrote(section, name))
+                    .then(|| format!("{} {name:?}", section.trim_end_matches('s')))
+            })
+            .collect();
+        if !foreign.is_empty() {
+            if !force {
+                bail!(
+                    "{} already has {} that tokenctl did not write; nothing was changed. `--force` replaces them (after a copy to {})",
+                    path.display(),
+                    foreign.join(" and "),
+                    backup_path(&path).display()
+                );
+            }
+            std::fs::copy(&path, backup_path(&path))
+                .with_context(|| format!("cannot back up {}", path.display()))?;
+            eprintln!(
+                "Replacing {}; the old kubeconfig is in {}.",
                 foreign.join(" and "),
                 backup_path(&path).display()
             );
         }
-        std::fs::copy(&path, backup_path(&path))
-            .with_context(|| format!("cannot back up {}", path.display()))?;
-        eprintln!(
-            "Replacing {}; the old kubeconfig is in {}.",
-            foreign.join(" and "),
-            backup_path(&path).display()
-        );
-    }
-    for (section, name, field, value) in wanted {
-        upsert(root, &path, section, name, field, value.clone())?;
-    }
-    let no_current = root
-        .get("current-context")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty);
-    if no_current {
-        root.insert("current-context".into(), context.clone().into());
-    }
-    let text = serde_yaml_ng::to_string(&document)?;
-    write_user_file(&path, text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        for (section, name, field, value) in wanted {
+            upsert(root, &path, section, name, field, value.clone())?;
+        }
+        let no_current = root
+            .get("current-context")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty);
+        if no_current {
+            root.insert("current-context".into(), context.clone().into());
+        }
+        Ok(Some(no_current))
+    })?
+    .unwrap_or_default();
     eprintln!(
         "Wrote kube context {context:?} (cluster {:?}, user {user_name:?}) to {}.",
         cluster.name,
@@ -219,52 +215,67 @@ fn remove(global: &GlobalArgs, kubeconfig: Option<PathBuf>) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
     let context = set.resolve(global.context.as_deref())?.context.name.clone();
     let path = kubeconfig.unwrap_or_else(default_kubeconfig);
-    let _lock = KubeconfigLock::acquire(&path)?;
-    let mut document = read_kubeconfig(&path)?;
+    let removed = edit_kubeconfig(&path, |root| {
+        let ours = Ours::find(root, &context);
+        let Some(user) = ours.user.clone() else {
+            return Ok(None);
+        };
+        retain(root, "users", |name| name != user);
+        if let Some(kube_context) = &ours.context {
+            retain(root, "contexts", |name| name != kube_context);
+            if root.get("current-context").and_then(Value::as_str) == Some(kube_context.as_str()) {
+                root.remove("current-context");
+            }
+        }
+        if let Some(cluster) = &ours.cluster {
+            let still_used = section(root, "contexts")
+                .iter()
+                .any(|entry| context_field(entry, "cluster") == Some(cluster.as_str()));
+            if !still_used {
+                retain(root, "clusters", |name| name != cluster);
+            }
+        }
+        Ok(Some((user, ours.context)))
+    })?;
+    match removed {
+        Some((user, kube_context)) => eprintln!(
+            "Removed user {user:?}{} from {}.",
+            kube_context
+                .map(|c| format!(" and kube context {c:?}"))
+                .unwrap_or_default(),
+            path.display()
+        ),
+        None => eprintln!(
+            "{} has nothing tokenctl wrote for context {context:?}.",
+            path.display()
+        ),
+    }
+    Ok(())
+}
+
+/// Changes the kubeconfig at `path` under kubectl's lock: `change` edits its root and says
+/// what it did, or `None` to leave the file as it was.
+fn edit_kubeconfig<R>(
+    path: &Path,
+    change: impl FnOnce(&mut Mapping) -> Result<Option<R>>,
+) -> Result<Option<R>> {
+    let _lock = KubeconfigLock::acquire(path)?;
+    let mut document = read_kubeconfig(path)?;
     let root = document
         .as_mapping_mut()
         .ok_or_else(|| anyhow!("{}: the kubeconfig is not a mapping", path.display()))?;
-    let ours = Ours::find(root, &context);
-    let Some(user) = ours.user.clone() else {
-        eprintln!(
-            "{} has nothing tokenctl wrote for context {context:?}.",
-            path.display()
-        );
-        return Ok(());
+    let Some(done) = change(root)? else {
+        return Ok(None);
     };
-    let still_used = |root: &Mapping, cluster: &str| {
-        section(root, "contexts").iter().any(|entry| {
-            entry
-                .get("context")
-                .and_then(|c| c.get("cluster"))
-                .and_then(Value::as_str)
-                == Some(cluster)
-        })
-    };
-    retain(root, "users", |name| name != user);
-    if let Some(kube_context) = &ours.context {
-        retain(root, "contexts", |name| name != kube_context);
-        if root.get("current-context").and_then(Value::as_str) == Some(kube_context.as_str()) {
-            root.remove("current-context");
-        }
-    }
-    if let Some(cluster) = &ours.cluster
-        && !still_used(root, cluster)
-    {
-        retain(root, "clusters", |name| name != cluster);
-    }
     let text = serde_yaml_ng::to_string(&document)?;
-    write_user_file(&path, text.as_bytes())
+    write_user_file(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!(
-        "Removed user {user:?}{} from {}.",
-        ours.context
-            .as_ref()
-            .map(|c| format!(" and kube context {c:?}"))
-            .unwrap_or_default(),
-        path.display()
-    );
-    Ok(())
+    Ok(Some(done))
+}
+
+/// A field of a kubeconfig context entry (`context: {cluster, user, namespace}`).
+fn context_field<'a>(entry: &'a Value, field: &str) -> Option<&'a str> {
+    entry.get("context")?.get(field)?.as_str()
 }
 
 /// What `kubeconfig setup` wrote for a context, recognised by content: the user whose exec
@@ -303,21 +314,16 @@ impl Ours {
             .and_then(|e| e.get("name").and_then(Value::as_str))
             .map(str::to_owned);
         let kube_context = user.as_deref().and_then(|user| {
-            section(root, "contexts").iter().find(|entry| {
-                entry
-                    .get("context")
-                    .and_then(|c| c.get("user"))
-                    .and_then(Value::as_str)
-                    == Some(user)
-            })
+            section(root, "contexts")
+                .iter()
+                .find(|entry| context_field(entry, "user") == Some(user))
         });
         Ours {
             context: kube_context
                 .and_then(|e| e.get("name").and_then(Value::as_str))
                 .map(str::to_owned),
             cluster: kube_context
-                .and_then(|e| e.get("context").and_then(|c| c.get("cluster")))
-                .and_then(Value::as_str)
+                .and_then(|e| context_field(e, "cluster"))
                 .map(str::to_owned),
             user,
         }
@@ -354,9 +360,15 @@ fn retain(root: &mut Mapping, section: &str, keep: impl Fn(&str) -> bool) {
     }
 }
 
+/// `<kubeconfig>.tokenctl-backup`, where `--force` keeps the file it replaces entries of.
 fn backup_path(kubeconfig: &Path) -> PathBuf {
-    let mut name = kubeconfig.as_os_str().to_owned();
-    name.push(".tokenctl-backup");
+    with_suffix(kubeconfig, ".tokenctl-backup")
+}
+
+/// `path` with `suffix` appended to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
     PathBuf::from(name)
 }
 
@@ -371,9 +383,7 @@ const KUBECONFIG_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs
 
 impl KubeconfigLock {
     fn acquire(kubeconfig: &Path) -> Result<KubeconfigLock> {
-        let mut name = kubeconfig.as_os_str().to_owned();
-        name.push(".lock");
-        let path = PathBuf::from(name);
+        let path = with_suffix(kubeconfig, ".lock");
         if let Some(dir) = kubeconfig.parent().filter(|d| !d.as_os_str().is_empty()) {
             tokenctl_core::fsutil::create_private_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;

@@ -163,9 +163,7 @@ impl ClientKey {
     /// A fresh assertion for `client_id` (issuer and subject) to `audience`, good for one
     /// request.
     pub fn assertion(&self, client_id: &str, audience: &str, now: i64) -> Result<String, String> {
-        let mut jti = [0u8; 16];
-        getrandom::fill(&mut jti).map_err(|err| err.to_string())?;
-        let jti: String = jti.iter().map(|b| format!("{b:02x}")).collect();
+        let jti = crate::secret::random_token(16);
         let claims = serde_json::json!({
             "iss": client_id,
             "sub": client_id,

@@ -23,6 +23,16 @@ pub fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> 
     Ok(certificates)
 }
 
+/// The certificates of `certificate-authority-data` (base64 of a PEM bundle); the error reads
+/// after the field's name.
+pub fn certificates_from_data(data: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    use base64::Engine;
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|_| "is not base64 (of the CA's PEM file)".to_owned())?;
+    certificates(&pem).map_err(|reason| format!("is not usable: {reason}"))
+}
+
 /// A TLS client configuration that trusts exactly `authorities`.
 pub fn trusting(authorities: Vec<CertificateDer<'static>>) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());

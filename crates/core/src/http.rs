@@ -293,25 +293,23 @@ pub fn trust_cluster(
     builder: reqwest::ClientBuilder,
     cluster: &TlsTrust,
 ) -> Result<reqwest::ClientBuilder, HttpError> {
-    use base64::Engine;
     let problem = |reason: String| HttpError::Trust {
         cluster: cluster.name.clone(),
         reason,
     };
-    let pem =
-        match (&cluster.ca_file, &cluster.ca_data) {
-            (Some(path), _) => Some(std::fs::read(path).map_err(|err| {
+    let authorities = match (&cluster.ca_file, &cluster.ca_data) {
+        (Some(path), _) => {
+            let pem = std::fs::read(path).map_err(|err| {
                 problem(format!("cannot read certificate-authority {path}: {err}"))
-            })?),
-            (None, Some(data)) => Some(
-                base64::engine::general_purpose::STANDARD
-                    .decode(data.trim())
-                    .map_err(|err| {
-                        problem(format!("certificate-authority-data is not base64: {err}"))
-                    })?,
-            ),
-            (None, None) => None,
-        };
+            })?;
+            Some(crate::cluster_tls::certificates(&pem).map_err(problem)?)
+        }
+        (None, Some(data)) => Some(
+            crate::cluster_tls::certificates_from_data(data)
+                .map_err(|reason| problem(format!("certificate-authority-data {reason}")))?,
+        ),
+        (None, None) => None,
+    };
     if cluster.insecure_skip_verify {
         tracing::warn!(
             cluster = %cluster.name,
@@ -319,10 +317,9 @@ pub fn trust_cluster(
         );
         return Ok(builder.danger_accept_invalid_certs(true));
     }
-    match pem {
+    match authorities {
         // kubectl's rule: the cluster's CA replaces the system roots for its server.
-        Some(pem) => {
-            let authorities = crate::cluster_tls::certificates(&pem).map_err(problem)?;
+        Some(authorities) => {
             let config = crate::cluster_tls::trusting(authorities).map_err(problem)?;
             Ok(builder.use_preconfigured_tls(config))
         }

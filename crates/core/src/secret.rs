@@ -3,7 +3,15 @@
 
 use std::fmt;
 
+use base64::Engine;
 use serde::{Deserialize, Serialize};
+
+/// `count` random bytes, base64url: PKCE verifiers, `state`, `nonce`, an assertion's `jti`.
+pub fn random_token(count: usize) -> String {
+    let mut bytes = vec![0u8; count];
+    getrandom::fill(&mut bytes).expect("the OS random number generator works");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -86,14 +86,15 @@ impl ContextList {
     pub fn load(paths: &[PathBuf]) -> Result<ContextList, ConfigError> {
         match from_cache(paths) {
             Some(models) => Ok(merge(paths, models)),
-            None => Ok(ContextList::of(paths, &ConfigSet::load_valid(paths)?)),
+            None => Ok(ContextList::of(&ConfigSet::load_valid(paths)?)),
         }
     }
 
-    /// The list of a set already loaded from `paths`.
-    pub fn of(paths: &[PathBuf], set: &ConfigSet) -> ContextList {
+    /// The list of a set already loaded.
+    pub fn of(set: &ConfigSet) -> ContextList {
+        let paths: Vec<PathBuf> = set.files.iter().map(|file| file.path.clone()).collect();
         let models = set.files.iter().map(|file| ListModel::from(&file.model));
-        merge(paths, models.collect())
+        merge(&paths, models.collect())
     }
 
     /// The kind of the context's provider, when it names a defined one.

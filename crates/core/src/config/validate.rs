@@ -188,22 +188,11 @@ fn cluster_problems(cluster: &ClusterEntry) -> Vec<String> {
         );
     }
     if let Some(data) = &cluster.certificate_authority_data
-        && let Err(reason) = pem_data(data)
+        && let Err(reason) = crate::cluster_tls::certificates_from_data(data)
     {
         problems.push(format!("field `certificate-authority-data` {reason}"));
     }
     problems
-}
-
-/// Checks that `certificate-authority-data` is base64 of PEM certificates, as kubectl wants.
-fn pem_data(data: &str) -> Result<(), String> {
-    use base64::Engine;
-    let pem = base64::engine::general_purpose::STANDARD
-        .decode(data.trim())
-        .map_err(|_| "is not base64 (of the CA's PEM file)".to_owned())?;
-    crate::cluster_tls::certificates(&pem)
-        .map(drop)
-        .map_err(|reason| format!("is not usable: {reason}"))
 }
 
 /// The merged providers and clusters by name, so each context is checked in constant time.

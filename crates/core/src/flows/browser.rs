@@ -14,6 +14,7 @@ use super::target::{LoginError, LoginUi, Target, verify_id_token};
 use crate::http::HttpClient;
 use crate::oauth::{self, Grant, TokenSet};
 use crate::secret::Secret;
+use crate::secret::random_token;
 
 /// How long the person has to finish signing in.
 pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -23,13 +24,6 @@ pub trait BrowserOpener: Send + Sync {
     /// Whether a browser can be shown here at all (no display over SSH, say).
     fn available(&self) -> bool;
     fn open(&self, url: &Url) -> std::io::Result<()>;
-}
-
-/// `count` random bytes, base64url: PKCE verifiers, `state`, `nonce`.
-fn random_token(count: usize) -> String {
-    let mut bytes = vec![0u8; count];
-    getrandom::fill(&mut bytes).expect("the OS random number generator works");
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// RFC 7636 S256: BASE64URL(SHA256(verifier)).

@@ -176,6 +176,19 @@ pub async fn resolve(
     })
 }
 
+/// The entry's `client-auth`, when it fixes one (a validated entry names one of
+/// [`ClientAuth::NAMES`]).
+fn client_auth(config: &ProviderConfig<'_>) -> Option<ClientAuth> {
+    config.text("client-auth").and_then(ClientAuth::parse)
+}
+
+/// The key the client authenticates with (`private_key_jwt`): `client-key-file`, unless
+/// `client-auth` names another way.
+pub fn client_key_file<'a>(config: &ProviderConfig<'a>) -> Option<&'a str> {
+    let key_file = config.text("client-key-file")?;
+    matches!(client_auth(config), None | Some(ClientAuth::PrivateKeyJwt)).then_some(key_file)
+}
+
 /// The client as the entry registers it. `client-auth` fixes how it authenticates; a
 /// `client-key-file` means `private_key_jwt`; else the way that worked last at this token
 /// endpoint, else the one discovery's `listed` methods prefer.
@@ -187,12 +200,11 @@ fn client_of(
     to_token_endpoint: bool,
 ) -> Result<Client, String> {
     let id = config.text("client-id").unwrap_or_default().to_owned();
-    // A validated entry names one of ClientAuth::NAMES.
-    let fixed = config.text("client-auth").and_then(ClientAuth::parse);
-    let key_file = config.text("client-key-file");
-    if fixed == Some(ClientAuth::PrivateKeyJwt) || (fixed.is_none() && key_file.is_some()) {
-        let key_file =
-            key_file.ok_or("client-auth: private-key-jwt needs client-key-file (a PEM key)")?;
+    let fixed = client_auth(config);
+    if fixed == Some(ClientAuth::PrivateKeyJwt) && client_key_file(config).is_none() {
+        return Err("client-auth: private-key-jwt needs client-key-file (a PEM key)".into());
+    }
+    if let Some(key_file) = client_key_file(config) {
         let key = ClientKey::load(key_file, config.text("client-certificate-file"))?;
         // RFC 7523's update: the issuer, where the dialect takes it; Entra ID wants the
         // token endpoint.

@@ -209,7 +209,7 @@ impl Authority for ProviderAuthority {
             _ => match flows::client_secret(&entry, client_secret) {
                 Ok(Some(secret)) => (Method::ClientCredentials, Some(secret)),
                 // private_key_jwt: the key file is the credential.
-                Ok(None) if entry.as_config().text("client-key-file").is_some() => {
+                Ok(None) if flows::client_key_file(&entry.as_config()).is_some() => {
                     (Method::ClientCredentials, None)
                 }
                 Ok(None) => {

@@ -294,10 +294,8 @@ impl Identity {
 }
 
 /// The contexts of each login key, in file order: who shares a login with whom, in one pass.
-pub fn login_groups<'a>(
-    keys: &'a [(&'a str, String)],
-) -> std::collections::HashMap<&'a str, Vec<&'a str>> {
-    let mut groups: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+pub fn login_groups<'a>(keys: &'a [(&'a str, String)]) -> HashMap<&'a str, Vec<&'a str>> {
+    let mut groups: HashMap<&str, Vec<&str>> = HashMap::new();
     for (name, key) in keys {
         groups.entry(key.as_str()).or_default().push(name);
     }
