@@ -154,3 +154,83 @@ fn without_a_keyring_the_file_fallback_is_announced_loudly() {
     );
     assert!(!strict.dir.path().join("data/tokenctl/logins").exists());
 }
+
+/// A private_key_jwt key given once on stdin rests in the OS keyring, not in any file: the
+/// contexts file names only the keyring entry, logins sign with it, and taking the field out
+/// deletes the entry.
+#[test]
+fn keyutils_holds_a_client_key_given_on_stdin() {
+    let keyctl = require_tool("keyctl", "apt-get install keyutils");
+    let idp = Idp::start();
+    let sandbox = Sandbox::new();
+    let key = sandbox.path("service-jwt.pem");
+    sandbox.write(&key, &idp.client_key());
+    let run = shell(
+        &sandbox,
+        &[keyctl.to_str().unwrap(), "session", "-"],
+        &format!(
+            "set -e
+             tokenctl config set-provider jwt --kind keycloak --server '{base}' --realm nmr \
+               --client-id service-jwt --client-key-stdin < '{key}'
+             tokenctl config set-context jwt --provider jwt --flow client-credentials
+             tokenctl --context jwt auth login
+             tokenctl --context jwt auth refresh
+             echo '--- keyring'; keyctl show @s
+             tokenctl config set-provider jwt --unset client-key-keyring
+             echo '--- after'; keyctl show @s",
+            base = idp.base,
+            key = key.display()
+        ),
+    );
+    let stdout = run.ok().to_owned();
+    let (with_key, after) = stdout.split_once("--- after").unwrap();
+    assert!(with_key.contains("client-key/jwt/"), "{stdout}");
+    assert!(
+        !after.contains("client-key/jwt/"),
+        "deleted with the field: {stdout}"
+    );
+    assert!(
+        run.stderr
+            .contains("The client key is kept in the OS keyring (keyutils:client-key/jwt/"),
+        "{}",
+        run.stderr
+    );
+    let config = std::fs::read_to_string(&sandbox.config).unwrap();
+    assert!(
+        !config.contains("PRIVATE KEY") && !config.contains("client-key-file"),
+        "{config}"
+    );
+    assert!(!config.contains("client-key-keyring"), "unset: {config}");
+}
+
+/// Without a keyring, --client-key-stdin refuses and says what to do instead; nothing is
+/// written.
+#[test]
+fn a_client_key_on_stdin_needs_a_keyring() {
+    let idp = Idp::start();
+    let sandbox = Sandbox::new();
+    let run = sandbox.run_input(
+        [
+            "config",
+            "set-provider",
+            "jwt",
+            "--kind",
+            "keycloak",
+            "--server",
+            idp.base.as_str(),
+            "--realm",
+            "nmr",
+            "--client-id",
+            "service-jwt",
+            "--client-key-stdin",
+        ],
+        &idp.client_key(),
+        &[],
+    );
+    let stderr = run.fails_with(1).to_owned();
+    assert!(
+        stderr.contains("no OS keyring answered; keep the key in a file of mode 0600 and set client-key-file instead"),
+        "{stderr}"
+    );
+    assert!(!sandbox.config.exists(), "nothing written");
+}

@@ -533,6 +533,104 @@ fn a_cluster_is_trusted_exactly_through_its_certificate_authority() {
     assert_eq!(public.requests("GET /whoami"), 0, "no token was sent");
 }
 
+/// `tls-server-name`: a server reached by address whose certificate names it otherwise (a
+/// tunnel, a load balancer) is refused until the cluster says which name to check, then accepted
+/// by tokenctl and, after `kubeconfig setup`, by kubectl.
+#[test]
+fn tls_server_name_is_the_name_the_certificate_is_checked_for() {
+    let idp = Idp::start();
+    let api = ApiServer::with_certificate(&[format!("{}/realms/nmr", idp.base)], "named");
+    let sandbox = logged_in_to(&idp, &api, &api.ca);
+    let stderr = sandbox.run(["api", "/whoami"]).fails_with(1).to_owned();
+    assert!(
+        stderr.contains("certificate not valid for name"),
+        "the address is not in the certificate: {stderr}"
+    );
+    sandbox
+        .run([
+            "config",
+            "set-cluster",
+            "stub",
+            "--tls-server-name",
+            "apiserver.tokenctl.test",
+        ])
+        .ok();
+    let whoami = sandbox.run(["api", "/whoami"]);
+    assert!(
+        whoami.ok().contains("\"sub\":\"alice\""),
+        "{}",
+        whoami.stderr
+    );
+
+    setup_kubeconfig(&sandbox).ok();
+    let written = std::fs::read_to_string(kubeconfig(&sandbox)).unwrap();
+    assert!(
+        written.contains("tls-server-name: apiserver.tokenctl.test"),
+        "{written}"
+    );
+    let run = finish(kubectl(&sandbox, &["get", "--raw", "/whoami"]), "kubectl");
+    assert!(run.ok().contains("\"sub\":\"alice\""), "{}", run.stderr);
+
+    let stderr = sandbox
+        .run([
+            "config",
+            "set-cluster",
+            "stub",
+            "--tls-server-name",
+            "not a name",
+        ])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("field `tls-server-name` \"not a name\" is not a host name"),
+        "{stderr}"
+    );
+}
+
+/// An identity provider behind a company's private CA: refused while only the system roots are
+/// trusted, then reached through the provider's own `certificate-authority` (a relative path read
+/// beside the contexts file), for the login and for its renewal.
+#[test]
+fn a_provider_behind_a_private_ca_is_trusted_through_its_certificate_authority() {
+    let idp = Idp::start();
+    let front = ApiServer::fronting(&idp);
+    let config = |ca: &str| {
+        format!(
+            "\
+providers:
+  - {{name: runai, kind: runai, server: '{front}/idp/runai', client-id: runai-client, client-secret-env: RUNAI_SECRET{ca}}}
+contexts:
+  - {{name: svc, provider: runai, flow: client-credentials}}
+current-context: svc
+",
+            front = front.base
+        )
+    };
+    let secret = [("RUNAI_SECRET", "runai-client-secret")];
+    let sandbox = Sandbox::with_config(&config(""));
+    let stderr = sandbox
+        .run_env(["auth", "login"], &secret)
+        .fails_with(1)
+        .to_owned();
+    assert!(stderr.contains("UnknownIssuer"), "{stderr}");
+
+    std::fs::copy(
+        &front.ca,
+        sandbox.config.parent().unwrap().join("corp-ca.pem"),
+    )
+    .unwrap();
+    sandbox.write(
+        &sandbox.config,
+        &config(", certificate-authority: corp-ca.pem"),
+    );
+    sandbox.run_env(["auth", "login"], &secret).ok();
+    sandbox.run_env(["auth", "refresh"], &secret).ok();
+    assert!(
+        front.requests("POST /idp/runai/api/v1/token") >= 2,
+        "both went through the front"
+    );
+}
+
 /// A relative `certificate-authority` is read from the contexts file's directory, as kubectl
 /// reads its kubeconfig's, whatever the current directory; `kubeconfig setup` writes it
 /// absolute.

@@ -9,16 +9,21 @@
 //   POST|PUT|PATCH /echo           {"method", "contentType", "body", "headers": {"x-test"}}
 //   GET /status/NNN                answers status NNN with {"code": NNN}
 //   GET /test/requests             unauthenticated: counts by "METHOD path", and "401" in all
+//   ANY /idp/...                   with --upstream URL: unauthenticated, passed on to URL/... (a
+//                                  TLS front of the test IdP: a provider behind a private CA)
 //
 // A missing or bad token gets 401 with a Kubernetes Status; other paths 404 (reason NotFound).
 // Start: `node apiserver.js --issuer URL [--issuer URL ...] --dir DIR [--port N] [--audience AUD]
-// [--certificate signed|self-signed|other-ca]`. It writes a test CA (DIR/ca.pem) and a server
+// [--certificate signed|self-signed|other-ca|named] [--upstream URL]`. It writes a test CA (DIR/ca.pem) and a server
 // certificate it signed (DIR/server.pem, for 127.0.0.1 and localhost) with the openssl CLI, then
 // prints one JSON line {"base": "https://127.0.0.1:PORT", "ca": "DIR/ca.pem", "other_ca": …}
 // when it listens. `self-signed` serves one certificate that is its own CA (CA:TRUE, what
 // `openssl req -x509` makes), and "ca" is that certificate; `other-ca` serves a certificate
-// from another CA ("other_ca", as a public CA would be) while "ca" stays the cluster's own.
+// from another CA ("other_ca", as a public CA would be) while "ca" stays the cluster's own;
+// `named` one from the CA for the DNS name apiserver.tokenctl.test only (kubeconfig's
+// tls-server-name: the address is not in it).
 
+import http from 'node:http';
 import https from 'node:https';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -35,6 +40,7 @@ const { values: options } = parseArgs({
     port: { type: 'string', default: '0' },
     audience: { type: 'string' },
     certificate: { type: 'string', default: 'signed' },
+    upstream: { type: 'string' },
   },
 });
 if (!options.issuer.length || !options.dir) {
@@ -62,7 +68,8 @@ function makeCertificates(dir) {
     '-keyout', file('ca-key.pem'), '-out', file('ca.pem'));
   openssl('req', '-new', ...ec, '-subj', '/CN=127.0.0.1', '-keyout', file('server-key.pem'), '-out', file('server.csr'));
   fs.writeFileSync(file('server.ext'), ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature',
-    'extendedKeyUsage=serverAuth', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'extendedKeyUsage=serverAuth',
+    options.certificate === 'named' ? 'subjectAltName=DNS:apiserver.tokenctl.test' : 'subjectAltName=IP:127.0.0.1,DNS:localhost',
     'subjectKeyIdentifier=hash', 'authorityKeyIdentifier=keyid'].join('\n'));
   openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca-key.pem'),
     '-set_serial', `0x${crypto.randomBytes(8).toString('hex')}`, '-days', '2',
@@ -125,10 +132,22 @@ function sendStatus(res, code, reason, message = reason) {
   sendJson(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
 }
 
+/** Passes a request under /idp/ on to the upstream, as a TLS-terminating front would. */
+function forward(req, res) {
+  const target = new URL(req.url.slice('/idp'.length), options.upstream);
+  const upstream = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (reply) => {
+    res.writeHead(reply.statusCode, reply.headers);
+    reply.pipe(res);
+  });
+  upstream.on('error', (err) => sendJson(res, 502, { error: String(err) }));
+  req.pipe(upstream);
+}
+
 async function handle(req, res, port) {
   const { pathname } = new URL(req.url, 'https://127.0.0.1');
   if (req.method === 'GET' && pathname === '/test/requests') return sendJson(res, 200, Object.fromEntries(requestCounts));
   count(`${req.method} ${pathname}`);
+  if (options.upstream && pathname.startsWith('/idp/')) return forward(req, res);
   let claims;
   try {
     claims = await authenticate(req);

@@ -163,9 +163,20 @@ impl ApiServer {
         ApiServer::with_certificate(issuers, "signed")
     }
 
-    /// `certificate`: `signed` (by its CA), `self-signed` (its own CA, CA:TRUE) or `other-ca`
-    /// (by a CA that is not the cluster's).
+    /// `certificate`: `signed` (by its CA), `self-signed` (its own CA, CA:TRUE), `other-ca`
+    /// (by a CA that is not the cluster's) or `named` (by its CA, for
+    /// apiserver.tokenctl.test only).
     pub fn with_certificate(issuers: &[String], certificate: &str) -> ApiServer {
+        ApiServer::start_node(issuers, certificate, None)
+    }
+
+    /// A TLS front of `idp` at `{base}/idp/…`, with a certificate from a private CA (`ca`): an
+    /// identity provider as a company serves it.
+    pub fn fronting(idp: &Idp) -> ApiServer {
+        ApiServer::start_node(std::slice::from_ref(&idp.base), "signed", Some(&idp.base))
+    }
+
+    fn start_node(issuers: &[String], certificate: &str, upstream: Option<&str>) -> ApiServer {
         require_tool("openssl", "apt-get install openssl");
         let dir = tempfile::tempdir().unwrap();
         let mut args = vec![
@@ -174,6 +185,9 @@ impl ApiServer {
             "--certificate",
             certificate,
         ];
+        if let Some(upstream) = upstream {
+            args.extend(["--upstream", upstream]);
+        }
         for issuer in issuers {
             args.extend(["--issuer", issuer.as_str()]);
         }

@@ -72,8 +72,8 @@ pub fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
         .to_ascii_uppercase();
 
     let (_, login) = tokens::usable_login(global, tokenctl_core::logins::Freshness::CLI)?;
-    let http = HttpClient::for_cluster(
-        &tokenctl_core::flows::tls_trust(cluster),
+    let http = HttpClient::trusting(
+        &tokenctl_core::flows::cluster_trust(cluster),
         global.request_timeout,
     )?;
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -75,6 +75,9 @@ pub struct SetClusterArgs {
     /// CA bundle, base64-encoded PEM
     #[arg(long, value_name = "BASE64")]
     pub certificate_authority_data: Option<String>,
+    /// Name the server's certificate is checked for, instead of the server URL's host
+    #[arg(long, value_name = "HOST")]
+    pub tls_server_name: Option<String>,
     /// Do not verify the server's certificate (testing only)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub insecure_skip_tls_verify: Option<bool>,
@@ -163,34 +166,68 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
         }
         ConfigCommand::SetProvider(args) => {
             let mut set = args.fields;
+            let mut unset = args.unset;
             if let Some(kind) = args.kind {
                 set.insert("kind".into(), Value::from(kind));
             }
             let name = args.name.clone();
-            report(
-                apply(entry_edit(Section::Providers, args.name, set, args.unset))?,
-                "provider",
-                &name,
-            );
+            // The key the entry keeps in the keyring now, if any: replaced, or deleted when the
+            // entry stops naming it.
+            let kept = ConfigSet::load(&paths)
+                .ok()
+                .and_then(|loaded| loaded.provider(&name).cloned())
+                .and_then(|entry| entry.as_config().text(KEYRING_FIELD).map(str::to_owned));
+            let mut new_place = None;
+            if args.client_key_stdin {
+                let pem = crate::terminal::read_stdin_document("the client key")?;
+                let place =
+                    tokenctl_core::client_auth::keep_in_keyring(&name, &pem, kept.as_deref())
+                        .map_err(|reason| anyhow::anyhow!("provider {name:?}: {reason}"))?;
+                set.insert(KEYRING_FIELD.into(), Value::from(place.as_str()));
+                unset.push("client-key-file".into());
+                new_place = Some(place);
+            }
+            let dropped = kept.clone().filter(|_| {
+                set.contains_key("client-key-file") || unset.iter().any(|f| f == KEYRING_FIELD)
+            });
+            if dropped.is_some() && !unset.iter().any(|f| f == KEYRING_FIELD) {
+                unset.push(KEYRING_FIELD.into());
+            }
+            let outcome = apply(entry_edit(Section::Providers, args.name, set, unset));
+            if outcome.is_err()
+                && kept.is_none()
+                && let Some(place) = &new_place
+            {
+                // Nothing names the new keyring entry: take it out again.
+                let _ = tokenctl_core::client_auth::forget_in_keyring(place);
+            }
+            report(outcome?, "provider", &name);
+            if let Some(place) = &new_place {
+                eprintln!("The client key is kept in the OS keyring ({place}).");
+            }
+            if let Some(place) = dropped
+                && let Err(reason) = tokenctl_core::client_auth::forget_in_keyring(&place)
+            {
+                eprintln!(
+                    "warning: the key in the OS keyring ({place}) could not be deleted: {reason}"
+                );
+            }
         }
         ConfigCommand::SetCluster(args) => {
             let mut set = IndexMap::new();
             insert_text(&mut set, "server", args.server);
-            // A path given here means from the current directory; the file keeps it absolute
-            // (a relative one in the file is read from the file's directory, as kubectl does).
             insert_text(
                 &mut set,
                 "certificate-authority",
-                args.certificate_authority.map(|path| {
-                    std::path::absolute(&path)
-                        .map_or(path, |absolute| absolute.display().to_string())
-                }),
+                args.certificate_authority
+                    .map(tokenctl_core::fsutil::absolute_text),
             );
             insert_text(
                 &mut set,
                 "certificate-authority-data",
                 args.certificate_authority_data,
             );
+            insert_text(&mut set, "tls-server-name", args.tls_server_name);
             if let Some(insecure) = args.insecure_skip_tls_verify {
                 set.insert("insecure-skip-tls-verify".into(), Value::Bool(insecure));
             }
@@ -258,6 +295,9 @@ fn entry_edit(
         unset,
     }
 }
+
+/// The provider field that says where `--client-key-stdin` kept the key.
+const KEYRING_FIELD: &str = tokenctl_core::provider::fields::CLIENT_KEY_KEYRING.name;
 
 fn insert_text(set: &mut IndexMap<String, Value>, key: &str, value: Option<String>) {
     if let Some(value) = value {

@@ -78,6 +78,9 @@ fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>, force: bool) -> Resul
     if let Some(data) = &cluster.certificate_authority_data {
         kube_cluster.insert("certificate-authority-data".into(), data.clone().into());
     }
+    if let Some(name) = &cluster.tls_server_name {
+        kube_cluster.insert("tls-server-name".into(), name.clone().into());
+    }
     if cluster.insecure_skip_tls_verify == Some(true) {
         kube_cluster.insert("insecure-skip-tls-verify".into(), true.into());
     }

@@ -17,6 +17,8 @@ pub struct SetProviderArgs {
     /// Field name → value, typed by the field's kind.
     pub fields: IndexMap<String, Value>,
     pub unset: Vec<String>,
+    /// `--client-key-stdin`: a private_key_jwt key (PEM) to keep in the OS keyring.
+    pub client_key_stdin: bool,
 }
 
 /// Each field once, with the kinds that use it, in a stable order.
@@ -64,6 +66,7 @@ fn value_name(kind: FieldKind) -> &'static str {
         FieldKind::Path => "PATH",
         FieldKind::Secret => "SECRET",
         FieldKind::Choice(_) => "WORD",
+        FieldKind::KeyringEntry => "ENTRY",
     }
 }
 
@@ -103,6 +106,13 @@ impl Args for SetProviderArgs {
             });
         }
         cmd.arg(
+            Arg::new("client-key-stdin")
+                .long("client-key-stdin")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("client-key-file")
+                .help("Read a private_key_jwt key (PEM, RSA or EC P-256) from stdin and keep it in the OS keyring, in place of client-key-file [auth0, azure, keycloak, oidc]"),
+        )
+        .arg(
             Arg::new("unset")
                 .long("unset")
                 .value_name("FIELD")
@@ -128,6 +138,9 @@ impl FromArgMatches for SetProviderArgs {
                 FieldKind::Port => matches
                     .get_one::<u16>(field.name)
                     .map(|port| Value::from(u64::from(*port))),
+                FieldKind::Path => matches
+                    .get_one::<String>(field.name)
+                    .map(|path| Value::from(tokenctl_core::fsutil::absolute_text(path.clone()))),
                 _ => matches
                     .get_one::<String>(field.name)
                     .map(|text| Value::from(text.as_str())),
@@ -147,6 +160,7 @@ impl FromArgMatches for SetProviderArgs {
                 .get_many::<String>("unset")
                 .map(|items| items.cloned().collect())
                 .unwrap_or_default(),
+            client_key_stdin: matches.get_flag("client-key-stdin"),
         })
     }
 

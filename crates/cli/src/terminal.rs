@@ -25,6 +25,17 @@ pub fn read_stdin_secret(what: &str) -> Result<Secret> {
     Ok(Secret::new(value))
 }
 
+/// Reads all of stdin (a PEM key piped in).
+pub fn read_stdin_document(what: &str) -> Result<Secret> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+        .with_context(|| format!("reading {what} from stdin"))?;
+    if text.trim().is_empty() {
+        bail!("no {what} on stdin");
+    }
+    Ok(Secret::new(text))
+}
+
 /// Whether a person can answer a prompt.
 pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()

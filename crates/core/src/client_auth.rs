@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::os_keyring::{Backend, Keyring};
+use crate::secret::Secret;
+
 /// A way of authenticating the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientAuth {
@@ -118,29 +121,117 @@ impl std::fmt::Debug for ClientKey {
 /// How long an assertion is good for: one request.
 const ASSERTION_LIFETIME: i64 = 120;
 
-impl ClientKey {
-    /// Reads the key (PEM) and the certificate (PEM), refusing a key file others can read.
-    pub fn load(key_file: &str, certificate_file: Option<&str>) -> Result<ClientKey, String> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let meta = std::fs::metadata(key_file)
-                .map_err(|err| format!("cannot read client-key-file {key_file}: {err}"))?;
-            if meta.permissions().mode() & 0o077 != 0 {
-                return Err(format!(
-                    "client-key-file {key_file} can be read by others: `chmod 600 {key_file}`"
-                ));
-            }
+/// Where the client's private key is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySource<'a> {
+    /// `client-key-file`: a PEM file only its owner can read.
+    File(&'a str),
+    /// `client-key-keyring`: `BACKEND:ACCOUNT`, an entry of the OS keyring that
+    /// `config set-provider --client-key-stdin` wrote.
+    Keyring(&'a str),
+}
+
+impl std::fmt::Display for KeySource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::File(path) => write!(f, "client-key-file {path}"),
+            KeySource::Keyring(place) => write!(f, "client-key-keyring {place}"),
         }
-        let pem = std::fs::read(key_file)
-            .map_err(|err| format!("cannot read client-key-file {key_file}: {err}"))?;
-        let (key, algorithm) = match jsonwebtoken::EncodingKey::from_rsa_pem(&pem) {
+    }
+}
+
+/// The keyring and account a `client-key-keyring` value names.
+fn keyring_place(place: &str) -> Result<(Keyring, &str), String> {
+    place
+        .split_once(':')
+        .and_then(|(backend, account)| {
+            Some((Keyring { backend: Backend::parse(backend)? }, account))
+        })
+        .filter(|(_, account)| !account.is_empty())
+        .ok_or_else(|| {
+            format!("client-key-keyring {place:?} is not BACKEND:ACCOUNT as `config set-provider --client-key-stdin` writes it")
+        })
+}
+
+/// Checks a `client-key-keyring` value without reading the keyring.
+pub fn check_keyring_place(place: &str) -> Result<(), String> {
+    keyring_place(place).map(|_| ())
+}
+
+/// Keeps a client's private key (PEM, checked first) in the OS keyring for provider `provider`,
+/// in the entry `previous` names when there is one; returns the `client-key-keyring` value.
+pub fn keep_in_keyring(
+    provider: &str,
+    pem: &Secret,
+    previous: Option<&str>,
+) -> Result<String, String> {
+    ClientKey::from_pem(pem.expose().as_bytes(), "the key given on stdin", None)?;
+    let (keyring, account) = match previous.map(keyring_place) {
+        Some(Ok((keyring, account))) => (keyring, account.to_owned()),
+        _ => {
+            let keyring = Keyring::probe().ok_or_else(|| {
+                "no OS keyring answered; keep the key in a file of mode 0600 and set client-key-file instead".to_owned()
+            })?;
+            let account = format!("client-key/{provider}/{}", crate::secret::random_token(6));
+            (keyring, account)
+        }
+    };
+    keyring.set(&account, pem).map_err(|err| err.to_string())?;
+    Ok(format!("{}:{account}", keyring.backend.as_str()))
+}
+
+/// Deletes the key a `client-key-keyring` value names.
+pub fn forget_in_keyring(place: &str) -> Result<(), String> {
+    let (keyring, account) = keyring_place(place)?;
+    keyring.delete(account).map_err(|err| err.to_string())
+}
+
+impl ClientKey {
+    /// Reads the key and the certificate (PEM), refusing a key file others can read.
+    pub fn load(
+        source: KeySource<'_>,
+        certificate_file: Option<&str>,
+    ) -> Result<ClientKey, String> {
+        let pem = match source {
+            KeySource::File(key_file) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let meta = std::fs::metadata(key_file)
+                        .map_err(|err| format!("cannot read {source}: {err}"))?;
+                    if meta.permissions().mode() & 0o077 != 0 {
+                        return Err(format!(
+                            "{source} can be read by others: `chmod 600 {key_file}`"
+                        ));
+                    }
+                }
+                std::fs::read(key_file).map_err(|err| format!("cannot read {source}: {err}"))?
+            }
+            KeySource::Keyring(place) => {
+                let (keyring, account) = keyring_place(place)?;
+                let key = keyring
+                    .get(account)
+                    .map_err(|err| format!("cannot read {source}: {err}"))?
+                    .ok_or_else(|| {
+                        format!("{source}: the keyring has no such entry; give the key again with `tokenctl config set-provider NAME --client-key-stdin`")
+                    })?;
+                key.expose().as_bytes().to_vec()
+            }
+        };
+        ClientKey::from_pem(&pem, &source.to_string(), certificate_file)
+    }
+
+    /// The key in `pem` (`what` names it in errors), with the thumbprints of `certificate_file`.
+    fn from_pem(
+        pem: &[u8],
+        what: &str,
+        certificate_file: Option<&str>,
+    ) -> Result<ClientKey, String> {
+        let (key, algorithm) = match jsonwebtoken::EncodingKey::from_rsa_pem(pem) {
             Ok(key) => (key, jsonwebtoken::Algorithm::RS256),
             Err(_) => (
-                jsonwebtoken::EncodingKey::from_ec_pem(&pem).map_err(|_| {
-                    format!(
-                        "client-key-file {key_file} is not an RSA or EC (P-256) private key in PEM"
-                    )
+                jsonwebtoken::EncodingKey::from_ec_pem(pem).map_err(|_| {
+                    format!("{what} is not an RSA or EC (P-256) private key in PEM")
                 })?,
                 jsonwebtoken::Algorithm::ES256,
             ),
@@ -229,11 +320,11 @@ mod tests {
         let (key, certificate) = (key.to_str().unwrap(), certificate.to_str().unwrap());
 
         std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let refused = ClientKey::load(key, None).unwrap_err();
+        let refused = ClientKey::load(KeySource::File(key), None).unwrap_err();
         assert!(refused.contains(&format!("chmod 600 {key}")), "{refused}");
         std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o600)).unwrap();
 
-        let client_key = ClientKey::load(key, Some(certificate)).unwrap();
+        let client_key = ClientKey::load(KeySource::File(key), Some(certificate)).unwrap();
         let first = client_key
             .assertion("app", "https://idp.test/", 1_800_000_000)
             .unwrap();

@@ -252,6 +252,13 @@ pub fn lock_path(guarded: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// A path given on the command line means from the current directory; a file keeps it
+/// absolute (a relative one in the contexts file is read from the file's directory, as kubectl
+/// reads its kubeconfig's).
+pub fn absolute_text(path: String) -> String {
+    std::path::absolute(&path).map_or(path, |absolute| absolute.display().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::base_url::is_loopback;
 use crate::secret::Secret;
+use crate::tls::TlsTrust;
 
 /// Replies larger than this are refused: a token reply is a few KiB.
 pub const MAX_REPLY_BYTES: usize = 1 << 20;
@@ -31,9 +32,9 @@ pub enum HttpError {
     TooLarge { url: Url, limit: usize },
     #[error("request to {url} failed: {reason}")]
     Other { url: Url, reason: String },
-    /// A cluster's certificate-authority settings cannot be used.
-    #[error("cluster {cluster:?}: {reason}")]
-    Trust { cluster: String, reason: String },
+    /// A cluster's or provider's TLS settings cannot be used.
+    #[error("{whose}: {reason}")]
+    Trust { whose: String, reason: String },
 }
 
 /// A reply: status, content type and the (bounded) body.
@@ -66,11 +67,17 @@ impl HttpClient {
         HttpClient::from_builder(client_builder(timeout), timeout)
     }
 
-    /// A client for a cluster's own server: it also trusts the cluster's certificate authority
-    /// (`certificate-authority` file or `certificate-authority-data`), or, with
+    /// A client for a server with TLS settings of its own (a cluster's, a provider's): its
+    /// certificate authority in place of the system roots, its `tls-server-name`, or, with
     /// `insecure-skip-tls-verify: true`, any certificate (said in a warning).
-    pub fn for_cluster(trust: &TlsTrust, timeout: Duration) -> Result<HttpClient, HttpError> {
-        HttpClient::from_builder(trust_cluster(client_builder(timeout), trust)?, timeout)
+    pub fn trusting(trust: &TlsTrust, timeout: Duration) -> Result<HttpClient, HttpError> {
+        let builder = trust
+            .apply(client_builder(timeout))
+            .map_err(|reason| HttpError::Trust {
+                whose: trust.whose.clone(),
+                reason,
+            })?;
+        HttpClient::from_builder(builder, timeout)
     }
 
     /// How long a request may take.
@@ -274,57 +281,6 @@ fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
         .connect_timeout(CONNECT_TIMEOUT.min(timeout))
         .timeout(timeout)
         .user_agent(concat!("tokenctl/", env!("CARGO_PKG_VERSION")))
-}
-
-/// How a cluster's server is trusted, as its kubeconfig-style entry says: a CA file or
-/// inline PEM data, or no verification at all.
-#[derive(Clone, Debug, Default)]
-pub struct TlsTrust {
-    /// The cluster's name, for messages.
-    pub name: String,
-    pub ca_file: Option<String>,
-    /// Base64-encoded PEM.
-    pub ca_data: Option<String>,
-    pub insecure_skip_verify: bool,
-}
-
-/// Applies a cluster's trust settings to a client builder.
-pub fn trust_cluster(
-    builder: reqwest::ClientBuilder,
-    cluster: &TlsTrust,
-) -> Result<reqwest::ClientBuilder, HttpError> {
-    let problem = |reason: String| HttpError::Trust {
-        cluster: cluster.name.clone(),
-        reason,
-    };
-    let authorities = match (&cluster.ca_file, &cluster.ca_data) {
-        (Some(path), _) => {
-            let pem = std::fs::read(path).map_err(|err| {
-                problem(format!("cannot read certificate-authority {path}: {err}"))
-            })?;
-            Some(crate::cluster_tls::certificates(&pem).map_err(problem)?)
-        }
-        (None, Some(data)) => Some(
-            crate::cluster_tls::certificates_from_data(data)
-                .map_err(|reason| problem(format!("certificate-authority-data {reason}")))?,
-        ),
-        (None, None) => None,
-    };
-    if cluster.insecure_skip_verify {
-        tracing::warn!(
-            cluster = %cluster.name,
-            "insecure-skip-tls-verify: the server's certificate is not checked"
-        );
-        return Ok(builder.danger_accept_invalid_certs(true));
-    }
-    match authorities {
-        // kubectl's rule: the cluster's CA replaces the system roots for its server.
-        Some(authorities) => {
-            let config = crate::cluster_tls::trusting(authorities).map_err(problem)?;
-            Ok(builder.use_preconfigured_tls(config))
-        }
-        None => Ok(builder),
-    }
 }
 
 /// The innermost cause of an error, which is the informative one for connection failures.

@@ -5,7 +5,6 @@
 pub mod base_url;
 pub mod client_auth;
 pub mod clock;
-pub mod cluster_tls;
 pub mod config;
 pub mod dirs;
 pub mod flows;
@@ -19,6 +18,7 @@ pub mod os_keyring;
 pub mod provider;
 pub mod secret;
 pub mod session;
+pub mod tls;
 
 /// Re-exported for [`register_provider!`].
 #[doc(hidden)]

@@ -21,6 +21,27 @@ pub enum Backend {
 }
 
 impl Backend {
+    const ALL: [Backend; 4] = [
+        Backend::SecretService,
+        Backend::Keyutils,
+        Backend::Keychain,
+        Backend::CredentialManager,
+    ];
+
+    /// The backend's name in files (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::SecretService => "secret-service",
+            Backend::Keyutils => "keyutils",
+            Backend::Keychain => "keychain",
+            Backend::CredentialManager => "credential-manager",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Backend> {
+        Backend::ALL.into_iter().find(|b| b.as_str() == name)
+    }
+
     /// What `auth status` says.
     pub fn describe(self) -> &'static str {
         match self {

@@ -93,6 +93,8 @@ pub enum FieldKind {
     Secret,
     /// One of these words.
     Choice(&'static [&'static str]),
+    /// An entry of the OS keyring, `BACKEND:ACCOUNT`, as tokenctl writes it.
+    KeyringEntry,
 }
 
 /// One configuration field of a provider entry in the contexts file.
@@ -175,10 +177,20 @@ pub mod fields {
         FieldKind::Path,
         "PEM private key (RSA or EC P-256, mode 0600) for private_key_jwt client authentication",
     );
+    pub const CLIENT_KEY_KEYRING: FieldSpec = FieldSpec::optional(
+        "client-key-keyring",
+        FieldKind::KeyringEntry,
+        "where `config set-provider NAME --client-key-stdin` keeps the private_key_jwt key in the OS keyring (written by tokenctl)",
+    );
     pub const CLIENT_CERTIFICATE_FILE: FieldSpec = FieldSpec::optional(
         "client-certificate-file",
         FieldKind::Path,
         "PEM certificate of client-key-file: its thumbprints go in the assertion (Entra ID)",
+    );
+    pub const CERTIFICATE_AUTHORITY: FieldSpec = FieldSpec::optional(
+        "certificate-authority",
+        FieldKind::Path,
+        "CA bundle (PEM) that signs the provider's certificate, trusted instead of the system roots (a corporate CA)",
     );
     pub const REDIRECT_PORT: FieldSpec = FieldSpec::optional(
         "redirect-port",
@@ -194,9 +206,20 @@ pub mod fields {
         CLIENT_SECRET,
         CLIENT_AUTH,
         CLIENT_KEY_FILE,
+        CLIENT_KEY_KEYRING,
         CLIENT_CERTIFICATE_FILE,
         SCOPES,
         REDIRECT_PORT,
+        CERTIFICATE_AUTHORITY,
+    ];
+
+    /// The fields that name a file: a relative path in them is read from the contexts file's
+    /// directory.
+    pub const PATHS: &[FieldSpec] = &[
+        CLIENT_SECRET_FILE,
+        CLIENT_KEY_FILE,
+        CLIENT_CERTIFICATE_FILE,
+        CERTIFICATE_AUTHORITY,
     ];
 
     /// An application credential where the client ID is optional (Run:ai).
@@ -205,6 +228,7 @@ pub mod fields {
         CLIENT_SECRET_ENV,
         CLIENT_SECRET_FILE,
         CLIENT_SECRET,
+        CERTIFICATE_AUTHORITY,
     ];
 }
 
@@ -426,6 +450,10 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
                 "must be a URL or host name, not {}",
                 describe(value)
             )),
+        },
+        FieldKind::KeyringEntry => match value.as_str() {
+            Some(text) => crate::client_auth::check_keyring_place(text),
+            None => Err(format!("must be BACKEND:ACCOUNT, not {}", describe(value))),
         },
         FieldKind::Choice(words) => match value.as_str() {
             Some(text) if words.contains(&text) => Ok(()),

@@ -126,15 +126,14 @@ impl Session {
         let cluster = self.cluster.as_ref().ok_or_else(|| {
             SessionError::Unusable(format!("context {:?} has no cluster", self.context))
         })?;
+        let trust = crate::flows::cluster_trust(cluster);
         let builder = reqwest::Client::builder().timeout(self.timeout);
-        crate::http::trust_cluster(builder, &crate::flows::tls_trust(cluster))
-            .and_then(|builder| {
-                builder
-                    .build()
-                    .map_err(|err| crate::http::HttpError::Trust {
-                        cluster: cluster.name.clone(),
-                        reason: err.to_string(),
-                    })
+        trust
+            .apply(builder)
+            .and_then(|builder| builder.build().map_err(|err| err.to_string()))
+            .map_err(|reason| crate::http::HttpError::Trust {
+                whose: trust.whose.clone(),
+                reason,
             })
             .map_err(|err| SessionError::Login(LoginError::from(err)))
     }

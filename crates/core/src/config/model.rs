@@ -42,7 +42,7 @@ pub struct FileModel {
 
 impl FileModel {
     /// Relative paths the file names (a cluster's `certificate-authority`, a provider's
-    /// `client-secret-file`, a `subject-token: file:`) are read from the file's own directory,
+    /// files such as `client-secret-file`, a `subject-token: file:`) are read from the file's own directory,
     /// as kubectl reads the paths of its kubeconfig.
     pub fn anchor_paths(&mut self, dir: &std::path::Path) {
         let anchored = |path: &str| {
@@ -56,10 +56,12 @@ impl FileModel {
             }
         }
         for provider in &mut self.providers {
-            if let Some(Value::String(path)) = provider.fields.get_mut("client-secret-file")
-                && let Some(absolute) = anchored(path)
-            {
-                *path = absolute;
+            for field in crate::provider::fields::PATHS {
+                if let Some(Value::String(path)) = provider.fields.get_mut(field.name)
+                    && let Some(absolute) = anchored(path)
+                {
+                    *path = absolute;
+                }
             }
         }
         for context in &mut self.contexts {
@@ -110,6 +112,9 @@ pub struct ClusterEntry {
     pub certificate_authority_data: Option<String>,
     #[serde(default)]
     pub insecure_skip_tls_verify: Option<bool>,
+    /// The name the server's certificate is checked for instead of the server URL's host.
+    #[serde(default)]
+    pub tls_server_name: Option<String>,
 }
 
 /// `contexts[]`: a provider (or `discover`), a cluster, and defaults for login.
@@ -201,11 +206,12 @@ pub fn subject_token_type(text: &str) -> Result<String, String> {
 }
 
 /// The keys of a cluster entry, all interpreted by tokenctl.
-pub const CLUSTER_KEYS: [&str; 4] = [
+pub const CLUSTER_KEYS: [&str; 5] = [
     "server",
     "certificate-authority",
     "certificate-authority-data",
     "insecure-skip-tls-verify",
+    "tls-server-name",
 ];
 
 /// The `provider:` value that asks the cluster which provider to use.

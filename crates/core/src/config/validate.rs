@@ -188,9 +188,16 @@ fn cluster_problems(cluster: &ClusterEntry) -> Vec<String> {
         );
     }
     if let Some(data) = &cluster.certificate_authority_data
-        && let Err(reason) = crate::cluster_tls::certificates_from_data(data)
+        && let Err(reason) = crate::tls::certificates_from_data(data)
     {
         problems.push(format!("field `certificate-authority-data` {reason}"));
+    }
+    if let Some(name) = &cluster.tls_server_name
+        && rustls::pki_types::ServerName::try_from(name.as_str()).is_err()
+    {
+        problems.push(format!(
+            "field `tls-server-name` {name:?} is not a host name or IP address"
+        ));
     }
     problems
 }

@@ -10,12 +10,13 @@ use url::Url;
 mod browser;
 mod target;
 
-use crate::client_auth::{ClientAuth, ClientKey, Learned};
+use crate::client_auth::{ClientAuth, ClientKey, KeySource, Learned};
 use crate::config::{self, ContextEntry, ProviderEntry, SubjectSource};
 use crate::http::HttpClient;
 use crate::oauth::{self, Client, Grant, OAuthError, TokenRequest, TokenSet};
 use crate::provider::{Endpoints, Flow, ProviderConfig};
 use crate::secret::Secret;
+use crate::tls::TlsTrust;
 pub use browser::BrowserOpener;
 pub use target::{LoginError, LoginUi, Target, verify_id_token, verify_refreshed_id_token};
 
@@ -182,15 +183,18 @@ fn client_auth(config: &ProviderConfig<'_>) -> Option<ClientAuth> {
     config.text("client-auth").and_then(ClientAuth::parse)
 }
 
-/// The key the client authenticates with (`private_key_jwt`): `client-key-file`, unless
-/// `client-auth` names another way.
-pub fn client_key_file<'a>(config: &ProviderConfig<'a>) -> Option<&'a str> {
-    let key_file = config.text("client-key-file")?;
-    matches!(client_auth(config), None | Some(ClientAuth::PrivateKeyJwt)).then_some(key_file)
+/// The key the client authenticates with (`private_key_jwt`): `client-key-file`, else
+/// `client-key-keyring`, unless `client-auth` names another way.
+pub fn client_key<'a>(config: &ProviderConfig<'a>) -> Option<KeySource<'a>> {
+    let source = config
+        .text("client-key-file")
+        .map(KeySource::File)
+        .or_else(|| config.text("client-key-keyring").map(KeySource::Keyring))?;
+    matches!(client_auth(config), None | Some(ClientAuth::PrivateKeyJwt)).then_some(source)
 }
 
 /// The client as the entry registers it. `client-auth` fixes how it authenticates; a
-/// `client-key-file` means `private_key_jwt`; else the way that worked last at this token
+/// client key means `private_key_jwt`; else the way that worked last at this token
 /// endpoint, else the one discovery's `listed` methods prefer.
 fn client_of(
     config: &ProviderConfig<'_>,
@@ -201,11 +205,11 @@ fn client_of(
 ) -> Result<Client, String> {
     let id = config.text("client-id").unwrap_or_default().to_owned();
     let fixed = client_auth(config);
-    if fixed == Some(ClientAuth::PrivateKeyJwt) && client_key_file(config).is_none() {
-        return Err("client-auth: private-key-jwt needs client-key-file (a PEM key)".into());
+    if fixed == Some(ClientAuth::PrivateKeyJwt) && client_key(config).is_none() {
+        return Err("client-auth: private-key-jwt needs client-key-file (a PEM key) or a key given with `config set-provider --client-key-stdin`".into());
     }
-    if let Some(key_file) = client_key_file(config) {
-        let key = ClientKey::load(key_file, config.text("client-certificate-file"))?;
+    if let Some(source) = client_key(config) {
+        let key = ClientKey::load(source, config.text("client-certificate-file"))?;
         // RFC 7523's update: the issuer, where the dialect takes it; Entra ID wants the
         // token endpoint.
         let audience = match (to_token_endpoint, &endpoints.issuer, &endpoints.token) {
@@ -571,7 +575,7 @@ pub async fn discover_cluster(
         .map_err(|reason| problem(format!("server {reason}")))?;
     let url = crate::base_url::join_path(&base, "apis/auth/discovery");
     // The cluster's own server: its certificate authority applies.
-    let http = HttpClient::for_cluster(&tls_trust(cluster), http.timeout())?;
+    let http = HttpClient::trusting(&cluster_trust(cluster), http.timeout())?;
     let reply = http.get(&url).await?;
     if reply.status != 200 {
         return Err(problem(format!(
@@ -615,13 +619,27 @@ pub async fn discover_cluster(
     Ok(entry)
 }
 
-/// How a cluster's server is trusted, from its entry in the contexts file.
-pub fn tls_trust(cluster: &crate::config::ClusterEntry) -> crate::http::TlsTrust {
-    crate::http::TlsTrust {
-        name: cluster.name.clone(),
+/// How a cluster's server is trusted, as kubectl reads its entry.
+pub fn cluster_trust(cluster: &crate::config::ClusterEntry) -> TlsTrust {
+    TlsTrust {
+        whose: format!("cluster {:?}", cluster.name),
         ca_file: cluster.certificate_authority.clone(),
         ca_data: cluster.certificate_authority_data.clone(),
+        server_name: cluster.tls_server_name.clone(),
         insecure_skip_verify: cluster.insecure_skip_tls_verify == Some(true),
+    }
+}
+
+/// How a provider is trusted: its `certificate-authority`, for an identity provider behind a
+/// private CA (every request to it: discovery, keys, token, device and revocation endpoints).
+pub fn provider_trust(provider: &ProviderEntry) -> TlsTrust {
+    TlsTrust {
+        whose: format!("provider {:?}", provider.name),
+        ca_file: provider
+            .as_config()
+            .text(crate::provider::fields::CERTIFICATE_AUTHORITY.name)
+            .map(str::to_owned),
+        ..TlsTrust::default()
     }
 }
 

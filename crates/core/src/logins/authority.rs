@@ -41,6 +41,15 @@ impl ProviderAuthority {
         Ok(self.http.get_or_init(|| http))
     }
 
+    /// The client for a provider's requests: its own `certificate-authority` when it has one.
+    fn http_for(&self, entry: &ProviderEntry) -> Result<HttpClient, LoginError> {
+        let trust = flows::provider_trust(entry);
+        if trust.is_default() {
+            return Ok(self.http()?.clone());
+        }
+        Ok(HttpClient::trusting(&trust, self.timeout)?)
+    }
+
     /// The provider entry: as configured, or as the cluster describes it now (network).
     async fn entry<'a>(
         &self,
@@ -55,8 +64,8 @@ impl ProviderAuthority {
     }
 
     /// The login's provider, resolved as it is configured (or discovered) now, and checked to
-    /// be the one that minted the login.
-    async fn target_of(&self, login: &StoredLogin) -> Result<Target, AuthorityError> {
+    /// be the one that minted the login; with the client for its requests.
+    async fn target_of(&self, login: &StoredLogin) -> Result<(Target, HttpClient), AuthorityError> {
         let provided = Provided::of_login(&self.set, &login.provider).map_err(|message| {
             LoginError::Config {
                 provider: login.provider.clone(),
@@ -64,8 +73,8 @@ impl ProviderAuthority {
             }
         })?;
         let entry = self.entry(provided).await?;
-        let target =
-            flows::resolve(self.http()?, &entry, None, login.flow, &login.scopes, None).await?;
+        let http = self.http_for(&entry)?;
+        let target = flows::resolve(&http, &entry, None, login.flow, &login.scopes, None).await?;
         let issuer = target.endpoints.issuer.as_ref().map(|u| u.to_string());
         if let (Some(then), Some(now)) = (&login.issuer, &issuer)
             && then != now
@@ -83,7 +92,7 @@ impl ProviderAuthority {
                 to: now.to_string(),
             });
         }
-        Ok(target)
+        Ok((target, http))
     }
 }
 
@@ -127,7 +136,7 @@ impl Authority for ProviderAuthority {
         how: SignIn<'_>,
     ) -> Result<Minted, AuthorityError> {
         let entry = self.entry(selection.provider).await?;
-        let http = self.http()?;
+        let http = &self.http_for(&entry)?;
         let target = flows::resolve(
             http,
             &entry,
@@ -146,7 +155,7 @@ impl Authority for ProviderAuthority {
         login: &StoredLogin,
         refresh_token: Secret,
     ) -> Result<Minted, AuthorityError> {
-        let target = self.target_of(login).await?;
+        let (target, http) = self.target_of(login).await?;
         let url = login
             .token_endpoint
             .clone()
@@ -156,17 +165,12 @@ impl Authority for ProviderAuthority {
                 message: "no token endpoint".into(),
             })?;
         let grant = Grant::RefreshToken(refresh_token);
-        match oauth::request_token(
-            self.http()?,
-            target.wire.as_ref(),
-            &target.request(&url, &grant),
-        )
-        .await
+        match oauth::request_token(&http, target.wire.as_ref(), &target.request(&url, &grant)).await
         {
             Ok(tokens) => {
                 if let Some(id_token) = &tokens.id_token {
                     let checked = flows::verify_refreshed_id_token(
-                        self.http()?,
+                        &http,
                         &target,
                         id_token,
                         login.id_token.as_ref(),
@@ -196,7 +200,7 @@ impl Authority for ProviderAuthority {
         client_secret: Option<Secret>,
     ) -> Result<Minted, AuthorityError> {
         let entry = self.entry(selection.provider).await?;
-        let http = self.http()?;
+        let http = &self.http_for(&entry)?;
         let (method, secret) = match flow {
             // The subject token is read from the context's source; the client authenticates
             // as configured (a public client needs no secret).
@@ -209,7 +213,7 @@ impl Authority for ProviderAuthority {
             _ => match flows::client_secret(&entry, client_secret) {
                 Ok(Some(secret)) => (Method::ClientCredentials, Some(secret)),
                 // private_key_jwt: the key file is the credential.
-                Ok(None) if flows::client_key_file(&entry.as_config()).is_some() => {
+                Ok(None) if flows::client_key(&entry.as_config()).is_some() => {
                     (Method::ClientCredentials, None)
                 }
                 Ok(None) => {
@@ -228,14 +232,14 @@ impl Authority for ProviderAuthority {
     }
 
     async fn revoke(&self, login: &StoredLogin, refresh_token: Secret) -> Result<(), RevokeError> {
-        let target = self.target_of(login).await.map_err(|err| match err {
+        let (target, http) = self.target_of(login).await.map_err(|err| match err {
             AuthorityError::Login(err) => RevokeError::Failed(err),
             other => RevokeError::Failed(LoginError::Config {
                 provider: login.provider.clone(),
                 message: other.to_string(),
             }),
         })?;
-        flows::revoke(self.http()?, &target, &refresh_token).await
+        flows::revoke(&http, &target, &refresh_token).await
     }
 }
 
