@@ -12,12 +12,34 @@ use tokenctl_core::http::Reply;
 pub type Target = fn(&[u8]);
 
 /// The targets by name, for the smoke run.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("contexts_file", contexts_file),
     ("token_reply", token_reply),
     ("jwt", jwt),
     ("exec_credential_input", exec_credential_input),
+    ("callback_request", callback_request),
+    ("discovery_document", discovery_document),
 ];
+
+/// What arrives on the browser login's loopback port: the request head a local program sends.
+pub fn callback_request(data: &[u8]) {
+    let _ = tokenctl_core::flows::parse_callback_request(data);
+}
+
+/// An identity provider's discovery document, read against a configured issuer (the first
+/// byte picks a path issuer or a bare origin).
+pub fn discovery_document(data: &[u8]) {
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let issuer = if selector & 1 == 0 {
+        "https://idp.example.com/realms/r"
+    } else {
+        "https://idp.example.com"
+    };
+    let issuer = url::Url::parse(issuer).expect("static URL");
+    let _ = tokenctl_core::discovery::read(body, Some(&issuer));
+}
 
 /// A contexts file: parse, validate, resolve the current context.
 pub fn contexts_file(data: &[u8]) {

@@ -142,15 +142,28 @@ fn a_registration_with_one_exact_redirect_uri_signs_in_on_its_fixed_port() {
     );
 }
 
+/// The loopback listener against other programs on this machine: an idle connection does not
+/// stall it and an answer with the wrong state is refused (400) while the real sign-in goes on
+/// to succeed; an error answer ends the login; an answer from another issuer (RFC 9207) is a
+/// mix-up and refused.
 #[test]
-fn a_forged_callback_is_refused_and_nothing_is_stored() {
+fn forged_callbacks_are_refused_and_the_real_sign_in_still_lands() {
+    require_tool("chromium", "apt-get install chromium");
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
     let run = sandbox.run_env(
         ["auth", "login"],
         &[("BROWSER", &browser("forged-callback.js", "state"))],
     );
-    assert!(run.fails_with(1).contains("wrong state"), "{}", run.stderr);
+    run.ok();
+    for line in [
+        "refused a sign-in answer with the wrong state (it did not come from this login); still waiting",
+        "Logged in to sso as alice@example.com",
+    ] {
+        assert!(run.stderr.contains(line), "{line}\n{}", run.stderr);
+    }
+    sandbox.run(["auth", "logout"]).ok();
+
     let run = sandbox.run_env(
         ["auth", "login"],
         &[("BROWSER", &browser("forged-callback.js", "error"))],
@@ -160,7 +173,48 @@ fn a_forged_callback_is_refused_and_nothing_is_stored() {
         "{}",
         run.stderr
     );
-    assert!(!sandbox.dir.path().join("data/tokenctl/logins").exists());
+    let run = sandbox.run_env(
+        ["auth", "login"],
+        &[("BROWSER", &browser("forged-callback.js", "iss"))],
+    );
+    assert!(
+        run.fails_with(1)
+            .contains("the sign-in answer comes from issuer \"https://evil.example.com\""),
+        "{}",
+        run.stderr
+    );
+    let status = sandbox.run(["auth", "status"]).fails_with(4).to_owned();
+    assert!(status.contains("not logged in"), "nothing stored: {status}");
+}
+
+/// Where the redirect host is `localhost` (the Azure dialect), the port is held on [::1] too:
+/// with [::1]:PORT taken by another program, the login refuses before a browser opens, naming
+/// IPv6; on a host without an IPv6 loopback it listens on 127.0.0.1 alone.
+#[test]
+fn a_localhost_redirect_holds_the_port_on_both_loopbacks() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let squatter = std::net::TcpListener::bind("[::1]:53000");
+    let run = sandbox.run_env(
+        ["--context", "corp", "auth", "login"],
+        &[("BROWSER", &browser("forged-callback.js", "error"))],
+    );
+    let stderr = run.fails_with(1).to_owned();
+    if squatter.is_ok() {
+        assert!(
+            stderr.contains("[::1]:53000 (IPv6) is taken by another program"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("access_denied"),
+            "no browser opened: {stderr}"
+        );
+    } else {
+        assert!(
+            stderr.contains("access_denied"),
+            "127.0.0.1 alone: {stderr}"
+        );
+    }
 }
 
 #[test]

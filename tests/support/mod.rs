@@ -14,12 +14,12 @@ pub fn tokenctl_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tokenctl"))
 }
 
-/// The workspace root (completions/, man/ and tests/ live there).
 /// The claims of a JWT, as `auth token --decode` shows them.
 pub fn jwt_claims(token: &str) -> serde_json::Value {
     serde_json::Value::Object(tokenctl_core::jwt::decode(token).expect("a JWT").claims)
 }
 
+/// The workspace root (completions/, man/ and tests/ live there).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()

@@ -133,6 +133,7 @@ fn parse_attribute(text: &str) -> Result<(String, String), String> {
     if tokenctl_core::config::CONTEXT_KEYS.contains(&key) {
         return Err(format!("`{key}` has its own flag: --{key}"));
     }
+    tokenctl_core::config::attribute_variable(key)?;
     Ok((key.to_owned(), value.to_owned()))
 }
 

@@ -437,6 +437,9 @@ fn read_kubeconfig(path: &Path) -> Result<Value> {
         root.insert("kind".into(), "Config".into());
         return Ok(Value::Mapping(root));
     }
+    if let Err((line, message)) = tokenctl_core::yaml_bound::check(&text) {
+        bail!("{}:{line}: {message}; nothing was changed", path.display());
+    }
     serde_yaml_ng::from_str(&text).map_err(|err| {
         let place = err
             .location()

@@ -159,11 +159,10 @@ fn plugin_env(global: &GlobalArgs) -> Result<Vec<(String, String)>> {
     let Ok(resolved) = set.resolve(global.context.as_deref()) else {
         return Ok(env);
     };
-    let reserved = ["CONTEXT", "SERVER", "TOKEN", "CONFIG"];
+    // A valid set has only attributes that map to a variable of their own.
     for (key, value) in &resolved.context.attributes {
-        let key = key.to_uppercase().replace(['-', '.'], "_");
-        if !reserved.contains(&key.as_str()) {
-            env.push((format!("TOKENCTL_{key}"), env_value(value)));
+        if let Ok(variable) = config::attribute_variable(key) {
+            env.push((variable, env_value(value)));
         }
     }
     env.push((

@@ -10,6 +10,7 @@ use tokenctl_core::clock::human_duration;
 use tokenctl_core::flows::BrowserOpener;
 use tokenctl_core::flows::LoginUi;
 use tokenctl_core::oauth::DeviceAuthorization;
+use tokenctl_core::text::printable;
 
 /// Reads one line from stdin (a secret piped in), without its line ending.
 pub fn read_stdin_secret(what: &str) -> Result<Secret> {
@@ -70,14 +71,16 @@ impl TerminalUi {
 
 impl LoginUi for TerminalUi {
     fn device_code(&self, authorization: &DeviceAuthorization) {
+        // The provider's text, made printable: it cannot forge lines or move the cursor.
         let mut err = std::io::stderr().lock();
         let _ = writeln!(
             err,
             "To sign in, open {} and enter the code {}",
-            authorization.verification_uri, authorization.user_code
+            printable(&authorization.verification_uri),
+            printable(&authorization.user_code)
         );
         if let Some(complete) = &authorization.verification_uri_complete {
-            let _ = writeln!(err, "or open {complete}");
+            let _ = writeln!(err, "or open {}", printable(complete));
         }
         // A QR code of the URL for a phone, on a terminal that shows it.
         if std::io::stderr().is_terminal() {

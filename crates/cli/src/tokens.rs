@@ -16,6 +16,7 @@ use tokenctl_core::logins::{
     Freshness, LoggedOut, LoginStore, Logins, ProviderAuthority, SignIn, SignInOutcome,
     StoredLogin, Want, identity_of, others, store::TRIED_KEYRINGS,
 };
+use tokenctl_core::text::printable;
 use tokenctl_core::{Flow, Secret};
 
 use crate::GlobalArgs;
@@ -216,7 +217,9 @@ fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {
 }
 
 fn as_whom(identity: Option<&str>) -> String {
-    identity.map(|who| format!(" as {who}")).unwrap_or_default()
+    identity
+        .map(|who| format!(" as {}", printable(who)))
+        .unwrap_or_default()
 }
 
 /// The longest `--min-valid` or `--request-timeout` taken: beyond it a number is a typo, and
@@ -417,10 +420,11 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
             if let Some(cluster) = &doc.cluster {
                 writeln!(out, "Cluster:        {cluster}")?;
             }
+            // Claims and scopes are the provider's text: printable, as JSON and YAML escape them.
             if let Some(identity) = &doc.identity {
-                writeln!(out, "Logged in as:   {identity}")?;
+                writeln!(out, "Logged in as:   {}", printable(identity))?;
             }
-            writeln!(out, "Scopes:         {}", doc.scopes.join(" "))?;
+            writeln!(out, "Scopes:         {}", printable(&doc.scopes.join(" ")))?;
             writeln!(out, "Flow:           {}", doc.flow)?;
             writeln!(
                 out,

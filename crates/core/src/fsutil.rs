@@ -6,11 +6,25 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The largest file [`read_user_text`] reads.
+pub const MAX_USER_FILE_BYTES: u64 = 16 << 20;
+
 /// A text file people edit (the contexts file, a kubeconfig): its UTF-8, without the byte-order
 /// mark some Windows editors put first, which YAML parsers take for content. kubectl reads such
 /// files; a rewrite leaves the mark out.
 pub fn read_user_text(path: &Path) -> io::Result<String> {
-    let text = fs::read_to_string(path)?;
+    let file = File::open(path)?;
+    if file.metadata()?.len() > MAX_USER_FILE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "larger than {} MiB; no contexts file or kubeconfig is that large",
+                MAX_USER_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    // Read no more than the bound even if the file grows meanwhile.
+    let text = io::read_to_string(io::Read::take(file, MAX_USER_FILE_BYTES))?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_owned(),
         None => text,

@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod clock;
 pub mod config;
 pub mod dirs;
+pub mod discovery;
 pub mod flows;
 pub mod fsutil;
 pub mod http;
@@ -18,7 +19,9 @@ pub mod os_keyring;
 pub mod provider;
 pub mod secret;
 pub mod session;
+pub mod text;
 pub mod tls;
+pub mod yaml_bound;
 
 /// Re-exported for [`register_provider!`].
 #[doc(hidden)]

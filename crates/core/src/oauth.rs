@@ -106,7 +106,10 @@ pub async fn post_as_client(
             .basic
             .as_ref()
             .map(|(user, password)| (user.as_str(), password.as_str()));
-        http.post_form(url, &fields, basic).await
+        let reply = http.post_form(url, &fields, basic).await?;
+        let mut secrets = secret_values(&fields);
+        secrets.extend(basic.map(|(_, password)| password));
+        Ok(redacted(reply, &secrets))
     };
     let reply = send(client.auth).await?;
     let other = client.auth.other().filter(|_| client.secret.is_some());
@@ -123,6 +126,54 @@ pub async fn post_as_client(
     }
     learned.remember(other);
     Ok(retry)
+}
+
+/// The fields whose values are secrets (form and Run:ai JSON names): a provider that echoes one
+/// back in its error must not get it printed.
+const SECRET_FIELDS: &[&str] = &[
+    "client_secret",
+    "client_assertion",
+    "password",
+    "refresh_token",
+    "device_code",
+    "code",
+    "code_verifier",
+    "subject_token",
+    "actor_token",
+    "token",
+    "clientSecret",
+    "appSecret",
+    "secret",
+    "refreshToken",
+];
+
+/// The secret values among `fields`.
+fn secret_values<'a>(fields: &[(&str, &'a str)]) -> Vec<&'a str> {
+    fields
+        .iter()
+        .filter(|(key, _)| SECRET_FIELDS.contains(key))
+        .map(|(_, value)| *value)
+        .collect()
+}
+
+/// A refusal with every secret of the request it answers replaced by `[REDACTED]`; a success is
+/// left alone (it carries the new tokens).
+fn redacted(mut reply: Reply, secrets: &[&str]) -> Reply {
+    if (200..300).contains(&reply.status) {
+        return reply;
+    }
+    let mut text = String::from_utf8_lossy(&reply.body).into_owned();
+    let mut changed = false;
+    for secret in secrets.iter().filter(|secret| secret.len() >= 4) {
+        if text.contains(secret) {
+            text = text.replace(secret, "[REDACTED]");
+            changed = true;
+        }
+    }
+    if changed {
+        reply.body = text.into_bytes();
+    }
+    reply
 }
 
 /// Whether a reply refuses the client's authentication rather than the request: 401, an
@@ -262,7 +313,7 @@ pub fn seconds_value(field: &str, value: &serde_json::Value, max: u64) -> Option
 /// Why a token request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
-    #[error("the identity provider refused the request: {error}{}{}", describe(.description), hint(.error))]
+    #[error("the identity provider refused the request: {}{}{}", crate::text::one_line(.error, 60), describe(.description), hint(.error))]
     Provider {
         error: String,
         description: Option<String>,
@@ -286,7 +337,7 @@ impl OAuthError {
 
 fn describe(description: &Option<String>) -> String {
     match description {
-        Some(text) if !text.is_empty() => format!(" ({})", one_line(text, 200)),
+        Some(text) if !text.is_empty() => format!(" ({})", crate::text::one_line(text, 200)),
         _ => String::new(),
     }
 }
@@ -315,18 +366,6 @@ fn status_hint(status: u16) -> &'static str {
         500..=599 => "; the identity provider has a problem, try again later",
         404 => "; check the provider's server, realm, tenant or domain",
         _ => "",
-    }
-}
-
-/// At most `limit` characters of `text` on one line, for messages.
-pub(crate) fn one_line(text: &str, limit: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    match flat.char_indices().nth(limit) {
-        Some((at, _)) => format!("{}…", &flat[..at]),
-        None => flat,
     }
 }
 
@@ -443,7 +482,16 @@ pub async fn request_token(
                 .collect();
             post_as_client(http, &url, request.client, &pairs).await?
         }
-        WireRequest::Json { body, .. } => http.post_json(&url, body).await?,
+        WireRequest::Json { body, .. } => {
+            let reply = http.post_json(&url, body).await?;
+            let fields: Vec<(&str, &str)> = body
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(key, value)| Some((key.as_str(), value.as_str()?)))
+                .collect();
+            redacted(reply, &secret_values(&fields))
+        }
     };
     wire.decode(&url, &reply)
 }
@@ -479,7 +527,7 @@ pub fn parse_token_reply(url: &Url, reply: &Reply) -> Result<TokenSet, OAuthErro
 pub fn provider_error(url: &Url, reply: &Reply) -> OAuthError {
     match serde_json::from_slice::<ErrorReply>(&reply.body) {
         Ok(error) => OAuthError::Provider {
-            error: one_line(&error.error, 60),
+            error: crate::text::one_line(&error.error, 60),
             description: error.error_description,
             status: reply.status,
         },

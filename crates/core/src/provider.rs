@@ -246,6 +246,8 @@ pub struct Endpoints {
     pub revocation: Option<Url>,
     pub end_session: Option<Url>,
     pub jwks: Option<Url>,
+    /// RFC 9207: the provider puts `iss` in its authorization response (from discovery).
+    pub iss_in_authorization_response: bool,
 }
 
 /// A provider entry of the contexts file, as a dialect sees it: its name and its fields.

@@ -63,6 +63,7 @@ impl Provider for Auth0 {
             revocation: at("oauth/revoke"),
             end_session: at("v2/logout"),
             jwks: at(".well-known/jwks.json"),
+            ..Endpoints::default()
         })
     }
 }

@@ -71,6 +71,7 @@ impl Provider for Azure {
             end_session: v2("logout"),
             jwks: Some(join_path(&tenant_base, "discovery/v2.0/keys")),
             issuer,
+            ..Endpoints::default()
         })
     }
 

@@ -63,6 +63,7 @@ impl Provider for Keycloak {
             end_session: oidc("logout"),
             jwks: oidc("certs"),
             issuer: Some(issuer),
+            ..Endpoints::default()
         })
     }
 

@@ -19,7 +19,7 @@ pub use edit::{Edit, EditOutcome, Section};
 pub use list::{ContextList, ContextSummary};
 pub use model::{
     CLUSTER_KEYS, CONTEXT_KEYS, ClusterEntry, ContextEntry, CredentialStore, DISCOVER, FileModel,
-    ProviderEntry, SubjectSource, subject_token_type,
+    ProviderEntry, SubjectSource, attribute_variable, subject_token_type,
 };
 pub use validate::Problem;
 
@@ -241,6 +241,12 @@ pub(crate) fn parse_typed<T: serde::de::DeserializeOwned + Default>(
     if is_blank_yaml(text) {
         return Ok(T::default());
     }
+    crate::yaml_bound::check(text).map_err(|(line, message)| ConfigError::Parse {
+        path: path.to_path_buf(),
+        line,
+        column: 1,
+        message,
+    })?;
     serde_yaml_ng::from_str(text).map_err(|err| {
         let message = strip_location(&err.to_string()).replace(
             "struct FileModel",

@@ -137,6 +137,42 @@ pub struct ContextEntry {
     pub attributes: Vec<KeyValue>,
 }
 
+/// The environment variables tokenctl itself reads or hands to the programs it runs; no context
+/// attribute may become one of them.
+pub const OWN_VARIABLES: &[&str] = &[
+    "TOKENCTL_CONFIG",
+    "TOKENCTL_CONTEXT",
+    "TOKENCTL_SERVER",
+    "TOKENCTL_TOKEN",
+    "TOKENCTL_TOKEN_FILE",
+    "TOKENCTL_TOKEN_EXPIRES_AT",
+    "TOKENCTL_USERNAME",
+    "TOKENCTL_PASSWORD",
+    "TOKENCTL_PIE",
+];
+
+/// The variable a context attribute reaches plugins as: `TOKENCTL_` and the name upper-cased,
+/// `-` as `_`. A name is letters, digits, `_` and `-` (so it cannot smuggle `=` or a second
+/// variable into the environment), and never names one of [`OWN_VARIABLES`].
+pub fn attribute_variable(key: &str) -> Result<String, String> {
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(format!(
+            "attribute {key:?}: a name is letters, digits, `_` and `-` (it becomes an environment variable for plugins)"
+        ));
+    }
+    let variable = format!("TOKENCTL_{}", key.to_ascii_uppercase().replace('-', "_"));
+    if OWN_VARIABLES.contains(&variable.as_str()) {
+        return Err(format!(
+            "attribute {key:?} would be {variable}, which tokenctl sets itself; choose another name"
+        ));
+    }
+    Ok(variable)
+}
+
 /// The keys of a context entry that tokenctl interprets; everything else is an attribute.
 pub const CONTEXT_KEYS: [&str; 8] = [
     "name",

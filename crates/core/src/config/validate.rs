@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use super::edit::Section;
 use super::model::{
-    ClusterEntry, ContextEntry, DISCOVER, ProviderEntry, SubjectSource, subject_token_type,
+    ClusterEntry, ContextEntry, DISCOVER, ProviderEntry, SubjectSource, attribute_variable,
+    subject_token_type,
 };
 use super::{ConfigSet, Origin, closest_names};
 use crate::base_url::parse_base_url;
@@ -223,10 +224,17 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
             "field `provider` is required: a provider name, or `{DISCOVER}` to ask the cluster"
         )),
         Some(DISCOVER) => {
-            if context.cluster.is_none() {
-                problems.push(format!(
+            match context.cluster.as_deref().map(|name| known.clusters.get(name)) {
+                None => problems.push(format!(
                     "field `cluster` is required with `provider: {DISCOVER}` (the cluster says which provider to use)"
-                ));
+                )),
+                Some(Some(cluster)) if cluster.insecure_skip_tls_verify == Some(true) => {
+                    problems.push(format!(
+                        "`provider: {DISCOVER}` needs a cluster whose certificate is checked: cluster {:?} has insecure-skip-tls-verify, so anyone in the middle could name the identity provider; name the provider, or give the cluster its certificate-authority",
+                        cluster.name
+                    ));
+                }
+                Some(_) => {}
             }
         }
         Some(name) => match known.providers.get(name) {
@@ -269,6 +277,21 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
         && let Err(message) = subject_token_type(kind)
     {
         problems.push(message);
+    }
+    let mut variables: HashMap<String, &str> = HashMap::new();
+    for (key, _) in &context.attributes {
+        match attribute_variable(key) {
+            Err(message) => problems.push(message),
+            Ok(variable) => {
+                if let Some(first) = variables.get(&variable) {
+                    problems.push(format!(
+                        "attributes {first:?} and {key:?} would both be {variable}; keep one"
+                    ));
+                } else {
+                    variables.insert(variable, key);
+                }
+            }
+        }
     }
     problems
 }

@@ -1,5 +1,9 @@
 //! The browser flow: authorization code with PKCE (S256), `state` and `nonce`, answered on a
-//! one-shot loopback listener bound to 127.0.0.1 only.
+//! loopback listener that only this machine can reach. It serves connections concurrently,
+//! each with a read deadline (an idle connection cannot stall the login), answers a request
+//! with the wrong `state` 400 and keeps waiting for the right one, checks the response's `iss`
+//! (RFC 9207), and, where the redirect host is `localhost`, holds the port on both 127.0.0.1
+//! and [::1] so that no other program can take the answer on the family the browser picks.
 
 use std::time::Duration;
 
@@ -7,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
 use super::target::{LoginError, LoginUi, Target, verify_id_token};
@@ -63,18 +67,9 @@ pub async fn login(
         .token
         .clone()
         .ok_or_else(|| config_error("no token endpoint"))?;
-    // 127.0.0.1 only: nothing else on the network can reach the listener.
-    let listener = TcpListener::bind(("127.0.0.1", redirect_port))
+    let (listeners, port) = listen(target.loopback_host, redirect_port)
         .await
-        .map_err(|err| {
-            config_error(&format!(
-                "cannot listen on 127.0.0.1:{redirect_port}: {err}"
-            ))
-        })?;
-    let port = listener
-        .local_addr()
-        .map_err(|err| config_error(&err.to_string()))?
-        .port();
+        .map_err(|message| config_error(&message))?;
     let redirect_uri = format!("http://{}:{port}/callback", target.loopback_host);
 
     let verifier = random_token(32);
@@ -100,10 +95,15 @@ pub async fn login(
     if let Err(err) = opener.open(&url) {
         tracing::warn!("could not open a browser ({err}); open the URL above yourself");
     }
-    let code = tokio::time::timeout(SIGN_IN_TIMEOUT, callback(&listener, &state))
+    let expected = Expected {
+        state,
+        issuer: target.endpoints.issuer.clone(),
+        iss_required: target.endpoints.iss_in_authorization_response,
+    };
+    let code = tokio::time::timeout(SIGN_IN_TIMEOUT, callback(&listeners, expected, ui))
         .await
         .map_err(|_| LoginError::SignInTimeout(SIGN_IN_TIMEOUT.as_secs()))??;
-    drop(listener);
+    drop(listeners);
 
     let grant = Grant::AuthorizationCode {
         code,
@@ -127,74 +127,236 @@ pub async fn login(
     Ok(tokens)
 }
 
-/// Accepts connections until the callback arrives; answers it and returns the code. Other
-/// requests (a favicon, say) get a 404 and do not end the wait.
-async fn callback(listener: &TcpListener, state: &str) -> Result<Secret, LoginError> {
-    loop {
-        let (mut stream, _) = listener
-            .accept()
+/// How long one connection to the listener may take to send its request.
+const READ_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How often a random port is tried before giving up on finding one free on both families.
+const PORT_TRIES: usize = 20;
+
+/// The loopback listeners for `host` and the port they share: 127.0.0.1 alone, or for
+/// `localhost` also [::1] (where the host has an IPv6 loopback), on `port` or, when it is 0, on
+/// a random port free on both.
+async fn listen(host: &str, port: u16) -> Result<(Vec<TcpListener>, u16), String> {
+    let bind_v4 = |port: u16| async move {
+        TcpListener::bind(("127.0.0.1", port))
             .await
-            .map_err(|err| LoginError::Callback(err.to_string()))?;
-        let mut buffer = vec![0u8; 16 * 1024];
-        let mut read = 0;
-        // The request line and headers; the callback has no body.
-        while read < buffer.len() {
-            let n = stream.read(&mut buffer[read..]).await.unwrap_or(0);
-            if n == 0 {
-                break;
+            .map_err(|err| format!("cannot listen on 127.0.0.1:{port}: {err}"))
+    };
+    let local_port = |listener: &TcpListener| {
+        listener
+            .local_addr()
+            .map(|address| address.port())
+            .map_err(|err| err.to_string())
+    };
+    if host != "localhost" {
+        let v4 = bind_v4(port).await?;
+        let port = local_port(&v4)?;
+        return Ok((vec![v4], port));
+    }
+    for _ in 0..PORT_TRIES {
+        let v4 = bind_v4(port).await?;
+        let chosen = local_port(&v4)?;
+        match TcpListener::bind(("::1", chosen)).await {
+            Ok(v6) => return Ok((vec![v4, v6], chosen)),
+            Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+                if port != 0 {
+                    return Err(format!(
+                        "[::1]:{port} (IPv6) is taken by another program: a browser that resolves localhost to ::1 would hand it the sign-in; stop that program or choose another redirect-port"
+                    ));
+                }
             }
-            read += n;
-            if buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") {
-                break;
+            Err(err) => {
+                tracing::debug!("no IPv6 loopback here ({err}); listening on 127.0.0.1 only");
+                return Ok((vec![v4], chosen));
             }
         }
-        let head = String::from_utf8_lossy(&buffer[..read]);
-        let target = head
-            .lines()
-            .next()
-            .and_then(|line| line.strip_prefix("GET "))
-            .and_then(|rest| rest.split(' ').next())
-            .unwrap_or("");
-        let Ok(url) = Url::parse(&format!("http://loopback{target}")) else {
-            respond(&mut stream, 400, FAILURE_PAGE).await;
-            continue;
-        };
-        if url.path() != "/callback" {
-            respond(&mut stream, 404, "not found").await;
-            continue;
+    }
+    Err(format!(
+        "found no port free on both 127.0.0.1 and [::1] in {PORT_TRIES} tries"
+    ))
+}
+
+/// What the answer must carry to be this login's.
+#[derive(Clone)]
+struct Expected {
+    state: String,
+    issuer: Option<Url>,
+    /// The provider says it sends `iss` (RFC 9207), so an answer without one is refused.
+    iss_required: bool,
+}
+
+/// One request to the listener, as its request line says.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Request {
+    /// The callback, with its query parameters.
+    Callback(Vec<(String, String)>),
+    /// Another path (a favicon): 404.
+    Elsewhere,
+    /// Not an HTTP GET of a path: 400.
+    Malformed,
+}
+
+/// Reads the request line of `head` (the bytes up to the blank line).
+pub fn parse_callback_request(head: &[u8]) -> Request {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let Ok(line) = std::str::from_utf8(line) else {
+        return Request::Malformed;
+    };
+    let mut parts = line.trim_end_matches('\r').split(' ');
+    let (Some("GET"), Some(target)) = (parts.next(), parts.next()) else {
+        return Request::Malformed;
+    };
+    if !target.starts_with('/') {
+        return Request::Malformed;
+    }
+    let Ok(url) = Url::parse(&format!("http://loopback{target}")) else {
+        return Request::Malformed;
+    };
+    if url.path() != "/callback" {
+        return Request::Elsewhere;
+    }
+    Request::Callback(url.query_pairs().into_owned().collect())
+}
+
+/// What to do with a callback: refuse it and wait on (`None`: not this login's answer), or end
+/// the wait with it.
+fn judge(params: &[(String, String)], expected: &Expected) -> Option<Result<Secret, LoginError>> {
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
+    if param("state") != Some(expected.state.as_str()) {
+        return None;
+    }
+    // RFC 9207: an answer that names another issuer is a mix-up, whatever it carries.
+    match (param("iss"), &expected.issuer) {
+        (Some(iss), Some(issuer)) if !crate::discovery::same_issuer(iss, issuer) => {
+            return Some(Err(LoginError::Callback(format!(
+                "the sign-in answer comes from issuer {iss:?}, not {issuer}: refused (a mix-up attack, RFC 9207)"
+            ))));
         }
-        let param = |name: &str| {
-            url.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        };
-        let outcome = if param("state").as_deref() != Some(state) {
-            Err(LoginError::Callback(
-                "the sign-in answer carries the wrong state: it did not come from this login"
-                    .into(),
-            ))
-        } else if let Some(error) = param("error") {
-            Err(LoginError::OAuth(Box::new(oauth::OAuthError::Provider {
-                error,
-                description: param("error_description"),
-                status: 400,
-            })))
-        } else {
-            param("code")
-                .map(Secret::new)
-                .ok_or_else(|| LoginError::Callback("the sign-in answer has no code".into()))
-        };
-        let page = if outcome.is_ok() {
-            SUCCESS_PAGE
-        } else {
-            FAILURE_PAGE
-        };
-        respond(&mut stream, 200, page).await;
-        return outcome;
+        (None, Some(issuer)) if expected.iss_required => {
+            return Some(Err(LoginError::Callback(format!(
+                "the sign-in answer does not name its issuer, which {issuer} says it always does (RFC 9207): refused"
+            ))));
+        }
+        _ => {}
+    }
+    Some(if let Some(error) = param("error") {
+        Err(LoginError::OAuth(Box::new(oauth::OAuthError::Provider {
+            error: error.to_owned(),
+            description: param("error_description").map(str::to_owned),
+            status: 400,
+        })))
+    } else {
+        param("code")
+            .map(Secret::new)
+            .ok_or_else(|| LoginError::Callback("the sign-in answer has no code".into()))
+    })
+}
+
+/// Accepts connections on every listener until this login's answer arrives; each connection
+/// is served on its own task, so none can hold up another.
+async fn callback(
+    listeners: &[TcpListener],
+    expected: Expected,
+    ui: &dyn LoginUi,
+) -> Result<Secret, LoginError> {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = accept_any(listeners) => {
+                let stream = accepted.map_err(|err| LoginError::Callback(err.to_string()))?;
+                connections.spawn(serve(stream, expected.clone()));
+            }
+            Some(served) = connections.join_next(), if !connections.is_empty() => {
+                match served {
+                    Ok(Served::Done(outcome)) => return outcome,
+                    Ok(Served::Refused) => ui.notice(
+                        "refused a sign-in answer with the wrong state (it did not come from this login); still waiting",
+                    ),
+                    _ => {}
+                }
+            }
+        }
     }
 }
 
-async fn respond(stream: &mut tokio::net::TcpStream, status: u16, body: &str) {
+/// The next connection on any of the listeners.
+async fn accept_any(listeners: &[TcpListener]) -> std::io::Result<TcpStream> {
+    match listeners {
+        [v4] => v4.accept().await.map(|(stream, _)| stream),
+        [v4, v6, ..] => tokio::select! {
+            accepted = v4.accept() => accepted.map(|(stream, _)| stream),
+            accepted = v6.accept() => accepted.map(|(stream, _)| stream),
+        },
+        [] => std::future::pending().await,
+    }
+}
+
+/// What serving one connection came to.
+enum Served {
+    /// Not a callback, or it never sent its request in time.
+    Ignored,
+    /// A callback that is not this login's (the wrong state): answered 400.
+    Refused,
+    /// This login's answer.
+    Done(Result<Secret, LoginError>),
+}
+
+/// Reads one request within [`READ_DEADLINE`] and answers it.
+async fn serve(mut stream: TcpStream, expected: Expected) -> Served {
+    let Ok(head) = tokio::time::timeout(READ_DEADLINE, read_head(&mut stream)).await else {
+        return Served::Ignored;
+    };
+    match parse_callback_request(&head) {
+        Request::Malformed => {
+            respond(&mut stream, 400, FAILURE_PAGE).await;
+            Served::Ignored
+        }
+        Request::Elsewhere => {
+            respond(&mut stream, 404, "not found").await;
+            Served::Ignored
+        }
+        Request::Callback(params) => match judge(&params, &expected) {
+            None => {
+                respond(&mut stream, 400, FAILURE_PAGE).await;
+                Served::Refused
+            }
+            Some(outcome) => {
+                let page = if outcome.is_ok() {
+                    SUCCESS_PAGE
+                } else {
+                    FAILURE_PAGE
+                };
+                respond(&mut stream, 200, page).await;
+                Served::Done(outcome)
+            }
+        },
+    }
+}
+
+/// The request line and headers (the callback has no body), at most 16 KiB.
+async fn read_head(stream: &mut TcpStream) -> Vec<u8> {
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut read = 0;
+    while read < buffer.len() {
+        let n = stream.read(&mut buffer[read..]).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        read += n;
+        if buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    buffer.truncate(read);
+    buffer
+}
+
+async fn respond(stream: &mut TcpStream, status: u16, body: &str) {
     let reply = format!(
         "HTTP/1.1 {status} {}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
         if status == 200 { "OK" } else { "Error" },
@@ -207,6 +369,76 @@ async fn respond(stream: &mut tokio::net::TcpStream, status: u16, body: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn expected(iss_required: bool) -> Expected {
+        Expected {
+            state: "s1".into(),
+            issuer: Some(Url::parse("https://idp.example.com/realms/r").unwrap()),
+            iss_required,
+        }
+    }
+
+    fn answer(query: &str) -> Vec<(String, String)> {
+        match parse_callback_request(
+            format!("GET /callback?{query} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+        ) {
+            Request::Callback(params) => params,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn requests_are_read_from_their_first_line_only() {
+        assert_eq!(
+            parse_callback_request(b"GET /favicon.ico HTTP/1.1\r\n\r\n"),
+            Request::Elsewhere
+        );
+        for bad in [
+            &b""[..],
+            b"POST /callback HTTP/1.1",
+            b"GET http://evil/callback HTTP/1.1",
+            b"\xff\xfe",
+            b"GET",
+        ] {
+            assert_eq!(parse_callback_request(bad), Request::Malformed, "{bad:?}");
+        }
+        assert_eq!(
+            answer("code=c&state=s1"),
+            [("code".into(), "c".into()), ("state".into(), "s1".into())]
+        );
+    }
+
+    #[test]
+    fn a_wrong_state_is_refused_and_the_wait_goes_on() {
+        assert!(judge(&answer("code=stolen&state=other"), &expected(false)).is_none());
+        assert!(judge(&answer("code=stolen"), &expected(false)).is_none());
+        let code = judge(&answer("code=c&state=s1"), &expected(false))
+            .unwrap()
+            .unwrap();
+        assert_eq!(code.expose(), "c");
+    }
+
+    #[test]
+    fn the_issuer_of_the_answer_is_checked_rfc_9207() {
+        let mixed = judge(
+            &answer("code=c&state=s1&iss=https%3A%2F%2Fevil.example.com"),
+            &expected(false),
+        );
+        assert!(mixed.unwrap().unwrap_err().to_string().contains("mix-up"));
+        let same = judge(
+            &answer("code=c&state=s1&iss=https%3A%2F%2Fidp.example.com%2Frealms%2Fr"),
+            &expected(true),
+        );
+        assert!(same.unwrap().is_ok());
+        let missing = judge(&answer("code=c&state=s1"), &expected(true));
+        assert!(
+            missing
+                .unwrap()
+                .unwrap_err()
+                .to_string()
+                .contains("does not name its issuer")
+        );
+    }
 
     #[test]
     fn pkce_s256_matches_rfc_7636_appendix_b() {

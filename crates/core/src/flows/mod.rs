@@ -17,7 +17,7 @@ use crate::oauth::{self, Client, Grant, OAuthError, TokenRequest, TokenSet};
 use crate::provider::{Endpoints, Flow, ProviderConfig};
 use crate::secret::Secret;
 use crate::tls::TlsTrust;
-pub use browser::BrowserOpener;
+pub use browser::{BrowserOpener, Request as CallbackRequest, parse_callback_request};
 pub use target::{LoginError, LoginUi, Target, verify_id_token, verify_refreshed_id_token};
 
 /// Where the client secret comes from, in order: what the caller read (`--client-secret-stdin`),
@@ -274,26 +274,8 @@ pub fn requested_scopes(
         .unwrap_or_default()
 }
 
-#[derive(Deserialize)]
-struct DiscoveryDocument {
-    issuer: String,
-    token_endpoint: Url,
-    #[serde(default)]
-    authorization_endpoint: Option<Url>,
-    #[serde(default)]
-    device_authorization_endpoint: Option<Url>,
-    #[serde(default)]
-    revocation_endpoint: Option<Url>,
-    #[serde(default)]
-    end_session_endpoint: Option<Url>,
-    #[serde(default)]
-    jwks_uri: Option<Url>,
-    #[serde(default)]
-    token_endpoint_auth_methods_supported: Option<Vec<String>>,
-}
-
-/// Fills the endpoints from the OpenID discovery document; the issuer it states must be the
-/// one configured, exactly (OpenID Connect Discovery 1.0, section 4.3). Returns the client
+/// Fills the endpoints from the OpenID discovery document, checked by [`crate::discovery::read`]
+/// (the issuer exactly as configured, every endpoint https or loopback). Returns the client
 /// authentication methods the token endpoint lists.
 async fn discover(
     http: &HttpClient,
@@ -311,43 +293,21 @@ async fn discover(
             reply.status
         )));
     }
-    let document: DiscoveryDocument = serde_json::from_slice(&reply.body)
-        .map_err(|err| failed(format!("not an OpenID configuration ({err})")))?;
-    if let Some(expected) = &endpoints.issuer {
-        let same = document.issuer == expected.as_str()
-            || document.issuer == expected.as_str().trim_end_matches('/');
-        if !same {
-            return Err(failed(format!(
-                "the document says its issuer is {}, not {expected}; the issuer must match exactly",
-                document.issuer
-            )));
-        }
-    }
-    for url in [
-        Some(&document.token_endpoint),
-        document.device_authorization_endpoint.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        crate::http::check_scheme(url)?;
-    }
-    endpoints.token = Some(document.token_endpoint);
+    let found = crate::discovery::read(&reply.body, endpoints.issuer.as_ref()).map_err(failed)?;
+    endpoints.token = found.token_endpoint;
     endpoints.authorization = endpoints
         .authorization
         .take()
-        .or(document.authorization_endpoint);
+        .or(found.authorization_endpoint);
     endpoints.device_authorization = endpoints
         .device_authorization
         .take()
-        .or(document.device_authorization_endpoint);
-    endpoints.revocation = endpoints.revocation.take().or(document.revocation_endpoint);
-    endpoints.end_session = endpoints
-        .end_session
-        .take()
-        .or(document.end_session_endpoint);
-    endpoints.jwks = endpoints.jwks.take().or(document.jwks_uri);
-    Ok(document.token_endpoint_auth_methods_supported)
+        .or(found.device_authorization_endpoint);
+    endpoints.revocation = endpoints.revocation.take().or(found.revocation_endpoint);
+    endpoints.end_session = endpoints.end_session.take().or(found.end_session_endpoint);
+    endpoints.jwks = endpoints.jwks.take().or(found.jwks_uri);
+    endpoints.iss_in_authorization_response = found.iss_in_authorization_response;
+    Ok(found.token_endpoint_auth_methods)
 }
 
 /// How the person or program proves who they are.
@@ -446,7 +406,7 @@ pub async fn run(
                                 "the token that subject-token {source} holds was refused: {error}{}",
                                 description
                                     .as_deref()
-                                    .map(|d| format!(" ({})", oauth::one_line(d, 200)))
+                                    .map(|d| format!(" ({})", crate::text::one_line(d, 200)))
                                     .unwrap_or_default()
                             ),
                         });
