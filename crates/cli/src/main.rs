@@ -2,7 +2,8 @@
 //! start-up, so the entry point is C's `main` itself: Rust's runtime set-up before `fn main`
 //! (a stack-guard probe that parses /proc/self/maps, an alternate signal stack: about 20 system
 //! calls and a sixth of a hot-path call's instructions) is skipped. The two parts of it that
-//! matter are done here: SIGPIPE ignored and the standard descriptors open.
+//! matter are done here: SIGPIPE ignored and the standard descriptors open (and SIGXFSZ
+//! ignored).
 // A test build keeps the harness's own `main`.
 #![cfg_attr(not(test), no_main)]
 
@@ -37,6 +38,9 @@ fn unix_runtime() {
     // before any other thread exists; the path is a NUL-terminated literal.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        // A file-size limit (ulimit -f) fails the write with EFBIG, said as an error, rather
+        // than killing the process halfway through saving a login.
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
         for fd in 0..3 {
             if libc::fcntl(fd, libc::F_GETFD) == -1
                 && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) != fd

@@ -89,8 +89,9 @@ impl Learned {
     }
 
     pub fn recall(&self) -> Option<ClientAuth> {
-        let text = std::fs::read_to_string(&self.file).ok()?;
-        ClientAuth::parse(text.trim()).filter(|auth| auth.other().is_some())
+        let text = crate::fsutil::read_own_file(&self.file).ok()?;
+        ClientAuth::parse(String::from_utf8_lossy(&text).trim())
+            .filter(|auth| auth.other().is_some())
     }
 
     /// Best effort: a cache that cannot be written only costs a refused request next time.

@@ -42,7 +42,7 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
 
 /// Where a person's file really is: `path` with a whole chain of symbolic links followed
 /// (dotfile managers link to links), at most 40 deep as the kernel goes.
-fn real_path(path: &Path) -> PathBuf {
+pub fn real_path(path: &Path) -> PathBuf {
     let mut current = path.to_path_buf();
     for _ in 0..40 {
         match fs::read_link(&current) {
@@ -64,15 +64,70 @@ pub fn write_user_file(path: &Path, contents: &[u8]) -> io::Result<()> {
 /// Writes one of tokenctl's own files (a login, a marker, a cache entry) atomically: a 0600
 /// temporary file in the same directory, fsync, rename over the target, fsync of the
 /// directory. Readers see the old file or the new one, never a mix, and a crash leaves one of
-/// the two. A symbolic link in its place is refused, never written through.
+/// the two. A symbolic link in its place or as its directory is refused, never written through.
 pub fn write_own_file(path: &Path, contents: &[u8]) -> io::Result<()> {
-    if fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
-        return Err(io::Error::other(format!(
-            "{} is a symbolic link; tokenctl does not write its own files through links",
-            path.display()
-        )));
-    }
+    refuse_links(path)?;
     write_atomically(path, contents)
+}
+
+/// Reads one of tokenctl's own files without following a symbolic link, neither in its place
+/// (`O_NOFOLLOW`) nor as its directory: a planted link is refused with its path.
+pub fn read_own_file(path: &Path) -> io::Result<Vec<u8>> {
+    refuse_links(path)?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    no_follow(&mut options);
+    let mut file = options.open(path).map_err(|err| link_error(path, err))?;
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// The directories tokenctl keeps files in (`logins/` and the `tokenctl/` above it, say) must
+/// be directories, not links to elsewhere; above them the user's own layout is respected.
+fn refuse_links(path: &Path) -> io::Result<()> {
+    let own_dirs = path.ancestors().skip(1).take(2);
+    for candidate in std::iter::once(path).chain(own_dirs) {
+        if candidate.as_os_str().is_empty() {
+            break;
+        }
+        if fs::symlink_metadata(candidate).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            return Err(planted(candidate));
+        }
+    }
+    Ok(())
+}
+
+/// A symbolic link where tokenctl keeps a file of its own.
+#[derive(Debug, thiserror::Error)]
+#[error("{} is a symbolic link; tokenctl does not follow links in its own files and directories (remove it)", .0.display())]
+pub struct PlantedLink(PathBuf);
+
+impl PlantedLink {
+    /// Whether `err` is one.
+    pub fn is(err: &io::Error) -> bool {
+        err.get_ref().is_some_and(|inner| inner.is::<PlantedLink>())
+    }
+}
+
+fn planted(path: &Path) -> io::Error {
+    io::Error::other(PlantedLink(path.to_path_buf()))
+}
+
+/// `O_NOFOLLOW`: opening a symbolic link fails (`ELOOP`) instead of opening what it points to.
+fn no_follow(options: &mut OpenOptions) {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW);
+}
+
+/// The error of an open with [`no_follow`]: a link says so with its path.
+fn link_error(path: &Path, err: io::Error) -> io::Error {
+    #[cfg(unix)]
+    if err.raw_os_error() == Some(libc::ELOOP) {
+        return planted(path);
+    }
+    let _ = path;
+    err
 }
 
 fn write_atomically(target: &Path, contents: &[u8]) -> io::Result<()> {
@@ -162,7 +217,11 @@ impl<'a> LockWaiter<'a> {
         options.create(true).truncate(false).write(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&lock_path)?;
+        // Lock files are always tokenctl's own, beside the user's files too.
+        no_follow(&mut options);
+        let file = options
+            .open(&lock_path)
+            .map_err(|err| link_error(&lock_path, err))?;
         Ok(LockWaiter {
             file,
             guarded: guarded.to_path_buf(),

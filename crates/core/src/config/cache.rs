@@ -1,7 +1,11 @@
 //! A parse cache for contexts files. YAML parsing costs about 40 ms for a file with 5,000
 //! contexts; the same model read back from JSON costs about 1 ms. The cache entry is used only
 //! while the file's identity, size, mtime and ctime are unchanged (ctime cannot be set from
-//! user space, so an edit always shows), and it is only ever a copy: losing it costs one parse.
+//! user space, so an edit always shows) and its content hashes the same (a restored backup or a
+//! copy with the old times cannot bring back another file's servers and issuers); it is only
+//! ever a copy: losing it costs one parse. Every entry and verdict is sealed with a key kept in
+//! tokenctl's data directory, so a cache directory others can write (a shared or restored CI
+//! cache) cannot hand tokenctl a server, issuer or client the contexts file does not contain.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -13,7 +17,7 @@ use super::model::FileModel;
 use crate::fsutil::write_own_file;
 
 /// Bumped whenever [`FileModel`]'s shape changes, so older entries are ignored.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// What identifies one version of a file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,10 +30,15 @@ pub(super) struct Fingerprint {
     ino: u64,
     #[cfg(unix)]
     changed_ns: i128,
+    /// SHA-256 of the text the model was read from.
+    content: String,
 }
 
 impl Fingerprint {
-    pub(super) fn of(metadata: &std::fs::Metadata) -> Option<Fingerprint> {
+    /// The version of a file whose metadata (taken before the read) is `metadata` and whose
+    /// text is `text`.
+    pub(super) fn of(metadata: &std::fs::Metadata, text: &str) -> Option<Fingerprint> {
+        use sha2::Digest;
         let modified = metadata.modified().ok()?;
         let modified_ns = match modified.duration_since(std::time::UNIX_EPOCH) {
             Ok(after) => after.as_nanos() as i128,
@@ -47,7 +56,18 @@ impl Fingerprint {
             #[cfg(unix)]
             changed_ns: i128::from(metadata.ctime()) * 1_000_000_000
                 + i128::from(metadata.ctime_nsec()),
+            content: sha2::Sha256::digest(text.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
         })
+    }
+
+    /// The version of the file at `path` now, with its text; `None` when it cannot be read.
+    pub(super) fn read(path: &Path) -> Option<(Fingerprint, String)> {
+        let metadata = std::fs::metadata(path).ok()?;
+        let text = crate::fsutil::read_user_text(path).ok()?;
+        Some((Fingerprint::of(&metadata, &text)?, text))
     }
 }
 
@@ -76,10 +96,62 @@ fn entry_path(path: &Path) -> Option<PathBuf> {
     Some(cache_dir()?.join(format!("{:016x}.json", digest(path))))
 }
 
-/// The cached model of `path` if it was made from exactly this version of the file.
+/// The key entries are sealed with: 32 random bytes in `<data dir>/cache-key`, made on first
+/// use. Two processes that make one at once only cost each other a parse.
+fn cache_key() -> Option<&'static [u8]> {
+    static KEY: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let path = crate::dirs::data_dir().join("cache-key");
+        if let Ok(key) = crate::fsutil::read_own_file(&path)
+            && key.len() == 64
+        {
+            return Some(key);
+        }
+        let key = crate::secret::random_token(48).into_bytes();
+        let key = key.get(..64)?.to_vec();
+        crate::fsutil::write_own_file(&path, &key).ok()?;
+        Some(key)
+    })
+    .as_deref()
+}
+
+/// SHA-256 of the key and `bytes`, in hex.
+fn seal(bytes: &[u8]) -> Option<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(cache_key()?);
+    hasher.update(bytes);
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}
+
+/// The cached model of `path` if it was made from exactly this version of the file, and
+/// sealed with this user's key.
 pub(super) fn lookup<M: DeserializeOwned>(path: &Path, fingerprint: &Fingerprint) -> Option<M> {
-    let text = std::fs::read(entry_path(path)?).ok()?;
-    let entry: Entry<M> = serde_json::from_slice(&text).ok()?;
+    let text = match crate::fsutil::read_own_file(&entry_path(path)?) {
+        Ok(text) => text,
+        Err(err) => {
+            if crate::fsutil::PlantedLink::is(&err) {
+                tracing::warn!("contexts cache not used: {err}");
+            }
+            return None;
+        }
+    };
+    let at = text.iter().position(|&b| b == b'\n')?;
+    let (said, body) = (&text[..at], &text[at + 1..]);
+    if seal(body)?.as_bytes() != said {
+        tracing::debug!(
+            "contexts cache entry of {} is not sealed with this key",
+            path.display()
+        );
+        return None;
+    }
+    let entry: Entry<M> = serde_json::from_slice(body).ok()?;
     (entry.format == FORMAT && entry.path == path && entry.fingerprint == *fingerprint)
         .then_some(entry.model)
 }
@@ -100,7 +172,13 @@ pub(super) fn store(path: &Path, fingerprint: Fingerprint, model: &FileModel) {
         crate::fsutil::remove_stale_temps(dir, std::time::Duration::from_secs(600));
     }
     match serde_json::to_vec(&entry) {
-        Ok(bytes) => {
+        Ok(body) => {
+            let Some(sealed) = seal(&body) else {
+                return;
+            };
+            let mut bytes = sealed.into_bytes();
+            bytes.push(b'\n');
+            bytes.extend_from_slice(&body);
             if let Err(err) = write_own_file(&entry_path, &bytes) {
                 tracing::debug!(
                     "contexts cache not written ({}): {err}",
@@ -123,10 +201,11 @@ struct EntryRef<'a> {
 
 /// This binary: validation rules come with it (each dialect's fields), so a verdict made by
 /// another build does not count.
-fn build_id() -> Option<(u64, i128)> {
+fn build_id() -> Option<(u64, u128)> {
     let metadata = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
-    let fingerprint = Fingerprint::of(&metadata)?;
-    Some((fingerprint.len, fingerprint.modified_ns))
+    let modified = metadata.modified().ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some((metadata.len(), since.as_nanos()))
 }
 
 /// Where the verdict for a set of files lives, and what it must say for this exact version of
@@ -134,14 +213,14 @@ fn build_id() -> Option<(u64, i128)> {
 fn verdict(files: &[(&Path, Option<&Fingerprint>)]) -> Option<(PathBuf, String)> {
     let paths: Vec<&Path> = files.iter().map(|(path, _)| *path).collect();
     let place = cache_dir()?.join(format!("valid-{:016x}", digest(&paths)));
-    let expected = format!("{:016x}", digest((FORMAT, build_id()?, files)));
+    let expected = seal(format!("{:?}", (FORMAT, build_id()?, files)).as_bytes())?;
     Some((place, expected))
 }
 
 /// Whether this exact set of file versions already passed validation with this build.
 pub(super) fn known_valid(files: &[(&Path, Option<&Fingerprint>)]) -> bool {
     verdict(files).is_some_and(|(place, expected)| {
-        std::fs::read_to_string(place).is_ok_and(|said| said == expected)
+        crate::fsutil::read_own_file(&place).is_ok_and(|said| said == expected.as_bytes())
     })
 }
 

@@ -198,7 +198,7 @@ impl ConfigSet {
         if let Some(fingerprint) = std::fs::metadata(&path)
             .ok()
             .as_ref()
-            .and_then(Fingerprint::of)
+            .and_then(|metadata| Fingerprint::of(metadata, &text))
         {
             cache::store(&path, fingerprint, &self.files[target].model);
         }

@@ -138,8 +138,8 @@ fn from_cache(paths: &[PathBuf]) -> Option<Vec<ListModel>> {
     let mut models = Vec::with_capacity(paths.len());
     for path in paths {
         match std::fs::metadata(path) {
-            Ok(metadata) => {
-                let fingerprint = cache::Fingerprint::of(&metadata)?;
+            Ok(_) => {
+                let (fingerprint, _) = cache::Fingerprint::read(path)?;
                 models.push(cache::lookup::<ListModel>(path, &fingerprint)?);
                 fingerprints.push(Some(fingerprint));
             }

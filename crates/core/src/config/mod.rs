@@ -92,6 +92,9 @@ pub enum ConfigError {
     Usage(String),
     #[error("{path}: cannot write the contexts file: {source}", path = .path.display())]
     Write { path: PathBuf, source: io::Error },
+    /// Others could change the file (and so where tokens and secrets go).
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 /// The files a lookup searched, for messages.
@@ -157,6 +160,8 @@ pub struct ConfigFile {
     pub model: FileModel,
     /// Which version of the file the model was read from.
     fingerprint: Option<cache::Fingerprint>,
+    /// Why someone else could change the file, when they could (see [`ConfigSet::load_valid`]).
+    untrusted: Option<String>,
 }
 
 impl ConfigFile {
@@ -174,19 +179,20 @@ impl ConfigFile {
                     exists: false,
                     model: FileModel::default(),
                     fingerprint: None,
+                    untrusted: None,
                 });
             }
             Err(source) => return Err(read_error(source)),
         };
-        // The fingerprint is taken before the read: a change during the read shows next time.
-        let fingerprint = cache::Fingerprint::of(&metadata);
+        // The metadata is taken before the read: a change during the read shows next time.
+        let text = crate::fsutil::read_user_text(path).map_err(read_error)?;
+        let fingerprint = cache::Fingerprint::of(&metadata, &text);
         let cached = fingerprint
             .as_ref()
             .and_then(|fingerprint| cache::lookup(path, fingerprint));
         let model = match cached {
             Some(model) => model,
             None => {
-                let text = crate::fsutil::read_user_text(path).map_err(read_error)?;
                 let model = parse_model(path, &text)?;
                 if let Some(fingerprint) = &fingerprint {
                     cache::store(path, fingerprint.clone(), &model);
@@ -199,6 +205,7 @@ impl ConfigFile {
             exists: true,
             model,
             fingerprint,
+            untrusted: untrusted(path, &metadata),
         })
     }
 
@@ -209,6 +216,7 @@ impl ConfigFile {
             exists: true,
             model: parse_model(path, text)?,
             fingerprint: None,
+            untrusted: None,
         })
     }
 
@@ -223,6 +231,50 @@ impl ConfigFile {
             }),
         }
     }
+}
+
+/// Why others could change the contexts file at `path` (its `metadata`, links followed): the
+/// file or its directory is writable by group or others, or owned by another user. A directory
+/// with the sticky bit (`/tmp`) lets no one else replace the file, so it is fine. As ssh treats
+/// its config, since whoever can write it can point `server` or `issuer` elsewhere.
+#[cfg(unix)]
+fn untrusted(path: &Path, metadata: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let owner = |what: &str, place: &Path, meta: &std::fs::Metadata| {
+        (meta.uid() != me && meta.uid() != 0).then(|| {
+            format!(
+                "{what} {} is owned by another user (uid {}): it could point tokens elsewhere; tokenctl uses only a contexts file that you own",
+                place.display(),
+                meta.uid()
+            )
+        })
+    };
+    let writable = |what: &str, place: &Path, meta: &std::fs::Metadata| {
+        let sticky = meta.is_dir() && meta.mode() & 0o1000 != 0;
+        (meta.mode() & 0o022 != 0 && !sticky).then(|| {
+            format!(
+                "{what} {} can be written by others, who could point `server` or `issuer` elsewhere: run `chmod go-w {}`",
+                place.display(),
+                place.display()
+            )
+        })
+    };
+    let real = crate::fsutil::real_path(path);
+    let file = owner("the contexts file", &real, metadata)
+        .or_else(|| writable("the contexts file", &real, metadata));
+    file.or_else(|| {
+        let dir = real.parent().filter(|dir| !dir.as_os_str().is_empty())?;
+        let dir_meta = std::fs::metadata(dir).ok()?;
+        owner("the directory of", dir, &dir_meta)
+            .or_else(|| writable("the directory", dir, &dir_meta))
+    })
+}
+
+#[cfg(not(unix))]
+fn untrusted(_path: &Path, _metadata: &std::fs::Metadata) -> Option<String> {
+    None
 }
 
 /// A contexts file's model, its relative paths anchored at the file's directory.
@@ -357,6 +409,11 @@ impl ConfigSet {
     /// passed once is not checked again by the same build (see the parse cache).
     pub fn load_valid(paths: &[PathBuf]) -> Result<ConfigSet, ConfigError> {
         let set = ConfigSet::load(paths)?;
+        if let Some(reason) = set.files.iter().find_map(|file| file.untrusted.clone()) {
+            return Err(ConfigError::Untrusted(format!(
+                "refusing to log in or hand out tokens: {reason} (`tokenctl config view` still shows it)"
+            )));
+        }
         let versions = set.versions();
         if cache::known_valid(&versions) {
             return Ok(set);
@@ -581,8 +638,7 @@ pub fn complete_names(paths: &[PathBuf], section: Section) -> Vec<String> {
 /// The names in one file: from the parse cache when it is fresh, else by a full load (which
 /// refreshes the cache for the next TAB).
 fn names_of(path: &Path) -> Option<model::NamesModel> {
-    let metadata = std::fs::metadata(path).ok()?;
-    if let Some(fingerprint) = cache::Fingerprint::of(&metadata)
+    if let Some((fingerprint, _)) = cache::Fingerprint::read(path)
         && let Some(names) = cache::lookup::<model::NamesModel>(path, &fingerprint)
     {
         return Some(names);

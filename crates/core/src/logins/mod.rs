@@ -623,7 +623,27 @@ impl<A: Authority> Logins<A> {
             }
             None => self.store.keyring_for_new()?,
         };
-        locked.save(&mut next, secrets, keyring)?;
+        let rotated = renewed && secrets.refresh_token.is_some();
+        if let Err(err) = locked.save(&mut next, secrets, keyring) {
+            return Err(match (rotated, keyring) {
+                (false, _) => err.into(),
+                // The keyring took the new refresh token before the file failed: the next
+                // command renews from it.
+                (true, Some(keyring)) => SessionError::Unusable(format!(
+                    "{err}; the new refresh token is kept in the {}, so the login is not lost: make room and run the command again",
+                    keyring.backend.describe()
+                )),
+                // The provider spent the old refresh token when it issued this one: a login
+                // that could only fail later is taken out now, and the person told why.
+                (true, None) => {
+                    locked.forget(current.as_ref(), Removed::Expired);
+                    SessionError::Unusable(format!(
+                        "{err}. The provider replaced the refresh token of context {context:?} and the new one could not be kept, so this login is lost: make room, then run `tokenctl --context {context} auth login`",
+                        context = found.context
+                    ))
+                }
+            });
+        }
         self.check_meetable(&next, want.freshness)?;
         Ok((found.context, next))
     }

@@ -238,10 +238,8 @@ impl LoginStore {
 
     /// Why the login under `key` was removed, when it was.
     pub fn removed(&self, key: &str) -> Option<Removed> {
-        match std::fs::read_to_string(self.removed_marker(key))
-            .ok()?
-            .trim()
-        {
+        let marker = crate::fsutil::read_own_file(&self.removed_marker(key)).ok()?;
+        match String::from_utf8_lossy(&marker).trim() {
             "logged-out" => Some(Removed::LoggedOut),
             _ => Some(Removed::Expired),
         }
@@ -418,7 +416,7 @@ fn place(
 }
 
 pub(crate) fn load_file(path: &Path) -> Result<Option<StoredLogin>, StoreError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::fsutil::read_own_file(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
