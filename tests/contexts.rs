@@ -946,3 +946,62 @@ fn discovery_from_a_cluster_whose_certificate_is_not_checked_is_refused() {
     assert!(stderr.contains(&expected), "{expected}\n{stderr}");
     sandbox.run(["config", "view"]).ok();
 }
+
+/// `tokenctl` alone prints the help on stdout and exits 0; `tokenctl version` says the version;
+/// a mistyped command that is no plugin either suggests the closest command and exits 2.
+#[test]
+fn the_bare_command_helps_and_a_typo_suggests_the_command_meant() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let help = sandbox.run(Vec::<&str>::new());
+    let stdout = help.ok();
+    assert!(
+        stdout.contains("Usage: tokenctl") && stdout.contains("auth"),
+        "{stdout}"
+    );
+    assert_eq!(
+        sandbox.run(["version"]).ok(),
+        format!("tokenctl {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let stderr = sandbox.run(["confg", "view"]).fails_with(2).to_owned();
+    assert!(
+        stderr.contains("unknown command \"confg\"")
+            && stderr.contains("did you mean `tokenctl config`?"),
+        "{stderr}"
+    );
+}
+
+/// A reader that stops reading (`| head`, `| true`) is not an error: no panic, no message,
+/// exit status 0, from the hot path and from every other command that prints.
+#[test]
+fn a_reader_that_stops_reading_ends_tokenctl_quietly() {
+    let bash = support::require_tool("bash", "apt-get install bash");
+    let mut contexts = String::from("contexts:\n");
+    for i in 0..3000 {
+        contexts.push_str(&format!(
+            "  - {{name: c{i}, provider: discover, cluster: k}}\n"
+        ));
+    }
+    let sandbox = Sandbox::with_config(&format!(
+        "{contexts}clusters:\n  - {{name: k, server: 'https://k.example.com'}}\ncurrent-context: c1\n"
+    ));
+    for command in [
+        "tokenctl auth get-contexts | head -c 10 > /dev/null",
+        "tokenctl config view | head -c 10 > /dev/null",
+        "(sleep 0.3; tokenctl auth current-context) | true",
+        "(sleep 0.3; tokenctl version) | true",
+    ] {
+        let mut shell = std::process::Command::new(&bash);
+        sandbox.isolate(&mut shell);
+        let output = shell
+            .args([
+                "-c",
+                &format!("{command}; echo \"status=${{PIPESTATUS[0]}}\""),
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stdout.contains("status=0"), "{command}: {stdout} {stderr}");
+        assert!(stderr.is_empty(), "{command}: {stderr}");
+    }
+}

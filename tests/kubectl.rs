@@ -338,7 +338,8 @@ fn a_plugin_gets_the_context_and_a_token_the_cluster_accepts() {
     ] {
         assert!(list.stderr.contains(&warning), "{warning}\n{}", list.stderr);
     }
-    let stderr = sandbox.run_env(["nosuch"], &env).fails_with(1).to_owned();
+    // A usage error: exit status 2.
+    let stderr = sandbox.run_env(["nosuch"], &env).fails_with(2).to_owned();
     assert!(
         stderr.contains("no plugin tokenctl-nosuch on PATH"),
         "{stderr}"

@@ -586,8 +586,8 @@ fn ctrl_c_ends_a_device_login_cleanly() {
         rest
     });
     let output = support::wait_bounded(child, "tokenctl auth login (interrupted)");
-    assert_eq!(output.status.code(), Some(1));
-    assert!(rest.join().unwrap().contains("error: login interrupted"));
+    assert_eq!(output.status.code(), Some(130), "as a shell reports SIGINT");
+    assert!(rest.join().unwrap().contains("login interrupted; nothing was stored"));
     assert!(!sandbox.dir.path().join("data/tokenctl/logins").exists());
 }
 
@@ -767,4 +767,157 @@ current-context: jwt
         stderr.contains(&format!("chmod 600 {}", key.display())),
         "{stderr}"
     );
+}
+
+/// A tmux session of `columns` x `rows` running `script` in the sandbox's environment; gone
+/// when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(sandbox: &Sandbox, columns: u16, rows: u16, color: bool, script: &str) -> Tmux {
+        let tmux = support::require_tool("tmux", "apt-get install tmux");
+        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let socket = format!(
+            "tokenctl-test-{}-{}",
+            std::process::id(),
+            SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let file = sandbox.path(&format!("{socket}.sh"));
+        sandbox.write(&file, script);
+        let mut command = std::process::Command::new(tmux);
+        sandbox.isolate(&mut command);
+        if color {
+            command.env_remove("NO_COLOR");
+        }
+        let status = command
+            .env("TERM", "xterm-256color")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x"])
+            .arg(columns.to_string())
+            .arg("-y")
+            .arg(rows.to_string())
+            .arg(format!("sh {}", file.display()))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Tmux { socket }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The screen (with colours when `escapes`) once it shows `text`, within 20 s.
+    fn screen_with(&self, text: &str, escapes: bool) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let mut args = vec!["capture-pane", "-p", "-t", "0"];
+            if escapes {
+                args.push("-e");
+            }
+            let screen = self.tmux(&args);
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "no {text:?} on the screen:\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+/// The device login screen as a person sees it in tmux: the code on a line of its own below
+/// the QR code and on the countdown line; the QR code drawn dark on light (colour escapes), and
+/// left out where it does not fit (80x24, 40 columns) or with `--no-qr`; Ctrl-C exits 130.
+#[test]
+fn the_device_screen_keeps_the_code_in_view_and_the_qr_code_readable() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let status = sandbox.path("status");
+    let script = |extra: &str| {
+        format!(
+            // A trap, not an ignore: the shell outlives Ctrl-C to write the status, and the
+            // signal reaches tokenctl as it would at a prompt.
+            "trap : INT; tokenctl --context sso-device auth login {extra}; echo $? > '{}'; sleep 30\n",
+            status.display()
+        )
+    };
+    let code_line = |screen: &str| {
+        screen
+            .lines()
+            .position(|line| line.starts_with("Code: "))
+            .unwrap_or_else(|| panic!("no code line:\n{screen}"))
+    };
+    let qr_rows = |screen: &str| {
+        screen
+            .lines()
+            .filter(|line| line.contains('▀') || line.contains('█'))
+            .count()
+    };
+
+    let large = Tmux::start(&sandbox, 200, 50, true, &script(""));
+    let screen = large.screen_with(" left, code ", false);
+    let first_qr = screen
+        .lines()
+        .position(|line| line.contains('▀') || line.contains('█'));
+    assert!(qr_rows(&screen) > 10, "a QR code at 200x50:\n{screen}");
+    assert!(
+        first_qr.unwrap() < code_line(&screen),
+        "the code below the QR code:\n{screen}"
+    );
+    let countdown = screen
+        .lines()
+        .rfind(|line| !line.trim().is_empty())
+        .unwrap_or_default();
+    assert!(
+        countdown.contains(", code ") && countdown.contains(" left"),
+        "{screen}"
+    );
+    let colored = large.screen_with("Code: ", true);
+    assert!(
+        colored.contains("38;5;16") && colored.contains("48;5;231"),
+        "black on white whatever the theme:\n{colored}"
+    );
+    large.tmux(&["send-keys", "-t", "0", "C-c"]);
+    let started = std::time::Instant::now();
+    while !status.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "Ctrl-C ended nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(std::fs::read_to_string(&status).unwrap().trim(), "130");
+    drop(large);
+
+    for (columns, rows, extra) in [(80, 24, ""), (40, 24, ""), (200, 50, "--no-qr")] {
+        let _ = std::fs::remove_file(&status);
+        let session = Tmux::start(&sandbox, columns, rows, false, &script(extra));
+        let screen = session.screen_with(" left, code ", false);
+        assert_eq!(
+            qr_rows(&screen),
+            0,
+            "no QR code at {columns}x{rows} {extra}:\n{screen}"
+        );
+        let line = &screen.lines().nth(code_line(&screen)).unwrap();
+        assert!(
+            line.len() < usize::from(columns),
+            "the code line fits: {line}"
+        );
+    }
 }

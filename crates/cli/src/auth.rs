@@ -84,7 +84,11 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
         }
         AuthCommand::CurrentContext => {
             let list = ContextList::load(&paths)?;
-            println!("{}", list.in_use(global.context.as_deref())?.name);
+            let name = &list.in_use(global.context.as_deref())?.name;
+            std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                format!("{name}\n").as_bytes(),
+            )?;
             Ok(())
         }
         AuthCommand::GetContexts { output } => {

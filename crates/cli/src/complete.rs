@@ -36,7 +36,10 @@ pub fn script(shell: &str) -> Result<String> {
 }
 
 pub(crate) fn print_script(args: &CompletionArgs) -> Result<()> {
-    print!("{}", script(&args.shell)?);
+    std::io::Write::write_all(
+        &mut std::io::stdout().lock(),
+        script(&args.shell)?.as_bytes(),
+    )?;
     Ok(())
 }
 

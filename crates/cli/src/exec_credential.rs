@@ -102,14 +102,15 @@ pub fn exec_credential(global: &GlobalArgs) -> Result<()> {
         }
         Err(err) => return Err(err),
     };
-    println!(
-        "{}",
-        render(
-            info.api_version,
-            login.access_token.expose(),
-            login.expires_at
-        )
+    let credential = render(
+        info.api_version,
+        login.access_token.expose(),
+        login.expires_at,
     );
+    std::io::Write::write_all(
+        &mut std::io::stdout().lock(),
+        format!("{credential}\n").as_bytes(),
+    )?;
     Ok(())
 }
 

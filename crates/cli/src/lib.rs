@@ -41,8 +41,9 @@ use tokenctl_providers as _;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// None: `tokenctl` alone, which prints the help.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Flags every command takes.
@@ -115,6 +116,8 @@ pub enum Command {
     Plugin(plugin::PluginCommand),
     /// Print the shell completion script (source it from your shell's startup file)
     Completion(complete::CompletionArgs),
+    /// Print tokenctl's version
+    Version,
     /// A plugin: `tokenctl-NAME` on PATH
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -129,10 +132,15 @@ pub fn command() -> clap::Command {
 /// login required, or a plugin's own.
 pub fn run(cli: Cli) -> u8 {
     init_logging(cli.global.verbose);
-    let result = match cli.command {
+    let Some(command) = cli.command else {
+        // `tokenctl` alone: the help, on stdout, as a request for it.
+        return status(command_help());
+    };
+    let result = match command {
         Command::Auth(command) => auth::run(command, &cli.global),
         Command::Config(command) => config_cmd::run(command, &cli.global),
         Command::Completion(args) => complete::print_script(&args),
+        Command::Version => version(),
         Command::Api(args) => api::run(args, &cli.global),
         Command::Kubeconfig(command) => kube::run_kubeconfig(command, &cli.global),
         Command::Plugin(command) => plugin::run_plugin_command(command),
@@ -151,10 +159,35 @@ pub fn run_auth(command: AuthCommand, global: &GlobalArgs) -> ExitCode {
     ExitCode::from(status(auth::run(command, global)))
 }
 
-/// Prints an error and picks the exit status: 1, or 4 when a person must log in.
+/// The long help of the whole tree, on stdout.
+fn command_help() -> anyhow::Result<()> {
+    let help = command().render_long_help().to_string();
+    std::io::Write::write_all(&mut std::io::stdout().lock(), help.as_bytes())?;
+    Ok(())
+}
+
+/// `tokenctl version`.
+fn version() -> anyhow::Result<()> {
+    let line = concat!("tokenctl ", env!("CARGO_PKG_VERSION"), "\n");
+    std::io::Write::write_all(&mut std::io::stdout().lock(), line.as_bytes())?;
+    Ok(())
+}
+
+/// A sign-in ended with Ctrl-C (exit status 130, as a shell reports SIGINT).
+#[derive(Debug, thiserror::Error)]
+#[error("login interrupted; nothing was stored")]
+pub struct Interrupted;
+
+/// Prints an error and picks the exit status: 1, 4 when a person must log in, 130 after
+/// Ctrl-C, and 0 when whoever reads stdout stopped reading (`| head`): nothing is wrong.
 fn status(result: anyhow::Result<()>) -> u8 {
     match result {
         Ok(()) => 0,
+        Err(err) if output::is_broken_pipe(&err) => 0,
+        Err(err) if err.is::<Interrupted>() => {
+            eprintln!("{err}");
+            130
+        }
         Err(err) => {
             output::error(&err);
             if is_login_required(&err) { 4 } else { 1 }

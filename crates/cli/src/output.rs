@@ -107,12 +107,16 @@ pub fn warnings(warnings: &[String]) {
 /// `error: …` with the causes, on one line where they fit. A closed stdout (`| head`) is
 /// not an error worth a word.
 pub fn error(err: &anyhow::Error) {
-    let broken_pipe = err
-        .downcast_ref::<io::Error>()
-        .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe);
-    if !broken_pipe {
-        eprintln!("error: {err:#}");
-    }
+    eprintln!("error: {err:#}");
+}
+
+/// Whether `err` is a write to a pipe whose reader has gone.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// `2026-02-15T14:30:00Z` for seconds since the epoch (UTC; proleptic Gregorian calendar).

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
@@ -81,9 +82,10 @@ fn list() -> Result<()> {
         eprintln!("No plugins (tokenctl-NAME executables) on PATH.");
         return Ok(());
     }
-    println!("NAME\tPATH");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "NAME\tPATH")?;
     for (name, path) in found {
-        println!("{name}\t{}", path.display());
+        writeln!(out, "{name}\t{}", path.display())?;
         let mut warn = |message: String| {
             eprintln!("  warning: {}: {message}", path.display());
             warnings += 1;
@@ -115,15 +117,26 @@ pub fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<u8> {
         .split_first()
         .ok_or_else(|| anyhow!("no command given"))?;
     let name = name.to_string_lossy().into_owned();
-    let program = candidates()
+    let Some(program) = candidates()
         .into_iter()
         .find(|(found, path)| *found == name && is_executable(path))
         .map(|(_, path)| path)
-        .ok_or_else(|| {
-            anyhow!(
-                "unknown command {name:?}: not a tokenctl command, and no plugin {PREFIX}{name} on PATH (see `tokenctl --help` and `tokenctl plugin list`)"
-            )
-        })?;
+    else {
+        // A usage error (exit status 2), with the command meant when it is a typo.
+        let commands = crate::command();
+        let own = commands
+            .get_subcommands()
+            .filter(|command| !command.is_hide_set())
+            .map(|command| command.get_name());
+        let hint = match tokenctl_core::config::closest_names(&name, own).first() {
+            Some(close) => format!("did you mean `tokenctl {close}`? "),
+            None => String::new(),
+        };
+        eprintln!(
+            "error: unknown command {name:?}: not a tokenctl command, and no plugin {PREFIX}{name} on PATH; {hint}see `tokenctl --help` and `tokenctl plugin list`"
+        );
+        return Ok(2);
+    };
     let mut command = std::process::Command::new(&program);
     command.args(rest);
     for (key, value) in plugin_env(global)? {

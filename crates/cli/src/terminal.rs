@@ -53,11 +53,23 @@ pub fn prompt(question: &str) -> Result<String> {
 /// The device flow on a terminal: URL, code and QR code on stderr, and a countdown.
 #[derive(Default)]
 pub struct TerminalUi {
+    /// `--no-qr`: never draw the QR code.
+    no_qr: bool,
     /// Whether a countdown line is showing, to be cleared before the next message.
     counting: std::sync::atomic::AtomicBool,
+    /// The user code, repeated on the countdown line.
+    code: std::sync::Mutex<String>,
 }
 
 impl TerminalUi {
+    /// `no_qr`: `--no-qr`.
+    pub fn new(no_qr: bool) -> TerminalUi {
+        TerminalUi {
+            no_qr,
+            ..TerminalUi::default()
+        }
+    }
+
     /// Clears the countdown line, if one is showing.
     pub fn finish(&self) {
         if self
@@ -69,33 +81,89 @@ impl TerminalUi {
     }
 }
 
+/// Lines printed around the QR code (the URL lines, the code, the wait and the countdown), so
+/// that it is drawn only where it fits with them on one screen.
+const LINES_AROUND_QR: usize = 5;
+
+/// The terminal's columns and rows, from stderr.
+fn terminal_size() -> Option<(usize, usize)> {
+    #[cfg(unix)]
+    {
+        let mut size = libc::winsize {
+            ws_row: 0,
+            ws_col: 0,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCGWINSZ writes one winsize into the struct it is given.
+        let read = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) };
+        (read == 0 && size.ws_col > 0 && size.ws_row > 0)
+            .then(|| (usize::from(size.ws_col), usize::from(size.ws_row)))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// The QR code of `target` drawn dark on light whatever the terminal's theme (a phone reads
+/// nothing else), or in plain blocks under `NO_COLOR`; `None` when it does not fit the
+/// terminal with `around` lines of text.
+fn qr_picture(target: &str, around: usize) -> Option<String> {
+    let (columns, rows) = terminal_size()?;
+    let code = qrcode::QrCode::new(target.as_bytes()).ok()?;
+    let picture = code
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .quiet_zone(true)
+        .build();
+    let width = picture
+        .lines()
+        .next()
+        .map_or(0, |line| line.chars().count());
+    let height = picture.lines().count();
+    if width > columns || height + around > rows {
+        return None;
+    }
+    if std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()) {
+        return Some(picture);
+    }
+    // Black on white, line by line, so a dark theme does not invert the code.
+    Some(
+        picture
+            .lines()
+            .map(|line| format!("\x1b[38;5;16;48;5;231m{line}\x1b[0m"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
 impl LoginUi for TerminalUi {
     fn device_code(&self, authorization: &DeviceAuthorization) {
         // The provider's text, made printable: it cannot forge lines or move the cursor.
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(
-            err,
-            "To sign in, open {} and enter the code {}",
-            printable(&authorization.verification_uri),
-            printable(&authorization.user_code)
-        );
-        if let Some(complete) = &authorization.verification_uri_complete {
-            let _ = writeln!(err, "or open {}", printable(complete));
+        let uri = printable(&authorization.verification_uri);
+        let code = printable(&authorization.user_code);
+        let complete = authorization
+            .verification_uri_complete
+            .as_deref()
+            .map(printable);
+        if let Ok(mut shown) = self.code.lock() {
+            shown.clone_from(&code.to_string());
         }
-        // A QR code of the URL for a phone, on a terminal that shows it.
-        if std::io::stderr().is_terminal() {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "To sign in, open {uri} and enter the code {code}");
+        if let Some(complete) = &complete {
+            let _ = writeln!(err, "or open {complete}");
+        }
+        // A QR code of the URL for a phone, on a terminal where it fits.
+        if !self.no_qr && std::io::stderr().is_terminal() {
             let target = authorization
                 .verification_uri_complete
                 .as_deref()
                 .unwrap_or(&authorization.verification_uri);
-            if let Ok(code) = qrcode::QrCode::new(target.as_bytes()) {
-                let picture = code
-                    .render::<qrcode::render::unicode::Dense1x2>()
-                    .quiet_zone(true)
-                    .build();
+            if let Some(picture) = qr_picture(target, LINES_AROUND_QR) {
                 let _ = writeln!(err, "{picture}");
             }
         }
+        // The code on a line of its own, below the QR code, where it stays in view.
+        let _ = writeln!(err, "Code: {code}");
         let _ = writeln!(
             err,
             "Waiting for the sign-in (the code expires in {})...",
@@ -103,13 +171,18 @@ impl LoginUi for TerminalUi {
         );
     }
 
-    /// A live countdown on a terminal; nothing in a pipe or a log.
+    /// A live countdown with the code on a terminal; nothing in a pipe or a log.
     fn waiting(&self, remaining: Duration) {
         if std::io::stderr().is_terminal() {
+            let code = self
+                .code
+                .lock()
+                .map(|code| code.clone())
+                .unwrap_or_default();
             let mut err = std::io::stderr().lock();
             let _ = write!(
                 err,
-                "\r{} left  ",
+                "\r{} left, code {code}  ",
                 human_duration(i64::try_from(remaining.as_secs()).unwrap_or(i64::MAX))
             );
             let _ = err.flush();

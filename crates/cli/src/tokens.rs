@@ -55,6 +55,9 @@ pub struct LoginArgs {
     /// Browser flow: print the sign-in URL but do not open a browser
     #[arg(long)]
     pub no_browser: bool,
+    /// Device flow: do not draw the QR code of the sign-in URL
+    #[arg(long)]
+    pub no_qr: bool,
 }
 
 impl LoginArgs {
@@ -107,7 +110,7 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         None
     };
     let method = method_for(flow, &args)?;
-    let ui = TerminalUi::default();
+    let ui = TerminalUi::new(args.no_qr);
     let browser = SystemBrowser {
         open: !args.no_browser,
     };
@@ -126,11 +129,11 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         }
     })?;
     ui.finish();
-    let outcome = outcome.ok_or_else(|| anyhow!("login interrupted"))??;
+    let outcome = outcome.ok_or(crate::Interrupted)??;
     let signed = match outcome {
         SignInOutcome::NotStored(tokens) => {
             let who = identity_of(tokens.id_token.as_ref(), &tokens.access_token);
-            println!("{}", tokens.access_token.expose());
+            writeln!(std::io::stdout().lock(), "{}", tokens.access_token.expose())?;
             eprintln!("Logged in{}; nothing was stored.", as_whom(who.as_deref()));
             return Ok(());
         }
@@ -279,7 +282,7 @@ pub fn token(
         let document = serde_json::json!({ "header": decoded.header, "claims": decoded.claims });
         output::document(&mut std::io::stdout().lock(), DocFormat::Json, &document)?;
     } else {
-        println!("{}", token.expose());
+        writeln!(std::io::stdout().lock(), "{}", token.expose())?;
     }
     Ok(())
 }

@@ -73,7 +73,7 @@ pub fn write_own_file(path: &Path, contents: &[u8]) -> io::Result<()> {
 /// Reads one of tokenctl's own files without following a symbolic link, neither in its place
 /// (`O_NOFOLLOW`) nor as its directory: a planted link is refused with its path.
 pub fn read_own_file(path: &Path) -> io::Result<Vec<u8>> {
-    refuse_links(path)?;
+    refuse_linked_dirs(path)?;
     let mut options = OpenOptions::new();
     options.read(true);
     no_follow(&mut options);
@@ -83,16 +83,38 @@ pub fn read_own_file(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The directories tokenctl keeps files in (`logins/` and the `tokenctl/` above it, say) must
-/// be directories, not links to elsewhere; above them the user's own layout is respected.
+/// A link in place of one of tokenctl's own files, or of the directories it keeps them in, is
+/// refused (see [`refuse_linked_dirs`]).
 fn refuse_links(path: &Path) -> io::Result<()> {
-    let own_dirs = path.ancestors().skip(1).take(2);
-    for candidate in std::iter::once(path).chain(own_dirs) {
-        if candidate.as_os_str().is_empty() {
+    if fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return Err(planted(path));
+    }
+    refuse_linked_dirs(path)
+}
+
+/// The directories tokenctl keeps its files in (`logins/` and the `tokenctl/` above it, say)
+/// must be directories, not links to elsewhere; above `tokenctl/` the user's own layout is
+/// respected. Each directory is looked at once per process.
+fn refuse_linked_dirs(path: &Path) -> io::Result<()> {
+    static CHECKED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    for dir in path.ancestors().skip(1).take(2) {
+        if dir.as_os_str().is_empty() {
             break;
         }
-        if fs::symlink_metadata(candidate).is_ok_and(|meta| meta.file_type().is_symlink()) {
-            return Err(planted(candidate));
+        let known = CHECKED
+            .lock()
+            .map(|checked| checked.iter().any(|done| done == dir))
+            .unwrap_or(false);
+        if !known {
+            if fs::symlink_metadata(dir).is_ok_and(|meta| meta.file_type().is_symlink()) {
+                return Err(planted(dir));
+            }
+            if let Ok(mut checked) = CHECKED.lock() {
+                checked.push(dir.to_path_buf());
+            }
+        }
+        if dir.file_name().is_some_and(|name| name == "tokenctl") {
+            break;
         }
     }
     Ok(())

@@ -38,6 +38,7 @@ impl Fingerprint {
     /// The version of a file whose metadata (taken before the read) is `metadata` and whose
     /// text is `text`.
     pub(super) fn of(metadata: &std::fs::Metadata, text: &str) -> Option<Fingerprint> {
+        use base64::Engine;
         use sha2::Digest;
         let modified = metadata.modified().ok()?;
         let modified_ns = match modified.duration_since(std::time::UNIX_EPOCH) {
@@ -56,10 +57,8 @@ impl Fingerprint {
             #[cfg(unix)]
             changed_ns: i128::from(metadata.ctime()) * 1_000_000_000
                 + i128::from(metadata.ctime_nsec()),
-            content: sha2::Sha256::digest(text.as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            content: base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(text.as_bytes())),
         })
     }
 
@@ -115,19 +114,32 @@ fn cache_key() -> Option<&'static [u8]> {
     .as_deref()
 }
 
-/// SHA-256 of the key and `bytes`, in hex.
+/// SHA-256 of the key and `bytes`, in base64.
 fn seal(bytes: &[u8]) -> Option<String> {
+    seal_with(|hasher| sha2::Digest::update(hasher, bytes))
+}
+
+/// SHA-256 of the key and what `feed` adds, in base64.
+fn seal_with(feed: impl FnOnce(&mut sha2::Sha256)) -> Option<String> {
+    use base64::Engine;
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
     hasher.update(cache_key()?);
-    hasher.update(bytes);
-    Some(
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+    feed(&mut hasher);
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hasher.finalize()))
+}
+
+/// Feeds what a value hashes to (its `Hash`) into SHA-256, without formatting it first.
+struct Feed<'a>(&'a mut sha2::Sha256);
+
+impl Hasher for Feed<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(self.0, bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        0
+    }
 }
 
 /// The cached model of `path` if it was made from exactly this version of the file, and
@@ -213,7 +225,8 @@ fn build_id() -> Option<(u64, u128)> {
 fn verdict(files: &[(&Path, Option<&Fingerprint>)]) -> Option<(PathBuf, String)> {
     let paths: Vec<&Path> = files.iter().map(|(path, _)| *path).collect();
     let place = cache_dir()?.join(format!("valid-{:016x}", digest(&paths)));
-    let expected = seal(format!("{:?}", (FORMAT, build_id()?, files)).as_bytes())?;
+    let build = build_id()?;
+    let expected = seal_with(|hasher| (FORMAT, build, files).hash(&mut Feed(hasher)))?;
     Some((place, expected))
 }
 
