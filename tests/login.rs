@@ -587,7 +587,11 @@ fn ctrl_c_ends_a_device_login_cleanly() {
     });
     let output = support::wait_bounded(child, "tokenctl auth login (interrupted)");
     assert_eq!(output.status.code(), Some(130), "as a shell reports SIGINT");
-    assert!(rest.join().unwrap().contains("login interrupted; nothing was stored"));
+    assert!(
+        rest.join()
+            .unwrap()
+            .contains("login interrupted; nothing was stored")
+    );
     assert!(!sandbox.dir.path().join("data/tokenctl/logins").exists());
 }
 
