@@ -14,7 +14,8 @@ pub const MAX_USER_FILE_BYTES: u64 = 16 << 20;
 /// files; a rewrite leaves the mark out.
 pub fn read_user_text(path: &Path) -> io::Result<String> {
     let file = File::open(path)?;
-    if file.metadata()?.len() > MAX_USER_FILE_BYTES {
+    let len = file.metadata()?.len();
+    if len > MAX_USER_FILE_BYTES {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
@@ -24,7 +25,13 @@ pub fn read_user_text(path: &Path) -> io::Result<String> {
         ));
     }
     // Read no more than the bound even if the file grows meanwhile.
-    let text = io::read_to_string(io::Read::take(file, MAX_USER_FILE_BYTES))?;
+    let bytes = read_all(&file, len, MAX_USER_FILE_BYTES)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_owned(),
         None => text,
@@ -77,9 +84,22 @@ pub fn read_own_file(path: &Path) -> io::Result<Vec<u8>> {
     let mut options = OpenOptions::new();
     options.read(true);
     no_follow(&mut options);
-    let mut file = options.open(path).map_err(|err| link_error(path, err))?;
-    let mut bytes = Vec::new();
-    io::Read::read_to_end(&mut file, &mut bytes)?;
+    let file = options.open(path).map_err(|err| link_error(path, err))?;
+    read_all(&file, OWN_FILE_HINT, u64::MAX)
+}
+
+/// What tokenctl's own files usually hold at most (a login, a cache entry of a small file).
+const OWN_FILE_HINT: u64 = 16 * 1024;
+
+/// All of `file`, at most `limit` bytes, into a buffer sized for `expected` bytes: one read and
+/// the one that finds the end, where `File::read_to_end` would also ask for the size and the
+/// position first (system calls are much of a hot-path call).
+fn read_all(file: &File, expected: u64, limit: u64) -> io::Result<Vec<u8>> {
+    let capacity = usize::try_from(expected.min(limit))
+        .unwrap_or(0)
+        .saturating_add(1);
+    let mut bytes = Vec::with_capacity(capacity);
+    io::Read::read_to_end(&mut io::Read::take(file, limit), &mut bytes)?;
     Ok(bytes)
 }
 
