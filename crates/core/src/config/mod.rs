@@ -171,7 +171,19 @@ impl ConfigFile {
             path: path.to_path_buf(),
             source,
         };
-        let metadata = match std::fs::metadata(path) {
+        // One lstat: the file itself unless it is a link (then what the link points to).
+        let lstat = std::fs::symlink_metadata(path);
+        let linked = lstat
+            .as_ref()
+            .is_ok_and(|meta| meta.file_type().is_symlink());
+        let followed = lstat.and_then(|meta| {
+            if linked {
+                std::fs::metadata(path)
+            } else {
+                Ok(meta)
+            }
+        });
+        let metadata = match followed {
             Ok(metadata) => metadata,
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                 return Ok(ConfigFile {
@@ -205,7 +217,7 @@ impl ConfigFile {
             exists: true,
             model,
             fingerprint,
-            untrusted: untrusted(path, &metadata),
+            untrusted: untrusted(path, &metadata, linked),
         })
     }
 
@@ -233,12 +245,13 @@ impl ConfigFile {
     }
 }
 
-/// Why others could change the contexts file at `path` (its `metadata`, links followed): the
+/// Why others could change the contexts file at `path` (its `metadata`, links followed;
+/// `linked`: `path` is a link): the
 /// file or its directory is writable by group or others, or owned by another user. A directory
 /// with the sticky bit (`/tmp`) lets no one else replace the file, so it is fine. As ssh treats
 /// its config, since whoever can write it can point `server` or `issuer` elsewhere.
 #[cfg(unix)]
-fn untrusted(path: &Path, metadata: &std::fs::Metadata) -> Option<String> {
+fn untrusted(path: &Path, metadata: &std::fs::Metadata, linked: bool) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
@@ -261,7 +274,11 @@ fn untrusted(path: &Path, metadata: &std::fs::Metadata) -> Option<String> {
             )
         })
     };
-    let real = crate::fsutil::real_path(path);
+    let real = if linked {
+        crate::fsutil::real_path(path)
+    } else {
+        path.to_path_buf()
+    };
     let file = owner("the contexts file", &real, metadata)
         .or_else(|| writable("the contexts file", &real, metadata));
     file.or_else(|| {
@@ -273,7 +290,7 @@ fn untrusted(path: &Path, metadata: &std::fs::Metadata) -> Option<String> {
 }
 
 #[cfg(not(unix))]
-fn untrusted(_path: &Path, _metadata: &std::fs::Metadata) -> Option<String> {
+fn untrusted(_path: &Path, _metadata: &std::fs::Metadata, _linked: bool) -> Option<String> {
     None
 }
 
