@@ -6,6 +6,7 @@ use clap_complete::engine::ArgValueCandidates;
 use indexmap::IndexMap;
 use serde_yaml_ng::Value;
 use tokenctl_core::Flow;
+use tokenctl_core::client_auth::KeyringKeyEdit;
 use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section};
 
 use crate::GlobalArgs;
@@ -172,43 +173,40 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
                 set.insert("kind".into(), Value::from(kind));
             }
             let name = args.name.clone();
-            // The key the entry keeps in the keyring now, if any: replaced, or deleted when the
-            // entry stops naming it.
             let kept = ConfigSet::load(&paths)
                 .ok()
                 .and_then(|loaded| loaded.provider(&name).cloned())
                 .and_then(|entry| entry.as_config().text(KEYRING_FIELD).map(str::to_owned));
-            let mut new_place = None;
-            if args.client_key_stdin {
-                let pem = crate::terminal::read_stdin_document("the client key")?;
-                let place =
-                    tokenctl_core::client_auth::keep_in_keyring(&name, &pem, kept.as_deref())
-                        .map_err(|reason| anyhow::anyhow!("provider {name:?}: {reason}"))?;
+            let given = if args.client_key_stdin {
+                Some(crate::terminal::read_stdin_document("the client key")?)
+            } else {
+                None
+            };
+            let key = KeyringKeyEdit::plan(
+                &name,
+                kept.as_deref(),
+                given.as_ref(),
+                set.contains_key("client-key-file"),
+                unset.iter().any(|field| field == KEYRING_FIELD),
+            )
+            .map_err(|reason| anyhow::anyhow!("provider {name:?}: {reason}"))?;
+            if let Some(place) = &key.place {
                 set.insert(KEYRING_FIELD.into(), Value::from(place.as_str()));
-                unset.push("client-key-file".into());
-                new_place = Some(place);
             }
-            let dropped = kept.clone().filter(|_| {
-                set.contains_key("client-key-file") || unset.iter().any(|f| f == KEYRING_FIELD)
-            });
-            if dropped.is_some() && !unset.iter().any(|f| f == KEYRING_FIELD) {
-                unset.push(KEYRING_FIELD.into());
+            for field in &key.unset {
+                if !unset.iter().any(|f| f == field) {
+                    unset.push((*field).to_owned());
+                }
             }
             let outcome = apply(entry_edit(Section::Providers, args.name, set, unset));
-            if outcome.is_err()
-                && kept.is_none()
-                && let Some(place) = &new_place
-            {
-                // Nothing names the new keyring entry: take it out again.
-                let _ = tokenctl_core::client_auth::forget_in_keyring(place);
+            if outcome.is_err() {
+                key.undo();
             }
             report(outcome?, "provider", &name);
-            if let Some(place) = &new_place {
+            if let Some(place) = &key.place {
                 eprintln!("The client key is kept in the OS keyring ({place}).");
             }
-            if let Some(place) = dropped
-                && let Err(reason) = tokenctl_core::client_auth::forget_in_keyring(&place)
-            {
+            if let Err((place, reason)) = key.finish() {
                 eprintln!(
                     "warning: the key in the OS keyring ({place}) could not be deleted: {reason}"
                 );

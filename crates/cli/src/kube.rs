@@ -69,11 +69,8 @@ fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>, force: bool) -> Resul
     kube_cluster.insert("server".into(), server.into());
     if let Some(ca) = &cluster.certificate_authority {
         // kubectl reads a relative path from the kubeconfig's directory; this one is absolute.
-        let ca = std::path::absolute(ca).unwrap_or_else(|_| PathBuf::from(ca));
-        kube_cluster.insert(
-            "certificate-authority".into(),
-            ca.display().to_string().into(),
-        );
+        let ca = tokenctl_core::fsutil::absolute_text(ca.clone());
+        kube_cluster.insert("certificate-authority".into(), ca.into());
     }
     if let Some(data) = &cluster.certificate_authority_data {
         kube_cluster.insert("certificate-authority-data".into(), data.clone().into());

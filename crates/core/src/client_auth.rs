@@ -181,6 +181,65 @@ pub fn keep_in_keyring(
     Ok(format!("{}:{account}", keyring.backend.as_str()))
 }
 
+/// What an edit of a provider entry does to its key in the OS keyring: the one rule for keeping,
+/// replacing and forgetting it, whoever edits the entry.
+#[derive(Debug, Default)]
+pub struct KeyringKeyEdit {
+    /// The `client-key-keyring` value to set, when a key was given.
+    pub place: Option<String>,
+    /// Fields the edit must also take out.
+    pub unset: Vec<&'static str>,
+    /// The entry the edit stops naming, deleted once the edit is written.
+    dropped: Option<String>,
+    /// Whether `place` is a new keyring entry, taken out again if the edit fails.
+    created: bool,
+}
+
+impl KeyringKeyEdit {
+    /// `kept`: the entry's `client-key-keyring` now; `given`: a key to keep (it replaces the key
+    /// file and reuses the kept entry); `sets_key_file` / `unsets_keyring`: what the edit does.
+    pub fn plan(
+        provider: &str,
+        kept: Option<&str>,
+        given: Option<&Secret>,
+        sets_key_file: bool,
+        unsets_keyring: bool,
+    ) -> Result<KeyringKeyEdit, String> {
+        let mut edit = KeyringKeyEdit::default();
+        if let Some(pem) = given {
+            edit.place = Some(keep_in_keyring(provider, pem, kept)?);
+            edit.unset.push(CLIENT_KEY_FILE);
+            edit.created = kept.is_none();
+        } else if sets_key_file || unsets_keyring {
+            edit.dropped = kept.map(str::to_owned);
+            if edit.dropped.is_some() {
+                edit.unset.push(CLIENT_KEY_KEYRING);
+            }
+        }
+        Ok(edit)
+    }
+
+    /// After the edit failed: a keyring entry nothing names is taken out again.
+    pub fn undo(&self) {
+        if let (true, Some(place)) = (self.created, &self.place) {
+            let _ = forget_in_keyring(place);
+        }
+    }
+
+    /// After the edit was written: the entry it stopped naming is deleted; the error says why
+    /// not.
+    pub fn finish(&self) -> Result<(), (String, String)> {
+        match &self.dropped {
+            Some(place) => forget_in_keyring(place).map_err(|reason| (place.clone(), reason)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The provider fields of the client's key (their specs are in `provider::fields`).
+pub const CLIENT_KEY_FILE: &str = "client-key-file";
+pub const CLIENT_KEY_KEYRING: &str = "client-key-keyring";
+
 /// Deletes the key a `client-key-keyring` value names.
 pub fn forget_in_keyring(place: &str) -> Result<(), String> {
     let (keyring, account) = keyring_place(place)?;

@@ -173,12 +173,12 @@ pub mod fields {
         "how the client authenticates: basic (secret in HTTP Basic), post (in the form), private-key-jwt (client-key-file) or none; without it, a key file means private-key-jwt, else Basic first and the other way once if refused (remembered)",
     );
     pub const CLIENT_KEY_FILE: FieldSpec = FieldSpec::optional(
-        "client-key-file",
+        crate::client_auth::CLIENT_KEY_FILE,
         FieldKind::Path,
         "PEM private key (RSA or EC P-256, mode 0600) for private_key_jwt client authentication",
     );
     pub const CLIENT_KEY_KEYRING: FieldSpec = FieldSpec::optional(
-        "client-key-keyring",
+        crate::client_auth::CLIENT_KEY_KEYRING,
         FieldKind::KeyringEntry,
         "where `config set-provider NAME --client-key-stdin` keeps the private_key_jwt key in the OS keyring (written by tokenctl)",
     );

@@ -245,11 +245,11 @@ impl ConfigFile {
     }
 }
 
-/// Why others could change the contexts file at `path` (its `metadata`, links followed;
-/// `linked`: `path` is a link): the
-/// file or its directory is writable by group or others, or owned by another user. A directory
-/// with the sticky bit (`/tmp`) lets no one else replace the file, so it is fine. As ssh treats
-/// its config, since whoever can write it can point `server` or `issuer` elsewhere.
+/// Why others could change the contexts file at `path` (`metadata` with links followed;
+/// `linked` when `path` is a link): the file or its directory is writable by group or others,
+/// or owned by another user. A directory with the sticky bit (`/tmp`) lets no one else replace
+/// the file, so it is fine. As ssh treats its config: whoever can write it can point `server`
+/// or `issuer` elsewhere.
 #[cfg(unix)]
 fn untrusted(path: &Path, metadata: &std::fs::Metadata, linked: bool) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
