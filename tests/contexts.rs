@@ -683,7 +683,7 @@ fn usage_errors_exit_with_2_and_no_config_is_a_clear_state() {
         .fails_with(1)
         .to_owned();
     assert!(
-        stderr.contains("no context is selected: run `tokenctl auth use-context NAME`"),
+        stderr.contains("no context is defined yet: create one with `tokenctl config set-provider"),
         "{stderr}"
     );
     assert!(!sandbox.config.exists(), "reading creates no file");

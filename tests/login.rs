@@ -7,6 +7,7 @@ use std::io::BufReader;
 use std::process::Stdio;
 
 use support::idp::{AZURE_TENANT, Idp};
+use support::tmux::Tmux;
 use support::{Run, Sandbox};
 
 /// A contexts file with one provider per dialect layout of the test IdP, and a context each.
@@ -788,77 +789,6 @@ current-context: jwt
     );
 }
 
-/// A tmux session of `columns` x `rows` running `script` in the sandbox's environment; gone
-/// when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(sandbox: &Sandbox, columns: u16, rows: u16, color: bool, script: &str) -> Tmux {
-        let tmux = support::require_tool("tmux", "apt-get install tmux");
-        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let socket = format!(
-            "tokenctl-test-{}-{}",
-            std::process::id(),
-            SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
-        let file = sandbox.path(&format!("{socket}.sh"));
-        sandbox.write(&file, script);
-        let mut command = std::process::Command::new(tmux);
-        sandbox.isolate(&mut command);
-        if color {
-            command.env_remove("NO_COLOR");
-        }
-        let status = command
-            .env("TERM", "xterm-256color")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x"])
-            .arg(columns.to_string())
-            .arg("-y")
-            .arg(rows.to_string())
-            .arg(format!("sh {}", file.display()))
-            .status()
-            .unwrap();
-        assert!(status.success());
-        Tmux { socket }
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let output = std::process::Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// The screen (with colours when `escapes`) once it shows `text`, within 20 s.
-    fn screen_with(&self, text: &str, escapes: bool) -> String {
-        let started = std::time::Instant::now();
-        loop {
-            let mut args = vec!["capture-pane", "-p", "-t", "0"];
-            if escapes {
-                args.push("-e");
-            }
-            let screen = self.tmux(&args);
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(20),
-                "no {text:?} on the screen:\n{screen}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
-    }
-}
-
 /// The device login screen as a person sees it in tmux: the code on a line of its own below
 /// the QR code and on the countdown line; the QR code drawn dark on light (colour escapes), and
 /// left out where it does not fit (80x24, 40 columns) or with `--no-qr`; Ctrl-C exits 130.
@@ -940,4 +870,135 @@ fn the_device_screen_keeps_the_code_in_view_and_the_qr_code_readable() {
             "the code line fits: {line}"
         );
     }
+}
+
+/// The first run. Without a terminal, `auth login` names the commands that create a context. At
+/// a terminal it asks the kind, that kind's required fields (a refused answer is asked again),
+/// the flow and a cluster, then creates the provider and context, makes the context current
+/// and logs in. `--provider KIND` means the one provider of that kind.
+#[test]
+#[ignore = "needs tmux, the test IdP (node)"]
+fn a_first_login_at_a_terminal_sets_up_the_context_and_logs_in() {
+    let idp = Idp::start();
+    let sandbox = Sandbox::new();
+    let stderr = sandbox.run(["auth", "login"]).fails_with(1).to_owned();
+    assert!(
+        stderr.contains("no context is defined yet")
+            && stderr.contains("tokenctl config set-provider NAME --kind KIND")
+            && stderr.contains("tokenctl config set-context NAME --provider NAME")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+
+    let status = sandbox.path("status");
+    let term = Tmux::start(
+        &sandbox,
+        80,
+        24,
+        false,
+        &format!(
+            "tokenctl auth login; echo $? > '{}'; sleep 30\n",
+            status.display()
+        ),
+    );
+    term.screen_with("Kind (number or name):", false);
+    let screen = term.screen_with("Run:ai token API", false);
+    assert!(screen.contains("keycloak  Keycloak realm"), "{screen}");
+    term.answer("keycloak");
+    term.screen_with("server:", false);
+    term.answer("http://sso.example.com");
+    term.screen_with("plain http on a non-loopback host", false);
+    term.answer(&idp.base);
+    term.screen_with("realm:", false);
+    term.answer("nmr");
+    term.screen_with("client-id:", false);
+    term.answer("cli");
+    term.screen_with("Flow [browser]:", false);
+    term.answer("password");
+    term.screen_with("Cluster API server URL", false);
+    term.answer("");
+    term.screen_with("Username:", false);
+    term.answer("alice");
+    term.screen_with("Password:", false);
+    term.answer("correct-horse");
+    let screen = term.screen_with("Logged in to keycloak as alice", false);
+    assert!(
+        screen.contains(
+            "Created provider \"keycloak\" and context \"keycloak\" (now the current context)"
+        ),
+        "{screen}"
+    );
+    let started = std::time::Instant::now();
+    while !status.exists() && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(std::fs::read_to_string(&status).unwrap().trim(), "0");
+    let config = sandbox.read_config();
+    assert!(
+        config.contains("current-context: keycloak") && config.contains("realm: nmr"),
+        "{config}"
+    );
+    let run = sandbox.run(["auth", "status"]);
+    assert!(
+        run.ok().contains("Context:        keycloak\n"),
+        "{}",
+        run.stdout
+    );
+    sandbox.run(["auth", "token"]).ok();
+
+    // `--provider KIND`: the one provider of that kind, whatever its name; two of a kind are
+    // listed; a kind no provider has names the command that adds one.
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: corp, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
+  - {{name: work, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: cli}}
+  - {{name: home, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: cli}}
+contexts:
+  - {{name: only, provider: corp, flow: password}}
+",
+        base = idp.base
+    ));
+    let login = [
+        "auth",
+        "login",
+        "--provider",
+        "keycloak",
+        "--flow",
+        "password",
+    ];
+    let login = [&login[..], &["--username", "alice", "--password-stdin"]].concat();
+    let run = sandbox.run_input(login, "correct-horse\n", &[]);
+    run.ok();
+    assert!(
+        run.stderr.contains("Logged in to corp as alice"),
+        "{}",
+        run.stderr
+    );
+    let stderr = sandbox
+        .run(["auth", "login", "--provider", "azure"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("providers work, home are of kind azure: pass one of them with --provider"),
+        "{stderr}"
+    );
+    let stderr = sandbox
+        .run(["auth", "login", "--provider", "auth0"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("no provider of kind auth0 is defined")
+            && stderr.contains("config set-provider NAME --kind auth0"),
+        "{stderr}"
+    );
+    // One context and no current-context: that context, and the commands say so.
+    let run = sandbox.run(["auth", "current-context"]);
+    assert_eq!(run.ok(), "only\n");
+    assert!(run.stderr.contains("the only context"), "{}", run.stderr);
+    let stdout = sandbox.run(["auth", "status"]).ok().to_owned();
+    assert!(
+        stdout.contains("Context:        only (the only context; no current-context is set)"),
+        "{stdout}"
+    );
 }

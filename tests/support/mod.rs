@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 pub mod idp;
+pub mod tmux;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use clap_complete::engine::ArgValueCandidates;
 use serde::Serialize;
-use tokenctl_core::config::{ConfigSet, ContextList, Edit};
+use tokenctl_core::config::{Chosen, ConfigSet, ContextList, Edit};
 
 use crate::GlobalArgs;
 use crate::complete;
@@ -80,25 +80,45 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
             let outcome = ConfigSet::apply(&paths, &Edit::UseContext(name.clone()))?;
             output::warnings(&outcome.warnings);
             eprintln!("Switched to context {name:?}.");
+            if let Ok(over) = std::env::var(tokenctl_core::config::CONTEXT_ENV)
+                && !over.is_empty()
+                && over != name
+            {
+                eprintln!(
+                    "warning: {}={over} overrides current-context in this shell; `unset {}` to use {name:?} here",
+                    tokenctl_core::config::CONTEXT_ENV,
+                    tokenctl_core::config::CONTEXT_ENV
+                );
+            }
             Ok(())
         }
         AuthCommand::CurrentContext => {
             let list = ContextList::load(&paths)?;
-            let name = &list.in_use(global.context.as_deref())?.name;
+            let (context, chosen) = list.chosen(global.context.as_deref())?;
             std::io::Write::write_all(
                 &mut std::io::stdout().lock(),
-                format!("{name}\n").as_bytes(),
+                format!("{}\n", context.name).as_bytes(),
             )?;
+            if chosen == Chosen::OnlyContext {
+                eprintln!("(the only context; no current-context is set)");
+            }
             Ok(())
         }
         AuthCommand::GetContexts { output } => {
             // One load: the rows and which contexts share a login.
             let set = ConfigSet::load_valid(&paths)?;
             let list = ContextList::of(&set);
-            let in_use = match global.context.as_deref() {
-                Some(name) => Some(list.in_use(Some(name))?.name.as_str()),
-                None => list.current.as_deref(),
-            };
+            // A stale --context or TOKENCTL_CONTEXT marks no row but stops nothing: the list
+            // is how one finds the right name.
+            let in_use = list
+                .in_use(global.context.as_deref())
+                .map_err(|err| {
+                    if global.context.is_some() {
+                        output::warnings(&[err.to_string()]);
+                    }
+                })
+                .ok()
+                .map(|context| context.name.as_str());
             let keys = tokenctl_core::logins::identity::login_keys(&set);
             let groups = tokenctl_core::logins::identity::login_groups(&keys);
             let key_of: std::collections::HashMap<&str, &str> = keys

@@ -9,6 +9,7 @@ pub mod complete;
 pub mod config_cmd;
 pub mod exec_credential;
 pub mod generate;
+mod guided;
 pub mod hot;
 pub mod kube;
 mod output;

@@ -42,6 +42,11 @@ pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
+/// Whether a person is there to be asked questions: stdin and stderr are a terminal.
+pub fn person_at_terminal() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
 pub fn prompt(question: &str) -> Result<String> {
     eprint!("{question}");
     std::io::stderr().flush()?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 use tokenctl_core::clock::{SystemClock, expiry_phrase, relative, unix_now};
-use tokenctl_core::config::ConfigSet;
+use tokenctl_core::config::{Chosen, ConfigSet};
 use tokenctl_core::flows::{Method, RevokeError};
 use tokenctl_core::jwt;
 use tokenctl_core::logins::{
@@ -97,7 +97,25 @@ pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output> {
     Ok(runtime.block_on(work))
 }
 
-pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
+pub fn login(mut args: LoginArgs, global: &GlobalArgs) -> Result<()> {
+    let guided_global;
+    let mut global = global;
+    let paths = global.config_paths();
+    let first = tokenctl_core::config::setup::FirstRun::needed(
+        &ConfigSet::load_valid(&paths)?,
+        global.context.as_deref(),
+        args.provider.as_deref(),
+    );
+    // Without a person to ask, core's error names the commands to run.
+    if let Some(first) = first.filter(|_| terminal::person_at_terminal()) {
+        let created = crate::guided::run(first, &paths)?;
+        guided_global = GlobalArgs {
+            context: Some(created.context),
+            ..global.clone()
+        };
+        global = &guided_global;
+        args.provider = None;
+    }
     let logins = logins(global)?;
     let flow = match args.flow.as_deref() {
         Some(name) => Flow::parse(name).ok_or_else(|| anyhow!("unknown flow {name:?}"))?,
@@ -358,10 +376,23 @@ fn say_logged_out(out: &LoggedOut) {
 #[derive(Serialize)]
 struct StatusDoc {
     context: String,
-    provider: String,
-    kind: String,
+    /// How the context was chosen: asked (--context, TOKENCTL_CONTEXT), current-context, or
+    /// only-context (no current-context, and only this one defined).
+    context_from: Chosen,
+    logged_in: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cluster: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    login: Option<LoginDoc>,
+}
+
+/// What `auth status` says of a stored login.
+#[derive(Serialize)]
+struct LoginDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     identity: Option<String>,
     scopes: Vec<String>,
@@ -382,9 +413,40 @@ struct StatusDoc {
     shared_by: Vec<String>,
 }
 
+/// `auth status`. Not logged in: exit 4, and with `-o` a document that says so (`logged_in:
+/// false`, the context and its provider) for scripts.
 pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
     let logins = logins(global)?;
-    let status = block_on(logins.status(global.context.as_deref()))??;
+    let wanted = global.context.as_deref();
+    let (_, chosen) = logins.set().chosen_context(wanted)?;
+    let status = match block_on(logins.status(wanted))? {
+        Ok(status) => status,
+        Err(err) if err.is_login_required() && format.is_some() => {
+            let (context, provider, kind, cluster) = match logins.set().resolve(wanted) {
+                Ok(resolved) => (
+                    resolved.context.name.clone(),
+                    resolved.provider.map(|p| p.name.clone()),
+                    resolved.provider.map(|p| p.kind.clone()),
+                    resolved.cluster.map(|c| c.name.clone()),
+                ),
+                Err(_) => (wanted.unwrap_or_default().to_owned(), None, None, None),
+            };
+            let doc = StatusDoc {
+                context,
+                context_from: chosen,
+                logged_in: false,
+                provider,
+                kind,
+                cluster,
+                login: None,
+            };
+            if let Some(format) = format {
+                output::document(&mut std::io::stdout().lock(), format, &doc)?;
+            }
+            return Err(err.into());
+        }
+        Err(err) => return Err(err.into()),
+    };
     let login = &status.login;
     let cluster = logins
         .set()
@@ -398,11 +460,7 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
         _ => login.scopes.clone(),
     };
     let now = unix_now();
-    let doc = StatusDoc {
-        context: status.context.clone(),
-        provider: login.provider.clone(),
-        kind: login.kind.clone(),
-        cluster,
+    let about = LoginDoc {
         identity: identity_of(login.id_token.as_ref(), &login.access_token),
         scopes,
         flow: login.flow.to_string(),
@@ -414,43 +472,58 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
         refresh_token_store: status.refresh_token_in.as_ref().map(ToString::to_string),
         shared_by: status.used_by.clone(),
     };
-    match format {
-        Some(format) => output::document(&mut std::io::stdout().lock(), format, &doc),
-        None => {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "Context:        {}", doc.context)?;
-            writeln!(out, "Provider:       {} ({})", doc.provider, doc.kind)?;
-            if let Some(cluster) = &doc.cluster {
-                writeln!(out, "Cluster:        {cluster}")?;
-            }
-            // Claims and scopes are the provider's text: printable, as JSON and YAML escape them.
-            if let Some(identity) = &doc.identity {
-                writeln!(out, "Logged in as:   {}", printable(identity))?;
-            }
-            writeln!(out, "Scopes:         {}", printable(&doc.scopes.join(" ")))?;
-            writeln!(out, "Flow:           {}", doc.flow)?;
-            writeln!(
-                out,
-                "Token expires:  {}",
-                match (&doc.expires_at, login.expires_at) {
-                    (Some(at), Some(unix)) => format!("{at} ({})", relative(unix, now)),
-                    _ => "unknown".into(),
-                }
-            )?;
-            writeln!(
-                out,
-                "Refresh token:  {}",
-                match &doc.refresh_token_store {
-                    Some(place) => format!("yes, in {place}"),
-                    None => "no".to_owned(),
-                }
-            )?;
-            writeln!(out, "Access token:   in {}", doc.store)?;
-            let others = others(&doc.shared_by, &doc.context);
-            if !others.is_empty() {
-                writeln!(out, "Shared with:    {}", others.join(", "))?;
-            }
-            Ok(())
-        }
+    if let Some(format) = format {
+        let doc = StatusDoc {
+            context: status.context.clone(),
+            context_from: chosen,
+            logged_in: true,
+            provider: Some(login.provider.clone()),
+            kind: Some(login.kind.clone()),
+            cluster,
+            login: Some(about),
+        };
+        return output::document(&mut std::io::stdout().lock(), format, &doc);
     }
+    let mut out = std::io::stdout().lock();
+    let from = match chosen {
+        Chosen::OnlyContext => " (the only context; no current-context is set)",
+        _ => "",
+    };
+    writeln!(out, "Context:        {}{from}", status.context)?;
+    writeln!(out, "Provider:       {} ({})", login.provider, login.kind)?;
+    if let Some(cluster) = &cluster {
+        writeln!(out, "Cluster:        {cluster}")?;
+    }
+    // Claims and scopes are the provider's text: printable, as JSON and YAML escape them.
+    if let Some(identity) = &about.identity {
+        writeln!(out, "Logged in as:   {}", printable(identity))?;
+    }
+    writeln!(
+        out,
+        "Scopes:         {}",
+        printable(&about.scopes.join(" "))
+    )?;
+    writeln!(out, "Flow:           {}", about.flow)?;
+    writeln!(
+        out,
+        "Token expires:  {}",
+        match (&about.expires_at, login.expires_at) {
+            (Some(at), Some(unix)) => format!("{at} ({})", relative(unix, now)),
+            _ => "unknown".into(),
+        }
+    )?;
+    writeln!(
+        out,
+        "Refresh token:  {}",
+        match &about.refresh_token_store {
+            Some(place) => format!("yes, in {place}"),
+            None => "no".to_owned(),
+        }
+    )?;
+    writeln!(out, "Access token:   in {}", about.store)?;
+    let others = others(&about.shared_by, &status.context);
+    if !others.is_empty() {
+        writeln!(out, "Shared with:    {}", others.join(", "))?;
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::model::FileModel;
-use super::{ConfigError, ConfigSet, FileList, Section, cache, closest_names};
+use super::{Chosen, ConfigError, ConfigSet, FileList, Section, cache, choose, closest_names};
 use crate::provider::Flow;
 
 /// One context as listed.
@@ -104,21 +104,20 @@ impl ContextList {
             .map(String::as_str)
     }
 
-    /// The context in use: `wanted` (from `--context` or `TOKENCTL_CONTEXT`) or the current one.
+    /// The context in use: `wanted` (from `--context` or `TOKENCTL_CONTEXT`), the current one,
+    /// or the only one.
     pub fn in_use(&self, wanted: Option<&str>) -> Result<&ContextSummary, ConfigError> {
-        let names = || {
-            self.contexts
-                .iter()
-                .map(|c| c.name.clone())
-                .collect::<Vec<_>>()
-        };
-        let Some(name) = wanted.or(self.current.as_deref()) else {
-            return Err(ConfigError::NoCurrentContext { known: names() });
-        };
+        self.chosen(wanted).map(|(context, _)| context)
+    }
+
+    /// The context in use and how it was chosen ([`super::choose`]).
+    pub fn chosen(&self, wanted: Option<&str>) -> Result<(&ContextSummary, Chosen), ConfigError> {
+        let names: Vec<&str> = self.contexts.iter().map(|c| c.name.as_str()).collect();
+        let (name, chosen) = choose(wanted, self.current.as_deref(), &names)?;
         match self.contexts.iter().find(|c| c.name == name) {
-            Some(context) => Ok(context),
+            Some(context) => Ok((context, chosen)),
             None => {
-                let known = names();
+                let known: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
                 Err(ConfigError::NotFound {
                     kind: Section::Contexts.singular(),
                     name: name.to_owned(),

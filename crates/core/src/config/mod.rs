@@ -7,6 +7,7 @@ mod cache;
 mod edit;
 mod list;
 mod model;
+pub mod setup;
 mod validate;
 mod view;
 
@@ -88,6 +89,17 @@ pub enum ConfigError {
         suggestion_hint(&[], .known)
     )]
     NoCurrentContext { known: Vec<String> },
+    /// A first run: nothing to select from.
+    #[error(
+        "no context is defined yet: create one with `tokenctl config set-provider NAME --kind KIND …` and `tokenctl config set-context NAME --provider NAME --flow FLOW`, or run `tokenctl auth login` at a terminal to be guided"
+    )]
+    NoContexts,
+    #[error(
+        "no provider of kind {kind} is defined: add one with `tokenctl config set-provider NAME --kind {kind} …` (its fields: `tokenctl config set-provider --help`), or run `tokenctl auth login --provider {kind}` at a terminal to be guided"
+    )]
+    NoProviderOfKind { kind: String },
+    #[error("providers {} are of kind {kind}: pass one of them with --provider", .names.join(", "))]
+    SeveralOfKind { kind: String, names: Vec<String> },
     #[error("{0}")]
     Usage(String),
     #[error("{path}: cannot write the contexts file: {source}", path = .path.display())]
@@ -95,6 +107,36 @@ pub enum ConfigError {
     /// Others could change the file (and so where tokens and secrets go).
     #[error("{0}")]
     Untrusted(String),
+}
+
+/// How the context in use was chosen, for `auth status` and `auth current-context`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Chosen {
+    /// `--context` or `TOKENCTL_CONTEXT`.
+    Asked,
+    /// The file's `current-context`.
+    CurrentContext,
+    /// No `current-context`, and the files define this one context only.
+    OnlyContext,
+}
+
+/// The one rule for which context a command uses: the one asked for, else `current-context`,
+/// else the only context defined. `names` are the defined contexts, for messages.
+pub fn choose<'a>(
+    wanted: Option<&'a str>,
+    current: Option<&'a str>,
+    names: &[&'a str],
+) -> Result<(&'a str, Chosen), ConfigError> {
+    match (wanted, current, names) {
+        (Some(name), _, _) => Ok((name, Chosen::Asked)),
+        (None, Some(name), _) => Ok((name, Chosen::CurrentContext)),
+        (None, None, [only]) => Ok((only, Chosen::OnlyContext)),
+        (None, None, []) => Err(ConfigError::NoContexts),
+        (None, None, several) => Err(ConfigError::NoCurrentContext {
+            known: several.iter().map(|name| (*name).to_owned()).collect(),
+        }),
+    }
 }
 
 /// The files a lookup searched, for messages.
@@ -457,6 +499,45 @@ impl ConfigSet {
         self.files.iter().map(|file| file.path.clone()).collect()
     }
 
+    /// The name of the context in use and how it was chosen.
+    pub fn chosen_context<'s>(
+        &'s self,
+        wanted: Option<&'s str>,
+    ) -> Result<(&'s str, Chosen), ConfigError> {
+        let current = self.current_context();
+        if wanted.is_some() || current.is_some() {
+            // The hot path: no list of names to build.
+            return choose(wanted, current, &[]);
+        }
+        let contexts = self.contexts();
+        let names: Vec<&str> = contexts.iter().map(|(_, c)| c.name.as_str()).collect();
+        choose(None, None, &names)
+    }
+
+    /// The provider `--provider WORD` means: the one of that name, else the one of that kind.
+    pub fn provider_named_or_of_kind(&self, word: &str) -> Result<&ProviderEntry, ConfigError> {
+        if let Some(entry) = self.provider(word) {
+            return Ok(entry);
+        }
+        let of_kind: Vec<&ProviderEntry> = self
+            .providers()
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .filter(|entry| entry.kind == word)
+            .collect();
+        match of_kind.as_slice() {
+            [one] => Ok(one),
+            [] if provider::provider(word).is_some() => Err(ConfigError::NoProviderOfKind {
+                kind: word.to_owned(),
+            }),
+            [] => Err(self.not_found(Section::Providers, word)),
+            several => Err(ConfigError::SeveralOfKind {
+                kind: word.to_owned(),
+                names: several.iter().map(|entry| entry.name.clone()).collect(),
+            }),
+        }
+    }
+
     /// The `current-context` of the first file that sets one.
     pub fn current_context(&self) -> Option<&str> {
         self.files
@@ -563,19 +644,7 @@ impl ConfigSet {
     /// The context to use: `wanted` (from `--context` or `TOKENCTL_CONTEXT`) or the
     /// current one, with its provider and cluster.
     pub fn resolve(&self, wanted: Option<&str>) -> Result<ResolvedContext<'_>, ConfigError> {
-        let current = self.current_context();
-        let name = match wanted.or(current) {
-            Some(name) => name,
-            None => {
-                return Err(ConfigError::NoCurrentContext {
-                    known: self
-                        .contexts()
-                        .iter()
-                        .map(|(_, c)| c.name.clone())
-                        .collect(),
-                });
-            }
-        };
+        let (name, _) = self.chosen_context(wanted)?;
         let context = self
             .context(name)
             .ok_or_else(|| self.not_found(Section::Contexts, name))?;
@@ -667,4 +736,34 @@ fn names_of(path: &Path) -> Option<model::NamesModel> {
         clusters: model.clusters.iter().map(|c| named(&c.name)).collect(),
         contexts: model.contexts.iter().map(|c| named(&c.name)).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Chosen, ConfigError, choose};
+
+    #[test]
+    fn the_context_asked_for_wins_then_current_context_then_the_only_one() {
+        let names = ["dev", "prod"];
+        assert_eq!(
+            choose(Some("prod"), Some("dev"), &names).unwrap(),
+            ("prod", Chosen::Asked)
+        );
+        assert_eq!(
+            choose(None, Some("dev"), &names).unwrap(),
+            ("dev", Chosen::CurrentContext)
+        );
+        assert_eq!(
+            choose(None, None, &["dev"]).unwrap(),
+            ("dev", Chosen::OnlyContext)
+        );
+        assert!(matches!(
+            choose(None, None, &names),
+            Err(ConfigError::NoCurrentContext { known }) if known == ["dev", "prod"]
+        ));
+        assert!(matches!(
+            choose(None, None, &[]),
+            Err(ConfigError::NoContexts)
+        ));
+    }
 }

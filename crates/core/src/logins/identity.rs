@@ -59,22 +59,21 @@ pub enum SelectError {
     Unusable(String),
 }
 
-/// The context (`wanted`, else TOKENCTL_CONTEXT, else current-context) and its provider; or,
-/// with `provider`, that provider (and the context, when it uses it).
+/// The context (`wanted`, else TOKENCTL_CONTEXT, else current-context, else the only one) and
+/// its provider; or, with `provider` (a provider's name, else a kind that one provider has),
+/// that provider (and the context, when it uses it).
 pub fn select<'a>(
     set: &'a ConfigSet,
     wanted: Option<&str>,
     provider: Option<&str>,
 ) -> Result<Selection<'a>, SelectError> {
-    if let Some(name) = provider {
-        let entry = set
-            .provider(name)
-            .ok_or_else(|| set.not_found(config::Section::Providers, name))?;
+    if let Some(word) = provider {
+        let entry = set.provider_named_or_of_kind(word)?;
         let context = set
             .resolve(wanted)
             .ok()
             .map(|r| r.context)
-            .filter(|c| c.provider.as_deref() == Some(name));
+            .filter(|c| c.provider.as_deref() == Some(entry.name.as_str()));
         return Ok(Selection {
             context,
             provider: Provided::Configured(entry),
