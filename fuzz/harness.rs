@@ -49,7 +49,7 @@ pub fn contexts_file(data: &[u8]) {
     let Ok(file) = ConfigFile::parse(Path::new("fuzz.yaml"), text) else {
         return;
     };
-    let set = ConfigSet { files: vec![file] };
+    let set = ConfigSet::of(vec![file]);
     let _ = set.problems();
     if let Ok(resolved) = set.resolve(None) {
         let _ = resolved.provider.map(|entry| entry.dialect());

@@ -376,7 +376,10 @@ fn waiters_behind_a_refused_refresh_cause_one_request() {
     for child in children {
         let run = support::Run::from(support::wait_bounded(child, "auth token"));
         let stderr = run.fails_with(4);
-        assert!(stderr.contains("tokenctl auth login"), "{stderr}");
+        assert!(
+            stderr.contains("tokenctl --context sso auth login"),
+            "{stderr}"
+        );
     }
     assert_eq!(
         idp.requests(TOKEN_ENDPOINT),

@@ -160,9 +160,9 @@ x-team-note: kept
     );
     assert_ne!(refused.code, 0);
     assert!(
-        refused
-            .stderr
-            .contains("not logged in to sso (context \"sso\"): run `tokenctl auth login`"),
+        refused.stderr.contains(
+            "not logged in to sso (context \"sso\"): run `tokenctl --context sso auth login`"
+        ),
         "{}",
         refused.stderr
     );
@@ -246,7 +246,10 @@ fn exec_credential_speaks_v1_and_v1beta1_and_never_waits_without_a_person() {
         .run_env(["auth", "exec-credential"], &[("KUBERNETES_EXEC_INFO", v1)])
         .fails_with(4)
         .to_owned();
-    assert!(stderr.contains("run `tokenctl auth login`"), "{stderr}");
+    assert!(
+        stderr.contains("run `tokenctl --context sso auth login`"),
+        "{stderr}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 
     // With a person there, it logs in; stdout holds only the ExecCredential.
@@ -424,7 +427,7 @@ fn api_sends_the_token_to_the_cluster_and_turns_401_into_log_in() {
     let refused = sandbox.run(["--context", "elsewhere", "api", "/whoami"]);
     let stderr = refused.fails_with(4);
     assert!(
-        stderr.contains("authentication required: run `tokenctl auth login`"),
+        stderr.contains("authentication required: run `tokenctl --context elsewhere auth login`"),
         "{stderr}"
     );
     assert_eq!(api.requests("401"), 1);

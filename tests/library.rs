@@ -85,7 +85,9 @@ fn a_program_without_a_login_is_told_to_log_in() {
     let run = session_example(&sandbox, &[]);
     let stderr = run.fails_with(4);
     assert!(
-        stderr.contains("not logged in to sso (context \"sso\"): run `tokenctl auth login`"),
+        stderr.contains(
+            "not logged in to sso (context \"sso\"): run `tokenctl --context sso auth login`"
+        ),
         "{stderr}"
     );
 }
@@ -141,7 +143,10 @@ fn a_host_cli_mounts_the_auth_group_and_calls_its_cluster_with_a_session() {
 
     mycli(&sandbox, &["auth", "logout"], &[]).ok();
     let stderr = mycli(&sandbox, &["whoami"], &[]).fails_with(4).to_owned();
-    assert!(stderr.contains("run `tokenctl auth login`"), "{stderr}");
+    assert!(
+        stderr.contains("run `tokenctl --context sso auth login`"),
+        "{stderr}"
+    );
     let stderr = mycli(&sandbox, &["auth", "token"], &[])
         .fails_with(4)
         .to_owned();

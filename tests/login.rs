@@ -121,7 +121,8 @@ fn a_wrong_client_secret_is_one_clear_line_and_stores_nothing() {
         .fails_with(4)
         .to_owned();
     assert!(
-        stderr.contains("not logged in to sso-svc") && stderr.contains("tokenctl auth login"),
+        stderr.contains("not logged in to sso-svc")
+            && stderr.contains("tokenctl --context svc auth login"),
         "{stderr}"
     );
 
@@ -213,7 +214,9 @@ fn password_flow_reads_the_password_from_stdin_and_warns_about_mfa() {
         &[],
     );
     assert!(
-        wrong.fails_with(1).contains("invalid_grant"),
+        wrong
+            .fails_with(1)
+            .contains("error: the identity provider refused alice's username or password"),
         "{}",
         wrong.stderr
     );

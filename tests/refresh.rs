@@ -131,7 +131,7 @@ fn a_refresh_token_the_provider_refuses_means_log_in_again() {
 
     let stderr = sandbox.run(["auth", "token"]).fails_with(4).to_owned();
     assert!(
-        stderr.contains("session expired: run `tokenctl auth login` (context \"sso\")"),
+        stderr.contains("session expired: run `tokenctl --context sso auth login`"),
         "{stderr}"
     );
     assert!(!file.exists(), "the dead login is removed");

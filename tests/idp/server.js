@@ -20,10 +20,17 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import Provider, { errors } from 'oidc-provider';
 import * as jose from 'jose';
+
+/** Start-up progress on stderr, with the time since start: shown by the tests when a start hangs. */
+const started = Date.now();
+const stage = (what) => process.stderr.write(`idp: ${what} after ${Date.now() - started} ms\n`);
+stage('modules loaded');
 
 const { values: options } = parseArgs({
   options: {
@@ -50,9 +57,37 @@ let tokenDelay = 0;
  * `id_token` (as Entra ID and PingFederate may answer).
  */
 let refreshReply = 'issued';
-const forger = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+/**
+ * The IdP's RSA keys: its signing key, Run:ai's, the `service-jwt` client's and a forger's that
+ * no JWKS has. Made once per install and kept beside the modules (npm ci starts afresh). Making
+ * them at every start was nearly all of a start's time, and RSA key generation has a long tail:
+ * one key took 4.4 s on a busy 2-core machine, so now and then a start missed the tests' 20 s
+ * bound and was "papered over" by starting again.
+ */
+function rsaKeys() {
+  const file = fileURLToPath(new URL('./node_modules/.tokenctl-test-keys.json', import.meta.url));
+  const names = ['signing', 'runai', 'client', 'forger'];
+  try {
+    const kept = JSON.parse(readFileSync(file, 'utf8'));
+    if (names.every((name) => kept[name]?.kty === 'RSA')) return kept;
+  } catch {
+    // Not made yet (or damaged): make them below.
+  }
+  const made = Object.fromEntries(names.map((name) => [name,
+    crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })]));
+  // Another start may be writing too: each writes its own file, and a rename is atomic.
+  const part = `${file}.${process.pid}`;
+  writeFileSync(part, JSON.stringify(made), { mode: 0o600 });
+  renameSync(part, file);
+  return made;
+}
+const rsa = rsaKeys();
+stage('keys ready');
+const privateKeyOf = (jwk) => crypto.createPrivateKey({ key: jwk, format: 'jwk' });
+const forger = privateKeyOf(rsa.forger);
 /** The key pair of the client `service-jwt` (private_key_jwt). */
-const clientKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const clientPrivate = privateKeyOf(rsa.client);
+const clientKey = { privateKey: clientPrivate, publicKey: crypto.createPublicKey(clientPrivate) };
 
 /** Clients every mount knows. Secrets are test values. */
 function clients(extraRedirects = []) {
@@ -146,12 +181,7 @@ const resourceServer = {
 };
 
 /** Signing keys shared by every mount (generated per run). */
-/** Start-up progress on stderr, with the time since start: shown by the tests when a start hangs. */
-const started = Date.now();
-const stage = (what) => process.stderr.write(`idp: ${what} after ${Date.now() - started} ms\n`);
-stage('modules loaded');
-const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-stage('signing key made');
+const privateKey = privateKeyOf(rsa.signing);
 const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', use: 'sig', alg: 'RS256' };
 
 function makeProvider(issuer, routes) {
@@ -545,8 +575,8 @@ async function handleTestApi(req, res, path, table) {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const { publicKey, privateKey: runaiPrivate } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  stage('Run:ai key made');
+  const runaiPrivate = privateKeyOf(rsa.runai);
+  const publicKey = crypto.createPublicKey(runaiPrivate);
   runai.key = runaiPrivate;
   runai.jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'test-rs256', use: 'sig', alg: 'RS256' }] };
 

@@ -87,16 +87,10 @@ impl Drop for Idp {
 }
 
 /// Starts a script of tests/idp and waits (bounded) for the JSON line it prints once it listens.
-/// A start that hangs (seen about once in a few hundred starts on a loaded 2-core VM, with node
-/// stuck before its first key is made) is reported on stderr and tried once more.
+/// A start takes some 30 ms (the IdP's RSA keys are made once per install, not at each start);
+/// one that misses the bound fails the test with its start-up stages.
 fn start_node(script: &str, args: &[&str]) -> (Child, serde_json::Value) {
-    match try_start_node(script, args) {
-        Ok(started) => started,
-        Err(report) => {
-            eprintln!("{report}; starting it again");
-            try_start_node(script, args).unwrap_or_else(|report| panic!("{report}"))
-        }
-    }
+    try_start_node(script, args).unwrap_or_else(|report| panic!("{report}"))
 }
 
 fn try_start_node(script: &str, args: &[&str]) -> Result<(Child, serde_json::Value), String> {

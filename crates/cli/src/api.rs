@@ -98,7 +98,8 @@ pub fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
     }
     if reply.status == 401 {
         return Err(SessionError::LoginRequired(format!(
-            "authentication required: run `tokenctl auth login` (context {context:?}; the server answered HTTP 401 to the token)"
+            "authentication required: run `{}` (the server answered HTTP 401 to the token of context {context:?})",
+            tokenctl_core::logins::run_in(&context, "auth login")
         ))
         .into());
     }

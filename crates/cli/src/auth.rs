@@ -107,6 +107,13 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
         AuthCommand::GetContexts { output } => {
             // One load: the rows and which contexts share a login.
             let set = ConfigSet::load_valid(&paths)?;
+            // Broken entries stop only their users; the list names them.
+            output::warnings(
+                &set.deferred
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            );
             let list = ContextList::of(&set);
             // A stale --context or TOKENCTL_CONTEXT marks no row but stops nothing: the list
             // is how one finds the right name.

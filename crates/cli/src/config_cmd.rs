@@ -173,9 +173,12 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
                 set.insert("kind".into(), Value::from(kind));
             }
             let name = args.name.clone();
-            let kept = ConfigSet::load(&paths)
+            let existing = ConfigSet::load(&paths)
                 .ok()
-                .and_then(|loaded| loaded.provider(&name).cloned())
+                .and_then(|loaded| loaded.provider(&name).cloned());
+            missing_flags(&name, existing.as_ref(), &set, &unset)?;
+            let kept = existing
+                .as_ref()
                 .and_then(|entry| entry.as_config().text(KEYRING_FIELD).map(str::to_owned));
             let given = if args.client_key_stdin {
                 Some(crate::terminal::read_stdin_document("the client key")?)
@@ -293,6 +296,40 @@ fn entry_edit(
         set,
         unset,
     }
+}
+
+/// Refuses a provider that would lack required fields, naming the flags that give them.
+fn missing_flags(
+    name: &str,
+    existing: Option<&tokenctl_core::config::ProviderEntry>,
+    set: &IndexMap<String, Value>,
+    unset: &[String],
+) -> Result<()> {
+    let kind = set
+        .get("kind")
+        .and_then(Value::as_str)
+        .or(existing.map(|entry| entry.kind.as_str()));
+    let Some(dialect) = kind.and_then(tokenctl_core::provider::provider) else {
+        return Ok(());
+    };
+    let has = |field: &str| {
+        !unset.iter().any(|f| f == field)
+            && (set.contains_key(field)
+                || existing.is_some_and(|entry| entry.fields.contains_key(field)))
+    };
+    let missing: Vec<String> = dialect
+        .fields()
+        .filter(|field| field.required && !has(field.name))
+        .map(|field| format!("--{} ({})", field.name, field.help))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "provider {name:?} ({}) also needs {}; nothing was written",
+        dialect.kind(),
+        missing.join(" and ")
+    )
 }
 
 /// The provider field that says where `--client-key-stdin` kept the key.

@@ -345,9 +345,7 @@ fn describe(description: &Option<String>) -> String {
 fn hint(error: &str) -> &'static str {
     match error {
         "invalid_client" => ": check client-id and the client secret of the provider entry",
-        "invalid_grant" => {
-            ": the credentials or the session are not valid; log in again with `tokenctl auth login`"
-        }
+        "invalid_grant" => ": the credentials or the session are not valid; log in again",
         "invalid_scope" => {
             ": the provider does not grant the scopes asked for; check --scope and the provider's scopes"
         }

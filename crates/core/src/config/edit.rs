@@ -15,7 +15,7 @@ use crate::fsutil::{LockGuard, write_user_file};
 use crate::provider;
 
 /// A list section of the contexts file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Section {
     Providers,
     Clusters,
@@ -179,11 +179,8 @@ impl ConfigSet {
         if !added.is_empty() {
             return Err(ConfigError::Invalid(added));
         }
-        // With problems left, only an edit that fixes one of them is taken (with two
-        // problems, fixing one is progress); any other edit waits until the files are valid.
-        if !after.is_empty() && after.len() == before.len() {
-            return Err(ConfigError::Invalid(after));
-        }
+        // Problems the edit did not add stay where they are: each stops only the commands
+        // that use its entry, so an edit elsewhere is taken, and they are named.
         if !after.is_empty() {
             outcome.warnings.push(format!(
                 "saved, but the contexts files still have problems:\n{}",
@@ -225,6 +222,26 @@ impl ConfigSet {
                 };
                 if !exists {
                     return Err(self.not_found(*section, name));
+                }
+                let users: Vec<&str> = self
+                    .contexts()
+                    .into_iter()
+                    .map(|(_, context)| context)
+                    .filter(|context| match section {
+                        Section::Providers => context.provider.as_deref() == Some(name.as_str()),
+                        _ => context.cluster.as_deref() == Some(name.as_str()),
+                    })
+                    .map(|context| context.name.as_str())
+                    .collect();
+                if !users.is_empty() {
+                    let field = section.singular();
+                    return Err(ConfigError::Usage(format!(
+                        "{field} {name} is used by context{} {}; point {} at another {field} (`tokenctl config set-context NAME --{field} OTHER`) or delete {} first",
+                        if users.len() == 1 { "" } else { "s" },
+                        users.join(", "),
+                        if users.len() == 1 { "it" } else { "them" },
+                        if users.len() == 1 { "it" } else { "them" },
+                    )));
                 }
             }
             Edit::RenameContext { from, to } => {

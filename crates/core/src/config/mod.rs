@@ -441,6 +441,8 @@ impl fmt::Display for Origin<'_> {
 #[derive(Debug, Clone)]
 pub struct ConfigSet {
     pub files: Vec<ConfigFile>,
+    /// Problems of entries, kept by [`ConfigSet::load_valid`] for whichever command uses them.
+    pub deferred: Vec<Problem>,
 }
 
 /// A context with what it refers to.
@@ -455,19 +457,29 @@ pub struct ResolvedContext<'a> {
 }
 
 impl ConfigSet {
+    /// A set of parsed files, not yet checked.
+    pub fn of(files: Vec<ConfigFile>) -> ConfigSet {
+        ConfigSet {
+            files,
+            deferred: Vec::new(),
+        }
+    }
+
     /// Loads every file; parse errors are fatal, semantic problems are left to [`Self::problems`].
     pub fn load(paths: &[PathBuf]) -> Result<ConfigSet, ConfigError> {
         let files = paths
             .iter()
             .map(|path| ConfigFile::load(path))
             .collect::<Result<_, _>>()?;
-        Ok(ConfigSet { files })
+        Ok(ConfigSet::of(files))
     }
 
-    /// Loads every file and refuses a set with any problem. A set of file versions that
-    /// passed once is not checked again by the same build (see the parse cache).
+    /// Loads and checks every file. A problem stops only the commands that use its entry, as
+    /// kubectl tolerates unrelated broken entries: the set keeps them, and resolving that
+    /// context, provider or cluster reports them. A set of file versions that passed once is
+    /// not checked again by the same build (see the parse cache).
     pub fn load_valid(paths: &[PathBuf]) -> Result<ConfigSet, ConfigError> {
-        let set = ConfigSet::load(paths)?;
+        let mut set = ConfigSet::load(paths)?;
         if let Some(reason) = set.files.iter().find_map(|file| file.untrusted.clone()) {
             return Err(ConfigError::Untrusted(format!(
                 "refusing to log in or hand out tokens: {reason} (`tokenctl config view` still shows it)"
@@ -480,7 +492,21 @@ impl ConfigSet {
         let problems = set.problems();
         if problems.is_empty() {
             cache::remember_valid(&versions);
-            Ok(set)
+        }
+        set.deferred = problems;
+        Ok(set)
+    }
+
+    /// Refuses an entry with problems, naming them all.
+    pub fn usable(&self, section: Section, name: &str) -> Result<(), ConfigError> {
+        let problems: Vec<Problem> = self
+            .deferred
+            .iter()
+            .filter(|problem| problem.entry.0 == section && problem.entry.1 == name)
+            .cloned()
+            .collect();
+        if problems.is_empty() {
+            Ok(())
         } else {
             Err(ConfigError::Invalid(problems))
         }
@@ -517,6 +543,7 @@ impl ConfigSet {
     /// The provider `--provider WORD` means: the one of that name, else the one of that kind.
     pub fn provider_named_or_of_kind(&self, word: &str) -> Result<&ProviderEntry, ConfigError> {
         if let Some(entry) = self.provider(word) {
+            self.usable(Section::Providers, word)?;
             return Ok(entry);
         }
         let of_kind: Vec<&ProviderEntry> = self
@@ -526,7 +553,10 @@ impl ConfigSet {
             .filter(|entry| entry.kind == word)
             .collect();
         match of_kind.as_slice() {
-            [one] => Ok(one),
+            [one] => {
+                self.usable(Section::Providers, &one.name)?;
+                Ok(one)
+            }
             [] if provider::provider(word).is_some() => Err(ConfigError::NoProviderOfKind {
                 kind: word.to_owned(),
             }),
@@ -656,6 +686,21 @@ impl ConfigSet {
         &'s self,
         context: &'s ContextEntry,
     ) -> Result<ResolvedContext<'s>, ConfigError> {
+        let mut problems = Vec::new();
+        for (section, name) in [
+            (Section::Contexts, Some(context.name.as_str())),
+            (Section::Providers, context.provider.as_deref()),
+            (Section::Clusters, context.cluster.as_deref()),
+        ] {
+            if let Some(Err(ConfigError::Invalid(found))) =
+                name.map(|name| self.usable(section, name))
+            {
+                problems.extend(found);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems));
+        }
         let provider = match context.provider.as_deref() {
             None | Some(DISCOVER) => None,
             Some(provider) => Some(

@@ -21,6 +21,8 @@ pub struct Problem {
     /// `contexts[2] "prod"`, or the top-level key.
     pub place: String,
     pub message: String,
+    /// The entry it makes unusable: a command that uses another entry is not stopped by it.
+    pub entry: (Section, String),
 }
 
 impl Problem {
@@ -29,6 +31,7 @@ impl Problem {
             path: origin.path.to_path_buf(),
             place: format!("{}[{}] {name:?}", origin.section.key(), origin.index),
             message: message.into(),
+            entry: (origin.section, name.to_owned()),
         }
     }
 

@@ -373,7 +373,13 @@ pub async fn run(
     let tokens = match method {
         Method::ClientCredentials => grant(Grant::ClientCredentials).await?,
         Method::Password { username, password } => {
-            grant(Grant::Password { username, password }).await?
+            let who = username.clone();
+            match grant(Grant::Password { username, password }).await {
+                Err(LoginError::OAuth(err)) if err.code() == Some("invalid_grant") => {
+                    return Err(LoginError::PasswordRefused(who));
+                }
+                granted => granted?,
+            }
         }
         Method::Exchange { subject_token } => {
             // A token given by hand is most often another access token; one read from a

@@ -409,8 +409,10 @@ impl<A> Logins<A> {
             None => "",
         };
         SessionError::LoginRequired(format!(
-            "not logged in to {} (context {:?}): run `tokenctl auth login`{how}",
-            found.identity.provider, found.context
+            "not logged in to {} (context {:?}): run `{}`{how}",
+            found.identity.provider,
+            found.context,
+            run_in(&found.context, "auth login")
         ))
     }
 
@@ -467,7 +469,8 @@ fn new_login(identity: &Identity, minted: &Minted, now: i64) -> StoredLogin {
 /// "the provider of context X changed since you logged in (A → B): run …".
 fn changed(context: &str, from: &str, to: &str) -> SessionError {
     SessionError::LoginRequired(format!(
-        "the provider of context {context:?} changed since you logged in ({from} → {to}): run `tokenctl --context {context} auth login`"
+        "the provider of context {context:?} changed since you logged in ({from} → {to}): run `{}`",
+        run_in(context, "auth login")
     ))
 }
 
@@ -492,9 +495,11 @@ impl<A: Authority> Logins<A> {
                 self.check_meetable(login, want.freshness)?;
                 if !want.auto_refresh {
                     return Err(SessionError::LoginRequired(format!(
-                        "the access token for context {:?} {}, and --no-auto-refresh is set: run `tokenctl auth refresh` or `tokenctl auth login`",
+                        "the access token for context {:?} {}, and --no-auto-refresh is set: run `{}` or `{}`",
                         found.context,
-                        crate::clock::expiry_phrase(login.expires_at, now)
+                        crate::clock::expiry_phrase(login.expires_at, now),
+                        run_in(&found.context, "auth refresh"),
+                        run_in(&found.context, "auth login")
                     )));
                 }
             }
@@ -558,8 +563,8 @@ impl<A: Authority> Logins<A> {
                     locked.forget(Some(login), Removed::Expired);
                     if !found.needs_no_person() {
                         return Err(SessionError::LoginRequired(format!(
-                            "session expired: run `tokenctl auth login` (context {:?})",
-                            found.context
+                            "session expired: run `{}`",
+                            run_in(&found.context, "auth login")
                         )));
                     }
                     None
@@ -568,9 +573,10 @@ impl<A: Authority> Logins<A> {
             },
             (Some(login), None) if !found.needs_no_person() => {
                 return Err(SessionError::LoginRequired(format!(
-                    "the access token for context {:?} {} and there is no refresh token: run `tokenctl auth login`",
+                    "the access token for context {:?} {} and there is no refresh token: run `{}`",
                     found.context,
-                    crate::clock::expiry_phrase(login.expires_at, now)
+                    crate::clock::expiry_phrase(login.expires_at, now),
+                    run_in(&found.context, "auth login")
                 )));
             }
             _ => None,
@@ -638,7 +644,8 @@ impl<A: Authority> Logins<A> {
                 (true, None) => {
                     locked.forget(current.as_ref(), Removed::Expired);
                     SessionError::Unusable(format!(
-                        "{err}. The provider replaced the refresh token of context {context:?} and the new one could not be kept, so this login is lost: make room, then run `tokenctl --context {context} auth login`",
+                        "{err}. The provider replaced the refresh token of context {context:?} and the new one could not be kept, so this login is lost: make room, then run `{}`",
+                        run_in(&found.context, "auth login"),
                         context = found.context
                     ))
                 }
@@ -875,16 +882,37 @@ fn kept_keyring(login: &StoredLogin) -> Option<crate::os_keyring::Keyring> {
         .map(|backend| crate::os_keyring::Keyring { backend })
 }
 
+/// The exact command that runs `words` for `context`, to paste: `--context` names it, so the
+/// hint never logs in to another context (empty: the login was made for `--provider`).
+pub fn run_in(context: &str, words: &str) -> String {
+    if context.is_empty() {
+        return format!("tokenctl {words}");
+    }
+    let plain = context
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '@'));
+    if plain {
+        format!("tokenctl --context {context} {words}")
+    } else {
+        format!(
+            "tokenctl --context '{}' {words}",
+            context.replace('\'', "'\\''")
+        )
+    }
+}
+
 fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
     match err {
         AuthorityError::Changed { from, to } => changed(&found.context, &from, &to),
         AuthorityError::Rejected => SessionError::LoginRequired(format!(
-            "session expired: run `tokenctl auth login` (context {:?})",
-            found.context
+            "session expired: run `{}`",
+            run_in(&found.context, "auth login")
         )),
         AuthorityError::NoSecret(reason) => SessionError::LoginRequired(format!(
-            "not logged in to {} (context {:?}): run `tokenctl auth login` ({reason})",
-            found.identity.provider, found.context
+            "not logged in to {} (context {:?}): run `{}` ({reason})",
+            found.identity.provider,
+            found.context,
+            run_in(&found.context, "auth login")
         )),
         AuthorityError::Unverified { reason, .. } => SessionError::Unusable(reason),
         AuthorityError::Login(err) => SessionError::Login(err),

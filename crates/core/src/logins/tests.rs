@@ -196,9 +196,7 @@ impl World {
 
     fn logins(&self) -> Logins<Arc<Fake>> {
         let text = std::fs::read_to_string(&self.config).unwrap();
-        let set = ConfigSet {
-            files: vec![ConfigFile::parse(&self.config, &text).unwrap()],
-        };
+        let set = ConfigSet::of(vec![ConfigFile::parse(&self.config, &text).unwrap()]);
         assert!(set.problems().is_empty(), "{:?}", set.problems());
         Logins::new(
             Arc::new(set),
@@ -478,7 +476,7 @@ async fn waiters_behind_a_refused_refresh_cause_one_request_and_all_log_in_again
         assert!(err.is_login_required(), "{err}");
         let text = err.to_string();
         assert!(
-            text.contains("session expired") && text.contains("tokenctl auth login"),
+            text.contains("session expired") && text.contains("tokenctl --context pw auth login"),
             "{text}"
         );
     }
