@@ -65,3 +65,63 @@ fn man_pages_are_up_to_date_one_per_command() {
         "dialect fields reach the man page"
     );
 }
+
+/// Every command's `--help` ends with examples, and every man page has EXAMPLES, EXIT STATUS,
+/// ENVIRONMENT (each variable tokenctl reads), FILES and SEE ALSO.
+#[test]
+fn every_command_has_examples_and_every_man_page_the_usual_sections() {
+    fn walk(cmd: &mut clap::Command, path: &str, seen: &mut Vec<String>) {
+        let help = cmd.render_long_help().to_string();
+        assert!(
+            help.contains("\nExamples:\n  # "),
+            "`tokenctl {path} --help` has no examples:\n{help}"
+        );
+        seen.push(path.to_owned());
+        for sub in cmd
+            .get_subcommands_mut()
+            .filter(|sub| sub.get_name() != "help")
+        {
+            let at = format!("{path} {}", sub.get_name()).trim().to_owned();
+            walk(sub, &at, seen);
+        }
+    }
+    let mut root = tokenctl_cli::command();
+    root.build();
+    let mut seen = Vec::new();
+    walk(&mut root, "", &mut seen);
+    assert!(seen.len() > 25, "{seen:?}");
+
+    let pages = read_dir(&workspace_root().join("man"));
+    for (name, page) in &pages {
+        for section in [
+            ".SH EXAMPLES",
+            ".SH \"EXIT STATUS\"",
+            ".SH ENVIRONMENT",
+            ".SH FILES",
+            ".SH \"SEE ALSO\"",
+        ] {
+            assert!(page.contains(section), "{name} lacks {section}");
+        }
+        for variable in [
+            "TOKENCTL_CONFIG",
+            "TOKENCTL_CONTEXT",
+            "TOKENCTL_USERNAME",
+            "TOKENCTL_PASSWORD",
+            "BROWSER",
+            "NO_COLOR",
+            "RUST_LOG",
+            "KUBERNETES_EXEC_INFO",
+            "KUBECONFIG",
+            "XDG_CONFIG_HOME",
+            "XDG_DATA_HOME",
+            "HTTPS_PROXY",
+            "NO_PROXY",
+            "SSL_CERT_FILE",
+        ] {
+            assert!(
+                page.contains(variable),
+                "{name}: ENVIRONMENT lacks {variable}"
+            );
+        }
+    }
+}

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod complete;
 pub mod config_cmd;
+pub mod examples;
 pub mod exec_credential;
 pub mod generate;
 mod guided;
@@ -124,9 +125,17 @@ pub enum Command {
     External(Vec<OsString>),
 }
 
-/// The whole command tree, for completion, man pages and tests.
+/// The whole command tree, for completion, man pages and tests, with each command's examples.
 pub fn command() -> clap::Command {
-    Cli::command()
+    examples::with_examples(Cli::command(), "")
+}
+
+/// Parses a command line with the whole tree (help with examples); exits on a usage error or
+/// `--help`, as clap does.
+pub fn parse(args: Vec<OsString>) -> Cli {
+    use clap::FromArgMatches;
+    let matches = command().get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
 }
 
 /// Runs a parsed command line and returns the exit status: 0 ok, 1 error, 2 usage (clap), 4

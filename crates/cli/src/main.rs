@@ -13,8 +13,6 @@ extern "C" fn main(
     _argc: std::ffi::c_int,
     _argv: *const *const std::ffi::c_char,
 ) -> std::ffi::c_int {
-    use clap::Parser;
-
     #[cfg(unix)]
     unix_runtime();
     // Completion requests (COMPLETE=bash tokenctl -- …) are answered here and exit; this comes
@@ -23,7 +21,7 @@ extern "C" fn main(
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let status = match tokenctl_cli::hot::try_serve(&args) {
         Some(status) => status,
-        None => tokenctl_cli::run(tokenctl_cli::Cli::parse_from(args)),
+        None => tokenctl_cli::run(tokenctl_cli::parse(args)),
     };
     // `exit` flushes stdout; a return from this `main` would not.
     std::process::exit(i32::from(status))
