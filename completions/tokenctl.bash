@@ -1,16 +1,36 @@
 
 _clap_complete_tokenctl() {
     local IFS=$'\013'
-    local _CLAP_COMPLETE_INDEX=${COMP_CWORD}
+    local _CLAP_COMPLETE_INDEX=0 _CLAP_PREFIX="" _clap_i _clap_words=()
+    for ((_clap_i = 0; _clap_i < ${#COMP_WORDS[@]}; _clap_i++)); do
+        local _clap_last=$((${#_clap_words[@]} - 1))
+        if [[ ${COMP_WORDS[_clap_i]} == "=" ]] && ((_clap_last >= 0)) && [[ ${_clap_words[_clap_last]} == --* ]]; then
+            _clap_words[_clap_last]+="="
+            if ((_clap_i == COMP_CWORD)); then
+                _CLAP_COMPLETE_INDEX=$_clap_last
+                _CLAP_PREFIX="${_clap_words[_clap_last]}"
+            elif ((_clap_i + 1 <= COMP_CWORD)); then
+                ((_clap_i++))
+                _clap_words[_clap_last]+="${COMP_WORDS[_clap_i]}"
+                if ((_clap_i == COMP_CWORD)); then
+                    _CLAP_COMPLETE_INDEX=$_clap_last
+                    _CLAP_PREFIX="${_clap_words[_clap_last]%%=*}="
+                fi
+            fi
+        else
+            _clap_words+=("${COMP_WORDS[_clap_i]}")
+            ((_clap_i == COMP_CWORD)) && _CLAP_COMPLETE_INDEX=$((${#_clap_words[@]} - 1))
+        fi
+    done
     local _CLAP_COMPLETE_COMP_TYPE=${COMP_TYPE}
     if compopt +o nospace 2> /dev/null; then
         local _CLAP_COMPLETE_SPACE=false
     else
         local _CLAP_COMPLETE_SPACE=true
     fi
-    local words=("${COMP_WORDS[@]}")
+    local words=("${_clap_words[@]}")
     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-        words[COMP_CWORD]="$2"
+        words[_CLAP_COMPLETE_INDEX]="${_CLAP_PREFIX}$2"
     fi
     COMPREPLY=( $( \
         _CLAP_IFS="$IFS" \
@@ -24,6 +44,9 @@ _clap_complete_tokenctl() {
         unset COMPREPLY
     elif [[ $_CLAP_COMPLETE_SPACE == false ]] && [[ "${COMPREPLY-}" =~ [=/:]$ ]]; then
         compopt -o nospace
+    fi
+    if [[ -n $_CLAP_PREFIX && -n ${COMPREPLY+x} ]]; then
+        COMPREPLY=("${COMPREPLY[@]#"$_CLAP_PREFIX"}")
     fi
 }
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then

@@ -4,6 +4,7 @@ mod support;
 
 use std::process::Command;
 
+use support::tmux::Tmux;
 use support::{SAMPLE, Sandbox, require_tool, workspace_root};
 
 /// What bash offers for `line` (completing its last word) with the committed script sourced.
@@ -152,4 +153,88 @@ fn the_completion_command_prints_the_committed_scripts() {
         assert_eq!(printed, committed, "{shell}");
     }
     sandbox.run(["completion", "tcsh"]).fails_with(2);
+}
+
+/// `config set-provider NAME --<TAB>` offers the fields of NAME's kind (or of `--kind`) only,
+/// and plugins on PATH complete as commands.
+#[test]
+#[ignore = "needs bash"]
+fn bash_offers_a_kinds_own_fields_and_plugins_as_commands() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let flags = bash_complete(&sandbox, "tokenctl config set-provider sso --");
+    assert!(flags.iter().any(|f| f == "--realm"), "{flags:?}");
+    assert!(
+        !flags.iter().any(|f| f == "--tenant" || f == "--audience"),
+        "{flags:?}"
+    );
+    let flags = bash_complete(&sandbox, "tokenctl config set-provider new --kind azure --");
+    assert!(flags.iter().any(|f| f == "--tenant"), "{flags:?}");
+    assert!(!flags.iter().any(|f| f == "--realm"), "{flags:?}");
+
+    let plugins = sandbox.path("plugins");
+    let plugin = plugins.join("tokenctl-hello");
+    sandbox.write(&plugin, "#!/bin/sh\necho hello\n");
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bash = require_tool("bash", "apt-get install bash");
+    let script = workspace_root().join("completions/tokenctl.bash");
+    let mut command = Command::new(bash);
+    command.args([
+        "--norc",
+        "--noprofile",
+        "-c",
+        &format!(
+            "source '{}'; PATH='{}':$PATH; COMP_WORDS=(tokenctl he); COMP_CWORD=1; COMP_TYPE=9; \
+             _clap_complete_tokenctl tokenctl he tokenctl; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            plugins.display()
+        ),
+    ]);
+    sandbox.isolate(&mut command);
+    let output = command.output().unwrap();
+    let offered = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        offered.lines().any(|line| line.trim() == "hello"),
+        "{offered}"
+    );
+}
+
+/// In real shells at a terminal: zsh with `_tokenctl` in a directory of the user's on $fpath
+/// (as the README installs it) completes on the very first TAB of a new shell, and bash
+/// completes `--context=` values although it splits the word at `=`.
+#[test]
+#[ignore = "needs tmux, zsh, bash"]
+fn the_first_tab_completes_in_zsh_and_bash_completes_after_an_equals_sign() {
+    require_tool("zsh", "apt-get install zsh");
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let home = sandbox.path("");
+    let functions = home.join(".zfunc");
+    std::fs::create_dir_all(&functions).unwrap();
+    std::fs::copy(
+        workspace_root().join("completions/_tokenctl"),
+        functions.join("_tokenctl"),
+    )
+    .unwrap();
+    sandbox.write(
+        &home.join(".zshrc"),
+        "fpath=(~/.zfunc $fpath)\nautoload -Uz compinit && compinit -u\nPROMPT='zsh> '\n",
+    );
+    let zsh = Tmux::start(&sandbox, 80, 24, false, "exec zsh -i\n");
+    zsh.screen_with("zsh>", false);
+    zsh.tmux(&[
+        "send-keys",
+        "-t",
+        "0",
+        "-l",
+        "tokenctl auth use-context prod-",
+    ]);
+    zsh.tmux(&["send-keys", "-t", "0", "Tab"]);
+    zsh.screen_with("tokenctl auth use-context prod-eu", false);
+
+    let script = workspace_root().join("completions/tokenctl.bash");
+    let bash = Tmux::start(&sandbox, 80, 24, false, "exec bash --norc --noprofile -i\n");
+    bash.answer(&format!("PS1='bash> '; source '{}'", script.display()));
+    bash.screen_with("bash>", false);
+    bash.tmux(&["send-keys", "-t", "0", "-l", "tokenctl --context=prod-"]);
+    bash.tmux(&["send-keys", "-t", "0", "Tab"]);
+    bash.screen_with("tokenctl --context=prod-eu", false);
 }

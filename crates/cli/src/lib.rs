@@ -130,6 +130,21 @@ pub fn command() -> clap::Command {
     examples::with_examples(Cli::command(), "")
 }
 
+/// The tree TAB completion walks: the whole tree, plugins on PATH as commands, and
+/// `config set-provider NAME` with the fields of NAME's kind only.
+pub fn completion_command() -> clap::Command {
+    let args: Vec<String> = std::env::args().collect();
+    set_provider::complete_for_line(&args, &complete::completion_paths());
+    plugin::runnable()
+        .into_iter()
+        .fold(command(), |tree, name| {
+            // clap takes static names; a completion process answers once and exits.
+            let about: &'static str = format!("plugin (tokenctl-{name} on PATH)").leak();
+            let name: &'static str = name.leak();
+            tree.subcommand(clap::Command::new(name).about(about))
+        })
+}
+
 /// Parses a command line with the whole tree (help with examples); exits on a usage error or
 /// `--help`, as clap does.
 pub fn parse(args: Vec<OsString>) -> Cli {

@@ -17,7 +17,7 @@ extern "C" fn main(
     unix_runtime();
     // Completion requests (COMPLETE=bash tokenctl -- …) are answered here and exit; this comes
     // before anything else so TAB stays fast and side-effect free.
-    clap_complete::CompleteEnv::with_factory(tokenctl_cli::command).complete();
+    clap_complete::CompleteEnv::with_factory(tokenctl_cli::completion_command).complete();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let status = match tokenctl_cli::hot::try_serve(&args) {
         Some(status) => status,

@@ -50,6 +50,18 @@ fn candidates() -> Vec<(String, PathBuf)> {
     found
 }
 
+/// The plugins that can run, once each (the first on PATH), for TAB completion as commands.
+pub fn runnable() -> Vec<String> {
+    let builtins = builtin_names();
+    let mut names: Vec<String> = Vec::new();
+    for (name, path) in candidates() {
+        if is_executable(&path) && !builtins.contains(&name) && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
 fn is_executable(path: &Path) -> bool {
     #[cfg(unix)]
     {

@@ -21,10 +21,43 @@ pub struct SetProviderArgs {
     pub client_key_stdin: bool,
 }
 
+/// The kind whose fields alone `config set-provider NAME --<TAB>` offers (see
+/// [`complete_for_line`]); unset, the flags are every kind's.
+static COMPLETING_KIND: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// For TAB completion: when the line is `config set-provider NAME …` with `--kind KIND`, or NAME
+/// a provider of the contexts files, only that kind's fields are offered as flags.
+pub fn complete_for_line(args: &[String], paths: &[std::path::PathBuf]) {
+    let Some(at) = args.iter().position(|arg| arg == "set-provider") else {
+        return;
+    };
+    let rest = &args[at + 1..];
+    let given = rest
+        .iter()
+        .enumerate()
+        .find_map(|(i, arg)| match arg.strip_prefix("--kind") {
+            Some("") => rest.get(i + 1).cloned(),
+            Some(value) => value.strip_prefix('=').map(str::to_owned),
+            None => None,
+        });
+    let kind = given.or_else(|| {
+        let name = rest.first().filter(|name| !name.starts_with('-'))?;
+        let list = tokenctl_core::config::ContextList::load(paths).ok()?;
+        list.kind_of_provider(name).map(str::to_owned)
+    });
+    if let Some(dialect) = kind.as_deref().and_then(provider::provider) {
+        let _ = COMPLETING_KIND.set(dialect.kind());
+    }
+}
+
 /// Each field once, with the kinds that use it, in a stable order.
 fn field_union() -> Vec<(FieldSpec, Vec<&'static str>)> {
     let mut union: Vec<(FieldSpec, Vec<&'static str>)> = Vec::new();
-    for dialect in provider::providers() {
+    let only = COMPLETING_KIND.get();
+    for dialect in provider::providers()
+        .into_iter()
+        .filter(|dialect| only.is_none_or(|kind| dialect.kind() == *kind))
+    {
         for field in dialect.fields() {
             match union.iter_mut().find(|(known, _)| known.name == field.name) {
                 Some((_, kinds)) => kinds.push(dialect.kind()),

@@ -97,6 +97,11 @@ impl ContextList {
         merge(&paths, models.collect())
     }
 
+    /// The kind of the provider `name`, when it is defined.
+    pub fn kind_of_provider(&self, name: &str) -> Option<&str> {
+        self.kinds.get(name).map(String::as_str)
+    }
+
     /// The kind of the context's provider, when it names a defined one.
     pub fn kind_of(&self, context: &ContextSummary) -> Option<&str> {
         self.kinds
