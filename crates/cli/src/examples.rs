@@ -278,6 +278,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "echo 'source <(tokenctl completion bash)' >> ~/.bashrc",
             ),
             (
+                "zsh (~/.zfunc on $fpath before compinit)",
+                "tokenctl completion zsh > ~/.zfunc/_tokenctl",
+            ),
+            (
                 "fish (in ~/.config/fish/completions, made first with mkdir -p)",
                 "tokenctl completion fish > ~/.config/fish/completions/tokenctl.fish",
             ),
