@@ -1113,4 +1113,37 @@ current-context: main
         switched.stderr
     );
     assert!(sandbox.read_config().contains("current-context: dev"));
+
+    // Top-level keys, as the file-store warning tells people to set them.
+    sandbox
+        .run(["config", "set", "credential-store", "file"])
+        .ok();
+    assert!(sandbox.read_config().contains("credential-store: file"));
+    let stderr = sandbox
+        .run(["config", "set", "credential-store", "files"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr
+            .contains("unknown variant `files`, expected one of `auto`, `keyring`, `file`, `none`"),
+        "{stderr}"
+    );
+    let stderr = sandbox
+        .run(["config", "set", "current-context", "nope"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stderr.contains("context \"nope\" is not defined"),
+        "{stderr}"
+    );
+    sandbox.run(["config", "unset", "credential-store"]).ok();
+    sandbox.run(["config", "unset", "current-context"]).ok();
+    let config = sandbox.read_config();
+    assert!(
+        !config.contains("credential-store") && !config.contains("current-context"),
+        "{config}"
+    );
+    sandbox
+        .run(["config", "set", "nonsense", "x"])
+        .fails_with(2);
 }

@@ -1005,3 +1005,117 @@ contexts:
         "{stdout}"
     );
 }
+
+/// The scripting contract: `--scope` split alike however given, a warning when fewer scopes
+/// are granted, `-v` one line per request without escapes off a terminal, `auth status --all`
+/// and `auth get-contexts` reporting each context's login from the store, and durations
+/// written as the flags take them.
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn scopes_split_alike_and_logs_and_lists_are_for_scripts() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    sandbox
+        .run(["config", "set", "credential-store", "file"])
+        .ok();
+    let both = ["platform:read", "platform:write"];
+    for scope_flags in [
+        &["--scope", "platform:read platform:write"][..],
+        &["--scope", "platform:read,platform:write"][..],
+        &["--scope", "platform:read", "--scope", "platform:write"][..],
+    ] {
+        let mut args = vec!["--context", "sso", "auth", "login", "--username", "alice"];
+        args.extend_from_slice(&["--password-stdin"]);
+        args.extend_from_slice(scope_flags);
+        let run = sandbox.run_input(args, "correct-horse\n", &[]);
+        run.ok();
+        assert!(
+            !run.stderr.contains("no OS keyring answered"),
+            "credential-store: file is set: {}",
+            run.stderr
+        );
+        let access = claims(&sandbox, "sso", &[]);
+        let granted = access["scope"].as_str().unwrap_or_default().to_owned();
+        for scope in both {
+            assert!(
+                granted.split(' ').any(|s| s == scope),
+                "{scope_flags:?}: {granted}"
+            );
+        }
+    }
+
+    let verbose = sandbox.run_input(
+        [
+            "-v",
+            "--context",
+            "sso",
+            "auth",
+            "login",
+            "--username",
+            "reader",
+            "--password-stdin",
+            "--scope",
+            "platform:read,platform:write",
+        ],
+        "correct-horse\n",
+        &[],
+    );
+    verbose.ok();
+    let stderr = &verbose.stderr;
+    assert!(
+        stderr
+            .contains("warning: sso granted fewer scopes than asked; not granted: platform:write"),
+        "{stderr}"
+    );
+    let token_url = format!(
+        "POST {}/realms/nmr/protocol/openid-connect/token 200 ",
+        idp.base
+    );
+    assert_eq!(stderr.matches(&token_url).count(), 1, "{stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "no escapes off a terminal: {stderr:?}"
+    );
+    assert!(!stderr.contains("correct-horse"));
+    assert!(
+        stderr.contains("the access token expires in 1h.") || stderr.contains("expires in 59m"),
+        "{stderr}"
+    );
+
+    let all = sandbox.run(["auth", "status", "--all", "-o", "json"]);
+    let all: serde_json::Value = serde_json::from_str(all.ok()).unwrap();
+    let of = |name: &str| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["context"] == name)
+            .unwrap_or_else(|| panic!("{name} in {all}"))
+            .clone()
+    };
+    assert_eq!(of("sso")["logged_in"], true);
+    assert_eq!(of("sso")["identity"], "reader@example.com");
+    assert_eq!(of("dex")["logged_in"], false);
+    assert!(of("sso")["expires_in_seconds"].as_i64().unwrap() > 3000);
+    let table = sandbox.run(["auth", "status", "--all"]).ok().to_owned();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("dex ") && l.contains("not logged in")),
+        "{table}"
+    );
+
+    let listed = sandbox.run(["auth", "get-contexts", "-o", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(listed.ok()).unwrap();
+    let sso = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == "sso")
+        .unwrap();
+    assert_eq!(sso["logged_in_as"], "reader@example.com", "{sso}");
+    let table = sandbox.run(["auth", "get-contexts"]).ok().to_owned();
+    assert!(
+        table.contains("LOGGED IN AS") && table.contains("reader@example.com"),
+        "{table}"
+    );
+}

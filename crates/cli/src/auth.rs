@@ -6,6 +6,9 @@ use clap_complete::engine::ArgValueCandidates;
 use serde::Serialize;
 use tokenctl_core::config::{Chosen, ConfigSet, ContextList, Edit};
 
+use tokenctl_core::clock::human_duration;
+use tokenctl_core::text::printable;
+
 use crate::GlobalArgs;
 use crate::complete;
 use crate::output::{self, DocFormat, ListFormat};
@@ -45,6 +48,9 @@ pub enum AuthCommand {
         /// Output format (default: text for people)
         #[arg(short, long, value_enum)]
         output: Option<DocFormat>,
+        /// Every context's login, from the store (no network)
+        #[arg(long)]
+        all: bool,
     },
     /// Make NAME the current context (stored as current-context in the contexts file)
     UseContext {
@@ -72,7 +78,8 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
             decode,
             id_token,
         } => tokens::token(global, min_valid, decode, id_token),
-        AuthCommand::Status { output } => tokens::status(global, output),
+        AuthCommand::Status { output, all: false } => tokens::status(global, output),
+        AuthCommand::Status { output, all: true } => tokens::status_all(global, output),
         AuthCommand::Refresh => tokens::refresh(global),
         AuthCommand::ExecCredential => crate::exec_credential::exec_credential(global),
         AuthCommand::Logout { all } => tokens::logout(global, all),
@@ -132,10 +139,18 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                 .iter()
                 .map(|(name, key)| (*name, key.as_str()))
                 .collect();
+            let logins =
+                tokens::logins_of(std::sync::Arc::new(set.clone()), global.request_timeout);
+            let now = tokenctl_core::clock::unix_now();
             let rows: Vec<ContextRow<'_>> = list
                 .contexts
                 .iter()
                 .map(|context| {
+                    let stored = logins.peek(&context.name);
+                    let expires_in_seconds = stored
+                        .as_ref()
+                        .and_then(|login| login.expires_at)
+                        .map(|at| at.saturating_sub(now));
                     let login = key_of.get(context.name.as_str()).copied();
                     let group = login.and_then(|key| groups.get(key));
                     ContextRow {
@@ -148,6 +163,29 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                         shared_cell: group
                             .map_or_else(String::new, |group| few(group, &context.name)),
                         login: login.filter(|_| group.is_some_and(|g| g.len() > 1)),
+                        logged_in_as: stored.as_ref().map(|login| {
+                            tokenctl_core::logins::identity_of(
+                                login.id_token.as_ref(),
+                                &login.access_token,
+                            )
+                            .unwrap_or_else(|| "(unnamed)".to_owned())
+                        }),
+                        logged_in_cell: stored
+                            .as_ref()
+                            .and_then(|login| {
+                                tokenctl_core::logins::identity_of(
+                                    login.id_token.as_ref(),
+                                    &login.access_token,
+                                )
+                            })
+                            .map(|who| printable(&who).into_owned())
+                            .unwrap_or_default(),
+                        expires_in_seconds,
+                        expires_cell: match expires_in_seconds {
+                            Some(left) if left > 0 => format!("in {}", human_duration(left)),
+                            Some(_) => "expired".to_owned(),
+                            None => String::new(),
+                        },
                     }
                 })
                 .collect();
@@ -161,6 +199,8 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                     "KIND",
                     "CLUSTER",
                     "FLOW",
+                    "LOGGED IN AS",
+                    "EXPIRES",
                     "SHARES LOGIN WITH",
                 ],
                 |row| {
@@ -171,6 +211,8 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                         row.kind.unwrap_or(""),
                         row.cluster.unwrap_or(""),
                         row.flow.unwrap_or(""),
+                        &row.logged_in_cell,
+                        &row.expires_cell,
                         &row.shared_cell,
                     ]
                 },
@@ -197,8 +239,18 @@ struct ContextRow<'a> {
     /// contexts with the same `login` share it. A key, not a list, keeps the output linear.
     #[serde(skip_serializing_if = "Option::is_none")]
     login: Option<&'a str>,
+    /// Who the stored login speaks for (the provider's text, made printable when shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logged_in_as: Option<String>,
+    /// Seconds the stored access token has left (negative: expired).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in_seconds: Option<i64>,
     #[serde(skip)]
     shared_cell: String,
+    #[serde(skip)]
+    expires_cell: String,
+    #[serde(skip)]
+    logged_in_cell: String,
 }
 
 /// A table cell for the other contexts of a login: the first three, then how many more.

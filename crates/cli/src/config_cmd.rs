@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde_yaml_ng::Value;
 use tokenctl_core::Flow;
 use tokenctl_core::client_auth::KeyringKeyEdit;
-use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section};
+use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section, TOP_LEVEL_KEYS};
 
 use crate::GlobalArgs;
 use crate::complete;
@@ -27,6 +27,21 @@ pub enum ConfigCommand {
         /// Only the context in use, with its provider and cluster
         #[arg(long)]
         minify: bool,
+    },
+    /// Set a top-level key of the contexts file: current-context or credential-store
+    /// (auto, keyring, file, none)
+    Set {
+        /// The key
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(TOP_LEVEL_KEYS))]
+        key: String,
+        /// Its value
+        value: String,
+    },
+    /// Remove a top-level key of the contexts file
+    Unset {
+        /// The key
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(TOP_LEVEL_KEYS))]
+        key: String,
     },
     /// Create a provider or change its fields (the flags below come from the provider kinds)
     SetProvider(SetProviderArgs),
@@ -101,8 +116,8 @@ pub struct SetContextArgs {
     /// Default flow for `auth login` in this context
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Flow::ALL.map(Flow::as_str)))]
     pub flow: Option<String>,
-    /// Scopes to request, comma-separated or repeated
-    #[arg(long, value_name = "SCOPE", value_delimiter = ',')]
+    /// Scopes to request: repeated, comma- or space-separated
+    #[arg(long, value_name = "SCOPE")]
     pub scopes: Vec<String>,
     /// Keep a login of this context's own under NAME (a second account on the same provider)
     #[arg(long, value_name = "NAME")]
@@ -165,6 +180,16 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>(),
             );
+        }
+        ConfigCommand::Set { key, value } => {
+            let outcome = apply(top_level(&key, Some(value.clone())))?;
+            output::warnings(&outcome.warnings);
+            eprintln!("Set {key} to {value:?} in {}.", outcome.path.display());
+        }
+        ConfigCommand::Unset { key } => {
+            let outcome = apply(top_level(&key, None))?;
+            output::warnings(&outcome.warnings);
+            eprintln!("Removed {key} from {}.", outcome.path.display());
         }
         ConfigCommand::SetProvider(args) => {
             let mut set = args.fields;
@@ -249,7 +274,10 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
             insert_text(&mut set, "subject-token", args.subject_token);
             insert_text(&mut set, "subject-token-type", args.subject_token_type);
             if !args.scopes.is_empty() {
-                let scopes = args.scopes.into_iter().map(Value::from).collect();
+                let scopes = crate::tokens::split_scopes(args.scopes)
+                    .into_iter()
+                    .map(Value::from)
+                    .collect();
                 set.insert("scopes".into(), Value::Sequence(scopes));
             }
             for (key, value) in args.attributes {
@@ -282,6 +310,13 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn top_level(key: &str, value: Option<String>) -> Edit {
+    Edit::SetTopLevel {
+        key: key.to_owned(),
+        value,
+    }
 }
 
 fn entry_edit(

@@ -109,6 +109,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "For a script: exit 4 and logged_in false when not logged in",
                 "tokenctl auth status -o json",
             ),
+            (
+                "Every context's login, from the store",
+                "tokenctl auth status --all",
+            ),
         ],
     ),
     (
@@ -150,6 +154,26 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ),
             ("Show the contexts file", "tokenctl config view"),
         ],
+    ),
+    (
+        "config set",
+        &[
+            (
+                "Keep refresh tokens in 0600 files without a word (no keyring here)",
+                "tokenctl config set credential-store file",
+            ),
+            (
+                "Make prod the current context",
+                "tokenctl config set current-context prod",
+            ),
+        ],
+    ),
+    (
+        "config unset",
+        &[(
+            "Back to the default store (the OS keyring when one answers)",
+            "tokenctl config unset credential-store",
+        )],
     ),
     (
         "config view",

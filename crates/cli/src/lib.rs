@@ -226,7 +226,8 @@ pub fn is_login_required(err: &anyhow::Error) -> bool {
         .is_some_and(tokenctl_core::SessionError::is_login_required)
 }
 
-/// Logs go to stderr; `-v` raises the level, `RUST_LOG` replaces it.
+/// Logs go to stderr, coloured only at a terminal; `-v` raises the level, `RUST_LOG` replaces
+/// it.
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
@@ -239,7 +240,10 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(
+            std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        )
         .without_time()
         .try_init();
 }

@@ -113,9 +113,11 @@ pub fn error(err: &anyhow::Error) {
 /// Whether `err` is a write to a pipe whose reader has gone.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause
+        let io_kind = cause
             .downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            .map(io::Error::kind)
+            .or_else(|| cause.downcast_ref::<serde_json::Error>()?.io_error_kind());
+        io_kind == Some(io::ErrorKind::BrokenPipe)
     })
 }
 

@@ -31,7 +31,7 @@ pub struct LoginArgs {
     /// Grant flow (default: the context's flow, else the provider's first)
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Flow::ALL.map(Flow::as_str)))]
     pub flow: Option<String>,
-    /// Scope to request instead of the configured ones (repeatable)
+    /// Scopes to request instead of the configured ones: repeated, comma- or space-separated
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
     /// User name for the password flow (or TOKENCTL_USERNAME)
@@ -135,7 +135,7 @@ pub fn login(mut args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     let how = SignIn {
         flow,
         method,
-        scopes: &args.scopes,
+        scopes: &split_scopes(args.scopes.clone()),
         client_secret,
         ui: &ui,
         opener: &browser,
@@ -160,7 +160,7 @@ pub fn login(mut args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     let login = &signed.login;
     if signed.first_file_fallback {
         eprintln!(
-            "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): refresh tokens are stored in files like {} (mode 0600). This is said once; `auth status` names the store. Set credential-store: file to accept it.",
+            "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): refresh tokens are stored in files like {} (mode 0600). This is said once; `auth status` names the store. `tokenctl config set credential-store file` accepts it.",
             signed.path.display()
         );
     }
@@ -184,6 +184,14 @@ pub fn login(mut args: LoginArgs, global: &GlobalArgs) -> Result<()> {
             }
         );
     }
+    let missing = login.scopes_not_granted();
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {} granted fewer scopes than asked; not granted: {}",
+            login.provider,
+            printable(&missing.join(" "))
+        );
+    }
     let who = identity_of(login.id_token.as_ref(), &login.access_token);
     eprintln!(
         "Logged in to {}{}; the access token {}.",
@@ -192,6 +200,16 @@ pub fn login(mut args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         expiry_phrase(login.expires_at, unix_now())
     );
     Ok(())
+}
+
+/// Scopes as given to `--scope`/`--scopes`: repeated, comma- or space-separated alike.
+pub(crate) fn split_scopes(given: Vec<String>) -> Vec<String> {
+    given
+        .iter()
+        .flat_map(|scope| scope.split([',', ' ', '\t']))
+        .filter(|scope| !scope.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {
@@ -247,7 +265,7 @@ fn as_whom(identity: Option<&str>) -> String {
 /// instants computed from it could overflow.
 const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 
-/// `5m`, `30s`, `1h 30m`, `90` (seconds): humantime's durations, at most a year.
+/// `5m`, `30s`, `1h30m`, `90` (seconds): humantime's durations, at most a year.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let duration = match text.parse::<u64>() {
@@ -526,4 +544,105 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
         writeln!(out, "Shared with:    {}", others.join(", "))?;
     }
     Ok(())
+}
+
+/// One context in `auth status --all`.
+#[derive(Serialize)]
+struct ContextLogin {
+    context: String,
+    logged_in: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in_seconds: Option<i64>,
+    refresh_token: bool,
+    #[serde(skip)]
+    cells: [String; 4],
+}
+
+/// `auth status --all`: every context's stored login, with no network, keyring or lock.
+pub fn status_all(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
+    let logins = logins(global)?;
+    let now = unix_now();
+    let rows: Vec<ContextLogin> = logins
+        .set()
+        .contexts()
+        .into_iter()
+        .map(|(_, context)| {
+            let login = logins.peek(&context.name);
+            let identity = login
+                .as_ref()
+                .and_then(|login| identity_of(login.id_token.as_ref(), &login.access_token));
+            let expires_in = login
+                .as_ref()
+                .and_then(|login| login.expires_at)
+                .map(|at| at.saturating_sub(now));
+            let cells = [
+                context.provider.clone().unwrap_or_default(),
+                identity
+                    .as_deref()
+                    .map(|who| printable(who).into_owned())
+                    .unwrap_or_else(|| {
+                        if login.is_some() {
+                            "(unnamed)".into()
+                        } else {
+                            "not logged in".into()
+                        }
+                    }),
+                match expires_in {
+                    Some(left) if left > 0 => {
+                        format!("in {}", tokenctl_core::clock::human_duration(left))
+                    }
+                    Some(_) => "expired".into(),
+                    None => String::new(),
+                },
+                match &login {
+                    Some(login) if login.has_refresh_token() => "yes".into(),
+                    Some(_) => "no".into(),
+                    None => String::new(),
+                },
+            ];
+            ContextLogin {
+                context: context.name.clone(),
+                logged_in: login.is_some(),
+                provider: login.as_ref().map(|login| login.provider.clone()),
+                identity,
+                expires_at: login
+                    .as_ref()
+                    .and_then(|l| l.expires_at)
+                    .map(output::rfc3339),
+                expires_in_seconds: expires_in,
+                refresh_token: login.as_ref().is_some_and(StoredLogin::has_refresh_token),
+                cells,
+            }
+        })
+        .collect();
+    if let Some(format) = format {
+        return output::document(&mut std::io::stdout().lock(), format, &rows);
+    }
+    output::list(
+        output::ListFormat::Table,
+        &rows,
+        [
+            "CONTEXT",
+            "PROVIDER",
+            "LOGGED IN AS",
+            "EXPIRES",
+            "REFRESH TOKEN",
+        ],
+        |row| {
+            [
+                row.context.as_str(),
+                row.cells[0].as_str(),
+                row.cells[1].as_str(),
+                row.cells[2].as_str(),
+                row.cells[3].as_str(),
+            ]
+        },
+        |row| row.context.as_str(),
+    )
 }

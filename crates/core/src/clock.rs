@@ -45,7 +45,7 @@ impl Clock for FakeClock {
     }
 }
 
-/// 59s, 4m 10s, 2h 5m, 3d 4h.
+/// 59s, 4m10s, 2h5m, 3d4h, 1h: as duration flags are written.
 pub fn human_duration(seconds: i64) -> String {
     let seconds = seconds.max(0);
     let (d, h, m, s) = (
@@ -54,11 +54,20 @@ pub fn human_duration(seconds: i64) -> String {
         seconds % 3600 / 60,
         seconds % 60,
     );
+    // Written as the duration flags take them (`1h30m`, humantime's syntax): the two largest
+    // units, a zero second unit left out.
+    let pair = |big: i64, big_unit: &str, small: i64, small_unit: &str| {
+        if small == 0 {
+            format!("{big}{big_unit}")
+        } else {
+            format!("{big}{big_unit}{small}{small_unit}")
+        }
+    };
     match (d, h, m) {
         (0, 0, 0) => format!("{s}s"),
-        (0, 0, _) => format!("{m}m {s}s"),
-        (0, _, _) => format!("{h}h {m}m"),
-        _ => format!("{d}d {h}h"),
+        (0, 0, _) => pair(m, "m", s, "s"),
+        (0, _, _) => pair(h, "h", m, "m"),
+        _ => pair(d, "d", h, "h"),
     }
 }
 
@@ -78,5 +87,20 @@ pub fn expiry_phrase(expires_at: Option<i64>, now: i64) -> String {
         Some(at) if at > now => format!("expires {}", relative(at, now)),
         Some(at) => format!("expired {}", relative(at, now)),
         None => "has no stated expiry".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_are_written_as_the_flags_take_them() {
+        let written: Vec<String> = [0, 59, 600, 610, 3600, 5400, 90000]
+            .into_iter()
+            .map(super::human_duration)
+            .collect();
+        assert_eq!(
+            written,
+            ["0s", "59s", "10m", "10m10s", "1h", "1h30m", "1d1h"]
+        );
     }
 }

@@ -112,6 +112,7 @@ impl HttpClient {
                 url: url.clone(),
                 reason: format!("{method:?} is not an HTTP method"),
             })?;
+        let verb = method.as_str().to_owned();
         let mut request = self.inner.request(method, url.clone());
         for (name, value) in headers {
             request = request.header(name, value);
@@ -122,7 +123,7 @@ impl HttpClient {
         if let Some(body) = body {
             request = request.body(body);
         }
-        self.send_limited(url, request, limit).await
+        self.send_limited(&verb, url, request, limit).await
     }
 
     /// POSTs a form, with HTTP Basic client authentication when `basic` is given.
@@ -143,7 +144,7 @@ impl HttpClient {
         if let Some((user, password)) = basic {
             request = request.basic_auth(form_component(user), Some(form_component(password)));
         }
-        self.send(url, request).await
+        self.send("POST", url, request).await
     }
 
     /// POSTs a JSON document.
@@ -155,7 +156,7 @@ impl HttpClient {
             .header("content-type", "application/json")
             .header("accept", "application/json")
             .body(body.to_string());
-        self.send(url, request).await
+        self.send("POST", url, request).await
     }
 
     pub async fn get(&self, url: &Url) -> Result<Reply, HttpError> {
@@ -164,15 +165,24 @@ impl HttpClient {
             .inner
             .get(url.clone())
             .header("accept", "application/json");
-        self.send(url, request).await
+        self.send("GET", url, request).await
     }
 
-    async fn send(&self, url: &Url, request: reqwest::RequestBuilder) -> Result<Reply, HttpError> {
-        self.send_limited(url, request, MAX_REPLY_BYTES).await
+    async fn send(
+        &self,
+        method: &str,
+        url: &Url,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Reply, HttpError> {
+        self.send_limited(method, url, request, MAX_REPLY_BYTES)
+            .await
     }
 
+    /// Sends a request; `-v` logs one line for it: method, URL (query values left out, as
+    /// they may be secrets), status and time.
     async fn send_limited(
         &self,
+        method: &str,
         url: &Url,
         mut request: reqwest::RequestBuilder,
         limit: usize,
@@ -199,7 +209,7 @@ impl HttpClient {
         let mut attempts = 1;
         let mut response = loop {
             let retry = request.try_clone();
-            tracing::debug!(%url, attempts, "sending request");
+            tracing::debug!(url = %loggable(url), attempts, "sending request");
             let response = request.send().await.map_err(classify)?;
             // 503 and 429 say the request was not acted on, so sending it again is safe even
             // for a rotating refresh token; wait as asked when the wait fits the time left.
@@ -211,7 +221,7 @@ impl HttpClient {
                         && started.elapsed() + wait < self.timeout =>
                 {
                     tracing::info!(
-                        %url,
+                        url = %loggable(url),
                         status = response.status().as_u16(),
                         seconds = wait.as_secs(),
                         "the server asks to retry later; retrying"
@@ -247,7 +257,12 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        tracing::debug!(%url, status, bytes = body.len(), "reply");
+        tracing::debug!(url = %loggable(url), status, bytes = body.len(), "reply");
+        tracing::info!(
+            "{method} {} {status} {} ms",
+            loggable(url),
+            started.elapsed().as_millis()
+        );
         Ok(Reply {
             status,
             content_type,
@@ -255,6 +270,20 @@ impl HttpClient {
             body,
         })
     }
+}
+
+/// A URL for logs: its query's values, which may be codes or secrets, replaced by `…`.
+fn loggable(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_fragment(None);
+    if url.query().is_some() {
+        let keys: Vec<String> = url
+            .query_pairs()
+            .map(|(key, _)| format!("{key}=…"))
+            .collect();
+        shown.set_query(Some(&keys.join("&")));
+    }
+    shown.to_string()
 }
 
 /// How often a request is sent at most when the server answers 503 or 429 with Retry-After.

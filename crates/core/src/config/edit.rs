@@ -55,6 +55,11 @@ impl Section {
 pub enum Edit {
     /// Set `current-context`.
     UseContext(String),
+    /// Set (or, with `None`, remove) a top-level key: one of [`TOP_LEVEL_KEYS`].
+    SetTopLevel {
+        key: String,
+        value: Option<String>,
+    },
     /// Create the entry or change its fields.
     SetEntry {
         section: Section,
@@ -71,6 +76,9 @@ pub enum Edit {
         to: String,
     },
 }
+
+/// The top-level keys `config set` and `config unset` change.
+pub const TOP_LEVEL_KEYS: [&str; 2] = ["current-context", "credential-store"];
 
 /// What an edit did.
 #[derive(Debug)]
@@ -122,7 +130,11 @@ impl ConfigSet {
                 .position(|file| section.holds(&file.model, name))
         };
         match edit {
-            Edit::UseContext(_) => self
+            Edit::SetTopLevel { key, .. } if key == "credential-store" => self
+                .files
+                .iter()
+                .position(|file| file.model.credential_store.is_some()),
+            Edit::UseContext(_) | Edit::SetTopLevel { .. } => self
                 .files
                 .iter()
                 .position(|file| file.model.current_context.is_some()),
@@ -205,6 +217,20 @@ impl ConfigSet {
     /// Refuses edits that name something missing, or create what exists.
     fn check_preconditions(&self, edit: &Edit) -> Result<(), ConfigError> {
         match edit {
+            Edit::SetTopLevel { key, .. } if !TOP_LEVEL_KEYS.contains(&key.as_str()) => {
+                return Err(ConfigError::Usage(format!(
+                    "`{key}` is not a top-level key tokenctl sets; those are {}",
+                    TOP_LEVEL_KEYS.join(", ")
+                )));
+            }
+            Edit::SetTopLevel {
+                key,
+                value: Some(name),
+            } if key == "current-context" => {
+                if self.context(name).is_none() {
+                    return Err(self.not_found(Section::Contexts, name));
+                }
+            }
             Edit::UseContext(name)
             | Edit::DeleteEntry {
                 name,
@@ -271,6 +297,9 @@ impl ConfigSet {
                     return Err(ConfigError::Usage("a name must not be empty".into()));
                 }
             }
+            // The file is parsed again after the edit: a value the key cannot take is refused
+            // there, with the values it can.
+            Edit::SetTopLevel { .. } => {}
         }
         Ok(())
     }
@@ -323,6 +352,14 @@ fn apply_to_mapping(root: &mut Mapping, edit: &Edit, outcome: &mut EditOutcome) 
         Edit::UseContext(name) => {
             root.insert(current_context, Value::from(name.as_str()));
         }
+        Edit::SetTopLevel { key, value } => match value {
+            Some(value) => {
+                root.insert(Value::from(key.as_str()), Value::from(value.as_str()));
+            }
+            None => {
+                root.shift_remove(Value::from(key.as_str()));
+            }
+        },
         Edit::SetEntry {
             section,
             name,

@@ -16,7 +16,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use edit::{Edit, EditOutcome, Section};
+pub use edit::{Edit, EditOutcome, Section, TOP_LEVEL_KEYS};
 pub use list::{ContextList, ContextSummary};
 pub use model::{
     CLUSTER_KEYS, CONTEXT_KEYS, ClusterEntry, ContextEntry, CredentialStore, DISCOVER, FileModel,

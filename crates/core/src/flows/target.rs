@@ -164,6 +164,6 @@ async fn checked_claims(
     };
     let claims = idtoken::verify(id_token.expose(), &jwks, &expected)
         .map_err(|err| LoginError::IdToken(target.provider.clone(), err))?;
-    tracing::info!(provider = %target.provider, %jwks_url, "ID token verified");
+    tracing::debug!(provider = %target.provider, %jwks_url, "ID token verified");
     Ok(Some(claims))
 }

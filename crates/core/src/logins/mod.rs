@@ -349,6 +349,13 @@ impl<A> Logins<A> {
         self.found(select(&self.set, wanted, None)?, None)
     }
 
+    /// The login a context would use, as stored: no network, no keyring, no lock (for lists
+    /// of contexts). `None` when there is none, or the context cannot be used.
+    pub fn peek(&self, context: &str) -> Option<StoredLogin> {
+        let found = self.find(Some(context)).ok()?;
+        self.stored(&found).ok().flatten()
+    }
+
     fn found<'s>(
         &'s self,
         selection: Selection<'s>,

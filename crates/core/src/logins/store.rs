@@ -106,6 +106,21 @@ pub struct StoredLogin {
 }
 
 impl StoredLogin {
+    /// The scopes asked for that the provider said it did not grant (its reply's `scope`), but
+    /// for the ID-token and refresh scopes tokenctl adds, which providers often leave out.
+    pub fn scopes_not_granted(&self) -> Vec<&str> {
+        const ADDED: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+        let Some(granted) = self.granted_scope.as_deref() else {
+            return Vec::new();
+        };
+        let granted: Vec<&str> = granted.split_whitespace().collect();
+        self.scopes
+            .iter()
+            .map(String::as_str)
+            .filter(|scope| !ADDED.contains(scope) && !granted.contains(scope))
+            .collect()
+    }
+
     /// Whether a refresh token is kept, in the file or the keyring.
     pub fn has_refresh_token(&self) -> bool {
         self.refresh_token.is_some() || self.refresh_token_in.is_some()
