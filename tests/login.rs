@@ -221,7 +221,7 @@ fn password_flow_reads_the_password_from_stdin_and_warns_about_mfa() {
         wrong.stderr
     );
     let env = sandbox.run_env(
-        ["-v", "--context", "sso", "auth", "login"],
+        ["-vv", "--context", "sso", "auth", "login"],
         &[
             ("TOKENCTL_USERNAME", "bob"),
             ("TOKENCTL_PASSWORD", "correct-horse"),
