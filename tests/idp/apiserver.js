@@ -166,6 +166,26 @@ async function handle(req, res, port) {
     });
   }
   if (req.method === 'GET' && pathname === '/apis') return sendJson(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+  // The calls of the README's quick start: NeMo-platform-style workspaces and jobs, and what
+  // `kubectl get pods` and `tokenctl api /api/v1/namespaces` ask.
+  if (req.method === 'GET' && pathname === '/v2/workspaces') return sendJson(res, 200, { workspaces: [{ name: 'default' }] });
+  if (req.method === 'POST' && pathname === '/v2/jobs') {
+    const body = Buffer.concat(await req.toArray()).toString('utf8');
+    return sendJson(res, 201, { id: 'job-1', requestId: req.headers['x-request-id'] ?? null, spec: body });
+  }
+  if (req.method === 'GET' && pathname === '/api/v1') {
+    const resource = (name, kind, namespaced) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ['get', 'list'] });
+    return sendJson(res, 200, {
+      kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1',
+      resources: [resource('pods', 'Pod', true), resource('namespaces', 'Namespace', false)],
+    });
+  }
+  if (req.method === 'GET' && pathname === '/api/v1/namespaces') {
+    return sendJson(res, 200, { kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: [{ metadata: { name: 'default' } }] });
+  }
+  if (req.method === 'GET' && /^\/api\/v1\/namespaces\/[^/]+\/pods$/.test(pathname)) {
+    return sendJson(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [] });
+  }
   if (req.method === 'GET' && pathname === '/whoami') return sendJson(res, 200, { sub: claims.sub, iss: claims.iss, exp: claims.exp });
   if (['POST', 'PUT', 'PATCH'].includes(req.method) && pathname === '/echo') {
     return sendJson(res, 200, {

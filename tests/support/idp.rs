@@ -218,6 +218,14 @@ impl Drop for ApiServer {
     }
 }
 
+/// Approves the device sign-in with `user_code` at the IdP at `base`, as alice would (for a
+/// thread that has no `Idp` of its own).
+pub fn approve_device(base: &str, user_code: &str) -> u16 {
+    http_get_status(&format!(
+        "{base}/test/device?user_code={user_code}&user=alice"
+    ))
+}
+
 fn http_get_status(url: &str) -> u16 {
     http_request("GET", url, None).0
 }
