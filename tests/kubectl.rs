@@ -752,3 +752,130 @@ current-context: sso
 fn finish_child(child: std::process::Child) -> Run {
     Run::from(support::wait_bounded(child, "tokenctl kubeconfig setup"))
 }
+
+/// Coming from kubelogin: `kubeconfig import` turns a user that runs int128/kubelogin into a
+/// tokenctl provider and context (issuer, client, scopes, flow, the cluster with its CA), names
+/// what it cannot map, skips an Azure kubelogin user whose login mode tokenctl has no flow for,
+/// changes nothing with `--dry-run`, and points the kube user at tokenctl after a backup; kubectl
+/// then gets its token from tokenctl.
+#[test]
+#[ignore = "needs kubectl, openssl, the test IdP (node)"]
+fn kubeconfig_import_turns_kubelogin_users_into_contexts_kubectl_uses() {
+    let idp = Idp::start();
+    let issuer = format!("{}/realms/nmr", idp.base);
+    let api = ApiServer::start(std::slice::from_ref(&issuer));
+    let sandbox = Sandbox::new();
+    let kubeconfig = kubeconfig(&sandbox);
+    let original = format!(
+        "\
+apiVersion: v1
+kind: Config
+clusters:
+- name: stub
+  cluster: {{server: '{api}', certificate-authority: '{ca}'}}
+users:
+- name: oidc
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubectl
+      args: [oidc-login, get-token, '--oidc-issuer-url={issuer}', --oidc-client-id=cli, --oidc-extra-scope=platform:read, --grant-type=password, --token-cache-dir=/tmp/kubelogin-cache]
+- name: aks
+  user:
+    exec: {{apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin, args: [get-token, --login, azurecli, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]}}
+- name: static
+  user: {{token: not-a-kubelogin-user}}
+contexts:
+- name: dev
+  context: {{cluster: stub, user: oidc}}
+- name: aks
+  context: {{cluster: stub, user: aks}}
+current-context: dev
+",
+        api = api.base,
+        ca = api.ca,
+    );
+    sandbox.write(&kubeconfig, &original);
+    let import = |extra: &[&str]| {
+        let mut args = vec!["kubeconfig", "import", "--kubeconfig"];
+        let path = kubeconfig.to_str().unwrap();
+        args.push(path);
+        args.extend_from_slice(extra);
+        sandbox.run(args)
+    };
+
+    let dry = import(&["--dry-run"]);
+    let stderr = dry.fails_with(0).to_owned();
+    assert!(
+        stderr.contains("kube user \"oidc\" (int128/kubelogin) → provider \"dev\" (oidc), context \"dev\", flow password, cluster \"stub\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not mapped: --token-cache-dir=/tmp/kubelogin-cache"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("kube user \"aks\" (Azure kubelogin): not imported")
+            && stderr.contains("not mapped: --login=azurecli"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Dry run: nothing was changed."), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&kubeconfig).unwrap(), original);
+    assert!(!sandbox.config.exists(), "no contexts file written");
+
+    import(&[]).ok();
+    let config = sandbox.read_config();
+    for expected in [
+        "kind: oidc",
+        &format!("issuer: {issuer}"),
+        "platform:read",
+        "flow: password",
+    ] {
+        assert!(config.contains(expected), "{expected}:\n{config}");
+    }
+    let backup = kubeconfig.with_file_name("config.tokenctl-backup");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
+    let kube: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&kubeconfig).unwrap()).unwrap();
+    let user = |name: &str| {
+        kube["users"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == name)
+            .unwrap()["user"]
+            .clone()
+    };
+    let oidc = user("oidc");
+    let args: Vec<&str> = oidc["exec"]["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert_eq!(args, ["auth", "exec-credential", "--context", "dev"]);
+    assert_eq!(
+        user("aks")["exec"]["command"],
+        "kubelogin",
+        "left as it was"
+    );
+    assert_eq!(user("static")["token"], "not-a-kubelogin-user");
+
+    sandbox
+        .run_env(["--context", "dev", "auth", "login"], &USER)
+        .ok();
+    let mut kubectl = Command::new(require_tool("kubectl", "apt-get install kubernetes-client"));
+    sandbox.isolate(&mut kubectl);
+    let output = kubectl
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["get", "--raw", "/whoami"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("alice"),
+        "kubectl: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

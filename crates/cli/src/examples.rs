@@ -286,6 +286,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "kubeconfig import",
+        &[
+            (
+                "What the kubelogin users would become",
+                "tokenctl kubeconfig import --dry-run",
+            ),
+            (
+                "Import them, and point them at tokenctl (a backup is kept)",
+                "tokenctl kubeconfig import",
+            ),
+        ],
+    ),
+    (
         "kubeconfig remove",
         &[("Remove what setup wrote", "tokenctl kubeconfig remove")],
     ),

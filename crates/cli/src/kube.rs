@@ -24,6 +24,21 @@ pub enum KubeconfigCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Turn each kubeconfig user that runs int128/kubelogin (`kubectl oidc-login get-token`)
+    /// or Azure kubelogin (`kubelogin get-token`) into a tokenctl provider and context, and
+    /// point the user at `tokenctl auth exec-credential` (the kubeconfig is copied to
+    /// <kubeconfig>.tokenctl-backup first)
+    Import {
+        /// kubeconfig to read (default: the first file of KUBECONFIG, else ~/.kube/config)
+        #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+        kubeconfig: Option<PathBuf>,
+        /// Say what would be imported and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Create the tokenctl entries but leave the kubeconfig's users as they are
+        #[arg(long)]
+        keep: bool,
+    },
     /// Remove what `kubeconfig setup` wrote for the context: its user, and the context and
     /// cluster that point at it (a cluster other contexts use stays)
     Remove {
@@ -37,6 +52,11 @@ pub fn run_kubeconfig(command: KubeconfigCommand, global: &GlobalArgs) -> Result
     match command {
         KubeconfigCommand::Setup { kubeconfig, force } => setup(global, kubeconfig, force),
         KubeconfigCommand::Remove { kubeconfig } => remove(global, kubeconfig),
+        KubeconfigCommand::Import {
+            kubeconfig,
+            dry_run,
+            keep,
+        } => import(global, kubeconfig, dry_run, keep),
     }
 }
 
@@ -82,44 +102,7 @@ fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>, force: bool) -> Resul
         kube_cluster.insert("insecure-skip-tls-verify".into(), true.into());
     }
 
-    let mut exec = Mapping::new();
-    exec.insert(
-        "apiVersion".into(),
-        crate::exec_credential::API_VERSIONS[1].into(),
-    );
-    exec.insert("command".into(), own_command().into());
-    exec.insert(
-        "args".into(),
-        Value::Sequence(
-            ["auth", "exec-credential", "--context", context.as_str()]
-                .map(Value::from)
-                .to_vec(),
-        ),
-    );
-    // A contexts file other than the default travels with the user entry.
-    if global.config.is_some() || std::env::var_os(tokenctl_core::config::CONFIG_ENV).is_some() {
-        let paths = std::env::join_paths(global.config_paths())
-            .context("the contexts file paths cannot be joined")?;
-        let mut variable = Mapping::new();
-        variable.insert("name".into(), tokenctl_core::config::CONFIG_ENV.into());
-        variable.insert("value".into(), paths.to_string_lossy().into_owned().into());
-        exec.insert(
-            "env".into(),
-            Value::Sequence(vec![Value::Mapping(variable)]),
-        );
-    }
-    exec.insert("interactiveMode".into(), "IfAvailable".into());
-    exec.insert("provideClusterInfo".into(), false.into());
-    // kubectl prints this when it cannot run the command: the README's install, then a login.
-    exec.insert(
-        "installHint".into(),
-        format!(
-            "tokenctl provides this user's tokens: install it from its sources with `cargo install --path crates/cli`, then run `tokenctl --context {context} auth login`"
-        )
-        .into(),
-    );
-    let mut user = Mapping::new();
-    user.insert("exec".into(), Value::Mapping(exec));
+    let user = tokenctl_user(global, &context)?;
 
     let user_name = format!("tokenctl-{context}");
     let mut kube_context = Mapping::new();
@@ -185,6 +168,49 @@ fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>, force: bool) -> Resul
         );
     }
     Ok(())
+}
+
+/// The kubeconfig user that runs `tokenctl auth exec-credential` for `context`.
+fn tokenctl_user(global: &GlobalArgs, context: &str) -> Result<Mapping> {
+    let mut exec = Mapping::new();
+    exec.insert(
+        "apiVersion".into(),
+        crate::exec_credential::API_VERSIONS[1].into(),
+    );
+    exec.insert("command".into(), own_command().into());
+    exec.insert(
+        "args".into(),
+        Value::Sequence(
+            ["auth", "exec-credential", "--context", context]
+                .map(Value::from)
+                .to_vec(),
+        ),
+    );
+    // A contexts file other than the default travels with the user entry.
+    if global.config.is_some() || std::env::var_os(tokenctl_core::config::CONFIG_ENV).is_some() {
+        let paths = std::env::join_paths(global.config_paths())
+            .context("the contexts file paths cannot be joined")?;
+        let mut variable = Mapping::new();
+        variable.insert("name".into(), tokenctl_core::config::CONFIG_ENV.into());
+        variable.insert("value".into(), paths.to_string_lossy().into_owned().into());
+        exec.insert(
+            "env".into(),
+            Value::Sequence(vec![Value::Mapping(variable)]),
+        );
+    }
+    exec.insert("interactiveMode".into(), "IfAvailable".into());
+    exec.insert("provideClusterInfo".into(), false.into());
+    // kubectl prints this when it cannot run the command: the README's install, then a login.
+    exec.insert(
+        "installHint".into(),
+        format!(
+            "tokenctl provides this user's tokens: install it from its sources with `cargo install --path crates/cli`, then run `tokenctl --context {context} auth login`"
+        )
+        .into(),
+    );
+    let mut user = Mapping::new();
+    user.insert("exec".into(), Value::Mapping(exec));
+    Ok(user)
 }
 
 /// How kubectl should start tokenctl: by name when PATH finds this very binary, else by its
@@ -482,4 +508,226 @@ fn upsert(
         }
     }
     Ok(())
+}
+
+/// One kubeconfig user to import: what it becomes in tokenctl.
+struct ImportPlan {
+    user: String,
+    imported: tokenctl_core::config::kubelogin::Imported,
+    context: String,
+    cluster: Option<(String, Mapping)>,
+}
+
+fn import(
+    global: &GlobalArgs,
+    kubeconfig: Option<PathBuf>,
+    dry_run: bool,
+    keep: bool,
+) -> Result<()> {
+    use tokenctl_core::config::{Edit, Section, kubelogin};
+    let path = kubeconfig.unwrap_or_else(default_kubeconfig);
+    let document = read_kubeconfig(&path)?;
+    let root = document
+        .as_mapping()
+        .ok_or_else(|| anyhow!("{}: the kubeconfig is not a mapping", path.display()))?;
+    let paths = global.config_paths();
+    let set = ConfigSet::load_valid(&paths)?;
+    let mut plans = Vec::new();
+    for user in section(root, "users") {
+        let Some(name) = user.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(exec) = user.get("user").and_then(|u| u.get("exec")) else {
+            continue;
+        };
+        let command = exec
+            .get("command")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let args: Vec<String> = exec
+            .get("args")
+            .and_then(Value::as_sequence)
+            .map(|args| {
+                args.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Some(imported) = kubelogin::from_exec(command, &args) else {
+            continue;
+        };
+        let problems = tokenctl_core::provider::provider(imported.kind)
+            .map(|dialect| {
+                let config = tokenctl_core::provider::ProviderConfig {
+                    name,
+                    fields: &imported.fields,
+                };
+                tokenctl_core::provider::validate_provider(dialect, &config)
+            })
+            .unwrap_or_default();
+        if !problems.is_empty() {
+            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            eprintln!(
+                "kube user {name:?} ({}): not imported: {}",
+                imported.tool,
+                problems.join("; ")
+            );
+            for option in &imported.unmapped {
+                eprintln!("  not mapped: {option} (no tokenctl counterpart)");
+            }
+            continue;
+        }
+        let kube_context = section(root, "contexts")
+            .iter()
+            .find(|entry| context_field(entry, "user") == Some(name));
+        let context = kube_context
+            .and_then(|entry| entry.get("name")?.as_str())
+            .unwrap_or(name)
+            .to_owned();
+        let cluster = kube_context
+            .and_then(|entry| context_field(entry, "cluster"))
+            .and_then(|cluster| {
+                let fields = entry(root, "clusters", cluster)?
+                    .get("cluster")?
+                    .as_mapping()?;
+                Some((cluster.to_owned(), tokenctl_cluster(fields, &path)))
+            });
+        let taken = [
+            (set.context(&context).is_some(), "context", &context),
+            (set.provider(&context).is_some(), "provider", &context),
+        ];
+        if let Some((_, what, existing)) = taken.iter().find(|(taken, _, _)| *taken) {
+            eprintln!(
+                "kube user {name:?}: tokenctl already has a {what} {existing:?}; not imported"
+            );
+            continue;
+        }
+        plans.push(ImportPlan {
+            user: name.to_owned(),
+            imported,
+            context,
+            cluster,
+        });
+    }
+    if plans.is_empty() {
+        eprintln!(
+            "{}: no user runs int128/kubelogin or Azure kubelogin; nothing to import.",
+            path.display()
+        );
+        return Ok(());
+    }
+    for plan in &plans {
+        let flow = plan
+            .imported
+            .flow
+            .map(|flow| format!(", flow {}", flow.as_str()))
+            .unwrap_or_default();
+        let cluster = plan
+            .cluster
+            .as_ref()
+            .map(|(name, _)| format!(", cluster {name:?}"))
+            .unwrap_or_default();
+        eprintln!(
+            "kube user {:?} ({}) → provider {:?} ({}), context {:?}{flow}{cluster}",
+            plan.user, plan.imported.tool, plan.context, plan.imported.kind, plan.context
+        );
+        for option in &plan.imported.unmapped {
+            eprintln!("  not mapped: {option} (no tokenctl counterpart)");
+        }
+    }
+    if dry_run {
+        eprintln!("Dry run: nothing was changed.");
+        return Ok(());
+    }
+    for plan in &plans {
+        let mut fields = plan.imported.fields.clone();
+        fields.insert("kind".into(), Value::from(plan.imported.kind));
+        let entry_edit = |section, name: &str, set| Edit::SetEntry {
+            section,
+            name: name.to_owned(),
+            set,
+            unset: Vec::new(),
+        };
+        ConfigSet::apply(
+            &paths,
+            &entry_edit(Section::Providers, &plan.context, fields),
+        )?;
+        let mut context = indexmap::IndexMap::new();
+        context.insert("provider".to_owned(), Value::from(plan.context.as_str()));
+        if let Some(flow) = plan.imported.flow {
+            context.insert("flow".to_owned(), Value::from(flow.as_str()));
+        }
+        if let Some((name, fields)) = &plan.cluster {
+            if set.cluster(name).is_none() {
+                let fields = fields
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.clone())))
+                    .collect();
+                ConfigSet::apply(&paths, &entry_edit(Section::Clusters, name, fields))?;
+            }
+            context.insert("cluster".to_owned(), Value::from(name.as_str()));
+        }
+        ConfigSet::apply(
+            &paths,
+            &entry_edit(Section::Contexts, &plan.context, context),
+        )?;
+    }
+    eprintln!(
+        "Created {} context(s) in {}.",
+        plans.len(),
+        paths
+            .first()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    if keep {
+        eprintln!("The kubeconfig's users are unchanged (--keep).");
+        return Ok(());
+    }
+    let users: Vec<(String, Mapping)> = plans
+        .iter()
+        .map(|plan| Ok((plan.user.clone(), tokenctl_user(global, &plan.context)?)))
+        .collect::<Result<_>>()?;
+    edit_kubeconfig(&path, |root| {
+        std::fs::copy(&path, backup_path(&path))
+            .with_context(|| format!("cannot back up {}", path.display()))?;
+        for (name, user) in users {
+            upsert(root, &path, "users", &name, "user", user)?;
+        }
+        Ok(Some(()))
+    })?;
+    eprintln!(
+        "The kube users run `tokenctl auth exec-credential` now; the old kubeconfig is in {}.",
+        backup_path(&path).display()
+    );
+    Ok(())
+}
+
+/// A kubeconfig cluster as a tokenctl cluster: the fields both know, a relative CA path
+/// read from the kubeconfig's directory as kubectl reads it.
+fn tokenctl_cluster(kube: &Mapping, kubeconfig: &Path) -> Mapping {
+    let mut cluster = Mapping::new();
+    for key in [
+        "server",
+        "certificate-authority",
+        "certificate-authority-data",
+        "tls-server-name",
+        "insecure-skip-tls-verify",
+    ] {
+        let Some(value) = kube.get(key) else {
+            continue;
+        };
+        let value = match (key, value.as_str()) {
+            ("certificate-authority", Some(file)) if Path::new(file).is_relative() => {
+                let dir = kubeconfig.parent().unwrap_or(Path::new("."));
+                Value::from(tokenctl_core::fsutil::absolute_text(
+                    dir.join(file).display().to_string(),
+                ))
+            }
+            _ => value.clone(),
+        };
+        cluster.insert(key.into(), value);
+    }
+    cluster
 }

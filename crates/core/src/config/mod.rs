@@ -5,6 +5,7 @@
 
 mod cache;
 mod edit;
+pub mod kubelogin;
 mod list;
 mod model;
 pub mod setup;

@@ -1,0 +1,247 @@
+//! What a kubeconfig user that runs int128/kubelogin (`kubectl oidc-login get-token …`) or
+//! Azure kubelogin (`kubelogin get-token …`) means as a tokenctl provider: its kind, fields
+//! and flow, and every option that has no tokenctl counterpart, named, for
+//! `kubeconfig import`.
+
+use indexmap::IndexMap;
+use serde_yaml_ng::Value;
+
+use crate::provider::Flow;
+
+/// A kubelogin user as tokenctl would configure it.
+#[derive(Debug, PartialEq)]
+pub struct Imported {
+    /// "int128/kubelogin" or "Azure kubelogin".
+    pub tool: &'static str,
+    pub kind: &'static str,
+    /// The provider's fields (not `kind`).
+    pub fields: IndexMap<String, Value>,
+    /// The flow the user's login mode means; `None`: the kind's default.
+    pub flow: Option<Flow>,
+    /// Options that have no tokenctl counterpart, as written (`--token-cache-dir=/x`).
+    pub unmapped: Vec<String>,
+}
+
+/// The user's exec `command` and `args`, when they run a kubelogin; `None` for any other
+/// credential plugin.
+pub fn from_exec(command: &str, args: &[String]) -> Option<Imported> {
+    let program = command.rsplit('/').next().unwrap_or(command);
+    let rest: &[String] = match (program, args.first().map(String::as_str)) {
+        ("kubectl", Some("oidc-login")) => &args[1..],
+        ("kubectl-oidc_login" | "kubectl-oidc-login", _) => args,
+        ("kubelogin", Some("get-token")) => return Some(azure(&options(&args[1..]))),
+        _ => return None,
+    };
+    let rest = match rest.first().map(String::as_str) {
+        Some("get-token") => &rest[1..],
+        _ => return None,
+    };
+    Some(int128(&options(rest)))
+}
+
+/// `--name=value`, `--name value` and bare `--flag`, in order.
+fn options(args: &[String]) -> Vec<(String, Option<String>)> {
+    let mut found = Vec::new();
+    let mut words = args.iter().peekable();
+    while let Some(word) = words.next() {
+        let Some(flag) = word.strip_prefix("--").or_else(|| word.strip_prefix('-')) else {
+            found.push((word.clone(), None));
+            continue;
+        };
+        match flag.split_once('=') {
+            Some((name, value)) => found.push((name.to_owned(), Some(value.to_owned()))),
+            None => {
+                let value = words.next_if(|next| !next.starts_with('-')).cloned();
+                found.push((flag.to_owned(), value));
+            }
+        }
+    }
+    found
+}
+
+fn written(name: &str, value: &Option<String>) -> String {
+    match value {
+        Some(value) => format!("--{name}={value}"),
+        None => format!("--{name}"),
+    }
+}
+
+fn int128(options: &[(String, Option<String>)]) -> Imported {
+    let mut fields = IndexMap::new();
+    let mut scopes: Vec<Value> = Vec::new();
+    let mut flow = None;
+    let mut unmapped = Vec::new();
+    for (name, value) in options {
+        let text = value.clone().unwrap_or_default();
+        match name.as_str() {
+            "oidc-issuer-url" => {
+                fields.insert("issuer".into(), Value::from(text));
+            }
+            "oidc-client-id" => {
+                fields.insert("client-id".into(), Value::from(text));
+            }
+            "oidc-client-secret" => {
+                fields.insert("client-secret".into(), Value::from(text));
+            }
+            "oidc-extra-scope" => scopes.extend(
+                text.split(',')
+                    .filter(|scope| !scope.is_empty())
+                    .map(Value::from),
+            ),
+            "certificate-authority" => {
+                fields.insert("certificate-authority".into(), Value::from(text));
+            }
+            "grant-type" => match text.as_str() {
+                "authcode" | "authcode-keyboard" => flow = Some(Flow::Browser),
+                "device-code" => flow = Some(Flow::Device),
+                "password" => flow = Some(Flow::Password),
+                "client-credentials" => flow = Some(Flow::ClientCredentials),
+                "auto" => {}
+                _ => unmapped.push(written(name, value)),
+            },
+            // PKCE is always on in tokenctl; these only pick what kubelogin does by default.
+            "oidc-use-pkce" | "oidc-pkce-method" | "skip-open-browser" => {}
+            _ => unmapped.push(written(name, value)),
+        }
+    }
+    if !scopes.is_empty() {
+        fields.insert("scopes".into(), Value::Sequence(scopes));
+    }
+    Imported {
+        tool: "int128/kubelogin",
+        kind: "oidc",
+        fields,
+        flow,
+        unmapped,
+    }
+}
+
+fn azure(options: &[(String, Option<String>)]) -> Imported {
+    let mut fields = IndexMap::new();
+    let mut flow = None;
+    let mut unmapped = Vec::new();
+    for (name, value) in options {
+        let text = value.clone().unwrap_or_default();
+        match name.as_str() {
+            "server-id" => {
+                let scope = format!("{}/.default", text.trim_end_matches('/'));
+                fields.insert("scopes".into(), Value::Sequence(vec![Value::from(scope)]));
+            }
+            "client-id" => {
+                fields.insert("client-id".into(), Value::from(text));
+            }
+            "tenant-id" | "t" => {
+                fields.insert("tenant".into(), Value::from(text));
+            }
+            "client-secret" => {
+                fields.insert("client-secret".into(), Value::from(text));
+            }
+            "login" | "l" => match text.as_str() {
+                "devicecode" => flow = Some(Flow::Device),
+                "interactive" => flow = Some(Flow::Browser),
+                "spn" => {
+                    flow = Some(Flow::ClientCredentials);
+                    fields
+                        .entry("client-secret-env".to_owned())
+                        .or_insert_with(|| Value::from("AAD_SERVICE_PRINCIPAL_CLIENT_SECRET"));
+                }
+                "ropc" => flow = Some(Flow::Password),
+                _ => unmapped.push(written(name, value)),
+            },
+            "environment" | "e" => match text.as_str() {
+                "AzurePublicCloud" | "" => {}
+                "AzureChinaCloud" => {
+                    fields.insert(
+                        "authority-host".into(),
+                        Value::from("https://login.chinacloudapi.cn"),
+                    );
+                }
+                "AzureUSGovernmentCloud" => {
+                    fields.insert(
+                        "authority-host".into(),
+                        Value::from("https://login.microsoftonline.us"),
+                    );
+                }
+                _ => unmapped.push(written(name, value)),
+            },
+            _ => unmapped.push(written(name, value)),
+        }
+    }
+    // A client secret in the kubeconfig wins over the environment kubelogin would read.
+    if fields.contains_key("client-secret") {
+        fields.shift_remove("client-secret-env");
+    }
+    Imported {
+        tool: "Azure kubelogin",
+        kind: "azure",
+        fields,
+        flow,
+        unmapped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn an_int128_user_becomes_an_oidc_provider_and_names_what_it_cannot_map() {
+        let imported = from_exec(
+            "kubectl",
+            &words(
+                "oidc-login get-token --oidc-issuer-url=https://id.example.com --oidc-client-id cli \
+                 --oidc-extra-scope=groups,email --oidc-extra-scope team --grant-type=device-code \
+                 --token-cache-dir=/tmp/x --oidc-use-pkce",
+            ),
+        )
+        .unwrap();
+        assert_eq!(imported.kind, "oidc");
+        assert_eq!(imported.flow, Some(Flow::Device));
+        assert_eq!(imported.fields["issuer"], "https://id.example.com");
+        assert_eq!(imported.fields["client-id"], "cli");
+        assert_eq!(
+            imported.fields["scopes"],
+            Value::Sequence(vec!["groups".into(), "email".into(), "team".into()])
+        );
+        assert_eq!(imported.unmapped, ["--token-cache-dir=/tmp/x"]);
+        assert!(from_exec("kubectl-oidc_login", &words("get-token --oidc-client-id a")).is_some());
+        assert!(from_exec("aws", &words("eks get-token")).is_none());
+    }
+
+    #[test]
+    fn an_azure_kubelogin_user_becomes_an_azure_provider() {
+        let imported = from_exec(
+            "/usr/local/bin/kubelogin",
+            &words(
+                "get-token --login spn --server-id 6dae42f8-4368-4678-94ff-3960e28e3630 \
+                 --client-id app --tenant-id contoso.com --environment AzureChinaCloud",
+            ),
+        )
+        .unwrap();
+        assert_eq!(imported.kind, "azure");
+        assert_eq!(imported.flow, Some(Flow::ClientCredentials));
+        assert_eq!(
+            imported.fields["scopes"],
+            Value::Sequence(vec!["6dae42f8-4368-4678-94ff-3960e28e3630/.default".into()])
+        );
+        assert_eq!(imported.fields["tenant"], "contoso.com");
+        assert_eq!(
+            imported.fields["client-secret-env"],
+            "AAD_SERVICE_PRINCIPAL_CLIENT_SECRET"
+        );
+        assert_eq!(
+            imported.fields["authority-host"],
+            "https://login.chinacloudapi.cn"
+        );
+        let azurecli = from_exec(
+            "kubelogin",
+            &words("get-token --login azurecli --server-id x"),
+        )
+        .unwrap();
+        assert_eq!(azurecli.unmapped, ["--login=azurecli"]);
+    }
+}
