@@ -214,7 +214,9 @@ fn a_service_login_is_acquired_and_renewed_without_a_person() {
     // A logout stays a logout: nothing is acquired until `auth login`.
     let logout = sandbox.run_env(["auth", "logout"], &secret);
     assert!(
-        logout.stderr.contains("not acquired again"),
+        logout
+            .stderr
+            .contains("not acquired again on its own until `tokenctl --context ci auth login`"),
         "{}",
         logout.stderr
     );
@@ -507,7 +509,9 @@ current-context: workload
     // A logout stays a logout.
     let logout = sandbox.run(["auth", "logout"]);
     assert!(
-        logout.stderr.contains("not acquired again"),
+        logout.stderr.contains(
+            "not acquired again on its own until `tokenctl --context workload auth login`"
+        ),
         "{}",
         logout.stderr
     );

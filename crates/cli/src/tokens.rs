@@ -386,7 +386,10 @@ fn say_logged_out(out: &LoggedOut) {
         );
     }
     if out.renewable {
-        eprintln!("It is not acquired again on its own until `tokenctl auth login` is run.");
+        eprintln!(
+            "It is not acquired again on its own until `{}` is run.",
+            out.login_again
+        );
     }
 }
 

@@ -276,6 +276,8 @@ pub struct LoggedOut {
     pub also: Vec<String>,
     /// A login that needs no person: not acquired again until `auth login`.
     pub renewable: bool,
+    /// The command that brings it back (`tokenctl --context svc auth login`).
+    pub login_again: String,
 }
 
 /// `auth status`: a context's login and everything about it but its tokens.
@@ -830,6 +832,7 @@ impl<A: Authority> Logins<A> {
                 .map(str::to_owned)
                 .collect(),
             renewable: found.needs_no_person(),
+            login_again: run_in(&found.context, "auth login"),
         }))
     }
 
@@ -847,6 +850,7 @@ impl<A: Authority> Logins<A> {
             let revoked = self.revoke_and_forget(&locked, &login).await;
             out.push(LoggedOut {
                 renewable: login.principal == Some(Principal::Application),
+                login_again: "tokenctl --context NAME auth login".to_owned(),
                 provider: login.provider,
                 revoked,
                 also: Vec::new(),
