@@ -142,11 +142,22 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
             let logins =
                 tokens::logins_of(std::sync::Arc::new(set.clone()), global.request_timeout);
             let now = tokenctl_core::clock::unix_now();
+            // Contexts that share a login read it once (a large file is mostly such).
+            let mut read: std::collections::HashMap<
+                &str,
+                Option<tokenctl_core::logins::StoredLogin>,
+            > = std::collections::HashMap::new();
             let rows: Vec<ContextRow<'_>> = list
                 .contexts
                 .iter()
                 .map(|context| {
-                    let stored = logins.peek(&context.name);
+                    let stored = match key_of.get(context.name.as_str()) {
+                        Some(key) => read
+                            .entry(key)
+                            .or_insert_with(|| logins.peek(&context.name))
+                            .clone(),
+                        None => None,
+                    };
                     let expires_in_seconds = stored
                         .as_ref()
                         .and_then(|login| login.expires_at)
