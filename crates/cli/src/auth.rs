@@ -6,7 +6,6 @@ use clap_complete::engine::ArgValueCandidates;
 use serde::Serialize;
 use tokenctl_core::config::{Chosen, ConfigSet, ContextList, Edit};
 
-use tokenctl_core::clock::human_duration;
 use tokenctl_core::text::printable;
 
 use crate::GlobalArgs;
@@ -112,8 +111,8 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
             Ok(())
         }
         AuthCommand::GetContexts { output } => {
-            // One load: the rows and which contexts share a login.
-            let set = ConfigSet::load_valid(&paths)?;
+            // One load: the rows, which contexts share a login, and the stored logins.
+            let set = std::sync::Arc::new(ConfigSet::load_valid(&paths)?);
             // Broken entries stop only their users; the list names them.
             output::warnings(
                 &set.deferred
@@ -139,8 +138,7 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                 .iter()
                 .map(|(name, key)| (*name, key.as_str()))
                 .collect();
-            let logins =
-                tokens::logins_of(std::sync::Arc::new(set.clone()), global.request_timeout);
+            let logins = tokens::logins_of(set.clone(), global.request_timeout);
             let now = tokenctl_core::clock::unix_now();
             // Contexts that share a login read it once (a large file is mostly such).
             let mut read: std::collections::HashMap<
@@ -164,6 +162,12 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                         .map(|at| at.saturating_sub(now));
                     let login = key_of.get(context.name.as_str()).copied();
                     let group = login.and_then(|key| groups.get(key));
+                    let identity = stored.as_ref().map(|login| {
+                        tokenctl_core::logins::identity_of(
+                            login.id_token.as_ref(),
+                            &login.access_token,
+                        )
+                    });
                     ContextRow {
                         current: in_use == Some(context.name.as_str()),
                         name: &context.name,
@@ -174,29 +178,15 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                         shared_cell: group
                             .map_or_else(String::new, |group| few(group, &context.name)),
                         login: login.filter(|_| group.is_some_and(|g| g.len() > 1)),
-                        logged_in_as: stored.as_ref().map(|login| {
-                            tokenctl_core::logins::identity_of(
-                                login.id_token.as_ref(),
-                                &login.access_token,
-                            )
-                            .unwrap_or_else(|| "(unnamed)".to_owned())
-                        }),
-                        logged_in_cell: stored
-                            .as_ref()
-                            .and_then(|login| {
-                                tokenctl_core::logins::identity_of(
-                                    login.id_token.as_ref(),
-                                    &login.access_token,
-                                )
-                            })
+                        logged_in_cell: identity
+                            .clone()
+                            .flatten()
                             .map(|who| printable(&who).into_owned())
                             .unwrap_or_default(),
+                        logged_in_as: identity
+                            .map(|who| who.unwrap_or_else(|| "(unnamed)".to_owned())),
                         expires_in_seconds,
-                        expires_cell: match expires_in_seconds {
-                            Some(left) if left > 0 => format!("in {}", human_duration(left)),
-                            Some(_) => "expired".to_owned(),
-                            None => String::new(),
-                        },
+                        expires_cell: output::expires_cell(expires_in_seconds),
                     }
                 })
                 .collect();

@@ -643,15 +643,9 @@ fn import(
     for plan in &plans {
         let mut fields = plan.imported.fields.clone();
         fields.insert("kind".into(), Value::from(plan.imported.kind));
-        let entry_edit = |section, name: &str, set| Edit::SetEntry {
-            section,
-            name: name.to_owned(),
-            set,
-            unset: Vec::new(),
-        };
         ConfigSet::apply(
             &paths,
-            &entry_edit(Section::Providers, &plan.context, fields),
+            &Edit::set_fields(Section::Providers, &plan.context, fields),
         )?;
         let mut context = indexmap::IndexMap::new();
         context.insert("provider".to_owned(), Value::from(plan.context.as_str()));
@@ -664,13 +658,13 @@ fn import(
                     .iter()
                     .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.clone())))
                     .collect();
-                ConfigSet::apply(&paths, &entry_edit(Section::Clusters, name, fields))?;
+                ConfigSet::apply(&paths, &Edit::set_fields(Section::Clusters, name, fields))?;
             }
             context.insert("cluster".to_owned(), Value::from(name.as_str()));
         }
         ConfigSet::apply(
             &paths,
-            &entry_edit(Section::Contexts, &plan.context, context),
+            &Edit::set_fields(Section::Contexts, &plan.context, context),
         )?;
     }
     eprintln!(

@@ -121,6 +121,15 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// A table cell for how long an access token has left: `in 52m`, `expired`, or empty.
+pub fn expires_cell(expires_in_seconds: Option<i64>) -> String {
+    match expires_in_seconds {
+        Some(left) if left > 0 => format!("in {}", tokenctl_core::clock::human_duration(left)),
+        Some(_) => "expired".to_owned(),
+        None => String::new(),
+    }
+}
+
 /// `2026-02-15T14:30:00Z` for seconds since the epoch (UTC; proleptic Gregorian calendar).
 pub fn rfc3339(unix: i64) -> String {
     let days = unix.div_euclid(86_400);

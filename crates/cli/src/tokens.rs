@@ -101,22 +101,27 @@ pub fn login(mut args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     let guided_global;
     let mut global = global;
     let paths = global.config_paths();
+    let set = Arc::new(ConfigSet::load_valid(&paths)?);
     let first = tokenctl_core::config::setup::FirstRun::needed(
-        &ConfigSet::load_valid(&paths)?,
+        &set,
         global.context.as_deref(),
         args.provider.as_deref(),
     );
     // Without a person to ask, core's error names the commands to run.
-    if let Some(first) = first.filter(|_| terminal::person_at_terminal()) {
-        let created = crate::guided::run(first, &paths)?;
-        guided_global = GlobalArgs {
-            context: Some(created.context),
-            ..global.clone()
-        };
-        global = &guided_global;
-        args.provider = None;
-    }
-    let logins = logins(global)?;
+    let logins = match first.filter(|_| terminal::person_at_terminal()) {
+        Some(first) => {
+            let created = crate::guided::run(first, &paths)?;
+            guided_global = GlobalArgs {
+                context: Some(created.context),
+                ..global.clone()
+            };
+            global = &guided_global;
+            args.provider = None;
+            // The files the setup just wrote.
+            logins(global)?
+        }
+        None => logins_of(set, global.request_timeout),
+    };
     let flow = match args.flow.as_deref() {
         Some(name) => Flow::parse(name).ok_or_else(|| anyhow!("unknown flow {name:?}"))?,
         None => logins.sign_in_flow(global.context.as_deref(), args.provider.as_deref())?,
@@ -596,13 +601,7 @@ pub fn status_all(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> 
                             "not logged in".into()
                         }
                     }),
-                match expires_in {
-                    Some(left) if left > 0 => {
-                        format!("in {}", tokenctl_core::clock::human_duration(left))
-                    }
-                    Some(_) => "expired".into(),
-                    None => String::new(),
-                },
+                output::expires_cell(expires_in),
                 match &login {
                     Some(login) if login.has_refresh_token() => "yes".into(),
                     Some(_) => "no".into(),

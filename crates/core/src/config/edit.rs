@@ -77,6 +77,18 @@ pub enum Edit {
     },
 }
 
+impl Edit {
+    /// Creates the entry `name` of `section`, or sets these fields of it.
+    pub fn set_fields(section: Section, name: &str, set: IndexMap<String, Value>) -> Edit {
+        Edit::SetEntry {
+            section,
+            name: name.to_owned(),
+            set,
+            unset: Vec::new(),
+        }
+    }
+}
+
 /// The top-level keys `config set` and `config unset` change.
 pub const TOP_LEVEL_KEYS: [&str; 2] = ["current-context", "credential-store"];
 

@@ -498,14 +498,20 @@ impl ConfigSet {
         Ok(set)
     }
 
+    /// The problems of one entry, kept by [`ConfigSet::load_valid`].
+    fn problems_of<'s>(
+        &'s self,
+        section: Section,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'s Problem> + 's {
+        self.deferred
+            .iter()
+            .filter(move |problem| problem.entry.0 == section && problem.entry.1 == name)
+    }
+
     /// Refuses an entry with problems, naming them all.
     pub fn usable(&self, section: Section, name: &str) -> Result<(), ConfigError> {
-        let problems: Vec<Problem> = self
-            .deferred
-            .iter()
-            .filter(|problem| problem.entry.0 == section && problem.entry.1 == name)
-            .cloned()
-            .collect();
+        let problems: Vec<Problem> = self.problems_of(section, name).cloned().collect();
         if problems.is_empty() {
             Ok(())
         } else {
@@ -687,18 +693,15 @@ impl ConfigSet {
         &'s self,
         context: &'s ContextEntry,
     ) -> Result<ResolvedContext<'s>, ConfigError> {
-        let mut problems = Vec::new();
-        for (section, name) in [
+        let problems: Vec<Problem> = [
             (Section::Contexts, Some(context.name.as_str())),
             (Section::Providers, context.provider.as_deref()),
             (Section::Clusters, context.cluster.as_deref()),
-        ] {
-            if let Some(Err(ConfigError::Invalid(found))) =
-                name.map(|name| self.usable(section, name))
-            {
-                problems.extend(found);
-            }
-        }
+        ]
+        .into_iter()
+        .filter_map(|(section, name)| Some((section, name?)))
+        .flat_map(|(section, name)| self.problems_of(section, name).cloned())
+        .collect();
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
         }

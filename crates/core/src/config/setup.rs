@@ -125,10 +125,13 @@ impl Setup {
 
         let mut fields = self.fields;
         fields.insert("kind".into(), Value::from(self.kind.kind()));
-        ConfigSet::apply(paths, &entry(Section::Providers, &provider, fields))?;
+        ConfigSet::apply(
+            paths,
+            &Edit::set_fields(Section::Providers, &provider, fields),
+        )?;
         if let (Some(name), Some(server)) = (&cluster, self.cluster_server) {
             let fields = IndexMap::from([("server".to_owned(), Value::from(server))]);
-            ConfigSet::apply(paths, &entry(Section::Clusters, name, fields))?;
+            ConfigSet::apply(paths, &Edit::set_fields(Section::Clusters, name, fields))?;
         }
         let mut fields = IndexMap::from([
             ("provider".to_owned(), Value::from(provider.as_str())),
@@ -137,7 +140,10 @@ impl Setup {
         if let Some(name) = &cluster {
             fields.insert("cluster".into(), Value::from(name.as_str()));
         }
-        ConfigSet::apply(paths, &entry(Section::Contexts, &context, fields))?;
+        ConfigSet::apply(
+            paths,
+            &Edit::set_fields(Section::Contexts, &context, fields),
+        )?;
         let outcome = ConfigSet::apply(paths, &Edit::UseContext(context.clone()))?;
         Ok(Created {
             provider,
@@ -145,15 +151,6 @@ impl Setup {
             context,
             path: outcome.path,
         })
-    }
-}
-
-fn entry(section: Section, name: &str, set: IndexMap<String, Value>) -> Edit {
-    Edit::SetEntry {
-        section,
-        name: name.to_owned(),
-        set,
-        unset: Vec::new(),
     }
 }
 
