@@ -943,7 +943,8 @@ fn a_first_login_at_a_terminal_sets_up_the_context_and_logs_in() {
     );
     let run = sandbox.run(["auth", "status"]);
     assert!(
-        run.ok().contains("Context:        keycloak\n"),
+        run.ok()
+            .contains("Context:        keycloak (from current-context)\n"),
         "{}",
         run.stdout
     );

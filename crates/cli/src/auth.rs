@@ -56,8 +56,13 @@ pub enum AuthCommand {
         /// Context name
         #[arg(add = ArgValueCandidates::new(complete::contexts))]
         name: String,
+        /// Use NAME in this directory and below only: write and allow ./.tokenctl, leaving
+        /// current-context as it is
+        #[arg(long)]
+        here: bool,
     },
-    /// Print the context in use (--context and TOKENCTL_CONTEXT take precedence over the file)
+    /// Print the context in use (--context, TOKENCTL_CONTEXT and an allowed .tokenctl take
+    /// precedence over current-context; -v says which chose it)
     CurrentContext,
     /// List the contexts; the one in use is marked with `*`
     GetContexts {
@@ -82,22 +87,7 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
         AuthCommand::Refresh => tokens::refresh(global),
         AuthCommand::ExecCredential => crate::exec_credential::exec_credential(global),
         AuthCommand::Logout { all } => tokens::logout(global, all),
-        AuthCommand::UseContext { name } => {
-            let outcome = ConfigSet::apply(&paths, &Edit::UseContext(name.clone()))?;
-            output::warnings(&outcome.warnings);
-            eprintln!("Switched to context {name:?}.");
-            if let Ok(over) = std::env::var(tokenctl_core::config::CONTEXT_ENV)
-                && !over.is_empty()
-                && over != name
-            {
-                eprintln!(
-                    "warning: {}={over} overrides current-context in this shell; `unset {}` to use {name:?} here",
-                    tokenctl_core::config::CONTEXT_ENV,
-                    tokenctl_core::config::CONTEXT_ENV
-                );
-            }
-            Ok(())
-        }
+        AuthCommand::UseContext { name, here } => use_context(&paths, &name, here),
         AuthCommand::CurrentContext => {
             let list = ContextList::load(&paths)?;
             let (context, chosen) = list.chosen(global.context.as_deref())?;
@@ -105,8 +95,8 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                 &mut std::io::stdout().lock(),
                 format!("{}\n", context.name).as_bytes(),
             )?;
-            if chosen == Chosen::OnlyContext {
-                eprintln!("(the only context; no current-context is set)");
+            if chosen == Chosen::OnlyContext || global.verbose > 0 {
+                eprintln!("({})", output::chosen_from(chosen));
             }
             Ok(())
         }
@@ -267,4 +257,51 @@ fn few(group: &[&str], context: &str) -> String {
         0..=3 => named.join(", "),
         n => format!("{} +{} more", named.join(", "), n - 3),
     }
+}
+
+/// `auth use-context NAME [--here]`.
+fn use_context(paths: &[std::path::PathBuf], name: &str, here: bool) -> Result<()> {
+    use tokenctl_core::config::{CONTEXT_ENV, here as dir};
+    if here {
+        let set = ConfigSet::load_valid(paths)?;
+        if set.context(name).is_none() {
+            return Err(set
+                .not_found(tokenctl_core::config::Section::Contexts, name)
+                .into());
+        }
+        let cwd = std::env::current_dir()?;
+        let path = dir::write_and_allow(&cwd, name, &dir::allow_dir())
+            .map_err(|err| anyhow::anyhow!("{}: {err}", cwd.join(dir::FILE_NAME).display()))?;
+        eprintln!(
+            "Context {name:?} applies in {} and below ({} written and allowed; current-context unchanged).",
+            cwd.display(),
+            path.display()
+        );
+    } else {
+        let outcome = ConfigSet::apply(paths, &Edit::UseContext(name.to_owned()))?;
+        output::warnings(&outcome.warnings);
+        eprintln!("Switched to context {name:?}.");
+        if let dir::Here::Chosen { path, context } = dir::current()
+            && context != name
+        {
+            output::warnings(&[format!(
+                "{} selects {context:?} in this directory and wins over current-context here",
+                path.display()
+            )]);
+        }
+    }
+    if let Ok(over) = std::env::var(CONTEXT_ENV)
+        && !over.is_empty()
+        && over != name
+    {
+        output::warnings(&[format!(
+            "{CONTEXT_ENV}={over} overrides {} in this shell; `unset {CONTEXT_ENV}` to use {name:?} here",
+            if here {
+                "the directory's file"
+            } else {
+                "current-context"
+            }
+        )]);
+    }
+    Ok(())
 }

@@ -75,6 +75,13 @@ pub enum ConfigCommand {
         #[arg(add = ArgValueCandidates::new(complete::clusters))]
         name: String,
     },
+    /// Let a .tokenctl choose the context below its directory, after showing it (again after
+    /// every change to it)
+    Allow {
+        /// The .tokenctl or its directory (default: the nearest one above the working directory)
+        #[arg(value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
+        path: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +145,55 @@ pub struct SetContextArgs {
     pub unset: Vec<String>,
 }
 
+/// `config allow [PATH]`: shows the file, then records it as allowed.
+fn allow(paths: &[std::path::PathBuf], path: Option<std::path::PathBuf>) -> Result<()> {
+    use tokenctl_core::config::here;
+    let cwd = std::env::current_dir()?;
+    let path = match path {
+        Some(path) if path.is_dir() => path.join(here::FILE_NAME),
+        Some(path) => path,
+        None => here::find_from(&cwd, std::env::home_dir().as_deref()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no {} in {} or above it (up to your home directory); create one with `tokenctl auth use-context NAME --here`",
+                here::FILE_NAME,
+                cwd.display()
+            )
+        })?,
+    };
+    // Records are kept by absolute path, as the upward search finds them.
+    let path = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => {
+            let dir = if dir.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                dir
+            };
+            std::fs::canonicalize(dir)
+                .map_err(|err| anyhow::anyhow!("{}: {err}", dir.display()))?
+                .join(name)
+        }
+        _ => bail!("{}: not a .tokenctl file", path.display()),
+    };
+    let file = here::inspect(&path)
+        .map_err(|reason| anyhow::anyhow!("{}: not allowed: it {reason}", path.display()))?;
+    eprintln!("{}:", path.display());
+    for line in file.text.lines() {
+        eprintln!("  {}", tokenctl_core::text::printable(line));
+    }
+    let set = ConfigSet::load(paths)?;
+    if set.context(&file.context).is_none() {
+        output::warnings(&[set.not_found(Section::Contexts, &file.context).to_string()]);
+    }
+    here::allow(&file, &here::allow_dir())
+        .map_err(|err| anyhow::anyhow!("{}: {err}", here::allow_dir().display()))?;
+    eprintln!(
+        "Allowed: context {:?} applies in {} and below.",
+        file.context,
+        path.parent().unwrap_or(&path).display()
+    );
+    Ok(())
+}
+
 fn parse_attribute(text: &str) -> Result<(String, String), String> {
     let (key, value) = text
         .split_once('=')
@@ -161,6 +217,7 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
         Ok(outcome)
     };
     match command {
+        ConfigCommand::Allow { path } => allow(&paths, path)?,
         ConfigCommand::View {
             output,
             raw,

@@ -117,10 +117,16 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "auth use-context",
-        &[(
-            "Make prod the current context",
-            "tokenctl auth use-context prod",
-        )],
+        &[
+            (
+                "Make prod the current context",
+                "tokenctl auth use-context prod",
+            ),
+            (
+                "Use dev in this checkout and below, whatever current-context says",
+                "cd ~/src/app && tokenctl auth use-context dev --here",
+            ),
+        ],
     ),
     (
         "auth current-context",
@@ -129,6 +135,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             (
                 "The context this shell uses",
                 "TOKENCTL_CONTEXT=dev tokenctl auth current-context",
+            ),
+            (
+                "Which of --context, TOKENCTL_CONTEXT, a .tokenctl or current-context chose it",
+                "tokenctl auth current-context -v",
             ),
         ],
     ),
@@ -257,6 +267,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             "Rename a context (current-context follows)",
             "tokenctl config rename-context prod production",
         )],
+    ),
+    (
+        "config allow",
+        &[
+            (
+                "Let the nearest .tokenctl choose the context, after reading it",
+                "tokenctl config allow",
+            ),
+            (
+                "Allow a cloned repository's file",
+                "tokenctl config allow ~/src/app/.tokenctl",
+            ),
+        ],
     ),
     (
         "api",
@@ -443,6 +466,14 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "~/.local/share/tokenctl/logins/",
         "Stored logins (mode 0600; refresh tokens in the OS keyring when one answers).",
+    ),
+    (
+        ".tokenctl",
+        "In a directory or a parent (up to ~): `context: NAME` picks the context below it, over current-context, once allowed.",
+    ),
+    (
+        "~/.local/share/tokenctl/allowed/",
+        "The .tokenctl files allowed, each with a hash of the content allowed.",
     ),
     (
         "~/.cache/tokenctl/",

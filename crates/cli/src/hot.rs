@@ -44,6 +44,10 @@ pub fn try_serve(args: &[OsString]) -> Option<u8> {
             .ok()
             .filter(|name| !name.is_empty())
     });
+    // A `.tokenctl` that does not count is said by the full path, which has logging.
+    if context.is_none() && matches!(config::here::current(), config::here::Here::Ignored { .. }) {
+        return None;
+    }
     let set = Arc::new(ConfigSet::load_valid(&config::config_paths(None)).ok()?);
     let logins = crate::tokens::logins_of(set, tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT);
     let login = logins.cached(context.as_deref(), Freshness::CLI)?;

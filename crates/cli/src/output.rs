@@ -98,6 +98,18 @@ fn write_table<'a, const COLUMNS: usize>(
     Ok(())
 }
 
+/// Where the context in use came from, for `auth status` and `auth current-context -v`.
+pub fn chosen_from(chosen: tokenctl_core::config::Chosen) -> String {
+    use tokenctl_core::config::{Chosen, here};
+    match (chosen, here::current().path()) {
+        (Chosen::Asked, _) => "from --context or TOKENCTL_CONTEXT".to_owned(),
+        (Chosen::Directory, Some(path)) => format!("from {}", path.display()),
+        (Chosen::Directory, None) => "from a .tokenctl file".to_owned(),
+        (Chosen::CurrentContext, _) => "from current-context".to_owned(),
+        (Chosen::OnlyContext, _) => "the only context; no current-context is set".to_owned(),
+    }
+}
+
 pub fn warnings(warnings: &[String]) {
     for warning in warnings {
         eprintln!("warning: {warning}");

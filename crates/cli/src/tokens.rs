@@ -405,6 +405,9 @@ struct StatusDoc {
     /// How the context was chosen: asked (--context, TOKENCTL_CONTEXT), current-context, or
     /// only-context (no current-context, and only this one defined).
     context_from: Chosen,
+    /// The `.tokenctl` that chose the context, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context_file: Option<String>,
     logged_in: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     provider: Option<String>,
@@ -439,6 +442,14 @@ struct LoginDoc {
     shared_by: Vec<String>,
 }
 
+/// The `.tokenctl` behind a choice, for documents.
+fn context_file(chosen: Chosen) -> Option<String> {
+    (chosen == Chosen::Directory)
+        .then(|| tokenctl_core::config::here::current().path())
+        .flatten()
+        .map(|path| path.display().to_string())
+}
+
 /// `auth status`. Not logged in: exit 4, and with `-o` a document that says so (`logged_in:
 /// false`, the context and its provider) for scripts.
 pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
@@ -460,6 +471,7 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
             let doc = StatusDoc {
                 context,
                 context_from: chosen,
+                context_file: context_file(chosen),
                 logged_in: false,
                 provider,
                 kind,
@@ -502,6 +514,7 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
         let doc = StatusDoc {
             context: status.context.clone(),
             context_from: chosen,
+            context_file: context_file(chosen),
             logged_in: true,
             provider: Some(login.provider.clone()),
             kind: Some(login.kind.clone()),
@@ -511,11 +524,12 @@ pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
         return output::document(&mut std::io::stdout().lock(), format, &doc);
     }
     let mut out = std::io::stdout().lock();
-    let from = match chosen {
-        Chosen::OnlyContext => " (the only context; no current-context is set)",
-        _ => "",
-    };
-    writeln!(out, "Context:        {}{from}", status.context)?;
+    writeln!(
+        out,
+        "Context:        {} ({})",
+        status.context,
+        output::chosen_from(chosen)
+    )?;
     writeln!(out, "Provider:       {} ({})", login.provider, login.kind)?;
     if let Some(cluster) = &cluster {
         writeln!(out, "Cluster:        {cluster}")?;

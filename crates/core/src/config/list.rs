@@ -118,7 +118,11 @@ impl ContextList {
     /// The context in use and how it was chosen ([`super::choose`]).
     pub fn chosen(&self, wanted: Option<&str>) -> Result<(&ContextSummary, Chosen), ConfigError> {
         let names: Vec<&str> = self.contexts.iter().map(|c| c.name.as_str()).collect();
-        let (name, chosen) = choose(wanted, self.current.as_deref(), &names)?;
+        let directory = wanted
+            .is_none()
+            .then(super::here::current_context)
+            .flatten();
+        let (name, chosen) = choose(wanted, directory, self.current.as_deref(), &names)?;
         match self.contexts.iter().find(|c| c.name == name) {
             Some(context) => Ok((context, chosen)),
             None => {

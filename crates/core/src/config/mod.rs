@@ -5,6 +5,7 @@
 
 mod cache;
 mod edit;
+pub mod here;
 pub mod kubelogin;
 mod list;
 mod model;
@@ -116,21 +117,26 @@ pub enum ConfigError {
 pub enum Chosen {
     /// `--context` or `TOKENCTL_CONTEXT`.
     Asked,
+    /// An allowed `.tokenctl` in the working directory or a parent ([`here`]).
+    Directory,
     /// The file's `current-context`.
     CurrentContext,
     /// No `current-context`, and the files define this one context only.
     OnlyContext,
 }
 
-/// The one rule for which context a command uses: the one asked for, else `current-context`,
-/// else the only context defined. `names` are the defined contexts, for messages.
+/// The one rule for which context a command uses: the one asked for, else the directory's,
+/// else `current-context`, else the only context defined. `names` are the defined contexts,
+/// for messages.
 pub fn choose<'a>(
     wanted: Option<&'a str>,
+    directory: Option<&'a str>,
     current: Option<&'a str>,
     names: &[&'a str],
 ) -> Result<(&'a str, Chosen), ConfigError> {
-    match (wanted, current, names) {
-        (Some(name), _, _) => Ok((name, Chosen::Asked)),
+    match (wanted.or(directory), current, names) {
+        (Some(name), _, _) if wanted.is_some() => Ok((name, Chosen::Asked)),
+        (Some(name), _, _) => Ok((name, Chosen::Directory)),
         (None, Some(name), _) => Ok((name, Chosen::CurrentContext)),
         (None, None, [only]) => Ok((only, Chosen::OnlyContext)),
         (None, None, []) => Err(ConfigError::NoContexts),
@@ -537,14 +543,27 @@ impl ConfigSet {
         &'s self,
         wanted: Option<&'s str>,
     ) -> Result<(&'s str, Chosen), ConfigError> {
+        let directory = match wanted {
+            Some(_) => None,
+            None => here::current_context(),
+        };
         let current = self.current_context();
-        if wanted.is_some() || current.is_some() {
+        if let (Some(name), Some(path)) = (directory, here::current().path())
+            && self.context(name).is_none()
+        {
+            return Err(ConfigError::Usage(format!(
+                "{}: context {name:?} is not defined in {}",
+                path.display(),
+                FileList(self.paths())
+            )));
+        }
+        if wanted.is_some() || directory.is_some() || current.is_some() {
             // The hot path: no list of names to build.
-            return choose(wanted, current, &[]);
+            return choose(wanted, directory, current, &[]);
         }
         let contexts = self.contexts();
         let names: Vec<&str> = contexts.iter().map(|(_, c)| c.name.as_str()).collect();
-        choose(None, None, &names)
+        choose(None, None, None, &names)
     }
 
     /// The provider `--provider WORD` means: the one of that name, else the one of that kind.
@@ -792,26 +811,30 @@ mod tests {
     use super::{Chosen, ConfigError, choose};
 
     #[test]
-    fn the_context_asked_for_wins_then_current_context_then_the_only_one() {
+    fn the_context_asked_for_wins_then_the_directory_then_current_context_then_the_only_one() {
         let names = ["dev", "prod"];
         assert_eq!(
-            choose(Some("prod"), Some("dev"), &names).unwrap(),
+            choose(Some("prod"), Some("team"), Some("dev"), &names).unwrap(),
             ("prod", Chosen::Asked)
         );
         assert_eq!(
-            choose(None, Some("dev"), &names).unwrap(),
+            choose(None, Some("team"), Some("dev"), &names).unwrap(),
+            ("team", Chosen::Directory)
+        );
+        assert_eq!(
+            choose(None, None, Some("dev"), &names).unwrap(),
             ("dev", Chosen::CurrentContext)
         );
         assert_eq!(
-            choose(None, None, &["dev"]).unwrap(),
+            choose(None, None, None, &["dev"]).unwrap(),
             ("dev", Chosen::OnlyContext)
         );
         assert!(matches!(
-            choose(None, None, &names),
+            choose(None, None, None, &names),
             Err(ConfigError::NoCurrentContext { known }) if known == ["dev", "prod"]
         ));
         assert!(matches!(
-            choose(None, None, &[]),
+            choose(None, None, None, &[]),
             Err(ConfigError::NoContexts)
         ));
     }
