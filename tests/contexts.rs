@@ -301,7 +301,7 @@ fn semantic_problems_name_the_file_the_entry_and_the_field() {
         .fails_with(0)
         .to_owned();
     for expected in [
-        "contexts[2] \"dev\": field `subject-token`: \"/var/run/token\" is not `file:PATH` or `env:NAME`",
+        "contexts[2] \"dev\": field `subject-token`: \"/var/run/token\" is not `github-actions`, `file:PATH` or `env:NAME`",
         "field `subject-token` needs `flow: exchange`",
         "field `subject-token-type`: \"bearer\" is not one of access_token",
     ] {

@@ -37,6 +37,8 @@ const { values: options } = parseArgs({
     port: { type: 'string', default: '0' },
     'access-token-ttl': { type: 'string', default: '3600' },
     password: { type: 'string', default: 'correct-horse' },
+    // Makes the keys (once per install) and exits: `cargo xtask test` runs it before the tests.
+    'make-keys': { type: 'boolean', default: false },
   },
 });
 
@@ -58,15 +60,15 @@ let tokenDelay = 0;
  */
 let refreshReply = 'issued';
 /**
- * The IdP's RSA keys: its signing key, Run:ai's, the `service-jwt` client's and a forger's that
- * no JWKS has. Made once per install and kept beside the modules (npm ci starts afresh). Making
+ * The IdP's RSA keys: its signing key, Run:ai's, the `service-jwt` client's, a forger's that
+ * no JWKS has, and the fake GitHub Actions token service's. Made once per install and kept beside the modules (npm ci starts afresh). Making
  * them at every start was nearly all of a start's time, and RSA key generation has a long tail:
  * one key took 4.4 s on a busy 2-core machine, so now and then a start missed the tests' 20 s
  * bound and was "papered over" by starting again.
  */
 function rsaKeys() {
   const file = fileURLToPath(new URL('./node_modules/.tokenctl-test-keys.json', import.meta.url));
-  const names = ['signing', 'runai', 'client', 'forger'];
+  const names = ['signing', 'runai', 'client', 'forger', 'github'];
   try {
     const kept = JSON.parse(readFileSync(file, 'utf8'));
     if (names.every((name) => kept[name]?.kty === 'RSA')) return kept;
@@ -83,11 +85,77 @@ function rsaKeys() {
 }
 const rsa = rsaKeys();
 stage('keys ready');
+if (options['make-keys']) process.exit(0);
 const privateKeyOf = (jwk) => crypto.createPrivateKey({ key: jwk, format: 'jwk' });
 const forger = privateKeyOf(rsa.forger);
 /** The key pair of the client `service-jwt` (private_key_jwt). */
 const clientPrivate = privateKeyOf(rsa.client);
 const clientKey = { privateKey: clientPrivate, publicKey: crypto.createPublicKey(clientPrivate) };
+
+/**
+ * A fake GitHub Actions OIDC token service: `GET /test/github-actions/token?audience=A` with the
+ * runner's request token as bearer mints a job's ID token, as ACTIONS_ID_TOKEN_REQUEST_URL does.
+ * The mounts trust it as the real providers are configured to: Keycloak for an external
+ * exchange (`subject_issuer=github`, audience its issuer) and Entra ID for a federated
+ * credential of the app `federated-app` (audience api://AzureADTokenExchange, this subject).
+ */
+const github = {
+  key: privateKeyOf(rsa.github),
+  requestToken: 'gh-runner-request-token',
+  subject: 'repo:octo/app:ref:refs/heads/main',
+  issuer: undefined,
+  lifetime: 300,
+};
+github.publicKey = crypto.createPublicKey(github.key);
+const AZURE_FEDERATED_AUDIENCE = 'api://AzureADTokenExchange';
+
+async function githubToken(req, res, url) {
+  if (req.headers.authorization !== `Bearer ${github.requestToken}`) {
+    return sendJson(res, 401, { message: 'Bad credentials' });
+  }
+  const audience = url.searchParams.get('audience');
+  if (!audience) return sendJson(res, 400, { message: 'audience is required by this fake' });
+  const now = Math.floor(Date.now() / 1000);
+  const value = await new jose.SignJWT({ repository: 'octo/app', ref: 'refs/heads/main', jti: crypto.randomUUID() })
+    .setProtectedHeader({ alg: 'RS256', kid: 'github-actions' })
+    .setIssuer(github.issuer).setSubject(github.subject).setAudience(audience)
+    .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + github.lifetime)
+    .sign(github.key);
+  return sendJson(res, 200, { count: 1, value });
+}
+
+/** A job token of the fake GitHub service for `audience`, verified; throws otherwise. */
+async function verifyGithub(token, audience) {
+  const { payload } = await jose.jwtVerify(token, github.publicKey, { issuer: github.issuer, audience });
+  return payload;
+}
+
+/**
+ * Entra ID federated credentials: a `client_assertion` that is a GitHub job token (not a key the
+ * app registered) authenticates `federated-app`. Turned here into the app's own secret for
+ * oidc-provider underneath; a wrong audience or subject is refused as Entra refuses it.
+ */
+async function federatedAssertion(req, res) {
+  if (req.method !== 'POST' || !req.body?.client_assertion) return false;
+  let claims;
+  try {
+    claims = jose.decodeJwt(req.body.client_assertion);
+  } catch {
+    return false;
+  }
+  if (claims.iss !== github.issuer) return false;
+  const refuse = (description) => { sendJson(res, 401, { error: 'invalid_client', error_description: description }); return true; };
+  if (req.body.client_assertion_type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return refuse('AADSTS700024: wrong client_assertion_type');
+  try {
+    await verifyGithub(req.body.client_assertion, AZURE_FEDERATED_AUDIENCE);
+  } catch (err) {
+    return refuse(`AADSTS700211: no matching federated identity record (${err.code || err.message})`);
+  }
+  if (claims.sub !== github.subject || req.body.client_id !== 'federated-app') return refuse('AADSTS70021: no matching federated identity record for this subject');
+  const { client_assertion: _a, client_assertion_type: _t, ...rest } = req.body;
+  req.body = { ...rest, client_secret: 'federated-app-secret' };
+  return false;
+}
 
 /** Clients every mount knows. Secrets are test values. */
 function clients(extraRedirects = []) {
@@ -148,6 +216,15 @@ function clients(extraRedirects = []) {
       client_secret: 'service-post-secret',
       token_endpoint_auth_method: 'client_secret_post',
       grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+    },
+    {
+      // Authenticates with a GitHub Actions job token (federatedAssertion), never this secret.
+      client_id: 'federated-app',
+      client_secret: 'federated-app-secret',
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['client_credentials', TOKEN_EXCHANGE],
       response_types: [],
       redirect_uris: [],
     },
@@ -331,9 +408,19 @@ function registerTokenExchange(provider) {
       throw new errors.InvalidRequest(`unsupported subject_token_type ${subjectType}`);
     }
     let payload;
+    const external = (() => { try { return jose.decodeJwt(subjectToken).iss === github.issuer; } catch { return false; } })();
     try {
-      ({ payload } = await jose.jwtVerify(subjectToken, crypto.createPublicKey(crypto.createPrivateKey({ key: signingJwk, format: 'jwk' }))));
+      if (external) {
+        // Keycloak's external-to-internal exchange: the issuer is named by its alias.
+        if (ctx.oidc.params.subject_issuer !== 'github') {
+          throw new errors.InvalidRequest('a token of an external issuer needs subject_issuer (the identity provider alias)');
+        }
+        payload = await verifyGithub(subjectToken, provider.issuer);
+      } else {
+        ({ payload } = await jose.jwtVerify(subjectToken, crypto.createPublicKey(crypto.createPrivateKey({ key: signingJwk, format: 'jwk' }))));
+      }
     } catch (err) {
+      if (err instanceof errors.InvalidRequest) throw err;
       throw new errors.InvalidGrant(`subject_token is not valid: ${err.code || err.message}`);
     }
     const { client } = ctx.oidc;
@@ -355,7 +442,7 @@ function registerTokenExchange(provider) {
       expires_in: at.expiration,
       ...(apiScopes.length ? { scope: apiScopes.join(' ') } : {}),
     };
-  }, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope', 'actor_token', 'actor_token_type']);
+  }, ['subject_token', 'subject_token_type', 'subject_issuer', 'requested_token_type', 'audience', 'resource', 'scope', 'actor_token', 'actor_token_type']);
 }
 
 const keycloakRoutes = {
@@ -589,6 +676,7 @@ async function main() {
     const key = `${req.method} ${url.pathname}`;
     requestCounts.set(key, (requestCounts.get(key) || 0) + 1);
     try {
+      if (url.pathname === '/test/github-actions/token') return await githubToken(req, res, url);
       if (url.pathname.startsWith('/test/')) return await handleTestApi(req, res, url.pathname, table);
       if (tokenDelay > 0 && req.method === 'POST' && url.pathname.endsWith('/token')) {
         await new Promise((resolve) => { setTimeout(resolve, tokenDelay); });
@@ -609,6 +697,7 @@ async function main() {
       if (mount.rewrite) rest = mount.rewrite(rest);
       if (mount.audienceAsResource) await audienceAsResource(req);
       if (CLIENT_ENDPOINT.test(rest) && (await refusedClientAuth(req, res, mount))) return undefined;
+      if (CLIENT_ENDPOINT.test(rest) && (await federatedAssertion(req, res))) return undefined;
       if (refreshReply !== 'issued' && req.body?.grant_type === 'refresh_token') rewriteReply(res, refreshReply);
       // oidc-provider derives its mount path from originalUrl minus url, as under express.
       let { search } = url;
@@ -625,6 +714,7 @@ async function main() {
     const { port } = server.address();
     const base = `http://127.0.0.1:${port}`;
     stage(`listening on ${base}`);
+    github.issuer = `${base}/github-actions`;
     table = mounts(base);
     stage('providers mounted');
     process.stdout.write(`${JSON.stringify({ base, pid: process.pid })}\n`);

@@ -48,7 +48,7 @@ pub enum ConfigCommand {
     /// Create a cluster or change its fields
     SetCluster(SetClusterArgs),
     /// Create a context or change its fields
-    SetContext(SetContextArgs),
+    SetContext(Box<SetContextArgs>),
     /// Delete a context
     DeleteContext {
         /// Context name
@@ -130,14 +130,26 @@ pub struct SetContextArgs {
     #[arg(long, value_name = "NAME")]
     pub login: Option<String>,
     /// Exchange flow: where the token to exchange is read, again at every renewal
-    /// (file:PATH or env:NAME)
+    /// (github-actions, file:PATH or env:NAME)
     #[arg(long, value_name = "SOURCE")]
     pub subject_token: Option<String>,
+    /// Exchange flow: the alias of the subject token's issuer (Keycloak's external exchange)
+    #[arg(long, value_name = "ALIAS")]
+    pub subject_issuer: Option<String>,
+    /// Client-credentials flow: authenticate the client with the token this source holds, a
+    /// CI job's ID token (github-actions, file:PATH or env:NAME; Entra ID federated credentials)
+    #[arg(long, value_name = "SOURCE")]
+    pub client_assertion: Option<String>,
+    /// The audience a github-actions source asks for (default: api://AzureADTokenExchange for
+    /// azure, else the provider's issuer)
+    #[arg(long, value_name = "AUDIENCE")]
+    pub ci_token_audience: Option<String>,
     /// Exchange flow: the RFC 8693 type of that token (jwt, access_token, id_token, … or a URN;
     /// default: jwt from a source, access_token from --subject-token-stdin)
     #[arg(long, value_name = "TYPE")]
     pub subject_token_type: Option<String>,
-    /// A free-form attribute, passed to plugins as TOKENCTL_<KEY> (e.g. workspace=default)
+    /// A free-form attribute, passed to plugins as TOKENCTL_<KEY> (e.g. workspace=default), or
+    /// a credential helper's map: git-hosts=a,b, git-username, registries=a,b, registry-username
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_attribute)]
     pub attributes: Vec<(String, String)>,
     /// Remove a field or attribute
@@ -201,6 +213,9 @@ fn parse_attribute(text: &str) -> Result<(String, String), String> {
     let key = key.trim();
     if key.is_empty() {
         return Err("the key before `=` is empty".into());
+    }
+    if tokenctl_core::config::SET_KEYS.contains(&key) {
+        return Ok((key.to_owned(), value.to_owned()));
     }
     if tokenctl_core::config::CONTEXT_KEYS.contains(&key) {
         return Err(format!("`{key}` has its own flag: --{key}"));
@@ -330,6 +345,9 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
             insert_text(&mut set, "login", args.login);
             insert_text(&mut set, "subject-token", args.subject_token);
             insert_text(&mut set, "subject-token-type", args.subject_token_type);
+            insert_text(&mut set, "subject-issuer", args.subject_issuer);
+            insert_text(&mut set, "client-assertion", args.client_assertion);
+            insert_text(&mut set, "ci-token-audience", args.ci_token_audience);
             if !args.scopes.is_empty() {
                 let scopes = crate::tokens::split_scopes(args.scopes)
                     .into_iter()
@@ -338,7 +356,19 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
                 set.insert("scopes".into(), Value::Sequence(scopes));
             }
             for (key, value) in args.attributes {
-                set.insert(key, Value::from(value));
+                let value = if tokenctl_core::config::LIST_KEYS.contains(&key.as_str()) {
+                    Value::Sequence(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|item| !item.is_empty())
+                            .map(Value::from)
+                            .collect(),
+                    )
+                } else {
+                    Value::from(value)
+                };
+                set.insert(key, value);
             }
             if args.unset.iter().any(|key| key == "name") {
                 bail!(

@@ -241,6 +241,14 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "A second identity on the same provider",
                 "tokenctl config set-context work --provider sso --login work",
             ),
+            (
+                "A GitHub Actions job's ID token exchanged at Keycloak (no login, no secret)",
+                "tokenctl config set-context ci --provider sso --flow exchange --subject-token github-actions --subject-issuer github",
+            ),
+            (
+                "Entra ID federated credentials: the job's token as the client assertion",
+                "tokenctl config set-context ci-azure --provider corp --flow client-credentials --client-assertion github-actions",
+            ),
         ],
     ),
     (
@@ -453,7 +461,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("PATH", "Where plugins (tokenctl-NAME) are found."),
     (
         "(the provider's client-secret-env)",
-        "A provider entry may name the variable that holds its client secret; a context's subject-token may be env:NAME.",
+        "A provider entry may name the variable that holds its client secret; a context's subject-token or client-assertion may be env:NAME.",
+    ),
+    (
+        "ACTIONS_ID_TOKEN_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "Set by a GitHub Actions runner for a job with `permissions: id-token: write`: where a github-actions source asks for the job's ID token.",
     ),
 ];
 

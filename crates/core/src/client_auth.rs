@@ -23,6 +23,9 @@ pub enum ClientAuth {
     None,
     /// `private_key_jwt` (RFC 7523 §2.2): a fresh assertion signed with the client's key.
     PrivateKeyJwt,
+    /// A JWT assertion minted elsewhere (a CI job's ID token: Entra ID federated credentials);
+    /// set by the context's `client-assertion`, never by `client-auth`.
+    Federated,
 }
 
 impl ClientAuth {
@@ -45,6 +48,7 @@ impl ClientAuth {
             ClientAuth::Post => "post",
             ClientAuth::None => "none",
             ClientAuth::PrivateKeyJwt => "private-key-jwt",
+            ClientAuth::Federated => "client-assertion",
         }
     }
 
@@ -53,7 +57,7 @@ impl ClientAuth {
         match self {
             ClientAuth::Basic => Some(ClientAuth::Post),
             ClientAuth::Post => Some(ClientAuth::Basic),
-            ClientAuth::None | ClientAuth::PrivateKeyJwt => None,
+            ClientAuth::None | ClientAuth::PrivateKeyJwt | ClientAuth::Federated => None,
         }
     }
 

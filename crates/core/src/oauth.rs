@@ -28,6 +28,8 @@ pub struct Client {
     pub learned: Option<Learned>,
     /// `private_key_jwt`: the key, and the `aud` of its assertions.
     pub assertion: Option<(ClientKey, String)>,
+    /// [`ClientAuth::Federated`]: the assertion, as read from its source for this request.
+    pub federated: Option<Secret>,
 }
 
 /// How a request authenticates the client: form fields and, for Basic, a user and password.
@@ -45,6 +47,7 @@ impl Client {
             auth,
             learned: None,
             assertion: None,
+            federated: None,
         }
     }
 
@@ -60,6 +63,14 @@ impl Client {
                     ("client_assertion", key.assertion(&self.id, audience, now)?),
                 ]
             }
+            (ClientAuth::Federated, _, _) => match &self.federated {
+                Some(token) => vec![
+                    ("client_id", id),
+                    ("client_assertion_type", JWT_BEARER_ASSERTION.to_owned()),
+                    ("client_assertion", token.expose().to_owned()),
+                ],
+                None => return Err("no client assertion was read".to_owned()),
+            },
             (ClientAuth::Basic, Some(secret), _) => {
                 return Ok(Credentials {
                     form: Vec::new(),
@@ -201,6 +212,8 @@ pub enum Grant {
     TokenExchange {
         subject_token: Secret,
         subject_token_type: String,
+        /// Keycloak's external exchange: the alias of the subject token's issuer.
+        subject_issuer: Option<String>,
     },
     AuthorizationCode {
         code: Secret,
@@ -240,11 +253,18 @@ impl Grant {
             Grant::TokenExchange {
                 subject_token,
                 subject_token_type,
-            } => vec![
-                ("grant_type", TOKEN_EXCHANGE_GRANT),
-                ("subject_token", subject_token.expose()),
-                ("subject_token_type", subject_token_type),
-            ],
+                subject_issuer,
+            } => {
+                let mut fields = vec![
+                    ("grant_type", TOKEN_EXCHANGE_GRANT),
+                    ("subject_token", subject_token.expose()),
+                    ("subject_token_type", subject_token_type.as_str()),
+                ];
+                if let Some(alias) = subject_issuer {
+                    fields.push(("subject_issuer", alias.as_str()));
+                }
+                fields
+            }
         }
     }
 }

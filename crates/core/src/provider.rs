@@ -342,6 +342,12 @@ pub trait Provider: Send + Sync + 'static {
         false
     }
 
+    /// The audience a CI job's ID token (a `github-actions` source) is asked for when the
+    /// context names none; `None`: the provider's issuer.
+    fn ci_token_audience(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The host of the loopback redirect URI; the listener itself is always on 127.0.0.1.
     /// Azure app registrations name `localhost`.
     fn loopback_host(&self) -> &'static str {

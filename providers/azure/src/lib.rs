@@ -82,6 +82,11 @@ impl Provider for Azure {
 
     /// Entra ID takes a certificate credential's assertion addressed to its token endpoint, as
     /// MSAL sends it.
+    /// Entra ID's federated credentials expect this audience unless the app says otherwise.
+    fn ci_token_audience(&self) -> Option<&'static str> {
+        Some("api://AzureADTokenExchange")
+    }
+
     fn assertions_to_token_endpoint(&self) -> bool {
         true
     }

@@ -132,6 +132,22 @@ pub struct ContextEntry {
     pub subject_token: Option<String>,
     /// `subject-token-type`: the RFC 8693 type of that token (`jwt`, `access_token`, … or a URN).
     pub subject_token_type: Option<String>,
+    /// `subject-issuer`: for Keycloak's external-to-internal exchange, the alias of the identity
+    /// provider that issued the subject token.
+    pub subject_issuer: Option<String>,
+    /// `client-assertion: SOURCE`: the client-credentials flow authenticates the client with
+    /// the token this source holds (a CI job's ID token: Entra ID federated credentials).
+    pub client_assertion: Option<String>,
+    /// `ci-token-audience`: the audience a `github-actions` source asks the runner for.
+    pub ci_token_audience: Option<String>,
+    /// `git-hosts`: the hosts `auth git-credential` answers for with this context's token.
+    pub git_hosts: Vec<String>,
+    /// `git-username`: the user name given to git (default `oauth2`).
+    pub git_username: Option<String>,
+    /// `registries`: the container registries `docker-credential-tokenctl` answers for.
+    pub registries: Vec<String>,
+    /// `registry-username`: the user name given to Docker (default `oauth2accesstoken`).
+    pub registry_username: Option<String>,
     /// Free-form attributes (`workspace: default`), in file order, handed to plugins as
     /// environment. A list rather than a map: a context has a handful, and a file thousands.
     pub attributes: Vec<KeyValue>,
@@ -174,7 +190,7 @@ pub fn attribute_variable(key: &str) -> Result<String, String> {
 }
 
 /// The keys of a context entry that tokenctl interprets; everything else is an attribute.
-pub const CONTEXT_KEYS: [&str; 8] = [
+pub const CONTEXT_KEYS: [&str; 15] = [
     "name",
     "provider",
     "cluster",
@@ -183,7 +199,26 @@ pub const CONTEXT_KEYS: [&str; 8] = [
     "login",
     "subject-token",
     "subject-token-type",
+    "subject-issuer",
+    "client-assertion",
+    "ci-token-audience",
+    "git-hosts",
+    "git-username",
+    "registries",
+    "registry-username",
 ];
+
+/// The context keys set with `config set-context --set KEY=VALUE` rather than a flag of their
+/// own (the credential helpers' maps); the list keys take `a,b`.
+pub const SET_KEYS: [&str; 4] = [
+    "git-hosts",
+    "git-username",
+    "registries",
+    "registry-username",
+];
+
+/// The context keys that hold a list (one value is a list of one).
+pub const LIST_KEYS: [&str; 2] = ["git-hosts", "registries"];
 
 /// Where a `subject-token` is read: a file (a projected service-account token, a CI job's ID
 /// token written to disk) or an environment variable. Read again at every renewal.
@@ -191,10 +226,27 @@ pub const CONTEXT_KEYS: [&str; 8] = [
 pub enum SubjectSource {
     File(std::path::PathBuf),
     Env(String),
+    /// The GitHub Actions runner's OIDC token (`ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN`).
+    GithubActions,
 }
 
+/// The source name of GitHub Actions' ID token.
+pub const GITHUB_ACTIONS: &str = "github-actions";
+
 impl SubjectSource {
+    /// `field` names the key in the error (`subject-token`, `client-assertion`).
+    pub fn parse_field(text: &str, field: &str) -> Result<SubjectSource, String> {
+        SubjectSource::parse(text).map_err(|_| {
+            format!(
+                "field `{field}`: {text:?} is not `{GITHUB_ACTIONS}`, `file:PATH` or `env:NAME`"
+            )
+        })
+    }
+
     pub fn parse(text: &str) -> Result<SubjectSource, String> {
+        if text.trim() == GITHUB_ACTIONS {
+            return Ok(SubjectSource::GithubActions);
+        }
         match text.split_once(':') {
             Some(("file", path)) if !path.trim().is_empty() => {
                 Ok(SubjectSource::File(path.trim().into()))
@@ -203,7 +255,7 @@ impl SubjectSource {
                 Ok(SubjectSource::Env(name.trim().to_owned()))
             }
             _ => Err(format!(
-                "field `subject-token`: {text:?} is not `file:PATH` or `env:NAME`"
+                "field `subject-token`: {text:?} is not `{GITHUB_ACTIONS}`, `file:PATH` or `env:NAME`"
             )),
         }
     }
@@ -214,6 +266,7 @@ impl fmt::Display for SubjectSource {
         match self {
             SubjectSource::File(path) => write!(f, "file:{}", path.display()),
             SubjectSource::Env(name) => write!(f, "env:{name}"),
+            SubjectSource::GithubActions => f.write_str(GITHUB_ACTIONS),
         }
     }
 }
@@ -346,7 +399,10 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ContextEntry, A::Error> {
         let (mut provider, mut cluster, mut flow, mut scopes, mut login) =
             (None, None, None, None, None);
-        let (mut subject_token, mut subject_token_type) = (None, None);
+        let (mut subject_token, mut subject_token_type, mut subject_issuer) = (None, None, None);
+        let (mut client_assertion, mut ci_token_audience) = (None, None);
+        let (mut git_hosts, mut git_username, mut registries, mut registry_username) =
+            (Vec::new(), None, Vec::new(), None);
         let (name, attributes) = read_entry(map, &CONTEXT_KEYS[1..], |key, map| {
             match key {
                 "provider" => provider = map.next_value()?,
@@ -355,7 +411,14 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
                 "scopes" => scopes = map.next_value()?,
                 "login" => login = map.next_value()?,
                 "subject-token" => subject_token = map.next_value()?,
-                _ => subject_token_type = map.next_value()?,
+                "subject-token-type" => subject_token_type = map.next_value()?,
+                "subject-issuer" => subject_issuer = map.next_value()?,
+                "client-assertion" => client_assertion = map.next_value()?,
+                "ci-token-audience" => ci_token_audience = map.next_value()?,
+                "git-hosts" => git_hosts = map.next_value::<OneOrMany>()?.0,
+                "git-username" => git_username = map.next_value()?,
+                "registries" => registries = map.next_value::<OneOrMany>()?.0,
+                _ => registry_username = map.next_value()?,
             }
             Ok(())
         })?;
@@ -368,6 +431,13 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
             login,
             subject_token,
             subject_token_type,
+            subject_issuer,
+            client_assertion,
+            ci_token_audience,
+            git_hosts,
+            git_username,
+            registries,
+            registry_username,
             attributes,
         })
     }
@@ -375,8 +445,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
 
 impl<'de> Deserialize<'de> for ContextEntry {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let expecting =
-            "a context: name, provider, cluster, flow, scopes, login, subject-token and attributes";
+        let expecting = "a context: name, provider, cluster, flow, scopes, login, subject-token, … and attributes";
         deserializer.deserialize_map(EntryVisitor::<Self>(expecting, std::marker::PhantomData))
     }
 }
@@ -406,10 +475,50 @@ impl Serialize for ContextEntry {
         if let Some(kind) = &self.subject_token_type {
             map.serialize_entry("subject-token-type", kind)?;
         }
+        let texts = [
+            ("subject-issuer", &self.subject_issuer),
+            ("client-assertion", &self.client_assertion),
+            ("ci-token-audience", &self.ci_token_audience),
+            ("git-username", &self.git_username),
+            ("registry-username", &self.registry_username),
+        ];
+        for (key, value) in texts {
+            if let Some(value) = value {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        for (key, list) in [
+            ("git-hosts", &self.git_hosts),
+            ("registries", &self.registries),
+        ] {
+            if !list.is_empty() {
+                map.serialize_entry(key, list)?;
+            }
+        }
         for (key, value) in &self.attributes {
             map.serialize_entry(key, value)?;
         }
         map.end()
+    }
+}
+
+/// A list, or one value as a list of one (`git-hosts: git.example.com`).
+struct OneOrMany(Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(one) => Ok(OneOrMany(vec![one])),
+            Value::Sequence(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(text) => Ok(text),
+                    _ => Err(de::Error::custom("expected a list of names")),
+                })
+                .collect::<Result<_, _>>()
+                .map(OneOrMany),
+            _ => Err(de::Error::custom("expected a name or a list of names")),
+        }
     }
 }
 

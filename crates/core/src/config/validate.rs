@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use super::edit::Section;
 use super::model::{
-    ClusterEntry, ContextEntry, DISCOVER, ProviderEntry, SubjectSource, attribute_variable,
-    subject_token_type,
+    ClusterEntry, ContextEntry, DISCOVER, GITHUB_ACTIONS, ProviderEntry, SubjectSource,
+    attribute_variable, subject_token_type,
 };
 use super::{ConfigSet, Origin, closest_names};
 use crate::base_url::parse_base_url;
@@ -280,6 +280,40 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
         && let Err(message) = subject_token_type(kind)
     {
         problems.push(message);
+    }
+    if context.subject_issuer.is_some() && context.flow != Some(crate::provider::Flow::Exchange) {
+        problems.push("field `subject-issuer` needs `flow: exchange`".into());
+    }
+    let mut from_ci = matches!(
+        context.subject_token.as_deref().map(SubjectSource::parse),
+        Some(Ok(SubjectSource::GithubActions))
+    );
+    if let Some(source) = context.client_assertion.as_deref() {
+        match SubjectSource::parse_field(source, "client-assertion") {
+            Err(message) => problems.push(message),
+            Ok(source) => from_ci |= source == SubjectSource::GithubActions,
+        }
+        if context.flow != Some(crate::provider::Flow::ClientCredentials) {
+            problems.push(
+                "field `client-assertion` needs `flow: client-credentials` (the flow it authenticates)"
+                    .into(),
+            );
+        }
+    }
+    if context.ci_token_audience.is_some() && !from_ci {
+        problems.push(format!(
+            "field `ci-token-audience` is for a `{GITHUB_ACTIONS}` subject-token or client-assertion"
+        ));
+    }
+    for (key, list) in [
+        ("git-hosts", &context.git_hosts),
+        ("registries", &context.registries),
+    ] {
+        for host in list {
+            if host.trim().is_empty() || host.contains(char::is_whitespace) {
+                problems.push(format!("field `{key}`: {host:?} is not a host name"));
+            }
+        }
     }
     let mut variables: HashMap<String, &str> = HashMap::new();
     for (key, _) in &context.attributes {

@@ -54,45 +54,95 @@ pub fn client_secret(
     Ok(config.text("client-secret").map(Secret::new))
 }
 
-/// The context's `subject-token` source, when it names one.
-fn subject_source(context: Option<&ContextEntry>) -> Result<Option<SubjectSource>, String> {
-    context
-        .and_then(|c| c.subject_token.as_deref())
-        .map(SubjectSource::parse)
+/// The context's `subject-token` (or `client-assertion`) source, when it names one.
+fn source_of(field: &str, text: Option<&str>) -> Result<Option<SubjectSource>, String> {
+    text.map(|text| SubjectSource::parse_field(text, field))
         .transpose()
 }
 
-/// The token the context's `subject-token` source holds now.
-fn read_subject(target: &Target) -> Result<Secret, LoginError> {
+/// The GitHub Actions runner's variables for its ID token service.
+const ACTIONS_URL_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+const ACTIONS_TOKEN_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+
+/// The largest reply of a CI token service read.
+const MAX_CI_REPLY: usize = 64 * 1024;
+
+/// The token `source` holds now (read again at every renewal): `field` is the context key
+/// that names it, for messages.
+async fn read_source(
+    http: &HttpClient,
+    target: &Target,
+    source: &SubjectSource,
+    field: &str,
+) -> Result<Secret, LoginError> {
     let problem = |message: String| LoginError::Config {
         provider: target.provider.clone(),
         message,
     };
-    let Some(source) = &target.subject else {
-        return Err(problem(
-            "the exchange flow needs a token to exchange: give it with --subject-token-stdin, or set the context's `subject-token: file:PATH|env:NAME`".into(),
-        ));
-    };
     let text = match source {
         SubjectSource::Env(name) => std::env::var(name).map_err(|_| {
             problem(format!(
-                "subject-token names {source}, which is not set in this environment"
+                "{field} names {source}, which is not set in this environment"
             ))
         })?,
         SubjectSource::File(path) => std::fs::read_to_string(path).map_err(|err| {
             problem(format!(
-                "cannot read subject-token file {}: {err}",
+                "cannot read {field} file {}: {err}",
                 path.display()
             ))
         })?,
+        SubjectSource::GithubActions => github_actions_token(http, &target.ci_audience)
+            .await
+            .map_err(|message| problem(format!("{field} {source}: {message}")))?,
     };
     let token = text.trim();
     if token.is_empty() {
-        return Err(problem(format!(
-            "subject-token {source}: the token is empty"
-        )));
+        return Err(problem(format!("{field} {source}: the token is empty")));
     }
     Ok(Secret::new(token.to_owned()))
+}
+
+/// A GitHub Actions job's ID token for `audience`, from the runner's token service (the job
+/// needs `permissions: id-token: write`, which sets the two variables).
+async fn github_actions_token(http: &HttpClient, audience: &str) -> Result<String, String> {
+    let (Ok(url), Ok(bearer)) = (
+        std::env::var(ACTIONS_URL_ENV),
+        std::env::var(ACTIONS_TOKEN_ENV),
+    ) else {
+        return Err(format!(
+            "{ACTIONS_URL_ENV} and {ACTIONS_TOKEN_ENV} are not set: not in a GitHub Actions job, or the job lacks `permissions: id-token: write`"
+        ));
+    };
+    let mut url =
+        Url::parse(&url).map_err(|err| format!("{ACTIONS_URL_ENV} is not a URL: {err}"))?;
+    url.query_pairs_mut().append_pair("audience", audience);
+    // The runner's service is not the provider: the system's roots, not a provider's CA.
+    let runner = HttpClient::new(http.timeout()).map_err(|err| err.to_string())?;
+    let headers = [("accept".to_owned(), "application/json".to_owned())];
+    let reply = runner
+        .request(
+            "GET",
+            &url,
+            &headers,
+            None,
+            Some(&Secret::new(bearer)),
+            MAX_CI_REPLY,
+        )
+        .await
+        .map_err(|err| err.to_string())?;
+    #[derive(Deserialize)]
+    struct IdToken {
+        value: String,
+    }
+    if reply.status != 200 {
+        return Err(format!(
+            "the runner's token service answered HTTP {}",
+            reply.status
+        ));
+    }
+    serde_json::from_slice::<IdToken>(&reply.body)
+        .map(|token| token.value)
+        .map_err(|_| "the runner's token service sent no `value`".to_owned())
 }
 
 /// Resolves what a flow needs from a provider entry (and the context using it, if any).
@@ -143,6 +193,16 @@ pub async fn resolve(
             scopes.push((*standard).to_owned());
         }
     }
+    let ci_audience = context
+        .and_then(|c| c.ci_token_audience.clone())
+        .or_else(|| dialect.ci_token_audience().map(str::to_owned))
+        .or_else(|| {
+            endpoints
+                .issuer
+                .as_ref()
+                .map(|issuer| issuer.as_str().to_owned())
+        })
+        .unwrap_or_default();
     Ok(Target {
         provider: entry.name.clone(),
         kind: dialect.kind(),
@@ -166,7 +226,18 @@ pub async fn resolve(
         loopback_host: dialect.loopback_host(),
         authorize_params: dialect.authorize_params(&config, &scopes),
         device_flow: dialect.flows().contains(&Flow::Device),
-        subject: subject_source(context).map_err(problem)?,
+        subject: source_of(
+            "subject-token",
+            context.and_then(|c| c.subject_token.as_deref()),
+        )
+        .map_err(problem)?,
+        client_assertion: source_of(
+            "client-assertion",
+            context.and_then(|c| c.client_assertion.as_deref()),
+        )
+        .map_err(problem)?,
+        subject_issuer: context.and_then(|c| c.subject_issuer.clone()),
+        ci_audience,
         subject_token_type: context
             .and_then(|c| c.subject_token_type.as_deref())
             .map(config::subject_token_type)
@@ -227,6 +298,7 @@ fn client_of(
             auth: ClientAuth::PrivateKeyJwt,
             learned: None,
             assertion: Some((key, audience)),
+            federated: None,
         });
     }
     if let Some(auth) = fixed {
@@ -246,6 +318,7 @@ fn client_of(
         auth,
         learned,
         assertion: None,
+        federated: None,
     })
 }
 
@@ -371,6 +444,18 @@ pub async fn run(
         Ok::<_, LoginError>(oauth::request_token(http, target.wire.as_ref(), &request).await?)
     };
     let tokens = match method {
+        Method::ClientCredentials if target.client_assertion.is_some() => {
+            // Entra ID federated credentials: the CI token is the client's proof, read anew.
+            let source = target.client_assertion.as_ref().expect("checked above");
+            let mut federated = target.clone();
+            federated.client.auth = ClientAuth::Federated;
+            federated.client.learned = None;
+            federated.client.federated =
+                Some(read_source(http, target, source, "client-assertion").await?);
+            let url = token_url()?;
+            let request = federated.request(&url, &Grant::ClientCredentials);
+            oauth::request_token(http, target.wire.as_ref(), &request).await?
+        }
         Method::ClientCredentials => grant(Grant::ClientCredentials).await?,
         Method::Password { username, password } => {
             let who = username.clone();
@@ -385,9 +470,18 @@ pub async fn run(
             // A token given by hand is most often another access token; one read from a
             // source (a service-account or CI token) is a JWT.
             let from_source = subject_token.is_none();
-            let (subject_token, default_type) = match subject_token {
-                Some(token) => (token, oauth::ACCESS_TOKEN_TYPE),
-                None => (read_subject(target)?, oauth::JWT_TOKEN_TYPE),
+            let (subject_token, default_type) = match (subject_token, &target.subject) {
+                (Some(token), _) => (token, oauth::ACCESS_TOKEN_TYPE),
+                (None, Some(source)) => (
+                    read_source(http, target, source, "subject-token").await?,
+                    oauth::JWT_TOKEN_TYPE,
+                ),
+                (None, None) => {
+                    return Err(LoginError::Config {
+                        provider: target.provider.clone(),
+                        message: "the exchange flow needs a token to exchange: give it with --subject-token-stdin, or set the context's `subject-token: github-actions|file:PATH|env:NAME`".into(),
+                    });
+                }
             };
             let subject_token_type = target
                 .subject_token_type
@@ -396,6 +490,7 @@ pub async fn run(
             let exchanged = grant(Grant::TokenExchange {
                 subject_token,
                 subject_token_type,
+                subject_issuer: target.subject_issuer.clone(),
             })
             .await;
             match (exchanged, &target.subject) {

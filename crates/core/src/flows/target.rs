@@ -85,6 +85,13 @@ pub struct Target {
     /// Exchange flow: the context's `subject-token` source and `subject-token-type` URN.
     pub subject: Option<SubjectSource>,
     pub subject_token_type: Option<String>,
+    /// Keycloak's external exchange: `subject_issuer`, the alias of the token's issuer.
+    pub subject_issuer: Option<String>,
+    /// Client credentials: the context's `client-assertion` source (federated credentials).
+    pub client_assertion: Option<SubjectSource>,
+    /// The audience a `github-actions` source asks for: `ci-token-audience`, else the
+    /// dialect's, else the issuer.
+    pub ci_audience: String,
 }
 
 impl Target {

@@ -212,13 +212,19 @@ impl Authority for ProviderAuthority {
             ),
             _ => match flows::client_secret(&entry, client_secret) {
                 Ok(Some(secret)) => (Method::ClientCredentials, Some(secret)),
-                // private_key_jwt: the key file is the credential.
-                Ok(None) if flows::client_key(&entry.as_config()).is_some() => {
+                // private_key_jwt: the key file is the credential; federated credentials: the
+                // context's client-assertion is.
+                Ok(None)
+                    if flows::client_key(&entry.as_config()).is_some()
+                        || selection
+                            .context
+                            .is_some_and(|c| c.client_assertion.is_some()) =>
+                {
                     (Method::ClientCredentials, None)
                 }
                 Ok(None) => {
                     return Err(AuthorityError::NoSecret(
-                        "no client secret: set client-secret-env or client-secret-file, or give it once with --client-secret-stdin (or client-key-file for private_key_jwt)".into(),
+                        "no client secret: set client-secret-env or client-secret-file, or give it once with --client-secret-stdin (or client-key-file for private_key_jwt, or the context's client-assertion for a CI token)".into(),
                     ));
                 }
                 Err(err) => return Err(AuthorityError::NoSecret(err.to_string())),

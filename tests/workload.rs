@@ -1,0 +1,208 @@
+//! CI workload identity through the real binary: a job's ID token from a fake GitHub Actions
+//! token service (the test IdP's /test/github-actions/token, trusted by its Keycloak and Entra ID
+//! mounts as the real ones are configured) becomes the context's token with no `auth login`,
+//! renewed by itself, and no secret stored.
+
+mod support;
+
+use support::idp::{AZURE_TENANT, Idp};
+use support::{Sandbox, jwt_claims};
+
+/// What a GitHub Actions job with `permissions: id-token: write` has in its environment.
+fn runner_env(idp: &Idp) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{}/test/github-actions/token?api-version=2.0", idp.base),
+        ),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "gh-runner-request-token".to_owned(),
+        ),
+    ]
+}
+
+fn run(sandbox: &Sandbox, env: &[(&'static str, String)], args: &[&str]) -> support::Run {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    sandbox.run_env(args, &env)
+}
+
+fn config(idp: &Idp) -> Sandbox {
+    let base = &idp.base;
+    Sandbox::with_config(&format!(
+        "\
+current-context: ci
+providers:
+  - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
+  - {{name: entra, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: federated-app}}
+contexts:
+  - name: ci
+    provider: sso
+    flow: exchange
+    subject-token: github-actions
+    subject-issuer: github
+    scopes: [platform:read]
+  - name: ci-no-alias
+    provider: sso
+    flow: exchange
+    subject-token: github-actions
+  - name: entra-ci
+    provider: entra
+    flow: client-credentials
+    client-assertion: github-actions
+  - name: entra-wrong-audience
+    provider: entra
+    flow: client-credentials
+    client-assertion: github-actions
+    ci-token-audience: api://SomethingElse
+    login: wrong-audience
+"
+    ))
+}
+
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn a_github_actions_job_exchanges_its_id_token_at_keycloak_without_a_login() {
+    let idp = Idp::start();
+    let sandbox = config(&idp);
+    let env = runner_env(&idp);
+
+    let token = run(&sandbox, &env, &["auth", "token"])
+        .ok()
+        .trim()
+        .to_owned();
+    let claims = jwt_claims(&token);
+    assert_eq!(claims["sub"], "repo:octo/app:ref:refs/heads/main");
+    assert_eq!(claims["client_id"], "cli");
+    assert_eq!(claims["scope"], "platform:read");
+    assert_eq!(idp.requests("GET /test/github-actions/token"), 1);
+
+    // Stored: the access token only; the job's token is never kept.
+    let login = std::fs::read_to_string(sandbox.login_file()).unwrap();
+    assert!(!login.contains("refresh_token\":\""), "{login}");
+    let job_token_marker = "github-actions/token";
+    assert!(!login.contains(job_token_marker));
+
+    // Served from the store while fresh; renewed with a new job token once it is not.
+    run(&sandbox, &env, &["auth", "token"]).ok();
+    assert_eq!(idp.requests("GET /test/github-actions/token"), 1);
+    sandbox.age_login(30);
+    let renewed = run(&sandbox, &env, &["auth", "token"])
+        .ok()
+        .trim()
+        .to_owned();
+    assert_ne!(renewed, token);
+    assert_eq!(idp.requests("GET /test/github-actions/token"), 2);
+
+    // Keycloak wants the external issuer's alias; its refusal is said.
+    let refused = run(
+        &sandbox,
+        &env,
+        &["--context", "ci-no-alias", "auth", "token"],
+    );
+    let stderr = refused.fails_with(1);
+    assert!(stderr.contains("subject_issuer"), "{stderr}");
+
+    // Outside a job (or without id-token: write): what is missing, named.
+    let outside = sandbox.run(["--context", "ci", "auth", "refresh"]);
+    let stderr = outside.fails_with(1);
+    assert!(
+        stderr.contains("ACTIONS_ID_TOKEN_REQUEST_URL")
+            && stderr.contains("permissions: id-token: write"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("gh-runner-request-token"), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn an_entra_federated_credential_takes_the_job_token_as_client_assertion() {
+    let idp = Idp::start();
+    let sandbox = config(&idp);
+    let env = runner_env(&idp);
+
+    let token = run(&sandbox, &env, &["--context", "entra-ci", "auth", "token"])
+        .ok()
+        .trim()
+        .to_owned();
+    let claims = jwt_claims(&token);
+    assert_eq!(claims["client_id"], "federated-app");
+    let status: serde_json::Value = serde_json::from_str(
+        run(
+            &sandbox,
+            &env,
+            &["--context", "entra-ci", "auth", "status", "-o", "json"],
+        )
+        .ok(),
+    )
+    .unwrap();
+    assert_eq!(status["flow"], "client-credentials");
+    assert_eq!(status["refresh_token"], false);
+
+    // The audience is Entra's (api://AzureADTokenExchange) unless the context says otherwise,
+    // and a federated record for another audience does not match.
+    let wrong = run(
+        &sandbox,
+        &env,
+        &["--context", "entra-wrong-audience", "auth", "token"],
+    );
+    let stderr = wrong.fails_with(1);
+    assert!(stderr.contains("AADSTS700211"), "{stderr}");
+    assert!(!stderr.contains("eyJ"), "no token in the error: {stderr}");
+}
+
+#[test]
+fn ci_keys_are_checked_where_they_are_written() {
+    let sandbox = Sandbox::with_config(
+        "providers:\n  - {name: sso, kind: keycloak, server: 'https://sso.example.com', realm: nmr, client-id: cli}\n\
+         contexts:\n  - {name: ci, provider: sso, flow: exchange}\n",
+    );
+    let before = sandbox.read_config();
+    let refused = sandbox.run([
+        "config",
+        "set-context",
+        "ci",
+        "--client-assertion",
+        "github-actions",
+    ]);
+    assert!(
+        refused
+            .fails_with(1)
+            .contains("field `client-assertion` needs `flow: client-credentials`"),
+        "{}",
+        refused.stderr
+    );
+    let refused = sandbox.run(["config", "set-context", "ci", "--subject-token", "gha"]);
+    assert!(
+        refused
+            .fails_with(1)
+            .contains("is not `github-actions`, `file:PATH` or `env:NAME`"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        sandbox.read_config(),
+        before,
+        "a refused edit changes nothing"
+    );
+    sandbox
+        .run([
+            "config",
+            "set-context",
+            "ci",
+            "--subject-token",
+            "github-actions",
+            "--subject-issuer",
+            "github",
+            "--ci-token-audience",
+            "https://sso.example.com/realms/nmr",
+        ])
+        .ok();
+    let text = sandbox.read_config();
+    assert!(
+        text.contains("subject-token: github-actions")
+            && text.contains("subject-issuer: github")
+            && text.contains("ci-token-audience: https://sso.example.com/realms/nmr"),
+        "{text}"
+    );
+}
