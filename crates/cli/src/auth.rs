@@ -51,6 +51,15 @@ pub enum AuthCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Print shell exports of a fresh token and its expiry, for `eval "$(tokenctl auth env)"`
+    Env(crate::helpers::EnvArgs),
+    /// git's credential helper: the token of the context whose git-hosts names the host
+    /// (git config credential.https://HOST.helper '!tokenctl auth git-credential')
+    GitCredential {
+        /// What git asks (it sends the request on stdin)
+        #[arg(value_enum)]
+        operation: crate::helpers::GitOperation,
+    },
     /// Make NAME the current context (stored as current-context in the contexts file)
     UseContext {
         /// Context name
@@ -85,6 +94,10 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
         AuthCommand::Status { output, all: false } => tokens::status(global, output),
         AuthCommand::Status { output, all: true } => tokens::status_all(global, output),
         AuthCommand::Refresh => tokens::refresh(global),
+        AuthCommand::Env(args) => crate::helpers::env(global, args),
+        AuthCommand::GitCredential { operation } => {
+            crate::helpers::git_credential(global, operation)
+        }
         AuthCommand::ExecCredential => crate::exec_credential::exec_credential(global),
         AuthCommand::Logout { all } => tokens::logout(global, all),
         AuthCommand::UseContext { name, here } => use_context(&paths, &name, here),

@@ -20,6 +20,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "One command in another context",
                 "tokenctl --context dev auth status",
             ),
+            (
+                "Docker's credential helper: a link by its name, then credHelpers in ~/.docker/config.json",
+                "ln -s \"$(command -v tokenctl)\" ~/.local/bin/docker-credential-tokenctl",
+            ),
         ],
     ),
     (
@@ -112,6 +116,32 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             (
                 "Every context's login, from the store",
                 "tokenctl auth status --all",
+            ),
+        ],
+    ),
+    (
+        "auth env",
+        &[
+            (
+                "The token and its expiry in this shell (what `source exportToken.bash` did by hand)",
+                "eval \"$(tokenctl auth env)\"",
+            ),
+            (
+                "In fish, under another name",
+                "tokenctl auth env --shell fish --var GITLAB_TOKEN | source",
+            ),
+        ],
+    ),
+    (
+        "auth git-credential",
+        &[
+            (
+                "Let git use the token of the context whose git-hosts names the host",
+                "git config --global credential.https://git.example.com.helper '!tokenctl auth git-credential'",
+            ),
+            (
+                "Map the host to a context",
+                "tokenctl config set-context dev --set git-hosts=git.example.com",
             ),
         ],
     ),
@@ -290,6 +320,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "exec",
+        &[
+            (
+                "A command with a fresh token in its environment",
+                "tokenctl exec -- terraform apply",
+            ),
+            (
+                "Under the name the command reads; a long job reads $TOKENCTL_TOKEN_FILE, kept fresh",
+                "tokenctl --context ci exec --var GITHUB_TOKEN -- ./long-job.sh",
+            ),
+        ],
+    ),
+    (
         "api",
         &[
             (
@@ -462,6 +505,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "(the provider's client-secret-env)",
         "A provider entry may name the variable that holds its client secret; a context's subject-token or client-assertion may be env:NAME.",
+    ),
+    (
+        "TOKENCTL_TOKEN, TOKENCTL_TOKEN_EXPIRES_AT, TOKENCTL_TOKEN_FILE",
+        "Set by exec (and auth env) for the command: the token (or --var NAME), its expiry, and a 0600 file holding it, kept fresh while the command runs.",
     ),
     (
         "ACTIONS_ID_TOKEN_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_TOKEN",

@@ -11,6 +11,7 @@ pub mod examples;
 pub mod exec_credential;
 pub mod generate;
 mod guided;
+pub mod helpers;
 pub mod hot;
 pub mod kube;
 mod output;
@@ -94,6 +95,17 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// The flags as given none (a credential helper run by another program).
+    pub fn defaults() -> GlobalArgs {
+        GlobalArgs {
+            context: None,
+            config: None,
+            request_timeout: tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT,
+            no_auto_refresh: false,
+            verbose: 0,
+        }
+    }
+
     /// The contexts files these flags select.
     pub fn config_paths(&self) -> Vec<PathBuf> {
         tokenctl_core::config::config_paths(self.config.as_deref())
@@ -116,6 +128,9 @@ pub enum Command {
     /// Plugins: `tokenctl NAME` runs `tokenctl-NAME` from PATH
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Run a command with a fresh token in its environment (TOKENCTL_TOKEN, and
+    /// TOKENCTL_TOKEN_FILE kept fresh while it runs); exits with its status
+    Exec(helpers::ExecArgs),
     /// Print the shell completion script (source it from your shell's startup file)
     Completion(complete::CompletionArgs),
     /// Print tokenctl's version
@@ -167,6 +182,10 @@ pub fn run(cli: Cli) -> u8 {
         Command::Completion(args) => complete::print_script(&args),
         Command::Version => version(),
         Command::Api(args) => api::run(args, &cli.global),
+        Command::Exec(args) => match helpers::exec(&cli.global, args) {
+            Ok(code) => return code,
+            Err(err) => Err(err),
+        },
         Command::Kubeconfig(command) => kube::run_kubeconfig(command, &cli.global),
         Command::Plugin(command) => plugin::run_plugin_command(command),
         Command::External(args) => match plugin::run_external(args, &cli.global) {

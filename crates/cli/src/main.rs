@@ -19,6 +19,13 @@ extern "C" fn main(
     // before anything else so TAB stays fast and side-effect free.
     clap_complete::CompleteEnv::with_factory(tokenctl_cli::completion_command).complete();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Installed as a link named docker-credential-tokenctl: Docker's helper protocol.
+    if args.first().is_some_and(|arg0| {
+        std::path::Path::new(arg0).file_name()
+            == Some(std::ffi::OsStr::new(tokenctl_cli::helpers::DOCKER_HELPER))
+    }) {
+        std::process::exit(i32::from(tokenctl_cli::helpers::docker_credential(&args)));
+    }
     let status = match tokenctl_cli::hot::try_serve(&args) {
         Some(status) => status,
         None => tokenctl_cli::run(tokenctl_cli::parse(args)),

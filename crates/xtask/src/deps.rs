@@ -40,6 +40,7 @@ const TOOLS: &[(&str, &str, &str)] = &[
     ("script", "bsdutils", "prompts at a terminal"),
     ("openssl", "openssl", "certificates"),
     ("curl", "curl", "the README's commands"),
+    ("git", "git", "the git credential helper"),
 ];
 
 /// How missing tools get installed.

@@ -6,6 +6,7 @@
 mod cache;
 mod edit;
 pub mod here;
+pub mod hosts;
 pub mod kubelogin;
 mod list;
 mod model;

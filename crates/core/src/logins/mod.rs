@@ -82,6 +82,14 @@ impl Freshness {
         }
     }
 
+    /// When the login's access token stops counting as fresh (no stated expiry: never), for a
+    /// program that keeps a token fresh for another (`tokenctl exec`).
+    pub fn renew_at(&self, login: &StoredLogin) -> Option<i64> {
+        login
+            .expires_at
+            .map(|at| at.saturating_sub(self.window(login)))
+    }
+
     /// Whether the login's access token stays valid long enough (no stated expiry: valid).
     pub fn holds(&self, login: &StoredLogin, now: i64) -> bool {
         login
@@ -834,6 +842,31 @@ impl<A: Authority> Logins<A> {
             renewable: found.needs_no_person(),
             login_again: run_in(&found.context, "auth login"),
         }))
+    }
+
+    /// A consumer was refused with the context's access token (git's `erase` after a 401): the
+    /// stored token stops counting as fresh, so that the next request refreshes or acquires
+    /// one; the refresh token stays. `refused` is the token that was refused: a newer stored
+    /// one is left alone.
+    pub async fn distrust_access_token(
+        &self,
+        wanted: Option<&str>,
+        refused: Option<&str>,
+    ) -> Result<bool, SessionError> {
+        let found = self.find(wanted)?;
+        let locked = self
+            .store
+            .lock(&found.key, "marking the access token refused")
+            .await?;
+        let Some(mut login) = locked.load()? else {
+            return Ok(false);
+        };
+        if refused.is_some_and(|token| token != login.access_token.expose()) {
+            return Ok(false);
+        }
+        login.expires_at = Some(self.now().saturating_sub(1));
+        locked.save(&mut login, store::Secrets::default(), None)?;
+        Ok(true)
     }
 
     /// `auth logout --all`: every stored login.

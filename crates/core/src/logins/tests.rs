@@ -636,3 +636,43 @@ async fn a_login_stored_before_identities_is_adopted_with_the_configured_issuer(
     // Never across identities: the service context does not adopt a person's login.
     assert!(token(&logins, "second").await.is_err());
 }
+
+#[tokio::test]
+async fn a_refused_access_token_is_refreshed_at_the_next_request_and_a_newer_one_is_kept() {
+    let world = World::new();
+    let logins = world.logins();
+    sign_in(&logins, "pw").await;
+    let first = token(&logins, "pw").await.unwrap();
+    // A consumer holding an older token than the store's changes nothing.
+    assert!(
+        !logins
+            .distrust_access_token(Some("pw"), Some("at-0-old"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(token(&logins, "pw").await.unwrap(), first);
+    assert_eq!(world.fake.count("refresh"), 0);
+    // The token itself refused: the next request refreshes, with the refresh token kept.
+    assert!(
+        logins
+            .distrust_access_token(Some("pw"), Some(&first))
+            .await
+            .unwrap()
+    );
+    let second = token(&logins, "pw").await.unwrap();
+    assert_ne!(second, first);
+    assert_eq!(world.fake.count("refresh"), 1);
+}
+
+#[tokio::test]
+async fn a_token_kept_fresh_for_another_program_is_renewed_when_it_stops_counting_as_fresh() {
+    let world = World::new();
+    let logins = world.logins();
+    sign_in(&logins, "pw").await;
+    let login = logins.cached(Some("pw"), Freshness::CLI).unwrap();
+    // An hour's token: renewed five minutes before it expires.
+    assert_eq!(
+        Freshness::CLI.renew_at(&login),
+        login.expires_at.map(|at| at - 300)
+    );
+}
