@@ -8,6 +8,8 @@
 //   GET /whoami                    {"sub", "iss", "exp"} of the token
 //   POST|PUT|PATCH /echo           {"method", "contentType", "body", "headers": {"x-test"}}
 //   GET /status/NNN                answers status NNN with {"code": NNN}
+//   GET /upgrade/echo (Upgrade: X) 101 Switching Protocols, then echoes what it is sent (the
+//                                  shape of port-forward's and exec's upgrades)
 //   GET /test/requests             unauthenticated: counts by "METHOD path", and "401" in all
 //   ANY /idp/...                   with --upstream URL: unauthenticated, passed on to URL/... (a
 //                                  TLS front of the test IdP: a provider behind a private CA)
@@ -210,6 +212,24 @@ function main() {
       if (!res.headersSent) sendJson(res, 500, { error: String(err) });
       else res.destroy();
     });
+  });
+  // An upgraded connection that echoes: enough to see a proxy pass an upgrade both ways.
+  server.on('upgrade', async (req, socket) => {
+    const { pathname } = new URL(req.url, 'https://127.0.0.1');
+    count(`UPGRADE ${pathname}`);
+    try {
+      await authenticate(req);
+    } catch {
+      count('401');
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (pathname !== '/upgrade/echo') {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${req.headers.upgrade}\r\n\r\n`);
+    socket.pipe(socket);
   });
   server.on('tlsClientError', (err) => process.stderr.write(`apiserver: TLS: ${err.message}\n`));
   server.listen(Number(options.port), '127.0.0.1', () => {

@@ -320,6 +320,23 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "proxy",
+        &[
+            (
+                "The context's cluster on localhost:8001 for curl, a browser or Postman",
+                "tokenctl proxy",
+            ),
+            (
+                "kubectl through it, without a kubeconfig user",
+                "kubectl --server http://localhost:8001 get pods",
+            ),
+            (
+                "A socket only you can reach",
+                "tokenctl --context prod proxy --unix-socket ~/.cache/prod.sock",
+            ),
+        ],
+    ),
+    (
         "exec",
         &[
             (

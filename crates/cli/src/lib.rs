@@ -16,6 +16,7 @@ pub mod hot;
 pub mod kube;
 mod output;
 pub mod plugin;
+pub mod proxy;
 mod set_provider;
 mod terminal;
 pub mod tokens;
@@ -128,6 +129,9 @@ pub enum Command {
     /// Plugins: `tokenctl NAME` runs `tokenctl-NAME` from PATH
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// A loopback HTTP proxy to the context's cluster that adds a fresh token to every request
+    /// (for tools that cannot do OAuth), defended as kubectl proxy is
+    Proxy(proxy::ProxyArgs),
     /// Run a command with a fresh token in its environment (TOKENCTL_TOKEN, and
     /// TOKENCTL_TOKEN_FILE kept fresh while it runs); exits with its status
     Exec(helpers::ExecArgs),
@@ -182,6 +186,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Completion(args) => complete::print_script(&args),
         Command::Version => version(),
         Command::Api(args) => api::run(args, &cli.global),
+        Command::Proxy(args) => proxy::run(args, &cli.global),
         Command::Exec(args) => match helpers::exec(&cli.global, args) {
             Ok(code) => return code,
             Err(err) => Err(err),

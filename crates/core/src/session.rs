@@ -123,19 +123,33 @@ impl Session {
     /// An HTTP client for the context's cluster, trusting it as kubectl does (its
     /// certificate authority). Add the token with [`Session::authorize`].
     pub fn cluster_client(&self) -> Result<reqwest::Client, SessionError> {
+        let builder = self.cluster_client_builder()?.timeout(self.timeout);
+        builder
+            .build()
+            .map_err(|err| self.trust_error(err.to_string()))
+    }
+
+    /// [`Session::cluster_client`] before it is built and without its request timeout: for
+    /// streams that outlive one (a watch, a proxied port-forward).
+    pub fn cluster_client_builder(&self) -> Result<reqwest::ClientBuilder, SessionError> {
         let cluster = self.cluster.as_ref().ok_or_else(|| {
             SessionError::Unusable(format!("context {:?} has no cluster", self.context))
         })?;
-        let trust = crate::flows::cluster_trust(cluster);
-        let builder = reqwest::Client::builder().timeout(self.timeout);
-        trust
-            .apply(builder)
-            .and_then(|builder| builder.build().map_err(|err| err.to_string()))
-            .map_err(|reason| crate::http::HttpError::Trust {
-                whose: trust.whose.clone(),
-                reason,
-            })
-            .map_err(|err| SessionError::Login(LoginError::from(err)))
+        crate::flows::cluster_trust(cluster)
+            .apply(reqwest::Client::builder())
+            .map_err(|reason| self.trust_error(reason))
+    }
+
+    fn trust_error(&self, reason: String) -> SessionError {
+        let whose = self
+            .cluster
+            .as_ref()
+            .map(|cluster| crate::flows::cluster_trust(cluster).whose)
+            .unwrap_or_default();
+        SessionError::Login(LoginError::from(crate::http::HttpError::Trust {
+            whose,
+            reason,
+        }))
     }
 
     /// An access token valid for at least a minute, renewed first when needed. One renewal

@@ -1,0 +1,482 @@
+//! `tokenctl proxy`: a loopback HTTP proxy to the context's cluster that adds a fresh bearer
+//! token to every request, for tools that cannot do OAuth (a browser on an API, Postman, old
+//! scripts). It attaches the user's token to whatever reaches it, so it defends itself as
+//! `kubectl proxy` does and more: loopback only unless told, a Host allow-list against DNS
+//! rebinding, no cross-origin use by web pages, kubectl's rejected paths, no request that
+//! brings its own credentials, and a unix socket only its user can reach. The token comes from
+//! core's [`Session`]: one renewal serves every request in flight.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use bytes::Bytes;
+use clap::Args;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use regex_lite::Regex;
+use tokenctl_core::Session;
+
+use crate::GlobalArgs;
+
+/// kubectl proxy's default port.
+pub const DEFAULT_PORT: u16 = 8001;
+/// kubectl proxy's default `--accept-hosts`: the loopback names.
+pub const DEFAULT_ACCEPT_HOSTS: &str = r"^localhost$,^127\.0\.0\.1$,^\[::1\]$";
+/// kubectl proxy's default `--reject-paths`: no exec into or attach to a pod.
+pub const DEFAULT_REJECT_PATHS: &str = r"^/api/.*/pods/.*/exec,^/api/.*/pods/.*/attach";
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The port to listen on (0: any free one, said at start)
+    #[arg(short, long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// The address to listen on; another than loopback needs --accept-hosts
+    #[arg(long, default_value = "127.0.0.1")]
+    pub address: IpAddr,
+    /// Listen on this unix socket instead (mode 0600: for this user only)
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub unix_socket: Option<PathBuf>,
+    /// Regular expressions, comma-separated, one of which a request's Host must match
+    #[arg(long, value_name = "REGEXES")]
+    pub accept_hosts: Option<String>,
+    /// Regular expressions, comma-separated, of paths refused with 403
+    #[arg(long, value_name = "REGEXES", default_value = DEFAULT_REJECT_PATHS)]
+    pub reject_paths: String,
+}
+
+/// What a request must pass before the token is added.
+struct Rules {
+    accept_hosts: Vec<Regex>,
+    reject_paths: Vec<Regex>,
+    /// The port clients reach us on, for same-origin `Origin`s (None: a unix socket).
+    port: Option<u16>,
+}
+
+fn regexes(flag: &str, text: &str) -> Result<Vec<Regex>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|pattern| !pattern.is_empty())
+        .map(|pattern| {
+            Regex::new(pattern)
+                .map_err(|err| anyhow!("{flag}: {pattern:?} is not a regular expression: {err}"))
+        })
+        .collect()
+}
+
+/// The host of a `Host` header or an origin's authority, without its port.
+fn host_part(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority
+            .split_once(']')
+            .map_or(authority, |(host, _)| &authority[..=host.len()]);
+    }
+    authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host)
+}
+
+impl Rules {
+    fn host_accepted(&self, host: &str) -> bool {
+        let host = host_part(host);
+        self.accept_hosts
+            .iter()
+            .any(|pattern| pattern.is_match(host))
+    }
+
+    /// Why a request is refused, with the status to answer; `None`: it may go on.
+    fn refusal(&self, request: &Request<Incoming>) -> Option<(StatusCode, String)> {
+        let headers = request.headers();
+        let host = headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .or_else(|| request.uri().authority().map(|a| a.as_str()));
+        match host {
+            Some(host) if self.host_accepted(host) => {}
+            Some(host) => {
+                return Some((
+                    StatusCode::FORBIDDEN,
+                    format!("host {host:?} is not accepted (see --accept-hosts)"),
+                ));
+            }
+            None => {
+                return Some((
+                    StatusCode::FORBIDDEN,
+                    "a request without Host is refused".into(),
+                ));
+            }
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let same = origin
+                .to_str()
+                .ok()
+                .is_some_and(|origin| self.same_origin(origin));
+            if !same {
+                return Some((
+                    StatusCode::FORBIDDEN,
+                    "cross-origin requests are refused: no web page may use this proxy".into(),
+                ));
+            }
+        }
+        if headers.contains_key(header::AUTHORIZATION)
+            || headers.contains_key(header::PROXY_AUTHORIZATION)
+        {
+            return Some((
+                StatusCode::BAD_REQUEST,
+                "this request carries its own Authorization: tokenctl proxy adds the context's token and never forwards another"
+                    .into(),
+            ));
+        }
+        let path = request.uri().path();
+        if self
+            .reject_paths
+            .iter()
+            .any(|pattern| pattern.is_match(path))
+        {
+            return Some((
+                StatusCode::FORBIDDEN,
+                format!("path {path} is refused (see --reject-paths)"),
+            ));
+        }
+        None
+    }
+
+    /// An `Origin` of this proxy itself: http, an accepted host, our port.
+    fn same_origin(&self, origin: &str) -> bool {
+        let Some(authority) = origin.strip_prefix("http://") else {
+            return false;
+        };
+        let port = authority
+            .strip_prefix(host_part(authority))
+            .and_then(|rest| rest.strip_prefix(':'))
+            .and_then(|port| port.parse::<u16>().ok())
+            .unwrap_or(80);
+        self.host_accepted(authority) && self.port.is_some_and(|ours| ours == port)
+    }
+}
+
+/// Headers that belong to one connection, not to the request (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+];
+
+/// Copies end-to-end headers; `upgrade` keeps `Connection: upgrade` and `Upgrade`.
+fn end_to_end(from: &HeaderMap, upgrade: bool) -> HeaderMap {
+    let named: Vec<HeaderName> = from
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    let mut to = HeaderMap::with_capacity(from.len());
+    for (name, value) in from {
+        let kept_upgrade = upgrade && name == header::UPGRADE;
+        let drop = !kept_upgrade
+            && (HOP_BY_HOP.contains(&name.as_str())
+                || name == header::HOST
+                || name == header::UPGRADE
+                || named.contains(name));
+        if !drop {
+            to.append(name.clone(), value.clone());
+        }
+    }
+    if upgrade {
+        to.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+    to
+}
+
+type Body = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+fn text(status: StatusCode, message: &str) -> Response<Body> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(format!("{message}\n")))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Everything a request needs, shared by all.
+struct Proxy {
+    rules: Rules,
+    session: Session,
+    client: reqwest::Client,
+    server: url::Url,
+}
+
+impl Proxy {
+    async fn handle(
+        self: Arc<Self>,
+        mut request: Request<Incoming>,
+    ) -> Result<Response<Body>, Infallible> {
+        if let Some((status, message)) = self.rules.refusal(&request) {
+            tracing::info!(method = %request.method(), path = request.uri().path(), %status, "refused: {message}");
+            return Ok(text(status, &message));
+        }
+        let token = match self.session.access_token().await {
+            Ok(token) => token,
+            Err(err) => {
+                let status = if err.is_login_required() {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::BAD_GATEWAY
+                };
+                return Ok(text(status, &format!("tokenctl: {err}")));
+            }
+        };
+        let url = self.upstream_url(request.uri());
+        let upgrade = request.headers().contains_key(header::UPGRADE);
+        let headers = end_to_end(request.headers(), upgrade);
+        let method = request.method().clone();
+        // The client side of an upgrade, once both sides agreed to it.
+        let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
+        let body = reqwest::Body::wrap(request.into_body());
+        let sent = self
+            .client
+            .request(method, url)
+            .headers(headers)
+            .bearer_auth(token.expose())
+            .body(body)
+            .send()
+            .await;
+        let reply = match sent {
+            Ok(reply) => reply,
+            Err(err) => {
+                let what = tokenctl_core::text::one_line(&err.without_url().to_string(), 300);
+                return Ok(text(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("tokenctl: the cluster did not answer: {what}"),
+                ));
+            }
+        };
+        let status = reply.status();
+        let headers = end_to_end(reply.headers(), status == StatusCode::SWITCHING_PROTOCOLS);
+        if status == StatusCode::SWITCHING_PROTOCOLS
+            && let Some(client_upgrade) = client_upgrade
+        {
+            tokio::spawn(async move {
+                let (Ok(client), Ok(mut cluster)) = (client_upgrade.await, reply.upgrade().await)
+                else {
+                    return;
+                };
+                let mut client = TokioIo::new(client);
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut cluster).await;
+            });
+            let mut response = Response::new(Body::default());
+            *response.status_mut() = status;
+            *response.headers_mut() = headers;
+            return Ok(response);
+        }
+        let body: reqwest::Body = http::Response::from(reply).into_body();
+        let mut response = Response::new(body.map_err(Into::into).boxed_unsync());
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        Ok(response)
+    }
+
+    /// The cluster's URL for a request's path and query (below the server's own path).
+    fn upstream_url(&self, uri: &hyper::Uri) -> url::Url {
+        let mut url = self.server.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}{}", uri.path()));
+        url.set_query(uri.query());
+        url
+    }
+}
+
+/// `tokenctl proxy`.
+pub fn run(args: ProxyArgs, global: &GlobalArgs) -> Result<()> {
+    if !args.address.is_loopback() && args.accept_hosts.is_none() && args.unix_socket.is_none() {
+        bail!(
+            "--address {} is not loopback: anyone who reaches it would act with your token; also give --accept-hosts with the names clients use",
+            args.address
+        );
+    }
+    let session = Session::load_from(
+        &global.config_paths(),
+        global.context.as_deref(),
+        global.request_timeout,
+    )?;
+    let cluster = session.cluster().ok_or_else(|| {
+        anyhow!(
+            "context {:?} has no cluster: the proxy forwards to a cluster's server",
+            session.context()
+        )
+    })?;
+    let server = cluster
+        .server
+        .as_deref()
+        .ok_or_else(|| anyhow!("cluster {:?} has no server", cluster.name))?;
+    let server = url::Url::parse(server)
+        .with_context(|| format!("cluster {:?}: server {server:?}", cluster.name))?;
+    // Streams (watch, logs -f, port-forward) outlive any request timeout: only connecting has one.
+    let client = session
+        .cluster_client_builder()?
+        .connect_timeout(global.request_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("cannot build the cluster's HTTP client")?;
+    let accept_hosts = args.accept_hosts.as_deref().unwrap_or(DEFAULT_ACCEPT_HOSTS);
+    let mut rules = Rules {
+        accept_hosts: regexes("--accept-hosts", accept_hosts)?,
+        reject_paths: regexes("--reject-paths", &args.reject_paths)?,
+        port: None,
+    };
+    crate::tokens::block_on(async move {
+        match &args.unix_socket {
+            Some(path) => {
+                let listener = bind_unix(path)?;
+                eprintln!(
+                    "Starting to serve on {} (context {:?})",
+                    path.display(),
+                    session.context()
+                );
+                let proxy = Arc::new(Proxy {
+                    rules,
+                    session,
+                    client,
+                    server,
+                });
+                serve(proxy, || async {
+                    listener.accept().await.map(|(stream, _)| stream)
+                })
+                .await;
+                let _ = std::fs::remove_file(path);
+                Ok(())
+            }
+            None => {
+                let listener =
+                    tokio::net::TcpListener::bind(SocketAddr::new(args.address, args.port))
+                        .await
+                        .with_context(|| {
+                            format!("cannot listen on {}:{}", args.address, args.port)
+                        })?;
+                let bound = listener.local_addr()?;
+                rules.port = Some(bound.port());
+                eprintln!(
+                    "Starting to serve on {bound} (context {:?})",
+                    session.context()
+                );
+                let proxy = Arc::new(Proxy {
+                    rules,
+                    session,
+                    client,
+                    server,
+                });
+                serve(proxy, || async {
+                    listener.accept().await.map(|(stream, _)| stream)
+                })
+                .await;
+                Ok(())
+            }
+        }
+    })?
+}
+
+/// A unix socket only this user can reach: created under a 0077 umask, then checked.
+fn bind_unix(path: &std::path::Path) -> Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            bail!(
+                "{}: exists and is not a socket; not replaced",
+                path.display()
+            );
+        }
+        // A socket left by a proxy that did not stop cleanly.
+        std::fs::remove_file(path)
+            .with_context(|| format!("{}: cannot remove the old socket", path.display()))?;
+    }
+    // SAFETY: umask only changes this process's mode mask; restored right after the bind.
+    let old = unsafe { libc::umask(0o077) };
+    let bound = tokio::net::UnixListener::bind(path);
+    unsafe { libc::umask(old) };
+    let listener = bound.with_context(|| format!("cannot listen on {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Accepts connections until Ctrl-C, each served on its own task (HTTP/1.1 with upgrades).
+async fn serve<S, F, A>(proxy: Arc<Proxy>, accept: A)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    F: std::future::Future<Output = std::io::Result<S>>,
+    A: Fn() -> F,
+{
+    loop {
+        let stream = tokio::select! {
+            accepted = accept() => match accepted {
+                Ok(stream) => stream,
+                Err(err) => {
+                    tracing::warn!("accept: {err}");
+                    continue;
+                }
+            },
+            _ = tokio::signal::ctrl_c() => return,
+        };
+        let proxy = proxy.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| proxy.clone().handle(request));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_matched_without_their_port() {
+        assert_eq!(host_part("localhost:8001"), "localhost");
+        assert_eq!(host_part("[::1]:8001"), "[::1]");
+        assert_eq!(host_part("[::1]"), "[::1]");
+        assert_eq!(host_part("example.com"), "example.com");
+        let rules = Rules {
+            accept_hosts: regexes("", DEFAULT_ACCEPT_HOSTS).unwrap(),
+            reject_paths: Vec::new(),
+            port: Some(8001),
+        };
+        assert!(rules.host_accepted("127.0.0.1:8001"));
+        assert!(rules.host_accepted("[::1]:8001"));
+        assert!(!rules.host_accepted("127.0.0.1.evil.example:8001"));
+        assert!(rules.same_origin("http://localhost:8001"));
+        assert!(!rules.same_origin("http://localhost:9999"));
+        assert!(!rules.same_origin("https://localhost:8001"));
+        assert!(!rules.same_origin("http://evil.example:8001"));
+        assert!(!rules.same_origin("null"));
+    }
+
+    #[test]
+    fn kubectls_rejected_paths_are_refused() {
+        let reject = regexes("", DEFAULT_REJECT_PATHS).unwrap();
+        let refused = |path: &str| reject.iter().any(|r| r.is_match(path));
+        assert!(refused("/api/v1/namespaces/default/pods/web/exec"));
+        assert!(refused("/api/v1/namespaces/default/pods/web/attach"));
+        assert!(!refused("/api/v1/namespaces/default/pods/web/portforward"));
+        assert!(!refused("/api/v1/namespaces"));
+    }
+}
