@@ -8,12 +8,15 @@
 //   /{tenant}/...                  Azure v2: /oauth2/v2.0/{authorize,token,devicecode},
 //                                  /discovery/v2.0/keys, issuer /{tenant}/v2.0
 //   /auth0/...                     Auth0: /authorize, /oauth/token, /oauth/device/code, ...
+//   /okta/oauth2/default/...       Okta's authorization server: /v1/{authorize,token,keys,...}
+//                                  (the dialect of examples/custom-provider)
 //   /runai/api/v1/token            Run:ai token API (JSON, camelCase)
 //   /runai/v1/k8s/auth/oauth/apptoken   the deprecated application-token endpoint
 //   /cluster/apis/auth/discovery   a cluster advertising its provider (the plain OIDC mount)
 //
 // Test-only endpoints, under /test/: approve or deny a device user_code, count requests, shape
-// refresh replies, and hand out the private key of the client `service-jwt`.
+// refresh replies, hand out the private key of the client `service-jwt`, and a fake GitHub
+// Actions ID token service (/test/github-actions/token).
 // Start: `node server.js [--port N]`; it prints one JSON line {"base": "http://127.0.0.1:PORT"}
 // when it listens. Users: any name, password "correct-horse" (or the name given with
 // --password). Access tokens are JWTs for the resource https://api.tokenctl.test.
@@ -457,6 +460,18 @@ const keycloakRoutes = {
   code_verification: '/device',
 };
 
+const oktaRoutes = {
+  authorization: '/v1/authorize',
+  token: '/v1/token',
+  device_authorization: '/v1/device/authorize',
+  revocation: '/v1/revoke',
+  end_session: '/v1/logout',
+  jwks: '/v1/keys',
+  introspection: '/v1/introspect',
+  userinfo: '/v1/userinfo',
+  code_verification: '/activate',
+};
+
 const azureRoutes = {
   authorization: '/oauth2/v2.0/authorize',
   token: '/oauth2/v2.0/token',
@@ -499,6 +514,13 @@ function mounts(base) {
     prefix: `/${AZURE_TENANT}`,
     provider: makeProvider(`${base}/${AZURE_TENANT}/v2.0`, azureRoutes),
     rewrite: (path) => path.replace(/^\/v2\.0\/\.well-known\//, '/.well-known/'),
+    offlineWithoutConsent: true,
+  });
+  // Okta's custom authorization server layout, for the out-of-tree dialect of
+  // examples/custom-provider: the issuer is {org}/oauth2/default, endpoints below /v1.
+  table.push({
+    prefix: '/okta/oauth2/default',
+    provider: makeProvider(`${base}/okta/oauth2/default`, oktaRoutes),
     offlineWithoutConsent: true,
   });
   table.push({

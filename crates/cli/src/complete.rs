@@ -159,6 +159,23 @@ pub fn providers() -> Vec<CompletionCandidate> {
     candidates(Section::Providers)
 }
 
+/// `auth login --provider`: the providers by name, then each kind (a kind no provider has
+/// yet starts a guided setup), with what it is for.
+pub fn providers_or_kinds() -> Vec<CompletionCandidate> {
+    let mut all = providers();
+    for dialect in tokenctl_core::provider::providers() {
+        if !all
+            .iter()
+            .any(|named| named.get_value() == std::ffi::OsStr::new(dialect.kind()))
+        {
+            all.push(
+                CompletionCandidate::new(dialect.kind()).help(Some(dialect.description().into())),
+            );
+        }
+    }
+    all
+}
+
 pub fn providers_or_discover() -> Vec<CompletionCandidate> {
     let mut all = providers();
     all.push(

@@ -208,6 +208,12 @@ pub fn run_auth(command: AuthCommand, global: &GlobalArgs) -> ExitCode {
     ExitCode::from(status(auth::run(command, global)))
 }
 
+/// Runs a mounted `config` group (`mycli config ...`), as [`run_auth`] does the `auth` group.
+pub fn run_config(command: ConfigCommand, global: &GlobalArgs) -> ExitCode {
+    init_logging(global.verbose);
+    ExitCode::from(status(config_cmd::run(command, global)))
+}
+
 /// The long help of the whole tree, on stdout.
 fn command_help() -> anyhow::Result<()> {
     let help = command().render_long_help().to_string();

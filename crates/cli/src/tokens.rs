@@ -25,8 +25,8 @@ use crate::terminal::{self, SystemBrowser, TerminalUi, read_stdin_secret};
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
-    /// Provider to log in to (default: the context's provider)
-    #[arg(long, value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::providers))]
+    /// Provider to log in to, by name or by kind (default: the context's provider)
+    #[arg(long, value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::providers_or_kinds))]
     pub provider: Option<String>,
     /// Grant flow (default: the context's flow, else the provider's first)
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Flow::ALL.map(Flow::as_str)))]
