@@ -22,6 +22,24 @@ fn runner_env(idp: &Idp) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A job token as the runner's service hands it out, fetched by hand (what a CI script writing
+/// it to a file would do).
+fn github_job_token(idp: &Idp, audience: &str) -> String {
+    use std::io::{Read, Write};
+    let address = idp.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /test/github-actions/token?audience={audience} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer gh-runner-request-token\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let body = reply.split_once("\r\n\r\n").unwrap().1;
+    let value: serde_json::Value = serde_json::from_str(body).unwrap();
+    value["value"].as_str().unwrap().to_owned()
+}
+
 fn run(sandbox: &Sandbox, env: &[(&'static str, String)], args: &[&str]) -> support::Run {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     sandbox.run_env(args, &env)
@@ -138,6 +156,41 @@ fn an_entra_federated_credential_takes_the_job_token_as_client_assertion() {
     .unwrap();
     assert_eq!(status["flow"], "client-credentials");
     assert_eq!(status["refresh_token"], false);
+
+    // Renewed by itself with a new job token once the access token runs low.
+    let asked = idp.requests("GET /test/github-actions/token");
+    sandbox.age_login_of("entra", 30);
+    let renewed = run(&sandbox, &env, &["--context", "entra-ci", "auth", "token"])
+        .ok()
+        .trim()
+        .to_owned();
+    assert_ne!(renewed, token);
+    assert_eq!(idp.requests("GET /test/github-actions/token"), asked + 1);
+
+    // The same federated credential from a file (GitLab's id_tokens, a projected token).
+    let job_token = github_job_token(&idp, "api://AzureADTokenExchange");
+    let file = sandbox.path("ci-token.jwt");
+    std::fs::write(&file, format!("{job_token}\n")).unwrap();
+    sandbox
+        .run([
+            "config",
+            "set-context",
+            "entra-file",
+            "--provider",
+            "entra",
+            "--flow",
+            "client-credentials",
+            "--client-assertion",
+            &format!("file:{}", file.display()),
+            "--login",
+            "from-file",
+        ])
+        .ok();
+    let from_file = sandbox.run(["--context", "entra-file", "auth", "token"]);
+    assert_eq!(
+        jwt_claims(from_file.ok().trim())["client_id"],
+        "federated-app"
+    );
 
     // The audience is Entra's (api://AzureADTokenExchange) unless the context says otherwise,
     // and a federated record for another audience does not match.

@@ -60,9 +60,11 @@ struct Figures {
     peak_rss_kib: u64,
 }
 
-pub fn run(root: &Path) -> Result<()> {
-    let hyperfine = find_tool("hyperfine", "apt-get install hyperfine")?;
-    let gnu_time = find_tool("time", "apt-get install time")?;
+/// The title of the proxy's section, the report's last: `cargo xtask bench proxy` rewrites it.
+const PROXY_TITLE: &str = "## tokenctl proxy beside direct requests to the cluster";
+
+/// `cargo xtask bench`: every section; `cargo xtask bench proxy`: only the proxy's.
+pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
     run_checked(Command::new(cargo()).current_dir(root).args([
         "build",
         "--release",
@@ -73,6 +75,22 @@ pub fn run(root: &Path) -> Result<()> {
     let bin = root.join("target/release/tokenctl");
     let work = root.join("target/bench");
     std::fs::create_dir_all(&work)?;
+    match only {
+        None => {}
+        Some("proxy") => {
+            let path = root.join("docs/benchmarks.md");
+            let report = std::fs::read_to_string(&path)
+                .with_context(|| format!("{}: run `cargo xtask bench` first", path.display()))?;
+            let kept = report.split(PROXY_TITLE).next().unwrap_or_default();
+            let section = proxy_section(root, &bin, &work)?;
+            std::fs::write(&path, format!("{kept}{section}"))?;
+            println!("wrote the proxy section of docs/benchmarks.md");
+            return Ok(());
+        }
+        Some(other) => bail!("unknown benchmark section {other:?}: cargo xtask bench [proxy]"),
+    }
+    let hyperfine = find_tool("hyperfine", "apt-get install hyperfine")?;
+    let gnu_time = find_tool("time", "apt-get install time")?;
 
     let mut report = String::new();
     writeln!(report, "# Benchmarks\n")?;
@@ -145,6 +163,7 @@ pub fn run(root: &Path) -> Result<()> {
         "{}",
         hot_path(root, &hyperfine, &gnu_time, &bin, &work)?
     )?;
+    writeln!(report, "{}", proxy_section(root, &bin, &work)?)?;
     std::fs::create_dir_all(root.join("docs"))?;
     std::fs::write(root.join("docs/benchmarks.md"), report)?;
     println!("wrote docs/benchmarks.md");
@@ -201,7 +220,15 @@ fn measure(
     let prepare = case
         .after_edit
         .then(|| format!("touch {}", config.display()));
-    measure_command(hyperfine, gnu_time, &argv, &env, prepare.as_deref(), work)
+    measure_command(
+        hyperfine,
+        gnu_time,
+        &argv,
+        &env,
+        prepare.as_deref(),
+        None,
+        work,
+    )
 }
 
 /// Times a whole command with hyperfine (no shell) and takes its peak RSS with GNU time.
@@ -211,10 +238,16 @@ fn measure_command(
     argv: &[String],
     env: &[(String, String)],
     prepare: Option<&str>,
+    cwd: Option<&Path>,
     work: &Path,
 ) -> Result<Figures> {
     let export = work.join("hyperfine.json");
     let mut hf = Command::new(hyperfine);
+    let mut time = Command::new(gnu_time);
+    if let Some(dir) = cwd {
+        hf.current_dir(dir);
+        time.current_dir(dir);
+    }
     hf.args([
         "--shell=none",
         "--warmup",
@@ -241,7 +274,7 @@ fn measure_command(
     };
     let runs = result["times"].as_array().map_or(0, Vec::len);
 
-    let output = Command::new(gnu_time)
+    let output = time
         .args(["-f", "%M"])
         .args(argv)
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -321,6 +354,15 @@ fn hot_path(
         r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}"#.into(),
     ));
     let words = |text: &str| text.split(' ').map(str::to_owned).collect::<Vec<_>>();
+    // A checkout whose .tokenctl picks the context: the hot path's upward search, measured.
+    let checkout = home.join("src/app/deep/er/est");
+    std::fs::create_dir_all(&checkout)?;
+    run_checked(
+        Command::new(bin)
+            .args(["auth", "use-context", "sso", "--here"])
+            .current_dir(home.join("src/app"))
+            .envs(env.iter().map(|(k, v)| (k, v))),
+    )?;
     let bin = bin.display().to_string();
     let oidc_token = agent.oidc_token.display();
     // Two groups, each measured in one run and compared with its first row.
@@ -331,15 +373,27 @@ fn hot_path(
                 (
                     "cat of the login file",
                     words(&format!("cat {}", login_file.display())),
+                    None,
                 ),
-                ("tokenctl auth token", words(&format!("{bin} auth token"))),
+                (
+                    "tokenctl auth token",
+                    words(&format!("{bin} auth token")),
+                    None,
+                ),
+                (
+                    "tokenctl auth token, 3 levels below an allowed .tokenctl",
+                    words(&format!("{bin} auth token")),
+                    Some(checkout.clone()),
+                ),
                 (
                     "tokenctl auth exec-credential (KUBERNETES_EXEC_INFO v1)",
                     words(&format!("{bin} auth exec-credential")),
+                    None,
                 ),
                 (
                     "oidc-token bench (oidc-agent's cache)",
                     words(&format!("{oidc_token} bench")),
+                    None,
                 ),
             ],
         ),
@@ -352,22 +406,27 @@ fn hot_path(
                         "{} -s -o /dev/null -X POST {token_url} -d grant_type=client_credentials&client_id=service&client_secret=service-secret",
                         curl.display()
                     )),
+                    None,
                 ),
                 (
                     "tokenctl auth refresh (forced; rotating refresh token)",
                     words(&format!("{bin} auth refresh")),
+                    None,
                 ),
                 (
                     "tokenctl --context svc auth login (client credentials)",
                     words(&format!("{bin} --context svc auth login")),
+                    None,
                 ),
                 (
                     "tokenctl --context svc auth refresh (client credentials re-acquired, under the login's lock)",
                     words(&format!("{bin} --context svc auth refresh")),
+                    None,
                 ),
                 (
                     "oidc-token --force-new bench (forced refresh through oidc-agent)",
                     words(&format!("{oidc_token} --force-new bench")),
+                    None,
                 ),
             ],
         ),
@@ -386,8 +445,9 @@ fn hot_path(
             "\n### {title}\n\n| command | min ms | median ms | max ms | runs | peak RSS MiB | ratio |\n|---|---:|---:|---:|---:|---:|---:|\n"
         );
         let mut baseline = None;
-        for (label, argv) in &cases {
-            let figures = measure_command(hyperfine, gnu_time, argv, &env, None, work)?;
+        for (label, argv, cwd) in &cases {
+            let figures =
+                measure_command(hyperfine, gnu_time, argv, &env, None, cwd.as_deref(), work)?;
             let base = *baseline.get_or_insert(figures.median_ms);
             let _ = writeln!(
                 text,
@@ -405,8 +465,8 @@ fn hot_path(
     Ok(text)
 }
 
-/// A table of the report: its title and its commands (label, argv).
-type Group<'a> = (&'a str, Vec<(&'a str, Vec<String>)>);
+/// A table of the report: its title and its commands (label, argv, working directory).
+type Group<'a> = (&'a str, Vec<(&'a str, Vec<String>, Option<PathBuf>)>);
 
 /// An oidc-agent of its own (Debian `oidc-agent-cli`), with an account `bench` for the test
 /// IdP's realm; stopped when dropped.
@@ -552,4 +612,164 @@ fn find_tool(tool: &str, install: &str) -> Result<PathBuf> {
         Some(found) => Ok(found),
         None => bail!("the benchmarks need `{tool}`; install it with: {install}"),
     }
+}
+
+/// Requests timed per series for the proxy's latency.
+const PROXY_REQUESTS: usize = 2_000;
+
+/// `tokenctl proxy` beside direct requests to the stub cluster: curl times each of
+/// [`PROXY_REQUESTS`] sequential requests on one kept-alive connection (`-w %{time_total}`),
+/// direct (HTTPS, the token in a header) and through the proxy (plain HTTP on loopback, the
+/// proxy keeping its own connection to the cluster), then a parallel run for requests per
+/// second.
+fn proxy_section(root: &Path, bin: &Path, work: &Path) -> Result<String> {
+    let curl = find_tool("curl", "apt-get install curl")?;
+    let idp = crate::demo::start_idp(&root.join("tests/idp"))?;
+    let issuer = format!("{}/realms/nmr", idp.base);
+    let cluster_dir = work.join("cluster");
+    let (cluster, ready) = crate::demo::start_node(
+        &root.join("tests/idp/apiserver.js"),
+        &[
+            "--issuer",
+            &issuer,
+            "--dir",
+            &cluster_dir.display().to_string(),
+        ],
+    )?;
+    let _cluster = cluster;
+    let server = ready["base"].as_str().context("no cluster address")?;
+    let ca = ready["ca"].as_str().context("no cluster CA")?;
+    let home = work.join("proxy-home");
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home)?;
+    let config = home.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli}}\n\
+             clusters:\n  - {{name: stub, server: '{server}', certificate-authority: '{ca}'}}\n\
+             contexts:\n  - {{name: sso, provider: sso, cluster: stub, flow: password, scopes: [platform:read]}}\n\
+             current-context: sso\ncredential-store: file\n",
+            idp.base
+        ),
+    )?;
+    let env = [
+        ("TOKENCTL_CONFIG", config.display().to_string()),
+        ("XDG_DATA_HOME", home.join("data").display().to_string()),
+        ("XDG_CACHE_HOME", home.join("cache").display().to_string()),
+        ("HOME", home.display().to_string()),
+        ("TOKENCTL_USERNAME", "alice".to_owned()),
+        ("TOKENCTL_PASSWORD", "correct-horse".to_owned()),
+    ];
+    run_checked(Command::new(bin).args(["auth", "login"]).envs(env.clone()))?;
+    let token = String::from_utf8(
+        Command::new(bin)
+            .args(["auth", "token"])
+            .envs(env.clone())
+            .output()?
+            .stdout,
+    )?
+    .trim()
+    .to_owned();
+    let mut proxy = Command::new(bin)
+        .args(["proxy", "--port", "0"])
+        .envs(env.clone())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(proxy.stderr.take().context("piped")?),
+        &mut line,
+    )?;
+    let address = line
+        .strip_prefix("Starting to serve on ")
+        .and_then(|rest| rest.split(' ').next())
+        .with_context(|| format!("the proxy did not start: {line:?}"))?
+        .to_owned();
+    let urls = |base: &str| vec![format!("{base}/whoami"); PROXY_REQUESTS];
+    let times = |extra: &[&str], urls: Vec<String>| -> Result<Vec<f64>> {
+        // `-o` applies to one URL: each gets its own.
+        let output = Command::new(&curl)
+            .args(["-s", "--fail", "-w", "%{time_total}\\n"])
+            .args(extra)
+            .args(
+                urls.iter()
+                    .flat_map(|url| ["-o", "/dev/null", url.as_str()]),
+            )
+            .output()?;
+        if !output.status.success() {
+            bail!("curl failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        let mut times: Vec<f64> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|t| t.parse::<f64>().ok())
+            .map(|seconds| seconds * 1000.0)
+            .collect();
+        times.sort_by(f64::total_cmp);
+        Ok(times)
+    };
+    let bearer = format!("Authorization: Bearer {token}");
+    let direct_args = ["--cacert", ca, "-H", bearer.as_str()];
+    // One warm-up of each, then the measured series.
+    times(&direct_args, urls(server))?;
+    let proxied_base = format!("http://{address}");
+    times(&[], urls(&proxied_base))?;
+    let direct = times(&direct_args, urls(server))?;
+    let proxied = times(&[], urls(&proxied_base))?;
+    let rps = |extra: &[&str], base: &str| -> Result<f64> {
+        let started = std::time::Instant::now();
+        times(
+            &[&["--parallel", "--parallel-max", "32"], extra].concat(),
+            urls(base),
+        )?;
+        Ok(PROXY_REQUESTS as f64 / started.elapsed().as_secs_f64())
+    };
+    let direct_rps = rps(&direct_args, server)?;
+    let proxied_rps = rps(&[], &proxied_base)?;
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    let at = |times: &[f64], q: f64| {
+        let index = ((times.len().saturating_sub(1)) as f64 * q).round() as usize;
+        times.get(index).copied().unwrap_or(f64::NAN)
+    };
+    let mut text = String::new();
+    writeln!(
+        text,
+        "{PROXY_TITLE}\n\n\
+         The stub cluster (tests/idp/apiserver.js: HTTPS, verifies the token's signature against \
+         the test IdP's keys at every request) on loopback, `GET /whoami`. curl times each of \
+         {PROXY_REQUESTS} sequential requests on one kept-alive connection (`curl -w \
+         '%{{time_total}}' URL URL …`): direct, over HTTPS with the token in a header \
+         (`--cacert CA -H 'Authorization: Bearer …'`), and through `tokenctl proxy --port 0` \
+         (plain HTTP on loopback; the proxy keeps its own connection to the cluster and adds the \
+         token). Requests per second: the same {PROXY_REQUESTS} requests with `--parallel \
+         --parallel-max 32`.\n"
+    )?;
+    writeln!(
+        text,
+        "| path | min ms | median ms | p90 ms | max ms | requests/s (32 in parallel) |\n|---|---:|---:|---:|---:|---:|"
+    )?;
+    for (label, series, per_second) in [
+        ("direct (HTTPS, token in the request)", &direct, direct_rps),
+        ("through tokenctl proxy", &proxied, proxied_rps),
+    ] {
+        writeln!(
+            text,
+            "| {label} | {:.3} | {:.3} | {:.3} | {:.3} | {per_second:.0} |",
+            at(series, 0.0),
+            at(series, 0.5),
+            at(series, 0.9),
+            at(series, 1.0)
+        )?;
+    }
+    let added = at(&proxied, 0.5) - at(&direct, 0.5);
+    writeln!(
+        text,
+        "\nMedian added per request: {added:.3} ms (target: under 1 ms). Through the proxy a client \
+         speaks plain HTTP on loopback and the proxy the TLS to the cluster, so the added figure \
+         is the proxy's own work (parse, checks, the shared token, forward) less the TLS the \
+         client no longer does itself."
+    )?;
+    println!("proxy: median added {added:.3} ms, {proxied_rps:.0} requests/s");
+    Ok(text)
 }

@@ -55,27 +55,38 @@ pub fn run(root: &Path) -> Result<()> {
     outcome
 }
 
-pub(crate) fn start_idp(dir: &Path) -> Result<Idp> {
+/// Starts a node script of tests/idp that prints one JSON line when it listens; the child (kill
+/// it when done) and that line.
+pub(crate) fn start_node(script: &Path, args: &[&str]) -> Result<(Idp, serde_json::Value)> {
     let mut child = Command::new("node")
-        .arg(dir.join("server.js"))
+        .arg(script)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .context("starting the test identity provider (node tests/idp/server.js)")?;
+        .with_context(|| format!("starting node {}", script.display()))?;
     let mut line = String::new();
     let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
     stdout.read_line(&mut line)?;
-    // oidc-provider logs notices to stdout later: a closed pipe would kill it with EPIPE.
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let ready: serde_json::Value = serde_json::from_str(&line)
-        .with_context(|| format!("the test identity provider did not start: {line:?}"))?;
-    let base = ready["base"]
-        .as_str()
-        .context("no address from the test identity provider")?
-        .to_owned();
-    println!("Test identity provider (oidc-provider) listening on {base}");
-    Ok(Idp { child, base })
+        .with_context(|| format!("{} did not start: {line:?}", script.display()))?;
+    let base = ready["base"].as_str().unwrap_or_default().to_owned();
+    Ok((Idp { child, base }, ready))
+}
+
+pub(crate) fn start_idp(dir: &Path) -> Result<Idp> {
+    let (idp, _) = start_node(&dir.join("server.js"), &[])
+        .context("starting the test identity provider (node tests/idp/server.js)")?;
+    if idp.base.is_empty() {
+        bail!("no address from the test identity provider");
+    }
+    println!(
+        "Test identity provider (oidc-provider) listening on {}",
+        idp.base
+    );
+    Ok(idp)
 }
 
 struct Demo {

@@ -16,7 +16,8 @@ commands:
   gen     write completions/ and man/ from the command definition
   test    run every test of the workspace, installing what they drive when missing
           (as root or with CI=true; else --install-deps); extra arguments go to cargo test
-  bench   run the whole-process benchmarks and write docs/benchmarks.md";
+  bench   run the whole-process benchmarks and write docs/benchmarks.md
+          (`bench proxy`: only the proxy section)";
 
 /// Ends with one line on failure: no backtrace, which would bury the failing test target.
 fn main() -> ExitCode {
@@ -34,7 +35,7 @@ fn run_command() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("gen") => generate(),
         Some("test") => test(&args[1..]),
-        Some("bench") => bench::run(&workspace_root()),
+        Some("bench") => bench::run(&workspace_root(), args.get(1).map(String::as_str)),
         Some("demo") => demo::run(&workspace_root()),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
