@@ -5,10 +5,10 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use support::idp::Idp;
-use support::{Run, Sandbox, jwt_claims, wait_bounded, workspace_root};
+use support::{Run, Sandbox, jwt_claims, workspace_root};
 
 /// `cargo build -p custom-provider`: the `mycli` binary beside tokenctl's.
 fn build_mycli() -> PathBuf {
@@ -32,16 +32,7 @@ fn build_mycli() -> PathBuf {
 }
 
 fn mycli(sandbox: &Sandbox, bin: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(bin);
-    command.args(args);
-    sandbox.isolate(&mut command);
-    let child = command
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Run::from(wait_bounded(child, "mycli"))
+    sandbox.run_program(Command::new(bin).args(args).envs(env.iter().copied()), None)
 }
 
 #[test]

@@ -27,14 +27,7 @@ contexts:
 }
 
 fn run_in(sandbox: &Sandbox, dir: &Path, args: &[&str]) -> Run {
-    let child = sandbox
-        .command(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Run::from(wait_bounded(child, "tokenctl"))
+    support::finish(sandbox.command(args).current_dir(dir), None, "tokenctl")
 }
 
 #[test]

@@ -4,11 +4,10 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use support::idp::Idp;
-use support::{Run, Sandbox, jwt_claims, wait_bounded};
+use support::{Run, Sandbox, jwt_claims};
 
 fn machine(idp: &Idp) -> Sandbox {
     let base = &idp.base;
@@ -39,31 +38,7 @@ contexts:
 }
 
 fn shell(sandbox: &Sandbox, program: &str, script: &str) -> Run {
-    let mut command = Command::new(program);
-    command.arg("-c").arg(script);
-    sandbox.isolate(&mut command);
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Run::from(wait_bounded(child, program))
-}
-
-fn with_input(mut command: Command, input: &str) -> Run {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    Run::from(wait_bounded(child, "a helper"))
+    sandbox.run_program(Command::new(program).arg("-c").arg(script), None)
 }
 
 #[test]
@@ -88,16 +63,10 @@ fn auth_env_exports_a_fresh_token_that_sh_and_fish_read_back() {
 
     // $SHELL picks the syntax; --var names the variable.
     support::require_tool("fish", "apt-get install fish");
-    let mut command = sandbox.command(["auth", "env", "--var", "API_TOKEN"]);
-    command.env("SHELL", "/usr/bin/fish");
-    let exports = Run::from(wait_bounded(
-        command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        "auth env",
-    ));
+    let exports = sandbox.run_env(
+        ["auth", "env", "--var", "API_TOKEN"],
+        &[("SHELL", "/usr/bin/fish")],
+    );
     assert!(
         exports.ok().starts_with("set -gx API_TOKEN '"),
         "{}",
@@ -159,22 +128,28 @@ fn git_gets_the_mapped_contexts_token_and_an_erase_renews_it() {
     let idp = Idp::start();
     let sandbox = machine(&idp);
     support::require_tool("git", "apt-get install git");
-    let git_fill = |host: &str| {
+    // git with tokenctl as the only helper of both hosts; `credential fill|reject`.
+    let git = |operation: &str, request: &str| {
         let mut command = Command::new("git");
-        command.args([
-            "-c",
-            "credential.helper=",
-            "-c",
-            "credential.https://git.example.com.helper=!tokenctl auth git-credential",
-            "-c",
-            "credential.https://gitlab.example.com.helper=!tokenctl auth git-credential",
-            "credential",
-            "fill",
-        ]);
-        sandbox.isolate(&mut command);
-        command.env("GIT_TERMINAL_PROMPT", "0");
-        with_input(command, &format!("protocol=https\nhost={host}\n\n"))
+        command
+            .args(["-c", "credential.helper="])
+            .args(
+                ["git.example.com", "gitlab.example.com"]
+                    .iter()
+                    .flat_map(|host| {
+                        [
+                            "-c".to_owned(),
+                            format!(
+                                "credential.https://{host}.helper=!tokenctl auth git-credential"
+                            ),
+                        ]
+                    }),
+            )
+            .args(["credential", operation])
+            .env("GIT_TERMINAL_PROMPT", "0");
+        sandbox.run_program(&mut command, Some(request))
     };
+    let git_fill = |host: &str| git("fill", &format!("protocol=https\nhost={host}\n\n"));
     let filled = git_fill("git.example.com");
     let answer = filled.ok();
     assert!(answer.contains("username=oauth2\n"), "{answer}");
@@ -210,18 +185,8 @@ fn git_gets_the_mapped_contexts_token_and_an_erase_renews_it() {
     store.ok();
     let again = git_fill("git.example.com");
     assert!(again.ok().contains(&format!("password={password}\n")));
-    let mut command = Command::new("git");
-    command.args([
-        "-c",
-        "credential.helper=",
-        "-c",
-        "credential.https://git.example.com.helper=!tokenctl auth git-credential",
-        "credential",
+    git(
         "reject",
-    ]);
-    sandbox.isolate(&mut command);
-    with_input(
-        command,
         &format!("protocol=https\nhost=git.example.com\nusername=oauth2\npassword={password}\n\n"),
     )
     .ok();
@@ -271,10 +236,7 @@ fn docker_credential_tokenctl_answers_docker_for_mapped_registries() {
     #[cfg(unix)]
     std::os::unix::fs::symlink(support::tokenctl_bin(), &helper).unwrap();
     let docker = |args: &[&str], input: &str| {
-        let mut command = Command::new(&helper);
-        command.args(args);
-        sandbox.isolate(&mut command);
-        with_input(command, input)
+        sandbox.run_program(Command::new(&helper).args(args), Some(input))
     };
 
     for asked in ["registry.example.com", "https://registry.example.com"] {

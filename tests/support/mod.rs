@@ -302,13 +302,7 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let child = self
-            .command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("tokenctl runs");
-        Run::from(wait_bounded(child, "tokenctl"))
+        finish(&mut self.command(args), None, "tokenctl")
     }
 
     /// Runs `tokenctl ARGS` with `input` on stdin and extra environment variables.
@@ -317,21 +311,11 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        use std::io::Write;
-        let mut command = self.command(args);
-        command
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("tokenctl runs");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        Run::from(wait_bounded(child, "tokenctl"))
+        finish(
+            self.command(args).envs(env.iter().copied()),
+            Some(input),
+            "tokenctl",
+        )
     }
 
     /// Runs `tokenctl ARGS` with extra environment variables.
@@ -340,15 +324,44 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let child = self
-            .command(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("tokenctl runs");
-        Run::from(wait_bounded(child, "tokenctl"))
+        finish(
+            self.command(args).envs(env.iter().copied()),
+            None,
+            "tokenctl",
+        )
     }
+
+    /// Runs any program (a shell, git, a binary built on tokenctl) with the sandbox's
+    /// environment, to completion.
+    pub fn run_program(&self, command: &mut Command, input: Option<&str>) -> Run {
+        self.isolate(command);
+        let what = command.get_program().to_string_lossy().into_owned();
+        finish(command, input, &what)
+    }
+}
+
+/// Runs `command` with `input` on stdin (else none), within [`COMMAND_TIMEOUT`].
+pub fn finish(command: &mut Command, input: Option<&str>, what: &str) -> Run {
+    use std::io::Write;
+    let mut child = command
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("{what} does not start: {err}"));
+    if let Some(input) = input {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    Run::from(wait_bounded(child, what))
 }
 
 /// A small valid contexts file: two providers, a cluster, three contexts, `prod` current.

@@ -342,54 +342,34 @@ pub fn run(args: ProxyArgs, global: &GlobalArgs) -> Result<()> {
         reject_paths: regexes("--reject-paths", &args.reject_paths)?,
         port: None,
     };
+    let proxy = |rules| {
+        Arc::new(Proxy {
+            rules,
+            session,
+            client,
+            server,
+        })
+    };
     crate::tokens::block_on(async move {
         match &args.unix_socket {
             Some(path) => {
                 let listener = bind_unix(path)?;
-                eprintln!(
-                    "Starting to serve on {} (context {:?})",
-                    path.display(),
-                    session.context()
-                );
-                let proxy = Arc::new(Proxy {
-                    rules,
-                    session,
-                    client,
-                    server,
-                });
-                serve(proxy, || async {
-                    listener.accept().await.map(|(stream, _)| stream)
-                })
-                .await;
+                let accept = || async { listener.accept().await.map(|(stream, _)| stream) };
+                serve(proxy(rules), &path.display().to_string(), accept).await;
                 let _ = std::fs::remove_file(path);
-                Ok(())
             }
             None => {
-                let listener =
-                    tokio::net::TcpListener::bind(SocketAddr::new(args.address, args.port))
-                        .await
-                        .with_context(|| {
-                            format!("cannot listen on {}:{}", args.address, args.port)
-                        })?;
+                let address = SocketAddr::new(args.address, args.port);
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen on {address}"))?;
                 let bound = listener.local_addr()?;
                 rules.port = Some(bound.port());
-                eprintln!(
-                    "Starting to serve on {bound} (context {:?})",
-                    session.context()
-                );
-                let proxy = Arc::new(Proxy {
-                    rules,
-                    session,
-                    client,
-                    server,
-                });
-                serve(proxy, || async {
-                    listener.accept().await.map(|(stream, _)| stream)
-                })
-                .await;
-                Ok(())
+                let accept = || async { listener.accept().await.map(|(stream, _)| stream) };
+                serve(proxy(rules), &bound.to_string(), accept).await;
             }
         }
+        Ok(())
     })?
 }
 
@@ -416,13 +396,18 @@ fn bind_unix(path: &std::path::Path) -> Result<tokio::net::UnixListener> {
     Ok(listener)
 }
 
-/// Accepts connections until Ctrl-C, each served on its own task (HTTP/1.1 with upgrades).
-async fn serve<S, F, A>(proxy: Arc<Proxy>, accept: A)
+/// Says where it listens (kubectl proxy's words), then accepts connections until Ctrl-C, each
+/// served on its own task (HTTP/1.1 with upgrades).
+async fn serve<S, F, A>(proxy: Arc<Proxy>, at: &str, accept: A)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     F: std::future::Future<Output = std::io::Result<S>>,
     A: Fn() -> F,
 {
+    eprintln!(
+        "Starting to serve on {at} (context {:?})",
+        proxy.session.context()
+    );
     loop {
         let stream = tokio::select! {
             accepted = accept() => match accepted {
