@@ -231,4 +231,14 @@ fn a_file_nobody_allowed_is_ignored_with_one_line_until_allowed() {
         )),
         "{stderr}"
     );
+    // The same words from a command that only lists contexts.
+    let run = run_in(&sandbox, &repo, &["auth", "current-context"]);
+    let stderr = run.fails_with(1);
+    assert!(
+        stderr.contains(&format!(
+            "{}: context \"nowhere\" is not defined",
+            path.display()
+        )),
+        "{stderr}"
+    );
 }

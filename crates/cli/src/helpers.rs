@@ -160,16 +160,16 @@ pub fn exec(global: &GlobalArgs, args: ExecArgs) -> Result<u8> {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGQUIT, libc::SIG_IGN);
     }
-    let keeper = {
+    {
+        // Ends with the process: nothing to join.
         let global = GlobalArgs {
             context: Some(context),
             ..global.clone()
         };
         let path = path.clone();
-        std::thread::spawn(move || keep_fresh(&global, &path, login))
-    };
+        std::thread::spawn(move || keep_fresh(&global, &path, login));
+    }
     let status = child.wait()?;
-    drop(keeper);
     drop(file);
     Ok(exit_code(status))
 }
@@ -257,11 +257,11 @@ pub fn git_credential(global: &GlobalArgs, operation: GitOperation) -> Result<()
     let (Some(protocol), Some(host)) = (field("protocol"), field("host")) else {
         return Ok(());
     };
-    // A token never goes over plain http, except to this machine.
-    let loopback = ["localhost", "127.0.0.1", "[::1]"]
-        .iter()
-        .any(|name| host == *name || host.starts_with(&format!("{name}:")));
-    if protocol != "https" && !(protocol == "http" && loopback) {
+    // A token never goes over plain http, except to this machine (core's rule for URLs).
+    let plain_to_loopback = protocol == "http"
+        && url::Url::parse(&format!("http://{host}/"))
+            .is_ok_and(|url| tokenctl_core::base_url::is_loopback(&url));
+    if protocol != "https" && !plain_to_loopback {
         return Ok(());
     }
     let set = ConfigSet::load_valid(&global.config_paths())?;

@@ -96,15 +96,10 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
-    /// The flags as given none (a credential helper run by another program).
+    /// The flags as given none (a credential helper run by another program): clap's
+    /// defaults, so that they are written once.
     pub fn defaults() -> GlobalArgs {
-        GlobalArgs {
-            context: None,
-            config: None,
-            request_timeout: tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT,
-            no_auto_refresh: false,
-            verbose: 0,
-        }
+        parse(vec![OsString::from("tokenctl")]).global
     }
 
     /// The contexts files these flags select.

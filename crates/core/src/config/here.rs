@@ -63,15 +63,28 @@ pub fn current() -> &'static Here {
     })
 }
 
-/// The context the working directory picks, for [`super::choose`]. A file that does not count
-/// is said once per process, as a warning naming it (and current-context applies).
-pub fn current_context() -> Option<&'static str> {
+/// The context the working directory picks when none is asked for (`wanted`), for
+/// [`super::choose`]. A file that does not count is said once per process, as a warning naming
+/// it (and current-context applies).
+pub fn context_unless(wanted: Option<&str>) -> Option<&'static str> {
     static WARNED: std::sync::Once = std::sync::Once::new();
+    if wanted.is_some() {
+        return None;
+    }
     let here = current();
     if let Here::Ignored { path, reason } = here {
         WARNED.call_once(|| tracing::warn!("{} ignored: it {reason}", path.display()));
     }
     here.context()
+}
+
+/// A `.tokenctl` that names a context the contexts files do not define.
+pub fn undefined(name: &str, files: super::FileList) -> super::ConfigError {
+    let path = current().path().map(Path::display);
+    super::ConfigError::Usage(match path {
+        Some(path) => format!("{path}: context {name:?} is not defined in {files}"),
+        None => format!("context {name:?} is not defined in {files}"),
+    })
 }
 
 /// The nearest `.tokenctl` from `start` upwards, stopping after `home` and at a filesystem

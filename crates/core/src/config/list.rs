@@ -118,13 +118,13 @@ impl ContextList {
     /// The context in use and how it was chosen ([`super::choose`]).
     pub fn chosen(&self, wanted: Option<&str>) -> Result<(&ContextSummary, Chosen), ConfigError> {
         let names: Vec<&str> = self.contexts.iter().map(|c| c.name.as_str()).collect();
-        let directory = wanted
-            .is_none()
-            .then(super::here::current_context)
-            .flatten();
+        let directory = super::here::context_unless(wanted);
         let (name, chosen) = choose(wanted, directory, self.current.as_deref(), &names)?;
         match self.contexts.iter().find(|c| c.name == name) {
             Some(context) => Ok((context, chosen)),
+            None if chosen == Chosen::Directory => {
+                Err(super::here::undefined(name, FileList(self.paths.clone())))
+            }
             None => {
                 let known: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
                 Err(ConfigError::NotFound {

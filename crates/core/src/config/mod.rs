@@ -545,19 +545,12 @@ impl ConfigSet {
         &'s self,
         wanted: Option<&'s str>,
     ) -> Result<(&'s str, Chosen), ConfigError> {
-        let directory = match wanted {
-            Some(_) => None,
-            None => here::current_context(),
-        };
+        let directory = here::context_unless(wanted);
         let current = self.current_context();
-        if let (Some(name), Some(path)) = (directory, here::current().path())
+        if let Some(name) = directory
             && self.context(name).is_none()
         {
-            return Err(ConfigError::Usage(format!(
-                "{}: context {name:?} is not defined in {}",
-                path.display(),
-                FileList(self.paths())
-            )));
+            return Err(here::undefined(name, FileList(self.paths())));
         }
         if wanted.is_some() || directory.is_some() || current.is_some() {
             // The hot path: no list of names to build.
