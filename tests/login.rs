@@ -6,7 +6,7 @@ mod support;
 use std::io::BufReader;
 use std::process::Stdio;
 
-use support::idp::{AZURE_TENANT, Idp};
+use support::idp::{AZURE_TENANT, Idp, MSA_TENANT};
 use support::tmux::Tmux;
 use support::{Run, Sandbox};
 
@@ -632,6 +632,71 @@ fn device_code_on_the_azure_and_keycloak_layouts() {
         "{}",
         run.stderr
     );
+}
+
+/// Entra ID names a tenant by its GUID in `iss` whatever name was configured: a verified
+/// domain, the GUID in upper case, or a multi-tenant authority. Each signs in, its ID token
+/// is verified against the issuer the tenant's discovery states, and a refresh verifies again.
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn entra_tenants_by_domain_upper_case_guid_and_multi_tenant_names() {
+    let idp = Idp::start();
+    let base = &idp.base;
+    let upper = AZURE_TENANT.to_ascii_uppercase();
+    let alias = base.replace("127.0.0.1", "localhost");
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: domain, kind: azure, authority-host: '{base}', tenant: contoso.onmicrosoft.com, client-id: cli}}
+  - {{name: upper, kind: azure, authority-host: '{base}', tenant: '{upper}', client-id: cli}}
+  - {{name: orgs, kind: azure, authority-host: '{base}', tenant: organizations, client-id: cli}}
+  - {{name: common, kind: azure, authority-host: '{base}', tenant: common, client-id: cli}}
+  - {{name: consumers, kind: azure, authority-host: '{base}', tenant: consumers, client-id: cli}}
+  - {{name: china, kind: azure, authority-host: '{alias}', tenant: {AZURE_TENANT}, client-id: cli}}
+contexts:
+  - {{name: domain, provider: domain, flow: password}}
+  - {{name: upper, provider: upper, flow: password}}
+  - {{name: orgs, provider: orgs, flow: password}}
+  - {{name: common, provider: common, flow: device}}
+  - {{name: consumers, provider: consumers, flow: device}}
+  - {{name: china, provider: china, flow: password}}
+"
+    ));
+    let password = |context: &str| {
+        sandbox.run_input(
+            [
+                "--context",
+                context,
+                "auth",
+                "login",
+                "--username",
+                "alice",
+                "--password-stdin",
+            ],
+            "correct-horse\n",
+            &[],
+        )
+    };
+    let work_issuer = format!("{base}/{AZURE_TENANT}/v2.0");
+    for context in ["domain", "upper", "orgs"] {
+        password(context).ok();
+        let id = claims(&sandbox, context, &["--id-token"]);
+        assert_eq!(id["iss"], work_issuer, "{context}");
+        assert_eq!(id["tid"], AZURE_TENANT, "{context}");
+        // The refreshed ID token passes the same check, with the issuer the login recorded.
+        sandbox.run(["--context", context, "auth", "refresh"]).ok();
+    }
+    for (context, tid) in [("common", AZURE_TENANT), ("consumers", MSA_TENANT)] {
+        let (run, _) = device_login(&sandbox, &idp, context, true);
+        run.ok();
+        let id = claims(&sandbox, context, &["--id-token"]);
+        assert_eq!(id["iss"], format!("{base}/{tid}/v2.0"), "{context}");
+    }
+    // A cloud whose issuer host is not its authority host (China: login.chinacloudapi.cn
+    // issues as login.partner.microsoftonline.cn): here `localhost` answers for 127.0.0.1.
+    password("china").ok();
+    let id = claims(&sandbox, "china", &["--id-token"]);
+    assert_eq!(id["iss"], work_issuer);
 }
 
 #[test]

@@ -16,7 +16,7 @@ const TEST_HOSTS: &[(&str, &str)] = &[
     ("https://sso.example.com", "{idp}"),
     (
         "--tenant contoso.onmicrosoft.com",
-        "--tenant {tenant} --authority-host {idp}",
+        "--tenant contoso.onmicrosoft.com --authority-host {idp}",
     ),
     (
         "--client-id 11111111-2222-3333-4444-555555555555",
@@ -109,7 +109,6 @@ fn the_readme_install_lines_and_quick_start_run_as_written() {
         );
         let here = here
             .replace("{idp}", &idp.base)
-            .replace("{tenant}", AZURE_TENANT)
             .replace("{api}", &api.base)
             .replace("{ca}", &api.ca);
         mapped = mapped.replace(example, &here);

@@ -6,7 +6,8 @@
 //   /oidc/...                      plain OIDC (default oidc-provider routes)
 //   /realms/{nmr,test}/...         Keycloak: /protocol/openid-connect/{auth,token,auth/device,...}
 //   /{tenant}/...                  Azure v2: /oauth2/v2.0/{authorize,token,devicecode},
-//                                  /discovery/v2.0/keys, issuer /{tenant}/v2.0
+//                                  /discovery/v2.0/keys, issuer /{tenant GUID}/v2.0, also
+//                                  under its domain, /organizations, /common and /consumers
 //   /auth0/...                     Auth0: /authorize, /oauth/token, /oauth/device/code, ...
 //   /okta/oauth2/default/...       Okta's authorization server: /v1/{authorize,token,keys,...}
 //                                  (the dialect of examples/custom-provider)
@@ -243,11 +244,17 @@ function clients(extraRedirects = []) {
 }
 
 /** A user's claims; the account is whatever name logged in. */
-async function findAccount(_ctx, sub) {
+async function findAccount(ctx, sub) {
   return {
     accountId: sub,
     async claims() {
-      return { sub, email: `${sub}@example.com`, email_verified: true, preferred_username: sub, name: sub };
+      // Entra ID's v2 ID tokens name the user's directory in `tid` (learn.microsoft.com,
+      // "ID token claims reference"); on other mounts no scope maps it (makeProvider's claims).
+      const tid = ctx?.oidc?.provider?.tenantId;
+      return {
+        sub, email: `${sub}@example.com`, email_verified: true, preferred_username: sub, name: sub,
+        ...(tid ? { tid, ver: '2.0' } : {}),
+      };
     },
   };
 }
@@ -264,7 +271,7 @@ const resourceServer = {
 const privateKey = privateKeyOf(rsa.signing);
 const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', use: 'sig', alg: 'RS256' };
 
-function makeProvider(issuer, routes) {
+function makeProvider(issuer, routes, { tenantId } = {}) {
   const provider = new Provider(issuer, {
     clients: clients(),
     findAccount,
@@ -272,7 +279,11 @@ function makeProvider(issuer, routes) {
     routes,
     clockTolerance: 0,
     scopes: ['openid', 'profile', 'email', 'offline_access', ...API_SCOPES],
-    claims: { email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
+    claims: {
+      openid: ['sub', ...(tenantId ? ['tid', 'ver'] : [])],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'preferred_username'],
+    },
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: true },
@@ -321,6 +332,7 @@ function makeProvider(issuer, routes) {
     },
   });
   provider.proxy = false;
+  provider.tenantId = tenantId;
   registerPasswordGrant(provider);
   registerTokenExchange(provider);
   return provider;
@@ -497,6 +509,10 @@ const auth0Routes = {
 };
 
 export const AZURE_TENANT = '11111111-2222-3333-4444-555555555555';
+/** A verified domain of AZURE_TENANT. */
+export const AZURE_DOMAIN = 'contoso.onmicrosoft.com';
+/** The directory of personal Microsoft accounts, which /consumers serves. */
+export const MSA_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
 
 /** Mount table: prefix → { provider, rewrite(path) }. Built once the port is known. */
 function mounts(base) {
@@ -509,13 +525,25 @@ function mounts(base) {
       offlineWithoutConsent: true,
     });
   }
-  // Azure: the issuer is /{tenant}/v2.0 and discovery sits below it.
-  table.push({
-    prefix: `/${AZURE_TENANT}`,
-    provider: makeProvider(`${base}/${AZURE_TENANT}/v2.0`, azureRoutes),
+  // Azure: the issuer is /{tenant GUID}/v2.0 and discovery sits below it. A v2 token's `iss`
+  // names the tenant by its GUID in lower case whatever name the request used: a verified
+  // domain's discovery document states the GUID issuer (MSAL.js #8592; Azure PowerShell
+  // PR #22100 reads the tenant id from it). /organizations and /common serve every work
+  // directory, so their document says `{tenantid}` and each token carries its user's `tid`
+  // (coreos/go-oidc#121); /consumers is the personal accounts' directory (openiddict#1764).
+  const azure = makeProvider(`${base}/${AZURE_TENANT}/v2.0`, azureRoutes, { tenantId: AZURE_TENANT });
+  const consumers = makeProvider(`${base}/${MSA_TENANT}/v2.0`, azureRoutes, { tenantId: MSA_TENANT });
+  const azureMount = {
     rewrite: (path) => path.replace(/^\/v2\.0\/\.well-known\//, '/.well-known/'),
     offlineWithoutConsent: true,
-  });
+  };
+  const multiTenantIssuer = `${base}/{tenantid}/v2.0`;
+  table.push({ prefix: `/${AZURE_TENANT}`, provider: azure, ...azureMount });
+  table.push({ prefix: `/${AZURE_DOMAIN}`, provider: azure, ...azureMount });
+  table.push({ prefix: '/organizations', provider: azure, ...azureMount, discoveryIssuer: multiTenantIssuer });
+  table.push({ prefix: '/common', provider: azure, ...azureMount, discoveryIssuer: multiTenantIssuer });
+  table.push({ prefix: `/${MSA_TENANT}`, provider: consumers, ...azureMount });
+  table.push({ prefix: '/consumers', provider: consumers, ...azureMount });
   // Okta's custom authorization server layout, for the out-of-tree dialect of
   // examples/custom-provider: the issuer is {org}/oauth2/default, endpoints below /v1.
   table.push({
@@ -721,6 +749,9 @@ async function main() {
       if (CLIENT_ENDPOINT.test(rest) && (await refusedClientAuth(req, res, mount))) return undefined;
       if (CLIENT_ENDPOINT.test(rest) && (await federatedAssertion(req, res))) return undefined;
       if (refreshReply !== 'issued' && req.body?.grant_type === 'refresh_token') rewriteReply(res, refreshReply);
+      if (mount.discoveryIssuer && rest === '/.well-known/openid-configuration') {
+        rewriteJson(res, (doc) => ({ ...doc, issuer: mount.discoveryIssuer }));
+      }
       // oidc-provider derives its mount path from originalUrl minus url, as under express.
       let { search } = url;
       if (mount.offlineWithoutConsent) search = offlineAsKeycloakDoes(search);
@@ -783,10 +814,28 @@ async function refusedClientAuth(req, res, mount) {
 /**
  * Rewrites the token reply `res` is about to send: `forged` signs the ID token's claims with a
  * key that is in no JWKS (what a client must refuse after a refresh, OpenID Connect 12.2);
- * `bare` leaves out `scope` and `id_token`. The body changes length, so it goes out without the
- * Content-Length oidc-provider set.
+ * `bare` leaves out `scope` and `id_token`.
  */
 function rewriteReply(res, as) {
+  rewriteJson(res, async (reply) => {
+    if (!reply.access_token) return reply;
+    if (as === 'bare') {
+      const { scope: _scope, id_token: _idToken, ...rest } = reply;
+      return rest;
+    }
+    if (!reply.id_token) return reply;
+    const claims = jose.decodeJwt(reply.id_token);
+    const forged = await new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'forged' }).sign(forger);
+    return { ...reply, id_token: forged };
+  });
+}
+
+/**
+ * Rewrites the JSON body `res` is about to send with `change` (which may be async); a body that
+ * is not JSON goes out as it is. The body changes length, so it goes out without the
+ * Content-Length oidc-provider set.
+ */
+function rewriteJson(res, change) {
   const chunks = [];
   const { end, setHeader } = res;
   res.setHeader = (name, value) => (String(name).toLowerCase() === 'content-length' ? res : setHeader.call(res, name, value));
@@ -794,17 +843,9 @@ function rewriteReply(res, as) {
   res.end = (chunk) => {
     if (chunk && typeof chunk !== 'function') chunks.push(Buffer.from(chunk));
     const text = Buffer.concat(chunks).toString('utf8');
-    let reply;
-    try { reply = JSON.parse(text); } catch { return end.call(res, text); }
-    if (!reply.access_token) return end.call(res, text);
-    if (as === 'bare') {
-      const { scope: _scope, id_token: _idToken, ...rest } = reply;
-      return end.call(res, JSON.stringify(rest));
-    }
-    if (!reply.id_token) return end.call(res, text);
-    const claims = jose.decodeJwt(reply.id_token);
-    return new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'forged' }).sign(forger)
-      .then((forged) => end.call(res, JSON.stringify({ ...reply, id_token: forged })));
+    let body;
+    try { body = JSON.parse(text); } catch { return end.call(res, text); }
+    return Promise.resolve(change(body)).then((changed) => end.call(res, JSON.stringify(changed)));
   };
 }
 

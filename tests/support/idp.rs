@@ -8,6 +8,9 @@ use super::{require_tool, workspace_root};
 /// The Azure tenant the test IdP serves.
 pub const AZURE_TENANT: &str = "11111111-2222-3333-4444-555555555555";
 
+/// The directory of personal Microsoft accounts, which the test IdP serves at /consumers.
+pub const MSA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
 /// A running test IdP; stopped when dropped.
 pub struct Idp {
     child: Child,

@@ -10,9 +10,13 @@ use serde_json::{Map, Value};
 /// What the ID token must say.
 #[derive(Clone, Copy, Debug)]
 pub struct Expected<'a> {
-    /// The issuer, exactly; `None` for Azure's multi-tenant authorities, whose tokens carry
-    /// the tenant's own issuer (checked against the `tid` claim instead).
+    /// The issuer, exactly. Entra ID's discovery documents write `{tenantid}` where each token
+    /// carries its directory: that part stands for the token's `tid` claim. `None`: no issuer is
+    /// known, and the token is refused.
     pub issuer: Option<&'a str>,
+    /// The directory the token's `tid` must name (Entra ID, a tenant configured as a GUID),
+    /// compared without regard to case.
+    pub tenant: Option<&'a str>,
     /// This client's ID.
     pub audience: &'a str,
     /// The nonce sent with the authorization request, if any.
@@ -35,8 +39,14 @@ pub enum IdTokenError {
     Invalid(String),
     #[error("the ID token's nonce does not match the one sent: the reply may be replayed")]
     Nonce,
-    #[error("the ID token's issuer {0:?} is not the tenant's")]
-    Tenant(String),
+    #[error("the ID token's issuer is {found:?}, but the provider's is {expected:?}")]
+    Issuer { expected: String, found: String },
+    #[error(
+        "the ID token is for the directory {found:?}, but the provider's tenant is {expected:?}"
+    )]
+    Tenant { expected: String, found: String },
+    #[error("no issuer is known to check the ID token against")]
+    NoIssuer,
     #[error("the refreshed ID token names another subject ({now:?}, not {was:?})")]
     Subject { was: String, now: String },
 }
@@ -102,34 +112,55 @@ pub fn verify(
     validation.leeway = LEEWAY_SECONDS;
     validation.set_audience(&[expected.audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    if let Some(issuer) = expected.issuer {
-        // `https://idp.example` and `https://idp.example/` name the same issuer.
-        let bare = issuer.trim_end_matches('/');
-        validation.set_issuer(&[bare.to_owned(), format!("{bare}/")]);
-    }
     let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
         .map_err(|err| IdTokenError::Invalid(err.to_string()))?;
     let claims = data.claims;
-    if expected.issuer.is_none() {
-        // Azure /common, /organizations: the issuer must be this tenant's v2.0 authority.
-        let issuer = claims
-            .get("iss")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let tid = claims
-            .get("tid")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if tid.is_empty() || !issuer.contains(&format!("/{tid}/")) {
-            return Err(IdTokenError::Tenant(issuer.to_owned()));
-        }
-    }
+    check_issuer(&claims, expected)?;
     if let Some(nonce) = expected.nonce
         && claims.get("nonce").and_then(Value::as_str) != Some(nonce)
     {
         return Err(IdTokenError::Nonce);
     }
     Ok(claims)
+}
+
+/// How Entra ID's discovery writes the directory part of a multi-tenant issuer; a URL parser
+/// percent-encodes the braces.
+const TENANT_PLACEHOLDERS: [&str; 2] = ["{tenantid}", "%7Btenantid%7D"];
+
+/// The token's `iss` is the expected issuer (its `{tenantid}` the token's `tid`), and its `tid`
+/// the configured tenant. Both values are named on a mismatch.
+fn check_issuer(claims: &Map<String, Value>, expected: &Expected<'_>) -> Result<(), IdTokenError> {
+    let claim = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default();
+    let (found, tid) = (claim("iss"), claim("tid"));
+    let template = expected.issuer.ok_or(IdTokenError::NoIssuer)?;
+    let placeholder = TENANT_PLACEHOLDERS.iter().find(|p| template.contains(*p));
+    let issuer = match placeholder {
+        Some(_) if tid.is_empty() => {
+            return Err(IdTokenError::Issuer {
+                expected: template.to_owned(),
+                found: format!("{found} (without a tid claim)"),
+            });
+        }
+        Some(placeholder) => template.replace(placeholder, tid),
+        None => template.to_owned(),
+    };
+    // `https://idp.example` and `https://idp.example/` name the same issuer.
+    if found.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        return Err(IdTokenError::Issuer {
+            expected: issuer,
+            found: found.to_owned(),
+        });
+    }
+    if let Some(tenant) = expected.tenant
+        && !tid.eq_ignore_ascii_case(tenant)
+    {
+        return Err(IdTokenError::Tenant {
+            expected: tenant.to_owned(),
+            found: tid.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -182,6 +213,7 @@ mod tests {
 
     const EXPECTED: Expected<'static> = Expected {
         issuer: Some("https://idp.example/realms/r"),
+        tenant: None,
         audience: "cli",
         nonce: Some("n-1"),
     };
@@ -205,10 +237,11 @@ mod tests {
             "k1",
             claims(serde_json::json!({"iss": "https://evil.example"})),
         );
-        assert!(matches!(
-            verify(&wrong_iss, &keys.jwks, &EXPECTED),
-            Err(IdTokenError::Invalid(_))
-        ));
+        let err = verify(&wrong_iss, &keys.jwks, &EXPECTED).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the ID token's issuer is \"https://evil.example\", but the provider's is \"https://idp.example/realms/r\""
+        );
         let expired = sign(
             &keys,
             "k1",
@@ -244,34 +277,69 @@ mod tests {
         assert!(verify(&unsigned, &keys.jwks, &EXPECTED).is_err());
     }
 
+    /// Entra ID: the issuer its discovery states (`{tenantid}` where many directories share
+    /// it), with the token's `tid` put in, exactly; a configured GUID tenant binds `tid`.
     #[test]
-    fn a_multi_tenant_authority_checks_the_issuer_against_the_tenant() {
+    fn entra_issuers_take_the_tokens_directory() {
         let keys = make_keys("k1");
-        let expected = Expected {
-            issuer: None,
+        let tid = "11111111-2222-3333-4444-555555555555";
+        let token = |iss: &str, tid: Option<&str>| {
+            let mut extra = serde_json::json!({ "iss": iss });
+            if let Some(tid) = tid {
+                extra["tid"] = tid.into();
+            }
+            sign(&keys, "k1", claims(extra))
+        };
+        let own = format!("https://login.microsoftonline.com/{tid}/v2.0");
+        let expect = |issuer, tenant| Expected {
+            issuer: Some(issuer),
+            tenant,
             audience: "cli",
             nonce: None,
         };
-        let tid = "11111111-2222-3333-4444-555555555555";
-        let good = sign(
-            &keys,
-            "k1",
-            claims(serde_json::json!({
-                "iss": format!("https://login.microsoftonline.com/{tid}/v2.0"), "tid": tid,
-            })),
-        );
-        assert!(verify(&good, &keys.jwks, &expected).is_ok());
-        let foreign = sign(
-            &keys,
-            "k1",
-            claims(serde_json::json!({
-                "iss": "https://login.microsoftonline.com/other/v2.0", "tid": tid,
-            })),
-        );
+        for template in [
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "https://login.microsoftonline.com/%7Btenantid%7D/v2.0",
+        ] {
+            let multi = expect(template, None);
+            assert!(verify(&token(&own, Some(tid)), &keys.jwks, &multi).is_ok());
+            // Any other host, scheme or suffix is refused, not only another directory.
+            for foreign in [
+                format!("https://login.microsoftonline.com/{tid}/v2.0/x"),
+                format!("https://evil.example/{tid}/v2.0"),
+                format!("https://login.microsoftonline.com/other/{tid}/v2.0"),
+            ] {
+                let err = verify(&token(&foreign, Some(tid)), &keys.jwks, &multi).unwrap_err();
+                assert!(
+                    matches!(&err, IdTokenError::Issuer { expected, found } if *expected == own && *found == foreign),
+                    "{err}"
+                );
+            }
+            assert!(matches!(
+                verify(&token(&own, None), &keys.jwks, &multi),
+                Err(IdTokenError::Issuer { .. })
+            ));
+        }
+        // A GUID configured in upper case binds the token's lower-case tid.
+        let upper = tid.to_ascii_uppercase();
+        let single = expect(&own, Some(&upper));
+        assert!(verify(&token(&own, Some(tid)), &keys.jwks, &single).is_ok());
+        let other = "99999999-2222-3333-4444-555555555555";
         assert!(matches!(
-            verify(&foreign, &keys.jwks, &expected),
-            Err(IdTokenError::Tenant(_))
+            verify(&token(&own, Some(other)), &keys.jwks, &single),
+            Err(IdTokenError::Tenant { .. })
         ));
+        assert_eq!(
+            verify(
+                &token(&own, Some(tid)),
+                &keys.jwks,
+                &Expected {
+                    issuer: None,
+                    ..single
+                }
+            ),
+            Err(IdTokenError::NoIssuer)
+        );
     }
 
     #[test]

@@ -236,8 +236,11 @@ pub mod fields {
 /// only known after discovery.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoints {
-    /// The expected `iss` of ID tokens, when known without discovery.
+    /// The expected `iss` of ID tokens, when known without discovery; else the discovery
+    /// document's, learned at sign-in (Entra ID: `{tenantid}` stands for the token's `tid`).
     pub issuer: Option<Url>,
+    /// The directory an ID token's `tid` must name (Entra ID, a tenant configured as a GUID).
+    pub tenant: Option<String>,
     /// `.well-known/openid-configuration` (or equivalent) to fetch the rest from.
     pub discovery: Option<Url>,
     pub authorization: Option<Url>,

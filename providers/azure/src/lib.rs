@@ -57,8 +57,9 @@ impl Provider for Azure {
         let tenant = config.require("tenant")?;
         let tenant_base = join_path(&host, tenant);
         let v2 = |path: &str| Some(join_path(&tenant_base, &format!("oauth2/v2.0/{path}")));
-        let issuer = (!MULTI_TENANT.contains(&tenant.to_ascii_lowercase().as_str()))
-            .then(|| join_path(&tenant_base, "v2.0"));
+        // Entra ID's `iss` names the directory by its GUID in lower case, on a host of its
+        // cloud that may not be the authority's (China: login.partner.microsoftonline.cn):
+        // the tenant's own discovery document says it, and is read at sign-in.
         Ok(Endpoints {
             discovery: Some(join_path(
                 &tenant_base,
@@ -70,7 +71,8 @@ impl Provider for Azure {
             revocation: None,
             end_session: v2("logout"),
             jwks: Some(join_path(&tenant_base, "discovery/v2.0/keys")),
-            issuer,
+            issuer: None,
+            tenant: is_guid(tenant).then(|| tenant.to_ascii_lowercase()),
             ..Endpoints::default()
         })
     }
@@ -113,14 +115,19 @@ impl Provider for Azure {
     }
 }
 
+/// A tenant GUID, in either case.
+fn is_guid(tenant: &str) -> bool {
+    tenant.len() == 36
+        && tenant.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 /// A tenant GUID, a verified domain, or one of the multi-tenant names.
 fn is_tenant(tenant: &str) -> bool {
     let lower = tenant.to_ascii_lowercase();
-    let guid = lower.len() == 36
-        && lower.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        });
+    let guid = is_guid(tenant);
     let domain = lower.contains('.')
         && lower
             .chars()
@@ -172,7 +179,25 @@ mod tests {
         );
         assert_eq!(
             endpoints.issuer, None,
-            "the issuer is only known from the token's tid"
+            "the issuer is the discovery document's, read at sign-in"
+        );
+        assert_eq!(endpoints.tenant, None);
+    }
+
+    #[test]
+    fn a_guid_tenant_binds_the_tokens_tid_in_lower_case() {
+        let upper = entry(&[
+            ("tenant", "AAAAAAAA-2222-3333-4444-555555555555"),
+            ("client-id", "c"),
+        ]);
+        let endpoints = Azure.endpoints(&upper.as_config()).unwrap();
+        assert_eq!(
+            endpoints.tenant.as_deref(),
+            Some("aaaaaaaa-2222-3333-4444-555555555555")
+        );
+        assert_eq!(
+            endpoints.discovery.unwrap().as_str(),
+            "https://login.microsoftonline.com/AAAAAAAA-2222-3333-4444-555555555555/v2.0/.well-known/openid-configuration"
         );
     }
 

@@ -355,18 +355,7 @@ async fn discover(
     url: &Url,
     endpoints: &mut Endpoints,
 ) -> Result<Option<Vec<String>>, LoginError> {
-    let reply = http.get(url).await?;
-    let failed = |reason: String| LoginError::Discovery {
-        url: Box::new(url.clone()),
-        reason,
-    };
-    if reply.status != 200 {
-        return Err(failed(format!(
-            "HTTP {}; check the issuer URL",
-            reply.status
-        )));
-    }
-    let found = crate::discovery::read(&reply.body, endpoints.issuer.as_ref()).map_err(failed)?;
+    let found = discovery_document(http, url, endpoints.issuer.as_ref()).await?;
     endpoints.token = found.token_endpoint;
     endpoints.authorization = endpoints
         .authorization
@@ -381,6 +370,56 @@ async fn discover(
     endpoints.jwks = endpoints.jwks.take().or(found.jwks_uri);
     endpoints.iss_in_authorization_response = found.iss_in_authorization_response;
     Ok(found.token_endpoint_auth_methods)
+}
+
+/// The discovery document at `url`, checked by [`crate::discovery::read`].
+async fn discovery_document(
+    http: &HttpClient,
+    url: &Url,
+    expected_issuer: Option<&Url>,
+) -> Result<crate::discovery::Discovered, LoginError> {
+    let reply = http.get(url).await?;
+    let failed = |reason: String| LoginError::Discovery {
+        url: Box::new(url.clone()),
+        reason,
+    };
+    if reply.status != 200 {
+        return Err(failed(format!(
+            "HTTP {}; check the issuer URL",
+            reply.status
+        )));
+    }
+    crate::discovery::read(&reply.body, expected_issuer).map_err(failed)
+}
+
+/// The issuer ID tokens are checked against, where the dialect knows none without asking
+/// (Entra ID, whose `iss` names the tenant's GUID whatever name was configured): its discovery
+/// document states it. Read once at sign-in; the login records it. Flows that sign no person
+/// in get no ID token and skip it.
+pub async fn learn_issuer(
+    http: &HttpClient,
+    target: &mut Target,
+    flow: Flow,
+) -> Result<(), LoginError> {
+    if target.endpoints.issuer.is_some() || !flow.signs_in_a_person() {
+        return Ok(());
+    }
+    let Some(url) = target.endpoints.discovery.clone() else {
+        return Ok(());
+    };
+    let found = discovery_document(http, &url, None).await?;
+    let issuer = Url::parse(&found.issuer)
+        .map_err(|err| err.to_string())
+        .and_then(|issuer| {
+            crate::discovery::check_endpoint("issuer", &issuer)?;
+            Ok(issuer)
+        })
+        .map_err(|reason| LoginError::Discovery {
+            url: Box::new(url.clone()),
+            reason: format!("its issuer {:?} is unusable: {reason}", found.issuer),
+        })?;
+    target.endpoints.issuer = Some(issuer);
+    Ok(())
 }
 
 /// How the person or program proves who they are.

@@ -166,6 +166,7 @@ async fn checked_claims(
     })?;
     let expected = idtoken::Expected {
         issuer: target.endpoints.issuer.as_ref().map(Url::as_str),
+        tenant: target.endpoints.tenant.as_deref(),
         audience: &target.client.id,
         nonce,
     };

@@ -74,7 +74,14 @@ impl ProviderAuthority {
         })?;
         let entry = self.entry(provided).await?;
         let http = self.http_for(&entry)?;
-        let target = flows::resolve(&http, &entry, None, login.flow, &login.scopes, None).await?;
+        let mut target =
+            flows::resolve(&http, &entry, None, login.flow, &login.scopes, None).await?;
+        if target.endpoints.issuer.is_none() {
+            // The issuer learned at sign-in; asked again only for a login that recorded none.
+            target.endpoints.issuer = login.issuer.as_deref().and_then(|i| i.parse().ok());
+            flows::learn_issuer(&http, &mut target, login.flow).await?;
+            return Ok((target, http));
+        }
         let issuer = target.endpoints.issuer.as_ref().map(|u| u.to_string());
         if let (Some(then), Some(now)) = (&login.issuer, &issuer)
             && then != now
@@ -137,7 +144,7 @@ impl Authority for ProviderAuthority {
     ) -> Result<Minted, AuthorityError> {
         let entry = self.entry(selection.provider).await?;
         let http = &self.http_for(&entry)?;
-        let target = flows::resolve(
+        let mut target = flows::resolve(
             http,
             &entry,
             selection.context,
@@ -146,6 +153,7 @@ impl Authority for ProviderAuthority {
             how.client_secret,
         )
         .await?;
+        flows::learn_issuer(http, &mut target, how.flow).await?;
         let tokens = flows::run(http, &target, how.method, how.ui, how.opener).await?;
         Ok(minted(&target, how.flow, tokens))
     }
