@@ -7,7 +7,7 @@ mod support;
 use std::process::Stdio;
 
 use support::Sandbox;
-use support::idp::{ApiServer, Idp};
+use support::idp::{ApiServer, Idp, RESOURCE};
 
 const TOKEN_ENDPOINT: &str = "POST /realms/nmr/protocol/openid-connect/token";
 
@@ -159,7 +159,7 @@ fn lifetime(sandbox: &Sandbox, env: &[(&str, &str)]) -> i64 {
 #[ignore = "needs openssl, the test IdP (node)"]
 fn a_service_login_is_acquired_and_renewed_without_a_person() {
     let idp = Idp::start();
-    let api = ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
+    let api = ApiServer::for_audience(&[format!("{}/realms/nmr", idp.base)], RESOURCE);
     let sandbox = service_sandbox(&idp, &api, true);
     let secret = [("CI_SECRET", "service-short-secret")];
 
@@ -234,7 +234,7 @@ fn a_service_login_is_acquired_and_renewed_without_a_person() {
 #[ignore = "needs openssl, the test IdP (node)"]
 fn a_secret_given_once_on_stdin_renews_the_login() {
     let idp = Idp::start();
-    let api = ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
+    let api = ApiServer::for_audience(&[format!("{}/realms/nmr", idp.base)], RESOURCE);
     let sandbox = service_sandbox(&idp, &api, false);
     sandbox
         .run_input(
@@ -268,7 +268,7 @@ fn a_secret_given_once_on_stdin_renews_the_login() {
 #[ignore = "needs openssl, the test IdP (node)"]
 fn min_valid_longer_than_the_tokens_live_fails_and_says_so() {
     let idp = Idp::start();
-    let api = ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
+    let api = ApiServer::for_audience(&[format!("{}/realms/nmr", idp.base)], RESOURCE);
     let sandbox = service_sandbox(&idp, &api, true);
     let secret = [("CI_SECRET", "service-short-secret")];
     sandbox.run_env(["auth", "token"], &secret).ok();

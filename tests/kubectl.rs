@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use support::idp::{ApiServer, Idp};
+use support::idp::{AZURE_TENANT, ApiServer, Idp, RESOURCE};
 use support::{Run, Sandbox, require_tool};
 
 const TOKEN_ENDPOINT: &str = "POST /realms/nmr/protocol/openid-connect/token";
@@ -33,8 +33,8 @@ providers:
 clusters:
   - {{name: stub, server: '{api}', certificate-authority: '{ca}'}}
 contexts:
-  - {{name: sso, provider: sso, cluster: stub, flow: password, scopes: [platform:read], workspace: team-a}}
-  - {{name: elsewhere, provider: other, cluster: stub, flow: password}}
+  - {{name: sso, provider: sso, cluster: stub, flow: password, scopes: [platform:read], cluster-token: id, workspace: team-a}}
+  - {{name: elsewhere, provider: other, cluster: stub, flow: password, cluster-token: id}}
 current-context: sso
 ",
         idp = idp.base,
@@ -203,7 +203,13 @@ fn exec_credential_speaks_v1_and_v1beta1_and_never_waits_without_a_person() {
         idp: _idp,
         api: _api,
     } = world();
-    let token = sandbox.run(["auth", "token"]).ok().trim().to_owned();
+    // `cluster-token: id`: kubectl gets the ID token, `auth token` still the access token.
+    let token = sandbox
+        .run(["auth", "token", "--id-token"])
+        .ok()
+        .trim()
+        .to_owned();
+    assert_ne!(sandbox.run(["auth", "token"]).ok().trim(), token);
     let v1 = r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}"#;
     // The hot path and the full parser (-v) answer alike.
     for args in [
@@ -261,13 +267,111 @@ fn exec_credential_speaks_v1_and_v1beta1_and_never_waits_without_a_person() {
     let credential: serde_json::Value = serde_json::from_str(run.ok()).unwrap();
     assert_eq!(
         credential["status"]["token"],
-        sandbox.run(["auth", "token"]).ok().trim()
+        sandbox.run(["auth", "token", "--id-token"]).ok().trim()
     );
     assert!(run.stderr.contains("logging in now"), "{}", run.stderr);
     assert!(
         run.stderr.contains("Logged in to sso as alice"),
         "{}",
         run.stderr
+    );
+}
+
+/// `kubeconfig setup` gives kubectl the token each kind of cluster validates: Kubernetes' OIDC
+/// authenticator (`--oidc-client-id=cli`) the ID token of a Keycloak- or Dex-shaped provider,
+/// AKS the access token of Entra ID's API. Setup records the choice in the context, never flips
+/// it when run again, and `--cluster-token` changes it.
+#[test]
+#[ignore = "needs kubectl, the test IdP (node)"]
+fn kubeconfig_setup_gives_kubectl_the_token_each_kind_of_cluster_validates() {
+    let idp = Idp::start();
+    let base = &idp.base;
+    let keycloak = format!("{base}/realms/nmr");
+    let dex = format!("{base}/oidc");
+    let kube = ApiServer::start(&[keycloak, dex]);
+    let aks = ApiServer::for_audience(&[format!("{base}/{AZURE_TENANT}/v2.0")], RESOURCE);
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
+  - {{name: dex, kind: oidc, issuer: '{base}/oidc', client-id: cli}}
+  - {{name: corp, kind: azure, authority-host: '{base}', tenant: contoso.onmicrosoft.com, client-id: cli}}
+clusters:
+  - {{name: kube, server: '{kube}', certificate-authority: '{kube_ca}'}}
+  - {{name: aks, server: '{aks}', certificate-authority: '{aks_ca}'}}
+contexts:
+  - {{name: sso, provider: sso, cluster: kube, flow: password}}
+  - {{name: dex, provider: dex, cluster: kube, flow: password}}
+  - {{name: corp, provider: corp, cluster: aks, flow: password, scopes: [platform:read]}}
+",
+        kube = kube.base,
+        kube_ca = kube.ca,
+        aks = aks.base,
+        aks_ca = aks.ca,
+    ));
+    let path = kubeconfig(&sandbox);
+    let setup = |context: &str, extra: &[&str]| {
+        let mut args = vec!["--context", context, "kubeconfig", "setup", "--kubeconfig"];
+        args.push(path.to_str().unwrap());
+        args.extend_from_slice(extra);
+        sandbox.run(args)
+    };
+    let whoami = |context: &str| {
+        finish(
+            kubectl(&sandbox, &["--context", context, "get", "--raw", "/whoami"]),
+            "kubectl",
+        )
+    };
+    for (context, token, aud) in [
+        ("sso", "id", "cli"),
+        ("dex", "id", "cli"),
+        ("corp", "access", RESOURCE),
+    ] {
+        sandbox
+            .run_env(["--context", context, "auth", "login"], &USER)
+            .ok();
+        let run = setup(context, &[]);
+        assert!(
+            run.ok().is_empty()
+                && run
+                    .stderr
+                    .contains(&format!("kubectl gets the {token} token")),
+            "{}",
+            run.stderr
+        );
+        let reply: serde_json::Value = serde_json::from_str(whoami(context).ok()).unwrap();
+        assert_eq!(reply["aud"], aud, "{context}: {reply}");
+        assert_eq!(reply["username"], "alice", "{context}: {reply}");
+    }
+    assert!(sandbox.read_config().contains("cluster-token: id"));
+
+    // The choice is the context's: setup again keeps it, the flag changes it.
+    sandbox
+        .run([
+            "config",
+            "set-context",
+            "sso",
+            "--set",
+            "cluster-token=access",
+        ])
+        .ok();
+    setup("sso", &[]).ok();
+    let refused = whoami("sso");
+    assert_ne!(refused.code, 0, "the access token is not for the client");
+    setup("sso", &["--cluster-token", "id"]).ok();
+    whoami("sso").ok();
+    let bad = sandbox.run([
+        "config",
+        "set-context",
+        "sso",
+        "--set",
+        "cluster-token=both",
+    ]);
+    assert!(
+        bad.fails_with(2)
+            .contains("cluster-token takes access or id"),
+        "{}",
+        bad.stderr
     );
 }
 
@@ -487,7 +591,7 @@ providers:
 clusters:
   - {{name: stub, server: '{api}', certificate-authority: '{ca}'}}
 contexts:
-  - {{name: sso, provider: sso, cluster: stub, flow: password}}
+  - {{name: sso, provider: sso, cluster: stub, flow: password, cluster-token: id}}
 current-context: sso
 ",
         idp = idp.base,
@@ -764,6 +868,8 @@ fn kubeconfig_import_turns_kubelogin_users_into_contexts_kubectl_uses() {
     let idp = Idp::start();
     let issuer = format!("{}/realms/nmr", idp.base);
     let api = ApiServer::start(std::slice::from_ref(&issuer));
+    // A cluster configured for the API's audience, where an int128 user sent access tokens.
+    let api_at = ApiServer::for_audience(std::slice::from_ref(&issuer), RESOURCE);
     let sandbox = Sandbox::new();
     let kubeconfig = kubeconfig(&sandbox);
     let original = format!(
@@ -773,6 +879,8 @@ kind: Config
 clusters:
 - name: stub
   cluster: {{server: '{api}', certificate-authority: '{ca}'}}
+- name: stub-at
+  cluster: {{server: '{api_at}', certificate-authority: '{ca_at}'}}
 users:
 - name: oidc
   user:
@@ -780,6 +888,12 @@ users:
       apiVersion: client.authentication.k8s.io/v1beta1
       command: kubectl
       args: [oidc-login, get-token, '--oidc-issuer-url={issuer}', --oidc-client-id=cli, --oidc-extra-scope=platform:read, --grant-type=password, --token-cache-dir=/tmp/kubelogin-cache]
+- name: oidc-at
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubectl
+      args: [oidc-login, get-token, '--oidc-issuer-url={issuer}', --oidc-client-id=cli, --oidc-extra-scope=platform:read, --grant-type=password, --oidc-use-access-token]
 - name: aks
   user:
     exec: {{apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin, args: [get-token, --login, azurecli, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]}}
@@ -788,12 +902,16 @@ users:
 contexts:
 - name: dev
   context: {{cluster: stub, user: oidc}}
+- name: dev-at
+  context: {{cluster: stub-at, user: oidc-at}}
 - name: aks
   context: {{cluster: stub, user: aks}}
 current-context: dev
 ",
         api = api.base,
         ca = api.ca,
+        api_at = api_at.base,
+        ca_at = api_at.ca,
     );
     sandbox.write(&kubeconfig, &original);
     let import = |extra: &[&str]| {
@@ -807,7 +925,11 @@ current-context: dev
     let dry = import(&["--dry-run"]);
     let stderr = dry.fails_with(0).to_owned();
     assert!(
-        stderr.contains("kube user \"oidc\" (int128/kubelogin) → provider \"dev\" (oidc), context \"dev\", flow password, cluster \"stub\""),
+        stderr.contains("kube user \"oidc\" (int128/kubelogin) → provider \"dev\" (oidc), context \"dev\", flow password, cluster \"stub\", the id token for kubectl"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("kube user \"oidc-at\" (int128/kubelogin) → provider \"dev-at\" (oidc), context \"dev-at\", flow password, cluster \"stub-at\", the access token for kubectl"),
         "{stderr}"
     );
     assert!(
@@ -861,21 +983,28 @@ current-context: dev
     );
     assert_eq!(user("static")["token"], "not-a-kubelogin-user");
 
-    sandbox
-        .run_env(["--context", "dev", "auth", "login"], &USER)
-        .ok();
-    let mut kubectl = Command::new(require_tool("kubectl", "apt-get install kubernetes-client"));
-    sandbox.isolate(&mut kubectl);
-    let output = kubectl
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .args(["get", "--raw", "/whoami"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("alice"),
-        "kubectl: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    // Each imported user reaches its cluster with the token it sent before: int128's default
+    // the ID token, `--oidc-use-access-token` the access token.
+    for (context, aud) in [("dev", "cli"), ("dev-at", RESOURCE)] {
+        sandbox
+            .run_env(["--context", context, "auth", "login"], &USER)
+            .ok();
+        let mut kubectl =
+            Command::new(require_tool("kubectl", "apt-get install kubernetes-client"));
+        sandbox.isolate(&mut kubectl);
+        let output = kubectl
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["--context", context, "get", "--raw", "/whoami"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("alice"),
+            "kubectl: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let reply: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(reply["aud"], aud, "{context}");
+    }
 }

@@ -110,7 +110,10 @@ fn mycli(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Run {
 #[ignore = "needs openssl, the test IdP (node)"]
 fn a_host_cli_mounts_the_auth_group_and_calls_its_cluster_with_a_session() {
     let idp = support::idp::Idp::start();
-    let api = support::idp::ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
+    let api = support::idp::ApiServer::for_audience(
+        &[format!("{}/realms/nmr", idp.base)],
+        support::idp::RESOURCE,
+    );
     let sandbox = Sandbox::with_config(&format!(
         "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli}}\n\
          clusters:\n  - {{name: stub, server: '{}', certificate-authority: '{}'}}\n\

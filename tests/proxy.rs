@@ -30,7 +30,7 @@ providers:
 clusters:
   - {{name: stub, server: '{api}', certificate-authority: '{ca}'}}
 contexts:
-  - {{name: sso, provider: sso, cluster: stub, flow: password, scopes: [platform:read]}}
+  - {{name: sso, provider: sso, cluster: stub, flow: password, scopes: [platform:read], cluster-token: id}}
   - {{name: no-cluster, provider: sso, flow: password}}
 current-context: sso
 ",

@@ -8,7 +8,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use support::idp::{AZURE_TENANT, ApiServer, Idp, approve_device};
+use support::idp::{AZURE_TENANT, ApiServer, Idp, RESOURCE, approve_device};
 use support::{Sandbox, require_tool, workspace_root};
 
 /// The README's example hosts and IDs, and what stands for them here.
@@ -99,7 +99,8 @@ fn the_readme_install_lines_and_quick_start_run_as_written() {
     require_tool("curl", "apt-get install curl");
     let idp = Idp::start();
     let azure = format!("{}/{AZURE_TENANT}/v2.0", idp.base);
-    let api = ApiServer::start(&[azure]);
+    // An AKS-like cluster: it accepts the API's access tokens (the azure default).
+    let api = ApiServer::for_audience(&[azure], RESOURCE);
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
     let mut mapped = readme.clone();
     for (example, here) in TEST_HOSTS {

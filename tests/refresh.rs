@@ -203,3 +203,60 @@ fn a_refresh_reply_without_scope_or_id_token_keeps_what_was_granted() {
         assert_eq!(json_after[key], json_before[key], "{key}");
     }
 }
+
+/// `auth token --id-token` and kubectl under `cluster-token: id` hand out the ID token by its
+/// own expiry: a stale one is refreshed. A provider that then returns no ID token gets exit 4
+/// with both ways out, and later calls spend no refresh token on it.
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn a_stale_id_token_is_refreshed_and_never_handed_out_stale() {
+    let (idp, sandbox) = logged_in();
+    let id_token = |sandbox: &Sandbox| sandbox.run(["auth", "token", "--id-token"]);
+    let exp = |token: &str| support::jwt_claims(token)["exp"].as_i64().unwrap();
+    sandbox.age_login(120);
+    let aged = exp(sandbox
+        .run([
+            "auth",
+            "token",
+            "--id-token",
+            "--no-auto-refresh",
+            "--min-valid",
+            "0s",
+        ])
+        .ok());
+    let before = idp.requests(TOKEN_ENDPOINT);
+    let renewed = exp(id_token(&sandbox).ok());
+    assert_eq!(
+        idp.requests(TOKEN_ENDPOINT),
+        before + 1,
+        "a stale ID token is refreshed"
+    );
+    assert!(renewed > aged + 600, "{renewed} > {aged}");
+
+    sandbox
+        .run(["config", "set-context", "sso", "--set", "cluster-token=id"])
+        .ok();
+    sandbox.age_login(120);
+    idp.refresh_replies("bare");
+    let before = idp.requests(TOKEN_ENDPOINT);
+    let v1 = r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#;
+    let exec = || sandbox.run_env(["auth", "exec-credential"], &[("KUBERNETES_EXEC_INFO", v1)]);
+    let refused = exec();
+    let stderr = refused.fails_with(4);
+    assert!(
+        stderr.contains("returns no ID token on refresh")
+            && stderr.contains("run `tokenctl --context sso auth login`")
+            && stderr.contains("cluster-token: access"),
+        "{stderr}"
+    );
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 1);
+    exec().fails_with(4);
+    assert_eq!(
+        idp.requests(TOKEN_ENDPOINT),
+        before + 1,
+        "no refresh token spent again"
+    );
+    // The access token that refresh brought serves `auth token` without a request.
+    sandbox.run(["auth", "token"]).ok();
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 1);
+}

@@ -90,7 +90,7 @@ providers:
 clusters:
   - {{name: stub, server: '{api}', certificate-authority: '{ca}'}}
 contexts:
-  - {{name: sso, provider: sso, cluster: stub, flow: password, scopes: [platform:read]}}
+  - {{name: sso, provider: sso, cluster: stub, flow: password, scopes: [platform:read], cluster-token: id}}
   - {{name: svc, provider: svc, flow: client-credentials}}
   - {{name: inline, provider: inline, flow: client-credentials}}
   - {{name: nf, provider: nf, flow: client-credentials}}

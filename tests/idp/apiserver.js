@@ -1,11 +1,22 @@
 // A stub Kubernetes API server for tokenctl's end-to-end tests (test-only; not a real apiserver).
 //
-// One node:https server on 127.0.0.1 that, like an apiserver with OIDC authentication, takes
+// One node:https server on 127.0.0.1 that authenticates as kube-apiserver's OIDC authenticator
+// does (kubernetes.io/docs/reference/access-authn-authz/authentication/#openid-connect-tokens;
+// k8s.io/apiserver plugin/pkg/authenticator/token/oidc/oidc.go): it takes
 // `Authorization: Bearer <JWT>` and verifies the JWT against the JWKS of the issuer named in its
-// `iss` (found through `${issuer}/.well-known/openid-configuration`), with no clock tolerance.
+// `iss` (found through `${issuer}/.well-known/openid-configuration`), with no clock tolerance:
+//   - `iss` is one of the --issuer values exactly (--oidc-issuer-url);
+//   - `aud` holds one of the --audience values: --oidc-client-id, "a client id that all tokens
+//     must be issued for" (default `cli`, the test IdP's public client), or the `audiences` of
+//     an AuthenticationConfiguration's jwt[].issuer;
+//   - signed RS256 (--oidc-signing-algs' default);
+//   - with --username-claim email, an `email_verified` claim that is present must be true
+//     ("oidc: email not verified").
+// So an ID token (aud: the client) passes, and an access token for an API does not, unless the
+// cluster is configured with that API's audience.
 //
 //   GET /api, GET /apis            discovery documents, enough for `kubectl get --raw`
-//   GET /whoami                    {"sub", "iss", "exp"} of the token
+//   GET /whoami                    {"sub", "iss", "exp", "aud", "username"} of the token
 //   POST|PUT|PATCH /echo           {"method", "contentType", "body", "headers": {"x-test"}}
 //   GET /status/NNN                answers status NNN with {"code": NNN}
 //   GET /upgrade/echo (Upgrade: X) 101 Switching Protocols, then echoes what it is sent (the
@@ -15,7 +26,8 @@
 //                                  TLS front of the test IdP: a provider behind a private CA)
 //
 // A missing or bad token gets 401 with a Kubernetes Status; other paths 404 (reason NotFound).
-// Start: `node apiserver.js --issuer URL [--issuer URL ...] --dir DIR [--port N] [--audience AUD]
+// Start: `node apiserver.js --issuer URL [--issuer URL ...] --dir DIR [--port N] [--audience AUD ...]
+// [--username-claim CLAIM]
 // [--certificate signed|self-signed|other-ca|named] [--upstream URL]`. It writes a test CA (DIR/ca.pem) and a server
 // certificate it signed (DIR/server.pem, for 127.0.0.1 and localhost) with the openssl CLI, then
 // prints one JSON line {"base": "https://127.0.0.1:PORT", "ca": "DIR/ca.pem", "other_ca": …}
@@ -40,13 +52,14 @@ const { values: options } = parseArgs({
     issuer: { type: 'string', multiple: true, default: [] },
     dir: { type: 'string' },
     port: { type: 'string', default: '0' },
-    audience: { type: 'string' },
+    audience: { type: 'string', multiple: true, default: ['cli'] },
+    'username-claim': { type: 'string', default: 'sub' },
     certificate: { type: 'string', default: 'signed' },
     upstream: { type: 'string' },
   },
 });
 if (!options.issuer.length || !options.dir) {
-  process.stderr.write('usage: node apiserver.js --issuer URL [--issuer URL ...] --dir DIR [--port N] [--audience AUD]\n');
+  process.stderr.write('usage: node apiserver.js --issuer URL [--issuer URL ...] --dir DIR [--port N] [--audience AUD ...] [--username-claim CLAIM]\n');
   process.exit(2);
 }
 const DIR = path.resolve(options.dir);
@@ -119,9 +132,15 @@ async function authenticate(req) {
   const { payload } = await jose.jwtVerify(match[1], await jwksFor(iss), {
     issuer: iss,
     clockTolerance: 0,
-    ...(options.audience ? { audience: options.audience } : {}),
+    audience: options.audience,
+    algorithms: ['RS256'],
   });
-  return payload;
+  const usernameClaim = options['username-claim'];
+  if (usernameClaim === 'email' && 'email_verified' in payload && payload.email_verified !== true) {
+    throw new Error('oidc: email not verified');
+  }
+  if (typeof payload[usernameClaim] !== 'string') throw new Error(`oidc: claim ${usernameClaim} not present`);
+  return { ...payload, username: payload[usernameClaim] };
 }
 
 function sendJson(res, status, body) {
@@ -188,7 +207,9 @@ async function handle(req, res, port) {
   if (req.method === 'GET' && /^\/api\/v1\/namespaces\/[^/]+\/pods$/.test(pathname)) {
     return sendJson(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [] });
   }
-  if (req.method === 'GET' && pathname === '/whoami') return sendJson(res, 200, { sub: claims.sub, iss: claims.iss, exp: claims.exp });
+  if (req.method === 'GET' && pathname === '/whoami') return sendJson(res, 200, {
+    sub: claims.sub, iss: claims.iss, exp: claims.exp, aud: claims.aud, username: claims.username,
+  });
   if (['POST', 'PUT', 'PATCH'].includes(req.method) && pathname === '/echo') {
     return sendJson(res, 200, {
       method: req.method,

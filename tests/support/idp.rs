@@ -8,6 +8,9 @@ use super::{require_tool, workspace_root};
 /// The Azure tenant the test IdP serves.
 pub const AZURE_TENANT: &str = "11111111-2222-3333-4444-555555555555";
 
+/// The resource the test IdP's access tokens are for (their `aud`).
+pub const RESOURCE: &str = "https://api.tokenctl.test";
+
 /// The directory of personal Microsoft accounts, which the test IdP serves at /consumers.
 pub const MSA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
@@ -156,24 +159,42 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
+    /// A cluster that accepts tokens of `issuers` issued for the client `cli` (its
+    /// `--oidc-client-id`): ID tokens, as Kubernetes' OIDC authenticator wants them.
     pub fn start(issuers: &[String]) -> ApiServer {
         ApiServer::with_certificate(issuers, "signed")
+    }
+
+    /// A cluster whose authentication configuration accepts tokens for `audience` (an API's
+    /// access tokens, say) instead of the client `cli`.
+    pub fn for_audience(issuers: &[String], audience: &str) -> ApiServer {
+        ApiServer::start_node(issuers, "signed", None, &["--audience", audience])
     }
 
     /// `certificate`: `signed` (by its CA), `self-signed` (its own CA, CA:TRUE), `other-ca`
     /// (by a CA that is not the cluster's) or `named` (by its CA, for
     /// apiserver.tokenctl.test only).
     pub fn with_certificate(issuers: &[String], certificate: &str) -> ApiServer {
-        ApiServer::start_node(issuers, certificate, None)
+        ApiServer::start_node(issuers, certificate, None, &[])
     }
 
     /// A TLS front of `idp` at `{base}/idp/…`, with a certificate from a private CA (`ca`): an
     /// identity provider as a company serves it.
     pub fn fronting(idp: &Idp) -> ApiServer {
-        ApiServer::start_node(std::slice::from_ref(&idp.base), "signed", Some(&idp.base))
+        ApiServer::start_node(
+            std::slice::from_ref(&idp.base),
+            "signed",
+            Some(&idp.base),
+            &[],
+        )
     }
 
-    fn start_node(issuers: &[String], certificate: &str, upstream: Option<&str>) -> ApiServer {
+    fn start_node(
+        issuers: &[String],
+        certificate: &str,
+        upstream: Option<&str>,
+        extra: &[&str],
+    ) -> ApiServer {
         require_tool("openssl", "apt-get install openssl");
         let dir = tempfile::tempdir().unwrap();
         let mut args = vec![
@@ -188,6 +209,7 @@ impl ApiServer {
         for issuer in issuers {
             args.extend(["--issuer", issuer.as_str()]);
         }
+        args.extend(extra);
         let (child, ready) = start_node("apiserver.js", &args);
         ApiServer {
             child,

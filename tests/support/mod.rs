@@ -249,6 +249,11 @@ impl Sandbox {
             if which(&login) {
                 login["expires_at"] = (now + seconds).into();
                 login["obtained_at"] = (now + seconds - 3600).into();
+                // The ID token ages with the access token: its claims say when, and nothing
+                // checks a stored ID token's signature again (a refresh replaces it).
+                if let Some(id_token) = login["id_token"].as_str() {
+                    login["id_token"] = aged_jwt(id_token, now + seconds).into();
+                }
                 std::fs::write(&file, serde_json::to_vec(&login).unwrap()).unwrap();
                 aged += 1;
             }
@@ -401,3 +406,16 @@ contexts:
     provider: sso
     flow: browser
 ";
+
+/// `token` with `exp` set to `expires_at` (and `iat` an hour before), its signature left as is.
+pub fn aged_jwt(token: &str, expires_at: i64) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["exp"] = expires_at.into();
+    claims["iat"] = (expires_at - 3600).into();
+    let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{}.{claims}.{}", parts[0], parts[2])
+}

@@ -9,6 +9,7 @@ use tokenctl_core::config::ConfigSet;
 use tokenctl_core::http::HttpClient;
 
 use crate::{GlobalArgs, tokens};
+use tokenctl_core::logins::{Freshness, Handout};
 
 /// Replies larger than this are refused (a big list of a big cluster still fits).
 const MAX_API_REPLY: usize = 64 << 20;
@@ -71,7 +72,7 @@ pub fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
         .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.into())
         .to_ascii_uppercase();
 
-    let (_, login) = tokens::usable_login(global, tokenctl_core::logins::Freshness::CLI)?;
+    let usable = tokens::usable_login(global, Freshness::CLI, Handout::Cluster)?;
     let http = HttpClient::trusting(
         &tokenctl_core::flows::cluster_trust(cluster),
         global.request_timeout,
@@ -84,7 +85,7 @@ pub fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
         &url,
         &headers,
         body,
-        Some(&login.access_token),
+        Some(usable.token()),
         MAX_API_REPLY,
     ))?;
 

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde_yaml_ng::Value;
 use tokenctl_core::Flow;
 use tokenctl_core::client_auth::KeyringKeyEdit;
-use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section, TOP_LEVEL_KEYS};
+use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section, TOP_LEVEL_KEYS, TokenKind};
 
 use crate::GlobalArgs;
 use crate::complete;
@@ -213,6 +213,12 @@ fn parse_attribute(text: &str) -> Result<(String, String), String> {
     let key = key.trim();
     if key.is_empty() {
         return Err("the key before `=` is empty".into());
+    }
+    if key == "cluster-token" && TokenKind::parse(value).is_none() {
+        return Err(format!(
+            "cluster-token takes {}, not {value:?}",
+            TokenKind::NAMES.join(" or ")
+        ));
     }
     if tokenctl_core::config::SET_KEYS.contains(&key) {
         return Ok((key.to_owned(), value.to_owned()));

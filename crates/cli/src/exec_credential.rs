@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use anyhow::{Result, anyhow};
 use tokenctl_core::config::{ConfigSet, CredentialStore};
-use tokenctl_core::logins::Freshness;
+use tokenctl_core::logins::{Freshness, Handout};
 
 use crate::tokens::{self, LoginArgs};
 use crate::{GlobalArgs, is_login_required, output};
@@ -82,8 +82,8 @@ pub fn render(api_version: &str, token: &str, expires_at: Option<i64>) -> String
 /// person is there (prompts and URLs on stderr), else fails at once with exit code 4.
 pub fn exec_credential(global: &GlobalArgs) -> Result<()> {
     let info = ExecInfo::from_env()?;
-    let login = match tokens::usable_login(global, Freshness::CLI) {
-        Ok((_, login)) => login,
+    let usable = match tokens::usable_login(global, Freshness::CLI, Handout::Cluster) {
+        Ok(usable) => usable,
         Err(err) if is_login_required(&err) => {
             if !info.interactive {
                 return Err(err.context(
@@ -98,14 +98,14 @@ pub fn exec_credential(global: &GlobalArgs) -> Result<()> {
             }
             eprintln!("{err}; logging in now.");
             tokens::login(LoginArgs::from_environment()?, global)?;
-            tokens::usable_login(global, Freshness::CLI)?.1
+            tokens::usable_login(global, Freshness::CLI, Handout::Cluster)?
         }
         Err(err) => return Err(err),
     };
     let credential = render(
         info.api_version,
-        login.access_token.expose(),
-        login.expires_at,
+        usable.token().expose(),
+        usable.expires_at(),
     );
     std::io::Write::write_all(
         &mut std::io::stdout().lock(),

@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use tokenctl_core::config::hosts::HostMap;
 use tokenctl_core::config::{self, ConfigSet};
-use tokenctl_core::logins::{Freshness, StoredLogin};
+use tokenctl_core::logins::{Freshness, Handout, StoredLogin, Usable};
 
 use crate::GlobalArgs;
 use crate::output;
@@ -95,7 +95,7 @@ pub struct EnvArgs {
 /// `auth env`: exports of a fresh token and its expiry, for `eval "$(tokenctl auth env)"`.
 pub fn env(global: &GlobalArgs, args: EnvArgs) -> Result<()> {
     let shell = args.shell.unwrap_or_else(Shell::from_env);
-    let (_, login) = usable_login(global, Freshness::CLI)?;
+    let login = usable_login(global, Freshness::CLI, Handout::Access)?.login;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -123,7 +123,7 @@ pub struct ExecArgs {
 /// TOKENCTL_TOKEN_FILE, a 0600 file rewritten before the token goes stale while the command
 /// runs and removed after. The command's exit status is returned (128+N after signal N).
 pub fn exec(global: &GlobalArgs, args: ExecArgs) -> Result<u8> {
-    let (context, login) = usable_login(global, Freshness::CLI)?;
+    let Usable { context, login, .. } = usable_login(global, Freshness::CLI, Handout::Access)?;
     let (program, rest) = args
         .command
         .split_first()
@@ -184,8 +184,8 @@ fn keep_fresh(global: &GlobalArgs, path: &std::path::Path, mut login: StoredLogi
         std::thread::sleep(std::time::Duration::from_secs(
             u64::try_from(wait).unwrap_or(1),
         ));
-        match usable_login(global, Freshness::CLI) {
-            Ok((_, fresh)) => {
+        match usable_login(global, Freshness::CLI, Handout::Access) {
+            Ok(Usable { login: fresh, .. }) => {
                 if let Err(err) = write_token_file(path, &fresh) {
                     output::warnings(&[format!("{err:#}")]);
                 }
@@ -276,7 +276,7 @@ pub fn git_credential(global: &GlobalArgs, operation: GitOperation) -> Result<()
     };
     match operation {
         GitOperation::Get => {
-            let (_, login) = usable_login(&global, Freshness::CLI)?;
+            let login = usable_login(&global, Freshness::CLI, Handout::Access)?.login;
             let mut out = std::io::stdout().lock();
             writeln!(out, "username={username}")?;
             writeln!(out, "password={}", login.access_token.expose())?;
@@ -343,7 +343,7 @@ fn docker_get(global: &GlobalArgs) -> Result<()> {
         context: Some(context.name.clone()),
         ..global.clone()
     };
-    let (_, login) = usable_login(&global, Freshness::CLI)?;
+    let login = usable_login(&global, Freshness::CLI, Handout::Access)?.login;
     let reply = serde_json::json!({
         "ServerURL": server,
         "Username": username,

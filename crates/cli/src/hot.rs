@@ -10,7 +10,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use tokenctl_core::config::{self, ConfigSet};
-use tokenctl_core::logins::Freshness;
+use tokenctl_core::logins::{Freshness, Handout};
 
 use crate::exec_credential::{ExecInfo, render};
 
@@ -34,9 +34,9 @@ pub fn try_serve(args: &[OsString]) -> Option<u8> {
             words.push(arg);
         }
     }
-    let exec_info = match words.as_slice() {
-        ["auth", "token"] => None,
-        ["auth", "exec-credential"] => Some(ExecInfo::from_env().ok()?),
+    let (exec_info, handout) = match words.as_slice() {
+        ["auth", "token"] => (None, Handout::Access),
+        ["auth", "exec-credential"] => (Some(ExecInfo::from_env().ok()?), Handout::Cluster),
         _ => return None,
     };
     let context = context.or_else(|| {
@@ -50,14 +50,17 @@ pub fn try_serve(args: &[OsString]) -> Option<u8> {
     }
     let set = Arc::new(ConfigSet::load_valid(&config::config_paths(None)).ok()?);
     let logins = crate::tokens::logins_of(set, tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT);
-    let login = logins.cached(context.as_deref(), Freshness::CLI)?;
-    let token = login.access_token.expose();
+    let usable = logins.cached(context.as_deref(), Freshness::CLI, handout)?;
+    let token = usable.token().expose();
     let mut out = std::io::stdout().lock();
     match exec_info {
         None => writeln!(out, "{token}").ok()?,
-        Some(info) => {
-            writeln!(out, "{}", render(info.api_version, token, login.expires_at)).ok()?
-        }
+        Some(info) => writeln!(
+            out,
+            "{}",
+            render(info.api_version, token, usable.expires_at())
+        )
+        .ok()?,
     }
     Some(0)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_yaml_ng::{Mapping, Value};
-use tokenctl_core::config::ConfigSet;
+use tokenctl_core::config::{ConfigSet, Edit, Section, TokenKind};
 use tokenctl_core::fsutil::write_user_file;
 
 use crate::GlobalArgs;
@@ -23,6 +23,11 @@ pub enum KubeconfigCommand {
         /// kubeconfig is copied to <kubeconfig>.tokenctl-backup first)
         #[arg(long)]
         force: bool,
+        /// The token kubectl sends: `id` (what Kubernetes' OIDC authenticator validates) or
+        /// `access`; written as the context's `cluster-token`. Without it, a context that has
+        /// none gets `id`, or `access` for azure, and an existing choice is kept
+        #[arg(long, value_name = "KIND", value_parser = clap::builder::PossibleValuesParser::new(TokenKind::NAMES))]
+        cluster_token: Option<String>,
     },
     /// Turn each kubeconfig user that runs int128/kubelogin (`kubectl oidc-login get-token`)
     /// or Azure kubelogin (`kubelogin get-token`) into a tokenctl provider and context, and
@@ -50,7 +55,16 @@ pub enum KubeconfigCommand {
 
 pub fn run_kubeconfig(command: KubeconfigCommand, global: &GlobalArgs) -> Result<()> {
     match command {
-        KubeconfigCommand::Setup { kubeconfig, force } => setup(global, kubeconfig, force),
+        KubeconfigCommand::Setup {
+            kubeconfig,
+            force,
+            cluster_token,
+        } => setup(
+            global,
+            kubeconfig,
+            force,
+            cluster_token.as_deref().and_then(TokenKind::parse),
+        ),
         KubeconfigCommand::Remove { kubeconfig } => remove(global, kubeconfig),
         KubeconfigCommand::Import {
             kubeconfig,
@@ -72,10 +86,24 @@ fn default_kubeconfig() -> PathBuf {
         })
 }
 
-fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>, force: bool) -> Result<()> {
-    let set = ConfigSet::load_valid(&global.config_paths())?;
+fn setup(
+    global: &GlobalArgs,
+    kubeconfig: Option<PathBuf>,
+    force: bool,
+    cluster_token: Option<TokenKind>,
+) -> Result<()> {
+    let paths = global.config_paths();
+    let set = ConfigSet::load_valid(&paths)?;
     let resolved = set.resolve(global.context.as_deref())?;
     let context = resolved.context.name.clone();
+    // Re-running setup never flips a choice already made; the flag does.
+    let chosen = match (cluster_token, resolved.context.cluster_token) {
+        (Some(asked), had) => (had != Some(asked)).then_some(asked),
+        (None, None) => Some(TokenKind::for_cluster_of(
+            resolved.provider.map_or("oidc", |p| p.kind.as_str()),
+        )),
+        (None, Some(_)) => None,
+    };
     let cluster = resolved.cluster.ok_or_else(|| {
         anyhow!("context {context:?} has no cluster: kubectl needs its server (`tokenctl config set-context {context} --cluster NAME`)")
     })?;
@@ -155,10 +183,22 @@ fn setup(global: &GlobalArgs, kubeconfig: Option<PathBuf>, force: bool) -> Resul
         Ok(Some(no_current))
     })?
     .unwrap_or_default();
+    if let Some(kind) = chosen {
+        let mut fields = indexmap::IndexMap::new();
+        fields.insert("cluster-token".to_owned(), Value::from(kind.as_str()));
+        ConfigSet::apply(
+            &paths,
+            &Edit::set_fields(Section::Contexts, &context, fields),
+        )?;
+    }
     eprintln!(
-        "Wrote kube context {context:?} (cluster {:?}, user {user_name:?}) to {}.",
+        "Wrote kube context {context:?} (cluster {:?}, user {user_name:?}) to {}; kubectl gets the {} token (cluster-token).",
         cluster.name,
-        path.display()
+        path.display(),
+        chosen
+            .or(resolved.context.cluster_token)
+            .unwrap_or_default()
+            .as_str()
     );
     if no_current {
         eprintln!("It is kubectl's current context now.");
@@ -524,7 +564,7 @@ fn import(
     dry_run: bool,
     keep: bool,
 ) -> Result<()> {
-    use tokenctl_core::config::{Edit, Section, kubelogin};
+    use tokenctl_core::config::kubelogin;
     let path = kubeconfig.unwrap_or_else(default_kubeconfig);
     let document = read_kubeconfig(&path)?;
     let root = document
@@ -629,8 +669,13 @@ fn import(
             .map(|(name, _)| format!(", cluster {name:?}"))
             .unwrap_or_default();
         eprintln!(
-            "kube user {:?} ({}) → provider {:?} ({}), context {:?}{flow}{cluster}",
-            plan.user, plan.imported.tool, plan.context, plan.imported.kind, plan.context
+            "kube user {:?} ({}) → provider {:?} ({}), context {:?}{flow}{cluster}, the {} token for kubectl",
+            plan.user,
+            plan.imported.tool,
+            plan.context,
+            plan.imported.kind,
+            plan.context,
+            plan.imported.cluster_token.as_str()
         );
         for option in &plan.imported.unmapped {
             eprintln!("  not mapped: {option} (no tokenctl counterpart)");
@@ -652,6 +697,10 @@ fn import(
         if let Some(flow) = plan.imported.flow {
             context.insert("flow".to_owned(), Value::from(flow.as_str()));
         }
+        context.insert(
+            "cluster-token".to_owned(),
+            Value::from(plan.imported.cluster_token.as_str()),
+        );
         if let Some((name, fields)) = &plan.cluster {
             if set.cluster(name).is_none() {
                 let fields = fields

@@ -12,6 +12,7 @@ use clap::CommandFactory;
 use tokenctl_core::config::{self, ConfigSet};
 
 use crate::{GlobalArgs, is_login_required, tokens};
+use tokenctl_core::logins::{Freshness, Handout};
 
 const PREFIX: &str = "tokenctl-";
 
@@ -197,10 +198,10 @@ fn plugin_env(global: &GlobalArgs) -> Result<Vec<(String, String)>> {
     if let Some(server) = resolved.cluster.and_then(|c| c.server.clone()) {
         env.push(("TOKENCTL_SERVER".to_owned(), server));
     }
-    match tokens::usable_login(global, tokenctl_core::logins::Freshness::CLI) {
-        Ok((_, login)) => env.push((
+    match tokens::usable_login(global, Freshness::CLI, Handout::Cluster) {
+        Ok(usable) => env.push((
             "TOKENCTL_TOKEN".to_owned(),
-            login.access_token.expose().to_owned(),
+            usable.token().expose().to_owned(),
         )),
         Err(err) if is_login_required(&err) => {}
         Err(err) => eprintln!("warning: no TOKENCTL_TOKEN for the plugin: {err:#}"),

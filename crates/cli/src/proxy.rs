@@ -233,7 +233,7 @@ impl Proxy {
             tracing::info!(method = %request.method(), path = request.uri().path(), %status, "refused: {message}");
             return Ok(text(status, &message));
         }
-        let token = match self.session.access_token().await {
+        let token = match self.session.cluster_token().await {
             Ok(token) => token,
             Err(err) => {
                 let status = if err.is_login_required() {

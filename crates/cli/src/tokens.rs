@@ -13,8 +13,8 @@ use tokenctl_core::config::{Chosen, ConfigSet};
 use tokenctl_core::flows::{Method, RevokeError};
 use tokenctl_core::jwt;
 use tokenctl_core::logins::{
-    Freshness, LoggedOut, LoginStore, Logins, ProviderAuthority, SignIn, SignInOutcome,
-    StoredLogin, Want, identity_of, others, store::TRIED_KEYRINGS,
+    Freshness, Handout, LoggedOut, LoginStore, Logins, ProviderAuthority, SignIn, SignInOutcome,
+    StoredLogin, Usable, Want, identity_of, others, store::TRIED_KEYRINGS,
 };
 use tokenctl_core::text::printable;
 use tokenctl_core::{Flow, Secret};
@@ -286,12 +286,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// What `auth token`, kubectl, `api` and plugins ask for: a token fresh by `freshness`,
 /// renewed as the use cases decide (unless --no-auto-refresh).
-pub fn usable_login(global: &GlobalArgs, freshness: Freshness) -> Result<(String, StoredLogin)> {
+pub fn usable_login(global: &GlobalArgs, freshness: Freshness, handout: Handout) -> Result<Usable> {
     let logins = logins(global)?;
     let want = Want {
         freshness,
         auto_refresh: !global.no_auto_refresh,
         force: false,
+        handout,
     };
     Ok(block_on(logins.usable(global.context.as_deref(), want))??)
 }
@@ -307,17 +308,13 @@ pub fn token(
     decode: bool,
     id_token: bool,
 ) -> Result<()> {
-    let (context, login) = usable_login(global, freshness(min_valid))?;
-    let token = if id_token {
-        login.id_token.as_ref().ok_or_else(|| {
-            anyhow!(
-                "the login for context {context:?} has no ID token (flow {})",
-                login.flow
-            )
-        })?
+    let handout = if id_token {
+        Handout::Id
     } else {
-        &login.access_token
+        Handout::Access
     };
+    let usable = usable_login(global, freshness(min_valid), handout)?;
+    let token = usable.token();
     if decode {
         let decoded = jwt::decode(token.expose()).context("cannot decode the token")?;
         let document = serde_json::json!({ "header": decoded.header, "claims": decoded.claims });
@@ -335,8 +332,9 @@ pub fn refresh(global: &GlobalArgs) -> Result<()> {
         freshness: Freshness::CLI,
         auto_refresh: true,
         force: true,
+        handout: Handout::Access,
     };
-    let (context, login) = block_on(logins.usable(global.context.as_deref(), want))??;
+    let Usable { context, login, .. } = block_on(logins.usable(global.context.as_deref(), want))??;
     eprintln!(
         "Refreshed the login of context {context:?}; the access token {}.",
         expiry_phrase(login.expires_at, unix_now())

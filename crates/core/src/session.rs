@@ -20,7 +20,7 @@ use std::time::Duration;
 use crate::clock::SystemClock;
 use crate::config::{self, ClusterEntry, ConfigSet};
 use crate::flows::LoginError;
-use crate::logins::{Freshness, LoginStore, Logins, ProviderAuthority, StoredLogin, Want};
+use crate::logins::{Freshness, Handout, LoginStore, Logins, ProviderAuthority, StoredLogin, Want};
 pub use crate::logins::{LIBRARY_MIN_VALID, SessionError};
 use crate::secret::Secret;
 
@@ -156,20 +156,35 @@ impl Session {
     /// serves every task and every `Session` of this login in the process, and the login's lock
     /// keeps other processes (`tokenctl auth token`, kubectl) from renewing it twice.
     pub async fn access_token(&self) -> Result<Secret, SessionError> {
+        self.token(Handout::Access).await
+    }
+
+    /// The token the context's `cluster-token` names for its cluster (the access token unless
+    /// it says `id`), valid for at least a minute, renewed as [`Session::access_token`] is.
+    pub async fn cluster_token(&self) -> Result<Secret, SessionError> {
+        self.token(Handout::Cluster).await
+    }
+
+    async fn token(&self, handout: Handout) -> Result<Secret, SessionError> {
+        let kind = self.logins.find(Some(&self.context))?.token_kind(handout);
         let mut cached = self.shared.lock().await;
         if let Some(login) = cached.as_ref()
-            && Freshness::LIBRARY.holds(login, self.logins.now())
+            && Freshness::LIBRARY.holds(login, kind, self.logins.now())
+            && let Some((token, _)) = login.token(kind)
         {
-            return Ok(login.access_token.clone());
+            return Ok(token.clone());
         }
         match self
             .logins
-            .usable(Some(&self.context), Want::fresh(Freshness::LIBRARY))
+            .usable(
+                Some(&self.context),
+                Want::fresh(Freshness::LIBRARY, handout),
+            )
             .await
         {
-            Ok((_, login)) => {
-                let token = login.access_token.clone();
-                *cached = Some(login);
+            Ok(usable) => {
+                let token = usable.token().clone();
+                *cached = Some(usable.login);
                 Ok(token)
             }
             Err(err) => {

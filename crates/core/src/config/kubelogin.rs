@@ -6,6 +6,7 @@
 use indexmap::IndexMap;
 use serde_yaml_ng::Value;
 
+use crate::config::TokenKind;
 use crate::provider::Flow;
 
 /// A kubelogin user as tokenctl would configure it.
@@ -18,6 +19,9 @@ pub struct Imported {
     pub fields: IndexMap<String, Value>,
     /// The flow the user's login mode means; `None`: the kind's default.
     pub flow: Option<Flow>,
+    /// The token the user handed kubectl: int128's ID token unless `--oidc-use-access-token`,
+    /// Azure kubelogin's access token.
+    pub cluster_token: TokenKind,
     /// Options that have no tokenctl counterpart, as written (`--token-cache-dir=/x`).
     pub unmapped: Vec<String>,
 }
@@ -70,10 +74,18 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
     let mut fields = IndexMap::new();
     let mut scopes: Vec<Value> = Vec::new();
     let mut flow = None;
+    let mut cluster_token = TokenKind::Id;
     let mut unmapped = Vec::new();
     for (name, value) in options {
         let text = value.clone().unwrap_or_default();
         match name.as_str() {
+            // "Instead of using the id_token, use the access_token to authenticate to
+            // Kubernetes" (int128/kubelogin pkg/cmd/get_token.go), a boolean flag.
+            "oidc-use-access-token" => match value.as_deref() {
+                None | Some("true") => cluster_token = TokenKind::Access,
+                Some("false") => cluster_token = TokenKind::Id,
+                Some(_) => unmapped.push(written(name, value)),
+            },
             "oidc-issuer-url" => {
                 fields.insert("issuer".into(), Value::from(text));
             }
@@ -112,6 +124,7 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
         kind: "oidc",
         fields,
         flow,
+        cluster_token,
         unmapped,
     }
 }
@@ -176,6 +189,7 @@ fn azure(options: &[(String, Option<String>)]) -> Imported {
         kind: "azure",
         fields,
         flow,
+        cluster_token: TokenKind::Access,
         unmapped,
     }
 }
@@ -208,6 +222,11 @@ mod tests {
             Value::Sequence(vec!["groups".into(), "email".into(), "team".into()])
         );
         assert_eq!(imported.unmapped, ["--token-cache-dir=/tmp/x"]);
+        assert_eq!(imported.cluster_token, TokenKind::Id, "int128's default");
+        for flag in ["--oidc-use-access-token", "--oidc-use-access-token=true"] {
+            let access = from_exec("kubectl", &words(&format!("oidc-login get-token {flag}")));
+            assert_eq!(access.unwrap().cluster_token, TokenKind::Access, "{flag}");
+        }
         assert!(from_exec("kubectl-oidc_login", &words("get-token --oidc-client-id a")).is_some());
         assert!(from_exec("aws", &words("eks get-token")).is_none());
     }
@@ -224,6 +243,7 @@ mod tests {
         .unwrap();
         assert_eq!(imported.kind, "azure");
         assert_eq!(imported.flow, Some(Flow::ClientCredentials));
+        assert_eq!(imported.cluster_token, TokenKind::Access);
         assert_eq!(
             imported.fields["scopes"],
             Value::Sequence(vec!["6dae42f8-4368-4678-94ff-3960e28e3630/.default".into()])

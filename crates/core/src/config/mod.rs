@@ -23,8 +23,8 @@ pub use edit::{Edit, EditOutcome, Section, TOP_LEVEL_KEYS};
 pub use list::{ContextList, ContextSummary};
 pub use model::{
     CLUSTER_KEYS, CONTEXT_KEYS, ClusterEntry, ContextEntry, CredentialStore, DISCOVER, FileModel,
-    GITHUB_ACTIONS, LIST_KEYS, ProviderEntry, SET_KEYS, SubjectSource, attribute_variable,
-    subject_token_type,
+    GITHUB_ACTIONS, LIST_KEYS, ProviderEntry, SET_KEYS, SubjectSource, TokenKind,
+    attribute_variable, subject_token_type,
 };
 pub use validate::Problem;
 

@@ -148,9 +148,50 @@ pub struct ContextEntry {
     pub registries: Vec<String>,
     /// `registry-username`: the user name given to Docker (default `oauth2accesstoken`).
     pub registry_username: Option<String>,
+    /// `cluster-token`: the token kubectl, `api`, plugins and `proxy` send to the cluster.
+    pub cluster_token: Option<TokenKind>,
     /// Free-form attributes (`workspace: default`), in file order, handed to plugins as
     /// environment. A list rather than a map: a context has a handful, and a file thousands.
     pub attributes: Vec<KeyValue>,
+}
+
+/// Which of a login's tokens is handed out: the access token, or the ID token (what
+/// Kubernetes' OIDC authenticator validates: its `aud` is the client).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenKind {
+    #[default]
+    Access,
+    Id,
+}
+
+impl TokenKind {
+    /// The names `cluster-token` takes.
+    pub const NAMES: &[&str] = &["access", "id"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Id => "id",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TokenKind> {
+        [TokenKind::Access, TokenKind::Id]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+
+    /// What `kubeconfig setup` writes for a provider of `kind` that has no `cluster-token` yet:
+    /// the ID token, as int128/kubelogin and Kubernetes' OIDC authenticator expect it; for
+    /// Entra ID the access token, which AKS and Azure kubelogin use.
+    pub fn for_cluster_of(kind: &str) -> TokenKind {
+        if kind == "azure" {
+            TokenKind::Access
+        } else {
+            TokenKind::Id
+        }
+    }
 }
 
 /// The environment variables tokenctl itself reads or hands to the programs it runs; no context
@@ -190,7 +231,7 @@ pub fn attribute_variable(key: &str) -> Result<String, String> {
 }
 
 /// The keys of a context entry that tokenctl interprets; everything else is an attribute.
-pub const CONTEXT_KEYS: [&str; 15] = [
+pub const CONTEXT_KEYS: [&str; 16] = [
     "name",
     "provider",
     "cluster",
@@ -206,15 +247,17 @@ pub const CONTEXT_KEYS: [&str; 15] = [
     "git-username",
     "registries",
     "registry-username",
+    "cluster-token",
 ];
 
 /// The context keys set with `config set-context --set KEY=VALUE` rather than a flag of their
 /// own (the credential helpers' maps); the list keys take `a,b`.
-pub const SET_KEYS: [&str; 4] = [
+pub const SET_KEYS: [&str; 5] = [
     "git-hosts",
     "git-username",
     "registries",
     "registry-username",
+    "cluster-token",
 ];
 
 /// The context keys that hold a list (one value is a list of one).
@@ -403,6 +446,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
         let (mut client_assertion, mut ci_token_audience) = (None, None);
         let (mut git_hosts, mut git_username, mut registries, mut registry_username) =
             (Vec::new(), None, Vec::new(), None);
+        let mut cluster_token = None;
         let (name, attributes) = read_entry(map, &CONTEXT_KEYS[1..], |key, map| {
             match key {
                 "provider" => provider = map.next_value()?,
@@ -418,6 +462,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
                 "git-hosts" => git_hosts = map.next_value::<OneOrMany>()?.0,
                 "git-username" => git_username = map.next_value()?,
                 "registries" => registries = map.next_value::<OneOrMany>()?.0,
+                "cluster-token" => cluster_token = map.next_value()?,
                 _ => registry_username = map.next_value()?,
             }
             Ok(())
@@ -438,6 +483,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
             git_username,
             registries,
             registry_username,
+            cluster_token,
             attributes,
         })
     }
@@ -486,6 +532,9 @@ impl Serialize for ContextEntry {
             if let Some(value) = value {
                 map.serialize_entry(key, value)?;
             }
+        }
+        if let Some(kind) = self.cluster_token {
+            map.serialize_entry("cluster-token", kind.as_str())?;
         }
         for (key, list) in [
             ("git-hosts", &self.git_hosts),

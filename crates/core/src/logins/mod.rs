@@ -28,7 +28,7 @@ pub use identity::{Identity, Principal, Provided, SelectError, Selection, select
 pub use store::{LoginStore, Place, Removed, Secrets, StoreError, StoredLogin};
 
 use crate::clock::Clock;
-use crate::config::{ConfigError, ConfigSet};
+use crate::config::{ConfigError, ConfigSet, TokenKind};
 use crate::flows::BrowserOpener;
 use crate::flows::{LoginError, LoginUi, Method, RevokeError, requested_scopes};
 use crate::jwt;
@@ -74,10 +74,10 @@ impl Freshness {
         }
     }
 
-    fn window(&self, login: &StoredLogin) -> i64 {
+    fn window(&self, obtained_at: i64, expires_at: Option<i64>) -> i64 {
         let asked = i64::try_from(self.min_valid.as_secs()).unwrap_or(i64::MAX);
-        match (self.literal, login.expires_at) {
-            (false, Some(at)) => asked.min(at.saturating_sub(login.obtained_at).max(0) / 2),
+        match (self.literal, expires_at) {
+            (false, Some(at)) => asked.min(at.saturating_sub(obtained_at).max(0) / 2),
             _ => asked,
         }
     }
@@ -87,14 +87,50 @@ impl Freshness {
     pub fn renew_at(&self, login: &StoredLogin) -> Option<i64> {
         login
             .expires_at
-            .map(|at| at.saturating_sub(self.window(login)))
+            .map(|at| at.saturating_sub(self.window(login.obtained_at, login.expires_at)))
     }
 
-    /// Whether the login's access token stays valid long enough (no stated expiry: valid).
-    pub fn holds(&self, login: &StoredLogin, now: i64) -> bool {
-        login
-            .expires_at
-            .is_none_or(|at| at.saturating_sub(self.window(login)) > now)
+    /// Whether the login's token of `kind` stays valid long enough (no stated expiry: valid;
+    /// no ID token: not).
+    pub fn holds(&self, login: &StoredLogin, kind: TokenKind, now: i64) -> bool {
+        login.lifespan(kind).is_some_and(|(issued, expires_at)| {
+            expires_at.is_none_or(|at| at.saturating_sub(self.window(issued, expires_at)) > now)
+        })
+    }
+}
+
+/// Which token a command hands out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handout {
+    /// The access token: `auth token`, `auth env`, `exec`, the git and docker helpers.
+    Access,
+    /// The ID token: `auth token --id-token`.
+    Id,
+    /// What the context's `cluster-token` names: kubectl, `api`, plugins, `proxy`.
+    Cluster,
+}
+
+/// A token ready to hand out, with the login it comes from.
+#[derive(Clone, Debug)]
+pub struct Usable {
+    /// The context's name ("" when none applies).
+    pub context: String,
+    pub login: StoredLogin,
+    /// Which of the login's tokens [`Usable::token`] is.
+    pub kind: TokenKind,
+}
+
+impl Usable {
+    /// The token to hand out.
+    pub fn token(&self) -> &Secret {
+        self.login
+            .token(self.kind)
+            .map_or(&self.login.access_token, |(token, _)| token)
+    }
+
+    /// When [`Usable::token`] expires.
+    pub fn expires_at(&self) -> Option<i64> {
+        self.login.token(self.kind).and_then(|(_, at)| at)
     }
 }
 
@@ -106,14 +142,17 @@ pub struct Want {
     pub auto_refresh: bool,
     /// Renew even a fresh token (`auth refresh`).
     pub force: bool,
+    /// The token handed out, whose freshness counts.
+    pub handout: Handout,
 }
 
 impl Want {
-    pub fn fresh(freshness: Freshness) -> Want {
+    pub fn fresh(freshness: Freshness, handout: Handout) -> Want {
         Want {
             freshness,
             auto_refresh: true,
             force: false,
+            handout,
         }
     }
 }
@@ -247,6 +286,64 @@ pub struct Found<'a> {
 impl Found<'_> {
     fn needs_no_person(&self) -> bool {
         self.identity.needs_no_person()
+    }
+
+    /// The one rule for which token goes where: the cluster gets what the context's
+    /// `cluster-token` names (the access token by default).
+    pub fn token_kind(&self, handout: Handout) -> TokenKind {
+        match handout {
+            Handout::Access => TokenKind::Access,
+            Handout::Id => TokenKind::Id,
+            Handout::Cluster => self
+                .selection
+                .context
+                .and_then(|c| c.cluster_token)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The login as handed out for `kind`, or why it holds no ID token worth handing out:
+    /// none at all, or a stale one that refreshes do not renew.
+    fn handed(
+        &self,
+        login: StoredLogin,
+        kind: TokenKind,
+        fresh: bool,
+    ) -> Result<Usable, SessionError> {
+        if kind == TokenKind::Id {
+            let cluster = self
+                .selection
+                .context
+                .is_some_and(|c| c.cluster_token == Some(TokenKind::Id));
+            let or_access = if cluster {
+                ", or set `cluster-token: access` for it"
+            } else {
+                ""
+            };
+            if login.id_token.is_none() {
+                return Err(SessionError::Unusable(format!(
+                    "the login of context {:?} holds no ID token (its {} sign-in gave none){or_access}",
+                    self.context, login.flow,
+                )));
+            }
+            if !fresh {
+                let why = if login.id_token_not_refreshed {
+                    ", and its provider returns no ID token on refresh"
+                } else {
+                    ""
+                };
+                return Err(SessionError::LoginRequired(format!(
+                    "the ID token of context {:?} expired{why}: run `{}`{or_access}",
+                    self.context,
+                    run_in(&self.context, "auth login"),
+                )));
+            }
+        }
+        Ok(Usable {
+            context: self.context.clone(),
+            login,
+            kind,
+        })
     }
 }
 
@@ -413,10 +510,19 @@ impl<A> Logins<A> {
 
     /// The hot path: the context's stored login when its token is fresh — no lock, keyring or
     /// network. `None` sends the caller the long way ([`Logins::usable`]), which explains.
-    pub fn cached(&self, wanted: Option<&str>, freshness: Freshness) -> Option<StoredLogin> {
+    pub fn cached(
+        &self,
+        wanted: Option<&str>,
+        freshness: Freshness,
+        handout: Handout,
+    ) -> Option<Usable> {
         let found = self.find(wanted).ok()?;
         let login = self.stored(&found).ok()??;
-        freshness.holds(&login, self.now()).then_some(login)
+        let kind = found.token_kind(handout);
+        if !freshness.holds(&login, kind, self.now()) {
+            return None;
+        }
+        found.handed(login, kind, true).ok()
     }
 
     fn not_logged_in(&self, found: &Found<'_>) -> SessionError {
@@ -478,6 +584,7 @@ fn new_login(identity: &Identity, minted: &Minted, now: i64) -> StoredLogin {
         client_secret: None,
         client_secret_in: None,
         id_token: tokens.id_token.clone(),
+        id_token_not_refreshed: false,
         granted_scope: tokens.scope.clone(),
         obtained_at: now,
     }
@@ -496,18 +603,22 @@ impl<A: Authority> Logins<A> {
     /// refreshed with the refresh token the issuer that minted it gave, else — for logins that
     /// need no person — acquired again; all under the login's lock, so that many processes
     /// cause one request. Returns the context's name and the login.
-    pub async fn usable(
-        &self,
-        wanted: Option<&str>,
-        want: Want,
-    ) -> Result<(String, StoredLogin), SessionError> {
+    pub async fn usable(&self, wanted: Option<&str>, want: Want) -> Result<Usable, SessionError> {
         let found = self.find(wanted)?;
+        let kind = found.token_kind(want.handout);
         let seen = self.stored_or_adopted(&found).await?;
         let now = self.now();
         match &seen {
             Some(login) => {
-                if !want.force && want.freshness.holds(login, now) {
-                    return Ok((found.context, login.clone()));
+                if !want.force && want.freshness.holds(login, kind, now) {
+                    return found.handed(login.clone(), kind, true);
+                }
+                // No ID token to renew: a refresh would spend the refresh token for nothing.
+                let id_unrenewable = login.id_token.is_none()
+                    || (login.id_token_not_refreshed
+                        && want.freshness.holds(login, TokenKind::Access, now));
+                if kind == TokenKind::Id && !want.force && id_unrenewable {
+                    return found.handed(login.clone(), kind, false);
                 }
                 self.check_meetable(login, want.freshness)?;
                 if !want.auto_refresh {
@@ -542,10 +653,10 @@ impl<A: Authority> Logins<A> {
         let now = self.now();
         if let Some(current) = &current
             && seen.as_ref().map(|s| s.obtained_at) != Some(current.obtained_at)
-            && want.freshness.holds(current, now)
+            && want.freshness.holds(current, kind, now)
         {
             // Another process renewed (or signed in) while this one waited: its token serves.
-            return Ok((found.context, current.clone()));
+            return found.handed(current.clone(), kind, true);
         }
         if seen.is_some() && current.is_none() && !found.needs_no_person() {
             // Removed while this one waited: logged out, or its refresh token was refused.
@@ -630,6 +741,7 @@ impl<A: Authority> Logins<A> {
                     next.token_endpoint = previous.token_endpoint.clone().or(next.token_endpoint);
                     if next.id_token.is_none() {
                         next.id_token.clone_from(&previous.id_token);
+                        next.id_token_not_refreshed = previous.id_token.is_some();
                     }
                     if next.granted_scope.is_none() {
                         next.granted_scope.clone_from(&previous.granted_scope);
@@ -669,7 +781,8 @@ impl<A: Authority> Logins<A> {
             });
         }
         self.check_meetable(&next, want.freshness)?;
-        Ok((found.context, next))
+        let fresh = want.freshness.holds(&next, kind, now);
+        found.handed(next, kind, fresh)
     }
 
     /// The context's stored login, or one an earlier version stored for it, adopted.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::config::CredentialStore;
+use crate::config::{CredentialStore, TokenKind};
 use crate::fsutil::{LockGuard, write_own_file};
 use crate::os_keyring::{Backend, Keyring, KeyringError};
 use crate::provider::Flow;
@@ -99,6 +99,10 @@ pub struct StoredLogin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret_in: Option<Backend>,
     pub id_token: Option<Secret>,
+    /// The last refresh returned no ID token: the one kept is older than the access token,
+    /// and a refresh does not renew it (so none is spent trying).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub id_token_not_refreshed: bool,
     /// The scope the provider says it granted.
     pub granted_scope: Option<String>,
     /// Seconds since the epoch.
@@ -119,6 +123,38 @@ impl StoredLogin {
             .map(String::as_str)
             .filter(|scope| !ADDED.contains(scope) && !granted.contains(scope))
             .collect()
+    }
+
+    /// When the ID token expires (its `exp`), for logins that hand it out.
+    pub fn id_token_expires_at(&self) -> Option<i64> {
+        self.lifespan(TokenKind::Id)
+            .and_then(|(_, expires_at)| expires_at)
+    }
+
+    /// When the token of `kind` was issued and when it expires: the access token's as the
+    /// reply said, the ID token's from its `iat` and `exp` (a refresh may leave it older).
+    pub fn lifespan(&self, kind: TokenKind) -> Option<(i64, Option<i64>)> {
+        match kind {
+            TokenKind::Access => Some((self.obtained_at, self.expires_at)),
+            TokenKind::Id => {
+                let Ok(decoded) = crate::jwt::decode(self.id_token.as_ref()?.expose()) else {
+                    return Some((self.obtained_at, None));
+                };
+                let issued = decoded
+                    .claims
+                    .get("iat")
+                    .and_then(serde_json::Value::as_i64);
+                Some((issued.unwrap_or(self.obtained_at), decoded.expires_at()))
+            }
+        }
+    }
+
+    /// The token of `kind` and when it expires; `None` when the login holds no ID token.
+    pub fn token(&self, kind: TokenKind) -> Option<(&Secret, Option<i64>)> {
+        match kind {
+            TokenKind::Access => Some((&self.access_token, self.expires_at)),
+            TokenKind::Id => Some((self.id_token.as_ref()?, self.id_token_expires_at())),
+        }
     }
 
     /// Whether a refresh token is kept, in the file or the keyring.

@@ -60,6 +60,7 @@ contexts:
   - {name: svc, provider: idp, flow: client-credentials}
   - {name: ci, provider: idp, flow: exchange, subject-token: 'file:/run/ci-token'}
   - {name: by-hand, provider: idp, flow: exchange}
+  - {name: kube, provider: idp, flow: password, cluster-token: id}
 current-context: pw
 ";
 
@@ -77,6 +78,10 @@ struct Fake {
     rotate: AtomicBool,
     /// How long a refresh takes: holds the lock while other tasks wait.
     delay: Duration,
+    /// How long ID tokens live: 0 for an opaque `id-N`, else a JWT with that `exp`.
+    id_lifetime: AtomicU64,
+    /// Whether a refresh returns an ID token (Entra ID and Keycloak do; others may not).
+    id_on_refresh: AtomicBool,
     who: Mutex<String>,
 }
 
@@ -91,6 +96,8 @@ impl Fake {
             unverified_refresh: AtomicBool::new(false),
             rotate: AtomicBool::new(true),
             delay: Duration::ZERO,
+            id_lifetime: AtomicU64::new(0),
+            id_on_refresh: AtomicBool::new(false),
             who: Mutex::new("alice".into()),
         }
     }
@@ -108,14 +115,32 @@ impl Fake {
         self.calls.lock().unwrap().push(what);
         let n = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
         let who = self.who.lock().unwrap().clone();
-        let _ = &self.clock;
+        let id_lifetime = self.id_lifetime.load(Ordering::SeqCst);
+        let id_token = match id_lifetime {
+            0 => format!("id-{n}"),
+            _ => {
+                use base64::Engine;
+                let part = |json: serde_json::Value| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
+                };
+                let iat = self.clock.now();
+                let exp = iat + i64::try_from(id_lifetime).unwrap();
+                let claims = serde_json::json!({"sub": who, "n": n, "iat": iat, "exp": exp});
+                format!(
+                    "{}.{}.sig",
+                    part(serde_json::json!({"alg": "RS256"})),
+                    part(claims)
+                )
+            }
+        };
+        let gives_id = what != "refresh" || self.id_on_refresh.load(Ordering::SeqCst);
         Minted {
             tokens: TokenSet {
                 access_token: Secret::new(format!("at-{n}-{who}")),
                 token_type: "Bearer".into(),
                 lifetime: Some(Lifetime::Seconds(self.lifetime.load(Ordering::SeqCst))),
                 refresh_token: person.then(|| Secret::new(format!("rt-{n}-{who}"))),
-                id_token: (what != "refresh").then(|| Secret::new(format!("id-{n}"))),
+                id_token: gives_id.then(|| Secret::new(id_token)),
                 scope: (what != "refresh").then(|| "read".to_owned()),
             },
             kind: "fake".into(),
@@ -247,9 +272,9 @@ async fn sign_in(logins: &Logins<Arc<Fake>>, context: &str) -> SignedIn {
 
 async fn token(logins: &Logins<Arc<Fake>>, context: &str) -> Result<String, SessionError> {
     logins
-        .usable(Some(context), Want::fresh(Freshness::CLI))
+        .usable(Some(context), Want::fresh(Freshness::CLI, Handout::Access))
         .await
-        .map(|(_, login)| login.access_token.expose().to_owned())
+        .map(|usable| usable.login.access_token.expose().to_owned())
 }
 
 #[tokio::test]
@@ -258,7 +283,11 @@ async fn a_context_hands_out_only_a_login_made_for_what_it_asks() {
     let logins = world.logins();
     *world.fake.who.lock().unwrap() = "mallory".into();
     let signed = sign_in(&logins, "pw").await;
-    assert_eq!(signed.used_by, ["pw", "also-pw"], "same asks: one sign-in");
+    assert_eq!(
+        signed.used_by,
+        ["pw", "also-pw", "kube"],
+        "same asks (whichever token goes to the cluster): one sign-in"
+    );
 
     // Other scopes, a `login:` name, or the application itself: not mallory's login.
     for other in ["alice", "second"] {
@@ -291,7 +320,7 @@ async fn a_context_hands_out_only_a_login_made_for_what_it_asks() {
     let out = logins.logout(Some("pw")).await.unwrap().unwrap();
     assert_eq!(
         out.also,
-        ["also-pw"],
+        ["also-pw", "kube"],
         "logout names the contexts it logs out"
     );
     assert!(
@@ -383,8 +412,8 @@ async fn a_refresh_rotates_and_keeps_what_the_reply_leaves_out() {
     let logins = world.logins();
     sign_in(&logins, "pw").await;
     world.clock.advance(3600 - 60);
-    let (_, login) = logins
-        .usable(Some("pw"), Want::fresh(Freshness::CLI))
+    let Usable { login, .. } = logins
+        .usable(Some("pw"), Want::fresh(Freshness::CLI, Handout::Access))
         .await
         .unwrap();
     assert_eq!(world.fake.count("refresh"), 1);
@@ -406,6 +435,101 @@ async fn a_refresh_rotates_and_keeps_what_the_reply_leaves_out() {
     assert_eq!(login.expires_at, Some(world.clock.now() + 3600));
 }
 
+/// kubectl gets the ID token where the context says `cluster-token: id`; the ID token has its
+/// own freshness, and a stale one is renewed while the shared access token is left alone.
+#[tokio::test]
+async fn the_cluster_gets_the_id_token_with_its_own_freshness() {
+    let world = World::new();
+    let logins = world.logins();
+    world.fake.id_lifetime.store(600, Ordering::SeqCst);
+    world.fake.id_on_refresh.store(true, Ordering::SeqCst);
+    sign_in(&logins, "pw").await;
+    let want = |handout| Want::fresh(Freshness::CLI, handout);
+    let cluster = logins
+        .usable(Some("kube"), want(Handout::Cluster))
+        .await
+        .unwrap();
+    assert_eq!(cluster.kind, TokenKind::Id);
+    assert_eq!(
+        cluster.token().expose(),
+        cluster.login.id_token.as_ref().unwrap().expose()
+    );
+    assert_eq!(cluster.expires_at(), Some(world.clock.now() + 600));
+    let access = logins
+        .usable(Some("kube"), want(Handout::Access))
+        .await
+        .unwrap();
+    assert_eq!(access.token().expose(), access.login.access_token.expose());
+    assert_eq!(
+        logins
+            .cached(Some("pw"), Freshness::CLI, Handout::Cluster)
+            .unwrap()
+            .kind,
+        TokenKind::Access,
+        "the default cluster token"
+    );
+
+    // 5 minutes before the ID token expires: stale for the cluster, while the access token
+    // (an hour) is not.
+    world.clock.advance(301);
+    assert!(
+        logins
+            .cached(Some("kube"), Freshness::CLI, Handout::Cluster)
+            .is_none()
+    );
+    assert!(
+        logins
+            .cached(Some("pw"), Freshness::CLI, Handout::Access)
+            .is_some()
+    );
+    let renewed = logins
+        .usable(Some("kube"), want(Handout::Cluster))
+        .await
+        .unwrap();
+    assert_eq!(world.fake.count("refresh"), 1);
+    assert_eq!(renewed.expires_at(), Some(world.clock.now() + 600));
+    assert!(
+        logins
+            .cached(Some("kube"), Freshness::CLI, Handout::Cluster)
+            .is_some()
+    );
+}
+
+/// A provider that returns no ID token on refresh: the stale one is never handed out, the
+/// command asks for a sign-in (exit 4) with both ways out, and the refresh token is not spent
+/// again on every later call.
+#[tokio::test]
+async fn no_id_token_on_refresh_asks_for_a_sign_in_once_and_spends_nothing_more() {
+    let world = World::new();
+    let logins = world.logins();
+    world.fake.id_lifetime.store(600, Ordering::SeqCst);
+    sign_in(&logins, "pw").await;
+    world.clock.advance(301);
+    let want = Want::fresh(Freshness::CLI, Handout::Cluster);
+    let err = logins.usable(Some("kube"), want).await.unwrap_err();
+    assert!(err.is_login_required(), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("returns no ID token on refresh"), "{text}");
+    assert!(
+        text.contains("auth login") && text.contains("cluster-token: access"),
+        "{text}"
+    );
+    assert_eq!(world.fake.count("refresh"), 1);
+    let again = logins.usable(Some("kube"), want).await.unwrap_err();
+    assert!(again.is_login_required(), "{again}");
+    assert_eq!(
+        world.fake.count("refresh"),
+        1,
+        "no refresh spent for nothing"
+    );
+    // The access token the refresh brought serves everything else.
+    assert!(token(&logins, "pw").await.is_ok());
+    assert_eq!(world.fake.count("refresh"), 1);
+    // A new sign-in brings an ID token again.
+    sign_in(&logins, "kube").await;
+    assert!(logins.usable(Some("kube"), want).await.is_ok());
+}
+
 #[tokio::test]
 async fn a_refreshed_id_token_that_fails_a_check_keeps_only_the_rotated_refresh_token() {
     let world = World::new();
@@ -414,7 +538,7 @@ async fn a_refreshed_id_token_that_fails_a_check_keeps_only_the_rotated_refresh_
     world.fake.unverified_refresh.store(true, Ordering::SeqCst);
     world.clock.advance(3600 - 60);
     let err = logins
-        .usable(Some("pw"), Want::fresh(Freshness::CLI))
+        .usable(Some("pw"), Want::fresh(Freshness::CLI, Handout::Access))
         .await
         .unwrap_err();
     assert!(!err.is_login_required(), "exit 1, not 4: {err}");
@@ -449,8 +573,8 @@ async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
     world.fake.rotate.store(false, Ordering::SeqCst);
     for _ in 0..2 {
         world.clock.advance(3600);
-        let (_, login) = logins
-            .usable(Some("pw"), Want::fresh(Freshness::CLI))
+        let Usable { login, .. } = logins
+            .usable(Some("pw"), Want::fresh(Freshness::CLI, Handout::Access))
             .await
             .unwrap();
         assert_eq!(login.refresh_token.unwrap().expose(), "rt-1-alice");
@@ -543,11 +667,17 @@ async fn a_login_is_not_handed_out_once_its_provider_changed() {
     let world = World::new();
     let logins = world.logins();
     sign_in(&logins, "pw").await;
-    assert!(logins.cached(Some("pw"), Freshness::CLI).is_some());
+    assert!(
+        logins
+            .cached(Some("pw"), Freshness::CLI, Handout::Access)
+            .is_some()
+    );
     std::fs::write(&world.config, CONFIG.replace("idp.test", "other.test")).unwrap();
     let logins = world.logins();
     assert!(
-        logins.cached(Some("pw"), Freshness::CLI).is_none(),
+        logins
+            .cached(Some("pw"), Freshness::CLI, Handout::Access)
+            .is_none(),
         "not on the hot path"
     );
     let err = token(&logins, "pw").await.unwrap_err().to_string();
@@ -564,7 +694,12 @@ async fn an_explicit_min_valid_is_honoured_literally() {
     let world = World::new();
     let logins = world.logins();
     sign_in(&logins, "pw").await;
-    let want = |min: u64| Want::fresh(Freshness::at_least(Duration::from_secs(min)));
+    let want = |min: u64| {
+        Want::fresh(
+            Freshness::at_least(Duration::from_secs(min)),
+            Handout::Access,
+        )
+    };
     // One hour tokens: two hours cannot be had, and the provider is not asked.
     let err = logins.usable(Some("pw"), want(7200)).await.unwrap_err();
     assert!(!err.is_login_required());
@@ -599,19 +734,20 @@ fn freshness_never_overflows() {
         client_secret: None,
         client_secret_in: None,
         id_token: None,
+        id_token_not_refreshed: false,
         granted_scope: None,
         obtained_at,
     };
     let huge = Freshness::at_least(Duration::MAX);
-    assert!(!huge.holds(&login(Some(i64::MAX), 0), 0));
-    assert!(!Freshness::CLI.holds(&login(Some(i64::MIN), i64::MAX), 0));
-    assert!(Freshness::CLI.holds(&login(Some(i64::MAX), i64::MIN), 0));
-    assert!(Freshness::CLI.holds(&login(None, 0), i64::MAX));
+    assert!(!huge.holds(&login(Some(i64::MAX), 0), TokenKind::Access, 0));
+    assert!(!Freshness::CLI.holds(&login(Some(i64::MIN), i64::MAX), TokenKind::Access, 0));
+    assert!(Freshness::CLI.holds(&login(Some(i64::MAX), i64::MIN), TokenKind::Access, 0));
+    assert!(Freshness::CLI.holds(&login(None, 0), TokenKind::Access, i64::MAX));
     // Default rule: 5 minutes, or half the lifetime of short tokens.
-    assert!(Freshness::CLI.holds(&login(Some(1000), 0), 699));
-    assert!(!Freshness::CLI.holds(&login(Some(1000), 0), 700));
-    assert!(Freshness::CLI.holds(&login(Some(60), 0), 29));
-    assert!(!Freshness::CLI.holds(&login(Some(60), 0), 30));
+    assert!(Freshness::CLI.holds(&login(Some(1000), 0), TokenKind::Access, 699));
+    assert!(!Freshness::CLI.holds(&login(Some(1000), 0), TokenKind::Access, 700));
+    assert!(Freshness::CLI.holds(&login(Some(60), 0), TokenKind::Access, 29));
+    assert!(!Freshness::CLI.holds(&login(Some(60), 0), TokenKind::Access, 30));
 }
 
 #[tokio::test]
@@ -669,7 +805,10 @@ async fn a_token_kept_fresh_for_another_program_is_renewed_when_it_stops_countin
     let world = World::new();
     let logins = world.logins();
     sign_in(&logins, "pw").await;
-    let login = logins.cached(Some("pw"), Freshness::CLI).unwrap();
+    let login = logins
+        .cached(Some("pw"), Freshness::CLI, Handout::Access)
+        .unwrap()
+        .login;
     // An hour's token: renewed five minutes before it expires.
     assert_eq!(
         Freshness::CLI.renew_at(&login),
