@@ -295,7 +295,7 @@ fn kubeconfig_setup_gives_kubectl_the_token_each_kind_of_cluster_validates() {
 providers:
   - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
   - {{name: dex, kind: oidc, issuer: '{base}/oidc', client-id: cli}}
-  - {{name: corp, kind: azure, authority-host: '{base}', tenant: contoso.onmicrosoft.com, client-id: cli}}
+  - {{name: corp, kind: azure, authority-host: '{base}', tenant: contoso.onmicrosoft.com, client-id: cli, scope-prefix: 'api://nmp/'}}
 clusters:
   - {{name: kube, server: '{kube}', certificate-authority: '{kube_ca}'}}
   - {{name: aks, server: '{aks}', certificate-authority: '{aks_ca}'}}

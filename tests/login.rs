@@ -697,6 +697,63 @@ contexts:
     password("china").ok();
     let id = claims(&sandbox, "china", &["--id-token"]);
     assert_eq!(id["iss"], work_issuer);
+
+    // A bare API scope would be Microsoft Graph's (AADSTS650053): refused before any request,
+    // with the fix; with the API's App ID URI as scope-prefix, it is that API's scope.
+    let before = idp.requests(&format!("POST /{AZURE_TENANT}/oauth2/v2.0/token"));
+    let bare = sandbox.run_input(
+        [
+            "--context",
+            "domain",
+            "auth",
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--scope",
+            "platform:read",
+        ],
+        "correct-horse\n",
+        &[],
+    );
+    assert!(
+        bare.fails_with(1)
+            .contains("the scope \"platform:read\" names no API")
+            && bare.stderr.contains("--scope-prefix api://YOUR-API/"),
+        "{}",
+        bare.stderr
+    );
+    assert_eq!(
+        idp.requests(&format!("POST /{AZURE_TENANT}/oauth2/v2.0/token")),
+        before
+    );
+    sandbox
+        .run([
+            "config",
+            "set-provider",
+            "domain",
+            "--scope-prefix",
+            "api://nmp/",
+        ])
+        .ok();
+    password("domain").ok();
+    let prefixed = sandbox.run_input(
+        [
+            "--context",
+            "domain",
+            "auth",
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--scope",
+            "platform:read",
+        ],
+        "correct-horse\n",
+        &[],
+    );
+    prefixed.ok();
+    assert_eq!(claims(&sandbox, "domain", &[])["scope"], "platform:read");
 }
 
 #[test]
@@ -719,6 +776,73 @@ fn nemo_style_device_login_through_a_discovering_cluster() {
     assert!(
         status.contains("platform:read platform:write"),
         "the cluster's default scopes: {status}"
+    );
+}
+
+/// NeMo's documented discovery shapes: a cluster backed by Entra ID whose `scope_prefix` names
+/// the API (its bare scopes would be Microsoft Graph's), NeMo Helix's list of clients, and a
+/// cluster with authentication off.
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn nemo_discovery_shapes_entra_with_a_scope_prefix_helix_clients_and_no_auth() {
+    let idp = Idp::start();
+    let base = &idp.base;
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+clusters:
+  - {{name: entra, server: '{base}/cluster-entra'}}
+  - {{name: helix, server: '{base}/cluster-helix'}}
+  - {{name: open, server: '{base}/cluster-open'}}
+contexts:
+  - {{name: entra, provider: discover, cluster: entra, flow: device}}
+  - {{name: helix, provider: discover, cluster: helix, flow: password}}
+  - {{name: open, provider: discover, cluster: open, flow: password}}
+"
+    ));
+    let (run, _) = device_login(&sandbox, &idp, "entra", true);
+    run.ok();
+    let access = claims(&sandbox, "entra", &[]);
+    assert_eq!(access["scope"], "platform:read platform:write", "{access}");
+    let status = sandbox
+        .run(["--context", "entra", "auth", "status"])
+        .ok()
+        .to_owned();
+    assert!(
+        status.contains("api://nmp/platform:read api://nmp/platform:write"),
+        "the cluster's default scopes, prefixed: {status}"
+    );
+    assert!(!status.contains("fewer scopes"), "{status}");
+    let id = claims(&sandbox, "entra", &["--id-token"]);
+    assert_eq!(id["iss"], format!("{base}/{AZURE_TENANT}/v2.0"));
+
+    let login = |context: &str| {
+        sandbox.run_input(
+            [
+                "--context",
+                context,
+                "auth",
+                "login",
+                "--username",
+                "alice",
+                "--password-stdin",
+            ],
+            "correct-horse\n",
+            &[],
+        )
+    };
+    login("helix").ok();
+    assert_eq!(
+        claims(&sandbox, "helix", &[])["client_id"],
+        "cli",
+        "the default client"
+    );
+    let open = login("open");
+    assert!(
+        open.fails_with(1).contains(
+            "cluster \"open\" needs no login: its discovery document says auth_enabled: false"
+        ),
+        "{}",
+        open.stderr
     );
 }
 

@@ -13,7 +13,7 @@
 //                                  (the dialect of examples/custom-provider)
 //   /runai/api/v1/token            Run:ai token API (JSON, camelCase)
 //   /runai/v1/k8s/auth/oauth/apptoken   the deprecated application-token endpoint
-//   /cluster/apis/auth/discovery   a cluster advertising its provider (the plain OIDC mount)
+//   /cluster*/apis/auth/discovery  clusters advertising their provider in NeMo's shape (CLUSTERS)
 //
 // Test-only endpoints, under /test/: approve or deny a device user_code, count requests, shape
 // refresh replies, hand out the private key of the client `service-jwt`, and a fake GitHub
@@ -513,6 +513,8 @@ export const AZURE_TENANT = '11111111-2222-3333-4444-555555555555';
 export const AZURE_DOMAIN = 'contoso.onmicrosoft.com';
 /** The directory of personal Microsoft accounts, which /consumers serves. */
 export const MSA_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
+/** The App ID URI of the API the Azure mount's access tokens are for (NeMo's Azure guide). */
+export const AZURE_API = 'api://nmp';
 
 /** Mount table: prefix → { provider, rewrite(path) }. Built once the port is known. */
 function mounts(base) {
@@ -536,6 +538,7 @@ function mounts(base) {
   const azureMount = {
     rewrite: (path) => path.replace(/^\/v2\.0\/\.well-known\//, '/.well-known/'),
     offlineWithoutConsent: true,
+    entra: true,
   };
   const multiTenantIssuer = `${base}/{tenantid}/v2.0`;
   table.push({ prefix: `/${AZURE_TENANT}`, provider: azure, ...azureMount });
@@ -558,6 +561,68 @@ function mounts(base) {
     offlineWithoutConsent: true,
   });
   return table;
+}
+
+/**
+ * Entra ID's scopes: an API's scope is named by the API's App ID URI (`api://nmp/platform:read`,
+ * or `api://nmp/.default` for all it was granted); "a scope without a resource means Microsoft
+ * Graph" (learn.microsoft.com, "Scopes and permissions"), so a bare custom scope is refused with
+ * AADSTS650053 as the real service refuses it (gregtwallace/certwarden-backend#12). The provider
+ * underneath grants the bare names; token replies name them with the App ID URI again, as Entra's
+ * `scope` does. Returns true when it answered.
+ */
+async function entraScopes(req, res, url) {
+  const rename = (scope) => {
+    const words = (scope || '').split(' ').filter(Boolean);
+    const out = [];
+    for (const word of words) {
+      if (word === `${AZURE_API}/.default`) {
+        out.push(...API_SCOPES);
+      } else if (word.startsWith(`${AZURE_API}/`) && API_SCOPES.includes(word.slice(AZURE_API.length + 1))) {
+        out.push(word.slice(AZURE_API.length + 1));
+      } else if (['openid', 'profile', 'email', 'offline_access'].includes(word)) {
+        out.push(word);
+      } else {
+        return { refused: word };
+      }
+    }
+    return { scope: out.join(' ') };
+  };
+  const refuse = (word) => {
+    sendJson(res, 400, {
+      error: 'invalid_client',
+      error_description: `AADSTS650053: The application 'cli' asked for scope '${word}' that doesn't exist on the resource '00000003-0000-0000-c000-000000000000'.`,
+      error_codes: [650053],
+    });
+    return true;
+  };
+  if (req.method === 'GET') {
+    if (!url.searchParams.has('scope')) return false;
+    const { scope, refused } = rename(url.searchParams.get('scope'));
+    if (refused) return refuse(refused);
+    url.searchParams.set('scope', scope);
+    return false;
+  }
+  if (req.method !== 'POST') return false;
+  await formBody(req);
+  if (req.body?.scope !== undefined) {
+    const { scope, refused } = rename(req.body.scope);
+    if (refused) return refuse(refused);
+    req.body.scope = scope;
+  }
+  if (/\/token$/.test(url.pathname)) {
+    rewriteJson(res, (reply) => (typeof reply.scope === 'string'
+      ? { ...reply, scope: reply.scope.split(' ').map((w) => (API_SCOPES.includes(w) ? `${AZURE_API}/${w}` : w)).join(' ') }
+      : reply));
+  }
+  return false;
+}
+
+/** Parses a form body into req.body once (oidc-provider then reads req.body). */
+async function formBody(req) {
+  if (req.body !== undefined || (req.headers['content-type'] || '').startsWith('application/json')) return;
+  const raw = await readBody(req);
+  req.body = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
 }
 
 /** Reads a request body (bounded). */
@@ -661,6 +726,60 @@ async function handleRunai(req, res, path) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// NeMo-platform-style clusters that say which provider issues their tokens, in the documented
+// shape of `GET /apis/auth/discovery` (NeMo Platform API reference, "Get Auth Discovery"):
+// `auth_enabled`, and `oidc` only when OIDC is on, with `default_scopes` a space-separated string
+// (the NeMo config template's) and `scope_prefix` for custom scopes; NeMo Helix lists `clients`,
+// exactly one of them the default.
+
+/** `http://127.0.0.1:PORT`, once listening. */
+let serverBase;
+
+const NEMO_DEFAULT_SCOPES = 'openid profile email offline_access platform:read platform:write';
+
+/** The `oidc` object for a provider whose endpoints sit below `base`, named by `paths`. */
+function nemoOidc(issuer, base, paths) {
+  return {
+    issuer,
+    authorization_endpoint: `${base}${paths.authorization}`,
+    token_endpoint: `${base}${paths.token}`,
+    device_authorization_endpoint: `${base}${paths.device}`,
+    default_scopes: NEMO_DEFAULT_SCOPES,
+  };
+}
+
+const OIDC_PATHS = { authorization: '/auth', token: '/token', device: '/device/auth' };
+const AZURE_PATHS = { authorization: '/oauth2/v2.0/authorize', token: '/oauth2/v2.0/token', device: '/oauth2/v2.0/devicecode' };
+
+const CLUSTERS = {
+  // Backed by the plain OIDC mount.
+  cluster: (base) => ({
+    auth_enabled: true,
+    oidc: { ...nemoOidc(`${base}/oidc`, `${base}/oidc`, OIDC_PATHS), client_id: 'cli' },
+  }),
+  // Backed by the Entra mount, as NeMo's Azure guide sets it up: the API's scopes are named by
+  // its App ID URI, which `scope_prefix` gives.
+  'cluster-entra': (base) => ({
+    auth_enabled: true,
+    oidc: {
+      ...nemoOidc(`${base}/${AZURE_TENANT}/v2.0`, `${base}/${AZURE_TENANT}`, AZURE_PATHS),
+      client_id: 'cli',
+      scope_prefix: `${AZURE_API}/`,
+    },
+  }),
+  // NeMo Helix: a list of clients.
+  'cluster-helix': (base) => ({
+    auth_enabled: true,
+    oidc: {
+      ...nemoOidc(`${base}/oidc`, `${base}/oidc`, OIDC_PATHS),
+      clients: [{ client_id: 'web', name: 'Studio' }, { client_id: 'cli', name: 'CLI', default: true }],
+    },
+  }),
+  // Authentication off: no `oidc` at all.
+  'cluster-open': () => ({ auth_enabled: false }),
+};
+
+// ---------------------------------------------------------------------------------------------
 // Test-only endpoints.
 
 /** Approves (or denies) a pending device authorization by its user_code, as a user would. */
@@ -732,20 +851,15 @@ async function main() {
         await new Promise((resolve) => { setTimeout(resolve, tokenDelay); });
       }
       if (url.pathname === '/runai/jwks') return sendJson(res, 200, runai.jwks);
-      // A NeMo-platform-style cluster that says which provider issues its tokens.
-      if (url.pathname === '/cluster/apis/auth/discovery') {
-        return sendJson(res, 200, {
-          issuer: `${table[0].provider.issuer}`,
-          client_id: 'cli',
-          scopes: API_SCOPES,
-        });
-      }
+      const discovery = /^\/(cluster[a-z-]*)\/apis\/auth\/discovery$/.exec(url.pathname);
+      if (discovery && CLUSTERS[discovery[1]]) return sendJson(res, 200, CLUSTERS[discovery[1]](serverBase));
       if (url.pathname.startsWith('/runai/')) return await handleRunai(req, res, url.pathname.slice('/runai'.length));
       const mount = table.find(({ prefix }) => url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
       if (!mount) return sendJson(res, 404, { error: 'not_found' });
       let rest = url.pathname.slice(mount.prefix.length) || '/';
       if (mount.rewrite) rest = mount.rewrite(rest);
       if (mount.audienceAsResource) await audienceAsResource(req);
+      if (mount.entra && (await entraScopes(req, res, url))) return undefined;
       if (CLIENT_ENDPOINT.test(rest) && (await refusedClientAuth(req, res, mount))) return undefined;
       if (CLIENT_ENDPOINT.test(rest) && (await federatedAssertion(req, res))) return undefined;
       if (refreshReply !== 'issued' && req.body?.grant_type === 'refresh_token') rewriteReply(res, refreshReply);
@@ -767,6 +881,7 @@ async function main() {
     const { port } = server.address();
     const base = `http://127.0.0.1:${port}`;
     stage(`listening on ${base}`);
+    serverBase = base;
     github.issuer = `${base}/github-actions`;
     table = mounts(base);
     stage('providers mounted');
@@ -787,11 +902,7 @@ const CLIENT_ENDPOINT = /\/(token|revoke|revocation|devicecode|code|device|intro
 
 async function refusedClientAuth(req, res, mount) {
   if (req.method !== 'POST' || (req.headers['content-type'] || '').startsWith('application/json')) return false;
-  if (req.body === undefined) {
-    const raw = await readBody(req);
-    // The stream is consumed: oidc-provider then reads the parsed body from req.body.
-    req.body = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
-  }
+  await formBody(req);
   const basic = /^basic /i.test(req.headers.authorization || '');
   let clientId = req.body.client_id;
   if (basic) {

@@ -192,6 +192,11 @@ pub mod fields {
         FieldKind::Path,
         "CA bundle (PEM) that signs the provider's certificate, trusted instead of the system roots (a corporate CA)",
     );
+    pub const SCOPE_PREFIX: FieldSpec = FieldSpec::optional(
+        "scope-prefix",
+        FieldKind::Text,
+        "prepended to scopes with `:` or ending in `.default` that are not URIs (an API's App ID URI, api://nmp/)",
+    );
     pub const REDIRECT_PORT: FieldSpec = FieldSpec::optional(
         "redirect-port",
         FieldKind::Port,
@@ -209,6 +214,7 @@ pub mod fields {
         CLIENT_KEY_KEYRING,
         CLIENT_CERTIFICATE_FILE,
         SCOPES,
+        SCOPE_PREFIX,
         REDIRECT_PORT,
         CERTIFICATE_AUTHORITY,
     ];
@@ -369,6 +375,12 @@ pub trait Provider: Send + Sync + 'static {
     /// How the token endpoint is spoken; standard OAuth forms unless the dialect has its own.
     fn token_wire(&self, _config: &ProviderConfig<'_>) -> std::sync::Arc<dyn TokenWire> {
         std::sync::Arc::new(OAuthWire)
+    }
+
+    /// Refuses scopes the provider would misread, before any request: the message says why
+    /// and how to write them.
+    fn check_scopes(&self, _config: &ProviderConfig<'_>, _scopes: &[String]) -> Result<(), String> {
+        Ok(())
     }
 
     /// Checks that go beyond each field's kind (combinations, dialect rules). The generic

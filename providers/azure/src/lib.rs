@@ -1,6 +1,7 @@
 //! Azure AD / Entra ID (v2.0 endpoints), spoken the way MSAL speaks it.
 
 use tokenctl_core::base_url::{join_path, parse_base_url};
+use tokenctl_core::flows::names_no_api;
 use tokenctl_core::provider::FieldError;
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 
@@ -100,6 +101,18 @@ impl Provider for Azure {
         } else {
             &[]
         }
+    }
+
+    /// A custom scope without its API (`platform:read`) is a Microsoft Graph scope to Entra ID,
+    /// which answers AADSTS650053: name the API by its App ID URI.
+    fn check_scopes(&self, config: &ProviderConfig<'_>, scopes: &[String]) -> Result<(), String> {
+        let Some(bare) = scopes.iter().find(|scope| names_no_api(scope)) else {
+            return Ok(());
+        };
+        Err(format!(
+            "the scope {bare:?} names no API, and Entra ID would read it as a Microsoft Graph scope: set the API's App ID URI as the provider's scope-prefix (`tokenctl config set-provider {} --scope-prefix api://YOUR-API/`), or write the scope in full (api://YOUR-API/{bare})",
+            config.name
+        ))
     }
 
     fn validate_extra(&self, config: &ProviderConfig<'_>) -> Vec<FieldError> {

@@ -14,6 +14,7 @@ use crate::client_auth::{ClientAuth, ClientKey, KeySource, Learned};
 use crate::config::{self, ContextEntry, ProviderEntry, SubjectSource};
 use crate::http::HttpClient;
 use crate::oauth::{self, Client, Grant, OAuthError, TokenRequest, TokenSet};
+use crate::provider::fields::SCOPE_PREFIX;
 use crate::provider::{Endpoints, Flow, ProviderConfig};
 use crate::secret::Secret;
 use crate::tls::TlsTrust;
@@ -186,7 +187,13 @@ pub async fn resolve(
         })?;
         listed = discover(http, &url, &mut endpoints).await?;
     }
-    let requested_scopes = requested_scopes(entry, context, scope_override);
+    let requested_scopes = with_prefix(
+        config.text(SCOPE_PREFIX.name),
+        requested_scopes(entry, context, scope_override),
+    );
+    dialect
+        .check_scopes(&config, &requested_scopes)
+        .map_err(&problem)?;
     let mut scopes = requested_scopes.clone();
     for standard in dialect.standard_scopes(flow) {
         if !scopes.iter().any(|s| s == standard) {
@@ -345,6 +352,30 @@ pub fn requested_scopes(
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// NeMo's rule for `scope-prefix`: it goes before each custom scope (one with `:` or ending in
+/// `.default`) that is not already a URI (`api://…/x`, `https://…/.default`). Idempotent, so
+/// the scopes a login recorded can be prefixed again.
+pub fn with_prefix(prefix: Option<&str>, scopes: Vec<String>) -> Vec<String> {
+    let Some(prefix) = prefix.filter(|p| !p.is_empty()) else {
+        return scopes;
+    };
+    scopes
+        .into_iter()
+        .map(|scope| {
+            if names_no_api(&scope) {
+                format!("{prefix}{scope}")
+            } else {
+                scope
+            }
+        })
+        .collect()
+}
+
+/// A custom scope (with `:` or ending in `.default`) that does not name its API by a URI.
+pub fn names_no_api(scope: &str) -> bool {
+    (scope.contains(':') || scope.ends_with(".default")) && !scope.contains("://")
 }
 
 /// Fills the endpoints from the OpenID discovery document, checked by [`crate::discovery::read`]
@@ -643,14 +674,68 @@ async fn device(
     }
 }
 
-/// What a cluster's `GET /apis/auth/discovery` says: which OpenID provider issues its tokens,
-/// for which client, with which scopes by default.
+/// What a cluster's `GET /apis/auth/discovery` says, in NeMo's documented shape: whether it
+/// authenticates at all, and which OpenID provider issues its tokens, for which client, with
+/// which scopes by default. Unknown fields (later versions add `workload_*`) are ignored.
 #[derive(Deserialize)]
 struct ClusterDiscovery {
+    auth_enabled: bool,
+    #[serde(default)]
+    oidc: Option<ClusterOidc>,
+}
+
+#[derive(Deserialize)]
+struct ClusterOidc {
     issuer: String,
+    #[serde(default)]
+    client_id: Option<String>,
+    /// NeMo Helix: the clients the cluster offers, exactly one of them the default.
+    #[serde(default)]
+    clients: Vec<ClusterClient>,
+    /// A space-separated string ("openid profile email offline_access platform:read").
+    #[serde(default)]
+    default_scopes: Option<ScopeList>,
+    /// Prepended to custom scopes (those with `:` or ending in `.default`).
+    #[serde(default)]
+    scope_prefix: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ClusterClient {
     client_id: String,
     #[serde(default)]
-    scopes: Vec<String>,
+    default: bool,
+}
+
+/// Scopes as NeMo writes them, a space-separated string, or a list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScopeList {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl ScopeList {
+    fn scopes(self) -> Vec<String> {
+        match self {
+            ScopeList::Text(text) => text.split_whitespace().map(str::to_owned).collect(),
+            ScopeList::List(list) => list,
+        }
+    }
+}
+
+impl ClusterOidc {
+    /// `client_id`, else the default of Helix's `clients` (the only one, if just one).
+    fn client(&self) -> Option<&str> {
+        self.client_id.as_deref().or_else(|| {
+            let defaults: Vec<&ClusterClient> = self.clients.iter().filter(|c| c.default).collect();
+            match (defaults.as_slice(), self.clients.as_slice()) {
+                ([one], _) => Some(one.client_id.as_str()),
+                ([], [only]) => Some(only.client_id.as_str()),
+                _ => None,
+            }
+        })
+    }
 }
 
 /// The provider name a discovered provider is stored under: `discover:{cluster}`.
@@ -685,21 +770,35 @@ pub async fn discover_cluster(
     }
     let found: ClusterDiscovery = serde_json::from_slice(&reply.body)
         .map_err(|err| problem(format!("{url} is not an auth discovery document ({err})")))?;
+    let oidc = match found.oidc {
+        Some(oidc) if found.auth_enabled => oidc,
+        Some(_) | None if !found.auth_enabled => {
+            return Err(LoginError::NoLoginNeeded(cluster.name.clone()));
+        }
+        _ => {
+            return Err(problem(format!(
+                "{url} says authentication is enabled but names no OpenID provider (`oidc`)"
+            )));
+        }
+    };
+    let client = oidc.client().ok_or_else(|| {
+        problem(format!(
+            "{url} names no client: neither `oidc.client_id` nor exactly one default in `oidc.clients`"
+        ))
+    })?;
     let mut fields = indexmap::IndexMap::new();
-    fields.insert(
-        "issuer".to_owned(),
-        serde_yaml_ng::Value::from(found.issuer),
-    );
-    fields.insert(
-        "client-id".to_owned(),
-        serde_yaml_ng::Value::from(found.client_id),
-    );
-    if !found.scopes.is_empty() {
-        let scopes = found
-            .scopes
-            .into_iter()
-            .map(serde_yaml_ng::Value::from)
-            .collect();
+    let text = |value: &str| serde_yaml_ng::Value::from(value);
+    fields.insert("issuer".to_owned(), text(&oidc.issuer));
+    fields.insert("client-id".to_owned(), text(client));
+    if let Some(prefix) = oidc.scope_prefix.as_deref().filter(|p| !p.is_empty()) {
+        fields.insert(SCOPE_PREFIX.name.to_owned(), text(prefix));
+    }
+    let scopes = oidc
+        .default_scopes
+        .map(ScopeList::scopes)
+        .unwrap_or_default();
+    if !scopes.is_empty() {
+        let scopes = scopes.iter().map(|s| text(s)).collect();
         fields.insert("scopes".to_owned(), serde_yaml_ng::Value::Sequence(scopes));
     }
     let entry = ProviderEntry {
@@ -773,5 +872,66 @@ pub async fn revoke(
         Ok(())
     } else {
         Err(LoginError::from(oauth::provider_error(&url, &reply)).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nemo_discovery_documents_are_read_as_documented() {
+        // NeMo Platform API reference, GET /apis/auth/discovery; fields it adds later ignored.
+        let nemo: ClusterDiscovery = serde_json::from_str(
+            r#"{"auth_enabled": true, "workload_identity": {}, "oidc": {
+                "issuer": "https://login.microsoftonline.com/t/v2.0", "client_id": "cli",
+                "default_scopes": "openid profile email offline_access platform:read platform:write",
+                "scope_prefix": "api://nmp/", "token_endpoint": "https://x/token"}}"#,
+        )
+        .unwrap();
+        let oidc = nemo.oidc.unwrap();
+        assert_eq!(oidc.client(), Some("cli"));
+        assert_eq!(oidc.scope_prefix.as_deref(), Some("api://nmp/"));
+        assert_eq!(oidc.default_scopes.unwrap().scopes().len(), 6);
+        // Helix: a list of clients, one of them the default.
+        let helix: ClusterDiscovery = serde_json::from_str(
+            r#"{"auth_enabled": true, "oidc": {"issuer": "https://idp", "clients": [
+                {"client_id": "web"}, {"client_id": "cli", "default": true}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(helix.oidc.unwrap().client(), Some("cli"));
+        let undecided: ClusterDiscovery = serde_json::from_str(
+            r#"{"auth_enabled": true, "oidc": {"issuer": "https://idp", "clients": [
+                {"client_id": "a"}, {"client_id": "b"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(undecided.oidc.unwrap().client(), None);
+        let open: ClusterDiscovery = serde_json::from_str(r#"{"auth_enabled": false}"#).unwrap();
+        assert!(!open.auth_enabled && open.oidc.is_none());
+    }
+
+    #[test]
+    fn the_scope_prefix_goes_before_custom_scopes_once() {
+        let scopes = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let asked = scopes(&[
+            "openid",
+            "platform:read",
+            ".default",
+            "api://other/x:y",
+            "https://graph.microsoft.com/.default",
+        ]);
+        let prefixed = with_prefix(Some("api://nmp/"), asked.clone());
+        assert_eq!(
+            prefixed,
+            scopes(&[
+                "openid",
+                "api://nmp/platform:read",
+                "api://nmp/.default",
+                "api://other/x:y",
+                "https://graph.microsoft.com/.default",
+            ])
+        );
+        assert_eq!(with_prefix(Some("api://nmp/"), prefixed.clone()), prefixed);
+        assert_eq!(with_prefix(None, asked.clone()), asked);
     }
 }

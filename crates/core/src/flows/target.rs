@@ -47,6 +47,11 @@ pub enum LoginError {
     Callback(String),
     #[error("provider {0:?}: {1}; nothing was stored")]
     IdToken(String, idtoken::IdTokenError),
+    /// A cluster's discovery says `auth_enabled: false`.
+    #[error(
+        "cluster {0:?} needs no login: its discovery document says auth_enabled: false; call it without a token"
+    )]
+    NoLoginNeeded(String),
 }
 
 impl From<OAuthError> for LoginError {
