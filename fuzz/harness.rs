@@ -23,7 +23,7 @@ pub const TARGETS: [(&str, Target); 6] = [
 
 /// What arrives on the browser login's loopback port: the request head a local program sends.
 pub fn callback_request(data: &[u8]) {
-    let _ = tokenctl_core::flows::parse_callback_request(data);
+    let _ = tokenctl_core::flows::parse_callback_request(data, "/callback");
 }
 
 /// An identity provider's discovery document, read against a configured issuer (the first

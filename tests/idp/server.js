@@ -161,9 +161,12 @@ async function federatedAssertion(req, res) {
   return false;
 }
 
-/** Clients every mount knows. Secrets are test values. */
-function clients(extraRedirects = []) {
-  const redirectUris = ['http://127.0.0.1/callback', 'http://localhost/callback', ...extraRedirects];
+/**
+ * Clients every mount knows. Secrets are test values. `cli` is a native app whose loopback
+ * redirect URIs take any port (RFC 8252 §7.3) and are matched on host and path: on Entra ID
+ * mounts only `http://localhost` (no path), as MSAL registers it.
+ */
+function clients(redirectUris = ['http://127.0.0.1/callback', 'http://localhost/callback']) {
   return [
     {
       client_id: 'cli',
@@ -188,6 +191,16 @@ function clients(extraRedirects = []) {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1:53001/callback'],
+    },
+    {
+      // A Dex static client: its redirectURIs are matched exactly, port and all (dexidp/dex
+      // server/oauth2.go validateRedirectURI), as int128/kubelogin's setup registers them.
+      client_id: 'dex-cli',
+      application_type: 'web',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['http://localhost:8000', 'http://localhost:18000'],
     },
     {
       client_id: 'service',
@@ -273,7 +286,9 @@ const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256',
 
 function makeProvider(issuer, routes, { tenantId } = {}) {
   const provider = new Provider(issuer, {
-    clients: clients(),
+    // Entra ID ignores a localhost redirect URI's port and matches its path
+    // (learn.microsoft.com, "Redirect URI restrictions": localhost exceptions).
+    clients: tenantId ? clients(['http://localhost']) : clients(),
     findAccount,
     jwks: { keys: [signingJwk] },
     routes,

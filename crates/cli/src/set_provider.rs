@@ -93,7 +93,8 @@ fn value_name(kind: FieldKind) -> &'static str {
     match kind {
         FieldKind::Text => "TEXT",
         FieldKind::BaseUrl => "URL",
-        FieldKind::Port => "PORT",
+        FieldKind::Ports => "PORTS",
+        FieldKind::UrlPath => "PATH",
         FieldKind::List => "LIST",
         FieldKind::EnvVar => "VAR",
         FieldKind::Path => "PATH",
@@ -131,7 +132,10 @@ impl Args for SetProviderArgs {
                 .help(format!("{} [{}]", capitalize(field.help), kinds.join(", ")));
             cmd = cmd.arg(match field.kind {
                 FieldKind::List => arg.action(ArgAction::Append).value_delimiter(','),
-                FieldKind::Port => arg.value_parser(clap::value_parser!(u16).range(1..)),
+                FieldKind::Ports => arg
+                    .action(ArgAction::Append)
+                    .value_delimiter(',')
+                    .value_parser(clap::value_parser!(u16).range(1..)),
                 FieldKind::Path => arg.value_hint(clap::ValueHint::FilePath),
                 FieldKind::BaseUrl => arg.value_hint(clap::ValueHint::Url),
                 FieldKind::Choice(words) => arg.value_parser(PossibleValuesParser::new(words)),
@@ -168,9 +172,9 @@ impl FromArgMatches for SetProviderArgs {
                 FieldKind::List => matches
                     .get_many::<String>(field.name)
                     .map(|items| Value::Sequence(items.map(|s| Value::from(s.as_str())).collect())),
-                FieldKind::Port => matches
-                    .get_one::<u16>(field.name)
-                    .map(|port| Value::from(u64::from(*port))),
+                FieldKind::Ports => matches
+                    .get_many::<u16>(field.name)
+                    .map(|ports| provider::ports_value(ports.map(|p| u64::from(*p)))),
                 FieldKind::Path => matches
                     .get_one::<String>(field.name)
                     .map(|path| Value::from(tokenctl_core::fsutil::absolute_text(path.clone()))),

@@ -81,8 +81,10 @@ pub enum FieldKind {
     /// A base URL or host name: `https://…`, a bare host (https assumed), or plain http on
     /// loopback only.
     BaseUrl,
-    /// A TCP port, 1 to 65535.
-    Port,
+    /// A TCP port, 1 to 65535, or a list of them (tried in order).
+    Ports,
+    /// The path of a URL: empty, or starting with `/`.
+    UrlPath,
     /// A list of strings (YAML sequence; comma-separated on the command line).
     List,
     /// The name of an environment variable.
@@ -199,8 +201,18 @@ pub mod fields {
     );
     pub const REDIRECT_PORT: FieldSpec = FieldSpec::optional(
         "redirect-port",
-        FieldKind::Port,
-        "fixed loopback port for the browser login (some app registrations need one)",
+        FieldKind::Ports,
+        "loopback port of the browser login's redirect URI, or ports tried in order (8000,18000); default any free port",
+    );
+    pub const REDIRECT_HOST: FieldSpec = FieldSpec::optional(
+        "redirect-host",
+        FieldKind::Choice(crate::flows::REDIRECT_HOSTS),
+        "host of the redirect URI, as registered: localhost, 127.0.0.1 or [::1] (default 127.0.0.1; azure localhost)",
+    );
+    pub const REDIRECT_PATH: FieldSpec = FieldSpec::optional(
+        "redirect-path",
+        FieldKind::UrlPath,
+        "path of the redirect URI, as registered: /callback, or empty for none (default /callback; azure none)",
     );
 
     /// A public or confidential OAuth client that logs people in.
@@ -215,7 +227,9 @@ pub mod fields {
         CLIENT_CERTIFICATE_FILE,
         SCOPES,
         SCOPE_PREFIX,
+        REDIRECT_HOST,
         REDIRECT_PORT,
+        REDIRECT_PATH,
         CERTIFICATE_AUTHORITY,
     ];
 
@@ -357,10 +371,16 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 
-    /// The host of the loopback redirect URI; the listener itself is always on 127.0.0.1.
-    /// Azure app registrations name `localhost`.
+    /// The host of the loopback redirect URI unless `redirect-host` says: RFC 8252 §7.3's
+    /// `127.0.0.1`; Entra ID app registrations name `localhost`.
     fn loopback_host(&self) -> &'static str {
         "127.0.0.1"
+    }
+
+    /// The path of the loopback redirect URI unless `redirect-path` says; MSAL registers
+    /// `http://localhost` with none.
+    fn redirect_path(&self) -> &'static str {
+        "/callback"
     }
 
     /// Parameters the dialect adds to the authorization request only.
@@ -460,10 +480,27 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
             Value::Sequence(items) if items.iter().all(Value::is_string) => Ok(()),
             _ => Err("must be a list of strings, e.g. [openid, profile]".into()),
         },
-        FieldKind::Port => match value.as_u64() {
-            Some(port) if (1..=65535).contains(&port) => Ok(()),
+        FieldKind::Ports => {
+            let port = |value: &Value| value.as_u64().is_some_and(|p| (1..=65535).contains(&p));
+            match value {
+                Value::Sequence(ports) if !ports.is_empty() && ports.iter().all(port) => Ok(()),
+                one if port(one) => Ok(()),
+                _ => Err(format!(
+                    "must be a port number from 1 to 65535, or a list of them, not {}",
+                    describe(value)
+                )),
+            }
+        }
+        FieldKind::UrlPath => match value.as_str() {
+            Some(path)
+                if path.is_empty()
+                    || (path.starts_with('/')
+                        && !path.contains(|c: char| c == '?' || c == '#' || c.is_whitespace())) =>
+            {
+                Ok(())
+            }
             _ => Err(format!(
-                "must be a port number from 1 to 65535, not {}",
+                "must be empty or a path starting with / (like /callback), not {}",
                 describe(value)
             )),
         },
@@ -493,6 +530,15 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
                 None => Err(format!("must be a string, not {}", describe(value))),
             }
         }
+    }
+}
+
+/// How a [`FieldKind::Ports`] value is written: one port as a number, more as a list.
+pub fn ports_value(ports: impl IntoIterator<Item = u64>) -> Value {
+    let mut ports: Vec<Value> = ports.into_iter().map(Value::from).collect();
+    match ports.len() {
+        1 => ports.remove(0),
+        _ => Value::Sequence(ports),
     }
 }
 

@@ -78,9 +78,15 @@ impl Provider for Azure {
         })
     }
 
-    /// Entra ID app registrations list `http://localhost` redirect URIs.
+    /// MSAL (and Azure kubelogin) listen on `http://localhost:PORT` and tell you to register
+    /// `http://localhost`: Entra ID ignores the port of a localhost redirect URI but matches its
+    /// path (learn.microsoft.com, "Redirect URI restrictions: localhost exceptions").
     fn loopback_host(&self) -> &'static str {
         "localhost"
+    }
+
+    fn redirect_path(&self) -> &'static str {
+        ""
     }
 
     /// Entra ID takes a certificate credential's assertion addressed to its token endpoint, as

@@ -125,3 +125,19 @@ test('Run:ai token API answers every grantType in camelCase and errors as {code,
   const legacy = await (await post('/v1/k8s/auth/oauth/apptoken', { id: 'app-id', name: 'ci', secret: 'app-secret' })).json();
   assert.ok(legacy.access_token && legacy.id_token);
 });
+
+test('redirect URIs are matched as each service matches them', async () => {
+  const authorize = (path, client, redirect) => fetch(`${base}${path}?${new URLSearchParams({
+    response_type: 'code', client_id: client, redirect_uri: redirect, scope: 'openid',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+  })}`, { redirect: 'manual' });
+  const entra = `/${TENANT}/oauth2/v2.0/authorize`;
+  // Entra ID: `http://localhost` registered; any port, but the host and the path must match.
+  assert.equal((await authorize(entra, 'cli', 'http://localhost:53123')).status, 303);
+  assert.equal((await authorize(entra, 'cli', 'http://localhost:53123/callback')).status, 400);
+  assert.equal((await authorize(entra, 'cli', 'http://127.0.0.1:53123')).status, 400);
+  // Dex: exactly as registered, port and all; a trailing slash is another URI.
+  assert.equal((await authorize('/oidc/auth', 'dex-cli', 'http://localhost:8000')).status, 303);
+  assert.equal((await authorize('/oidc/auth', 'dex-cli', 'http://localhost:8000/')).status, 400);
+  assert.equal((await authorize('/oidc/auth', 'dex-cli', 'http://localhost:8001')).status, 400);
+});

@@ -75,6 +75,10 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
     let mut scopes: Vec<Value> = Vec::new();
     let mut flow = None;
     let mut cluster_token = TokenKind::Id;
+    // int128 listens on 127.0.0.1:8000, else :18000, and redirects to http://localhost:PORT
+    // with no path (pkg/cmd/authentication.go; docs/setup.md registers exactly those).
+    let mut ports: Vec<u64> = Vec::new();
+    let mut redirect_host = "localhost".to_owned();
     let mut unmapped = Vec::new();
     for (name, value) in options {
         let text = value.clone().unwrap_or_default();
@@ -86,6 +90,15 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
                 Some("false") => cluster_token = TokenKind::Id,
                 Some(_) => unmapped.push(written(name, value)),
             },
+            "listen-address" => match text.rsplit_once(':').map(|(_, p)| p.parse::<u16>()) {
+                Some(Ok(port)) if port > 0 => ports.push(u64::from(port)),
+                _ => unmapped.push(written(name, value)),
+            },
+            "oidc-redirect-url-hostname"
+                if crate::flows::REDIRECT_HOSTS.contains(&text.as_str()) =>
+            {
+                redirect_host = text;
+            }
             "oidc-issuer-url" => {
                 fields.insert("issuer".into(), Value::from(text));
             }
@@ -119,6 +132,12 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
     if !scopes.is_empty() {
         fields.insert("scopes".into(), Value::Sequence(scopes));
     }
+    if ports.is_empty() {
+        ports = vec![8000, 18000];
+    }
+    fields.insert("redirect-host".into(), Value::from(redirect_host));
+    fields.insert("redirect-port".into(), crate::provider::ports_value(ports));
+    fields.insert("redirect-path".into(), Value::from(""));
     Imported {
         tool: "int128/kubelogin",
         kind: "oidc",
@@ -223,6 +242,20 @@ mod tests {
         );
         assert_eq!(imported.unmapped, ["--token-cache-dir=/tmp/x"]);
         assert_eq!(imported.cluster_token, TokenKind::Id, "int128's default");
+        // int128's redirect URIs: http://localhost:8000, then :18000, with no path.
+        assert_eq!(imported.fields["redirect-host"], "localhost");
+        assert_eq!(
+            imported.fields["redirect-port"],
+            Value::Sequence(vec![8000.into(), 18000.into()])
+        );
+        assert_eq!(imported.fields["redirect-path"], "");
+        let listening = from_exec(
+            "kubectl",
+            &words("oidc-login get-token --listen-address=127.0.0.1:9000 --oidc-redirect-url-hostname=127.0.0.1"),
+        )
+        .unwrap();
+        assert_eq!(listening.fields["redirect-port"], 9000);
+        assert_eq!(listening.fields["redirect-host"], "127.0.0.1");
         for flag in ["--oidc-use-access-token", "--oidc-use-access-token=true"] {
             let access = from_exec("kubectl", &words(&format!("oidc-login get-token {flag}")));
             assert_eq!(access.unwrap().cluster_token, TokenKind::Access, "{flag}");

@@ -60,9 +60,12 @@ pub fn field_answer(field: &FieldSpec, answer: &str) -> Result<Value, String> {
                 .map(Value::from)
                 .collect(),
         ),
-        provider::FieldKind::Port => Value::from(
+        provider::FieldKind::Ports => provider::ports_value(
             answer
-                .parse::<u64>()
+                .split([',', ' '])
+                .filter(|word| !word.is_empty())
+                .map(str::parse::<u64>)
+                .collect::<Result<Vec<u64>, _>>()
                 .map_err(|_| format!("must be a port number from 1 to 65535, not {answer:?}"))?,
         ),
         _ => Value::from(answer),

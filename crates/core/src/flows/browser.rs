@@ -52,7 +52,6 @@ pub async fn login(
     opener: &dyn BrowserOpener,
     ui: &dyn LoginUi,
 ) -> Result<TokenSet, LoginError> {
-    let redirect_port = target.redirect_port;
     let config_error = |message: &str| LoginError::Config {
         provider: target.provider.clone(),
         message: message.to_owned(),
@@ -67,10 +66,10 @@ pub async fn login(
         .token
         .clone()
         .ok_or_else(|| config_error("no token endpoint"))?;
-    let (listeners, port) = listen(target.loopback_host, redirect_port)
+    let (listeners, port) = listen_on_any(&target.redirect.host, &target.redirect.ports)
         .await
         .map_err(|message| config_error(&message))?;
-    let redirect_uri = format!("http://{}:{port}/callback", target.loopback_host);
+    let redirect_uri = target.redirect.uri(port);
 
     let verifier = random_token(32);
     let state = random_token(16);
@@ -96,6 +95,7 @@ pub async fn login(
         tracing::warn!("could not open a browser ({err}); open the URL above yourself");
     }
     let expected = Expected {
+        path: target.redirect.request_path().to_owned(),
         state,
         issuer: target.endpoints.issuer.clone(),
         iss_required: target.endpoints.iss_in_authorization_response,
@@ -133,9 +133,24 @@ const READ_DEADLINE: Duration = Duration::from_secs(10);
 /// How often a random port is tried before giving up on finding one free on both families.
 const PORT_TRIES: usize = 20;
 
-/// The loopback listeners for `host` and the port they share: 127.0.0.1 alone, or for
-/// `localhost` also [::1] (where the host has an IPv6 loopback), on `port` or, when it is 0, on
-/// a random port free on both.
+/// The listeners on the first of `ports` that is free (int128/kubelogin's 8000, then 18000),
+/// or on any free port when none is given.
+async fn listen_on_any(host: &str, ports: &[u16]) -> Result<(Vec<TcpListener>, u16), String> {
+    let Some((last, first)) = ports.split_last() else {
+        return listen(host, 0).await;
+    };
+    for &port in first {
+        match listen(host, port).await {
+            Ok(found) => return Ok(found),
+            Err(err) => tracing::debug!("{err}; trying the next redirect-port"),
+        }
+    }
+    listen(host, *last).await
+}
+
+/// The loopback listeners for `host` and the port they share: 127.0.0.1 alone, [::1] alone, or
+/// for `localhost` both (where the host has an IPv6 loopback), on `port` or, when it is 0, on a
+/// random port free on both.
 async fn listen(host: &str, port: u16) -> Result<(Vec<TcpListener>, u16), String> {
     let bind_v4 = |port: u16| async move {
         TcpListener::bind(("127.0.0.1", port))
@@ -148,6 +163,13 @@ async fn listen(host: &str, port: u16) -> Result<(Vec<TcpListener>, u16), String
             .map(|address| address.port())
             .map_err(|err| err.to_string())
     };
+    if host == "[::1]" {
+        let v6 = TcpListener::bind(("::1", port))
+            .await
+            .map_err(|err| format!("cannot listen on [::1]:{port}: {err}"))?;
+        let port = local_port(&v6)?;
+        return Ok((vec![v6], port));
+    }
     if host != "localhost" {
         let v4 = bind_v4(port).await?;
         let port = local_port(&v4)?;
@@ -179,6 +201,8 @@ async fn listen(host: &str, port: u16) -> Result<(Vec<TcpListener>, u16), String
 /// What the answer must carry to be this login's.
 #[derive(Clone)]
 struct Expected {
+    /// The redirect URI's path, where the answer arrives (`/` for a URI without one).
+    path: String,
     state: String,
     issuer: Option<Url>,
     /// The provider says it sends `iss` (RFC 9207), so an answer without one is refused.
@@ -196,8 +220,9 @@ pub enum Request {
     Malformed,
 }
 
-/// Reads the request line of `head` (the bytes up to the blank line).
-pub fn parse_callback_request(head: &[u8]) -> Request {
+/// Reads the request line of `head` (the bytes up to the blank line); the callback is a GET of
+/// `path`.
+pub fn parse_callback_request(head: &[u8], path: &str) -> Request {
     let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let Ok(line) = std::str::from_utf8(line) else {
         return Request::Malformed;
@@ -212,7 +237,7 @@ pub fn parse_callback_request(head: &[u8]) -> Request {
     let Ok(url) = Url::parse(&format!("http://loopback{target}")) else {
         return Request::Malformed;
     };
-    if url.path() != "/callback" {
+    if url.path() != path {
         return Request::Elsewhere;
     }
     Request::Callback(url.query_pairs().into_owned().collect())
@@ -311,7 +336,7 @@ async fn serve(mut stream: TcpStream, expected: Expected) -> Served {
     let Ok(head) = tokio::time::timeout(READ_DEADLINE, read_head(&mut stream)).await else {
         return Served::Ignored;
     };
-    match parse_callback_request(&head) {
+    match parse_callback_request(&head, &expected.path) {
         Request::Malformed => {
             respond(&mut stream, 400, FAILURE_PAGE).await;
             Served::Ignored
@@ -372,6 +397,7 @@ mod tests {
 
     fn expected(iss_required: bool) -> Expected {
         Expected {
+            path: "/callback".into(),
             state: "s1".into(),
             issuer: Some(Url::parse("https://idp.example.com/realms/r").unwrap()),
             iss_required,
@@ -381,6 +407,7 @@ mod tests {
     fn answer(query: &str) -> Vec<(String, String)> {
         match parse_callback_request(
             format!("GET /callback?{query} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+            "/callback",
         ) {
             Request::Callback(params) => params,
             other => panic!("{other:?}"),
@@ -390,7 +417,16 @@ mod tests {
     #[test]
     fn requests_are_read_from_their_first_line_only() {
         assert_eq!(
-            parse_callback_request(b"GET /favicon.ico HTTP/1.1\r\n\r\n"),
+            parse_callback_request(b"GET /favicon.ico HTTP/1.1\r\n\r\n", "/callback"),
+            Request::Elsewhere
+        );
+        // A redirect URI without a path (MSAL's `http://localhost`) is answered on `/`.
+        assert_eq!(
+            parse_callback_request(b"GET /?code=c HTTP/1.1\r\n\r\n", "/"),
+            Request::Callback(vec![("code".into(), "c".into())])
+        );
+        assert_eq!(
+            parse_callback_request(b"GET /callback?code=c HTTP/1.1\r\n\r\n", "/"),
             Request::Elsewhere
         );
         for bad in [
@@ -400,7 +436,11 @@ mod tests {
             b"\xff\xfe",
             b"GET",
         ] {
-            assert_eq!(parse_callback_request(bad), Request::Malformed, "{bad:?}");
+            assert_eq!(
+                parse_callback_request(bad, "/callback"),
+                Request::Malformed,
+                "{bad:?}"
+            );
         }
         assert_eq!(
             answer("code=c&state=s1"),

@@ -14,12 +14,14 @@ use crate::client_auth::{ClientAuth, ClientKey, KeySource, Learned};
 use crate::config::{self, ContextEntry, ProviderEntry, SubjectSource};
 use crate::http::HttpClient;
 use crate::oauth::{self, Client, Grant, OAuthError, TokenRequest, TokenSet};
-use crate::provider::fields::SCOPE_PREFIX;
+use crate::provider::fields::{self, SCOPE_PREFIX};
 use crate::provider::{Endpoints, Flow, ProviderConfig};
 use crate::secret::Secret;
 use crate::tls::TlsTrust;
 pub use browser::{BrowserOpener, Request as CallbackRequest, parse_callback_request};
-pub use target::{LoginError, LoginUi, Target, verify_id_token, verify_refreshed_id_token};
+pub use target::{
+    LoginError, LoginUi, Redirect, Target, verify_id_token, verify_refreshed_id_token,
+};
 
 /// Where the client secret comes from, in order: what the caller read (`--client-secret-stdin`),
 /// `client-secret-env`, `client-secret-file`, then an inline `client-secret`.
@@ -224,13 +226,17 @@ pub async fn resolve(
         endpoints,
         extra: dialect.extra_params(&config, flow),
         wire: dialect.token_wire(&config),
-        redirect_port: config
-            .fields
-            .get("redirect-port")
-            .and_then(|v| v.as_u64())
-            .and_then(|p| u16::try_from(p).ok())
-            .unwrap_or(0),
-        loopback_host: dialect.loopback_host(),
+        redirect: Redirect {
+            host: config
+                .text(fields::REDIRECT_HOST.name)
+                .unwrap_or(dialect.loopback_host())
+                .to_owned(),
+            ports: redirect_ports(config.fields.get(fields::REDIRECT_PORT.name)),
+            path: config
+                .text(fields::REDIRECT_PATH.name)
+                .unwrap_or(dialect.redirect_path())
+                .to_owned(),
+        },
         authorize_params: dialect.authorize_params(&config, &scopes),
         device_flow: dialect.flows().contains(&Flow::Device),
         subject: source_of(
@@ -735,6 +741,20 @@ impl ClusterOidc {
                 _ => None,
             }
         })
+    }
+}
+
+/// The hosts a loopback redirect URI may name (RFC 8252 §7.3, and `localhost` as Entra ID and
+/// int128/kubelogin register it).
+pub const REDIRECT_HOSTS: &[&str] = &["127.0.0.1", "localhost", "[::1]"];
+
+/// `redirect-port`: one port or a list, in order; none: any free port.
+fn redirect_ports(value: Option<&serde_yaml_ng::Value>) -> Vec<u16> {
+    let port = |value: &serde_yaml_ng::Value| value.as_u64().and_then(|p| u16::try_from(p).ok());
+    match value {
+        Some(serde_yaml_ng::Value::Sequence(ports)) => ports.iter().filter_map(port).collect(),
+        Some(one) => port(one).into_iter().collect(),
+        None => Vec::new(),
     }
 }
 

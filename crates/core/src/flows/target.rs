@@ -81,9 +81,8 @@ pub struct Target {
     pub extra: Vec<(String, String)>,
     /// How the dialect's token endpoint is spoken.
     pub wire: std::sync::Arc<dyn TokenWire>,
-    /// Browser flow: the fixed redirect port (0: any), the redirect host, extra parameters.
-    pub redirect_port: u16,
-    pub loopback_host: &'static str,
+    /// Browser flow: the loopback redirect URI, and extra parameters.
+    pub redirect: Redirect,
     pub authorize_params: Vec<(String, String)>,
     /// Whether the dialect offers the device flow (the fallback when no browser can open).
     pub device_flow: bool,
@@ -97,6 +96,34 @@ pub struct Target {
     /// The audience a `github-actions` source asks for: `ci-token-audience`, else the
     /// dialect's, else the issuer.
     pub ci_audience: String,
+}
+
+/// The browser flow's loopback redirect URI, `http://{host}:{port}{path}`, sent byte for byte as
+/// registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// `127.0.0.1`, `localhost` or `[::1]`.
+    pub host: String,
+    /// Tried in order; none: any free port.
+    pub ports: Vec<u16>,
+    /// Empty, or starting with `/`.
+    pub path: String,
+}
+
+impl Redirect {
+    /// The URI for the port the listener got.
+    pub fn uri(&self, port: u16) -> String {
+        format!("http://{}:{port}{}", self.host, self.path)
+    }
+
+    /// The path the browser requests: `/` for a URI without one.
+    pub fn request_path(&self) -> &str {
+        if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        }
+    }
 }
 
 impl Target {
