@@ -19,11 +19,18 @@ providers:
   - {{name: corp, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: cli, redirect-port: 53000}}
   - {{name: exact, kind: keycloak, server: '{base}', realm: nmr, client-id: cli-exact, redirect-port: 53001}}
   - {{name: dex, kind: oidc, issuer: '{base}/oidc', client-id: dex-cli, redirect-host: localhost, redirect-port: [8000, 18000], redirect-path: ''}}
+  - {{name: google, kind: oidc, issuer: '{base}/google', client-id: cli}}
+  - {{name: google-offline, kind: oidc, issuer: '{base}/google', client-id: cli, authorize-params: {{access_type: offline}}}}
+clusters:
+  - {{name: nemo, server: '{base}/cluster-entra'}}
 contexts:
   - {{name: sso, provider: sso, flow: browser, scopes: [platform:read]}}
   - {{name: corp, provider: corp, flow: browser}}
   - {{name: exact, provider: exact, flow: browser}}
   - {{name: dex, provider: dex, flow: browser}}
+  - {{name: google, provider: google, flow: browser}}
+  - {{name: nemo, provider: discover, cluster: nemo, flow: browser}}
+  - {{name: google-offline, provider: google-offline, flow: browser}}
 current-context: sso
 "
     ))
@@ -142,6 +149,97 @@ fn redirect_uris_are_sent_as_registered_on_the_first_free_port() {
         "{}",
         run.stderr
     );
+}
+
+/// A Google-shaped provider: tokenctl asks only for the standard scopes its discovery lists (no
+/// `offline_access`, which Google refuses), and `authorize-params: {access_type: offline}`
+/// brings the refresh token.
+#[test]
+#[ignore = "needs chromium, the test IdP (node)"]
+fn a_google_like_provider_signs_in_and_offline_access_comes_from_authorize_params() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    for (context, refresh) in [("google", "no"), ("google-offline", "yes")] {
+        let run = sandbox.run_env(
+            ["--context", context, "auth", "login"],
+            &[("BROWSER", &browser("browser.js", ""))],
+        );
+        run.ok();
+        assert!(
+            run.stderr.contains("scope=openid+profile+email&")
+                && !run.stderr.contains("prompt=consent"),
+            "{}",
+            run.stderr
+        );
+        let status = sandbox
+            .run(["--context", context, "auth", "status"])
+            .ok()
+            .to_owned();
+        assert!(
+            status.contains(&format!("Refresh token:  {refresh}")),
+            "{context}: {status}"
+        );
+    }
+    sandbox
+        .run(["--context", "google-offline", "auth", "refresh"])
+        .ok();
+
+    // The protocol's own parameters are refused, naming what sets them.
+    let refused = sandbox.run([
+        "config",
+        "set-provider",
+        "google",
+        "--authorize-params",
+        "scope=x",
+    ]);
+    assert!(
+        refused
+            .fails_with(2)
+            .contains("set `scopes`, or give --scope"),
+        "{}",
+        refused.stderr
+    );
+    std::fs::write(
+        &sandbox.config,
+        sandbox.read_config().replace(
+            "{access_type: offline}",
+            "{access_type: offline, redirect_uri: 'http://evil'}",
+        ),
+    )
+    .unwrap();
+    let problem = sandbox.run(["--context", "google-offline", "auth", "login"]);
+    assert!(
+        problem.fails_with(1).contains(
+            "field `authorize-params` `redirect_uri` is the protocol's own parameter and cannot be set here: set the provider's redirect-host, redirect-port and redirect-path"
+        ),
+        "{}",
+        problem.stderr
+    );
+}
+
+/// A NeMo cluster backed by Entra ID, found by discovery: the browser login uses the redirect
+/// URI Entra ID app registrations list (`http://localhost`, no path), asks for the API's
+/// prefixed scopes, and sends no `prompt=consent`, which stops users who may not consent.
+#[test]
+#[ignore = "needs chromium, the test IdP (node)"]
+fn a_nemo_cluster_on_entra_signs_in_in_the_browser() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = sandbox.run_env(
+        ["--context", "nemo", "auth", "login"],
+        &[("BROWSER", &browser("browser.js", ""))],
+    );
+    run.ok();
+    for wanted in [
+        "redirect_uri=http%3A%2F%2Flocalhost%3A",
+        "api%3A%2F%2Fnmp%2Fplatform%3Aread",
+    ] {
+        assert!(run.stderr.contains(wanted), "{wanted}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("prompt=consent"), "{}", run.stderr);
+    assert!(!run.stderr.contains("%2Fcallback"), "{}", run.stderr);
 }
 
 /// An app registered with exactly one redirect URI (no port wildcard): `redirect-port` makes

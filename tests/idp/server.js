@@ -535,6 +535,10 @@ export const AZURE_API = 'api://nmp';
 function mounts(base) {
   const table = [];
   table.push({ prefix: '/oidc', provider: makeProvider(`${base}/oidc`) });
+  // Google's shape: discovery lists only openid, email and profile; `offline_access` is an
+  // invalid scope (int128/kubelogin#405), and a refresh token comes with `access_type=offline`
+  // instead (developers.google.com/identity/protocols/oauth2/web-server#offline).
+  table.push({ prefix: '/google', provider: makeProvider(`${base}/google`), google: true });
   for (const realm of ['nmr', 'test']) {
     table.push({
       prefix: `/realms/${realm}`,
@@ -629,6 +633,27 @@ async function entraScopes(req, res, url) {
     rewriteJson(res, (reply) => (typeof reply.scope === 'string'
       ? { ...reply, scope: reply.scope.split(' ').map((w) => (API_SCOPES.includes(w) ? `${AZURE_API}/${w}` : w)).join(' ') }
       : reply));
+  }
+  return false;
+}
+
+/** Google's scope rules (see the /google mount); returns true when it answered. */
+async function googleScopes(req, res, url, rest) {
+  if (rest === '/.well-known/openid-configuration') {
+    rewriteJson(res, (doc) => ({ ...doc, scopes_supported: ['openid', 'email', 'profile'] }));
+    return false;
+  }
+  if (req.method === 'POST') await formBody(req);
+  const params = req.method === 'GET' ? url.searchParams : new URLSearchParams(req.body || {});
+  const scopes = (params.get('scope') || '').split(' ');
+  if (scopes.includes('offline_access')) {
+    sendJson(res, 400, { error: 'invalid_scope', error_description: 'Some requested scopes were invalid. {invalid=[offline_access]}' });
+    return true;
+  }
+  if (req.method === 'GET' && url.searchParams.get('access_type') === 'offline') {
+    // What oidc-provider underneath needs for a refresh token.
+    url.searchParams.set('scope', [...scopes, 'offline_access'].join(' '));
+    url.searchParams.set('prompt', 'consent');
   }
   return false;
 }
@@ -875,11 +900,18 @@ async function main() {
       if (mount.rewrite) rest = mount.rewrite(rest);
       if (mount.audienceAsResource) await audienceAsResource(req);
       if (mount.entra && (await entraScopes(req, res, url))) return undefined;
+      if (mount.google && (await googleScopes(req, res, url, rest))) return undefined;
       if (CLIENT_ENDPOINT.test(rest) && (await refusedClientAuth(req, res, mount))) return undefined;
       if (CLIENT_ENDPOINT.test(rest) && (await federatedAssertion(req, res))) return undefined;
       if (refreshReply !== 'issued' && req.body?.grant_type === 'refresh_token') rewriteReply(res, refreshReply);
-      if (mount.discoveryIssuer && rest === '/.well-known/openid-configuration') {
-        rewriteJson(res, (doc) => ({ ...doc, issuer: mount.discoveryIssuer }));
+      // Entra ID's discovery names its cloud instance (learn.microsoft.com, "OpenID Connect
+      // on the Microsoft identity platform": cloud_instance_name microsoftonline.com).
+      if (mount.entra && rest === '/.well-known/openid-configuration') {
+        rewriteJson(res, (doc) => ({
+          ...doc,
+          cloud_instance_name: 'microsoftonline.com',
+          ...(mount.discoveryIssuer ? { issuer: mount.discoveryIssuer } : {}),
+        }));
       }
       // oidc-provider derives its mount path from originalUrl minus url, as under express.
       let { search } = url;

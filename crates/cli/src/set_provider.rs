@@ -89,6 +89,15 @@ fn kinds_help() -> String {
     text
 }
 
+/// `--authorize-params KEY=VALUE` (an empty VALUE removes a default).
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
+    tokenctl_core::flows::check_authorize_param(key)?;
+    Ok((key.to_owned(), value.to_owned()))
+}
+
 fn value_name(kind: FieldKind) -> &'static str {
     match kind {
         FieldKind::Text => "TEXT",
@@ -101,6 +110,7 @@ fn value_name(kind: FieldKind) -> &'static str {
         FieldKind::Secret => "SECRET",
         FieldKind::Choice(_) => "WORD",
         FieldKind::KeyringEntry => "ENTRY",
+        FieldKind::Params => "KEY=VALUE",
     }
 }
 
@@ -132,6 +142,7 @@ impl Args for SetProviderArgs {
                 .help(format!("{} [{}]", capitalize(field.help), kinds.join(", ")));
             cmd = cmd.arg(match field.kind {
                 FieldKind::List => arg.action(ArgAction::Append).value_delimiter(','),
+                FieldKind::Params => arg.action(ArgAction::Append).value_parser(parse_param),
                 FieldKind::Ports => arg
                     .action(ArgAction::Append)
                     .value_delimiter(',')
@@ -175,6 +186,19 @@ impl FromArgMatches for SetProviderArgs {
                 FieldKind::Ports => matches
                     .get_many::<u16>(field.name)
                     .map(|ports| provider::ports_value(ports.map(|p| u64::from(*p)))),
+                FieldKind::Params => {
+                    matches
+                        .get_many::<(String, String)>(field.name)
+                        .map(|pairs| {
+                            Value::Mapping(
+                                pairs
+                                    .map(|(k, v)| {
+                                        (Value::from(k.as_str()), Value::from(v.as_str()))
+                                    })
+                                    .collect(),
+                            )
+                        })
+                }
                 FieldKind::Path => matches
                     .get_one::<String>(field.name)
                     .map(|path| Value::from(tokenctl_core::fsutil::absolute_text(path.clone()))),

@@ -29,6 +29,10 @@ struct Document {
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    scopes_supported: Option<Vec<String>>,
+    #[serde(default)]
+    cloud_instance_name: Option<String>,
 }
 
 /// What a checked document says.
@@ -46,6 +50,9 @@ pub struct Discovered {
     pub token_endpoint_auth_methods: Option<Vec<String>>,
     /// RFC 9207: the authorization response carries `iss`, which must then be checked.
     pub iss_in_authorization_response: bool,
+    pub scopes_supported: Option<Vec<String>>,
+    /// Entra ID's name for its cloud: the provider is Entra ID.
+    pub cloud_instance_name: Option<String>,
 }
 
 /// Reads a discovery document; `expected` is the configured issuer. An error says what is wrong
@@ -95,6 +102,8 @@ pub fn read(body: &[u8], expected: Option<&Url>) -> Result<Discovered, String> {
         userinfo_endpoint: document.userinfo_endpoint,
         token_endpoint_auth_methods: document.token_endpoint_auth_methods_supported,
         iss_in_authorization_response: document.authorization_response_iss_parameter_supported,
+        scopes_supported: document.scopes_supported,
+        cloud_instance_name: document.cloud_instance_name,
     })
 }
 

@@ -21,6 +21,8 @@ pub struct Expected<'a> {
     pub audience: &'a str,
     /// The nonce sent with the authorization request, if any.
     pub nonce: Option<&'a str>,
+    /// The `max_age` sent with the sign-in: `auth_time` is then required, and no older.
+    pub max_age: Option<u64>,
 }
 
 /// Clock skew tolerated on `exp` and `nbf`.
@@ -47,6 +49,12 @@ pub enum IdTokenError {
     Tenant { expected: String, found: String },
     #[error("no issuer is known to check the ID token against")]
     NoIssuer,
+    #[error("max_age was asked for, but the ID token has no auth_time")]
+    NoAuthTime,
+    #[error(
+        "the ID token's sign-in is {age} s old, more than the max_age of {max_age} s asked for"
+    )]
+    TooOld { age: i64, max_age: u64 },
     #[error("the refreshed ID token names another subject ({now:?}, not {was:?})")]
     Subject { was: String, now: String },
 }
@@ -120,6 +128,17 @@ pub fn verify(
         && claims.get("nonce").and_then(Value::as_str) != Some(nonce)
     {
         return Err(IdTokenError::Nonce);
+    }
+    if let Some(max_age) = expected.max_age {
+        let auth_time = claims
+            .get("auth_time")
+            .and_then(Value::as_i64)
+            .ok_or(IdTokenError::NoAuthTime)?;
+        let age = crate::clock::unix_now().saturating_sub(auth_time);
+        let allowed = i64::try_from(max_age.saturating_add(LEEWAY_SECONDS)).unwrap_or(i64::MAX);
+        if age > allowed {
+            return Err(IdTokenError::TooOld { age, max_age });
+        }
     }
     Ok(claims)
 }
@@ -216,6 +235,7 @@ mod tests {
         tenant: None,
         audience: "cli",
         nonce: Some("n-1"),
+        max_age: None,
     };
 
     #[test]
@@ -296,6 +316,7 @@ mod tests {
             tenant,
             audience: "cli",
             nonce: None,
+            max_age: None,
         };
         for template in [
             "https://login.microsoftonline.com/{tenantid}/v2.0",
@@ -339,6 +360,34 @@ mod tests {
                 }
             ),
             Err(IdTokenError::NoIssuer)
+        );
+    }
+
+    /// OpenID Connect Core 3.1.3.7: with `max_age` sent, `auth_time` is required and checked.
+    #[test]
+    fn max_age_needs_a_recent_auth_time() {
+        let keys = make_keys("k1");
+        let now = crate::clock::unix_now();
+        let with_max_age = Expected {
+            max_age: Some(300),
+            ..EXPECTED
+        };
+        let signed = |extra| sign(&keys, "k1", claims(extra));
+        let recent = signed(serde_json::json!({ "auth_time": now - 60 }));
+        assert!(verify(&recent, &keys.jwks, &with_max_age).is_ok());
+        let old = signed(serde_json::json!({ "auth_time": now - 3600 }));
+        assert!(matches!(
+            verify(&old, &keys.jwks, &with_max_age),
+            Err(IdTokenError::TooOld { max_age: 300, .. })
+        ));
+        let none = signed(serde_json::json!({}));
+        assert_eq!(
+            verify(&none, &keys.jwks, &with_max_age),
+            Err(IdTokenError::NoAuthTime)
+        );
+        assert!(
+            verify(&none, &keys.jwks, &EXPECTED).is_ok(),
+            "no max_age sent"
         );
     }
 

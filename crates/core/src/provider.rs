@@ -97,6 +97,9 @@ pub enum FieldKind {
     Choice(&'static [&'static str]),
     /// An entry of the OS keyring, `BACKEND:ACCOUNT`, as tokenctl writes it.
     KeyringEntry,
+    /// Parameters added to a request: a map of names to values, none of them the protocol's
+    /// own (see [`crate::flows::check_authorize_param`]).
+    Params,
 }
 
 /// One configuration field of a provider entry in the contexts file.
@@ -194,6 +197,16 @@ pub mod fields {
         FieldKind::Path,
         "CA bundle (PEM) that signs the provider's certificate, trusted instead of the system roots (a corporate CA)",
     );
+    pub const STANDARD_SCOPES: FieldSpec = FieldSpec::optional(
+        "standard-scopes",
+        FieldKind::List,
+        "the OpenID scopes tokenctl adds to a person's sign-in (default: those of openid, profile, email, offline_access that discovery's scopes_supported lists)",
+    );
+    pub const AUTHORIZE_PARAMS: FieldSpec = FieldSpec::optional(
+        "authorize-params",
+        FieldKind::Params,
+        "parameters added to the authorization and device requests (prompt, login_hint, domain_hint, acr_values, max_age, kc_idp_hint, access_type, resource, …); an empty value removes a default",
+    );
     pub const SCOPE_PREFIX: FieldSpec = FieldSpec::optional(
         "scope-prefix",
         FieldKind::Text,
@@ -226,7 +239,9 @@ pub mod fields {
         CLIENT_KEY_KEYRING,
         CLIENT_CERTIFICATE_FILE,
         SCOPES,
+        STANDARD_SCOPES,
         SCOPE_PREFIX,
+        AUTHORIZE_PARAMS,
         REDIRECT_HOST,
         REDIRECT_PORT,
         REDIRECT_PATH,
@@ -271,6 +286,10 @@ pub struct Endpoints {
     pub jwks: Option<Url>,
     /// RFC 9207: the provider puts `iss` in its authorization response (from discovery).
     pub iss_in_authorization_response: bool,
+    /// The scopes discovery's `scopes_supported` lists, when it does.
+    pub scopes_supported: Option<Vec<String>>,
+    /// Entra ID's discovery names its cloud (`microsoftonline.com`); no other provider's does.
+    pub cloud_instance_name: Option<String>,
 }
 
 /// A provider entry of the contexts file, as a dialect sees it: its name and its fields.
@@ -383,10 +402,12 @@ pub trait Provider: Send + Sync + 'static {
         "/callback"
     }
 
-    /// Parameters the dialect adds to the authorization request only.
+    /// Parameters the dialect adds to the authorization request only; `endpoints` as
+    /// discovery filled them.
     fn authorize_params(
         &self,
         _config: &ProviderConfig<'_>,
+        _endpoints: &Endpoints,
         _scopes: &[String],
     ) -> Vec<(String, String)> {
         Vec::new()
@@ -515,6 +536,27 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
             Some(text) => crate::client_auth::check_keyring_place(text),
             None => Err(format!("must be BACKEND:ACCOUNT, not {}", describe(value))),
         },
+        FieldKind::Params => match value {
+            Value::Mapping(params) => {
+                for (key, value) in params {
+                    let Some(key) = key.as_str() else {
+                        return Err("must map parameter names to values".into());
+                    };
+                    if param_text(value).is_none() {
+                        return Err(format!(
+                            "`{key}` must be a word, a number or true/false, not {}",
+                            describe(value)
+                        ));
+                    }
+                    crate::flows::check_authorize_param(key)?;
+                }
+                Ok(())
+            }
+            _ => Err(format!(
+                "must be a map of parameters, e.g. {{prompt: select_account}}, not {}",
+                describe(value)
+            )),
+        },
         FieldKind::Choice(words) => match value.as_str() {
             Some(text) if words.contains(&text) => Ok(()),
             _ => Err(format!(
@@ -530,6 +572,17 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
                 None => Err(format!("must be a string, not {}", describe(value))),
             }
         }
+    }
+}
+
+/// A request parameter's value as sent: a string, a number or a boolean as written.
+pub fn param_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        Value::Null => Some(String::new()),
+        _ => None,
     }
 }
 

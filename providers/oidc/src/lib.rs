@@ -30,12 +30,15 @@ impl Provider for Oidc {
     }
 
     /// OpenID Connect Core 11: a refresh token for offline use comes with `prompt=consent`.
+    /// Not at Entra ID, which issues one without it and whose consent prompt stops users who
+    /// may not consent (MicrosoftDocs/entra-docs#652).
     fn authorize_params(
         &self,
         _config: &ProviderConfig<'_>,
+        endpoints: &Endpoints,
         scopes: &[String],
     ) -> Vec<(String, String)> {
-        if scopes.iter().any(|s| s == "offline_access") {
+        if scopes.iter().any(|s| s == "offline_access") && endpoints.cloud_instance_name.is_none() {
             vec![("prompt".to_owned(), "consent".to_owned())]
         } else {
             Vec::new()

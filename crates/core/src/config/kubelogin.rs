@@ -79,6 +79,7 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
     // with no path (pkg/cmd/authentication.go; docs/setup.md registers exactly those).
     let mut ports: Vec<u64> = Vec::new();
     let mut redirect_host = "localhost".to_owned();
+    let mut params = serde_yaml_ng::Mapping::new();
     let mut unmapped = Vec::new();
     for (name, value) in options {
         let text = value.clone().unwrap_or_default();
@@ -89,6 +90,13 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
                 None | Some("true") => cluster_token = TokenKind::Access,
                 Some("false") => cluster_token = TokenKind::Id,
                 Some(_) => unmapped.push(written(name, value)),
+            },
+            // `key=value`, repeated: extra parameters of the authorization request.
+            "oidc-auth-request-extra-params" => match text.split_once('=') {
+                Some((key, param)) if crate::flows::check_authorize_param(key).is_ok() => {
+                    params.insert(Value::from(key), Value::from(param));
+                }
+                _ => unmapped.push(written(name, value)),
             },
             "listen-address" => match text.rsplit_once(':').map(|(_, p)| p.parse::<u16>()) {
                 Some(Ok(port)) if port > 0 => ports.push(u64::from(port)),
@@ -138,6 +146,9 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
     fields.insert("redirect-host".into(), Value::from(redirect_host));
     fields.insert("redirect-port".into(), crate::provider::ports_value(ports));
     fields.insert("redirect-path".into(), Value::from(""));
+    if !params.is_empty() {
+        fields.insert("authorize-params".into(), Value::Mapping(params));
+    }
     Imported {
         tool: "int128/kubelogin",
         kind: "oidc",
@@ -255,6 +266,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(listening.fields["redirect-port"], 9000);
+        let google = from_exec(
+            "kubectl",
+            &words("oidc-login get-token --oidc-auth-request-extra-params=access_type=offline --oidc-auth-request-extra-params=scope=x"),
+        )
+        .unwrap();
+        assert_eq!(
+            google.fields["authorize-params"]["access_type"], "offline",
+            "{google:?}"
+        );
+        assert_eq!(
+            google.unmapped,
+            ["--oidc-auth-request-extra-params=scope=x"]
+        );
         assert_eq!(listening.fields["redirect-host"], "127.0.0.1");
         for flag in ["--oidc-use-access-token", "--oidc-use-access-token=true"] {
             let access = from_exec("kubectl", &words(&format!("oidc-login get-token {flag}")));

@@ -150,6 +150,9 @@ pub struct ContextEntry {
     pub registry_username: Option<String>,
     /// `cluster-token`: the token kubectl, `api`, plugins and `proxy` send to the cluster.
     pub cluster_token: Option<TokenKind>,
+    /// `authorize-params`: added to the authorization and device requests; win over the
+    /// provider's (an empty value removes one).
+    pub authorize_params: IndexMap<String, String>,
     /// Free-form attributes (`workspace: default`), in file order, handed to plugins as
     /// environment. A list rather than a map: a context has a handful, and a file thousands.
     pub attributes: Vec<KeyValue>,
@@ -231,7 +234,7 @@ pub fn attribute_variable(key: &str) -> Result<String, String> {
 }
 
 /// The keys of a context entry that tokenctl interprets; everything else is an attribute.
-pub const CONTEXT_KEYS: [&str; 16] = [
+pub const CONTEXT_KEYS: [&str; 17] = [
     "name",
     "provider",
     "cluster",
@@ -248,6 +251,7 @@ pub const CONTEXT_KEYS: [&str; 16] = [
     "registries",
     "registry-username",
     "cluster-token",
+    "authorize-params",
 ];
 
 /// The context keys set with `config set-context --set KEY=VALUE` rather than a flag of their
@@ -447,6 +451,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
         let (mut git_hosts, mut git_username, mut registries, mut registry_username) =
             (Vec::new(), None, Vec::new(), None);
         let mut cluster_token = None;
+        let mut authorize_params = IndexMap::new();
         let (name, attributes) = read_entry(map, &CONTEXT_KEYS[1..], |key, map| {
             match key {
                 "provider" => provider = map.next_value()?,
@@ -463,6 +468,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
                 "git-username" => git_username = map.next_value()?,
                 "registries" => registries = map.next_value::<OneOrMany>()?.0,
                 "cluster-token" => cluster_token = map.next_value()?,
+                "authorize-params" => authorize_params = map.next_value::<Params>()?.0,
                 _ => registry_username = map.next_value()?,
             }
             Ok(())
@@ -484,6 +490,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
             registries,
             registry_username,
             cluster_token,
+            authorize_params,
             attributes,
         })
     }
@@ -536,6 +543,9 @@ impl Serialize for ContextEntry {
         if let Some(kind) = self.cluster_token {
             map.serialize_entry("cluster-token", kind.as_str())?;
         }
+        if !self.authorize_params.is_empty() {
+            map.serialize_entry("authorize-params", &self.authorize_params)?;
+        }
         for (key, list) in [
             ("git-hosts", &self.git_hosts),
             ("registries", &self.registries),
@@ -548,6 +558,24 @@ impl Serialize for ContextEntry {
             map.serialize_entry(key, value)?;
         }
         map.end()
+    }
+}
+
+/// `authorize-params`: names to scalar values, as they are sent.
+struct Params(IndexMap<String, String>);
+
+impl<'de> Deserialize<'de> for Params {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = IndexMap::<String, Value>::deserialize(deserializer)?;
+        map.into_iter()
+            .map(|(key, value)| match crate::provider::param_text(&value) {
+                Some(text) => Ok((key, text)),
+                None => Err(de::Error::custom(format!(
+                    "authorize-params: `{key}` must be a word, a number or true/false"
+                ))),
+            })
+            .collect::<Result<_, _>>()
+            .map(Params)
     }
 }
 

@@ -305,6 +305,11 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
             "field `ci-token-audience` is for a `{GITHUB_ACTIONS}` subject-token or client-assertion"
         ));
     }
+    for key in context.authorize_params.keys() {
+        if let Err(message) = crate::flows::check_authorize_param(key) {
+            problems.push(format!("field `authorize-params`: {message}"));
+        }
+    }
     for (key, list) in [
         ("git-hosts", &context.git_hosts),
         ("registries", &context.registries),

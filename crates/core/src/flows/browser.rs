@@ -86,7 +86,7 @@ pub async fn login(
             .append_pair("nonce", &nonce)
             .append_pair("code_challenge", &pkce_challenge(&verifier))
             .append_pair("code_challenge_method", "S256");
-        for (key, value) in target.extra.iter().chain(&target.authorize_params) {
+        for (key, value) in &target.authorize_params {
             query.append_pair(key, value);
         }
     }

@@ -197,11 +197,21 @@ pub async fn resolve(
         .check_scopes(&config, &requested_scopes)
         .map_err(&problem)?;
     let mut scopes = requested_scopes.clone();
-    for standard in dialect.standard_scopes(flow) {
-        if !scopes.iter().any(|s| s == standard) {
-            scopes.push((*standard).to_owned());
+    for standard in standard_scopes(&config, dialect, flow, &endpoints) {
+        if !scopes.contains(&standard) {
+            scopes.push(standard);
         }
     }
+    let overlay = authorize_params(entry, context);
+    let extra = dialect.extra_params(&config, flow);
+    let max_age = match overlay.get("max_age").filter(|v| !v.is_empty()) {
+        Some(text) => Some(text.parse::<u64>().map_err(|_| {
+            problem(format!(
+                "authorize-params: max_age is {text:?}, not a number of seconds"
+            ))
+        })?),
+        None => None,
+    };
     let ci_audience = context
         .and_then(|c| c.ci_token_audience.clone())
         .or_else(|| dialect.ci_token_audience().map(str::to_owned))
@@ -223,21 +233,29 @@ pub async fn resolve(
             dialect.assertions_to_token_endpoint(),
         )
         .map_err(problem)?,
+        authorize_params: with_overlay(
+            extra
+                .iter()
+                .cloned()
+                .chain(dialect.authorize_params(&config, &endpoints, &scopes))
+                .collect(),
+            &overlay,
+        ),
+        device_params: with_overlay(extra.clone(), &overlay),
+        // The token's audience (RFC 8707 `resource`, Auth0's `audience`) goes on every token
+        // request too, refreshes included.
+        extra: with_overlay(
+            extra,
+            &overlay
+                .iter()
+                .filter(|(key, _)| AUDIENCE_PARAMS.contains(&key.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        max_age,
+        redirect: redirect(&config, dialect, &endpoints),
         endpoints,
-        extra: dialect.extra_params(&config, flow),
         wire: dialect.token_wire(&config),
-        redirect: Redirect {
-            host: config
-                .text(fields::REDIRECT_HOST.name)
-                .unwrap_or(dialect.loopback_host())
-                .to_owned(),
-            ports: redirect_ports(config.fields.get(fields::REDIRECT_PORT.name)),
-            path: config
-                .text(fields::REDIRECT_PATH.name)
-                .unwrap_or(dialect.redirect_path())
-                .to_owned(),
-        },
-        authorize_params: dialect.authorize_params(&config, &scopes),
         device_flow: dialect.flows().contains(&Flow::Device),
         subject: source_of(
             "subject-token",
@@ -335,6 +353,118 @@ fn client_of(
     })
 }
 
+/// The OpenID scopes a sign-in adds: the provider's `standard-scopes`, else the dialect's that
+/// discovery's `scopes_supported` lists (all of them where it lists none): Google refuses
+/// `offline_access`, GitLab any scope its application lacks.
+fn standard_scopes(
+    config: &ProviderConfig<'_>,
+    dialect: &dyn crate::Provider,
+    flow: Flow,
+    endpoints: &Endpoints,
+) -> Vec<String> {
+    if !flow.signs_in_a_person() {
+        return Vec::new();
+    }
+    if let Some(listed) = config
+        .fields
+        .get(fields::STANDARD_SCOPES.name)
+        .and_then(|v| v.as_sequence())
+    {
+        return listed
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect();
+    }
+    dialect
+        .standard_scopes(flow)
+        .iter()
+        .filter(|scope| {
+            endpoints
+                .scopes_supported
+                .as_ref()
+                .is_none_or(|supported| supported.iter().any(|s| s == *scope))
+        })
+        .map(|scope| (*scope).to_owned())
+        .collect()
+}
+
+/// The parameters that set the token's audience: sent on token requests too, and part of the
+/// login's identity.
+pub const AUDIENCE_PARAMS: [&str; 2] = ["resource", "audience"];
+
+/// The authorization request's own parameters, which `authorize-params` may not set, and what
+/// does each one's job.
+const PROTOCOL_PARAMS: &[(&str, &str)] = &[
+    ("response_type", "tokenctl always asks for a code"),
+    ("client_id", "set the provider's client-id"),
+    (
+        "redirect_uri",
+        "set the provider's redirect-host, redirect-port and redirect-path",
+    ),
+    ("scope", "set `scopes`, or give --scope"),
+    ("state", "tokenctl makes a new one for every sign-in"),
+    ("nonce", "tokenctl makes a new one for every sign-in"),
+    ("code_challenge", "tokenctl always sends PKCE S256"),
+    ("code_challenge_method", "tokenctl always sends PKCE S256"),
+    (
+        "response_mode",
+        "tokenctl takes the answer in the redirect's query",
+    ),
+    ("request", "request objects are not supported"),
+    ("request_uri", "request objects are not supported"),
+    ("claims", "a claims challenge is not supported yet"),
+];
+
+/// Whether `authorize-params` may set `name`; the error names what does the job instead.
+pub fn check_authorize_param(name: &str) -> Result<(), String> {
+    match PROTOCOL_PARAMS.iter().find(|(param, _)| *param == name) {
+        Some((_, instead)) => Err(format!(
+            "`{name}` is the protocol's own parameter and cannot be set here: {instead}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The provider's `authorize-params`, then the context's over them (the context's win).
+pub fn authorize_params(
+    entry: &ProviderEntry,
+    context: Option<&ContextEntry>,
+) -> indexmap::IndexMap<String, String> {
+    let mut params: indexmap::IndexMap<String, String> = entry
+        .fields
+        .get(fields::AUTHORIZE_PARAMS.name)
+        .and_then(|v| v.as_mapping())
+        .map(|map| {
+            map.iter()
+                .filter_map(|(k, v)| {
+                    Some((k.as_str()?.to_owned(), crate::provider::param_text(v)?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(context) = context {
+        for (key, value) in &context.authorize_params {
+            params.insert(key.clone(), value.clone());
+        }
+    }
+    params
+}
+
+/// `params` with `overlay` laid over them: an entry replaces the parameter of its name, and an
+/// empty value removes it.
+fn with_overlay(
+    mut params: Vec<(String, String)>,
+    overlay: &indexmap::IndexMap<String, String>,
+) -> Vec<(String, String)> {
+    for (key, value) in overlay {
+        params.retain(|(name, _)| name != key);
+        if !value.is_empty() {
+            params.push((key.clone(), value.clone()));
+        }
+    }
+    params
+}
+
 /// --scope, else the context's scopes, else the provider's.
 pub fn requested_scopes(
     entry: &ProviderEntry,
@@ -406,6 +536,8 @@ async fn discover(
     endpoints.end_session = endpoints.end_session.take().or(found.end_session_endpoint);
     endpoints.jwks = endpoints.jwks.take().or(found.jwks_uri);
     endpoints.iss_in_authorization_response = found.iss_in_authorization_response;
+    endpoints.scopes_supported = found.scopes_supported;
+    endpoints.cloud_instance_name = found.cloud_instance_name;
     Ok(found.token_endpoint_auth_methods)
 }
 
@@ -637,9 +769,14 @@ async fn device(
             provider: target.provider.clone(),
             message: "the provider has no device authorization endpoint".into(),
         })?;
-    let authorization =
-        oauth::device_authorization(http, &url, &target.client, &target.scopes, &target.extra)
-            .await?;
+    let authorization = oauth::device_authorization(
+        http,
+        &url,
+        &target.client,
+        &target.scopes,
+        &target.device_params,
+    )
+    .await?;
     ui.device_code(&authorization);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(authorization.expires_in);
     let mut interval = authorization
@@ -747,6 +884,33 @@ impl ClusterOidc {
 /// The hosts a loopback redirect URI may name (RFC 8252 §7.3, and `localhost` as Entra ID and
 /// int128/kubelogin register it).
 pub const REDIRECT_HOSTS: &[&str] = &["127.0.0.1", "localhost", "[::1]"];
+
+/// The loopback redirect URI as the entry sets it, else as the dialect registers it; an issuer
+/// whose discovery names an Entra ID cloud (NeMo on Entra ID, say) gets MSAL's
+/// `http://localhost` with no path, which is what its app registrations list.
+fn redirect(
+    config: &ProviderConfig<'_>,
+    dialect: &dyn crate::Provider,
+    endpoints: &Endpoints,
+) -> Redirect {
+    let entra = endpoints.cloud_instance_name.is_some();
+    let (host, path) = if entra {
+        ("localhost", "")
+    } else {
+        (dialect.loopback_host(), dialect.redirect_path())
+    };
+    Redirect {
+        host: config
+            .text(fields::REDIRECT_HOST.name)
+            .unwrap_or(host)
+            .to_owned(),
+        ports: redirect_ports(config.fields.get(fields::REDIRECT_PORT.name)),
+        path: config
+            .text(fields::REDIRECT_PATH.name)
+            .unwrap_or(path)
+            .to_owned(),
+    }
+}
 
 /// `redirect-port`: one port or a list, in order; none: any free port.
 fn redirect_ports(value: Option<&serde_yaml_ng::Value>) -> Vec<u16> {
@@ -928,6 +1092,38 @@ mod tests {
         assert_eq!(undecided.oidc.unwrap().client(), None);
         let open: ClusterDiscovery = serde_json::from_str(r#"{"auth_enabled": false}"#).unwrap();
         assert!(!open.auth_enabled && open.oidc.is_none());
+    }
+
+    #[test]
+    fn authorize_params_replace_and_remove_defaults_but_never_the_protocols_own() {
+        let dialect = vec![
+            ("audience".to_owned(), "https://api".to_owned()),
+            ("prompt".to_owned(), "consent".to_owned()),
+        ];
+        let overlay: indexmap::IndexMap<String, String> = [
+            ("prompt".to_owned(), String::new()),
+            ("audience".to_owned(), "https://other".to_owned()),
+            ("login_hint".to_owned(), "alice@example.com".to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            with_overlay(dialect, &overlay),
+            [
+                ("audience".to_owned(), "https://other".to_owned()),
+                ("login_hint".to_owned(), "alice@example.com".to_owned()),
+            ]
+        );
+        for (name, names) in [
+            ("scope", "scopes"),
+            ("redirect_uri", "redirect-port"),
+            ("client_id", "client-id"),
+            ("code_challenge", "PKCE"),
+        ] {
+            let err = check_authorize_param(name).unwrap_err();
+            assert!(err.contains(names), "{name}: {err}");
+        }
+        assert!(check_authorize_param("kc_idp_hint").is_ok());
     }
 
     #[test]

@@ -78,10 +78,16 @@ pub struct Target {
     pub scopes: Vec<String>,
     /// The scopes that identify the login (without the standard ones).
     pub requested_scopes: Vec<String>,
+    /// Parameters of every token request (the dialect's, and the token's audience).
     pub extra: Vec<(String, String)>,
+    /// Parameters of the device authorization request: the dialect's and `authorize-params`.
+    pub device_params: Vec<(String, String)>,
+    /// `max_age` asked for: the ID token's `auth_time` must be at most that old.
+    pub max_age: Option<u64>,
     /// How the dialect's token endpoint is spoken.
     pub wire: std::sync::Arc<dyn TokenWire>,
-    /// Browser flow: the loopback redirect URI, and extra parameters.
+    /// Browser flow: the loopback redirect URI, and the authorization request's parameters
+    /// (the dialect's and `authorize-params`).
     pub redirect: Redirect,
     pub authorize_params: Vec<(String, String)>,
     /// Whether the dialect offers the device flow (the fallback when no browser can open).
@@ -159,7 +165,7 @@ pub async fn verify_id_token(
     id_token: &Secret,
     nonce: Option<&str>,
 ) -> Result<(), LoginError> {
-    checked_claims(http, target, id_token, nonce)
+    checked_claims(http, target, id_token, nonce, true)
         .await
         .map(drop)
 }
@@ -173,7 +179,7 @@ pub async fn verify_refreshed_id_token(
     id_token: &Secret,
     previous: Option<&Secret>,
 ) -> Result<(), LoginError> {
-    if let Some(claims) = checked_claims(http, target, id_token, None).await? {
+    if let Some(claims) = checked_claims(http, target, id_token, None, false).await? {
         idtoken::same_subject(previous.map(Secret::expose), &claims)
             .map_err(|err| LoginError::IdToken(target.provider.clone(), err))?;
     }
@@ -186,6 +192,7 @@ async fn checked_claims(
     target: &Target,
     id_token: &Secret,
     nonce: Option<&str>,
+    sign_in: bool,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, LoginError> {
     let Some(jwks_url) = &target.endpoints.jwks else {
         tracing::debug!(provider = %target.provider, "no JWKS known: the ID token is not verified");
@@ -199,6 +206,9 @@ async fn checked_claims(
     let expected = idtoken::Expected {
         issuer: target.endpoints.issuer.as_ref().map(Url::as_str),
         tenant: target.endpoints.tenant.as_deref(),
+        // OpenID Connect Core 3.1.3.7: auth_time is checked against the max_age of the
+        // authentication request, so at sign-in, not after a refresh.
+        max_age: target.max_age.filter(|_| sign_in),
         audience: &target.client.id,
         nonce,
     };

@@ -144,6 +144,8 @@ pub struct Identity {
     pub scopes: Vec<String>,
     /// The context's `login:` name.
     pub login: Option<String>,
+    /// The token's audience asked for in `authorize-params` (`resource`, `audience`).
+    pub audience: Vec<(String, String)>,
     /// The issuer the configuration names, when it is known without asking anyone.
     pub issuer: Option<String>,
     /// The token endpoint the configuration names, when known without discovery.
@@ -204,6 +206,15 @@ impl Identity {
         );
         scopes.sort_unstable();
         scopes.dedup();
+        let mut params = match entry {
+            Some(entry) => crate::flows::authorize_params(entry, context),
+            None => context
+                .map(|c| c.authorize_params.clone())
+                .unwrap_or_default(),
+        };
+        params.retain(|key, value| {
+            crate::flows::AUDIENCE_PARAMS.contains(&key.as_str()) && !value.is_empty()
+        });
         let endpoints = entry
             .filter(|_| with_endpoints)
             .and_then(|entry| dialect.endpoints(&entry.as_config()).ok());
@@ -216,6 +227,7 @@ impl Identity {
             principal,
             scopes,
             login: context.and_then(|c| c.login.clone()),
+            audience: params.into_iter().collect(),
             issuer: endpoints
                 .as_ref()
                 .and_then(|e| e.issuer.as_ref())
@@ -250,6 +262,9 @@ impl Identity {
         if let Some(subject) = &self.subject {
             text.push_str("\nsubject ");
             text.push_str(subject);
+        }
+        for (key, value) in &self.audience {
+            text.push_str(&format!("\n{key} {value}"));
         }
         format!("{}-{:016x}", sanitize(&self.provider), stable_hash(&text))
     }
