@@ -94,7 +94,7 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
-    tokenctl_core::flows::check_authorize_param(key)?;
+    tokenctl_core::provider::check_authorize_param(key)?;
     Ok((key.to_owned(), value.to_owned()))
 }
 

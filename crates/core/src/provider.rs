@@ -98,7 +98,7 @@ pub enum FieldKind {
     /// An entry of the OS keyring, `BACKEND:ACCOUNT`, as tokenctl writes it.
     KeyringEntry,
     /// Parameters added to a request: a map of names to values, none of them the protocol's
-    /// own (see [`crate::flows::check_authorize_param`]).
+    /// own (see [`check_authorize_param`]).
     Params,
 }
 
@@ -219,7 +219,7 @@ pub mod fields {
     );
     pub const REDIRECT_HOST: FieldSpec = FieldSpec::optional(
         "redirect-host",
-        FieldKind::Choice(crate::flows::REDIRECT_HOSTS),
+        FieldKind::Choice(super::REDIRECT_HOSTS),
         "host of the redirect URI, as registered: localhost, 127.0.0.1 or [::1] (default 127.0.0.1; azure localhost)",
     );
     pub const REDIRECT_PATH: FieldSpec = FieldSpec::optional(
@@ -548,7 +548,7 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
                             describe(value)
                         ));
                     }
-                    crate::flows::check_authorize_param(key)?;
+                    check_authorize_param(key)?;
                 }
                 Ok(())
             }
@@ -572,6 +572,47 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
                 None => Err(format!("must be a string, not {}", describe(value))),
             }
         }
+    }
+}
+
+/// The hosts a loopback redirect URI may name (RFC 8252 §7.3, and `localhost` as Entra ID and
+/// int128/kubelogin register it).
+pub const REDIRECT_HOSTS: &[&str] = &["127.0.0.1", "localhost", "[::1]"];
+
+/// The parameters that set the token's audience: sent on token requests too, and part of the
+/// login's identity.
+pub const AUDIENCE_PARAMS: [&str; 2] = ["resource", "audience"];
+
+/// The authorization request's own parameters, which `authorize-params` may not set, and what
+/// does each one's job.
+const PROTOCOL_PARAMS: &[(&str, &str)] = &[
+    ("response_type", "tokenctl always asks for a code"),
+    ("client_id", "set the provider's client-id"),
+    (
+        "redirect_uri",
+        "set the provider's redirect-host, redirect-port and redirect-path",
+    ),
+    ("scope", "set `scopes`, or give --scope"),
+    ("state", "tokenctl makes a new one for every sign-in"),
+    ("nonce", "tokenctl makes a new one for every sign-in"),
+    ("code_challenge", "tokenctl always sends PKCE S256"),
+    ("code_challenge_method", "tokenctl always sends PKCE S256"),
+    (
+        "response_mode",
+        "tokenctl takes the answer in the redirect's query",
+    ),
+    ("request", "request objects are not supported"),
+    ("request_uri", "request objects are not supported"),
+    ("claims", "a claims challenge is not supported yet"),
+];
+
+/// Whether `authorize-params` may set `name`; the error names what does the job instead.
+pub fn check_authorize_param(name: &str) -> Result<(), String> {
+    match PROTOCOL_PARAMS.iter().find(|(param, _)| *param == name) {
+        Some((_, instead)) => Err(format!(
+            "`{name}` is the protocol's own parameter and cannot be set here: {instead}"
+        )),
+        None => Ok(()),
     }
 }
 

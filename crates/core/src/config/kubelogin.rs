@@ -93,7 +93,7 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
             },
             // `key=value`, repeated: extra parameters of the authorization request.
             "oidc-auth-request-extra-params" => match text.split_once('=') {
-                Some((key, param)) if crate::flows::check_authorize_param(key).is_ok() => {
+                Some((key, param)) if crate::provider::check_authorize_param(key).is_ok() => {
                     params.insert(Value::from(key), Value::from(param));
                 }
                 _ => unmapped.push(written(name, value)),
@@ -103,7 +103,7 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
                 _ => unmapped.push(written(name, value)),
             },
             "oidc-redirect-url-hostname"
-                if crate::flows::REDIRECT_HOSTS.contains(&text.as_str()) =>
+                if crate::provider::REDIRECT_HOSTS.contains(&text.as_str()) =>
             {
                 redirect_host = text;
             }

@@ -306,7 +306,7 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
         ));
     }
     for key in context.authorize_params.keys() {
-        if let Err(message) = crate::flows::check_authorize_param(key) {
+        if let Err(message) = crate::provider::check_authorize_param(key) {
             problems.push(format!("field `authorize-params`: {message}"));
         }
     }

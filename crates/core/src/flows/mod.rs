@@ -248,7 +248,7 @@ pub async fn resolve(
             extra,
             &overlay
                 .iter()
-                .filter(|(key, _)| AUDIENCE_PARAMS.contains(&key.as_str()))
+                .filter(|(key, _)| crate::provider::AUDIENCE_PARAMS.contains(&key.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
@@ -386,43 +386,6 @@ fn standard_scopes(
         })
         .map(|scope| (*scope).to_owned())
         .collect()
-}
-
-/// The parameters that set the token's audience: sent on token requests too, and part of the
-/// login's identity.
-pub const AUDIENCE_PARAMS: [&str; 2] = ["resource", "audience"];
-
-/// The authorization request's own parameters, which `authorize-params` may not set, and what
-/// does each one's job.
-const PROTOCOL_PARAMS: &[(&str, &str)] = &[
-    ("response_type", "tokenctl always asks for a code"),
-    ("client_id", "set the provider's client-id"),
-    (
-        "redirect_uri",
-        "set the provider's redirect-host, redirect-port and redirect-path",
-    ),
-    ("scope", "set `scopes`, or give --scope"),
-    ("state", "tokenctl makes a new one for every sign-in"),
-    ("nonce", "tokenctl makes a new one for every sign-in"),
-    ("code_challenge", "tokenctl always sends PKCE S256"),
-    ("code_challenge_method", "tokenctl always sends PKCE S256"),
-    (
-        "response_mode",
-        "tokenctl takes the answer in the redirect's query",
-    ),
-    ("request", "request objects are not supported"),
-    ("request_uri", "request objects are not supported"),
-    ("claims", "a claims challenge is not supported yet"),
-];
-
-/// Whether `authorize-params` may set `name`; the error names what does the job instead.
-pub fn check_authorize_param(name: &str) -> Result<(), String> {
-    match PROTOCOL_PARAMS.iter().find(|(param, _)| *param == name) {
-        Some((_, instead)) => Err(format!(
-            "`{name}` is the protocol's own parameter and cannot be set here: {instead}"
-        )),
-        None => Ok(()),
-    }
 }
 
 /// The provider's `authorize-params`, then the context's over them (the context's win).
@@ -881,10 +844,6 @@ impl ClusterOidc {
     }
 }
 
-/// The hosts a loopback redirect URI may name (RFC 8252 §7.3, and `localhost` as Entra ID and
-/// int128/kubelogin register it).
-pub const REDIRECT_HOSTS: &[&str] = &["127.0.0.1", "localhost", "[::1]"];
-
 /// The loopback redirect URI as the entry sets it, else as the dialect registers it; an issuer
 /// whose discovery names an Entra ID cloud (NeMo on Entra ID, say) gets MSAL's
 /// `http://localhost` with no path, which is what its app registrations list.
@@ -1062,6 +1021,7 @@ pub async fn revoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::check_authorize_param;
 
     #[test]
     fn nemo_discovery_documents_are_read_as_documented() {

@@ -213,7 +213,7 @@ impl Identity {
                 .unwrap_or_default(),
         };
         params.retain(|key, value| {
-            crate::flows::AUDIENCE_PARAMS.contains(&key.as_str()) && !value.is_empty()
+            crate::provider::AUDIENCE_PARAMS.contains(&key.as_str()) && !value.is_empty()
         });
         let endpoints = entry
             .filter(|_| with_endpoints)
