@@ -135,6 +135,16 @@ x-team-note: kept
         hint.contains("cargo install --path crates/cli") && !hint.contains("example.invalid"),
         "the README's install command: {hint}"
     );
+    // An absolute path, as PATH finds it: a GUI runs kubectl without the shell's PATH.
+    let command = exec["command"].as_str().unwrap();
+    assert!(
+        Path::new(command).is_absolute() && command.ends_with("/tokenctl"),
+        "{command}"
+    );
+    assert!(
+        hint.contains(&format!("is not at {command}")) && hint.contains("kubeconfig setup"),
+        "{hint}"
+    );
     assert_eq!(config["clusters"][1]["cluster"]["server"], api.base);
     assert_eq!(
         config["clusters"][1]["cluster"]["certificate-authority"],
@@ -373,6 +383,113 @@ contexts:
         "{}",
         bad.stderr
     );
+}
+
+/// Lens, Headlamp and IDEs run kubectl without a terminal (`interactive: false`): tokenctl
+/// still opens the browser sign-in there, once for many kubectl processes that find no login
+/// (the others wait for it and use its login). After a sign-in is abandoned, kubectl without a
+/// terminal gets exit 4 at once for a while: a GUI that retries opens no more tabs. Not in CI.
+#[test]
+#[ignore = "needs kubectl, chromium, the test IdP (node)"]
+fn gui_clients_sign_in_once_in_the_browser_and_an_abandoned_sign_in_is_not_retried() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let api = ApiServer::start(&[format!("{}/realms/nmr", idp.base)]);
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: sso, kind: keycloak, server: '{idp}', realm: nmr, client-id: cli}}
+clusters:
+  - {{name: stub, server: '{api}', certificate-authority: '{ca}'}}
+contexts:
+  - {{name: gui, provider: sso, cluster: stub, flow: browser}}
+current-context: gui
+",
+        idp = idp.base,
+        api = api.base,
+        ca = api.ca
+    ));
+    setup_kubeconfig(&sandbox).ok();
+    let opened = sandbox.path("browsers-opened");
+    let node = require_tool("node", "apt-get install nodejs npm");
+    let browser_js = support::workspace_root().join("tests/idp/browser.js");
+    let signs_in = sandbox.path("bin/signs-in");
+    script(
+        &signs_in,
+        &format!(
+            "#!/bin/sh\necho \"$1\" >> '{}'\nexec '{}' '{}' \"$1\"\n",
+            opened.display(),
+            node.display(),
+            browser_js.display()
+        ),
+    );
+    let walks_away = sandbox.path("bin/walks-away");
+    script(
+        &walks_away,
+        &format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+    );
+    let opened_count = || {
+        std::fs::read_to_string(&opened)
+            .map(|text| text.lines().count())
+            .unwrap_or(0)
+    };
+    let round = |browser: &Path| -> Vec<Run> {
+        let children: Vec<_> = (0..10)
+            .map(|_| {
+                let mut command = kubectl(&sandbox, &["get", "--raw", "/whoami"]);
+                command
+                    .env("BROWSER", browser)
+                    .env_remove("CI")
+                    .env_remove("DISPLAY");
+                command.spawn().unwrap()
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|child| Run::from(support::wait_bounded(child, "kubectl")))
+            .collect()
+    };
+
+    for run in round(&signs_in) {
+        assert!(run.ok().contains("alice"), "{}", run.stderr);
+    }
+    assert_eq!(opened_count(), 1, "one browser for ten kubectl processes");
+
+    sandbox.run(["auth", "logout"]).ok();
+    sandbox
+        .run(["config", "set-provider", "sso", "--sign-in-timeout", "3s"])
+        .ok();
+    let abandoned = round(&walks_away);
+    assert!(abandoned.iter().all(|run| run.code != 0));
+    assert_eq!(
+        opened_count(),
+        2,
+        "the sign-in nobody finished opened one tab"
+    );
+    assert!(
+        abandoned.iter().any(|run| run
+            .stderr
+            .contains("waiting for the sign-in in another tokenctl (pid ")),
+        "{}",
+        abandoned[0].stderr
+    );
+    let started = std::time::Instant::now();
+    let again = round(&walks_away);
+    assert!(again.iter().all(|run| run.code != 0));
+    assert_eq!(opened_count(), 2, "right after, none");
+    assert!(
+        again[0].stderr.contains("failed or was abandoned"),
+        "{}",
+        again[0].stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+
+    // In CI, never a browser.
+    let mut ci = kubectl(&sandbox, &["get", "--raw", "/whoami"]);
+    ci.env("BROWSER", &walks_away).env("CI", "true");
+    let ci = finish(ci, "kubectl");
+    assert_ne!(ci.code, 0);
+    assert_eq!(opened_count(), 2);
 }
 
 /// Writes an executable script.

@@ -606,7 +606,13 @@ fn ctrl_c_ends_a_device_login_cleanly() {
             .unwrap()
             .contains("login interrupted; nothing was stored")
     );
-    assert!(!sandbox.dir.path().join("data/tokenctl/logins").exists());
+    // No login, no secret: only the sign-in's lock file.
+    let stored: Vec<_> = std::fs::read_dir(sandbox.dir.path().join("data/tokenctl/logins"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".sign-in.lock"))
+        .collect();
+    assert!(stored.is_empty(), "{stored:?}");
 }
 
 #[test]

@@ -7,8 +7,11 @@ use anyhow::{Result, anyhow};
 use tokenctl_core::config::{ConfigSet, CredentialStore};
 use tokenctl_core::logins::{Freshness, Handout};
 
-use crate::tokens::{self, LoginArgs};
+use crate::terminal::SystemBrowser;
+use crate::tokens;
 use crate::{GlobalArgs, is_login_required, output};
+use tokenctl_core::Flow;
+use tokenctl_core::flows::BrowserOpener;
 
 /// The ExecCredential versions kubectl speaks; the first is the default when kubectl sends no
 /// KUBERNETES_EXEC_INFO (as kubectl before 1.22 did).
@@ -86,9 +89,16 @@ pub fn exec_credential(global: &GlobalArgs) -> Result<()> {
         Ok(usable) => usable,
         Err(err) if is_login_required(&err) => {
             if !info.interactive {
-                return Err(err.context(
-                    "kubectl runs tokenctl without a terminal, so it cannot log in here",
-                ));
+                // A GUI (Lens, Headlamp, an IDE) or `kubectl < file`: a browser can still be
+                // shown, where there is one, for the browser and device flows; never in CI.
+                let flow = tokens::logins(global)?.sign_in_flow(global.context.as_deref(), None)?;
+                let shown = matches!(flow, Flow::Browser | Flow::Device)
+                    && SystemBrowser { open: true }.available();
+                if std::env::var_os("CI").is_some() || !shown {
+                    return Err(err.context(
+                        "kubectl runs tokenctl without a terminal, so it cannot log in here",
+                    ));
+                }
             }
             let set = ConfigSet::load_valid(&global.config_paths())?;
             if set.credential_store() == CredentialStore::None {
@@ -97,7 +107,7 @@ pub fn exec_credential(global: &GlobalArgs) -> Result<()> {
                 ));
             }
             eprintln!("{err}; logging in now.");
-            tokens::login(LoginArgs::from_environment()?, global)?;
+            tokens::login_when_missing(global, info.interactive)?;
             tokens::usable_login(global, Freshness::CLI, Handout::Cluster)?
         }
         Err(err) => return Err(err),

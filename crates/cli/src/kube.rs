@@ -217,7 +217,8 @@ fn tokenctl_user(global: &GlobalArgs, context: &str) -> Result<Mapping> {
         "apiVersion".into(),
         crate::exec_credential::API_VERSIONS[1].into(),
     );
-    exec.insert("command".into(), own_command().into());
+    let command = own_command();
+    exec.insert("command".into(), command.clone().into());
     exec.insert(
         "args".into(),
         Value::Sequence(
@@ -240,11 +241,12 @@ fn tokenctl_user(global: &GlobalArgs, context: &str) -> Result<Mapping> {
     }
     exec.insert("interactiveMode".into(), "IfAvailable".into());
     exec.insert("provideClusterInfo".into(), false.into());
-    // kubectl prints this when it cannot run the command: the README's install, then a login.
+    // kubectl prints this when it cannot run the command: where it looked, how to install or
+    // point the kubeconfig at it again, then a login.
     exec.insert(
         "installHint".into(),
         format!(
-            "tokenctl provides this user's tokens: install it from its sources with `cargo install --path crates/cli`, then run `tokenctl --context {context} auth login`"
+            "tokenctl provides this user's tokens, and is not at {command}. If it is installed elsewhere, run `tokenctl --context {context} kubeconfig setup` again so that the kubeconfig names where; else install it from its sources with `cargo install --path crates/cli`. Then run `tokenctl --context {context} auth login`"
         )
         .into(),
     );
@@ -253,19 +255,21 @@ fn tokenctl_user(global: &GlobalArgs, context: &str) -> Result<Mapping> {
     Ok(user)
 }
 
-/// How kubectl should start tokenctl: by name when PATH finds this very binary, else by its
-/// absolute path.
+/// How kubectl should start tokenctl: by an absolute path, since a GUI (Lens, an IDE) runs
+/// kubectl without the shell's PATH. The path PATH finds for this very binary, as found (a
+/// package manager's link, which survives upgrades), else this binary's own.
 fn own_command() -> String {
     let Ok(me) = std::env::current_exe() else {
         return "tokenctl".into();
     };
     let on_path = std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
+            .filter(|dir| dir.is_absolute())
             .map(|dir| dir.join("tokenctl"))
             .find(|candidate| candidate.is_file())
     });
     match on_path {
-        Some(found) if same_file(&found, &me) => "tokenctl".into(),
+        Some(found) if same_file(&found, &me) => found.display().to_string(),
         _ => me.display().to_string(),
     }
 }

@@ -111,6 +111,7 @@ fn value_name(kind: FieldKind) -> &'static str {
         FieldKind::Choice(_) => "WORD",
         FieldKind::KeyringEntry => "ENTRY",
         FieldKind::Params => "KEY=VALUE",
+        FieldKind::Duration => "DURATION",
     }
 }
 

@@ -207,6 +207,49 @@ impl LoginUi for TerminalUi {
 
 /// The browser of `BROWSER` (a `:`-separated list of commands, `%s` for the URL, as Python's
 /// webbrowser reads it), else the platform's opener.
+/// The terminal's screens, and the device flow's page opened in the browser: for a sign-in
+/// nobody watches a terminal for (kubectl in a GUI).
+pub struct OpeningDevicePage<'a> {
+    pub ui: &'a TerminalUi,
+    pub opener: &'a SystemBrowser,
+}
+
+impl LoginUi for OpeningDevicePage<'_> {
+    fn device_code(&self, authorization: &DeviceAuthorization) {
+        self.ui.device_code(authorization);
+        let page = authorization
+            .verification_uri_complete
+            .as_deref()
+            .and_then(|page| url::Url::parse(page).ok())
+            // Only a web page: never a file, a script or another program's scheme.
+            .filter(|page| {
+                tokenctl_core::discovery::check_endpoint("verification_uri_complete", page).is_ok()
+            });
+        match page {
+            Some(page) => {
+                if let Err(err) = self.opener.open(&page) {
+                    tracing::warn!("could not open a browser ({err})");
+                }
+            }
+            None => self.notice(
+                "the provider gives no page with the code filled in: open the page above and enter the code",
+            ),
+        }
+    }
+
+    fn waiting(&self, remaining: std::time::Duration) {
+        self.ui.waiting(remaining);
+    }
+
+    fn browser_url(&self, url: &url::Url) {
+        self.ui.browser_url(url);
+    }
+
+    fn notice(&self, message: &str) {
+        self.ui.notice(message);
+    }
+}
+
 pub struct SystemBrowser {
     /// False with --no-browser: the URL is printed and nothing is opened.
     pub open: bool,

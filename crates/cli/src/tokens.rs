@@ -14,7 +14,7 @@ use tokenctl_core::flows::{Method, RevokeError};
 use tokenctl_core::jwt;
 use tokenctl_core::logins::{
     Freshness, Handout, LoggedOut, LoginStore, Logins, ProviderAuthority, SignIn, SignInOutcome,
-    StoredLogin, Usable, Want, identity_of, others, store::TRIED_KEYRINGS,
+    StoredLogin, Trigger, Usable, Want, identity_of, others, store::TRIED_KEYRINGS,
 };
 use tokenctl_core::text::printable;
 use tokenctl_core::{Flow, Secret};
@@ -97,7 +97,23 @@ pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output> {
     Ok(runtime.block_on(work))
 }
 
-pub fn login(mut args: LoginArgs, global: &GlobalArgs) -> Result<()> {
+/// `auth login`: signs in, after any sign-in another tokenctl is running for the same login.
+pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
+    sign_in(args, global, Trigger::Asked)
+}
+
+/// The sign-in a command starts when it finds no usable login (kubectl's exec credential):
+/// one per login across processes, and none nobody attends (`attended: false`, no terminal)
+/// right after one failed.
+pub fn login_when_missing(global: &GlobalArgs, attended: bool) -> Result<()> {
+    sign_in(
+        LoginArgs::from_environment()?,
+        global,
+        Trigger::Missing { attended },
+    )
+}
+
+fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result<()> {
     let guided_global;
     let mut global = global;
     let paths = global.config_paths();
@@ -133,16 +149,26 @@ pub fn login(mut args: LoginArgs, global: &GlobalArgs) -> Result<()> {
         None
     };
     let method = method_for(flow, &args)?;
-    let ui = TerminalUi::new(args.no_qr);
+    let terminal = TerminalUi::new(args.no_qr);
     let browser = SystemBrowser {
         open: !args.no_browser,
     };
+    // Nobody at a terminal (a GUI runs kubectl): the device flow's page opens in the browser.
+    let unattended = terminal::OpeningDevicePage {
+        ui: &terminal,
+        opener: &browser,
+    };
+    let ui: &dyn tokenctl_core::flows::LoginUi = match trigger {
+        Trigger::Missing { attended: false } => &unattended,
+        _ => &terminal,
+    };
     let how = SignIn {
+        trigger,
         flow,
         method,
         scopes: &split_scopes(args.scopes.clone()),
         client_secret,
-        ui: &ui,
+        ui,
         opener: &browser,
     };
     let outcome = block_on(async {
@@ -151,13 +177,20 @@ pub fn login(mut args: LoginArgs, global: &GlobalArgs) -> Result<()> {
             _ = tokio::signal::ctrl_c() => None,
         }
     })?;
-    ui.finish();
+    terminal.finish();
     let outcome = outcome.ok_or(crate::Interrupted)??;
     let signed = match outcome {
         SignInOutcome::NotStored(tokens) => {
             let who = identity_of(tokens.id_token.as_ref(), &tokens.access_token);
             writeln!(std::io::stdout().lock(), "{}", tokens.access_token.expose())?;
             eprintln!("Logged in{}; nothing was stored.", as_whom(who.as_deref()));
+            return Ok(());
+        }
+        SignInOutcome::Existing(login) => {
+            eprintln!(
+                "Another tokenctl signed in to {} meanwhile; using that login.",
+                login.provider
+            );
             return Ok(());
         }
         SignInOutcome::Stored(signed) => signed,
@@ -266,23 +299,7 @@ fn as_whom(identity: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// The longest `--min-valid` or `--request-timeout` taken: beyond it a number is a typo, and
-/// instants computed from it could overflow.
-const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
-
-/// `5m`, `30s`, `1h30m`, `90` (seconds): humantime's durations, at most a year.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let duration = match text.parse::<u64>() {
-        Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => humantime::parse_duration(text)
-            .map_err(|err| format!("{text:?} is not a duration like 30s, 5m or 1h ({err})"))?,
-    };
-    if duration > MAX_DURATION {
-        return Err(format!("{text:?} is longer than a year"));
-    }
-    Ok(duration)
-}
+pub use tokenctl_core::provider::parse_duration;
 
 /// What `auth token`, kubectl, `api` and plugins ask for: a token fresh by `freshness`,
 /// renewed as the use cases decide (unless --no-auto-refresh).

@@ -312,6 +312,23 @@ impl<'a> LockWaiter<'a> {
     }
 }
 
+impl LockGuard {
+    /// Writes this process's id into the lock file, for the processes that wait to name it.
+    pub fn claim(&self) {
+        use std::io::{Seek, Write};
+        let mut file = &self.file;
+        let _ = file.set_len(0);
+        let _ = file.seek(io::SeekFrom::Start(0));
+        let _ = write!(file, "{}", std::process::id());
+    }
+}
+
+/// The process id the holder of `guarded`'s lock wrote into it, if any.
+pub fn lock_holder(guarded: &Path) -> Option<u32> {
+    let text = read_own_file(&lock_path(guarded)).ok()?;
+    String::from_utf8_lossy(&text).trim().parse().ok()
+}
+
 impl Drop for LockGuard {
     fn drop(&mut self) {
         let _ = self.file.unlock();

@@ -97,6 +97,8 @@ pub enum FieldKind {
     Choice(&'static [&'static str]),
     /// An entry of the OS keyring, `BACKEND:ACCOUNT`, as tokenctl writes it.
     KeyringEntry,
+    /// A duration: `90s`, `5m`, `1h30m`, or seconds.
+    Duration,
     /// Parameters added to a request: a map of names to values, none of them the protocol's
     /// own (see [`check_authorize_param`]).
     Params,
@@ -217,6 +219,11 @@ pub mod fields {
         FieldKind::Ports,
         "loopback port of the browser login's redirect URI, or ports tried in order (8000,18000); default any free port",
     );
+    pub const SIGN_IN_TIMEOUT: FieldSpec = FieldSpec::optional(
+        "sign-in-timeout",
+        FieldKind::Duration,
+        "how long a browser sign-in waits for the person (default 5m)",
+    );
     pub const REDIRECT_HOST: FieldSpec = FieldSpec::optional(
         "redirect-host",
         FieldKind::Choice(super::REDIRECT_HOSTS),
@@ -245,6 +252,7 @@ pub mod fields {
         REDIRECT_HOST,
         REDIRECT_PORT,
         REDIRECT_PATH,
+        SIGN_IN_TIMEOUT,
         CERTIFICATE_AUTHORITY,
     ];
 
@@ -536,6 +544,14 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
             Some(text) => crate::client_auth::check_keyring_place(text),
             None => Err(format!("must be BACKEND:ACCOUNT, not {}", describe(value))),
         },
+        FieldKind::Duration => match value.as_str().map(parse_duration) {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(reason)) => Err(reason),
+            None => Err(format!(
+                "must be a duration like 90s or 5m, not {}",
+                describe(value)
+            )),
+        },
         FieldKind::Params => match value {
             Value::Mapping(params) => {
                 for (key, value) in params {
@@ -614,6 +630,24 @@ pub fn check_authorize_param(name: &str) -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// The longest duration taken (`--min-valid`, `sign-in-timeout`): beyond it a number is a
+/// typo, and instants computed from it could overflow.
+const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(366 * 24 * 3600);
+
+/// `5m`, `30s`, `1h30m`, `90` (seconds): humantime's durations, at most a year.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let duration = match text.parse::<u64>() {
+        Ok(seconds) => std::time::Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|err| format!("{text:?} is not a duration like 30s, 5m or 1h ({err})"))?,
+    };
+    if duration > MAX_DURATION {
+        return Err(format!("{text:?} is longer than a year"));
+    }
+    Ok(duration)
 }
 
 /// A request parameter's value as sent: a string, a number or a boolean as written.

@@ -100,9 +100,9 @@ pub async fn login(
         issuer: target.endpoints.issuer.clone(),
         iss_required: target.endpoints.iss_in_authorization_response,
     };
-    let code = tokio::time::timeout(SIGN_IN_TIMEOUT, callback(&listeners, expected, ui))
+    let code = tokio::time::timeout(target.sign_in_timeout, callback(&listeners, expected, ui))
         .await
-        .map_err(|_| LoginError::SignInTimeout(SIGN_IN_TIMEOUT.as_secs()))??;
+        .map_err(|_| LoginError::SignInTimeout(target.sign_in_timeout.as_secs()))??;
     drop(listeners);
 
     let grant = Grant::AuthorizationCode {

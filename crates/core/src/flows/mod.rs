@@ -253,6 +253,10 @@ pub async fn resolve(
                 .collect(),
         ),
         max_age,
+        sign_in_timeout: config
+            .text(fields::SIGN_IN_TIMEOUT.name)
+            .and_then(|text| crate::provider::parse_duration(text).ok())
+            .unwrap_or(browser::SIGN_IN_TIMEOUT),
         redirect: redirect(&config, dialect, &endpoints),
         endpoints,
         wire: dialect.token_wire(&config),

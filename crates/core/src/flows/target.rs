@@ -86,6 +86,8 @@ pub struct Target {
     pub max_age: Option<u64>,
     /// How the dialect's token endpoint is spoken.
     pub wire: std::sync::Arc<dyn TokenWire>,
+    /// Browser flow: how long it waits for the person (`sign-in-timeout`).
+    pub sign_in_timeout: Duration,
     /// Browser flow: the loopback redirect URI, and the authorization request's parameters
     /// (the dialect's and `authorize-params`).
     pub redirect: Redirect,

@@ -196,8 +196,25 @@ pub enum AuthorityError {
     Failed(BoxError),
 }
 
+/// After a sign-in that failed or was abandoned, sign-ins that nobody attends (kubectl in a
+/// GUI) are not started again for this long: a client that retries opens no more tabs.
+pub const SIGN_IN_COOLDOWN: Duration = Duration::from_secs(300);
+
+/// Why a sign-in starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// `auth login`: waits for another process's sign-in to the same login, then signs in.
+    Asked,
+    /// A command found no usable login (kubectl, `api`): one sign-in per login across
+    /// processes, and a login that appeared meanwhile serves. Nobody attends it when there is
+    /// no terminal (a GUI client): then it is refused for [`SIGN_IN_COOLDOWN`] after a failed
+    /// sign-in, and for an issuer a cluster names that this login never signed in to.
+    Missing { attended: bool },
+}
+
 /// A sign-in by a person or a program: how it proves who it is, and what it shows a person.
 pub struct SignIn<'a> {
+    pub trigger: Trigger,
     pub flow: Flow,
     pub method: Method,
     /// `--scope`: scopes to ask for instead of the configured ones.
@@ -367,6 +384,8 @@ pub struct SignedIn {
 #[derive(Debug)]
 pub enum SignInOutcome {
     Stored(Box<SignedIn>),
+    /// [`Trigger::Missing`]: another process signed in while this one waited.
+    Existing(Box<StoredLogin>),
     /// `--no-store` or `credential-store: none`: the tokens, kept nowhere.
     NotStored(TokenSet),
 }
@@ -887,11 +906,50 @@ impl<A: Authority> Logins<A> {
             None
         };
         let given_secret = how.client_secret.clone();
-        let minted = self
-            .authority
-            .sign_in(&found.selection, how)
-            .await
-            .map_err(|err| authority_error(&found, err))?;
+        let (trigger, flow) = (how.trigger, how.flow);
+        let unattended = trigger == Trigger::Missing { attended: false };
+        if unattended {
+            self.may_sign_in_unattended(&found)?;
+        }
+        let seen = self.store.read(&found.key).ok().flatten();
+        // One person signs in to a login at a time, across processes.
+        let person = matches!(flow, Flow::Browser | Flow::Device);
+        let _signing = match keep && person {
+            true => Some(
+                self.store
+                    .sign_in_lock(&found.key, |pid| {
+                        how.ui.notice(&format!(
+                            "waiting for the sign-in in another tokenctl{}",
+                            pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+                        ))
+                    })
+                    .await?,
+            ),
+            false => None,
+        };
+        if matches!(trigger, Trigger::Missing { .. }) {
+            if let Some(login) = self.store.read(&found.key)?
+                && seen.as_ref().map(|s| s.obtained_at) != Some(login.obtained_at)
+            {
+                return Ok(SignInOutcome::Existing(Box::new(login)));
+            }
+            if unattended {
+                // The sign-in waited for may have failed meanwhile.
+                self.may_sign_in_unattended(&found)?;
+            }
+        }
+        let minted = match self.authority.sign_in(&found.selection, how).await {
+            Ok(minted) => minted,
+            Err(err) => {
+                if person && keep {
+                    self.store.record_sign_in(&found.key, Some(self.now()));
+                }
+                return Err(authority_error(&found, err));
+            }
+        };
+        if person && keep {
+            self.store.record_sign_in(&found.key, None);
+        }
         if !keep {
             return Ok(SignInOutcome::NotStored(minted.tokens));
         }
@@ -925,6 +983,35 @@ impl<A: Authority> Logins<A> {
             path,
             login,
         })))
+    }
+
+    /// Whether a sign-in nobody attends may start: not within [`SIGN_IN_COOLDOWN`] of a failed
+    /// one, and not to an issuer a cluster names that this login never signed in to (a cluster
+    /// could name any page).
+    fn may_sign_in_unattended(&self, found: &Found<'_>) -> Result<(), SessionError> {
+        let login = run_in(&found.context, "auth login");
+        if let Some(at) = self.store.failed_sign_in(&found.key) {
+            let ago = self.now().saturating_sub(at);
+            let cooldown = i64::try_from(SIGN_IN_COOLDOWN.as_secs()).unwrap_or(i64::MAX);
+            if (0..cooldown).contains(&ago) {
+                return Err(SessionError::LoginRequired(format!(
+                    "the last sign-in for context {:?} failed or was abandoned {} ago, so tokenctl opens no other without a terminal for {}: run `{login}`",
+                    found.context,
+                    crate::clock::human_duration(ago),
+                    crate::clock::human_duration(cooldown - ago),
+                )));
+            }
+        }
+        if matches!(found.selection.provider, Provided::Discover(_))
+            && self.store.read(&found.key)?.is_none()
+            && self.store.removed(&found.key).is_none()
+        {
+            return Err(SessionError::LoginRequired(format!(
+                "context {:?} signs in where its cluster says, and you have not signed in there yet: run `{login}` at a terminal once",
+                found.context
+            )));
+        }
+        Ok(())
     }
 
     /// `auth logout`: revokes the context's refresh token at the issuer that minted it, where

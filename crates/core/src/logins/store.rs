@@ -23,6 +23,9 @@ use crate::secret::Secret;
 /// How long a process waits for another one that is changing the same login.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a process waits for another one's sign-in to the same login: a person signing in.
+pub const SIGN_IN_WAIT: Duration = Duration::from_secs(15 * 60);
+
 /// The keyrings tried on this platform, for messages.
 pub const TRIED_KEYRINGS: &str = if cfg!(target_os = "linux") {
     "Secret Service, kernel keyutils"
@@ -280,6 +283,47 @@ impl LoginStore {
 
     fn removed_marker(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.removed"))
+    }
+
+    fn failed_marker(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.sign-in-failed"))
+    }
+
+    /// Takes the login's sign-in lock, so that one process at a time signs a person in to it;
+    /// `waiting` hears the id of the process that signs in, once, when this one must wait.
+    pub async fn sign_in_lock(
+        &self,
+        key: &str,
+        waiting: impl FnOnce(Option<u32>),
+    ) -> Result<LockGuard, StoreError> {
+        let path = self.dir.join(format!("{key}.sign-in"));
+        let guard = match LockGuard::acquire_async(&path, "signing in", Duration::ZERO).await {
+            Ok(guard) => guard,
+            Err(err) if err.kind() == std::io::ErrorKind::TimedOut => {
+                waiting(crate::fsutil::lock_holder(&path));
+                LockGuard::acquire_async(&path, "signing in to the same login", SIGN_IN_WAIT)
+                    .await
+                    .map_err(StoreError::Lock)?
+            }
+            Err(err) => return Err(StoreError::Lock(err)),
+        };
+        guard.claim();
+        Ok(guard)
+    }
+
+    /// When the last sign-in to the login failed or was abandoned (seconds since the epoch).
+    pub fn failed_sign_in(&self, key: &str) -> Option<i64> {
+        let text = crate::fsutil::read_own_file(&self.failed_marker(key)).ok()?;
+        String::from_utf8_lossy(&text).trim().parse().ok()
+    }
+
+    /// Records how a person's sign-in ended: `Some(when)` it failed, `None` it worked.
+    pub fn record_sign_in(&self, key: &str, failed_at: Option<i64>) {
+        let marker = self.failed_marker(key);
+        let _ = match failed_at {
+            Some(at) => write_own_file(&marker, format!("{at}\n").as_bytes()),
+            None => std::fs::remove_file(&marker),
+        };
     }
 
     /// Reads a login without its lock (the hot path): a file written atomically is whole.

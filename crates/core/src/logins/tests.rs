@@ -49,6 +49,29 @@ impl Provider for FakeDialect {
 
 crate::register_provider!(FakeDialect);
 
+/// The kind a cluster's discovery yields (`provider: discover`), for these tests.
+struct FakeOidc;
+
+impl Provider for FakeOidc {
+    fn kind(&self) -> &'static str {
+        "oidc"
+    }
+    fn description(&self) -> &'static str {
+        "what a cluster's discovery yields, for the login tests"
+    }
+    fn dialect_fields(&self) -> &'static [FieldSpec] {
+        FakeDialect.dialect_fields()
+    }
+    fn flows(&self) -> &'static [Flow] {
+        FakeDialect.flows()
+    }
+    fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
+        FakeDialect.endpoints(config)
+    }
+}
+
+crate::register_provider!(FakeOidc);
+
 const CONFIG: &str = "
 providers:
   - {name: idp, kind: fake, server: 'https://idp.test', client-id: app, scopes: [read]}
@@ -61,6 +84,10 @@ contexts:
   - {name: ci, provider: idp, flow: exchange, subject-token: 'file:/run/ci-token'}
   - {name: by-hand, provider: idp, flow: exchange}
   - {name: kube, provider: idp, flow: password, cluster-token: id}
+  - {name: gui, provider: idp, flow: device, scopes: [gui]}
+  - {name: nmp, provider: discover, cluster: nmp, flow: device}
+clusters:
+  - {name: nmp, server: 'https://nmp.test'}
 current-context: pw
 ";
 
@@ -71,6 +98,8 @@ struct Fake {
     calls: Mutex<Vec<&'static str>>,
     lifetime: AtomicU64,
     refuse_refresh: AtomicBool,
+    /// Whether a person's sign-in fails (times out, is closed or refused).
+    refuse_sign_in: AtomicBool,
     /// Whether a refresh returns an ID token that fails a check (the reply rotated the
     /// refresh token to `rt-unverified`).
     unverified_refresh: AtomicBool,
@@ -93,6 +122,7 @@ impl Fake {
             calls: Mutex::new(Vec::new()),
             lifetime: AtomicU64::new(3600),
             refuse_refresh: AtomicBool::new(false),
+            refuse_sign_in: AtomicBool::new(false),
             unverified_refresh: AtomicBool::new(false),
             rotate: AtomicBool::new(true),
             delay: Duration::ZERO,
@@ -155,6 +185,11 @@ impl Fake {
 
 impl Authority for Arc<Fake> {
     async fn sign_in(&self, _: &Selection<'_>, how: SignIn<'_>) -> Result<Minted, AuthorityError> {
+        tokio::time::sleep(self.delay).await;
+        if self.refuse_sign_in.load(Ordering::SeqCst) {
+            self.calls.lock().unwrap().push("sign_in");
+            return Err(AuthorityError::Login(LoginError::SignInTimeout(300)));
+        }
         Ok(self.mint("sign_in", how.flow, how.flow != Flow::ClientCredentials))
     }
 
@@ -248,7 +283,12 @@ impl BrowserOpener for NoUi {
 }
 
 fn how(flow: Flow) -> SignIn<'static> {
+    how_when(Trigger::Asked, flow)
+}
+
+fn how_when(trigger: Trigger, flow: Flow) -> SignIn<'static> {
     SignIn {
+        trigger,
         flow,
         method: Method::Device,
         scopes: &[],
@@ -266,7 +306,7 @@ async fn sign_in(logins: &Logins<Arc<Fake>>, context: &str) -> SignedIn {
         .unwrap()
     {
         SignInOutcome::Stored(signed) => *signed,
-        SignInOutcome::NotStored(_) => panic!("stored"),
+        other => panic!("stored, not {other:?}"),
     }
 }
 
@@ -433,6 +473,105 @@ async fn a_refresh_rotates_and_keeps_what_the_reply_leaves_out() {
         "no scope: kept"
     );
     assert_eq!(login.expires_at, Some(world.clock.now() + 3600));
+}
+
+/// Sign-ins a command starts because no login exists: many processes cause one, the others
+/// use the login it stored; after one fails, a sign-in nobody attends is refused for the
+/// cooldown (a GUI that retries opens no more tabs), while a person at a terminal may sign in.
+#[tokio::test]
+async fn a_missing_login_causes_one_sign_in_and_a_failed_one_a_cooldown_unattended() {
+    let world = World::with_delay(Duration::from_millis(300));
+    let logins = Arc::new(world.logins());
+    let missing = |attended| how_when(Trigger::Missing { attended }, Flow::Device);
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let logins = logins.clone();
+            tokio::spawn(async move {
+                matches!(
+                    logins
+                        .sign_in(Some("gui"), None, missing(false), true)
+                        .await,
+                    Ok(SignInOutcome::Existing(_))
+                )
+            })
+        })
+        .collect();
+    let mut existing = 0;
+    for task in tasks {
+        existing += usize::from(task.await.unwrap());
+    }
+    assert_eq!(world.fake.count("sign_in"), 1, "one sign-in");
+    assert_eq!(existing, 4, "the others use its login");
+
+    logins.logout(Some("gui")).await.unwrap();
+    world.fake.refuse_sign_in.store(true, Ordering::SeqCst);
+    assert!(
+        logins
+            .sign_in(Some("gui"), None, missing(false), true)
+            .await
+            .is_err()
+    );
+    assert_eq!(world.fake.count("sign_in"), 2);
+    world.fake.refuse_sign_in.store(false, Ordering::SeqCst);
+    world.clock.advance(60);
+    let err = logins
+        .sign_in(Some("gui"), None, missing(false), true)
+        .await
+        .unwrap_err();
+    assert!(err.is_login_required(), "{err}");
+    assert!(
+        err.to_string().contains("failed or was abandoned 1m ago"),
+        "{err}"
+    );
+    assert_eq!(world.fake.count("sign_in"), 2, "nothing opened");
+    // A person at a terminal, or `auth login`, signs in all the same; and after the cooldown
+    // a GUI may again.
+    assert!(
+        logins
+            .sign_in(Some("gui"), None, missing(true), true)
+            .await
+            .is_ok()
+    );
+    logins.logout(Some("gui")).await.unwrap();
+    world.fake.refuse_sign_in.store(true, Ordering::SeqCst);
+    let _ = logins.sign_in(Some("gui"), None, missing(true), true).await;
+    world.fake.refuse_sign_in.store(false, Ordering::SeqCst);
+    world.clock.advance(301);
+    assert!(
+        logins
+            .sign_in(Some("gui"), None, missing(false), true)
+            .await
+            .is_ok()
+    );
+}
+
+/// A cluster can name any identity provider: without a terminal, tokenctl opens no sign-in
+/// page of an issuer a `provider: discover` context never signed in to.
+#[tokio::test]
+async fn no_unattended_sign_in_to_an_issuer_a_cluster_names_for_the_first_time() {
+    let world = World::new();
+    let logins = world.logins();
+    let missing = |attended| how_when(Trigger::Missing { attended }, Flow::Device);
+    let err = logins
+        .sign_in(Some("nmp"), None, missing(false), true)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("have not signed in there yet"),
+        "{err}"
+    );
+    assert_eq!(world.fake.count("sign_in"), 0);
+    logins
+        .sign_in(Some("nmp"), None, missing(true), true)
+        .await
+        .unwrap();
+    logins.logout(Some("nmp")).await.unwrap();
+    assert!(
+        logins
+            .sign_in(Some("nmp"), None, missing(false), true)
+            .await
+            .is_ok()
+    );
 }
 
 /// kubectl gets the ID token where the context says `cluster-token: id`; the ID token has its
