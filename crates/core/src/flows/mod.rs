@@ -762,6 +762,9 @@ async fn device(
             if now >= next_poll {
                 break;
             }
+            if ui.signed_in_elsewhere() {
+                return Err(LoginError::SignedInElsewhere);
+            }
             ui.waiting(deadline - now);
             tokio::time::sleep((next_poll - now).min(Duration::from_secs(1))).await;
         }

@@ -47,6 +47,9 @@ pub enum LoginError {
     Callback(String),
     #[error("provider {0:?}: {1}; nothing was stored")]
     IdToken(String, idtoken::IdTokenError),
+    /// The device flow stopped polling: a login was stored meanwhile by another sign-in.
+    #[error("another sign-in stored a login meanwhile; this one stopped")]
+    SignedInElsewhere,
     /// A cluster's discovery says `auth_enabled: false`.
     #[error(
         "cluster {0:?} needs no login: its discovery document says auth_enabled: false; call it without a token"
@@ -157,6 +160,11 @@ pub trait LoginUi: Send + Sync {
     fn browser_url(&self, url: &Url);
     /// A word to the person (a fallback taken, say).
     fn notice(&self, message: &str);
+    /// Asked between polls: true ends the device flow with [`LoginError::SignedInElsewhere`]
+    /// (a login for the same identity was stored meanwhile).
+    fn signed_in_elsewhere(&self) -> bool {
+        false
+    }
 }
 
 /// Verifies an ID token against the issuer's keys; dialects without a JWKS (Run:ai) are

@@ -364,6 +364,39 @@ impl Found<'_> {
     }
 }
 
+/// A sign-in's screens, and the store it watches: a login stored meanwhile under its key (newer
+/// than `seen`) ends a device poll.
+struct WatchingStore<'a> {
+    ui: &'a dyn LoginUi,
+    store: &'a LoginStore,
+    key: &'a str,
+    seen: Option<i64>,
+}
+
+impl LoginUi for WatchingStore<'_> {
+    fn device_code(&self, authorization: &crate::oauth::DeviceAuthorization) {
+        self.ui.device_code(authorization);
+    }
+    fn waiting(&self, remaining: Duration) {
+        self.ui.waiting(remaining);
+    }
+    fn browser_url(&self, url: &Url) {
+        self.ui.browser_url(url);
+    }
+    fn notice(&self, message: &str) {
+        self.ui.notice(message);
+    }
+    fn signed_in_elsewhere(&self) -> bool {
+        self.ui.signed_in_elsewhere()
+            || self
+                .store
+                .read(self.key)
+                .ok()
+                .flatten()
+                .is_some_and(|login| Some(login.obtained_at) != self.seen)
+    }
+}
+
 /// A login that was signed in and stored.
 #[derive(Debug)]
 pub struct SignedIn {
@@ -938,8 +971,34 @@ impl<A: Authority> Logins<A> {
                 self.may_sign_in_unattended(&found)?;
             }
         }
+        // A device poll stops when a login for the same identity is stored meanwhile (by a
+        // sign-in of a flow that takes no sign-in lock, a password at a terminal, say).
+        let watching = WatchingStore {
+            ui: how.ui,
+            store: &self.store,
+            key: &found.key,
+            seen: self
+                .store
+                .read(&found.key)
+                .ok()
+                .flatten()
+                .map(|l| l.obtained_at),
+        };
+        let how = SignIn {
+            ui: &watching,
+            ..how
+        };
         let minted = match self.authority.sign_in(&found.selection, how).await {
             Ok(minted) => minted,
+            Err(AuthorityError::Login(LoginError::SignedInElsewhere)) => {
+                if let Some(login) = self.store.read(&found.key)? {
+                    return Ok(SignInOutcome::Existing(Box::new(login)));
+                }
+                return Err(authority_error(
+                    &found,
+                    AuthorityError::Login(LoginError::SignedInElsewhere),
+                ));
+            }
             Err(err) => {
                 if person && keep {
                     self.store.record_sign_in(&found.key, Some(self.now()));

@@ -100,6 +100,8 @@ struct Fake {
     refuse_refresh: AtomicBool,
     /// Whether a person's sign-in fails (times out, is closed or refused).
     refuse_sign_in: AtomicBool,
+    /// Whether a device sign-in polls until its code expires (nobody approves it).
+    polls: AtomicBool,
     /// Whether a refresh returns an ID token that fails a check (the reply rotated the
     /// refresh token to `rt-unverified`).
     unverified_refresh: AtomicBool,
@@ -123,6 +125,7 @@ impl Fake {
             lifetime: AtomicU64::new(3600),
             refuse_refresh: AtomicBool::new(false),
             refuse_sign_in: AtomicBool::new(false),
+            polls: AtomicBool::new(false),
             unverified_refresh: AtomicBool::new(false),
             rotate: AtomicBool::new(true),
             delay: Duration::ZERO,
@@ -186,6 +189,16 @@ impl Fake {
 impl Authority for Arc<Fake> {
     async fn sign_in(&self, _: &Selection<'_>, how: SignIn<'_>) -> Result<Minted, AuthorityError> {
         tokio::time::sleep(self.delay).await;
+        if how.flow == Flow::Device && self.polls.load(Ordering::SeqCst) {
+            // A device flow's polling, a second at a time, until the code expires.
+            for _ in 0..100 {
+                if how.ui.signed_in_elsewhere() {
+                    return Err(AuthorityError::Login(LoginError::SignedInElsewhere));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            return Err(AuthorityError::Login(LoginError::DeviceExpired));
+        }
         if self.refuse_sign_in.load(Ordering::SeqCst) {
             self.calls.lock().unwrap().push("sign_in");
             return Err(AuthorityError::Login(LoginError::SignInTimeout(300)));
@@ -543,6 +556,29 @@ async fn a_missing_login_causes_one_sign_in_and_a_failed_one_a_cooldown_unattend
             .await
             .is_ok()
     );
+}
+
+/// A device sign-in nobody approved stops polling once a login for the same identity is stored
+/// (a password sign-in at a terminal, which takes no sign-in lock), and uses it.
+#[tokio::test]
+async fn a_device_poll_stops_when_a_login_is_stored_meanwhile() {
+    let world = World::new();
+    let logins = Arc::new(world.logins());
+    world.fake.polls.store(true, Ordering::SeqCst);
+    let polling = {
+        let logins = logins.clone();
+        tokio::spawn(async move {
+            logins
+                .sign_in(Some("pw"), None, how(Flow::Device), true)
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    sign_in(&logins, "pw").await;
+    assert!(matches!(
+        polling.await.unwrap(),
+        Ok(SignInOutcome::Existing(_))
+    ));
 }
 
 /// A cluster can name any identity provider: without a terminal, tokenctl opens no sign-in
