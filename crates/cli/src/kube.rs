@@ -618,7 +618,7 @@ fn import(
                 problems.join("; ")
             );
             for option in &imported.unmapped {
-                eprintln!("  not mapped: {option} (no tokenctl counterpart)");
+                eprintln!("  not mapped: {option}");
             }
             continue;
         }
@@ -682,7 +682,7 @@ fn import(
             plan.imported.cluster_token.as_str()
         );
         for option in &plan.imported.unmapped {
-            eprintln!("  not mapped: {option} (no tokenctl counterpart)");
+            eprintln!("  not mapped: {option}");
         }
     }
     if dry_run {

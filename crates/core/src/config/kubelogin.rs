@@ -22,7 +22,8 @@ pub struct Imported {
     /// The token the user handed kubectl: int128's ID token unless `--oidc-use-access-token`,
     /// Azure kubelogin's access token.
     pub cluster_token: TokenKind,
-    /// Options that have no tokenctl counterpart, as written (`--token-cache-dir=/x`).
+    /// Options that have no tokenctl counterpart, as written (`--token-cache-dir=/x`), each
+    /// with what to do instead where there is something.
     pub unmapped: Vec<String>,
 }
 
@@ -64,9 +65,14 @@ fn options(args: &[String]) -> Vec<(String, Option<String>)> {
 }
 
 fn written(name: &str, value: &Option<String>) -> String {
+    dropped(name, value, "no tokenctl counterpart")
+}
+
+/// An option left out, and why (or what to do instead).
+fn dropped(name: &str, value: &Option<String>, why: &str) -> String {
     match value {
-        Some(value) => format!("--{name}={value}"),
-        None => format!("--{name}"),
+        Some(value) => format!("--{name}={value} ({why})"),
+        None => format!("--{name} ({why})"),
     }
 }
 
@@ -80,6 +86,7 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
     let mut ports: Vec<u64> = Vec::new();
     let mut redirect_host = "localhost".to_owned();
     let mut params = serde_yaml_ng::Mapping::new();
+    let mut username = false;
     let mut unmapped = Vec::new();
     for (name, value) in options {
         let text = value.clone().unwrap_or_default();
@@ -134,8 +141,31 @@ fn int128(options: &[(String, Option<String>)]) -> Imported {
             },
             // PKCE is always on in tokenctl; these only pick what kubelogin does by default.
             "oidc-use-pkce" | "oidc-pkce-method" | "skip-open-browser" => {}
+            // With `--grant-type=auto`, a user name means the password grant
+            // (int128/kubelogin pkg/cmd/authentication.go, grantOptionSet).
+            "username" => {
+                username = true;
+                unmapped.push(dropped(
+                    name,
+                    value,
+                    "give it with --username or TOKENCTL_USERNAME at sign-in",
+                ));
+            }
+            "certificate-authority-data" => unmapped.push(dropped(
+                name,
+                value,
+                "save it to a file and set the provider's certificate-authority",
+            )),
+            "insecure-skip-tls-verify" => unmapped.push(dropped(
+                name,
+                value,
+                "tokenctl always checks the identity provider's certificate",
+            )),
             _ => unmapped.push(written(name, value)),
         }
+    }
+    if username && flow.is_none() {
+        flow = Some(Flow::Password);
     }
     if !scopes.is_empty() {
         fields.insert("scopes".into(), Value::Sequence(scopes));
@@ -189,6 +219,12 @@ fn azure(options: &[(String, Option<String>)]) -> Imported {
                         .or_insert_with(|| Value::from("AAD_SERVICE_PRINCIPAL_CLIENT_SECRET"));
                 }
                 "ropc" => flow = Some(Flow::Password),
+                // The token Azure CLI holds: tokenctl signs in itself, as an app of its own.
+                "azurecli" => unmapped.push(dropped(
+                    name,
+                    value,
+                    "Azure CLI's own sign-in: tokenctl signs in itself, so give the provider a tenant and a client (an app registration) and pick --login devicecode or interactive",
+                )),
                 _ => unmapped.push(written(name, value)),
             },
             "environment" | "e" => match text.as_str() {
@@ -251,7 +287,21 @@ mod tests {
             imported.fields["scopes"],
             Value::Sequence(vec!["groups".into(), "email".into(), "team".into()])
         );
-        assert_eq!(imported.unmapped, ["--token-cache-dir=/tmp/x"]);
+        assert_eq!(
+            imported.unmapped,
+            ["--token-cache-dir=/tmp/x (no tokenctl counterpart)"]
+        );
+        let ropc = from_exec(
+            "kubectl",
+            &words("oidc-login get-token --username=alice --insecure-skip-tls-verify"),
+        )
+        .unwrap();
+        assert_eq!(ropc.flow, Some(Flow::Password), "auto with a user name");
+        assert!(
+            ropc.unmapped[1].contains("always checks"),
+            "{:?}",
+            ropc.unmapped
+        );
         assert_eq!(imported.cluster_token, TokenKind::Id, "int128's default");
         // int128's redirect URIs: http://localhost:8000, then :18000, with no path.
         assert_eq!(imported.fields["redirect-host"], "localhost");
@@ -277,7 +327,7 @@ mod tests {
         );
         assert_eq!(
             google.unmapped,
-            ["--oidc-auth-request-extra-params=scope=x"]
+            ["--oidc-auth-request-extra-params=scope=x (no tokenctl counterpart)"]
         );
         assert_eq!(listening.fields["redirect-host"], "127.0.0.1");
         for flag in ["--oidc-use-access-token", "--oidc-use-access-token=true"] {
@@ -319,6 +369,10 @@ mod tests {
             &words("get-token --login azurecli --server-id x"),
         )
         .unwrap();
-        assert_eq!(azurecli.unmapped, ["--login=azurecli"]);
+        assert!(
+            azurecli.unmapped[0].starts_with("--login=azurecli (Azure CLI's own sign-in"),
+            "{:?}",
+            azurecli.unmapped
+        );
     }
 }
