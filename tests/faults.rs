@@ -150,10 +150,7 @@ fn assert_one_clear_line(run: &support::Run, sandbox: &Sandbox, expected: &str) 
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.contains(expected), "{expected:?} in {stderr}");
     assert!(!stderr.contains("fault-secret"));
-    assert!(
-        !sandbox.dir.path().join("data/tokenctl/logins").exists(),
-        "nothing stored"
-    );
+    assert!(sandbox.stored_logins().is_empty(), "nothing stored");
 }
 
 fn json(status: u16, body: &str) -> Behaviour {
@@ -316,10 +313,7 @@ fn assert_one_clear_line_after_the_code(run: &support::Run, sandbox: &Sandbox, e
         last.starts_with("error: ") && last.contains(expected),
         "{stderr}"
     );
-    assert!(
-        !sandbox.dir.path().join("data/tokenctl/logins").exists(),
-        "nothing stored"
-    );
+    assert!(sandbox.stored_logins().is_empty(), "nothing stored");
 }
 
 /// A token reply with a refresh token, for logins that later meet a fault.

@@ -232,6 +232,21 @@ fn password_flow_reads_the_password_from_stdin_and_warns_about_mfa() {
     assert!(env.stderr.contains("ID token verified"), "{}", env.stderr);
 }
 
+/// `auth login` in `context` as alice, her password on stdin; `extra` flags after it.
+fn password_login(sandbox: &Sandbox, context: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "--context",
+        context,
+        "auth",
+        "login",
+        "--username",
+        "alice",
+        "--password-stdin",
+    ];
+    args.extend_from_slice(extra);
+    sandbox.run_input(args, "correct-horse\n", &[])
+}
+
 fn device_login(sandbox: &Sandbox, idp: &Idp, context: &str, approve: bool) -> (Run, String) {
     support::idp::device_login(sandbox, idp, &["--context", context], &[], approve)
 }
@@ -606,13 +621,7 @@ fn ctrl_c_ends_a_device_login_cleanly() {
             .unwrap()
             .contains("login interrupted; nothing was stored")
     );
-    // No login, no secret: only the sign-in's lock file.
-    let stored: Vec<_> = std::fs::read_dir(sandbox.dir.path().join("data/tokenctl/logins"))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.ends_with(".sign-in.lock"))
-        .collect();
-    assert!(stored.is_empty(), "{stored:?}");
+    assert!(sandbox.stored_logins().is_empty());
 }
 
 #[test]
@@ -668,21 +677,7 @@ contexts:
   - {{name: china, provider: china, flow: password}}
 "
     ));
-    let password = |context: &str| {
-        sandbox.run_input(
-            [
-                "--context",
-                context,
-                "auth",
-                "login",
-                "--username",
-                "alice",
-                "--password-stdin",
-            ],
-            "correct-horse\n",
-            &[],
-        )
-    };
+    let password = |context: &str| password_login(&sandbox, context, &[]);
     let work_issuer = format!("{base}/{AZURE_TENANT}/v2.0");
     for context in ["domain", "upper", "orgs"] {
         password(context).ok();
@@ -707,21 +702,7 @@ contexts:
     // A bare API scope would be Microsoft Graph's (AADSTS650053): refused before any request,
     // with the fix; with the API's App ID URI as scope-prefix, it is that API's scope.
     let before = idp.requests(&format!("POST /{AZURE_TENANT}/oauth2/v2.0/token"));
-    let bare = sandbox.run_input(
-        [
-            "--context",
-            "domain",
-            "auth",
-            "login",
-            "--username",
-            "alice",
-            "--password-stdin",
-            "--scope",
-            "platform:read",
-        ],
-        "correct-horse\n",
-        &[],
-    );
+    let bare = password_login(&sandbox, "domain", &["--scope", "platform:read"]);
     assert!(
         bare.fails_with(1)
             .contains("the scope \"platform:read\" names no API")
@@ -742,23 +723,7 @@ contexts:
             "api://nmp/",
         ])
         .ok();
-    password("domain").ok();
-    let prefixed = sandbox.run_input(
-        [
-            "--context",
-            "domain",
-            "auth",
-            "login",
-            "--username",
-            "alice",
-            "--password-stdin",
-            "--scope",
-            "platform:read",
-        ],
-        "correct-horse\n",
-        &[],
-    );
-    prefixed.ok();
+    password_login(&sandbox, "domain", &["--scope", "platform:read"]).ok();
     assert_eq!(claims(&sandbox, "domain", &[])["scope"], "platform:read");
 }
 
@@ -821,21 +786,7 @@ contexts:
     let id = claims(&sandbox, "entra", &["--id-token"]);
     assert_eq!(id["iss"], format!("{base}/{AZURE_TENANT}/v2.0"));
 
-    let login = |context: &str| {
-        sandbox.run_input(
-            [
-                "--context",
-                context,
-                "auth",
-                "login",
-                "--username",
-                "alice",
-                "--password-stdin",
-            ],
-            "correct-horse\n",
-            &[],
-        )
-    };
+    let login = |context: &str| password_login(&sandbox, context, &[]);
     login("helix").ok();
     assert_eq!(
         claims(&sandbox, "helix", &[])["client_id"],

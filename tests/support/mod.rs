@@ -200,6 +200,18 @@ impl Sandbox {
     }
 
     /// The stored login's file (the first, when there are several).
+    /// The stored logins' files: none after a sign-in that failed (which leaves at most its
+    /// lock and the record of the failure beside them).
+    pub fn stored_logins(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join("data/tokenctl/logins")) else {
+            return Vec::new();
+        };
+        entries
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "json"))
+            .collect()
+    }
+
     pub fn login_file(&self) -> PathBuf {
         std::fs::read_dir(self.dir.path().join("data/tokenctl/logins"))
             .expect("a login store")

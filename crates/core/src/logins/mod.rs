@@ -364,16 +364,16 @@ impl Found<'_> {
     }
 }
 
-/// A sign-in's screens, and the store it watches: a login stored meanwhile under its key (newer
-/// than `seen`) ends a device poll.
-struct WatchingStore<'a> {
+/// A sign-in's screens, and the store it watches: a login stored meanwhile under its key (other
+/// than the one `seen`) ends a device poll.
+struct WatchingStore<'a, A> {
     ui: &'a dyn LoginUi,
-    store: &'a LoginStore,
+    logins: &'a Logins<A>,
     key: &'a str,
     seen: Option<i64>,
 }
 
-impl LoginUi for WatchingStore<'_> {
+impl<A: Send + Sync> LoginUi for WatchingStore<'_, A> {
     fn device_code(&self, authorization: &crate::oauth::DeviceAuthorization) {
         self.ui.device_code(authorization);
     }
@@ -389,11 +389,9 @@ impl LoginUi for WatchingStore<'_> {
     fn signed_in_elsewhere(&self) -> bool {
         self.ui.signed_in_elsewhere()
             || self
-                .store
-                .read(self.key)
-                .ok()
-                .flatten()
-                .is_some_and(|login| Some(login.obtained_at) != self.seen)
+                .logins
+                .obtained_at(self.key)
+                .is_some_and(|at| Some(at) != self.seen)
     }
 }
 
@@ -589,6 +587,11 @@ impl<A> Logins<A> {
             found.context,
             run_in(&found.context, "auth login")
         ))
+    }
+
+    /// When the login stored under `key` was obtained, if one is.
+    fn obtained_at(&self, key: &str) -> Option<i64> {
+        self.store.read(key).ok().flatten().map(|l| l.obtained_at)
     }
 
     /// Fails when even a fresh token cannot last as long as asked, once that lifetime is known.
@@ -944,7 +947,7 @@ impl<A: Authority> Logins<A> {
         if unattended {
             self.may_sign_in_unattended(&found)?;
         }
-        let seen = self.store.read(&found.key).ok().flatten();
+        let seen = self.obtained_at(&found.key);
         // One person signs in to a login at a time, across processes.
         let person = matches!(flow, Flow::Browser | Flow::Device);
         let _signing = match keep && person {
@@ -960,9 +963,11 @@ impl<A: Authority> Logins<A> {
             ),
             false => None,
         };
+        let stored = self.obtained_at(&found.key);
         if matches!(trigger, Trigger::Missing { .. }) {
-            if let Some(login) = self.store.read(&found.key)?
-                && seen.as_ref().map(|s| s.obtained_at) != Some(login.obtained_at)
+            if stored.is_some()
+                && stored != seen
+                && let Some(login) = self.store.read(&found.key)?
             {
                 return Ok(SignInOutcome::Existing(Box::new(login)));
             }
@@ -975,14 +980,9 @@ impl<A: Authority> Logins<A> {
         // sign-in of a flow that takes no sign-in lock, a password at a terminal, say).
         let watching = WatchingStore {
             ui: how.ui,
-            store: &self.store,
+            logins: self,
             key: &found.key,
-            seen: self
-                .store
-                .read(&found.key)
-                .ok()
-                .flatten()
-                .map(|l| l.obtained_at),
+            seen: stored,
         };
         let how = SignIn {
             ui: &watching,
