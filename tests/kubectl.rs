@@ -1122,6 +1122,10 @@ current-context: dev
             String::from_utf8_lossy(&output.stderr)
         );
         let reply: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        assert_eq!(reply["aud"], aud, "{context}");
+        let named = |aud: &serde_json::Value, wanted: &str| match aud {
+            serde_json::Value::Array(all) => all.iter().any(|a| a == wanted),
+            one => one == wanted,
+        };
+        assert!(named(&reply["aud"], aud), "{context}: {reply}");
     }
 }

@@ -284,7 +284,7 @@ const resourceServer = {
 const privateKey = privateKeyOf(rsa.signing);
 const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', use: 'sig', alg: 'RS256' };
 
-function makeProvider(issuer, routes, { tenantId } = {}) {
+function makeProvider(issuer, routes, { tenantId, keycloak } = {}) {
   const provider = new Provider(issuer, {
     // Entra ID ignores a localhost redirect URI's port and matches its path
     // (learn.microsoft.com, "Redirect URI restrictions": localhost exceptions).
@@ -293,6 +293,19 @@ function makeProvider(issuer, routes, { tenantId } = {}) {
     jwks: { keys: [signingJwk] },
     routes,
     clockTolerance: 0,
+    // Keycloak's access tokens name the `account` client in `aud` (its default roles) beside
+    // the API an audience mapper adds, and the client in `azp` (keycloak/keycloak#35262):
+    // never the client itself, so Kubernetes' --oidc-client-id refuses them.
+    ...(keycloak ? {
+      formats: {
+        customizers: {
+          jwt: async (_ctx, token, jwt) => {
+            jwt.payload.aud = [jwt.payload.aud, 'account'].flat();
+            jwt.payload.azp = token.clientId;
+          },
+        },
+      },
+    } : {}),
     scopes: ['openid', 'profile', 'email', 'offline_access', ...API_SCOPES],
     claims: {
       openid: ['sub', ...(tenantId ? ['tid', 'ver'] : [])],
@@ -542,7 +555,7 @@ function mounts(base) {
   for (const realm of ['nmr', 'test']) {
     table.push({
       prefix: `/realms/${realm}`,
-      provider: makeProvider(`${base}/realms/${realm}`, keycloakRoutes),
+      provider: makeProvider(`${base}/realms/${realm}`, keycloakRoutes, { keycloak: true }),
       offlineWithoutConsent: true,
     });
   }

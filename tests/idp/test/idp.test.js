@@ -41,7 +41,9 @@ test('client credentials give a JWT access token for the API', async () => {
   const reply = await (await form(`${base}/realms/nmr/protocol/openid-connect/token`, {
     grant_type: 'client_credentials', client_id: 'service', client_secret: 'service-secret', scope: 'platform:read',
   })).json();
-  assert.equal(claims(reply.access_token).aud, 'https://api.tokenctl.test');
+  // Keycloak's shape: the API and `account` in `aud`, the client in `azp`.
+  assert.deepEqual(claims(reply.access_token).aud, ['https://api.tokenctl.test', 'account']);
+  assert.equal(claims(reply.access_token).azp, 'service');
   assert.equal(reply.scope, 'platform:read');
   const wrong = await form(`${base}/realms/nmr/protocol/openid-connect/token`, {
     grant_type: 'client_credentials', client_id: 'service', client_secret: 'nope',
