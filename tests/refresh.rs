@@ -260,3 +260,103 @@ fn a_stale_id_token_is_refreshed_and_never_handed_out_stale() {
     sandbox.run(["auth", "token"]).ok();
     assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 1);
 }
+
+/// Entra ID in its own words: a refresh met by an MFA step-up (`interaction_required`) asks for
+/// a sign-in (exit 4) and names the way; the password grant keeps Entra's reason for a refusal
+/// that is not the password; an app with public client flows off is named as such. Each keeps
+/// the correlation id Microsoft's support asks for.
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn entra_refusals_say_what_they_are_and_the_way_out() {
+    let idp = support::idp::Idp::start();
+    let base = &idp.base;
+    let tenant = support::idp::AZURE_TENANT;
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: corp, kind: azure, authority-host: '{base}', tenant: {tenant}, client-id: cli}}
+  - {{name: locked, kind: azure, authority-host: '{base}', tenant: {tenant}, client-id: no-public-flows}}
+contexts:
+  - {{name: corp, provider: corp, flow: password}}
+  - {{name: locked, provider: locked, flow: password}}
+current-context: corp
+"
+    ));
+    let login = |context: &str, user: &str| {
+        sandbox.run_input(
+            [
+                "--context",
+                context,
+                "auth",
+                "login",
+                "--username",
+                user,
+                "--password-stdin",
+            ],
+            "correct-horse\n",
+            &[],
+        )
+    };
+    login("corp", "alice").ok();
+    sandbox.age_login(60);
+    idp.refresh_replies("interaction-required");
+    let stepped_up = sandbox.run(["auth", "token"]);
+    let stderr = stepped_up.fails_with(4);
+    for wanted in [
+        "interaction_required",
+        "multi-factor authentication",
+        "--flow browser",
+        "correlation id",
+        "Sign in again: run `tokenctl --context corp auth login`",
+    ] {
+        assert!(stderr.contains(wanted), "{wanted}: {stderr}");
+    }
+    idp.refresh_replies("issued");
+
+    let mfa = login("corp", "mfa-user");
+    let stderr = mfa.fails_with(1);
+    assert!(
+        stderr.contains("AADSTS50076") && stderr.contains("--flow browser"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("username or password"), "{stderr}");
+
+    let locked = login("locked", "alice");
+    assert!(
+        locked
+            .fails_with(1)
+            .contains("enable \"Allow public client flows\""),
+        "{}",
+        locked.stderr
+    );
+}
+
+/// Run:ai answers a refresh token it no longer takes with its own 400 (`{code, message,
+/// details}`, seed 004), never `invalid_grant`: that too means signing in again.
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn a_runai_refresh_refusal_asks_for_a_sign_in() {
+    let idp = support::idp::Idp::start();
+    let base = &idp.base;
+    let sandbox = Sandbox::with_config(&format!(
+        "providers:\n  - {{name: runai, kind: runai, server: '{base}/runai'}}\n\
+         contexts:\n  - {{name: user, provider: runai, flow: password}}\ncurrent-context: user\n"
+    ));
+    sandbox
+        .run_input(
+            ["auth", "login", "--username", "alice", "--password-stdin"],
+            "correct-horse\n",
+            &[],
+        )
+        .ok();
+    sandbox.revoke_stored_refresh_token();
+    sandbox.age_login(60);
+    let refused = sandbox.run(["auth", "token"]);
+    assert!(
+        refused
+            .fails_with(4)
+            .contains("Sign in again: run `tokenctl --context user auth login`"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -650,6 +650,48 @@ async function entraScopes(req, res, url) {
   return false;
 }
 
+/**
+ * Entra ID's refusals, in its shape: `error_codes`, `correlation_id`, `suberror`, `claims`
+ * (learn.microsoft.com, "Microsoft identity platform error codes"; azure-cli#32809 for a
+ * Conditional Access block). The user `mfa-user` meets an MFA requirement at the password
+ * grant (AADSTS50076, which ROPC cannot satisfy); the app `no-public-flows` has "Allow public
+ * client flows" off, so a request without a client secret is AADSTS7000218; with
+ * `/test/refresh-reply?as=interaction-required` a refresh meets an MFA step-up (microsoft/
+ * vscode-azureappservice#2592). Returns true when it answered.
+ */
+function entraRefusal(req, res) {
+  if (req.method !== 'POST' || !/\/oauth2\/v2\.0\/(token|devicecode)$/.test(req.url.split('?')[0])) return false;
+  const body = req.body || {};
+  const refuse = (status, error, code, text, extra = {}) => {
+    const correlation = crypto.randomUUID();
+    sendJson(res, status, {
+      error,
+      error_description: `AADSTS${code}: ${text} Trace ID: ${crypto.randomUUID()} Correlation ID: ${correlation} Timestamp: ${new Date().toISOString()}`,
+      error_codes: [code],
+      timestamp: new Date().toISOString(),
+      trace_id: crypto.randomUUID(),
+      correlation_id: correlation,
+      error_uri: `https://login.microsoftonline.com/error?code=${code}`,
+      ...extra,
+    });
+    return true;
+  };
+  const mfa = {
+    suberror: 'basic_action',
+    claims: '{"access_token":{"capolids":{"essential":true,"values":["00000000-0000-0000-0000-000000000001"]}}}',
+  };
+  if (body.client_id === 'no-public-flows' && !body.client_secret && !body.client_assertion) {
+    return refuse(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+  }
+  if (body.grant_type === 'password' && body.username === 'mfa-user') {
+    return refuse(400, 'invalid_grant', 50076, 'Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access this resource.', mfa);
+  }
+  if (body.grant_type === 'refresh_token' && refreshReply === 'interaction-required') {
+    return refuse(400, 'interaction_required', 50076, 'Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access this resource.', mfa);
+  }
+  return false;
+}
+
 /** Google's scope rules (see the /google mount); returns true when it answered. */
 async function googleScopes(req, res, url, rest) {
   if (rest === '/.well-known/openid-configuration') {
@@ -913,6 +955,7 @@ async function main() {
       if (mount.rewrite) rest = mount.rewrite(rest);
       if (mount.audienceAsResource) await audienceAsResource(req);
       if (mount.entra && (await entraScopes(req, res, url))) return undefined;
+      if (mount.entra && entraRefusal(req, res)) return undefined;
       if (mount.google && (await googleScopes(req, res, url, rest))) return undefined;
       if (CLIENT_ENDPOINT.test(rest) && (await refusedClientAuth(req, res, mount))) return undefined;
       if (CLIENT_ENDPOINT.test(rest) && (await federatedAssertion(req, res))) return undefined;

@@ -333,17 +333,38 @@ pub fn seconds_value(field: &str, value: &serde_json::Value, max: u64) -> Option
 /// Why a token request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
-    #[error("the identity provider refused the request: {}{}{}", crate::text::one_line(.error, 60), describe(.description), hint(.error))]
+    #[error("the identity provider refused the request: {}{}{}{}", crate::text::one_line(.error, 60), describe(.description), hint(.error, .details.codes.first().copied()), correlation(.details))]
     Provider {
         error: String,
         description: Option<String>,
         status: u16,
+        details: Box<ProviderDetails>,
     },
     #[error("{url} answered HTTP {status} with {what}, not an OAuth reply{}", status_hint(*.status))]
     Reply { url: Url, status: u16, what: String },
     #[error(transparent)]
     Http(#[from] HttpError),
 }
+
+/// What Entra ID adds to an OAuth error: its AADSTS codes, a sub-error, the correlation id its
+/// support asks for, and a Conditional Access claims challenge.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderDetails {
+    pub codes: Vec<u64>,
+    pub suberror: Option<String>,
+    pub correlation_id: Option<String>,
+    pub claims: Option<String>,
+}
+
+/// The refusals of a refresh that mean a person must sign in again: the grant is gone
+/// (`invalid_grant`), or the provider wants the person back (MFA step-up, consent): MSAL
+/// prompts on `interaction_required` (learn.microsoft.com, "MSAL error handling").
+pub const SIGN_IN_AGAIN: [&str; 4] = [
+    "invalid_grant",
+    "interaction_required",
+    "login_required",
+    "consent_required",
+];
 
 impl OAuthError {
     /// The OAuth `error` code, when the provider sent one.
@@ -353,6 +374,32 @@ impl OAuthError {
             _ => None,
         }
     }
+
+    /// The provider's error without details (a dialect's own error shapes, say).
+    pub fn provider(error: impl Into<String>, description: Option<String>, status: u16) -> Self {
+        OAuthError::Provider {
+            error: error.into(),
+            description,
+            status,
+            details: Box::default(),
+        }
+    }
+
+    /// Entra ID's first AADSTS code, when it sent one.
+    pub fn first_code(&self) -> Option<u64> {
+        match self {
+            OAuthError::Provider { details, .. } => details.codes.first().copied(),
+            _ => None,
+        }
+    }
+}
+
+fn correlation(details: &ProviderDetails) -> String {
+    details
+        .correlation_id
+        .as_deref()
+        .map(|id| format!(" (correlation id {})", crate::text::one_line(id, 60)))
+        .unwrap_or_default()
 }
 
 fn describe(description: &Option<String>) -> String {
@@ -362,7 +409,22 @@ fn describe(description: &Option<String>) -> String {
     }
 }
 
-fn hint(error: &str) -> &'static str {
+/// The way out, by Entra ID's code first (a code says more than the OAuth error), else by the
+/// OAuth error.
+fn hint(error: &str, code: Option<u64>) -> &'static str {
+    match code {
+        Some(7000218) => {
+            return ": public client flows are off for this app registration: enable \"Allow public client flows\" under Authentication in Entra ID";
+        }
+        Some(50076 | 50079 | 53003 | 530033) => {
+            return ": the tenant requires multi-factor authentication or a compliant device for this sign-in: sign in with --flow browser";
+        }
+        Some(65001) => {
+            return ": the app has no consent for these permissions: ask an administrator to grant consent";
+        }
+        Some(700082 | 70043) => return ": the sign-in expired; log in again",
+        _ => {}
+    }
     match error {
         "invalid_client" => ": check client-id and the client secret of the provider entry",
         "invalid_grant" => ": the credentials or the session are not valid; log in again",
@@ -391,6 +453,14 @@ fn status_hint(status: u16) -> &'static str {
 struct ErrorReply {
     error: String,
     error_description: Option<String>,
+    #[serde(default)]
+    error_codes: Vec<u64>,
+    #[serde(default)]
+    suberror: Option<String>,
+    #[serde(default)]
+    correlation_id: Option<String>,
+    #[serde(default)]
+    claims: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -449,6 +519,13 @@ impl WireRequest {
 pub trait TokenWire: Send + Sync {
     fn encode(&self, request: &TokenRequest<'_>) -> Result<WireRequest, OAuthError>;
     fn decode(&self, url: &Url, reply: &Reply) -> Result<TokenSet, OAuthError>;
+
+    /// Whether a refused refresh means a person must sign in again ([`SIGN_IN_AGAIN`]).
+    fn refused_refresh(&self, error: &OAuthError) -> bool {
+        error
+            .code()
+            .is_some_and(|code| SIGN_IN_AGAIN.contains(&code))
+    }
 }
 
 impl std::fmt::Debug for dyn TokenWire {
@@ -548,6 +625,12 @@ pub fn provider_error(url: &Url, reply: &Reply) -> OAuthError {
             error: crate::text::one_line(&error.error, 60),
             description: error.error_description,
             status: reply.status,
+            details: Box::new(ProviderDetails {
+                codes: error.error_codes,
+                suberror: error.suberror,
+                correlation_id: error.correlation_id,
+                claims: error.claims,
+            }),
         },
         Err(_) => OAuthError::Reply {
             url: url.clone(),
@@ -734,6 +817,24 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code(), Some("invalid_client"));
         assert!(err.to_string().contains("check client-id"), "{err}");
+
+        // Entra ID's code says more than the OAuth error, and its correlation id is kept.
+        for (code, way_out) in [
+            (7000218, "Allow public client flows"),
+            (53003, "--flow browser"),
+            (65001, "ask an administrator"),
+            (70043, "log in again"),
+        ] {
+            let body = format!(
+                r#"{{"error":"invalid_grant","error_description":"AADSTS{code}: x","error_codes":[{code}],"correlation_id":"c-1"}}"#
+            );
+            let err = parse_token_reply(&url(), &reply(400, &body)).unwrap_err();
+            assert_eq!(err.first_code(), Some(code));
+            let text = err.to_string();
+            assert!(text.contains(way_out), "{code}: {text}");
+            assert!(text.ends_with("(correlation id c-1)"), "{text}");
+            assert!(!text.contains("credentials or the session"), "{text}");
+        }
 
         let html = Reply {
             status: 502,

@@ -168,17 +168,29 @@ impl TokenWire for RunAiWire {
                 json!({ "grantType": "external_token_exchange", "externalToken": subject_token.expose() })
             }
             Grant::DeviceCode(_) => {
-                return Err(OAuthError::Provider {
-                    error: "unsupported_grant_type".into(),
-                    description: Some("Run:ai has no device flow".into()),
-                    status: 400,
-                });
+                return Err(OAuthError::provider(
+                    "unsupported_grant_type",
+                    Some("Run:ai has no device flow".into()),
+                    400,
+                ));
             }
         };
         Ok(WireRequest::Json {
             url: request.url.clone(),
             body: strip_nulls(body),
         })
+    }
+
+    /// Run:ai answers a refresh token it no longer takes with its own 400 or 401
+    /// (`{code, message, details}`), never `invalid_grant`.
+    fn refused_refresh(&self, error: &OAuthError) -> bool {
+        matches!(
+            error,
+            OAuthError::Provider {
+                status: 400 | 401,
+                ..
+            }
+        )
     }
 
     fn decode(&self, url: &Url, reply: &Reply) -> Result<TokenSet, OAuthError> {
@@ -200,11 +212,11 @@ impl TokenWire for RunAiWire {
             });
         }
         match serde_json::from_slice::<RunAiError>(&reply.body) {
-            Ok(error) => Err(OAuthError::Provider {
-                error: format!("{} {}", error.code, error.message),
-                description: error.details,
-                status: reply.status,
-            }),
+            Ok(error) => Err(OAuthError::provider(
+                format!("{} {}", error.code, error.message),
+                error.details,
+                reply.status,
+            )),
             Err(_) => Err(tokenctl_core::oauth::provider_error(url, reply)),
         }
     }

@@ -270,11 +270,11 @@ fn judge(params: &[(String, String)], expected: &Expected) -> Option<Result<Secr
         _ => {}
     }
     Some(if let Some(error) = param("error") {
-        Err(LoginError::OAuth(Box::new(oauth::OAuthError::Provider {
-            error: error.to_owned(),
-            description: param("error_description").map(str::to_owned),
-            status: 400,
-        })))
+        Err(LoginError::OAuth(Box::new(oauth::OAuthError::provider(
+            error,
+            param("error_description").map(str::to_owned),
+            400,
+        ))))
     } else {
         param("code")
             .map(Secret::new)

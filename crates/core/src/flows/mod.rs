@@ -635,8 +635,17 @@ pub async fn run(
         Method::Password { username, password } => {
             let who = username.clone();
             match grant(Grant::Password { username, password }).await {
-                Err(LoginError::OAuth(err)) if err.code() == Some("invalid_grant") => {
-                    return Err(LoginError::PasswordRefused(who));
+                // Entra ID refuses with invalid_grant for MFA, consent or Conditional Access
+                // too: only its 50126 is the password; its other codes say what they are.
+                Err(LoginError::OAuth(err))
+                    if err.code() == Some("invalid_grant")
+                        && err.first_code().is_none_or(|code| code == 50126) =>
+                {
+                    let description = match err.as_ref() {
+                        OAuthError::Provider { description, .. } => description.clone(),
+                        _ => None,
+                    };
+                    return Err(LoginError::PasswordRefused(who, description));
                 }
                 granted => granted?,
             }

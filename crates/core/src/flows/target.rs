@@ -39,8 +39,8 @@ pub enum LoginError {
     DeviceExpired,
     #[error("the token given is empty")]
     EmptyToken,
-    #[error("the identity provider refused {}'s username or password", crate::text::printable(.0))]
-    PasswordRefused(String),
+    #[error("the identity provider refused {}'s username or password{}", crate::text::printable(.0), .1.as_deref().map(|d| format!(" ({})", crate::text::one_line(d, 200))).unwrap_or_default())]
+    PasswordRefused(String, Option<String>),
     #[error("the sign-in did not finish within {0} s; run the login again")]
     SignInTimeout(u64),
     #[error("browser sign-in: {0}")]

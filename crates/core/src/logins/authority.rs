@@ -196,7 +196,9 @@ impl Authority for ProviderAuthority {
                 }
                 Ok(minted(&target, login.flow, tokens))
             }
-            Err(err) if err.code() == Some("invalid_grant") => Err(AuthorityError::Rejected),
+            Err(err) if target.wire.refused_refresh(&err) => Err(AuthorityError::Rejected(
+                (err.code() != Some("invalid_grant")).then(|| err.to_string()),
+            )),
             Err(err) => Err(AuthorityError::Login(err.into())),
         }
     }

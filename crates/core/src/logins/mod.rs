@@ -173,9 +173,10 @@ pub struct Minted {
 /// Why the provider side gave no tokens.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorityError {
-    /// The provider no longer accepts the refresh token (`invalid_grant`).
+    /// The provider no longer accepts the refresh token (`invalid_grant`), or wants the person
+    /// back (`interaction_required`: the refusal, as the provider put it).
     #[error("the identity provider no longer accepts the refresh token")]
-    Rejected,
+    Rejected(Option<String>),
     /// The configuration (or the cluster's discovery) names another provider than the one
     /// that minted the login: nothing was sent.
     #[error("the provider changed since the login ({from} → {to})")]
@@ -742,13 +743,10 @@ impl<A: Authority> Logins<A> {
                         found.context
                     )));
                 }
-                Err(AuthorityError::Rejected) => {
+                Err(AuthorityError::Rejected(why)) => {
                     locked.forget(Some(login), Removed::Expired);
                     if !found.needs_no_person() {
-                        return Err(SessionError::LoginRequired(format!(
-                            "session expired: run `{}`",
-                            run_in(&found.context, "auth login")
-                        )));
+                        return Err(authority_error(&found, AuthorityError::Rejected(why)));
                     }
                     None
                 }
@@ -1207,8 +1205,12 @@ pub fn run_in(context: &str, words: &str) -> String {
 fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
     match err {
         AuthorityError::Changed { from, to } => changed(&found.context, &from, &to),
-        AuthorityError::Rejected => SessionError::LoginRequired(format!(
+        AuthorityError::Rejected(None) => SessionError::LoginRequired(format!(
             "session expired: run `{}`",
+            run_in(&found.context, "auth login")
+        )),
+        AuthorityError::Rejected(Some(why)) => SessionError::LoginRequired(format!(
+            "{why}. Sign in again: run `{}`",
             run_in(&found.context, "auth login")
         )),
         AuthorityError::NoSecret(reason) => SessionError::LoginRequired(format!(

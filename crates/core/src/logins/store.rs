@@ -121,10 +121,15 @@ impl StoredLogin {
             return Vec::new();
         };
         let granted: Vec<&str> = granted.split_whitespace().collect();
+        // Entra ID answers `X/.default` with every scope of X the app holds, never itself.
+        let covered = |scope: &str| match scope.strip_suffix(".default") {
+            Some(api) if api.ends_with('/') => granted.iter().any(|g| g.starts_with(api)),
+            _ => false,
+        };
         self.scopes
             .iter()
             .map(String::as_str)
-            .filter(|scope| !ADDED.contains(scope) && !granted.contains(scope))
+            .filter(|scope| !ADDED.contains(scope) && !granted.contains(scope) && !covered(scope))
             .collect()
     }
 
@@ -542,6 +547,19 @@ mod tests {
         assert!(err.contains("k.json") && err.contains("damaged"), "{err}");
         assert!(!err.contains("secret-value"));
         assert!(store.read("absent").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_default_scope_is_granted_by_any_scope_of_its_api() {
+        let login: StoredLogin = serde_json::from_value(serde_json::json!({
+            "provider": "corp", "kind": "azure", "client_id": "c", "flow": "device",
+            "scopes": ["api://nmp/.default", "api://other/read"],
+            "token_type": "Bearer", "access_token": "t", "expires_at": null,
+            "refresh_token": null, "id_token": null, "obtained_at": 0,
+            "granted_scope": "api://nmp/platform:read openid profile",
+        }))
+        .unwrap();
+        assert_eq!(login.scopes_not_granted(), ["api://other/read"]);
     }
 
     #[test]

@@ -210,7 +210,7 @@ impl Authority for Arc<Fake> {
         tokio::time::sleep(self.delay).await;
         if self.refuse_refresh.load(Ordering::SeqCst) {
             self.calls.lock().unwrap().push("refresh");
-            return Err(AuthorityError::Rejected);
+            return Err(AuthorityError::Rejected(None));
         }
         if self.unverified_refresh.load(Ordering::SeqCst) {
             self.calls.lock().unwrap().push("refresh");
