@@ -180,6 +180,13 @@ fn a_google_like_provider_signs_in_and_offline_access_comes_from_authorize_param
             status.contains(&format!("Refresh token:  {refresh}")),
             "{context}: {status}"
         );
+        // A login that ends with its access token says so at once.
+        assert_eq!(
+            run.stderr.contains("returned no refresh token"),
+            refresh == "no",
+            "{}",
+            run.stderr
+        );
     }
     sandbox
         .run(["--context", "google-offline", "auth", "refresh"])

@@ -19,7 +19,7 @@ providers:
   - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
   - {{name: sso-svc, kind: keycloak, server: '{base}', realm: nmr, client-id: service, client-secret-env: SVC_SECRET}}
   - {{name: nf, kind: auth0, domain: '{base}/auth0', audience: 'https://api.tokenctl.test', client-id: service, client-secret-env: SVC_SECRET}}
-  - {{name: corp, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: service, client-secret-env: SVC_SECRET}}
+  - {{name: corp, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: service, client-secret-env: SVC_SECRET, scopes: ['api://nmp/.default']}}
   - {{name: corp-user, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: cli}}
   - {{name: dex, kind: oidc, issuer: '{base}/oidc', client-id: cli}}
 contexts:
@@ -116,6 +116,18 @@ fn a_wrong_client_secret_is_one_clear_line_and_stores_nothing() {
         "{stderr}"
     );
     assert!(!sandbox.dir.path().join("data/tokenctl/logins").exists());
+    // Auth0 says access_denied (401) for a wrong secret: not a declined sign-in.
+    let auth0 = sandbox.run_env(
+        ["--context", "nf", "auth", "login"],
+        &[("SVC_SECRET", "wrong")],
+    );
+    let stderr = auth0.fails_with(1);
+    assert!(
+        stderr.contains("access_denied")
+            && stderr.contains("check the client secret")
+            && !stderr.contains("declined"),
+        "{stderr}"
+    );
     let stderr = sandbox
         .run(["--context", "svc", "auth", "token"])
         .fails_with(4)
@@ -910,8 +922,12 @@ fn a_client_authenticates_with_its_private_key() {
             "\
 providers:
   - {{name: jwt, kind: keycloak, server: '{base}', realm: nmr, client-id: service-jwt, client-key-file: '{key}'}}
+  - {{name: jwt0, kind: auth0, domain: '{base}/auth0', audience: 'https://api.tokenctl.test', client-id: service-jwt, client-key-file: '{key}'}}
+  - {{name: jwt-oidc, kind: oidc, issuer: '{base}/oidc', client-id: service-jwt, client-key-file: '{key}'}}
 contexts:
   - {{name: jwt, provider: jwt, flow: client-credentials}}
+  - {{name: jwt0, provider: jwt0, flow: client-credentials}}
+  - {{name: jwt-oidc, provider: jwt-oidc, flow: client-credentials}}
 current-context: jwt
 ",
             base = idp.base,
@@ -927,6 +943,11 @@ current-context: jwt
         "one request, the assertion in it"
     );
     assert_eq!(claims(&sandbox, "jwt", &[])["client_id"], "service-jwt");
+    // Each provider's assertion audience: Auth0's tenant URL with its slash, generic OIDC's
+    // token endpoint.
+    for context in ["jwt0", "jwt-oidc"] {
+        sandbox.run(["--context", context, "auth", "login"]).ok();
+    }
     // Renewed without a person, with a new assertion (the provider refuses a replayed jti).
     sandbox.run(["auth", "refresh"]).ok();
 

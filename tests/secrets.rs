@@ -84,7 +84,7 @@ providers:
   - {{name: svc, kind: keycloak, server: '{base}', realm: nmr, client-id: service, client-secret-env: SVC_SECRET}}
   - {{name: inline, kind: keycloak, server: '{base}', realm: nmr, client-id: service, client-secret: {CLIENT_SECRET}}}
   - {{name: nf, kind: auth0, domain: '{base}/auth0', audience: 'https://api.tokenctl.test', client-id: service, client-secret-env: SVC_SECRET}}
-  - {{name: corp, kind: azure, authority-host: '{base}', tenant: {tenant}, client-id: service, client-secret-env: SVC_SECRET}}
+  - {{name: corp, kind: azure, authority-host: '{base}', tenant: {tenant}, client-id: service, client-secret-env: SVC_SECRET, scopes: ['api://nmp/.default']}}
   - {{name: dex, kind: oidc, issuer: '{base}/oidc', client-id: cli}}
   - {{name: runai, kind: runai, server: '{base}/runai', client-id: runai-client, client-secret-env: RUNAI_SECRET}}
 clusters:

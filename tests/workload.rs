@@ -52,7 +52,7 @@ fn config(idp: &Idp) -> Sandbox {
 current-context: ci
 providers:
   - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
-  - {{name: entra, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: federated-app}}
+  - {{name: entra, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: federated-app, scopes: ['api://nmp/.default']}}
 contexts:
   - name: ci
     provider: sso

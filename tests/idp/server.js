@@ -683,6 +683,11 @@ function entraRefusal(req, res) {
   if (body.client_id === 'no-public-flows' && !body.client_secret && !body.client_assertion) {
     return refuse(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
   }
+  // Client credentials take the API's `/.default` (learn.microsoft.com, "client credentials
+  // flow": scope, required).
+  if (body.grant_type === 'client_credentials' && !(body.scope || '').trim()) {
+    return refuse(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'scope'.");
+  }
   if (body.grant_type === 'password' && body.username === 'mfa-user') {
     return refuse(400, 'invalid_grant', 50076, 'Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access this resource.', mfa);
   }
@@ -958,6 +963,14 @@ async function main() {
       if (mount.entra && entraRefusal(req, res)) return undefined;
       if (mount.google && (await googleScopes(req, res, url, rest))) return undefined;
       if (CLIENT_ENDPOINT.test(rest) && (await refusedClientAuth(req, res, mount))) return undefined;
+      if (mount.prefix === '/auth0' && auth0Assertion(req, res, mount)) return undefined;
+      // Auth0 answers a client it cannot authenticate (a wrong secret) with 401 access_denied
+      // "Unauthorized", never invalid_client (auth0/node-auth0#682).
+      if (mount.prefix === '/auth0' && CLIENT_ENDPOINT.test(rest)) {
+        rewriteJson(res, (reply) => (reply.error === 'invalid_client'
+          ? { error: 'access_denied', error_description: 'Unauthorized' }
+          : reply));
+      }
       if (CLIENT_ENDPOINT.test(rest) && (await federatedAssertion(req, res))) return undefined;
       if (refreshReply !== 'issued' && req.body?.grant_type === 'refresh_token') rewriteReply(res, refreshReply);
       // Entra ID's discovery names its cloud instance (learn.microsoft.com, "OpenID Connect
@@ -1017,8 +1030,9 @@ async function refusedClientAuth(req, res, mount) {
   const way = ONE_WAY_CLIENTS[clientId];
   if (!way || way === (basic ? 'basic' : 'post')) return false;
   if (mount.prefix === '/auth0') {
-    res.writeHead(401);
-    res.end();
+    // Auth0's answer to a secret sent the way its app is not registered for
+    // (auth0-samples/auth0-angular-samples#201; auth0/node-auth0#682).
+    sendJson(res, 401, { error: 'access_denied', error_description: 'Unauthorized' });
   } else {
     sendJson(res, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
   }
@@ -1061,6 +1075,23 @@ function rewriteJson(res, change) {
     try { body = JSON.parse(text); } catch { return end.call(res, text); }
     return Promise.resolve(change(body)).then((changed) => end.call(res, JSON.stringify(changed)));
   };
+}
+
+/**
+ * Auth0 takes a private_key_jwt assertion addressed to the tenant's URL with its trailing slash
+ * and nothing else ("Include the trailing slash", auth0.com/docs, "Authenticate with Private
+ * Key JWT"); oidc-provider underneath would take the token endpoint too. Returns true when it
+ * answered.
+ */
+function auth0Assertion(req, res, mount) {
+  const assertion = req.body?.client_assertion;
+  if (req.method !== 'POST' || !assertion) return false;
+  let aud;
+  try { ({ aud } = jose.decodeJwt(assertion)); } catch { return false; }
+  const tenant = mount.provider.issuer;
+  if ([aud].flat().includes(tenant)) return false;
+  sendJson(res, 401, { error: 'access_denied', error_description: `The JWT audience must be ${tenant}` });
+  return true;
 }
 
 /**

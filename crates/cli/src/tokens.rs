@@ -222,6 +222,14 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
             }
         );
     }
+    // Auth0 without "Allow Offline Access", Google without access_type=offline: the login ends
+    // with this access token, which is better known now than in an hour.
+    if login.flow.signs_in_a_person() && !login.has_refresh_token() {
+        eprintln!(
+            "warning: {} returned no refresh token: this login ends when its access token expires. Allow offline access for this client or API at the provider (Auth0: the API's \"Allow Offline Access\"; Google: authorize-params access_type: offline)",
+            login.provider
+        );
+    }
     let missing = login.scopes_not_granted();
     if !missing.is_empty() {
         eprintln!(

@@ -333,7 +333,7 @@ pub fn seconds_value(field: &str, value: &serde_json::Value, max: u64) -> Option
 /// Why a token request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
-    #[error("the identity provider refused the request: {}{}{}{}", crate::text::one_line(.error, 60), describe(.description), hint(.error, .details.codes.first().copied()), correlation(.details))]
+    #[error("the identity provider refused the request: {}{}{}{}", crate::text::one_line(.error, 60), describe(.description), hint(.error, *.status, .details.codes.first().copied()), correlation(.details))]
     Provider {
         error: String,
         description: Option<String>,
@@ -411,7 +411,7 @@ fn describe(description: &Option<String>) -> String {
 
 /// The way out, by Entra ID's code first (a code says more than the OAuth error), else by the
 /// OAuth error.
-fn hint(error: &str, code: Option<u64>) -> &'static str {
+fn hint(error: &str, status: u16, code: Option<u64>) -> &'static str {
     match code {
         Some(7000218) => {
             return ": public client flows are off for this app registration: enable \"Allow public client flows\" under Authentication in Entra ID";
@@ -434,6 +434,11 @@ fn hint(error: &str, code: Option<u64>) -> &'static str {
         "unauthorized_client" => ": this client may not use this flow; check its app registration",
         "unsupported_grant_type" => {
             ": the provider does not offer this flow; pick another with --flow"
+        }
+        // Auth0 refuses a client's secret, its way of sending it or an unknown audience with a
+        // 401 access_denied at the token endpoint (auth0/node-auth0#682), not a person's no.
+        "access_denied" if status == 401 => {
+            ": the provider refused this client: check the client secret, how it is sent (client-auth: basic or post, as the app's Token Endpoint Authentication Method says) and the audience"
         }
         "access_denied" => ": the sign-in was declined",
         "expired_token" => ": the code expired before the sign-in finished; run the login again",

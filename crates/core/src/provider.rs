@@ -300,6 +300,18 @@ pub struct Endpoints {
     pub cloud_instance_name: Option<String>,
 }
 
+/// The `aud` of a client's `private_key_jwt` assertion, as each provider takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssertionAudience {
+    /// The token endpoint, which RFC 7523 names and most servers take (Entra ID, Okta).
+    TokenEndpoint,
+    /// The issuer without a trailing slash (Keycloak takes it, as RFC 7523bis has it).
+    Issuer,
+    /// The issuer exactly, trailing slash included: Auth0 takes nothing else ("Include the
+    /// trailing slash", auth0.com/docs, "Authenticate with Private Key JWT").
+    IssuerAsIs,
+}
+
 /// A provider entry of the contexts file, as a dialect sees it: its name and its fields.
 #[derive(Clone, Copy, Debug)]
 pub struct ProviderConfig<'a> {
@@ -386,10 +398,9 @@ pub trait Provider: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// Whether `private_key_jwt` assertions are addressed to the token endpoint (Entra ID)
-    /// rather than to the issuer.
-    fn assertions_to_token_endpoint(&self) -> bool {
-        false
+    /// Whom a `private_key_jwt` assertion is addressed to (its `aud`).
+    fn assertion_audience(&self) -> AssertionAudience {
+        AssertionAudience::TokenEndpoint
     }
 
     /// The audience a CI job's ID token (a `github-actions` source) is asked for when the
@@ -428,7 +439,12 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Refuses scopes the provider would misread, before any request: the message says why
     /// and how to write them.
-    fn check_scopes(&self, _config: &ProviderConfig<'_>, _scopes: &[String]) -> Result<(), String> {
+    fn check_request(
+        &self,
+        _config: &ProviderConfig<'_>,
+        _flow: Flow,
+        _scopes: &[String],
+    ) -> Result<(), String> {
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Auth0: `https://{domain}/…`, an `audience` on every request, an issuer with a trailing `/`.
 
 use tokenctl_core::base_url::join_path;
-use tokenctl_core::provider::FieldError;
+use tokenctl_core::provider::{AssertionAudience, FieldError};
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 
 pub struct Auth0;
@@ -49,6 +49,28 @@ impl Provider for Auth0 {
             .text("audience")
             .map(|audience| vec![("audience".to_owned(), audience.to_owned())])
             .unwrap_or_default()
+    }
+
+    fn assertion_audience(&self) -> AssertionAudience {
+        AssertionAudience::IssuerAsIs
+    }
+
+    /// "Default Audience does not affect the Client Credentials flow" (auth0/docs#9123): an
+    /// application's own token needs `audience`, which Auth0 would otherwise refuse with a bare
+    /// access_denied.
+    fn check_request(
+        &self,
+        config: &ProviderConfig<'_>,
+        flow: Flow,
+        _scopes: &[String],
+    ) -> Result<(), String> {
+        if flow == Flow::ClientCredentials && config.text("audience").is_none() {
+            return Err(format!(
+                "Auth0's client credentials need the API's audience: `tokenctl config set-provider {} --audience https://YOUR-API/`",
+                config.name
+            ));
+        }
+        Ok(())
     }
 
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {

@@ -89,15 +89,9 @@ impl Provider for Azure {
         ""
     }
 
-    /// Entra ID takes a certificate credential's assertion addressed to its token endpoint, as
-    /// MSAL sends it.
     /// Entra ID's federated credentials expect this audience unless the app says otherwise.
     fn ci_token_audience(&self) -> Option<&'static str> {
         Some("api://AzureADTokenExchange")
-    }
-
-    fn assertions_to_token_endpoint(&self) -> bool {
-        true
     }
 
     /// As MSAL asks: an ID token, the profile and a refresh token; no `email` scope on v2.
@@ -111,14 +105,32 @@ impl Provider for Azure {
 
     /// A custom scope without its API (`platform:read`) is a Microsoft Graph scope to Entra ID,
     /// which answers AADSTS650053: name the API by its App ID URI.
-    fn check_scopes(&self, config: &ProviderConfig<'_>, scopes: &[String]) -> Result<(), String> {
-        let Some(bare) = scopes.iter().find(|scope| names_no_api(scope)) else {
-            return Ok(());
-        };
-        Err(format!(
-            "the scope {bare:?} names no API, and Entra ID would read it as a Microsoft Graph scope: set the API's App ID URI as the provider's scope-prefix (`tokenctl config set-provider {} --scope-prefix api://YOUR-API/`), or write the scope in full (api://YOUR-API/{bare})",
-            config.name
-        ))
+    /// Client credentials take exactly one `RESOURCE/.default` scope (AADSTS900144 without a
+    /// scope, AADSTS1002012 for a delegated one).
+    fn check_request(
+        &self,
+        config: &ProviderConfig<'_>,
+        flow: Flow,
+        scopes: &[String],
+    ) -> Result<(), String> {
+        if let Some(bare) = scopes.iter().find(|scope| names_no_api(scope)) {
+            return Err(format!(
+                "the scope {bare:?} names no API, and Entra ID would read it as a Microsoft Graph scope: set the API's App ID URI as the provider's scope-prefix (`tokenctl config set-provider {} --scope-prefix api://YOUR-API/`), or write the scope in full (api://YOUR-API/{bare})",
+                config.name
+            ));
+        }
+        let defaults = scopes.iter().filter(|s| s.ends_with("/.default")).count();
+        if flow == Flow::ClientCredentials && !(defaults == 1 && scopes.len() == 1) {
+            return Err(format!(
+                "Entra ID's client credentials take exactly one scope, the API's `/.default` (api://YOUR-API/.default), not {}: set the provider's or the context's scopes",
+                if scopes.is_empty() {
+                    "none".to_owned()
+                } else {
+                    scopes.join(" ")
+                }
+            ));
+        }
+        Ok(())
     }
 
     fn validate_extra(&self, config: &ProviderConfig<'_>) -> Vec<FieldError> {

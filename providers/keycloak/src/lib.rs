@@ -2,7 +2,7 @@
 //! context path is written with it: `server: https://sso.example.com/auth`.
 
 use tokenctl_core::base_url::join_path;
-use tokenctl_core::provider::FieldError;
+use tokenctl_core::provider::{AssertionAudience, FieldError};
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 
 pub struct Keycloak;
@@ -42,6 +42,11 @@ impl Provider for Keycloak {
             Flow::Token,
             Flow::Exchange,
         ]
+    }
+
+    /// Keycloak takes the realm's issuer as a client assertion's audience.
+    fn assertion_audience(&self) -> AssertionAudience {
+        AssertionAudience::Issuer
     }
 
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {

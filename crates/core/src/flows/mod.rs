@@ -15,7 +15,7 @@ use crate::config::{self, ContextEntry, ProviderEntry, SubjectSource};
 use crate::http::HttpClient;
 use crate::oauth::{self, Client, Grant, OAuthError, TokenRequest, TokenSet};
 use crate::provider::fields::{self, SCOPE_PREFIX};
-use crate::provider::{Endpoints, Flow, ProviderConfig};
+use crate::provider::{AssertionAudience, Endpoints, Flow, ProviderConfig};
 use crate::secret::Secret;
 use crate::tls::TlsTrust;
 pub use browser::{BrowserOpener, Request as CallbackRequest, parse_callback_request};
@@ -194,7 +194,7 @@ pub async fn resolve(
         requested_scopes(entry, context, scope_override),
     );
     dialect
-        .check_scopes(&config, &requested_scopes)
+        .check_request(&config, flow, &requested_scopes)
         .map_err(&problem)?;
     let mut scopes = requested_scopes.clone();
     for standard in standard_scopes(&config, dialect, flow, &endpoints) {
@@ -230,7 +230,7 @@ pub async fn resolve(
             client_secret(entry, secret)?,
             &endpoints,
             listed.as_deref(),
-            dialect.assertions_to_token_endpoint(),
+            dialect.assertion_audience(),
         )
         .map_err(problem)?,
         authorize_params: with_overlay(
@@ -307,7 +307,7 @@ fn client_of(
     secret: Option<Secret>,
     endpoints: &Endpoints,
     listed: Option<&[String]>,
-    to_token_endpoint: bool,
+    audience: AssertionAudience,
 ) -> Result<Client, String> {
     let id = config.text("client-id").unwrap_or_default().to_owned();
     let fixed = client_auth(config);
@@ -316,10 +316,11 @@ fn client_of(
     }
     if let Some(source) = client_key(config) {
         let key = ClientKey::load(source, config.text("client-certificate-file"))?;
-        // RFC 7523's update: the issuer, where the dialect takes it; Entra ID wants the
-        // token endpoint.
-        let audience = match (to_token_endpoint, &endpoints.issuer, &endpoints.token) {
-            (false, Some(issuer), _) => issuer.as_str().trim_end_matches('/').to_owned(),
+        let audience = match (audience, &endpoints.issuer, &endpoints.token) {
+            (AssertionAudience::Issuer, Some(issuer), _) => {
+                issuer.as_str().trim_end_matches('/').to_owned()
+            }
+            (AssertionAudience::IssuerAsIs, Some(issuer), _) => issuer.to_string(),
             (_, _, Some(token)) => token.to_string(),
             _ => {
                 return Err(
