@@ -1060,8 +1060,8 @@ function rewriteReply(res, as) {
 
 /**
  * Rewrites the JSON body `res` is about to send with `change` (which may be async); a body that
- * is not JSON goes out as it is. The body changes length, so it goes out without the
- * Content-Length oidc-provider set.
+ * is not JSON goes out as it is. The body changes length: it goes out with its own
+ * Content-Length, not the one oidc-provider set.
  */
 function rewriteJson(res, change) {
   const chunks = [];
@@ -1071,9 +1071,13 @@ function rewriteJson(res, change) {
   res.end = (chunk) => {
     if (chunk && typeof chunk !== 'function') chunks.push(Buffer.from(chunk));
     const text = Buffer.concat(chunks).toString('utf8');
+    const send = (out) => {
+      if (!res.headersSent) setHeader.call(res, 'content-length', Buffer.byteLength(out));
+      return end.call(res, out);
+    };
     let body;
-    try { body = JSON.parse(text); } catch { return end.call(res, text); }
-    return Promise.resolve(change(body)).then((changed) => end.call(res, JSON.stringify(changed)));
+    try { body = JSON.parse(text); } catch { return send(text); }
+    return Promise.resolve(change(body)).then((changed) => send(JSON.stringify(changed)));
   };
 }
 

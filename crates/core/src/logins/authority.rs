@@ -80,7 +80,6 @@ impl ProviderAuthority {
             // The issuer learned at sign-in; asked again only for a login that recorded none.
             target.endpoints.issuer = login.issuer.as_deref().and_then(|i| i.parse().ok());
             flows::learn_issuer(&http, &mut target, login.flow).await?;
-            return Ok((target, http));
         }
         let issuer = target.endpoints.issuer.as_ref().map(|u| u.to_string());
         if let (Some(then), Some(now)) = (&login.issuer, &issuer)
