@@ -33,7 +33,7 @@ const LEEWAY_SECONDS: u64 = 30;
 pub enum IdTokenError {
     #[error("the ID token is not a signed JWT ({0})")]
     Malformed(String),
-    #[error("the ID token is signed with `{0:?}`, which is not accepted")]
+    #[error("the ID token is signed with `{alg:?}`, which is not accepted{hint}", alg = .0, hint = algorithm_hint(*.0))]
     Algorithm(Algorithm),
     #[error("no key in the issuer's JWKS matches the ID token's key id {0:?}")]
     UnknownKey(Option<String>),
@@ -57,6 +57,17 @@ pub enum IdTokenError {
     TooOld { age: i64, max_age: u64 },
     #[error("the refreshed ID token names another subject ({now:?}, not {was:?})")]
     Subject { was: String, now: String },
+}
+
+/// An HMAC-signed ID token is checked with the client secret, which a public client has not:
+/// legacy Auth0 apps still sign that way until switched.
+fn algorithm_hint(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+            ": switch the app's ID token signing algorithm to RS256 (Auth0: the application's Advanced Settings, OAuth)"
+        }
+        _ => "",
+    }
 }
 
 /// OpenID Connect Core 12.2: a refreshed ID token's `sub` is the one the login was made for
@@ -88,7 +99,8 @@ pub fn same_subject(
 }
 
 /// Algorithms an ID token may be signed with; never `none` and never HMAC with a public key.
-const ACCEPTED: [Algorithm; 7] = [
+/// Keycloak realms may sign with ES384 or EdDSA (its realm keys' options).
+const ACCEPTED: [Algorithm; 9] = [
     Algorithm::RS256,
     Algorithm::RS384,
     Algorithm::RS512,
@@ -96,6 +108,8 @@ const ACCEPTED: [Algorithm; 7] = [
     Algorithm::PS384,
     Algorithm::PS512,
     Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
 ];
 
 /// Verifies `token` against the issuer's `jwks`; returns its claims.
@@ -289,6 +303,20 @@ mod tests {
             Err(IdTokenError::Invalid(_))
         ));
 
+        let hmac = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(serde_json::json!({})),
+            &EncodingKey::from_secret(b"client-secret"),
+        )
+        .unwrap();
+        let err = verify(&hmac, &keys.jwks, &EXPECTED)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("switch the app's ID token signing algorithm to RS256"),
+            "{err}"
+        );
+
         let unsigned = format!(
             "{}.{}.",
             URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
@@ -361,6 +389,44 @@ mod tests {
             ),
             Err(IdTokenError::NoIssuer)
         );
+    }
+
+    /// The signatures a Keycloak realm may be set to: ECDSA P-384 and Ed25519 (fixed test keys).
+    #[test]
+    fn es384_and_eddsa_signatures_verify() {
+        const P384: &str = "-----BEGIN PRIVATE KEY-----
+MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDAycSCiulboSxdU+U34
+4P69LRN6V1QrJcbzqGvndNM6asMkxH5b9DzJhaeGSu7QIFehZANiAAQNgMvhtRHF
+m/gkhnIFY3Oa3OvxlqSJFKIwzFK/9icxS5GZI6VbGWgjWmsmEAsEmckW7XKdE2iv
+Y9OenGtULnO2eBd2UVqCkFX77ZEXmr1CXyiVOnvjD+j68njMIfzExBM=
+-----END PRIVATE KEY-----";
+        const ED25519: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIHKLE2ExExY/BuOT3YNs+XJMP8ihPuVJDQSyulqXQKOr
+-----END PRIVATE KEY-----";
+        let cases = [
+            (
+                Algorithm::ES384,
+                EncodingKey::from_ec_pem(P384.as_bytes()).unwrap(),
+                serde_json::json!({"kty": "EC", "crv": "P-384", "kid": "k",
+                    "x": "DYDL4bURxZv4JIZyBWNzmtzr8ZakiRSiMMxSv_YnMUuRmSOlWxloI1prJhALBJnJ",
+                    "y": "Fu1ynRNor2PTnpxrVC5ztngXdlFagpBV--2RF5q9Ql8olTp74w_o-vJ4zCH8xMQT"}),
+            ),
+            (
+                Algorithm::EdDSA,
+                EncodingKey::from_ed_pem(ED25519.as_bytes()).unwrap(),
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "kid": "k",
+                    "x": "x4iMS4jLCPfcm6gnysHcdGKqr8z81RttcARw2mqyyVs"}),
+            ),
+        ];
+        for (alg, key, jwk) in cases {
+            let jwks: JwkSet =
+                serde_json::from_value(serde_json::json!({ "keys": [jwk] })).unwrap();
+            let mut header = Header::new(alg);
+            header.kid = Some("k".into());
+            let token =
+                jsonwebtoken::encode(&header, &claims(serde_json::json!({})), &key).unwrap();
+            assert!(verify(&token, &jwks, &EXPECTED).is_ok(), "{alg:?}");
+        }
     }
 
     /// OpenID Connect Core 3.1.3.7: with `max_age` sent, `auth_time` is required and checked.
