@@ -10,7 +10,6 @@ use tokenctl_core::logins::{Freshness, Handout};
 use crate::terminal::SystemBrowser;
 use crate::tokens;
 use crate::{GlobalArgs, is_login_required, output};
-use tokenctl_core::Flow;
 use tokenctl_core::flows::BrowserOpener;
 
 /// The ExecCredential versions kubectl speaks; the first is the default when kubectl sends no
@@ -92,8 +91,7 @@ pub fn exec_credential(global: &GlobalArgs) -> Result<()> {
                 // A GUI (Lens, Headlamp, an IDE) or `kubectl < file`: a browser can still be
                 // shown, where there is one, for the browser and device flows; never in CI.
                 let flow = tokens::logins(global)?.sign_in_flow(global.context.as_deref(), None)?;
-                let shown = matches!(flow, Flow::Browser | Flow::Device)
-                    && SystemBrowser { open: true }.available();
+                let shown = flow.opens_a_page() && SystemBrowser { open: true }.available();
                 if std::env::var_os("CI").is_some() || !shown {
                     return Err(err.context(
                         "kubectl runs tokenctl without a terminal, so it cannot log in here",

@@ -61,6 +61,12 @@ impl Flow {
         matches!(self, Flow::Device | Flow::Browser | Flow::Password)
     }
 
+    /// Whether the person signs in on a page of the provider's (browser, device): a sign-in
+    /// that may wait minutes, and that a browser can serve without a terminal.
+    pub fn opens_a_page(self) -> bool {
+        matches!(self, Flow::Browser | Flow::Device)
+    }
+
     /// Parses a flow name as written on the command line or in the contexts file.
     pub fn parse(name: &str) -> Option<Flow> {
         Flow::ALL.into_iter().find(|flow| flow.as_str() == name)

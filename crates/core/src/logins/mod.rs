@@ -947,7 +947,7 @@ impl<A: Authority> Logins<A> {
         }
         let seen = self.obtained_at(&found.key);
         // One person signs in to a login at a time, across processes.
-        let person = matches!(flow, Flow::Browser | Flow::Device);
+        let person = flow.opens_a_page();
         let _signing = match keep && person {
             true => Some(
                 self.store
