@@ -680,6 +680,7 @@ providers:
   - {{name: common, kind: azure, authority-host: '{base}', tenant: common, client-id: cli}}
   - {{name: consumers, kind: azure, authority-host: '{base}', tenant: consumers, client-id: cli}}
   - {{name: china, kind: azure, authority-host: '{alias}', tenant: {AZURE_TENANT}, client-id: cli}}
+  - {{name: own-keys, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: custom-keys}}
 contexts:
   - {{name: domain, provider: domain, flow: password}}
   - {{name: upper, provider: upper, flow: password}}
@@ -687,6 +688,7 @@ contexts:
   - {{name: common, provider: common, flow: device}}
   - {{name: consumers, provider: consumers, flow: device}}
   - {{name: china, provider: china, flow: password}}
+  - {{name: own-keys, provider: own-keys, flow: password}}
 "
     ));
     let password = |context: &str| password_login(&sandbox, context, &[]);
@@ -710,6 +712,24 @@ contexts:
     password("china").ok();
     let id = claims(&sandbox, "china", &["--id-token"]);
     assert_eq!(id["iss"], work_issuer);
+
+    // An app with signing keys of its own (claims mapping): its ID token's key is only in
+    // keys?appid=…, which is asked once the tenant's keys lack it.
+    password("own-keys").ok();
+    let decoded: serde_json::Value = serde_json::from_str(
+        sandbox
+            .run([
+                "--context",
+                "own-keys",
+                "auth",
+                "token",
+                "--id-token",
+                "--decode",
+            ])
+            .ok(),
+    )
+    .unwrap();
+    assert_eq!(decoded["header"]["kid"], "custom-keys-rs256");
 
     // A bare API scope would be Microsoft Graph's (AADSTS650053): refused before any request,
     // with the fix; with the API's App ID URI as scope-prefix, it is that API's scope.

@@ -72,7 +72,7 @@ let refreshReply = 'issued';
  */
 function rsaKeys() {
   const file = fileURLToPath(new URL('./node_modules/.tokenctl-test-keys.json', import.meta.url));
-  const names = ['signing', 'runai', 'client', 'forger', 'github'];
+  const names = ['signing', 'runai', 'client', 'forger', 'github', 'app'];
   try {
     const kept = JSON.parse(readFileSync(file, 'utf8'));
     if (names.every((name) => kept[name]?.kty === 'RSA')) return kept;
@@ -92,6 +92,15 @@ stage('keys ready');
 if (options['make-keys']) process.exit(0);
 const privateKeyOf = (jwk) => crypto.createPrivateKey({ key: jwk, format: 'jwk' });
 const forger = privateKeyOf(rsa.forger);
+/**
+ * The signing key of the Entra app `custom-keys`, which uses claims mapping: its ID tokens are
+ * signed with it, and only `keys?appid=custom-keys` lists it ("If the application has custom
+ * signing keys as a result of using the claims-mapping feature, append an appid query
+ * parameter", Microsoft's access token documentation; angular-auth-oidc-client#1887).
+ */
+const appKey = privateKeyOf(rsa.app);
+const APP_KEY_ID = 'custom-keys-rs256';
+const APP_WITH_KEYS = 'custom-keys';
 /** The key pair of the client `service-jwt` (private_key_jwt). */
 const clientPrivate = privateKeyOf(rsa.client);
 const clientKey = { privateKey: clientPrivate, publicKey: crypto.createPublicKey(clientPrivate) };
@@ -191,6 +200,15 @@ function clients(redirectUris = ['http://127.0.0.1/callback', 'http://localhost/
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1:53001/callback'],
+    },
+    {
+      // An Entra app with signing keys of its own (see appKey).
+      client_id: APP_WITH_KEYS,
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['refresh_token', 'password'],
+      response_types: [],
+      redirect_uris: [],
     },
     {
       // A Dex static client: its redirectURIs are matched exactly, port and all (dexidp/dex
@@ -697,6 +715,24 @@ function entraRefusal(req, res) {
   return false;
 }
 
+/** The app `custom-keys`'s own key set, and its ID tokens signed with its key (see appKey). */
+function entraAppKeys(req, res, url, rest) {
+  if (rest === '/discovery/v2.0/keys' && url.searchParams.get('appid') === APP_WITH_KEYS) {
+    const jwk = { ...crypto.createPublicKey(appKey).export({ format: 'jwk' }), kid: APP_KEY_ID, use: 'sig', alg: 'RS256' };
+    sendJson(res, 200, { keys: [jwk] });
+    return true;
+  }
+  if (req.method === 'POST' && req.body?.client_id === APP_WITH_KEYS && /\/token$/.test(rest)) {
+    rewriteJson(res, async (reply) => {
+      if (!reply.id_token) return reply;
+      const claims = jose.decodeJwt(reply.id_token);
+      const idToken = await new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: APP_KEY_ID }).sign(appKey);
+      return { ...reply, id_token: idToken };
+    });
+  }
+  return false;
+}
+
 /** Google's scope rules (see the /google mount); returns true when it answered. */
 async function googleScopes(req, res, url, rest) {
   if (rest === '/.well-known/openid-configuration') {
@@ -961,6 +997,7 @@ async function main() {
       if (mount.audienceAsResource) await audienceAsResource(req);
       if (mount.entra && (await entraScopes(req, res, url))) return undefined;
       if (mount.entra && entraRefusal(req, res)) return undefined;
+      if (mount.entra && entraAppKeys(req, res, url, rest)) return undefined;
       if (mount.google && (await googleScopes(req, res, url, rest))) return undefined;
       if (CLIENT_ENDPOINT.test(rest) && (await refusedClientAuth(req, res, mount))) return undefined;
       if (mount.prefix === '/auth0' && auth0Assertion(req, res, mount)) return undefined;

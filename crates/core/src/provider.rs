@@ -290,6 +290,9 @@ pub struct Endpoints {
     pub issuer: Option<Url>,
     /// The directory an ID token's `tid` must name (Entra ID, a tenant configured as a GUID).
     pub tenant: Option<String>,
+    /// The key set of an app with signing keys of its own, tried once when `jwks` has no key
+    /// for an ID token (Entra ID claims mapping: `keys?appid=CLIENT`).
+    pub app_jwks: Option<Url>,
     /// `.well-known/openid-configuration` (or equivalent) to fetch the rest from.
     pub discovery: Option<Url>,
     pub authorization: Option<Url>,

@@ -72,6 +72,14 @@ impl Provider for Azure {
             revocation: None,
             end_session: v2("logout"),
             jwks: Some(join_path(&tenant_base, "discovery/v2.0/keys")),
+            // "If the application has custom signing keys as a result of using the
+            // claims-mapping feature, append an appid query parameter" (Microsoft's access
+            // token documentation).
+            app_jwks: config.text("client-id").map(|client| {
+                let mut keys = join_path(&tenant_base, "discovery/v2.0/keys");
+                keys.query_pairs_mut().append_pair("appid", client);
+                keys
+            }),
             issuer: None,
             tenant: is_guid(tenant).then(|| tenant.to_ascii_lowercase()),
             ..Endpoints::default()

@@ -208,11 +208,6 @@ async fn checked_claims(
         tracing::debug!(provider = %target.provider, "no JWKS known: the ID token is not verified");
         return Ok(None);
     };
-    let reply = http.get(jwks_url).await?;
-    let jwks: JwkSet = serde_json::from_slice(&reply.body).map_err(|_| LoginError::Config {
-        provider: target.provider.clone(),
-        message: format!("{jwks_url} is not a JWKS (HTTP {})", reply.status),
-    })?;
     let expected = idtoken::Expected {
         issuer: target.endpoints.issuer.as_ref().map(Url::as_str),
         tenant: target.endpoints.tenant.as_deref(),
@@ -222,8 +217,24 @@ async fn checked_claims(
         audience: &target.client.id,
         nonce,
     };
-    let claims = idtoken::verify(id_token.expose(), &jwks, &expected)
-        .map_err(|err| LoginError::IdToken(target.provider.clone(), err))?;
+    let verified = |jwks: &JwkSet| idtoken::verify(id_token.expose(), jwks, &expected);
+    let mut outcome = verified(&key_set(http, target, jwks_url).await?);
+    // An app with signing keys of its own: its ID tokens' key is only in its own key set.
+    if let (Err(idtoken::IdTokenError::UnknownKey(_)), Some(app_jwks)) =
+        (&outcome, &target.endpoints.app_jwks)
+    {
+        outcome = verified(&key_set(http, target, app_jwks).await?);
+    }
+    let claims = outcome.map_err(|err| LoginError::IdToken(target.provider.clone(), err))?;
     tracing::debug!(provider = %target.provider, %jwks_url, "ID token verified");
     Ok(Some(claims))
+}
+
+/// The key set at `url`.
+async fn key_set(http: &HttpClient, target: &Target, url: &Url) -> Result<JwkSet, LoginError> {
+    let reply = http.get(url).await?;
+    serde_json::from_slice(&reply.body).map_err(|_| LoginError::Config {
+        provider: target.provider.clone(),
+        message: format!("{url} is not a JWKS (HTTP {})", reply.status),
+    })
 }
