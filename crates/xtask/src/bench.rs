@@ -648,7 +648,7 @@ fn proxy_section(root: &Path, bin: &Path, work: &Path) -> Result<String> {
         format!(
             "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli}}\n\
              clusters:\n  - {{name: stub, server: '{server}', certificate-authority: '{ca}'}}\n\
-             contexts:\n  - {{name: sso, provider: sso, cluster: stub, flow: password, scopes: [platform:read]}}\n\
+             contexts:\n  - {{name: sso, provider: sso, cluster: stub, flow: password, scopes: [platform:read], cluster-token: id}}\n\
              current-context: sso\ncredential-store: file\n",
             idp.base
         ),
@@ -662,9 +662,10 @@ fn proxy_section(root: &Path, bin: &Path, work: &Path) -> Result<String> {
         ("TOKENCTL_PASSWORD", "correct-horse".to_owned()),
     ];
     run_checked(Command::new(bin).args(["auth", "login"]).envs(env.clone()))?;
+    // The token the cluster takes, as the proxy sends it: the ID token (`cluster-token: id`).
     let token = String::from_utf8(
         Command::new(bin)
-            .args(["auth", "token"])
+            .args(["auth", "token", "--id-token"])
             .envs(env.clone())
             .output()?
             .stdout,
