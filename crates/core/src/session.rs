@@ -170,7 +170,7 @@ impl Session {
         let mut cached = self.shared.lock().await;
         if let Some(login) = cached.as_ref()
             && Freshness::LIBRARY.holds(login, kind, self.logins.now())
-            && let Some((token, _)) = login.token(kind)
+            && let Some(token) = login.token(kind)
         {
             return Ok(token.clone());
         }

@@ -125,12 +125,12 @@ impl Usable {
     pub fn token(&self) -> &Secret {
         self.login
             .token(self.kind)
-            .map_or(&self.login.access_token, |(token, _)| token)
+            .unwrap_or(&self.login.access_token)
     }
 
     /// When [`Usable::token`] expires.
     pub fn expires_at(&self) -> Option<i64> {
-        self.login.token(self.kind).and_then(|(_, at)| at)
+        self.login.lifespan(self.kind).and_then(|(_, at)| at)
     }
 }
 
@@ -658,7 +658,7 @@ impl<A: Authority> Logins<A> {
     /// A login whose access token is valid for what `want` asks: the stored one, else
     /// refreshed with the refresh token the issuer that minted it gave, else — for logins that
     /// need no person — acquired again; all under the login's lock, so that many processes
-    /// cause one request. Returns the context's name and the login.
+    /// cause one request. Returns the token to hand out (`want.handout`), with its login.
     pub async fn usable(&self, wanted: Option<&str>, want: Want) -> Result<Usable, SessionError> {
         let found = self.find(wanted)?;
         let kind = found.token_kind(want.handout);

@@ -133,12 +133,6 @@ impl StoredLogin {
             .collect()
     }
 
-    /// When the ID token expires (its `exp`), for logins that hand it out.
-    pub fn id_token_expires_at(&self) -> Option<i64> {
-        self.lifespan(TokenKind::Id)
-            .and_then(|(_, expires_at)| expires_at)
-    }
-
     /// When the token of `kind` was issued and when it expires: the access token's as the
     /// reply said, the ID token's from its `iat` and `exp` (a refresh may leave it older).
     pub fn lifespan(&self, kind: TokenKind) -> Option<(i64, Option<i64>)> {
@@ -157,11 +151,11 @@ impl StoredLogin {
         }
     }
 
-    /// The token of `kind` and when it expires; `None` when the login holds no ID token.
-    pub fn token(&self, kind: TokenKind) -> Option<(&Secret, Option<i64>)> {
+    /// The token of `kind`; `None` when the login holds no ID token.
+    pub fn token(&self, kind: TokenKind) -> Option<&Secret> {
         match kind {
-            TokenKind::Access => Some((&self.access_token, self.expires_at)),
-            TokenKind::Id => Some((self.id_token.as_ref()?, self.id_token_expires_at())),
+            TokenKind::Access => Some(&self.access_token),
+            TokenKind::Id => self.id_token.as_ref(),
         }
     }
 
