@@ -419,25 +419,35 @@ fn a_changed_provider_gets_no_refresh_token_and_no_cached_token() {
 /// A workload's token (a projected service-account token, a CI job's ID token) kept in a file
 /// or a variable: `flow: exchange` with `subject-token` exchanges it for the provider's token,
 /// the first time and at every renewal, reading it again each time; no person, nothing stored
-/// but the exchanged token.
+/// but the exchanged token. Keycloak 26.2+'s standard token exchange: a confidential client,
+/// access tokens only (the default for keycloak), `audience` and `requested_token_type` passed
+/// through from `authorize-params`.
 #[test]
 #[ignore = "needs the test IdP (node)"]
 fn an_exchange_from_a_subject_token_source_renews_itself() {
     let idp = Idp::start();
     let base = &idp.base;
     let subject_file = tempfile::NamedTempFile::new().unwrap();
+    let secret_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret_file.path(), "exchanger-secret\n").unwrap();
     let sandbox = Sandbox::with_config(&format!(
         "\
 providers:
   - {{name: ci, kind: keycloak, server: '{base}', realm: nmr, client-id: service-short, client-secret-env: CI_SECRET}}
-  - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
+  - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: exchanger, client-secret-file: '{secret}'}}
+  - {{name: public, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
 contexts:
   - {{name: ci, provider: ci, flow: client-credentials}}
-  - {{name: workload, provider: sso, flow: exchange, subject-token: 'file:{}', scopes: [platform:read]}}
+  - {{name: workload, provider: sso, flow: exchange, subject-token: 'file:{subject}', scopes: [platform:read]}}
   - {{name: from-env, provider: sso, flow: exchange, subject-token: 'env:CI_JOB_JWT', subject-token-type: access_token}}
+  - {{name: narrowed, provider: sso, flow: exchange, subject-token: 'file:{subject}', authorize-params: {{audience: cli}}}}
+  - {{name: as-id, provider: sso, flow: exchange, subject-token: 'file:{subject}', authorize-params: {{requested_token_type: id_token}}}}
+  - {{name: as-jwt, provider: sso, flow: exchange, subject-token: 'file:{subject}', subject-token-type: jwt}}
+  - {{name: public, provider: public, flow: exchange, subject-token: 'file:{subject}'}}
 current-context: workload
 ",
-        subject_file.path().display()
+        subject = subject_file.path().display(),
+        secret = secret_file.path().display(),
     ));
     let secret = [("CI_SECRET", "service-short-secret")];
     // The workload's own token: 20 seconds, as kubelet or the CI runner would write it.
@@ -454,7 +464,7 @@ current-context: workload
     assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 1);
     let claims = |token: &str| support::jwt_claims(token);
     assert_eq!(claims(&first)["sub"], claims(&subject)["sub"]);
-    assert_eq!(claims(&first)["client_id"], "cli");
+    assert_eq!(claims(&first)["client_id"], "exchanger");
     assert!(
         claims(&first)["exp"].as_i64() <= claims(&subject)["exp"].as_i64(),
         "the IdP lets it live no longer than the subject token"
@@ -468,7 +478,7 @@ current-context: workload
     let refused = sandbox.run(["auth", "token"]).fails_with(1).to_owned();
     assert!(
         refused.contains(&format!(
-            "the token that subject-token file:{} holds was refused: invalid_grant",
+            "the token that subject-token file:{} holds was refused: invalid_request (Invalid token)",
             subject_file.path().display()
         )),
         "{refused}"
@@ -486,6 +496,40 @@ current-context: workload
     std::fs::write(subject_file.path(), &subject).unwrap();
     let renewed = sandbox.run(["auth", "token"]).ok().trim().to_owned();
     assert_ne!(renewed, first);
+
+    // `audience` narrows the token to another client; `requested_token_type` asks for an ID
+    // token, which Keycloak sends in `access_token`.
+    let token_of = |context: &str| {
+        sandbox
+            .run(["--context", context, "auth", "token"])
+            .ok()
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(
+        claims(&token_of("narrowed"))["aud"],
+        serde_json::json!(["cli"])
+    );
+    let id = claims(&token_of("as-id"));
+    assert_eq!(id["aud"], "exchanger");
+    assert_eq!(id["sub"], claims(&subject)["sub"]);
+    // What Keycloak refuses is named with the fix.
+    for (context, said, fix) in [
+        (
+            "as-jwt",
+            "supports access tokens only",
+            "subject-token-type: access_token",
+        ),
+        (
+            "public",
+            "Public client is not allowed to exchange token",
+            "needs a confidential client",
+        ),
+    ] {
+        let refused = sandbox.run(["--context", context, "auth", "token"]);
+        let stderr = refused.fails_with(1);
+        assert!(stderr.contains(said) && stderr.contains(fix), "{stderr}");
+    }
 
     // An environment variable works the same; its type is the context's.
     let from_env = sandbox

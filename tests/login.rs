@@ -22,6 +22,7 @@ providers:
   - {{name: corp, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: service, client-secret-env: SVC_SECRET, scopes: ['api://nmp/.default']}}
   - {{name: corp-user, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: cli}}
   - {{name: dex, kind: oidc, issuer: '{base}/oidc', client-id: cli}}
+  - {{name: exchanger, kind: keycloak, server: '{base}', realm: nmr, client-id: exchanger, client-secret-env: EXCHANGER_SECRET}}
 contexts:
   - {{name: sso, provider: sso, flow: password, scopes: [platform:read]}}
   - {{name: svc, provider: sso-svc, flow: client-credentials, scopes: [platform:read]}}
@@ -30,6 +31,7 @@ contexts:
   - {{name: dex, provider: dex, flow: device, scopes: [platform:read]}}
   - {{name: corp-user, provider: corp-user, flow: device}}
   - {{name: sso-device, provider: sso, flow: device}}
+  - {{name: exchanged, provider: exchanger, flow: exchange}}
 "
     ))
 }
@@ -338,12 +340,13 @@ fn a_direct_token_and_a_token_exchange() {
         "{status}"
     );
 
-    // RFC 8693: the service's token exchanged for one issued to the public client.
-    sandbox
-        .run_input(
+    // RFC 8693 at Keycloak 26.2+ (standard token exchange): a public client may not exchange,
+    // and the refusal says what to use instead…
+    let exchange = |context: &str, env: &[(&str, &str)]| {
+        sandbox.run_input(
             [
                 "--context",
-                "sso",
+                context,
                 "auth",
                 "login",
                 "--flow",
@@ -353,12 +356,21 @@ fn a_direct_token_and_a_token_exchange() {
                 "platform:read",
             ],
             &format!("{service_token}\n"),
-            &[],
+            env,
         )
-        .ok();
-    let exchanged = claims(&sandbox, "sso", &[]);
+    };
+    let public = exchange("sso", &[]);
+    let stderr = public.fails_with(1);
+    assert!(
+        stderr.contains("Public client is not allowed to exchange token")
+            && stderr.contains("needs a confidential client"),
+        "{stderr}"
+    );
+    // …a confidential one exchanges the service's token for its own.
+    exchange("exchanged", &[("EXCHANGER_SECRET", "exchanger-secret")]).ok();
+    let exchanged = claims(&sandbox, "exchanged", &[]);
     assert_eq!(exchanged["sub"], "service");
-    assert_eq!(exchanged["client_id"], "cli");
+    assert_eq!(exchanged["client_id"], "exchanger");
 }
 
 #[test]

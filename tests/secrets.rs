@@ -11,6 +11,7 @@ use support::{Run, Sandbox};
 const PASSWORD: &str = "correct-horse";
 const CLIENT_SECRET: &str = "service-secret";
 const RUNAI_SECRET: &str = "runai-client-secret";
+const EXCHANGER_SECRET: &str = "exchanger-secret";
 
 /// Everything printed, labelled by the command that printed it.
 #[derive(Default)]
@@ -86,6 +87,7 @@ providers:
   - {{name: nf, kind: auth0, domain: '{base}/auth0', audience: 'https://api.tokenctl.test', client-id: service, client-secret-env: SVC_SECRET}}
   - {{name: corp, kind: azure, authority-host: '{base}', tenant: {tenant}, client-id: service, client-secret-env: SVC_SECRET, scopes: ['api://nmp/.default']}}
   - {{name: dex, kind: oidc, issuer: '{base}/oidc', client-id: cli}}
+  - {{name: exchanger, kind: keycloak, server: '{base}', realm: nmr, client-id: exchanger, client-secret-env: EXCHANGER_SECRET}}
   - {{name: runai, kind: runai, server: '{base}/runai', client-id: runai-client, client-secret-env: RUNAI_SECRET}}
 clusters:
   - {{name: stub, server: '{api}', certificate-authority: '{ca}'}}
@@ -98,7 +100,7 @@ contexts:
   - {{name: dex, provider: dex, flow: device}}
   - {{name: runai, provider: runai, flow: client-credentials}}
   - {{name: direct, provider: dex, flow: token}}
-  - {{name: exchanged, provider: sso, flow: exchange, scopes: [platform:write]}}
+  - {{name: exchanged, provider: exchanger, flow: exchange, scopes: [platform:write]}}
 current-context: sso
 ",
         tenant = support::idp::AZURE_TENANT,
@@ -106,13 +108,14 @@ current-context: sso
         ca = api.ca,
     ));
     let mut transcript = Transcript::default();
-    for secret in [PASSWORD, CLIENT_SECRET, RUNAI_SECRET] {
+    for secret in [PASSWORD, CLIENT_SECRET, RUNAI_SECRET, EXCHANGER_SECRET] {
         transcript.secret(secret);
     }
     let trace = [
         ("RUST_LOG", "trace"),
         ("SVC_SECRET", CLIENT_SECRET),
         ("RUNAI_SECRET", RUNAI_SECRET),
+        ("EXCHANGER_SECRET", EXCHANGER_SECRET),
         ("KUBERNETES_EXEC_INFO", ""),
     ];
     let run = |args: &[&str]| {

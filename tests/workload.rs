@@ -19,6 +19,8 @@ fn runner_env(idp: &Idp) -> Vec<(&'static str, String)> {
             "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
             "gh-runner-request-token".to_owned(),
         ),
+        // The job's secret for the Keycloak client that exchanges.
+        ("EXCHANGER_SECRET", "exchanger-secret".to_owned()),
     ]
 }
 
@@ -51,7 +53,8 @@ fn config(idp: &Idp) -> Sandbox {
         "\
 current-context: ci
 providers:
-  - {{name: sso, kind: keycloak, server: '{base}', realm: nmr, client-id: cli}}
+  - {{name: sso, kind: keycloak, server: '{base}', realm: legacy, client-id: exchanger, client-secret-env: EXCHANGER_SECRET}}
+  - {{name: sso-standard, kind: keycloak, server: '{base}', realm: nmr, client-id: exchanger, client-secret-env: EXCHANGER_SECRET}}
   - {{name: entra, kind: azure, authority-host: '{base}', tenant: {AZURE_TENANT}, client-id: federated-app, scopes: ['api://nmp/.default']}}
 contexts:
   - name: ci
@@ -64,6 +67,11 @@ contexts:
     provider: sso
     flow: exchange
     subject-token: github-actions
+  - name: ci-standard
+    provider: sso-standard
+    flow: exchange
+    subject-token: github-actions
+    subject-issuer: github
   - name: entra-ci
     provider: entra
     flow: client-credentials
@@ -91,7 +99,7 @@ fn a_github_actions_job_exchanges_its_id_token_at_keycloak_without_a_login() {
         .to_owned();
     let claims = jwt_claims(&token);
     assert_eq!(claims["sub"], "repo:octo/app:ref:refs/heads/main");
-    assert_eq!(claims["client_id"], "cli");
+    assert_eq!(claims["client_id"], "exchanger");
     assert_eq!(claims["scope"], "platform:read");
     assert_eq!(idp.requests("GET /test/github-actions/token"), 1);
 
@@ -120,9 +128,25 @@ fn a_github_actions_job_exchanges_its_id_token_at_keycloak_without_a_login() {
     );
     let stderr = refused.fails_with(1);
     assert!(stderr.contains("subject_issuer"), "{stderr}");
+    // Keycloak 26.2+'s standard token exchange takes no other issuer's token: the refusal
+    // names the legacy exchange that does.
+    let standard = run(
+        &sandbox,
+        &env,
+        &["--context", "ci-standard", "auth", "token"],
+    );
+    let stderr = standard.fails_with(1);
+    assert!(
+        stderr.contains("'subject_issuer' is not supported for standard token exchange")
+            && stderr.contains("legacy token exchange"),
+        "{stderr}"
+    );
 
     // Outside a job (or without id-token: write): what is missing, named.
-    let outside = sandbox.run(["--context", "ci", "auth", "refresh"]);
+    let outside = sandbox.run_env(
+        ["--context", "ci", "auth", "refresh"],
+        &[("EXCHANGER_SECRET", "exchanger-secret")],
+    );
     let stderr = outside.fails_with(1);
     assert!(
         stderr.contains("ACTIONS_ID_TOKEN_REQUEST_URL")

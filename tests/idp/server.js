@@ -4,7 +4,9 @@
 // dialect tokenctl speaks, plus a fake of the Run:ai token API written from its OpenAPI:
 //
 //   /oidc/...                      plain OIDC (default oidc-provider routes)
-//   /realms/{nmr,test}/...         Keycloak: /protocol/openid-connect/{auth,token,auth/device,...}
+//   /realms/{nmr,test}/...         Keycloak 26.2+: /protocol/openid-connect/{auth,token,...},
+//                                  standard token exchange (V2)
+//   /realms/legacy/...             Keycloak with the legacy token exchange (V1 preview)
 //   /{tenant}/...                  Azure v2: /oauth2/v2.0/{authorize,token,devicecode},
 //                                  /discovery/v2.0/keys, issuer /{tenant GUID}/v2.0, also
 //                                  under its domain, /organizations, /common and /consumers
@@ -48,6 +50,9 @@ const { values: options } = parseArgs({
 
 export const RESOURCE = 'https://api.tokenctl.test';
 export const API_SCOPES = ['platform:read', 'platform:write'];
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+/** The confidential client that may exchange tokens at Keycloak mounts (standard exchange). */
+const EXCHANGER = 'exchanger';
 const ACCESS_TOKEN_TTL = Number(options['access-token-ttl']);
 const PASSWORD = options.password;
 
@@ -264,6 +269,17 @@ function clients(redirectUris = ['http://127.0.0.1/callback', 'http://localhost/
       redirect_uris: [],
     },
     {
+      // Keycloak's standard token exchange requester: confidential, "Standard token exchange"
+      // on (keycloak.org/securing-apps/token-exchange). Keycloak mounts name it in the
+      // audience of every access token (an audience mapper), as V2 requires of a subject token.
+      client_id: EXCHANGER,
+      client_secret: 'exchanger-secret',
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['client_credentials', TOKEN_EXCHANGE],
+      response_types: [],
+      redirect_uris: [],
+    },
+    {
       client_id: 'service-basic',
       client_secret: 'service-basic-secret',
       token_endpoint_auth_method: 'client_secret_basic',
@@ -302,7 +318,7 @@ const resourceServer = {
 const privateKey = privateKeyOf(rsa.signing);
 const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', use: 'sig', alg: 'RS256' };
 
-function makeProvider(issuer, routes, { tenantId, keycloak } = {}) {
+function makeProvider(issuer, routes, { tenantId, keycloak, exchange } = {}) {
   const provider = new Provider(issuer, {
     // Entra ID ignores a localhost redirect URI's port and matches its path
     // (learn.microsoft.com, "Redirect URI restrictions": localhost exceptions).
@@ -313,12 +329,14 @@ function makeProvider(issuer, routes, { tenantId, keycloak } = {}) {
     clockTolerance: 0,
     // Keycloak's access tokens name the `account` client in `aud` (its default roles) beside
     // the API an audience mapper adds, and the client in `azp` (keycloak/keycloak#35262):
-    // never the client itself, so Kubernetes' --oidc-client-id refuses them.
+    // never the client itself, so Kubernetes' --oidc-client-id refuses them. The realm's
+    // audience mapper names EXCHANGER too (see its client); an exchange with `audience` gives
+    // a token for that client only (the parameter filters, Keycloak's token-exchange guide).
     ...(keycloak ? {
       formats: {
         customizers: {
           jwt: async (_ctx, token, jwt) => {
-            jwt.payload.aud = [jwt.payload.aud, 'account'].flat();
+            jwt.payload.aud = token.kcAudience ?? [jwt.payload.aud, 'account', EXCHANGER].flat();
             jwt.payload.azp = token.clientId;
           },
         },
@@ -380,7 +398,7 @@ function makeProvider(issuer, routes, { tenantId, keycloak } = {}) {
   provider.proxy = false;
   provider.tenantId = tenantId;
   registerPasswordGrant(provider);
-  registerTokenExchange(provider);
+  registerTokenExchange(provider, exchange);
   return provider;
 }
 
@@ -452,14 +470,62 @@ function registerPasswordGrant(provider) {
   }, ['username', 'password', 'scope']);
 }
 
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
+
+/** A refusal in Keycloak's words: its error, description and HTTP status. */
+function keycloakError(error, description, status = 400) {
+  const err = new errors.CustomOIDCProviderError(error, description);
+  err.status = status;
+  err.statusCode = status;
+  return err;
+}
+
+/**
+ * Keycloak 26.2+'s standard token exchange (V2), as StandardTokenExchangeProvider and
+ * AbstractTokenExchangeProvider (keycloak/keycloak, services/.../oidc/tokenexchange) refuse a
+ * request, in their words; `payload` is the verified subject token. Throws the refusal.
+ */
+function checkStandardExchange(ctx, payload) {
+  const { params, client } = ctx.oidc;
+  // supports(): V2 exchanges this realm's access tokens only; another issuer's token is the
+  // legacy V1 "external to internal" exchange.
+  for (const param of ['requested_subject', 'requested_issuer', 'subject_issuer']) {
+    if (params[param] !== undefined) {
+      throw keycloakError('invalid_request', `Parameter '${param}' is not supported for standard token exchange`);
+    }
+  }
+  if (params.subject_token_type !== ACCESS_TOKEN_TYPE) {
+    throw keycloakError('invalid_request', "Parameter 'subject_token' supports access tokens only");
+  }
+  // validateAudience(): no public client, and the requester is in the subject token's audience
+  // unless it holds the token.
+  if (client.tokenEndpointAuthMethod === 'none') {
+    throw keycloakError('invalid_client', 'Public client is not allowed to exchange token');
+  }
+  if (!payload) throw keycloakError('invalid_request', 'Invalid token');
+  if (payload.azp !== client.clientId && ![payload.aud].flat().includes(client.clientId)) {
+    throw keycloakError('access_denied', 'Client is not within the token audience', 403);
+  }
+  // `audience` names clients of the realm; getRequestedTokenType(): access or ID token (a
+  // refresh token only where the client allows it, off by default).
+  const audience = params.audience?.split(' ').filter(Boolean);
+  const known = clients().map((c) => c.client_id);
+  if (audience?.some((a) => !known.includes(a))) throw keycloakError('invalid_client', 'Audience not found');
+  const requested = params.requested_token_type ?? ACCESS_TOKEN_TYPE;
+  if (![ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE].includes(requested)) {
+    throw keycloakError('invalid_request', 'requested_token_type unsupported');
+  }
+  return { audience, requested };
+}
 
 /**
  * RFC 8693 token exchange: a subject token signed by this test IdP (any mount) becomes a new
- * access token for the same subject, with the requested scope.
+ * access token for the same subject, with the requested scope. `exchange: 'standard'` follows
+ * Keycloak 26.2+ (checkStandardExchange); otherwise anything goes, external tokens included
+ * (Keycloak's legacy V1 external-to-internal exchange names their issuer by its alias).
  */
-function registerTokenExchange(provider) {
+function registerTokenExchange(provider, exchange) {
   provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
     const { subject_token: subjectToken, subject_token_type: subjectType, scope = '' } = ctx.oidc.params;
     if (!subjectToken || !subjectType) {
@@ -467,6 +533,13 @@ function registerTokenExchange(provider) {
     }
     if (subjectType !== ACCESS_TOKEN_TYPE && subjectType !== 'urn:ietf:params:oauth:token-type:jwt') {
       throw new errors.InvalidRequest(`unsupported subject_token_type ${subjectType}`);
+    }
+    if (exchange === 'standard') {
+      // Keycloak verifies the subject token as one of its own: this realm's issuer and key.
+      const own = await jose.jwtVerify(subjectToken, crypto.createPublicKey(crypto.createPrivateKey({ key: signingJwk, format: 'jwk' })), { issuer: provider.issuer })
+        .then(({ payload }) => payload, () => undefined);
+      const { audience, requested } = checkStandardExchange(ctx, own);
+      return standardExchange(ctx, provider, own, { audience, requested, scope });
     }
     let payload;
     const external = (() => { try { return jose.decodeJwt(subjectToken).iss === github.issuer; } catch { return false; } })();
@@ -503,7 +576,41 @@ function registerTokenExchange(provider) {
       expires_in: at.expiration,
       ...(apiScopes.length ? { scope: apiScopes.join(' ') } : {}),
     };
-  }, ['subject_token', 'subject_token_type', 'subject_issuer', 'requested_token_type', 'audience', 'resource', 'scope', 'actor_token', 'actor_token_type']);
+  }, ['subject_token', 'subject_token_type', 'subject_issuer', 'requested_token_type', 'requested_subject', 'requested_issuer', 'audience', 'resource', 'scope', 'actor_token', 'actor_token_type']);
+}
+
+/**
+ * Keycloak's standard exchange reply: an access token for the requester (for `audience` only
+ * when given), or with `requested_token_type` id_token the ID token in `access_token` and
+ * `token_type` N_A (RFC 8693 §2.2.1, as exchangeClientToOIDCClient answers).
+ */
+async function standardExchange(ctx, provider, payload, { audience, requested, scope }) {
+  const { client } = ctx.oidc;
+  const apiScopes = scope.split(' ').filter((s) => API_SCOPES.includes(s));
+  const base = { issued_token_type: requested };
+  if (requested === ID_TOKEN_TYPE) {
+    const token = new provider.IdToken({ sub: payload.sub }, { ctx, client });
+    token.scope = 'openid';
+    return Object.assign(ctx, { body: { ...base, access_token: await token.issue({ use: 'idtoken' }), token_type: 'N_A' } });
+  }
+  const grant = new provider.Grant({ accountId: payload.sub, clientId: client.clientId });
+  grantScopes(grant, apiScopes);
+  // The new token lives no longer than the session of the one it was exchanged for.
+  const left = typeof payload.exp === 'number' ? payload.exp - Math.floor(Date.now() / 1000) : undefined;
+  const at = new provider.AccessToken({
+    accountId: payload.sub, client, grantId: await grant.save(), gty: 'token-exchange', scope: apiScopes.join(' ') || undefined,
+    ...(left !== undefined && left < 3600 ? { expiresIn: Math.max(left, 1) } : {}),
+  });
+  at.kcAudience = audience;
+  at.resourceServer = new provider.ResourceServer(RESOURCE, resourceServer);
+  ctx.body = {
+    ...base,
+    access_token: await at.save(),
+    token_type: 'Bearer',
+    expires_in: at.expiration,
+    ...(apiScopes.length ? { scope: apiScopes.join(' ') } : {}),
+  };
+  return ctx;
 }
 
 const keycloakRoutes = {
@@ -570,10 +677,13 @@ function mounts(base) {
   // invalid scope (int128/kubelogin#405), and a refresh token comes with `access_type=offline`
   // instead (developers.google.com/identity/protocols/oauth2/web-server#offline).
   table.push({ prefix: '/google', provider: makeProvider(`${base}/google`), google: true });
-  for (const realm of ['nmr', 'test']) {
+  // Keycloak 26.2+ speaks standard token exchange (V2); a server with the preview feature
+  // `token-exchange:v1` (and FGAP v1) the legacy one, which alone takes other issuers' tokens
+  // (keycloak.org/securing-apps/token-exchange, "Legacy token exchange").
+  for (const [realm, exchange] of [['nmr', 'standard'], ['test', 'standard'], ['legacy', 'legacy']]) {
     table.push({
       prefix: `/realms/${realm}`,
-      provider: makeProvider(`${base}/realms/${realm}`, keycloakRoutes, { keycloak: true }),
+      provider: makeProvider(`${base}/realms/${realm}`, keycloakRoutes, { keycloak: true, exchange }),
       offlineWithoutConsent: true,
     });
   }

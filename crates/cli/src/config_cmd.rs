@@ -133,7 +133,8 @@ pub struct SetContextArgs {
     /// (github-actions, file:PATH or env:NAME)
     #[arg(long, value_name = "SOURCE")]
     pub subject_token: Option<String>,
-    /// Exchange flow: the alias of the subject token's issuer (Keycloak's external exchange)
+    /// Exchange flow: the alias of the subject token's issuer (Keycloak's legacy V1 external
+    /// exchange; standard token exchange, 26.2+, refuses it)
     #[arg(long, value_name = "ALIAS")]
     pub subject_issuer: Option<String>,
     /// Client-credentials flow: authenticate the client with the token this source holds, a

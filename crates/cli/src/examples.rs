@@ -272,8 +272,8 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "tokenctl config set-context work --provider sso --login work",
             ),
             (
-                "A GitHub Actions job's ID token exchanged at Keycloak (no login, no secret)",
-                "tokenctl config set-context ci --provider sso --flow exchange --subject-token github-actions --subject-issuer github",
+                "A GitHub Actions job's ID token exchanged at Keycloak (legacy token exchange, V1; no login)",
+                "tokenctl config set-context ci --provider sso-ci --flow exchange --subject-token github-actions --subject-issuer github",
             ),
             (
                 "Entra ID federated credentials: the job's token as the client assertion",

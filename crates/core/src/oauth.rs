@@ -212,8 +212,10 @@ pub enum Grant {
     TokenExchange {
         subject_token: Secret,
         subject_token_type: String,
-        /// Keycloak's external exchange: the alias of the subject token's issuer.
+        /// Keycloak's legacy (V1) external exchange: the alias of the subject token's issuer.
         subject_issuer: Option<String>,
+        /// The token type wanted back (RFC 8693 §2.1); the server's default is an access token.
+        requested_token_type: Option<String>,
     },
     AuthorizationCode {
         code: Secret,
@@ -254,6 +256,7 @@ impl Grant {
                 subject_token,
                 subject_token_type,
                 subject_issuer,
+                requested_token_type,
             } => {
                 let mut fields = vec![
                     ("grant_type", TOKEN_EXCHANGE_GRANT),
@@ -262,6 +265,9 @@ impl Grant {
                 ];
                 if let Some(alias) = subject_issuer {
                     fields.push(("subject_issuer", alias.as_str()));
+                }
+                if let Some(wanted) = requested_token_type {
+                    fields.push((crate::provider::REQUESTED_TOKEN_TYPE, wanted.as_str()));
                 }
                 fields
             }

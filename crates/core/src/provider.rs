@@ -11,7 +11,7 @@ use serde_yaml_ng::Value;
 use url::Url;
 
 use crate::base_url::parse_base_url;
-use crate::oauth::{OAuthWire, TokenWire};
+use crate::oauth::{OAuthError, OAuthWire, TokenWire};
 
 /// A grant flow that `tokenctl auth login --flow` can run.
 #[derive(
@@ -446,6 +446,18 @@ pub trait Provider: Send + Sync + 'static {
         std::sync::Arc::new(OAuthWire)
     }
 
+    /// The `subject_token_type` of every token exchange unless the context names one; `None`:
+    /// a token given by hand is an access token, one read from a source (a CI or workload
+    /// token) a JWT.
+    fn subject_token_type(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The way out of a refused token exchange, for refusals the dialect words its own way.
+    fn exchange_hint(&self, _error: &OAuthError) -> Option<&'static str> {
+        None
+    }
+
     /// Refuses scopes the provider would misread, before any request: the message says why
     /// and how to write them.
     fn check_request(
@@ -623,6 +635,10 @@ pub const REDIRECT_HOSTS: &[&str] = &["127.0.0.1", "localhost", "[::1]"];
 /// The parameters that set the token's audience: sent on token requests too, and part of the
 /// login's identity.
 pub const AUDIENCE_PARAMS: [&str; 2] = ["resource", "audience"];
+
+/// RFC 8693's parameter for the token type an exchange gives: `authorize-params` may set it,
+/// and it goes on the exchange request only.
+pub const REQUESTED_TOKEN_TYPE: &str = "requested_token_type";
 
 /// The authorization request's own parameters, which `authorize-params` may not set, and what
 /// does each one's job.

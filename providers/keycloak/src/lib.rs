@@ -2,6 +2,7 @@
 //! context path is written with it: `server: https://sso.example.com/auth`.
 
 use tokenctl_core::base_url::join_path;
+use tokenctl_core::oauth::{ACCESS_TOKEN_TYPE, OAuthError};
 use tokenctl_core::provider::{AssertionAudience, FieldError};
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 
@@ -17,6 +18,38 @@ const FIELDS: &[FieldSpec] = &[
         "realm",
         FieldKind::Text,
         "realm name (the part after /realms/)",
+    ),
+];
+
+/// What Keycloak's standard token exchange says, and the way out.
+const EXCHANGE_HINTS: &[(&str, &str)] = &[
+    (
+        "'subject_issuer' is not supported for standard token exchange",
+        "another issuer's token (subject-issuer) is exchanged only by Keycloak's legacy token exchange (the preview feature token-exchange:v1); for a token of this realm, remove subject-issuer from the context",
+    ),
+    (
+        "Public client is not allowed to exchange token",
+        "standard token exchange needs a confidential client: give the provider entry a client that has a secret (client-secret-env) or a key (client-key-file)",
+    ),
+    (
+        "Standard token exchange is not enabled for the requested client",
+        "turn on \"Standard token exchange\" in the client's Capability config in Keycloak's admin console",
+    ),
+    (
+        "Parameter 'subject_token' supports access tokens only",
+        "standard token exchange takes access tokens only: set the context's subject-token-type: access_token",
+    ),
+    (
+        "Client is not within the token audience",
+        "the subject token must name this client in its audience: add an Audience mapper for this client to the client that issued it",
+    ),
+    (
+        "Audience not found",
+        "the audience in authorize-params must be the client id of a client of this realm",
+    ),
+    (
+        "requested_token_type unsupported",
+        "ask for requested_token_type access_token or id_token; a refresh token needs the client's \"Allow refresh token in Standard Token Exchange\"",
     ),
 ];
 
@@ -47,6 +80,27 @@ impl Provider for Keycloak {
     /// Keycloak takes the realm's issuer as a client assertion's audience.
     fn assertion_audience(&self) -> AssertionAudience {
         AssertionAudience::Issuer
+    }
+
+    /// Standard token exchange (26.2+, on by default) takes access tokens only.
+    fn subject_token_type(&self) -> Option<&'static str> {
+        Some(ACCESS_TOKEN_TYPE)
+    }
+
+    /// Standard token exchange's refusals (StandardTokenExchangeProvider, keycloak.org's
+    /// securing-apps/token-exchange) say what is wrong but not where to change it.
+    fn exchange_hint(&self, error: &OAuthError) -> Option<&'static str> {
+        let OAuthError::Provider {
+            description: Some(description),
+            ..
+        } = error
+        else {
+            return None;
+        };
+        EXCHANGE_HINTS
+            .iter()
+            .find(|(said, _)| description.contains(said))
+            .map(|(_, hint)| *hint)
     }
 
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
@@ -127,6 +181,22 @@ mod tests {
                 .as_str(),
             "https://sso.example.com/auth/realms/nmr"
         );
+    }
+
+    #[test]
+    fn standard_token_exchange_refusals_get_their_fix() {
+        let refusal = |description: &str| {
+            OAuthError::provider("invalid_request", Some(description.to_owned()), 400)
+        };
+        assert_eq!(Keycloak.subject_token_type(), Some(ACCESS_TOKEN_TYPE));
+        let hint = Keycloak.exchange_hint(&refusal(
+            "Parameter 'subject_issuer' is not supported for standard token exchange",
+        ));
+        assert!(hint.unwrap().contains("token-exchange:v1"));
+        let hint =
+            Keycloak.exchange_hint(&refusal("Public client is not allowed to exchange token"));
+        assert!(hint.unwrap().contains("confidential client"));
+        assert_eq!(Keycloak.exchange_hint(&refusal("Invalid token")), None);
     }
 
     #[test]

@@ -42,7 +42,7 @@ test('client credentials give a JWT access token for the API', async () => {
     grant_type: 'client_credentials', client_id: 'service', client_secret: 'service-secret', scope: 'platform:read',
   })).json();
   // Keycloak's shape: the API and `account` in `aud`, the client in `azp`.
-  assert.deepEqual(claims(reply.access_token).aud, ['https://api.tokenctl.test', 'account']);
+  assert.deepEqual(claims(reply.access_token).aud, ['https://api.tokenctl.test', 'account', 'exchanger']);
   assert.equal(claims(reply.access_token).azp, 'service');
   assert.equal(reply.scope, 'platform:read');
   const wrong = await form(`${base}/realms/nmr/protocol/openid-connect/token`, {
@@ -74,13 +74,44 @@ test('password grant, refresh with rotation and reuse detection, token exchange'
   assert.ok(refreshed.refresh_token && refreshed.refresh_token !== login.refresh_token, 'rotated');
   const reused = await form(token, { grant_type: 'refresh_token', client_id: 'cli', refresh_token: login.refresh_token });
   assert.equal((await reused.json()).error, 'invalid_grant');
-  const exchanged = await (await form(token, {
-    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', client_id: 'cli',
-    subject_token: refreshed.access_token, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', scope: 'platform:read',
-  })).json();
-  assert.equal(claims(exchanged.access_token).sub, 'alice');
   const bad = await form(token, { grant_type: 'password', client_id: 'cli', username: 'alice', password: 'wrong' });
   assert.equal((await bad.json()).error, 'invalid_grant');
+});
+
+test('Keycloak standard token exchange (V2) refuses what 26.2+ refuses, in its words', async () => {
+  const token = `${base}/realms/nmr/protocol/openid-connect/token`;
+  const login = await (await form(token, {
+    grant_type: 'password', client_id: 'cli', username: 'alice', password: 'correct-horse', scope: 'openid platform:read',
+  })).json();
+  const exchange = (fields) => form(token, Object.fromEntries(Object.entries({
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+    client_id: 'exchanger', client_secret: 'exchanger-secret',
+    subject_token: login.access_token, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    ...fields,
+  }).filter(([, value]) => value !== undefined)));
+  const refused = async (fields, status, error, description) => {
+    const reply = await exchange(fields);
+    assert.equal(reply.status, status, description);
+    assert.deepEqual(await reply.json(), { error, error_description: description });
+  };
+  const exchanged = await (await exchange({ scope: 'platform:read' })).json();
+  assert.equal(claims(exchanged.access_token).sub, 'alice');
+  assert.equal(claims(exchanged.access_token).azp, 'exchanger');
+  assert.equal(exchanged.issued_token_type, 'urn:ietf:params:oauth:token-type:access_token');
+  const narrowed = await (await exchange({ audience: 'cli' })).json();
+  assert.deepEqual(claims(narrowed.access_token).aud, ['cli']);
+  const id = await (await exchange({ requested_token_type: 'urn:ietf:params:oauth:token-type:id_token' })).json();
+  assert.equal(id.token_type, 'N_A');
+  assert.equal(claims(id.access_token).sub, 'alice');
+
+  await refused({ subject_issuer: 'github' }, 400, 'invalid_request', "Parameter 'subject_issuer' is not supported for standard token exchange");
+  await refused({ subject_token_type: 'urn:ietf:params:oauth:token-type:jwt' }, 400, 'invalid_request', "Parameter 'subject_token' supports access tokens only");
+  await refused({ subject_token: 'not-a-jwt' }, 400, 'invalid_request', 'Invalid token');
+  await refused({ audience: 'nobody' }, 400, 'invalid_client', 'Audience not found');
+  await refused({ requested_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }, 400, 'invalid_request', 'requested_token_type unsupported');
+  await refused({ client_secret: undefined, client_id: 'cli' }, 400, 'invalid_client', 'Public client is not allowed to exchange token');
+  // A confidential client outside the subject token's audience.
+  await refused({ client_id: 'service', client_secret: 'service-secret' }, 403, 'access_denied', 'Client is not within the token audience');
 });
 
 test('device flow: pending until approved through the test endpoint', async () => {

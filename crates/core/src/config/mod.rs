@@ -24,7 +24,7 @@ pub use list::{ContextList, ContextSummary};
 pub use model::{
     CLUSTER_KEYS, CONTEXT_KEYS, ClusterEntry, ContextEntry, CredentialStore, DISCOVER, FileModel,
     GITHUB_ACTIONS, LIST_KEYS, ProviderEntry, SET_KEYS, SubjectSource, TokenKind,
-    attribute_variable, subject_token_type,
+    attribute_variable, subject_token_type, token_type,
 };
 pub use validate::Problem;
 

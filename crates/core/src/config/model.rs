@@ -132,8 +132,9 @@ pub struct ContextEntry {
     pub subject_token: Option<String>,
     /// `subject-token-type`: the RFC 8693 type of that token (`jwt`, `access_token`, … or a URN).
     pub subject_token_type: Option<String>,
-    /// `subject-issuer`: for Keycloak's external-to-internal exchange, the alias of the identity
-    /// provider that issued the subject token.
+    /// `subject-issuer`: for Keycloak's legacy (V1, preview `token-exchange:v1`) external-to-
+    /// internal exchange, the alias of the identity provider that issued the subject token;
+    /// standard token exchange (26.2+) refuses it.
     pub subject_issuer: Option<String>,
     /// `client-assertion: SOURCE`: the client-credentials flow authenticates the client with
     /// the token this source holds (a CI job's ID token: Entra ID federated credentials).
@@ -320,6 +321,12 @@ impl fmt::Display for SubjectSource {
 
 /// The RFC 8693 token type a `subject-token-type` names: a short name or the full URN.
 pub fn subject_token_type(text: &str) -> Result<String, String> {
+    token_type("field `subject-token-type`", text)
+}
+
+/// The RFC 8693 token type (`urn:ietf:params:oauth:token-type:…`) that `text` names, a short
+/// name or the full URN; the error starts with `what`.
+pub fn token_type(what: &str, text: &str) -> Result<String, String> {
     const SHORT: [&str; 6] = [
         "access_token",
         "refresh_token",
@@ -335,7 +342,7 @@ pub fn subject_token_type(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err(format!(
-            "field `subject-token-type`: {text:?} is not one of {} or a URN",
+            "{what}: {text:?} is not one of {} or a URN",
             SHORT.join(", ")
         ))
     }

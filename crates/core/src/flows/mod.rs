@@ -202,7 +202,14 @@ pub async fn resolve(
             scopes.push(standard);
         }
     }
-    let overlay = authorize_params(entry, context);
+    let mut overlay = authorize_params(entry, context);
+    // Not an authorization parameter: RFC 8693's, sent on the exchange only.
+    let requested_token_type = overlay
+        .shift_remove(crate::provider::REQUESTED_TOKEN_TYPE)
+        .filter(|text| !text.is_empty())
+        .map(|text| config::token_type("authorize-params: requested_token_type", &text))
+        .transpose()
+        .map_err(&problem)?;
     let extra = dialect.extra_params(&config, flow);
     let max_age = match overlay.get("max_age").filter(|v| !v.is_empty()) {
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
@@ -273,11 +280,11 @@ pub async fn resolve(
         .map_err(problem)?,
         subject_issuer: context.and_then(|c| c.subject_issuer.clone()),
         ci_audience,
-        subject_token_type: context
-            .and_then(|c| c.subject_token_type.as_deref())
-            .map(config::subject_token_type)
-            .transpose()
-            .map_err(problem)?,
+        subject_token_type: match context.and_then(|c| c.subject_token_type.as_deref()) {
+            Some(text) => Some(config::subject_token_type(text).map_err(problem)?),
+            None => dialect.subject_token_type().map(str::to_owned),
+        },
+        requested_token_type,
         scopes,
         requested_scopes,
     })
@@ -676,15 +683,37 @@ pub async fn run(
                 subject_token,
                 subject_token_type,
                 subject_issuer: target.subject_issuer.clone(),
+                requested_token_type: target.requested_token_type.clone(),
             })
             .await;
+            if let Err(LoginError::OAuth(err)) = &exchanged
+                && let OAuthError::Provider {
+                    error, description, ..
+                } = err.as_ref()
+                && let Some(hint) = crate::provider::provider(target.kind)
+                    .and_then(|dialect| dialect.exchange_hint(err))
+            {
+                return Err(LoginError::Config {
+                    provider: target.provider.clone(),
+                    message: format!(
+                        "the token exchange was refused: {}{}: {hint}",
+                        crate::text::one_line(error, 60),
+                        description
+                            .as_deref()
+                            .map(|d| format!(" ({})", crate::text::one_line(d, 200)))
+                            .unwrap_or_default()
+                    ),
+                });
+            }
             match (exchanged, &target.subject) {
-                // Logging in again would read the same token: say which one was refused.
+                // Logging in again would read the same token: say which one was refused. RFC
+                // 8693 §2.2.2 says `invalid_request` for a subject token that is not valid;
+                // oidc-provider and others say `invalid_grant`.
                 (Err(LoginError::OAuth(err)), Some(source)) if from_source => {
                     if let OAuthError::Provider {
                         error, description, ..
                     } = err.as_ref()
-                        && error == "invalid_grant"
+                        && (error == "invalid_grant" || error == "invalid_request")
                     {
                         return Err(LoginError::Config {
                             provider: target.provider.clone(),

@@ -100,8 +100,11 @@ pub struct Target {
     /// Exchange flow: the context's `subject-token` source and `subject-token-type` URN.
     pub subject: Option<SubjectSource>,
     pub subject_token_type: Option<String>,
-    /// Keycloak's external exchange: `subject_issuer`, the alias of the token's issuer.
+    /// Keycloak's legacy (V1) external exchange: `subject_issuer`, the alias of the token's
+    /// issuer.
     pub subject_issuer: Option<String>,
+    /// `authorize-params: {requested_token_type: …}`, sent on the exchange only.
+    pub requested_token_type: Option<String>,
     /// Client credentials: the context's `client-assertion` source (federated credentials).
     pub client_assertion: Option<SubjectSource>,
     /// The audience a `github-actions` source asks for: `ci-token-audience`, else the

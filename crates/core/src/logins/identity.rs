@@ -144,7 +144,8 @@ pub struct Identity {
     pub scopes: Vec<String>,
     /// The context's `login:` name.
     pub login: Option<String>,
-    /// The token's audience asked for in `authorize-params` (`resource`, `audience`).
+    /// What the token is, asked for in `authorize-params`: its audience (`resource`,
+    /// `audience`) and, for an exchange, its type (`requested_token_type`).
     pub audience: Vec<(String, String)>,
     /// The issuer the configuration names, when it is known without asking anyone.
     pub issuer: Option<String>,
@@ -213,7 +214,9 @@ impl Identity {
                 .unwrap_or_default(),
         };
         params.retain(|key, value| {
-            crate::provider::AUDIENCE_PARAMS.contains(&key.as_str()) && !value.is_empty()
+            (crate::provider::AUDIENCE_PARAMS.contains(&key.as_str())
+                || (used == Flow::Exchange && key == crate::provider::REQUESTED_TOKEN_TYPE))
+                && !value.is_empty()
         });
         let endpoints = entry
             .filter(|_| with_endpoints)
