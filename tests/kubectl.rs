@@ -860,7 +860,7 @@ current-context: svc
     sandbox.run_env(["auth", "login"], &secret).ok();
     sandbox.run_env(["auth", "refresh"], &secret).ok();
     assert!(
-        front.requests("POST /idp/runai/api/v1/token") >= 2,
+        front.requests("POST /idp/runai/api/v2/token") >= 2,
         "both went through the front"
     );
 }

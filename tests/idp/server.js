@@ -13,8 +13,10 @@
 //   /auth0/...                     Auth0: /authorize, /oauth/token, /oauth/device/code, ...
 //   /okta/oauth2/default/...       Okta's authorization server: /v1/{authorize,token,keys,...}
 //                                  (the dialect of examples/custom-provider)
-//   /runai/api/v1/token            Run:ai token API (JSON, camelCase)
-//   /runai/v1/k8s/auth/oauth/apptoken   the deprecated application-token endpoint
+//   /runai/api/v2/token            Run:ai v2.24+ token API (OAuth2 form), beside the deprecated
+//                                  /runai/api/v1/token (JSON, camelCase, no app_token)
+//   /runai-old/api/v1/token        a Run:ai 2.22 server: v1 only, app_token, and the
+//   /runai-old/v1/k8s/auth/oauth/apptoken   deprecated application-token endpoint
 //   /cluster*/apis/auth/discovery  clusters advertising their provider in NeMo's shape (CLUSTERS)
 //
 // Test-only endpoints, under /test/: approve or deny a device user_code, count requests, shape
@@ -51,6 +53,8 @@ const { values: options } = parseArgs({
 export const RESOURCE = 'https://api.tokenctl.test';
 export const API_SCOPES = ['platform:read', 'platform:write'];
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+/** Run:ai's own client at the `/oidc` mount, whose codes `exchange_token` redeems. */
+const RUNAI_WEB = { id: 'runai-web', secret: 'runai-web-secret' };
 /** The confidential client that may exchange tokens at Keycloak mounts (standard exchange). */
 const EXCHANGER = 'exchanger';
 const ACCESS_TOKEN_TTL = Number(options['access-token-ttl']);
@@ -280,6 +284,17 @@ function clients(redirectUris = ['http://127.0.0.1/callback', 'http://localhost/
       redirect_uris: [],
     },
     {
+      // The client Run:ai's backend signs people in with at its identity provider: the browser
+      // opens the sign-in page for it, and Run:ai redeems the code with its secret.
+      client_id: RUNAI_WEB.id,
+      client_secret: RUNAI_WEB.secret,
+      application_type: 'native',
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
+    },
+    {
       client_id: 'service-basic',
       client_secret: 'service-basic-secret',
       token_endpoint_auth_method: 'client_secret_basic',
@@ -348,7 +363,8 @@ function makeProvider(issuer, routes, { tenantId, keycloak, exchange } = {}) {
       email: ['email', 'email_verified'],
       profile: ['name', 'preferred_username'],
     },
-    pkce: { required: () => true },
+    // The Run:ai backend's own client redeems its codes without a verifier (runaiRedeem).
+    pkce: { required: (_ctx, client) => client.clientId !== RUNAI_WEB.id },
     features: {
       devInteractions: { enabled: true },
       deviceFlow: { enabled: true },
@@ -890,7 +906,10 @@ function sendJson(res, status, body) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Run:ai token API fake (OpenAPI "NVIDIA Run:ai 2.22", Tokens).
+// Run:ai token API fake: `/runai-old` is the 2.22 OpenAPI (seed 004, v1 only); `/runai` a
+// current server (docs.nvidia.com/run-ai, "Create an access token v2", v2.24 to v3.0), where
+// `/api/v1/token` is deprecated and its grantType enum has no `app_token`, and `/api/v2/token`
+// takes an OAuth2 form and answers {access_token, token_type, expires_in}.
 
 const runai = {
   apps: new Map([['app-id', 'app-secret']]),
@@ -925,50 +944,98 @@ async function runaiIssue(sub, { withRefresh = true, externalToken } = {}) {
   return body;
 }
 
-async function handleRunai(req, res, path) {
+/**
+ * `exchange_token`: Run:ai's backend redeems the sign-in page's code at its identity provider
+ * (the `/oidc` mount) as its own client. Its API has no field for a PKCE verifier, so a code
+ * bound to a challenge cannot be redeemed. Returns the signed-in subject, or throws.
+ */
+async function runaiRedeem(code, redirectUri) {
+  const reply = await fetch(`${serverBase}/oidc/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', code, redirect_uri: redirectUri,
+      client_id: RUNAI_WEB.id, client_secret: RUNAI_WEB.secret,
+    }),
+  });
+  const body = await reply.json();
+  if (!reply.ok) throw new Error(`${body.error}: ${body.error_description}`);
+  return jose.decodeJwt(body.id_token).sub;
+}
+
+/** One grant of either API version, from its fields in v1's camelCase; `{status, body}` or tokens. */
+async function runaiGrant(fields, { appToken }) {
+  const refuse = (details, message = 'Bad request.') => ({ error: { code: 400, message, details } });
+  switch (fields.grantType) {
+    case 'app_token': {
+      if (!appToken) return refuse(`unknown grantType ${fields.grantType}`);
+      const id = fields.appID ?? fields.clientID;
+      const secret = fields.appSecret ?? fields.clientSecret;
+      if (runai.apps.get(id) !== secret) return refuse('invalid application credentials');
+      return runaiIssue(`app:${id}`, { withRefresh: false });
+    }
+    case 'client_credentials':
+      if (runai.clients.get(fields.clientID) !== fields.clientSecret) return refuse('invalid client credentials');
+      return runaiIssue(`client:${fields.clientID}`, { withRefresh: false });
+    case 'password':
+      if (!fields.username || fields.password !== PASSWORD) return refuse('invalid username or password');
+      return runaiIssue(fields.username);
+    case 'refresh_token': {
+      const sub = runai.refreshTokens.get(fields.refreshToken);
+      if (!sub) return refuse('invalid refresh token');
+      runai.refreshTokens.delete(fields.refreshToken);
+      return runaiIssue(sub);
+    }
+    case 'exchange_token': {
+      if (!fields.code || !fields.redirectUri) return refuse('code and redirectUri are required');
+      try {
+        return runaiIssue(await runaiRedeem(fields.code, fields.redirectUri));
+      } catch (err) {
+        return refuse(`the code was not redeemed: ${err.message}`);
+      }
+    }
+    case 'external_token_exchange':
+      if (!fields.externalToken) return refuse('externalToken is required');
+      return runaiIssue('external-user', { externalToken: fields.externalToken });
+    default:
+      return refuse(`unknown grantType ${fields.grantType}`);
+  }
+}
+
+async function handleRunai(req, res, path, { current }) {
   if (req.method !== 'POST') return runaiError(res, 405, 'method not allowed');
+  const raw = (await readBody(req)).toString('utf8');
+  if (path === '/api/v2/token' && current) {
+    const form = new URLSearchParams(raw);
+    const reply = await runaiGrant({
+      grantType: form.get('grant_type'), clientID: form.get('client_id'), clientSecret: form.get('client_secret'),
+      username: form.get('username'), password: form.get('password'), refreshToken: form.get('refresh_token'),
+      code: form.get('code'), redirectUri: form.get('redirect_uri'), externalToken: form.get('external_token'),
+    }, { appToken: false });
+    if (reply.error) return runaiError(res, reply.error.code, reply.error.message, reply.error.details);
+    return sendJson(res, 200, {
+      access_token: reply.accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL,
+      ...(reply.refreshToken ? { refresh_token: reply.refreshToken } : {}),
+      ...(reply.idToken ? { id_token: reply.idToken } : {}),
+    });
+  }
+  const legacyPath = path === '/v1/k8s/auth/oauth/apptoken' && !current;
+  if (path !== '/api/v1/token' && !legacyPath) return runaiError(res, 404, 'not found');
   let body;
   try {
-    body = JSON.parse((await readBody(req)).toString('utf8'));
+    body = JSON.parse(raw);
   } catch {
     return runaiError(res, 400, 'Bad request.', 'request body is not JSON');
   }
-  if (path === '/v1/k8s/auth/oauth/apptoken') {
+  if (legacyPath) {
     if (runai.apps.get(body.id) !== body.secret || !body.name) {
       return runaiError(res, 400, 'Bad request.', 'invalid application credentials');
     }
     const access = await runaiToken(`app:${body.name}`);
     return sendJson(res, 200, { access_token: access, id_token: await runaiToken(`app:${body.name}`, { typ: 'id' }) });
   }
-  if (path !== '/api/v1/token') return runaiError(res, 404, 'not found');
-  switch (body.grantType) {
-    case 'app_token': {
-      const id = body.appID ?? body.clientID;
-      const secret = body.appSecret ?? body.clientSecret;
-      if (runai.apps.get(id) !== secret) return runaiError(res, 400, 'Bad request.', 'invalid application credentials');
-      return sendJson(res, 200, await runaiIssue(`app:${id}`, { withRefresh: false }));
-    }
-    case 'client_credentials':
-      if (runai.clients.get(body.clientID) !== body.clientSecret) return runaiError(res, 400, 'Bad request.', 'invalid client credentials');
-      return sendJson(res, 200, await runaiIssue(`client:${body.clientID}`, { withRefresh: false }));
-    case 'password':
-      if (!body.username || body.password !== PASSWORD) return runaiError(res, 400, 'Bad request.', 'invalid username or password');
-      return sendJson(res, 200, await runaiIssue(body.username));
-    case 'refresh_token': {
-      const sub = runai.refreshTokens.get(body.refreshToken);
-      if (!sub) return runaiError(res, 400, 'Bad request.', 'invalid refresh token');
-      runai.refreshTokens.delete(body.refreshToken);
-      return sendJson(res, 200, await runaiIssue(sub));
-    }
-    case 'exchange_token':
-      if (!body.code || !body.redirectUri) return runaiError(res, 400, 'Bad request.', 'code and redirectUri are required');
-      return sendJson(res, 200, await runaiIssue(`code:${body.code}`));
-    case 'external_token_exchange':
-      if (!body.externalToken) return runaiError(res, 400, 'Bad request.', 'externalToken is required');
-      return sendJson(res, 200, await runaiIssue('external-user', { externalToken: body.externalToken }));
-    default:
-      return runaiError(res, 400, 'Bad request.', `unknown grantType ${body.grantType}`);
-  }
+  const reply = await runaiGrant(body, { appToken: !current });
+  if (reply.error) return runaiError(res, reply.error.code, reply.error.message, reply.error.details);
+  return sendJson(res, 200, reply);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1099,7 +1166,8 @@ async function main() {
       if (url.pathname === '/runai/jwks') return sendJson(res, 200, runai.jwks);
       const discovery = /^\/(cluster[a-z-]*)\/apis\/auth\/discovery$/.exec(url.pathname);
       if (discovery && CLUSTERS[discovery[1]]) return sendJson(res, 200, CLUSTERS[discovery[1]](serverBase));
-      if (url.pathname.startsWith('/runai/')) return await handleRunai(req, res, url.pathname.slice('/runai'.length));
+      if (url.pathname.startsWith('/runai/')) return await handleRunai(req, res, url.pathname.slice('/runai'.length), { current: true });
+      if (url.pathname.startsWith('/runai-old/')) return await handleRunai(req, res, url.pathname.slice('/runai-old'.length), { current: false });
       const mount = table.find(({ prefix }) => url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
       if (!mount) return sendJson(res, 404, { error: 'not_found' });
       let rest = url.pathname.slice(mount.prefix.length) || '/';

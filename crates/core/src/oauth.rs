@@ -156,6 +156,8 @@ const SECRET_FIELDS: &[&str] = &[
     "appSecret",
     "secret",
     "refreshToken",
+    "external_token",
+    "externalToken",
 ];
 
 /// The secret values among `fields`.
@@ -220,7 +222,9 @@ pub enum Grant {
     AuthorizationCode {
         code: Secret,
         redirect_uri: String,
-        code_verifier: Secret,
+        /// PKCE's verifier; `None` where the sign-in sent no challenge
+        /// ([`TokenWire::completes_pkce`]).
+        code_verifier: Option<Secret>,
     },
 }
 
@@ -246,12 +250,17 @@ impl Grant {
                 code,
                 redirect_uri,
                 code_verifier,
-            } => vec![
-                ("grant_type", "authorization_code"),
-                ("code", code.expose()),
-                ("redirect_uri", redirect_uri),
-                ("code_verifier", code_verifier.expose()),
-            ],
+            } => {
+                let mut fields = vec![
+                    ("grant_type", "authorization_code"),
+                    ("code", code.expose()),
+                    ("redirect_uri", redirect_uri.as_str()),
+                ];
+                if let Some(verifier) = code_verifier {
+                    fields.push(("code_verifier", verifier.expose()));
+                }
+                fields
+            }
             Grant::TokenExchange {
                 subject_token,
                 subject_token_type,
@@ -286,6 +295,9 @@ pub struct TokenSet {
     pub id_token: Option<Secret>,
     /// The granted scope, when the provider says.
     pub scope: Option<String>,
+    /// The endpoint that answered when it was not the one asked but its older fallback
+    /// ([`crate::Endpoints::token_fallback`]): the login records it.
+    pub token_endpoint: Option<Url>,
 }
 
 /// The longest an access token is believed to live; a provider that says more is read as this.
@@ -503,12 +515,20 @@ pub struct TokenRequest<'a> {
     pub scopes: &'a [String],
     /// The dialect's extra parameters (Auth0's `audience`, say).
     pub extra: &'a [(String, String)],
+    /// Where to ask once more when `url` answers 404 (a server older than the API asked).
+    pub fallback: Option<&'a Url>,
 }
 
 /// A token request as a dialect's endpoint takes it.
 #[derive(Debug)]
 pub enum WireRequest {
+    /// A form, sent with the client's authentication ([`post_as_client`]).
     Form {
+        url: Url,
+        fields: Vec<(String, String)>,
+    },
+    /// A form whose fields name the client themselves (Run:ai's v2), sent as it is.
+    OwnForm {
         url: Url,
         fields: Vec<(String, String)>,
     },
@@ -521,7 +541,9 @@ pub enum WireRequest {
 impl WireRequest {
     fn url(&self) -> &Url {
         match self {
-            WireRequest::Form { url, .. } | WireRequest::Json { url, .. } => url,
+            WireRequest::Form { url, .. }
+            | WireRequest::OwnForm { url, .. }
+            | WireRequest::Json { url, .. } => url,
         }
     }
 }
@@ -530,6 +552,12 @@ impl WireRequest {
 pub trait TokenWire: Send + Sync {
     fn encode(&self, request: &TokenRequest<'_>) -> Result<WireRequest, OAuthError>;
     fn decode(&self, url: &Url, reply: &Reply) -> Result<TokenSet, OAuthError>;
+
+    /// Whether the token request can carry PKCE's verifier: where it cannot, the sign-in page
+    /// is sent no challenge, or the code could not be redeemed.
+    fn completes_pkce(&self) -> bool {
+        true
+    }
 
     /// Whether a refused refresh means a person must sign in again ([`SIGN_IN_AGAIN`]).
     fn refused_refresh(&self, error: &OAuthError) -> bool {
@@ -578,6 +606,30 @@ pub async fn request_token(
     wire: &dyn TokenWire,
     request: &TokenRequest<'_>,
 ) -> Result<TokenSet, OAuthError> {
+    let reply = send_token_request(http, wire, request).await;
+    if let (
+        Err(OAuthError::Provider { status: 404, .. } | OAuthError::Reply { status: 404, .. }),
+        Some(older),
+    ) = (&reply, request.fallback)
+    {
+        tracing::debug!("{} answered 404: asking the older {older}", request.url);
+        let older_request = TokenRequest {
+            url: older,
+            fallback: None,
+            ..*request
+        };
+        let mut tokens = send_token_request(http, wire, &older_request).await?;
+        tokens.token_endpoint = Some(older.clone());
+        return Ok(tokens);
+    }
+    reply
+}
+
+async fn send_token_request(
+    http: &HttpClient,
+    wire: &dyn TokenWire,
+    request: &TokenRequest<'_>,
+) -> Result<TokenSet, OAuthError> {
     let encoded = wire.encode(request)?;
     let url = encoded.url().clone();
     let reply = match &encoded {
@@ -587,6 +639,14 @@ pub async fn request_token(
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             post_as_client(http, &url, request.client, &pairs).await?
+        }
+        WireRequest::OwnForm { fields, .. } => {
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let reply = http.post_form(&url, &pairs, None).await?;
+            redacted(reply, &secret_values(&pairs))
         }
         WireRequest::Json { body, .. } => {
             let reply = http.post_json(&url, body).await?;
@@ -624,6 +684,7 @@ pub fn parse_token_reply(url: &Url, reply: &Reply) -> Result<TokenSet, OAuthErro
             refresh_token: parsed.refresh_token.map(Secret::new),
             id_token: parsed.id_token.map(Secret::new),
             scope: parsed.scope,
+            token_endpoint: None,
         });
     }
     Err(provider_error(url, reply))

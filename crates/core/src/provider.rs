@@ -297,6 +297,9 @@ pub struct Endpoints {
     pub discovery: Option<Url>,
     pub authorization: Option<Url>,
     pub token: Option<Url>,
+    /// An older token endpoint, asked once when `token` answers 404 (a Run:ai server before
+    /// `/api/v2/token`); a login records the one that answered and keeps to it.
+    pub token_fallback: Option<Url>,
     pub device_authorization: Option<Url>,
     pub revocation: Option<Url>,
     pub end_session: Option<Url>,

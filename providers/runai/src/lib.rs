@@ -1,6 +1,9 @@
-//! Run:ai: one JSON token endpoint, `POST {server}/api/v1/token`, camelCase fields and a
-//! `grantType` per flow; replies without `expires_in` (the JWT's `exp` says) and errors as
-//! `{code, message, details}`. Also the deprecated `/v1/k8s/auth/oauth/apptoken`.
+//! Run:ai's token API. Current servers (v2.24 on) take the OAuth2 form at
+//! `POST {server}/api/v2/token` and deprecate v1; older ones have only `POST
+//! {server}/api/v1/token`: JSON, camelCase fields, a `grantType` per flow, replies without
+//! `expires_in` (the JWT's `exp` says). v2 is asked first; a server that answers 404 is asked at
+//! v1, and the login keeps to it. Errors are `{code, message, details}` in both. Also the
+//! deprecated `/v1/k8s/auth/oauth/apptoken`.
 
 use std::sync::Arc;
 
@@ -28,7 +31,7 @@ const FIELDS: &[FieldSpec] = &[
     FieldSpec::optional(
         "client-grant",
         FieldKind::Text,
-        "grant for --flow client-credentials: client_credentials (default), app_token, or apptoken-endpoint (deprecated)",
+        "grant for --flow client-credentials: client_credentials (default), app_token (deprecated: gone from v2.24 on, which list client_credentials only) or apptoken-endpoint (deprecated)",
     ),
     FieldSpec::optional(
         "app-name",
@@ -85,7 +88,8 @@ impl Provider for RunAi {
             None => None,
         };
         Ok(Endpoints {
-            token: Some(join_path(&server, "api/v1/token")),
+            token: Some(join_path(&server, V2_PATH)),
+            token_fallback: Some(join_path(&server, V1_PATH)),
             authorization,
             ..Endpoints::default()
         })
@@ -122,7 +126,10 @@ impl Provider for RunAi {
     }
 }
 
-/// The Run:ai token API on the wire.
+const V2_PATH: &str = "api/v2/token";
+const V1_PATH: &str = "api/v1/token";
+
+/// The Run:ai token API on the wire: the v2 form or the v1 JSON, by the endpoint asked.
 struct RunAiWire {
     client_grant: String,
     app_name: Option<String>,
@@ -134,7 +141,7 @@ impl TokenWire for RunAiWire {
         let secret = request.client.secret.as_ref().map(Secret::expose);
         let body = match request.grant {
             Grant::ClientCredentials if self.client_grant == "apptoken-endpoint" => {
-                let legacy = legacy_url(request.url);
+                let legacy = server_url(request.url, "v1/k8s/auth/oauth/apptoken");
                 return Ok(WireRequest::Json {
                     url: legacy,
                     body: json!({
@@ -144,8 +151,12 @@ impl TokenWire for RunAiWire {
                     }),
                 });
             }
+            // v2 has no app_token: it goes to v1 on any server.
             Grant::ClientCredentials if self.client_grant == "app_token" => {
-                json!({ "grantType": "app_token", "appID": client_id, "appSecret": secret })
+                return Ok(WireRequest::Json {
+                    url: server_url(request.url, V1_PATH),
+                    body: json!({ "grantType": "app_token", "appID": client_id, "appSecret": secret }),
+                });
             }
             Grant::ClientCredentials => {
                 json!({ "grantType": "client_credentials", "clientID": client_id, "clientSecret": secret })
@@ -175,10 +186,29 @@ impl TokenWire for RunAiWire {
                 ));
             }
         };
-        Ok(WireRequest::Json {
+        let body = strip_nulls(body);
+        if !request.url.path().ends_with(V2_PATH) {
+            return Ok(WireRequest::Json {
+                url: request.url.clone(),
+                body,
+            });
+        }
+        // v2 takes the same fields as an OAuth2 form, in snake case.
+        let fields = body
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, value)| Some((v2_name(key), value.as_str()?.to_owned())))
+            .collect();
+        Ok(WireRequest::OwnForm {
             url: request.url.clone(),
-            body: strip_nulls(body),
+            fields,
         })
+    }
+
+    /// The sign-in page's code is redeemed by `exchange_token`, which has no verifier field.
+    fn completes_pkce(&self) -> bool {
+        false
     }
 
     /// Run:ai answers a refresh token it no longer takes with its own 400 or 401
@@ -194,7 +224,11 @@ impl TokenWire for RunAiWire {
     }
 
     fn decode(&self, url: &Url, reply: &Reply) -> Result<TokenSet, OAuthError> {
-        if (200..300).contains(&reply.status) {
+        let ok = (200..300).contains(&reply.status);
+        if ok && url.path().ends_with(V2_PATH) {
+            return tokenctl_core::oauth::parse_token_reply(url, reply);
+        }
+        if ok {
             let parsed: RunAiReply =
                 serde_json::from_slice(&reply.body).map_err(|_| OAuthError::Reply {
                     url: url.clone(),
@@ -209,6 +243,7 @@ impl TokenWire for RunAiWire {
                 refresh_token: parsed.refresh_token.map(Secret::new),
                 id_token: parsed.id_token.map(Secret::new),
                 scope: None,
+                token_endpoint: None,
             });
         }
         match serde_json::from_slice::<RunAiError>(&reply.body) {
@@ -222,12 +257,31 @@ impl TokenWire for RunAiWire {
     }
 }
 
-/// `{server}/api/v1/token` → `{server}/v1/k8s/auth/oauth/apptoken`.
-fn legacy_url(token_url: &Url) -> Url {
+/// `path` on the server of `token_url` (`{server}/api/v2/token` or `{server}/api/v1/token`).
+fn server_url(token_url: &Url, path: &str) -> Url {
     let mut url = token_url.clone();
-    let path = url.path().trim_end_matches("api/v1/token").to_owned();
-    url.set_path(&format!("{}v1/k8s/auth/oauth/apptoken", path));
+    let base = token_url.path();
+    let base = base
+        .strip_suffix(V2_PATH)
+        .or_else(|| base.strip_suffix(V1_PATH))
+        .unwrap_or(base)
+        .to_owned();
+    url.set_path(&format!("{base}{path}"));
     url
+}
+
+/// A v1 field's v2 name ("Create an access token v2": `grant_type`, `client_id`, …).
+fn v2_name(v1: &str) -> String {
+    match v1 {
+        "clientID" => "client_id".into(),
+        other => other
+            .chars()
+            .flat_map(|c| {
+                let lower = c.to_ascii_lowercase();
+                (c.is_ascii_uppercase().then_some('_').into_iter()).chain([lower])
+            })
+            .collect(),
+    }
 }
 
 fn non_empty(text: &str) -> Option<&str> {
@@ -277,8 +331,12 @@ mod tests {
         }
     }
 
-    fn encode(wire: &RunAiWire, grant: &Grant) -> (Url, Value) {
-        let url = Url::parse("https://app.run.ai/api/v1/token").unwrap();
+    /// What `grant` is sent as at `path` of app.run.ai: v1's JSON, or v2's form as JSON.
+    fn encode_at(path: &str, wire: &RunAiWire, grant: &Grant) -> (Url, Value) {
+        let url = Url::parse("https://app.run.ai/")
+            .unwrap()
+            .join(path)
+            .unwrap();
         let client = Client::fixed(
             "id".into(),
             Some(Secret::new("s")),
@@ -290,11 +348,52 @@ mod tests {
             grant,
             scopes: &[],
             extra: &[],
+            fallback: None,
         };
         match wire.encode(&request).unwrap() {
             WireRequest::Json { url, body } => (url, body),
-            WireRequest::Form { .. } => panic!("Run:ai takes JSON"),
+            WireRequest::OwnForm { url, fields } => (
+                url,
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::from(v)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+            ),
+            WireRequest::Form { .. } => panic!("Run:ai names the client itself"),
         }
+    }
+
+    fn encode(wire: &RunAiWire, grant: &Grant) -> (Url, Value) {
+        encode_at(V1_PATH, wire, grant)
+    }
+
+    #[test]
+    fn v2_is_the_oauth2_form_of_the_same_fields_but_app_token_stays_on_v1() {
+        let (url, fields) = encode_at(
+            V2_PATH,
+            &wire("client_credentials"),
+            &Grant::ClientCredentials,
+        );
+        assert_eq!(url.as_str(), "https://app.run.ai/api/v2/token");
+        assert_eq!(
+            fields,
+            json!({"grant_type": "client_credentials", "client_id": "id", "client_secret": "s"})
+        );
+        let code = Grant::AuthorizationCode {
+            code: Secret::new("c"),
+            redirect_uri: "http://127.0.0.1:8000/callback".into(),
+            code_verifier: None,
+        };
+        let (_, fields) = encode_at(V2_PATH, &wire("client_credentials"), &code);
+        assert_eq!(
+            fields,
+            json!({"grant_type": "exchange_token", "code": "c", "redirect_uri": "http://127.0.0.1:8000/callback"})
+        );
+        let (url, body) = encode_at(V2_PATH, &wire("app_token"), &Grant::ClientCredentials);
+        assert_eq!(url.as_str(), "https://app.run.ai/api/v1/token");
+        assert_eq!(body["grantType"], "app_token");
+        assert!(!wire("client_credentials").completes_pkce());
     }
 
     #[test]
@@ -345,12 +444,16 @@ mod tests {
     }
 
     #[test]
-    fn the_token_endpoint_is_the_json_api_and_client_grant_is_checked() {
+    fn v2_is_asked_before_v1_and_client_grant_is_checked() {
         let runai =
             ProviderEntry::with_text_fields("runai", "runai", &[("server", "https://app.run.ai")]);
         let endpoints = RunAi.endpoints(&runai.as_config()).unwrap();
         assert_eq!(
             endpoints.token.unwrap().as_str(),
+            "https://app.run.ai/api/v2/token"
+        );
+        assert_eq!(
+            endpoints.token_fallback.unwrap().as_str(),
             "https://app.run.ai/api/v1/token"
         );
         let legacy = ProviderEntry::with_text_fields(

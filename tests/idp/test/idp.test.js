@@ -133,15 +133,14 @@ test('device flow: pending until approved through the test endpoint', async () =
   assert.equal(answer.error, 'access_denied');
 });
 
-test('Run:ai token API answers every grantType in camelCase and errors as {code, message}', async () => {
-  const post = (path, body) => fetch(`${base}/runai${path}`, {
+test('Run:ai 2.22 (v1 only) answers every grantType in camelCase and errors as {code, message}', async () => {
+  const post = (path, body) => fetch(`${base}/runai-old${path}`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
   const cases = [
     { grantType: 'app_token', appID: 'app-id', appSecret: 'app-secret' },
     { grantType: 'client_credentials', clientID: 'runai-client', clientSecret: 'runai-client-secret' },
     { grantType: 'password', username: 'bob', password: 'correct-horse' },
-    { grantType: 'exchange_token', code: 'abc', redirectUri: 'http://127.0.0.1/callback' },
     { grantType: 'external_token_exchange', externalToken: 'ext' },
   ];
   for (const body of cases) {
@@ -155,8 +154,28 @@ test('Run:ai token API answers every grantType in camelCase and errors as {code,
   const error = await post('/api/v1/token', { grantType: 'password', username: 'bob', password: 'nope' });
   assert.equal(error.status, 400);
   assert.deepEqual(Object.keys(await error.json()).sort(), ['code', 'details', 'message']);
+  // exchange_token redeems a real code of the sign-in page: a made-up one is refused.
+  const code = await post('/api/v1/token', { grantType: 'exchange_token', code: 'abc', redirectUri: 'http://127.0.0.1/callback' });
+  assert.equal(code.status, 400);
   const legacy = await (await post('/v1/k8s/auth/oauth/apptoken', { id: 'app-id', name: 'ci', secret: 'app-secret' })).json();
   assert.ok(legacy.access_token && legacy.id_token);
+  assert.equal((await fetch(`${base}/runai-old/api/v2/token`, { method: 'POST' })).status, 404);
+});
+
+test('a current Run:ai server: the OAuth2 form at /api/v2/token, v1 without app_token', async () => {
+  const form2 = (fields) => form(`${base}/runai/api/v2/token`, fields);
+  const reply = await (await form2({ grant_type: 'client_credentials', client_id: 'runai-client', client_secret: 'runai-client-secret' })).json();
+  assert.equal(reply.token_type, 'Bearer');
+  assert.equal(typeof reply.expires_in, 'number');
+  assert.ok(reply.access_token);
+  const login = await (await form2({ grant_type: 'password', username: 'bob', password: 'correct-horse' })).json();
+  const refreshed = await (await form2({ grant_type: 'refresh_token', refresh_token: login.refresh_token })).json();
+  assert.ok(refreshed.access_token);
+  const v1 = await fetch(`${base}/runai/api/v1/token`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grantType: 'app_token', appID: 'app-id', appSecret: 'app-secret' }),
+  });
+  assert.equal(v1.status, 400, 'app_token is gone');
 });
 
 test('redirect URIs are matched as each service matches them', async () => {

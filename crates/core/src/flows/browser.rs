@@ -72,6 +72,7 @@ pub async fn login(
     let redirect_uri = target.redirect.uri(port);
 
     let verifier = random_token(32);
+    let pkce = target.wire.completes_pkce();
     let state = random_token(16);
     let nonce = random_token(16);
     let mut url = authorization;
@@ -83,9 +84,12 @@ pub async fn login(
             .append_pair("redirect_uri", &redirect_uri)
             .append_pair("scope", &target.scopes.join(" "))
             .append_pair("state", &state)
-            .append_pair("nonce", &nonce)
-            .append_pair("code_challenge", &pkce_challenge(&verifier))
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("nonce", &nonce);
+        if pkce {
+            query
+                .append_pair("code_challenge", &pkce_challenge(&verifier))
+                .append_pair("code_challenge_method", "S256");
+        }
         for (key, value) in &target.authorize_params {
             query.append_pair(key, value);
         }
@@ -108,7 +112,7 @@ pub async fn login(
     let grant = Grant::AuthorizationCode {
         code,
         redirect_uri,
-        code_verifier: Secret::new(verifier),
+        code_verifier: pkce.then(|| Secret::new(verifier)),
     };
     let request = oauth::TokenRequest {
         scopes: &[],

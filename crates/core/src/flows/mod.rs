@@ -758,6 +758,7 @@ fn direct_token(token: Secret) -> Result<TokenSet, LoginError> {
         refresh_token: None,
         id_token: None,
         scope: None,
+        token_endpoint: None,
     })
 }
 

@@ -141,7 +141,7 @@ impl Redirect {
 }
 
 impl Target {
-    /// A token request for this target.
+    /// A token request for this target; at the dialect's token endpoint, with its fallback.
     pub fn request<'a>(&'a self, url: &'a Url, grant: &'a Grant) -> TokenRequest<'a> {
         TokenRequest {
             url,
@@ -149,6 +149,11 @@ impl Target {
             grant,
             scopes: &self.scopes,
             extra: &self.extra,
+            fallback: self
+                .endpoints
+                .token_fallback
+                .as_ref()
+                .filter(|_| self.endpoints.token.as_ref() == Some(url)),
         }
     }
 }

@@ -92,6 +92,7 @@ impl ProviderAuthority {
         }
         if let (Some(then), Some(now)) = (&login.token_endpoint, &target.endpoints.token)
             && then != now
+            && Some(then) != target.endpoints.token_fallback.as_ref()
         {
             return Err(AuthorityError::Changed {
                 from: then.to_string(),
@@ -104,12 +105,16 @@ impl ProviderAuthority {
 
 /// What the provider gave, with the target that gave it.
 fn minted(target: &Target, flow: Flow, tokens: oauth::TokenSet) -> Minted {
+    let token_endpoint = tokens
+        .token_endpoint
+        .clone()
+        .or_else(|| target.endpoints.token.clone());
     Minted {
         tokens,
         kind: target.kind.to_owned(),
         client_id: target.client.id.clone(),
         issuer: target.endpoints.issuer.as_ref().map(|u| u.to_string()),
-        token_endpoint: target.endpoints.token.clone(),
+        token_endpoint,
         scopes: target.requested_scopes.clone(),
         flow,
     }

@@ -151,6 +151,8 @@ pub struct Identity {
     pub issuer: Option<String>,
     /// The token endpoint the configuration names, when known without discovery.
     pub token_endpoint: Option<Url>,
+    /// Its older fallback, which a login may have recorded instead.
+    pub token_fallback: Option<Url>,
     /// The flow `auth login` uses by default for this identity.
     pub flow: Flow,
     /// Exchange flow: the context's `subject-token` source. The login speaks for whoever that
@@ -235,6 +237,7 @@ impl Identity {
                 .as_ref()
                 .and_then(|e| e.issuer.as_ref())
                 .map(|u| u.to_string()),
+            token_fallback: endpoints.as_ref().and_then(|e| e.token_fallback.clone()),
             token_endpoint: endpoints.and_then(|e| e.token),
             flow: used,
             subject: context
@@ -297,6 +300,7 @@ impl Identity {
         }
         if let (Some(now), Some(then)) = (&self.token_endpoint, &login.token_endpoint)
             && now != then
+            && self.token_fallback.as_ref() != Some(then)
         {
             return Some((then.to_string(), now.to_string()));
         }

@@ -419,7 +419,7 @@ pub enum SignInOutcome {
     /// [`Trigger::Missing`]: another process signed in while this one waited.
     Existing(Box<StoredLogin>),
     /// `--no-store` or `credential-store: none`: the tokens, kept nowhere.
-    NotStored(TokenSet),
+    NotStored(Box<TokenSet>),
 }
 
 /// One login removed by `auth logout`.
@@ -1008,7 +1008,7 @@ impl<A: Authority> Logins<A> {
             self.store.record_sign_in(&found.key, None);
         }
         if !keep {
-            return Ok(SignInOutcome::NotStored(minted.tokens));
+            return Ok(SignInOutcome::NotStored(Box::new(minted.tokens)));
         }
         let locked = self.store.lock(&found.key, "saving the same login").await?;
         let previous = locked.load().ok().flatten();

@@ -175,6 +175,7 @@ impl Fake {
                 refresh_token: person.then(|| Secret::new(format!("rt-{n}-{who}"))),
                 id_token: gives_id.then(|| Secret::new(id_token)),
                 scope: (what != "refresh").then(|| "read".to_owned()),
+                token_endpoint: None,
             },
             kind: "fake".into(),
             client_id: "app".into(),
