@@ -1354,3 +1354,39 @@ fn scopes_split_alike_and_logs_and_lists_are_for_scripts() {
         "{table}"
     );
 }
+
+/// An inline client secret is warned about at sign-in, naming where it should go, unless the
+/// provider says it is not secret (`client-secret-public: true`, as Google's desktop clients'
+/// is); the warning never shows the secret.
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn an_inline_client_secret_is_warned_about_unless_it_is_public() {
+    let idp = Idp::start();
+    let base = &idp.base;
+    let sandbox = Sandbox::with_config(&format!(
+        "\
+providers:
+  - {{name: inline, kind: keycloak, server: '{base}', realm: nmr, client-id: service, client-secret: service-secret}}
+  - {{name: desktop, kind: keycloak, server: '{base}', realm: nmr, client-id: service, client-secret: service-secret, client-secret-public: true}}
+contexts:
+  - {{name: inline, provider: inline, flow: client-credentials}}
+  - {{name: desktop, provider: desktop, flow: client-credentials}}
+"
+    ));
+    let warned = sandbox.run(["--context", "inline", "auth", "login"]);
+    warned.ok();
+    assert!(
+        warned
+            .stderr
+            .contains("provider \"inline\" has its client secret written inline")
+            && warned
+                .stderr
+                .contains("client-secret-env or client-secret-file")
+            && !warned.stderr.contains("service-secret"),
+        "{}",
+        warned.stderr
+    );
+    let public = sandbox.run(["--context", "desktop", "auth", "login"]);
+    public.ok();
+    assert!(!public.stderr.contains("warning"), "{}", public.stderr);
+}

@@ -112,6 +112,7 @@ fn value_name(kind: FieldKind) -> &'static str {
         FieldKind::KeyringEntry => "ENTRY",
         FieldKind::Params => "KEY=VALUE",
         FieldKind::Duration => "DURATION",
+        FieldKind::Bool => "BOOL",
     }
 }
 
@@ -151,6 +152,7 @@ impl Args for SetProviderArgs {
                 FieldKind::Path => arg.value_hint(clap::ValueHint::FilePath),
                 FieldKind::BaseUrl => arg.value_hint(clap::ValueHint::Url),
                 FieldKind::Choice(words) => arg.value_parser(PossibleValuesParser::new(words)),
+                FieldKind::Bool => arg.value_parser(clap::value_parser!(bool)),
                 _ => arg,
             });
         }
@@ -200,6 +202,7 @@ impl FromArgMatches for SetProviderArgs {
                             )
                         })
                 }
+                FieldKind::Bool => matches.get_one::<bool>(field.name).map(|b| Value::Bool(*b)),
                 FieldKind::Path => matches
                     .get_one::<String>(field.name)
                     .map(|path| Value::from(tokenctl_core::fsutil::absolute_text(path.clone()))),

@@ -143,6 +143,11 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
         None => logins.sign_in_flow(global.context.as_deref(), args.provider.as_deref())?,
     };
     logins.ready_to_store(!args.no_store)?;
+    if let Some(warning) =
+        logins.sign_in_warning(global.context.as_deref(), args.provider.as_deref())?
+    {
+        eprintln!("warning: {warning}");
+    }
     let client_secret = if args.client_secret_stdin {
         Some(read_stdin_secret("client secret")?)
     } else {

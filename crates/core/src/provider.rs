@@ -105,6 +105,8 @@ pub enum FieldKind {
     KeyringEntry,
     /// A duration: `90s`, `5m`, `1h30m`, or seconds.
     Duration,
+    /// `true` or `false`.
+    Bool,
     /// Parameters added to a request: a map of names to values, none of them the protocol's
     /// own (see [`check_authorize_param`]).
     Params,
@@ -174,6 +176,11 @@ pub mod fields {
         "client-secret",
         FieldKind::Secret,
         "client secret written inline (discouraged: prefer client-secret-env or client-secret-file)",
+    );
+    pub const CLIENT_SECRET_PUBLIC: FieldSpec = FieldSpec::optional(
+        "client-secret-public",
+        FieldKind::Bool,
+        "true: the inline client-secret is one the provider documents as not secret (a Google desktop client's), so it gets no warning",
     );
     pub const SCOPES: FieldSpec = FieldSpec::optional(
         "scopes",
@@ -247,6 +254,7 @@ pub mod fields {
         CLIENT_SECRET_ENV,
         CLIENT_SECRET_FILE,
         CLIENT_SECRET,
+        CLIENT_SECRET_PUBLIC,
         CLIENT_AUTH,
         CLIENT_KEY_FILE,
         CLIENT_KEY_KEYRING,
@@ -583,6 +591,10 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
         FieldKind::KeyringEntry => match value.as_str() {
             Some(text) => crate::client_auth::check_keyring_place(text),
             None => Err(format!("must be BACKEND:ACCOUNT, not {}", describe(value))),
+        },
+        FieldKind::Bool => match value {
+            Value::Bool(_) => Ok(()),
+            _ => Err(format!("must be true or false, not {}", describe(value))),
         },
         FieldKind::Duration => match value.as_str().map(parse_duration) {
             Some(Ok(_)) => Ok(()),

@@ -76,6 +76,9 @@ impl FileModel {
     }
 }
 
+/// Google's issuer host: its desktop clients' `client_secret` is documented as not secret.
+const GOOGLE_ISSUER_HOST: &str = "accounts.google.com";
+
 /// `providers[]`: an identity provider and this tool's client registration at it.
 #[derive(Clone, Debug)]
 pub struct ProviderEntry {
@@ -86,6 +89,27 @@ pub struct ProviderEntry {
 }
 
 impl ProviderEntry {
+    /// The warning an inline `client-secret` earns (anyone who reads the contexts file has
+    /// it), unless the provider documents it as not secret: `client-secret-public: true`, or
+    /// Google, whose desktop clients must send theirs (developers.google.com/identity/
+    /// protocols/oauth2/native-app).
+    pub fn inline_secret_warning(&self) -> Option<String> {
+        self.fields.get("client-secret")?;
+        let public = self.fields.get("client-secret-public") == Some(&Value::Bool(true));
+        let google = self
+            .fields
+            .get("issuer")
+            .and_then(Value::as_str)
+            .and_then(|issuer| url::Url::parse(issuer).ok())
+            .is_some_and(|url| url.host_str() == Some(GOOGLE_ISSUER_HOST));
+        (!public && !google).then(|| {
+            format!(
+                "provider {:?} has its client secret written inline, where anyone who can read the contexts file has it: move it to client-secret-env or client-secret-file (or set client-secret-public: true if the provider documents it as not secret)",
+                self.name
+            )
+        })
+    }
+
     /// An entry whose fields are all text, as a dialect's tests build one.
     pub fn with_text_fields(name: &str, kind: &str, fields: &[(&str, &str)]) -> ProviderEntry {
         ProviderEntry {
@@ -629,4 +653,41 @@ pub struct NamesModel {
 #[derive(Debug, Deserialize)]
 pub struct Named {
     pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inline_secret_is_warned_about_unless_documented_as_public() {
+        let entry = |issuer: &str, public: bool| {
+            let mut entry = ProviderEntry::with_text_fields(
+                "g",
+                "oidc",
+                &[("issuer", issuer), ("client-secret", "GOCSPX-x")],
+            );
+            if public {
+                entry
+                    .fields
+                    .insert("client-secret-public".into(), Value::Bool(true));
+            }
+            entry
+        };
+        assert!(
+            entry("https://sso.example.com", false)
+                .inline_secret_warning()
+                .is_some()
+        );
+        assert!(
+            entry("https://sso.example.com", true)
+                .inline_secret_warning()
+                .is_none()
+        );
+        assert!(
+            entry("https://accounts.google.com", false)
+                .inline_secret_warning()
+                .is_none()
+        );
+    }
 }

@@ -538,6 +538,19 @@ impl<A> Logins<A> {
         Ok(Identity::of(&selection, None)?.flow)
     }
 
+    /// A word about the selected provider's configuration before a sign-in: an inline client
+    /// secret ([`ProviderEntry::inline_secret_warning`]).
+    pub fn sign_in_warning(
+        &self,
+        wanted: Option<&str>,
+        provider: Option<&str>,
+    ) -> Result<Option<String>, SessionError> {
+        Ok(match select(&self.set, wanted, provider)?.provider {
+            Provided::Configured(entry) => entry.inline_secret_warning(),
+            Provided::Discover(_) => None,
+        })
+    }
+
     /// The contexts that use the login stored under `key`, in file order.
     pub fn used_by(&self, key: &str) -> Vec<String> {
         identity::login_keys(&self.set)
