@@ -14,6 +14,9 @@ pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_cod
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+/// RFC 8693's parameter for the token type an exchange gives: `authorize-params` may set it,
+/// and it goes on the exchange request only.
+pub const REQUESTED_TOKEN_TYPE: &str = "requested_token_type";
 
 /// This tool's registration at the provider.
 #[derive(Clone, Debug)]
@@ -276,7 +279,7 @@ impl Grant {
                     fields.push(("subject_issuer", alias.as_str()));
                 }
                 if let Some(wanted) = requested_token_type {
-                    fields.push((crate::provider::REQUESTED_TOKEN_TYPE, wanted.as_str()));
+                    fields.push((REQUESTED_TOKEN_TYPE, wanted.as_str()));
                 }
                 fields
             }

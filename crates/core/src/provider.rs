@@ -651,10 +651,6 @@ pub const REDIRECT_HOSTS: &[&str] = &["127.0.0.1", "localhost", "[::1]"];
 /// login's identity.
 pub const AUDIENCE_PARAMS: [&str; 2] = ["resource", "audience"];
 
-/// RFC 8693's parameter for the token type an exchange gives: `authorize-params` may set it,
-/// and it goes on the exchange request only.
-pub const REQUESTED_TOKEN_TYPE: &str = "requested_token_type";
-
 /// The authorization request's own parameters, which `authorize-params` may not set, and what
 /// does each one's job.
 const PROTOCOL_PARAMS: &[(&str, &str)] = &[

@@ -205,7 +205,7 @@ pub async fn resolve(
     let mut overlay = authorize_params(entry, context);
     // Not an authorization parameter: RFC 8693's, sent on the exchange only.
     let requested_token_type = overlay
-        .shift_remove(crate::provider::REQUESTED_TOKEN_TYPE)
+        .shift_remove(crate::oauth::REQUESTED_TOKEN_TYPE)
         .filter(|text| !text.is_empty())
         .map(|text| config::token_type("authorize-params: requested_token_type", &text))
         .transpose()

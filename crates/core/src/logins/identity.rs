@@ -217,7 +217,7 @@ impl Identity {
         };
         params.retain(|key, value| {
             (crate::provider::AUDIENCE_PARAMS.contains(&key.as_str())
-                || (used == Flow::Exchange && key == crate::provider::REQUESTED_TOKEN_TYPE))
+                || (used == Flow::Exchange && key == crate::oauth::REQUESTED_TOKEN_TYPE))
                 && !value.is_empty()
         });
         let endpoints = entry
