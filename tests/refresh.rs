@@ -312,6 +312,21 @@ current-context: corp
         assert!(stderr.contains(wanted), "{wanted}: {stderr}");
     }
     idp.refresh_replies("issued");
+    // The refusal's claims challenge goes with the next sign-in, and only with it.
+    const ANSWERED: &str = "CLAIMS challenge answered";
+    let (signed_in, _) =
+        support::idp::device_login(&sandbox, &idp, &["--context", "corp"], &[], true);
+    signed_in.ok();
+    assert!(
+        signed_in.stderr.contains("claims challenge"),
+        "{}",
+        signed_in.stderr
+    );
+    assert_eq!(idp.requests(ANSWERED), 1);
+    support::idp::device_login(&sandbox, &idp, &["--context", "corp"], &[], true)
+        .0
+        .ok();
+    assert_eq!(idp.requests(ANSWERED), 1, "one sign-in carries it");
 
     let mfa = login("corp", "mfa-user");
     let stderr = mfa.fails_with(1);

@@ -803,6 +803,9 @@ async function entraScopes(req, res, url) {
  * `/test/refresh-reply?as=interaction-required` a refresh meets an MFA step-up (microsoft/
  * vscode-azureappservice#2592). Returns true when it answered.
  */
+/** The Conditional Access claims challenge of an MFA step-up (learn.microsoft.com, "Claims challenges"). */
+const MFA_CLAIMS = '{"access_token":{"capolids":{"essential":true,"values":["00000000-0000-0000-0000-000000000001"]}}}';
+
 function entraRefusal(req, res) {
   if (req.method !== 'POST' || !/\/oauth2\/v2\.0\/(token|devicecode)$/.test(req.url.split('?')[0])) return false;
   const body = req.body || {};
@@ -822,8 +825,18 @@ function entraRefusal(req, res) {
   };
   const mfa = {
     suberror: 'basic_action',
-    claims: '{"access_token":{"capolids":{"essential":true,"values":["00000000-0000-0000-0000-000000000001"]}}}',
+    claims: MFA_CLAIMS,
   };
+  // A claims challenge comes back with the next sign-in (MSAL's `claims_challenge`, sent with
+  // the device code request as with the authorization request): counted for the tests, then
+  // taken off, as Entra ID takes it in.
+  if (body.claims !== undefined) {
+    let same = false;
+    try { same = JSON.stringify(JSON.parse(body.claims)) === JSON.stringify(JSON.parse(MFA_CLAIMS)); } catch { /* not JSON */ }
+    const key = same ? 'CLAIMS challenge answered' : 'CLAIMS other';
+    requestCounts.set(key, (requestCounts.get(key) || 0) + 1);
+    delete body.claims;
+  }
   if (body.client_id === 'no-public-flows' && !body.client_secret && !body.client_assertion) {
     return refuse(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
   }

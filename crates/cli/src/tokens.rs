@@ -173,6 +173,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
         method,
         scopes: &split_scopes(args.scopes.clone()),
         client_secret,
+        claims: None,
         ui,
         opener: &browser,
     };

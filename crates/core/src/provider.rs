@@ -671,7 +671,10 @@ const PROTOCOL_PARAMS: &[(&str, &str)] = &[
     ),
     ("request", "request objects are not supported"),
     ("request_uri", "request objects are not supported"),
-    ("claims", "a claims challenge is not supported yet"),
+    (
+        "claims",
+        "tokenctl sends the claims challenge of a refused refresh with the next sign-in",
+    ),
 ];
 
 /// Whether `authorize-params` may set `name`; the error names what does the job instead.

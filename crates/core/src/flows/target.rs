@@ -141,6 +141,15 @@ impl Redirect {
 }
 
 impl Target {
+    /// Sends a claims challenge (OpenID Connect Core 5.5, as Entra ID's Conditional Access
+    /// asks for it back) with the authorization and the device authorization request.
+    pub fn with_claims(&mut self, claims: &str) {
+        for params in [&mut self.authorize_params, &mut self.device_params] {
+            params.retain(|(name, _)| name != CLAIMS);
+            params.push((CLAIMS.to_owned(), claims.to_owned()));
+        }
+    }
+
     /// A token request for this target; at the dialect's token endpoint, with its fallback.
     pub fn request<'a>(&'a self, url: &'a Url, grant: &'a Grant) -> TokenRequest<'a> {
         TokenRequest {
@@ -157,6 +166,8 @@ impl Target {
         }
     }
 }
+
+const CLAIMS: &str = "claims";
 
 /// What a flow shows a person; the CLI writes to the terminal, tests record.
 pub trait LoginUi: Send + Sync {

@@ -158,6 +158,11 @@ impl Authority for ProviderAuthority {
         )
         .await?;
         flows::learn_issuer(http, &mut target, how.flow).await?;
+        if let Some(claims) = how.claims {
+            how.ui
+                .notice("asking for what the provider's last refusal of a refresh named (its claims challenge)");
+            target.with_claims(&claims);
+        }
         let tokens = flows::run(http, &target, how.method, how.ui, how.opener).await?;
         Ok(minted(&target, how.flow, tokens))
     }
@@ -200,9 +205,13 @@ impl Authority for ProviderAuthority {
                 }
                 Ok(minted(&target, login.flow, tokens))
             }
-            Err(err) if target.wire.refused_refresh(&err) => Err(AuthorityError::Rejected(
-                (err.code() != Some("invalid_grant")).then(|| err.to_string()),
-            )),
+            Err(err) if target.wire.refused_refresh(&err) => Err(AuthorityError::Rejected {
+                why: (err.code() != Some("invalid_grant")).then(|| err.to_string()),
+                claims: match &err {
+                    OAuthError::Provider { details, .. } => details.claims.clone(),
+                    _ => None,
+                },
+            }),
             Err(err) => Err(AuthorityError::Login(err.into())),
         }
     }

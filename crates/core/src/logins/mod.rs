@@ -174,9 +174,13 @@ pub struct Minted {
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorityError {
     /// The provider no longer accepts the refresh token (`invalid_grant`), or wants the person
-    /// back (`interaction_required`: the refusal, as the provider put it).
+    /// back (`interaction_required`: `why`, the refusal as the provider put it, and Entra ID's
+    /// Conditional Access `claims` challenge for the next sign-in).
     #[error("the identity provider no longer accepts the refresh token")]
-    Rejected(Option<String>),
+    Rejected {
+        why: Option<String>,
+        claims: Option<String>,
+    },
     /// The configuration (or the cluster's discovery) names another provider than the one
     /// that minted the login: nothing was sent.
     #[error("the provider changed since the login ({from} → {to})")]
@@ -222,6 +226,9 @@ pub struct SignIn<'a> {
     pub scopes: &'a [String],
     /// A client secret given on stdin (kept to renew the login without a person).
     pub client_secret: Option<Secret>,
+    /// A claims challenge to send with the sign-in: [`Logins::sign_in`] sets the one the
+    /// provider sent with its last refusal of a refresh (Entra ID's Conditional Access).
+    pub claims: Option<String>,
     pub ui: &'a dyn LoginUi,
     pub opener: &'a dyn BrowserOpener,
 }
@@ -756,10 +763,14 @@ impl<A: Authority> Logins<A> {
                         found.context
                     )));
                 }
-                Err(AuthorityError::Rejected(why)) => {
+                Err(AuthorityError::Rejected { why, claims }) => {
                     locked.forget(Some(login), Removed::Expired);
+                    self.store.keep_claims(&found.key, claims.as_deref());
                     if !found.needs_no_person() {
-                        return Err(authority_error(&found, AuthorityError::Rejected(why)));
+                        return Err(authority_error(
+                            &found,
+                            AuthorityError::Rejected { why, claims: None },
+                        ));
                     }
                     None
                 }
@@ -997,6 +1008,7 @@ impl<A: Authority> Logins<A> {
         };
         let how = SignIn {
             ui: &watching,
+            claims: how.claims.or_else(|| self.store.claims(&found.key)),
             ..how
         };
         let minted = match self.authority.sign_in(&found.selection, how).await {
@@ -1020,6 +1032,8 @@ impl<A: Authority> Logins<A> {
         if person && keep {
             self.store.record_sign_in(&found.key, None);
         }
+        // The challenge is met, or was not the provider's to make of this sign-in.
+        self.store.keep_claims(&found.key, None);
         if !keep {
             return Ok(SignInOutcome::NotStored(Box::new(minted.tokens)));
         }
@@ -1218,11 +1232,11 @@ pub fn run_in(context: &str, words: &str) -> String {
 fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
     match err {
         AuthorityError::Changed { from, to } => changed(&found.context, &from, &to),
-        AuthorityError::Rejected(None) => SessionError::LoginRequired(format!(
+        AuthorityError::Rejected { why: None, .. } => SessionError::LoginRequired(format!(
             "session expired: run `{}`",
             run_in(&found.context, "auth login")
         )),
-        AuthorityError::Rejected(Some(why)) => SessionError::LoginRequired(format!(
+        AuthorityError::Rejected { why: Some(why), .. } => SessionError::LoginRequired(format!(
             "{why}. Sign in again: run `{}`",
             run_in(&found.context, "auth login")
         )),

@@ -26,6 +26,9 @@ pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a process waits for another one's sign-in to the same login: a person signing in.
 pub const SIGN_IN_WAIT: Duration = Duration::from_secs(15 * 60);
 
+/// The longest claims challenge kept (Entra ID's are a few hundred bytes).
+const MAX_CLAIMS: usize = 8 * 1024;
+
 /// The keyrings tried on this platform, for messages.
 pub const TRIED_KEYRINGS: &str = if cfg!(target_os = "linux") {
     "Secret Service, kernel keyutils"
@@ -288,6 +291,32 @@ impl LoginStore {
         self.dir.join(format!("{key}.sign-in-failed"))
     }
 
+    fn claims_file(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.claims"))
+    }
+
+    /// The claims challenge the provider sent with its last refusal of a refresh, for the
+    /// next sign-in (at most [`MAX_CLAIMS`] bytes of JSON).
+    pub fn claims(&self, key: &str) -> Option<String> {
+        let bytes = crate::fsutil::read_own_file(&self.claims_file(key)).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        (text.len() <= MAX_CLAIMS
+            && serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.is_object()))
+        .then_some(text)
+    }
+
+    /// Keeps a claims challenge for the next sign-in, or (`None`) drops the one kept.
+    pub fn keep_claims(&self, key: &str, claims: Option<&str>) {
+        let file = self.claims_file(key);
+        let _ = match claims.filter(|c| c.len() <= MAX_CLAIMS) {
+            Some(claims) => write_own_file(&file, claims.as_bytes()),
+            None => match std::fs::remove_file(&file) {
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            },
+        };
+    }
+
     /// Takes the login's sign-in lock, so that one process at a time signs a person in to it;
     /// `waiting` hears the id of the process that signs in, once, when this one must wait.
     pub async fn sign_in_lock(
@@ -482,6 +511,9 @@ impl Locked<'_> {
             Removed::Expired => "expired\n",
         };
         let _ = write_own_file(&self.store.removed_marker(&self.key), marker.as_bytes());
+        if why == Removed::LoggedOut {
+            self.store.keep_claims(&self.key, None);
+        }
         let _ = std::fs::remove_file(self.path());
         if let Some(login) = login {
             if let Some(backend) = login.refresh_token_in {

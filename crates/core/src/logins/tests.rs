@@ -98,6 +98,10 @@ struct Fake {
     calls: Mutex<Vec<&'static str>>,
     lifetime: AtomicU64,
     refuse_refresh: AtomicBool,
+    /// The claims challenge a refused refresh carries (Entra ID's Conditional Access).
+    refusal_claims: Mutex<Option<String>>,
+    /// The claims challenge each sign-in was given, in order.
+    sign_in_claims: Mutex<Vec<Option<String>>>,
     /// Whether a person's sign-in fails (times out, is closed or refused).
     refuse_sign_in: AtomicBool,
     /// Whether a device sign-in polls until its code expires (nobody approves it).
@@ -124,6 +128,8 @@ impl Fake {
             calls: Mutex::new(Vec::new()),
             lifetime: AtomicU64::new(3600),
             refuse_refresh: AtomicBool::new(false),
+            refusal_claims: Mutex::new(None),
+            sign_in_claims: Mutex::new(Vec::new()),
             refuse_sign_in: AtomicBool::new(false),
             polls: AtomicBool::new(false),
             unverified_refresh: AtomicBool::new(false),
@@ -190,6 +196,7 @@ impl Fake {
 impl Authority for Arc<Fake> {
     async fn sign_in(&self, _: &Selection<'_>, how: SignIn<'_>) -> Result<Minted, AuthorityError> {
         tokio::time::sleep(self.delay).await;
+        self.sign_in_claims.lock().unwrap().push(how.claims.clone());
         if how.flow == Flow::Device && self.polls.load(Ordering::SeqCst) {
             // A device flow's polling, a second at a time, until the code expires.
             for _ in 0..100 {
@@ -211,7 +218,10 @@ impl Authority for Arc<Fake> {
         tokio::time::sleep(self.delay).await;
         if self.refuse_refresh.load(Ordering::SeqCst) {
             self.calls.lock().unwrap().push("refresh");
-            return Err(AuthorityError::Rejected(None));
+            return Err(AuthorityError::Rejected {
+                why: None,
+                claims: self.refusal_claims.lock().unwrap().clone(),
+            });
         }
         if self.unverified_refresh.load(Ordering::SeqCst) {
             self.calls.lock().unwrap().push("refresh");
@@ -307,6 +317,7 @@ fn how_when(trigger: Trigger, flow: Flow) -> SignIn<'static> {
         method: Method::Device,
         scopes: &[],
         client_secret: None,
+        claims: None,
         ui: &NoUi,
         opener: &NoUi,
     }
@@ -781,6 +792,27 @@ async fn waiters_behind_a_refused_refresh_cause_one_request_and_all_log_in_again
         );
     }
     assert_eq!(world.fake.count("refresh"), 1, "one refused request");
+}
+
+/// A refresh refused with a claims challenge (Entra ID's Conditional Access step-up): the
+/// next sign-in carries it, once; the one after carries none.
+#[tokio::test]
+async fn a_claims_challenge_from_a_refused_refresh_goes_with_the_next_sign_in_only() {
+    let world = World::new();
+    let logins = world.logins();
+    sign_in(&logins, "pw").await;
+    world.clock.advance(3600);
+    world.fake.refuse_refresh.store(true, Ordering::SeqCst);
+    let challenge = r#"{"access_token":{"capolids":{"essential":true,"values":["1"]}}}"#;
+    *world.fake.refusal_claims.lock().unwrap() = Some(challenge.into());
+    assert!(token(&logins, "pw").await.unwrap_err().is_login_required());
+    world.fake.refuse_refresh.store(false, Ordering::SeqCst);
+    sign_in(&logins, "pw").await;
+    sign_in(&logins, "pw").await;
+    assert_eq!(
+        *world.fake.sign_in_claims.lock().unwrap(),
+        [None, Some(challenge.to_owned()), None]
+    );
 }
 
 /// Context `pw` signed in, its token expired, and a refresh under way (it holds the lock for
