@@ -99,7 +99,7 @@ pub fn same_subject(
 }
 
 /// Algorithms an ID token may be signed with; never `none` and never HMAC with a public key.
-/// Keycloak realms may sign with ES384 or EdDSA (its realm keys' options).
+/// Keycloak realms may sign with ES384 or EdDSA (its realm keys' options), or ES512 ([`ES512`]).
 const ACCEPTED: [Algorithm; 9] = [
     Algorithm::RS256,
     Algorithm::RS384,
@@ -118,25 +118,10 @@ pub fn verify(
     jwks: &JwkSet,
     expected: &Expected<'_>,
 ) -> Result<Map<String, Value>, IdTokenError> {
-    let header = jsonwebtoken::decode_header(token)
-        .map_err(|err| IdTokenError::Malformed(err.to_string()))?;
-    if !ACCEPTED.contains(&header.alg) {
-        return Err(IdTokenError::Algorithm(header.alg));
-    }
-    let jwk = match &header.kid {
-        Some(kid) => jwks.find(kid),
-        None if jwks.keys.len() == 1 => jwks.keys.first(),
-        None => None,
-    }
-    .ok_or_else(|| IdTokenError::UnknownKey(header.kid.clone()))?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|err| IdTokenError::Invalid(err.to_string()))?;
-    let mut validation = Validation::new(header.alg);
-    validation.leeway = LEEWAY_SECONDS;
-    validation.set_audience(&[expected.audience]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
-        .map_err(|err| IdTokenError::Invalid(err.to_string()))?;
-    let claims = data.claims;
+    let claims = match segment(token, 0)?.get("alg").and_then(Value::as_str) {
+        Some(ES512) => es512_claims(token, jwks, expected.audience)?,
+        _ => signed_claims(token, jwks, expected.audience)?,
+    };
     check_issuer(&claims, expected)?;
     if let Some(nonce) = expected.nonce
         && claims.get("nonce").and_then(Value::as_str) != Some(nonce)
@@ -155,6 +140,120 @@ pub fn verify(
         }
     }
     Ok(claims)
+}
+
+/// The claims of a token signed with one of [`ACCEPTED`], checked as [`verify`] says.
+fn signed_claims(
+    token: &str,
+    jwks: &JwkSet,
+    audience: &str,
+) -> Result<Map<String, Value>, IdTokenError> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|err| IdTokenError::Malformed(err.to_string()))?;
+    if !ACCEPTED.contains(&header.alg) {
+        return Err(IdTokenError::Algorithm(header.alg));
+    }
+    let jwk = key_for(jwks, header.kid.as_deref())?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|err| IdTokenError::Invalid(err.to_string()))?;
+    let mut validation = Validation::new(header.alg);
+    validation.leeway = LEEWAY_SECONDS;
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&REQUIRED_CLAIMS);
+    jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|err| IdTokenError::Invalid(err.to_string()))
+}
+
+const REQUIRED_CLAIMS: [&str; 4] = ["exp", "iss", "aud", "sub"];
+
+/// ECDSA P-521 with SHA-512, a Keycloak realm key option that jsonwebtoken has no algorithm
+/// for: verified here with the RustCrypto curve, then checked as jsonwebtoken checks the others.
+const ES512: &str = "ES512";
+
+fn es512_claims(
+    token: &str,
+    jwks: &JwkSet,
+    audience: &str,
+) -> Result<Map<String, Value>, IdTokenError> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    use p521::ecdsa::signature::Verifier;
+    let invalid = |what: &str| IdTokenError::Invalid(what.to_owned());
+    let kid = segment(token, 0)?
+        .get("kid")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let jwk = key_for(jwks, kid.as_deref())?;
+    let AlgorithmParameters::EllipticCurve(params) = &jwk.algorithm else {
+        return Err(invalid("the key for an ES512 token is not an EC key"));
+    };
+    let coordinate = |text: &str| {
+        base64url(text)
+            .filter(|bytes| bytes.len() == 66)
+            .ok_or_else(|| invalid("the P-521 key's coordinates are not 66 bytes each"))
+    };
+    if params.curve != EllipticCurve::P521 {
+        return Err(invalid("the key for an ES512 token is not on P-521"));
+    }
+    // SEC 1's uncompressed point: 0x04, then x and y.
+    let point = [vec![4], coordinate(&params.x)?, coordinate(&params.y)?].concat();
+    let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+        .map_err(|_| invalid("the P-521 key is not a point of the curve"))?;
+    let (signed, signature) = token
+        .rsplit_once('.')
+        .ok_or_else(|| IdTokenError::Malformed("not three parts".into()))?;
+    let signature = base64url(signature)
+        .and_then(|bytes| p521::ecdsa::Signature::from_slice(&bytes).ok())
+        .ok_or_else(|| IdTokenError::Malformed("an ES512 signature of another size".into()))?;
+    key.verify(signed.as_bytes(), &signature)
+        .map_err(|_| invalid("InvalidSignature"))?;
+    let claims = segment(token, 1)?;
+    if let Some(missing) = REQUIRED_CLAIMS.iter().find(|c| !claims.contains_key(**c)) {
+        return Err(invalid(&format!("Missing required claim: {missing}")));
+    }
+    let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+    let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(0);
+    if exp.saturating_add(leeway) < crate::clock::unix_now() {
+        return Err(invalid("ExpiredSignature"));
+    }
+    let audiences = match claims.get("aud") {
+        Some(Value::Array(all)) => all.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(one)) => vec![one.as_str()],
+        _ => Vec::new(),
+    };
+    if !audiences.contains(&audience) {
+        return Err(invalid("InvalidAudience"));
+    }
+    Ok(claims)
+}
+
+/// The issuer's key for a token's `kid`, or its only key when the token names none.
+fn key_for<'a>(
+    jwks: &'a JwkSet,
+    kid: Option<&str>,
+) -> Result<&'a jsonwebtoken::jwk::Jwk, IdTokenError> {
+    match kid {
+        Some(kid) => jwks.find(kid),
+        None if jwks.keys.len() == 1 => jwks.keys.first(),
+        None => None,
+    }
+    .ok_or_else(|| IdTokenError::UnknownKey(kid.map(str::to_owned)))
+}
+
+/// The JSON object in part `index` of a JWT (0 the header, 1 the claims).
+fn segment(token: &str, index: usize) -> Result<Map<String, Value>, IdTokenError> {
+    token
+        .split('.')
+        .nth(index)
+        .and_then(base64url)
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| IdTokenError::Malformed(format!("part {} is not base64url JSON", index + 1)))
+}
+
+fn base64url(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
 }
 
 /// How Entra ID's discovery writes the directory part of a multi-tenant issuer; a URL parser
@@ -427,6 +526,43 @@ MC4CAQAwBQYDK2VwBCIEIHKLE2ExExY/BuOT3YNs+XJMP8ihPuVJDQSyulqXQKOr
                 jsonwebtoken::encode(&header, &claims(serde_json::json!({})), &key).unwrap();
             assert!(verify(&token, &jwks, &EXPECTED).is_ok(), "{alg:?}");
         }
+    }
+
+    /// ES512 (a Keycloak realm's P-521 key), which jsonwebtoken lacks: a good token verifies;
+    /// another signature, an expired token or another audience does not.
+    #[test]
+    fn es512_signatures_verify_and_are_checked_like_the_others() {
+        use p521::ecdsa::signature::RandomizedSigner;
+        let mut scalar = [7u8; 66];
+        scalar[0] = 0;
+        let signing = p521::ecdsa::SigningKey::from_slice(&scalar).unwrap();
+        let point = p521::ecdsa::VerifyingKey::from(&signing).to_encoded_point(false);
+        let jwks: JwkSet = serde_json::from_value(serde_json::json!({"keys": [{
+            "kty": "EC", "crv": "P-521", "kid": "p521", "use": "sig",
+            "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+            "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+        }]}))
+        .unwrap();
+        let token = |claims: Value| {
+            let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES512","kid":"p521","typ":"JWT"}"#);
+            let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+            let signed = format!("{header}.{body}");
+            let signature: p521::ecdsa::Signature =
+                signing.sign_with_rng(&mut rsa::rand_core::OsRng, signed.as_bytes());
+            format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+        };
+        let good = token(claims(serde_json::json!({})));
+        assert_eq!(verify(&good, &jwks, &EXPECTED).unwrap()["sub"], "alice");
+        let forged = format!("{}A", &good[..good.len() - 1]);
+        assert!(verify(&forged, &jwks, &EXPECTED).is_err());
+        let now = crate::clock::unix_now();
+        let expired = token(claims(serde_json::json!({"exp": now - 600})));
+        assert!(matches!(
+            verify(&expired, &jwks, &EXPECTED),
+            Err(IdTokenError::Invalid(why)) if why.contains("Expired")
+        ));
+        let other = token(claims(serde_json::json!({"aud": "someone-else"})));
+        assert!(verify(&other, &jwks, &EXPECTED).is_err());
     }
 
     /// OpenID Connect Core 3.1.3.7: with `max_age` sent, `auth_time` is required and checked.
