@@ -205,8 +205,9 @@ fn a_refresh_reply_without_scope_or_id_token_keeps_what_was_granted() {
 }
 
 /// `auth token --id-token` and kubectl under `cluster-token: id` hand out the ID token by its
-/// own expiry: a stale one is refreshed. A provider that then returns no ID token gets exit 4
-/// with both ways out, and later calls spend no refresh token on it.
+/// own expiry: a stale one is refreshed. When the provider then returns no ID token, the one
+/// kept serves with a warning while it is valid; 30 s before it expires, exit 4 with both ways
+/// out; later calls spend no refresh token on it.
 #[test]
 #[ignore = "needs the test IdP (node)"]
 fn a_stale_id_token_is_refreshed_and_never_handed_out_stale() {
@@ -241,6 +242,25 @@ fn a_stale_id_token_is_refreshed_and_never_handed_out_stale() {
     let before = idp.requests(TOKEN_ENDPOINT);
     let v1 = r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#;
     let exec = || sandbox.run_env(["auth", "exec-credential"], &[("KUBERNETES_EXEC_INFO", v1)]);
+    let kept = exec();
+    kept.ok();
+    assert!(
+        kept.stderr.contains("returns no ID token on refresh") && kept.stderr.contains("valid for"),
+        "{}",
+        kept.stderr
+    );
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 1);
+    // The ID token now 20 s from its expiry (the access token the refresh brought is fresh).
+    let file = sandbox.login_file();
+    let mut login: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 20;
+    login["id_token"] = support::aged_jwt(login["id_token"].as_str().unwrap(), soon).into();
+    std::fs::write(&file, serde_json::to_vec(&login).unwrap()).unwrap();
     let refused = exec();
     let stderr = refused.fails_with(4);
     assert!(
@@ -374,4 +394,86 @@ fn a_runai_refresh_refusal_asks_for_a_sign_in() {
         "{}",
         refused.stderr
     );
+}
+
+/// A provider that answers too late: in the refresh window the stored token, still valid,
+/// serves after the early-refresh timeout (5 s) with one warning line, and no refresh is tried
+/// again for a while. The provider carried the refresh out and rotated the refresh token; the
+/// old one it then refuses (reuse detection) is dropped, never sent again, and the login is
+/// kept: its access token serves until it expires.
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn a_provider_that_answers_too_late_loses_no_login() {
+    let (idp, sandbox) = support::idp::logged_in(&[]);
+    let token = sandbox.run(["auth", "token"]).ok().trim().to_owned();
+    sandbox.age_login(120);
+    idp.hold_token_replies(8_000);
+    let before = idp.requests(TOKEN_ENDPOINT);
+    let started = std::time::Instant::now();
+    let late = sandbox.run(["auth", "token"]);
+    assert_eq!(late.ok().trim(), token);
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+    assert!(
+        late.stderr
+            .contains("warning: the identity provider did not answer a refresh within 5s")
+            && late.stderr.contains("valid for"),
+        "{}",
+        late.stderr
+    );
+    assert_eq!(late.stderr.lines().count(), 1, "{}", late.stderr);
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 1);
+    // Within the backoff, no refresh is tried: the stored token serves at once, kubectl's
+    // exec plugin included.
+    let again = sandbox.run(["auth", "token"]);
+    assert_eq!(again.ok().trim(), token);
+    let exec_info =
+        r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#;
+    let kubectl = sandbox.run_env(
+        ["auth", "exec-credential"],
+        &[("KUBERNETES_EXEC_INFO", exec_info)],
+    );
+    let credential: serde_json::Value = serde_json::from_str(kubectl.ok()).unwrap();
+    assert_eq!(credential["status"]["token"], token.as_str());
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 1);
+    idp.hold_token_replies(0);
+    // 30 s later (the backoff's record moved back, as time would): the refresh token kept was
+    // rotated by the refresh that timed out, and is refused now.
+    backdate_markers(&sandbox, "refresh-failed", 31);
+    let refused = sandbox.run(["auth", "token"]);
+    assert_eq!(refused.ok().trim(), token);
+    assert!(
+        refused
+            .stderr
+            .contains("timed out earlier after it was sent")
+            && refused.stderr.contains("sign in again before it expires"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 2);
+    let status = sandbox.run(["auth", "status"]).ok().to_owned();
+    assert!(status.contains("Refresh token:  no"), "{status}");
+    sandbox.run(["auth", "token"]).ok();
+    assert_eq!(idp.requests(TOKEN_ENDPOINT), before + 2, "never sent again");
+    // After its expiry (less 30 s), a sign-in is asked for.
+    sandbox.age_login(20);
+    sandbox.run(["auth", "token"]).fails_with(4);
+}
+
+/// Moves the time recorded in the logins' `<key>.<marker>` files `seconds` back.
+fn backdate_markers(sandbox: &Sandbox, marker: &str, seconds: i64) {
+    let dir = sandbox.path("data/tokenctl/logins");
+    let mut moved = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == marker) {
+            let at: i64 = std::fs::read_to_string(&path)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            std::fs::write(&path, format!("{}\n", at - seconds)).unwrap();
+            moved += 1;
+        }
+    }
+    assert!(moved > 0, "no {marker} record");
 }

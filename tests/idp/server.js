@@ -67,6 +67,11 @@ const SHORT_TOKEN_TTL = 20;
 /** Milliseconds every token request waits before it is answered (`/test/delay?ms=N`): races. */
 let tokenDelay = 0;
 /**
+ * Milliseconds every token reply is held after the request was carried out (`/test/delay?ms=N&
+ * after=1`): a provider that rotates a refresh token and answers too late, or never.
+ */
+let tokenHold = 0;
+/**
  * What refresh replies look like (`/test/refresh-reply?as=…`): `issued` as oidc-provider issues
  * them, `forged` with an ID token signed by a key no JWKS has, `bare` without `scope` and
  * `id_token` (as Entra ID and PingFederate may answer).
@@ -1123,8 +1128,10 @@ async function handleTestApi(req, res, path, table) {
     return sendJson(res, 200, { as: refreshReply });
   }
   if (path === '/test/delay') {
-    tokenDelay = Number(url.searchParams.get('ms') || '0');
-    return sendJson(res, 200, { delay: tokenDelay });
+    const ms = Number(url.searchParams.get('ms') || '0');
+    if (url.searchParams.get('after') === '1') tokenHold = ms;
+    else tokenDelay = ms;
+    return sendJson(res, 200, { delay: tokenDelay, hold: tokenHold });
   }
   if (path === '/test/device') {
     const userCode = (url.searchParams.get('user_code') || '').replace(/[^A-Z0-9]/gi, '').toUpperCase();
@@ -1175,6 +1182,11 @@ async function main() {
       if (url.pathname.startsWith('/test/')) return await handleTestApi(req, res, url.pathname, table);
       if (tokenDelay > 0 && req.method === 'POST' && url.pathname.endsWith('/token')) {
         await new Promise((resolve) => { setTimeout(resolve, tokenDelay); });
+      }
+      if (tokenHold > 0 && req.method === 'POST' && url.pathname.endsWith('/token')) {
+        const end = res.end.bind(res);
+        const hold = tokenHold;
+        res.end = (...args) => { setTimeout(() => end(...args), hold); return res; };
       }
       if (url.pathname === '/runai/jwks') return sendJson(res, 200, runai.jwks);
       const discovery = /^\/(cluster[a-z-]*)\/apis\/auth\/discovery$/.exec(url.pathname);

@@ -60,6 +60,13 @@ impl Idp {
         assert_eq!(status, 200, "setting the token delay");
     }
 
+    /// Makes every token request be carried out, then answered only after `ms` milliseconds
+    /// (0: at once): a provider that rotates a refresh token and answers too late.
+    pub fn hold_token_replies(&self, ms: u64) {
+        let status = http_get_status(&format!("{}/test/delay?ms={ms}&after=1", self.base));
+        assert_eq!(status, 200, "setting the token hold");
+    }
+
     /// The private key (PEM) of the client `service-jwt`, which authenticates with
     /// private_key_jwt.
     pub fn client_key(&self) -> String {

@@ -2,7 +2,7 @@
 //! login use cases of `tokenctl_core::logins`, which own every rule. Secrets are read from stdin
 //! or a no-echo prompt, never from arguments.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,6 +86,7 @@ pub fn logins_of(set: Arc<ConfigSet>, request_timeout: Duration) -> Logins<Provi
         Arc::new(SystemClock),
         ProviderAuthority::new(set, request_timeout),
     )
+    .with_request_timeout(request_timeout)
 }
 
 /// Runs async work on a runtime of this thread (network commands only; the hot path has none).
@@ -325,7 +326,30 @@ pub fn usable_login(global: &GlobalArgs, freshness: Freshness, handout: Handout)
         force: false,
         handout,
     };
-    Ok(block_on(logins.usable(global.context.as_deref(), want))??)
+    let usable = block_on(waiting_visibly(
+        logins.usable(global.context.as_deref(), want),
+    ))??;
+    if let Some(warning) = &usable.warning {
+        eprintln!("warning: {warning}");
+    }
+    Ok(usable)
+}
+
+/// How long a command waits on the identity provider before it says so at a terminal.
+const SAY_WAITING_AFTER: Duration = Duration::from_secs(1);
+
+/// `work`, with one line at a terminal when it takes longer than [`SAY_WAITING_AFTER`].
+async fn waiting_visibly<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::pin!(work);
+    match tokio::time::timeout(SAY_WAITING_AFTER, &mut work).await {
+        Ok(done) => done,
+        Err(_) => {
+            if std::io::stderr().is_terminal() {
+                eprintln!("Waiting for the identity provider...");
+            }
+            work.await
+        }
+    }
 }
 
 /// `--min-valid` given: honoured literally; else the CLI's default rule.
@@ -365,7 +389,9 @@ pub fn refresh(global: &GlobalArgs) -> Result<()> {
         force: true,
         handout: Handout::Access,
     };
-    let Usable { context, login, .. } = block_on(logins.usable(global.context.as_deref(), want))??;
+    let Usable { context, login, .. } = block_on(waiting_visibly(
+        logins.usable(global.context.as_deref(), want),
+    ))??;
     eprintln!(
         "Refreshed the login of context {context:?}; the access token {}.",
         expiry_phrase(login.expires_at, unix_now())

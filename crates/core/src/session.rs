@@ -183,6 +183,9 @@ impl Session {
             .await
         {
             Ok(usable) => {
+                if let Some(warning) = &usable.warning {
+                    tracing::warn!("{warning}");
+                }
                 let token = usable.token().clone();
                 *cached = Some(usable.login);
                 Ok(token)

@@ -40,6 +40,11 @@ use crate::secret::Secret;
 pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(300);
 /// A library session refreshes when less than this remains.
 pub const LIBRARY_MIN_VALID: Duration = Duration::from_secs(60);
+/// A refresh of a token still valid (an early one) waits at most this long (or the request
+/// timeout, when shorter): the stored token serves meanwhile.
+pub const EARLY_REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
+/// After an early refresh failed to reach the provider, later ones are skipped this long.
+pub const EARLY_REFRESH_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Any error the provider side can end in.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -118,6 +123,9 @@ pub struct Usable {
     pub login: StoredLogin,
     /// Which of the login's tokens [`Usable::token`] is.
     pub kind: TokenKind,
+    /// Why a token that is valid but due for renewal is handed out as it is (the provider did
+    /// not answer): one line for the person.
+    pub warning: Option<String>,
 }
 
 impl Usable {
@@ -170,6 +178,24 @@ pub struct Minted {
     pub flow: Flow,
 }
 
+/// Why an ID token due for renewal is handed out as it is.
+const NO_ID_ON_REFRESH: &str =
+    "the identity provider returns no ID token on refresh, so this one is not renewed";
+
+/// How a refresh ended.
+enum Refreshed {
+    Minted(Box<Minted>),
+    /// The provider could not be reached in time: the stored token, still valid, serves.
+    AsItIs(Box<Usable>),
+    Failed(AuthorityError),
+}
+
+/// Whether the login's token may be handed out as it is when it cannot be renewed: it is
+/// valid, and the command asked for no more (`--min-valid`, `auth refresh`).
+fn may_hand_out_as_it_is(login: &StoredLogin, kind: TokenKind, want: Want, now: i64) -> bool {
+    !want.force && !want.freshness.literal && login.valid(kind, now)
+}
+
 /// Why the provider side gave no tokens.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorityError {
@@ -199,6 +225,22 @@ pub enum AuthorityError {
     Login(#[from] LoginError),
     #[error(transparent)]
     Failed(BoxError),
+}
+
+impl AuthorityError {
+    /// Whether the provider could not be reached or failed itself (transport, timeout, 5xx),
+    /// as opposed to answering no.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            AuthorityError::Login(LoginError::OAuth(err)) => matches!(
+                err.as_ref(),
+                crate::oauth::OAuthError::Http(_)
+                    | crate::oauth::OAuthError::Reply { status: 500.., .. }
+                    | crate::oauth::OAuthError::Provider { status: 500.., .. }
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// After a sign-in that failed or was abandoned, sign-ins that nobody attends (kubectl in a
@@ -329,11 +371,12 @@ impl Found<'_> {
 
     /// The login as handed out for `kind`, or why it holds no ID token worth handing out:
     /// none at all, or a stale one that refreshes do not renew.
+    /// `login`'s token of `kind`, unless it is an ID token that is missing or no longer valid.
     fn handed(
         &self,
         login: StoredLogin,
         kind: TokenKind,
-        fresh: bool,
+        now: i64,
     ) -> Result<Usable, SessionError> {
         if kind == TokenKind::Id {
             let cluster = self
@@ -351,7 +394,7 @@ impl Found<'_> {
                     self.context, login.flow,
                 )));
             }
-            if !fresh {
+            if !login.valid(kind, now) {
                 let why = if login.id_token_not_refreshed {
                     ", and its provider returns no ID token on refresh"
                 } else {
@@ -368,7 +411,29 @@ impl Found<'_> {
             context: self.context.clone(),
             login,
             kind,
+            warning: None,
         })
+    }
+
+    /// `login`'s token, valid but due for renewal, handed out as it is because `why`.
+    fn handed_as_it_is(
+        &self,
+        login: StoredLogin,
+        kind: TokenKind,
+        now: i64,
+        why: &str,
+    ) -> Result<Usable, SessionError> {
+        let left = login
+            .lifespan(kind)
+            .and_then(|(_, at)| at)
+            .map(|at| format!(", valid for {}", crate::clock::human_duration(at - now)))
+            .unwrap_or_default();
+        let mut usable = self.handed(login, kind, now)?;
+        usable.warning = Some(format!(
+            "{why}: handing out the stored token of context {:?}{left}",
+            self.context
+        ));
+        Ok(usable)
     }
 }
 
@@ -480,6 +545,7 @@ pub struct Logins<A> {
     store: LoginStore,
     clock: Arc<dyn Clock>,
     authority: A,
+    early_refresh_timeout: Duration,
 }
 
 impl<A> Logins<A> {
@@ -494,7 +560,15 @@ impl<A> Logins<A> {
             store,
             clock,
             authority,
+            early_refresh_timeout: EARLY_REFRESH_TIMEOUT,
         }
+    }
+
+    /// An early refresh waits no longer than the requests' own timeout, when it is shorter
+    /// than [`EARLY_REFRESH_TIMEOUT`].
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Logins<A> {
+        self.early_refresh_timeout = EARLY_REFRESH_TIMEOUT.min(timeout);
+        self
     }
 
     pub fn set(&self) -> &ConfigSet {
@@ -593,7 +667,7 @@ impl<A> Logins<A> {
         if !freshness.holds(&login, kind, self.now()) {
             return None;
         }
-        found.handed(login, kind, true).ok()
+        found.handed(login, kind, self.now()).ok()
     }
 
     fn not_logged_in(&self, found: &Found<'_>) -> SessionError {
@@ -687,16 +761,31 @@ impl<A: Authority> Logins<A> {
         match &seen {
             Some(login) => {
                 if !want.force && want.freshness.holds(login, kind, now) {
-                    return found.handed(login.clone(), kind, true);
+                    return found.handed(login.clone(), kind, now);
                 }
                 // No ID token to renew: a refresh would spend the refresh token for nothing.
                 let id_unrenewable = login.id_token.is_none()
                     || (login.id_token_not_refreshed
                         && want.freshness.holds(login, TokenKind::Access, now));
                 if kind == TokenKind::Id && !want.force && id_unrenewable {
-                    return found.handed(login.clone(), kind, false);
+                    return found.handed_as_it_is(login.clone(), kind, now, NO_ID_ON_REFRESH);
                 }
                 self.check_meetable(login, want.freshness)?;
+                let backoff = i64::try_from(EARLY_REFRESH_BACKOFF.as_secs()).unwrap_or(0);
+                if may_hand_out_as_it_is(login, kind, want, now)
+                    && let Some(at) = self.store.early_refresh_failed(&found.key)
+                    && (0..backoff).contains(&now.saturating_sub(at))
+                {
+                    return found.handed_as_it_is(
+                        login.clone(),
+                        kind,
+                        now,
+                        &format!(
+                            "the identity provider did not answer a refresh {} ago",
+                            crate::clock::human_duration(now.saturating_sub(at))
+                        ),
+                    );
+                }
                 if !want.auto_refresh {
                     return Err(SessionError::LoginRequired(format!(
                         "the access token for context {:?} {}, and --no-auto-refresh is set: run `{}` or `{}`",
@@ -732,7 +821,7 @@ impl<A: Authority> Logins<A> {
             && want.freshness.holds(current, kind, now)
         {
             // Another process renewed (or signed in) while this one waited: its token serves.
-            return found.handed(current.clone(), kind, true);
+            return found.handed(current.clone(), kind, now);
         }
         if seen.is_some() && current.is_none() && !found.needs_no_person() {
             // Removed while this one waited: logged out, or its refresh token was refused.
@@ -747,9 +836,48 @@ impl<A: Authority> Logins<A> {
             None => None,
         };
         let minted = match (&current, refresh_token) {
-            (Some(login), Some(token)) => match self.authority.refresh(login, token).await {
-                Ok(minted) => Some(minted),
-                Err(AuthorityError::Unverified { rotated, reason }) => {
+            (Some(login), Some(token)) => match self
+                .renew(
+                    &found,
+                    Some(login),
+                    (kind, want),
+                    self.authority.refresh(login, token),
+                    true,
+                )
+                .await
+            {
+                Refreshed::Minted(minted) => Some(*minted),
+                Refreshed::AsItIs(usable) => return Ok(*usable),
+                Refreshed::Failed(AuthorityError::Rejected { why, .. })
+                    if self.store.refresh_in_doubt(&found.key) =>
+                {
+                    // The refresh that timed out was carried out: the provider replaced the
+                    // refresh token then, and refuses the one kept now. It is never sent
+                    // again; the access token serves while it is valid.
+                    self.store.mark_refresh_in_doubt(&found.key, None);
+                    let kept = locked.drop_refresh_token(login)?;
+                    let explained = format!(
+                        "a refresh of context {:?} timed out earlier after it was sent, and the identity provider has since refused the refresh token kept{}",
+                        found.context,
+                        why.map(|why| format!(" ({why})")).unwrap_or_default()
+                    );
+                    if may_hand_out_as_it_is(&kept, kind, want, now) {
+                        return found.handed_as_it_is(
+                            kept,
+                            kind,
+                            now,
+                            &format!(
+                                "{explained}; sign in again before it expires: run `{}`",
+                                run_in(&found.context, "auth login")
+                            ),
+                        );
+                    }
+                    return Err(SessionError::LoginRequired(format!(
+                        "{explained}: sign in again: run `{}`",
+                        run_in(&found.context, "auth login")
+                    )));
+                }
+                Refreshed::Failed(AuthorityError::Unverified { rotated, reason }) => {
                     if let Some(token) = rotated {
                         // The old refresh token may be spent already: the new one is kept.
                         let secrets = Secrets {
@@ -763,7 +891,7 @@ impl<A: Authority> Logins<A> {
                         found.context
                     )));
                 }
-                Err(AuthorityError::Rejected { why, claims }) => {
+                Refreshed::Failed(AuthorityError::Rejected { why, claims }) => {
                     locked.forget(Some(login), Removed::Expired);
                     self.store.keep_claims(&found.key, claims.as_deref());
                     if !found.needs_no_person() {
@@ -774,8 +902,22 @@ impl<A: Authority> Logins<A> {
                     }
                     None
                 }
-                Err(err) => return Err(authority_error(&found, err)),
+                Refreshed::Failed(err) => return Err(authority_error(&found, err)),
             },
+            (Some(login), None)
+                if !found.needs_no_person() && may_hand_out_as_it_is(login, kind, want, now) =>
+            {
+                return found.handed_as_it_is(
+                    login.clone(),
+                    kind,
+                    now,
+                    &format!(
+                        "the login of context {:?} has no refresh token; sign in again before it expires: run `{}`",
+                        found.context,
+                        run_in(&found.context, "auth login")
+                    ),
+                );
+            }
             (Some(login), None) if !found.needs_no_person() => {
                 return Err(SessionError::LoginRequired(format!(
                     "the access token for context {:?} {} and there is no refresh token: run `{}`",
@@ -794,10 +936,17 @@ impl<A: Authority> Logins<A> {
                     Some(login) => locked.client_secret(login)?,
                     None => None,
                 };
-                self.authority
-                    .acquire(&found.selection, found.identity.flow, secret)
+                let acquired =
+                    self.authority
+                        .acquire(&found.selection, found.identity.flow, secret);
+                match self
+                    .renew(&found, current.as_ref(), (kind, want), acquired, false)
                     .await
-                    .map_err(|err| authority_error(&found, err))?
+                {
+                    Refreshed::Minted(minted) => *minted,
+                    Refreshed::AsItIs(usable) => return Ok(*usable),
+                    Refreshed::Failed(err) => return Err(authority_error(&found, err)),
+                }
             }
         };
 
@@ -858,8 +1007,64 @@ impl<A: Authority> Logins<A> {
             });
         }
         self.check_meetable(&next, want.freshness)?;
-        let fresh = want.freshness.holds(&next, kind, now);
-        found.handed(next, kind, fresh)
+        if kind == TokenKind::Id
+            && next.id_token_not_refreshed
+            && !want.freshness.holds(&next, kind, now)
+        {
+            return found.handed_as_it_is(next, kind, now, NO_ID_ON_REFRESH);
+        }
+        found.handed(next, kind, now)
+    }
+
+    /// Renews `login` by `renewal` (a refresh, or acquiring anew). An early renewal (the token
+    /// still valid) waits at most `early_refresh_timeout`, and when it cannot reach the
+    /// provider the stored token is handed out as it is; a refresh that times out after it
+    /// was sent (`rotates`) is left in doubt.
+    async fn renew(
+        &self,
+        found: &Found<'_>,
+        login: Option<&StoredLogin>,
+        (kind, want): (TokenKind, Want),
+        renewal: impl std::future::Future<Output = Result<Minted, AuthorityError>>,
+        rotates: bool,
+    ) -> Refreshed {
+        let now = self.now();
+        let Some(login) = login.filter(|login| may_hand_out_as_it_is(login, kind, want, now))
+        else {
+            return match renewal.await {
+                Ok(minted) => self.refreshed(found, minted),
+                Err(err) => Refreshed::Failed(err),
+            };
+        };
+        let why = match tokio::time::timeout(self.early_refresh_timeout, renewal).await {
+            Ok(Ok(minted)) => return self.refreshed(found, minted),
+            Ok(Err(err)) if err.is_outage() => err.to_string(),
+            Ok(Err(err)) => return Refreshed::Failed(err),
+            Err(_) => {
+                if rotates {
+                    // Sent, perhaps: the provider may carry it out and replace the refresh
+                    // token the login keeps.
+                    self.store.mark_refresh_in_doubt(&found.key, Some(now));
+                }
+                format!(
+                    "the identity provider did not answer a refresh within {}",
+                    crate::clock::human_duration(
+                        i64::try_from(self.early_refresh_timeout.as_secs()).unwrap_or(0)
+                    )
+                )
+            }
+        };
+        self.store.record_early_refresh(&found.key, Some(now));
+        match found.handed_as_it_is(login.clone(), kind, now, &why) {
+            Ok(usable) => Refreshed::AsItIs(Box::new(usable)),
+            Err(err) => Refreshed::Failed(AuthorityError::Failed(err.into())),
+        }
+    }
+
+    fn refreshed(&self, found: &Found<'_>, minted: Minted) -> Refreshed {
+        self.store.record_early_refresh(&found.key, None);
+        self.store.mark_refresh_in_doubt(&found.key, None);
+        Refreshed::Minted(Box::new(minted))
     }
 
     /// The context's stored login, or one an earlier version stored for it, adopted.

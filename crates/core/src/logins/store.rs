@@ -26,6 +26,18 @@ pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a process waits for another one's sign-in to the same login: a person signing in.
 pub const SIGN_IN_WAIT: Duration = Duration::from_secs(15 * 60);
 
+/// What happened to a login, recorded beside it (`<key>.<event>`, the time in it).
+#[derive(Clone, Copy)]
+enum Marker {
+    SignInFailed,
+    RefreshFailed,
+    RefreshInDoubt,
+}
+
+/// A token counts as valid while its expiry is more than this far ahead: the time a request
+/// that carries it takes, and some clock skew.
+pub const VALID_MARGIN: Duration = Duration::from_secs(30);
+
 /// The longest claims challenge kept (Entra ID's are a few hundred bytes).
 const MAX_CLAIMS: usize = 8 * 1024;
 
@@ -152,6 +164,16 @@ impl StoredLogin {
                 Some((issued.unwrap_or(self.obtained_at), decoded.expires_at()))
             }
         }
+    }
+
+    /// Whether the token of `kind` may still be handed out: its expiry is more than
+    /// [`VALID_MARGIN`] ahead (no stated expiry: valid; no ID token: not). There is no grace
+    /// after it.
+    pub fn valid(&self, kind: TokenKind, now: i64) -> bool {
+        let margin = i64::try_from(VALID_MARGIN.as_secs()).unwrap_or(i64::MAX);
+        self.lifespan(kind).is_some_and(|(_, expires_at)| {
+            expires_at.is_none_or(|at| at.saturating_sub(margin) > now)
+        })
     }
 
     /// The token of `kind`; `None` when the login holds no ID token.
@@ -287,8 +309,50 @@ impl LoginStore {
         self.dir.join(format!("{key}.removed"))
     }
 
-    fn failed_marker(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.sign-in-failed"))
+    /// When the event `marker` names last happened to the login (seconds since the epoch).
+    fn marked_at(&self, key: &str, marker: Marker) -> Option<i64> {
+        let text = crate::fsutil::read_own_file(&self.marker_file(key, marker)).ok()?;
+        String::from_utf8_lossy(&text).trim().parse().ok()
+    }
+
+    /// Records the event `marker` names `at` a time, or (`None`) clears it.
+    fn mark(&self, key: &str, marker: Marker, at: Option<i64>) {
+        let file = self.marker_file(key, marker);
+        let _ = match at {
+            Some(at) => write_own_file(&file, format!("{at}\n").as_bytes()),
+            None => std::fs::remove_file(&file),
+        };
+    }
+
+    fn marker_file(&self, key: &str, marker: Marker) -> PathBuf {
+        let suffix = match marker {
+            Marker::SignInFailed => "sign-in-failed",
+            Marker::RefreshFailed => "refresh-failed",
+            Marker::RefreshInDoubt => "refresh-in-doubt",
+        };
+        self.dir.join(format!("{key}.{suffix}"))
+    }
+
+    /// When an early refresh of the login (its token still valid) last failed to reach the
+    /// provider: for a while after, the stored token is handed out without trying again.
+    pub fn early_refresh_failed(&self, key: &str) -> Option<i64> {
+        self.marked_at(key, Marker::RefreshFailed)
+    }
+
+    /// Records that an early refresh failed `at` a time, or (`None`) that one worked.
+    pub fn record_early_refresh(&self, key: &str, failed_at: Option<i64>) {
+        self.mark(key, Marker::RefreshFailed, failed_at);
+    }
+
+    /// Whether a refresh of the login timed out after it was sent: the provider may have
+    /// carried it out, and replaced the refresh token the login keeps.
+    pub fn refresh_in_doubt(&self, key: &str) -> bool {
+        self.marked_at(key, Marker::RefreshInDoubt).is_some()
+    }
+
+    /// Records a refresh that timed out after it was sent (`Some(when)`), or clears it.
+    pub fn mark_refresh_in_doubt(&self, key: &str, at: Option<i64>) {
+        self.mark(key, Marker::RefreshInDoubt, at);
     }
 
     fn claims_file(&self, key: &str) -> PathBuf {
@@ -341,17 +405,12 @@ impl LoginStore {
 
     /// When the last sign-in to the login failed or was abandoned (seconds since the epoch).
     pub fn failed_sign_in(&self, key: &str) -> Option<i64> {
-        let text = crate::fsutil::read_own_file(&self.failed_marker(key)).ok()?;
-        String::from_utf8_lossy(&text).trim().parse().ok()
+        self.marked_at(key, Marker::SignInFailed)
     }
 
     /// Records how a person's sign-in ended: `Some(when)` it failed, `None` it worked.
     pub fn record_sign_in(&self, key: &str, failed_at: Option<i64>) {
-        let marker = self.failed_marker(key);
-        let _ = match failed_at {
-            Some(at) => write_own_file(&marker, format!("{at}\n").as_bytes()),
-            None => std::fs::remove_file(&marker),
-        };
+        self.mark(key, Marker::SignInFailed, failed_at);
     }
 
     /// Reads a login without its lock (the hot path): a file written atomically is whole.
@@ -501,6 +560,19 @@ impl Locked<'_> {
         })?;
         let _ = std::fs::remove_file(self.store.removed_marker(&self.key));
         Ok(path)
+    }
+
+    /// Takes the refresh token out of the login, file and keyring, and keeps the rest: a
+    /// refresh token the provider refused after a refresh that may have rotated it is never
+    /// sent again, and the access token serves until it expires.
+    pub fn drop_refresh_token(&self, login: &StoredLogin) -> Result<StoredLogin, StoreError> {
+        let mut kept = login.clone();
+        if let Some(backend) = kept.refresh_token_in.take() {
+            let _ = Keyring { backend }.delete(&self.key);
+        }
+        kept.refresh_token = None;
+        self.save(&mut kept, Secrets::default(), None)?;
+        Ok(kept)
     }
 
     /// Removes the login: its file and keyring entries, with a marker saying why. (The lock

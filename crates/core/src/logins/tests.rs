@@ -98,6 +98,10 @@ struct Fake {
     calls: Mutex<Vec<&'static str>>,
     lifetime: AtomicU64,
     refuse_refresh: AtomicBool,
+    /// Whether a refresh is sent and never answered (the provider hangs after taking it).
+    refresh_hangs: AtomicBool,
+    /// Whether a refresh finds the provider down (503).
+    refresh_down: AtomicBool,
     /// The claims challenge a refused refresh carries (Entra ID's Conditional Access).
     refusal_claims: Mutex<Option<String>>,
     /// The claims challenge each sign-in was given, in order.
@@ -128,6 +132,8 @@ impl Fake {
             calls: Mutex::new(Vec::new()),
             lifetime: AtomicU64::new(3600),
             refuse_refresh: AtomicBool::new(false),
+            refresh_hangs: AtomicBool::new(false),
+            refresh_down: AtomicBool::new(false),
             refusal_claims: Mutex::new(None),
             sign_in_claims: Mutex::new(Vec::new()),
             refuse_sign_in: AtomicBool::new(false),
@@ -216,6 +222,20 @@ impl Authority for Arc<Fake> {
 
     async fn refresh(&self, login: &StoredLogin, _token: Secret) -> Result<Minted, AuthorityError> {
         tokio::time::sleep(self.delay).await;
+        if self.refresh_hangs.load(Ordering::SeqCst) {
+            self.calls.lock().unwrap().push("refresh");
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        if self.refresh_down.load(Ordering::SeqCst) {
+            self.calls.lock().unwrap().push("refresh");
+            return Err(AuthorityError::Login(LoginError::OAuth(Box::new(
+                crate::oauth::OAuthError::Reply {
+                    url: "https://idp.example/token".parse().unwrap(),
+                    status: 503,
+                    what: "an HTML page".into(),
+                },
+            ))));
+        }
         if self.refuse_refresh.load(Ordering::SeqCst) {
             self.calls.lock().unwrap().push("refresh");
             return Err(AuthorityError::Rejected {
@@ -682,9 +702,9 @@ async fn the_cluster_gets_the_id_token_with_its_own_freshness() {
     );
 }
 
-/// A provider that returns no ID token on refresh: the stale one is never handed out, the
-/// command asks for a sign-in (exit 4) with both ways out, and the refresh token is not spent
-/// again on every later call.
+/// A provider that returns no ID token on refresh: the ID token serves, with a warning, while
+/// it is valid, never after; then the command asks for a sign-in (exit 4) with both ways out,
+/// and the refresh token is not spent again on every later call.
 #[tokio::test]
 async fn no_id_token_on_refresh_asks_for_a_sign_in_once_and_spends_nothing_more() {
     let world = World::new();
@@ -693,6 +713,18 @@ async fn no_id_token_on_refresh_asks_for_a_sign_in_once_and_spends_nothing_more(
     sign_in(&logins, "pw").await;
     world.clock.advance(301);
     let want = Want::fresh(Freshness::CLI, Handout::Cluster);
+    let valid = logins.usable(Some("kube"), want).await.unwrap();
+    assert!(
+        valid
+            .warning
+            .as_deref()
+            .is_some_and(|w| w.contains("returns no ID token on refresh")),
+        "{:?}",
+        valid.warning
+    );
+    assert_eq!(world.fake.count("refresh"), 1);
+    // 30 s before it expires, it is no longer handed out.
+    world.clock.advance(270);
     let err = logins.usable(Some("kube"), want).await.unwrap_err();
     assert!(err.is_login_required(), "{err}");
     let text = err.to_string();
@@ -792,6 +824,96 @@ async fn waiters_behind_a_refused_refresh_cause_one_request_and_all_log_in_again
         );
     }
     assert_eq!(world.fake.count("refresh"), 1, "one refused request");
+}
+
+/// An outage in the refresh window: the stored token, still valid, is handed out with a
+/// warning, and for a while no refresh is tried again; after its expiry (less the margin),
+/// nothing is handed out.
+#[tokio::test(start_paused = true)]
+async fn a_provider_that_is_down_leaves_the_valid_token_in_service_until_it_expires() {
+    let world = World::new();
+    let logins = world.logins();
+    let first = token(&logins, "pw").await;
+    assert!(first.is_err(), "not signed in yet");
+    sign_in(&logins, "pw").await;
+    world.clock.advance(3600 - 120);
+    world.fake.refresh_down.store(true, Ordering::SeqCst);
+    let want = Want::fresh(Freshness::CLI, Handout::Access);
+    let stale = logins.usable(Some("pw"), want).await.unwrap();
+    let warning = stale.warning.unwrap();
+    assert!(
+        warning.contains("503") && warning.contains("valid for 2m"),
+        "{warning}"
+    );
+    assert_eq!(world.fake.count("refresh"), 1);
+    // Within the backoff no refresh is tried; after it, one is.
+    world.clock.advance(20);
+    let again = logins.usable(Some("pw"), want).await.unwrap();
+    assert!(
+        again
+            .warning
+            .unwrap()
+            .contains("did not answer a refresh 20s ago")
+    );
+    assert_eq!(world.fake.count("refresh"), 1);
+    world.clock.advance(11);
+    logins.usable(Some("pw"), want).await.unwrap();
+    assert_eq!(world.fake.count("refresh"), 2);
+    // `--min-valid` and `auth refresh` ask for more than a stored token: they fail.
+    let literal = Want::fresh(
+        Freshness::at_least(Duration::from_secs(120)),
+        Handout::Access,
+    );
+    assert!(logins.usable(Some("pw"), literal).await.is_err());
+    // 30 s before the expiry: no grace.
+    world.clock.advance(60);
+    assert!(logins.usable(Some("pw"), want).await.is_err());
+    // The provider is back: the refresh token renews the login.
+    world.fake.refresh_down.store(false, Ordering::SeqCst);
+    let renewed = logins.usable(Some("pw"), want).await.unwrap();
+    assert!(renewed.warning.is_none());
+}
+
+/// A refresh sent in the refresh window and never answered: the stored token serves after
+/// the early timeout, and the login is "in doubt". The provider then refuses the refresh token
+/// kept (it rotated it): that token is dropped, never sent again, the access token serves
+/// until it expires with the reason, and after that a sign-in is asked for with it.
+#[tokio::test(start_paused = true)]
+async fn a_refresh_that_timed_out_after_it_was_sent_loses_no_login() {
+    let world = World::new();
+    let logins = world.logins();
+    sign_in(&logins, "pw").await;
+    world.clock.advance(3600 - 120);
+    world.fake.refresh_hangs.store(true, Ordering::SeqCst);
+    let want = Want::fresh(Freshness::CLI, Handout::Access);
+    let started = tokio::time::Instant::now();
+    let stale = logins.usable(Some("pw"), want).await.unwrap();
+    assert_eq!(started.elapsed(), EARLY_REFRESH_TIMEOUT);
+    assert!(
+        stale
+            .warning
+            .unwrap()
+            .contains("did not answer a refresh within 5s")
+    );
+    world.fake.refresh_hangs.store(false, Ordering::SeqCst);
+    world.fake.refuse_refresh.store(true, Ordering::SeqCst);
+    world.clock.advance(31);
+    let refused = logins.usable(Some("pw"), want).await.unwrap();
+    let warning = refused.warning.unwrap();
+    assert!(
+        warning.contains("timed out earlier after it was sent")
+            && warning.contains("sign in again before it expires"),
+        "{warning}"
+    );
+    assert_eq!(world.fake.count("refresh"), 2);
+    // The refused refresh token is never sent again; the access token still serves.
+    let kept = logins.usable(Some("pw"), want).await.unwrap();
+    assert!(kept.warning.unwrap().contains("has no refresh token"));
+    assert_eq!(world.fake.count("refresh"), 2);
+    world.clock.advance(60);
+    let err = logins.usable(Some("pw"), want).await.unwrap_err();
+    assert!(err.is_login_required(), "{err}");
+    assert_eq!(world.fake.count("refresh"), 2);
 }
 
 /// A refresh refused with a claims challenge (Entra ID's Conditional Access step-up): the
