@@ -219,6 +219,28 @@ fn odd_replies_are_described_not_dumped() {
     assert_one_clear_line(&run, &sandbox, "request to http://127.0.0.1");
 }
 
+/// A token with a newline, an escape sequence or a quote (the security review's L3 and M5)
+/// never reaches a shell, git or the terminal: the reply is refused, the token not shown.
+#[test]
+fn a_token_with_characters_a_bearer_token_may_not_have_is_refused() {
+    for body in [
+        r#"{"access_token":"eyJ.x\nusername=attacker\npassword=x","token_type":"Bearer"}"#,
+        r#"{"access_token":"eyJ.x\u001b]0;pwned\u0007","token_type":"Bearer"}"#,
+        r#"{"access_token":"eyJ.x\u2019; New-Item PWNED; \u2019y","token_type":"Bearer"}"#,
+        r#"{"access_token":"ok","refresh_token":"rt\n","token_type":"Bearer"}"#,
+    ] {
+        let (run, _, sandbox) = login(serve(json(200, body)), &[]);
+        assert_one_clear_line(&run, &sandbox, "(it is not shown)");
+        assert!(
+            !run.stderr.contains("attacker")
+                && !run.stderr.contains("pwned")
+                && !run.stderr.contains("PWNED"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
 #[test]
 fn a_ten_megabyte_reply_is_refused() {
     let huge = Behaviour::Reply {

@@ -183,3 +183,79 @@ fn a_refresh_that_cannot_be_saved_says_what_was_lost() {
     let status = sandbox.run(["auth", "status"]).fails_with(4).to_owned();
     assert!(status.contains("auth login"), "{status}");
 }
+
+/// A cloned repo that ships `kubeconfig.tokenctl-backup` as a link to `~/.bashrc`: `kubeconfig
+/// import` backs the kubeconfig up beside it as a new file, replacing the link; the file the
+/// link named is untouched (the security review's H1).
+#[test]
+fn a_kubeconfig_backup_never_writes_through_a_planted_link() {
+    let sandbox = Sandbox::with_config("providers: []\ncontexts: []\n");
+    let repo = sandbox.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let bashrc = sandbox.path("bashrc");
+    std::fs::write(&bashrc, "# the user's shell start-up\n").unwrap();
+    let kubeconfig = repo.join("kubeconfig");
+    let original = "\
+apiVersion: v1
+kind: Config
+x-note: $(touch PWNED)
+clusters:
+- name: c
+  cluster: {server: 'https://api.example.com'}
+users:
+- name: oidc
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubectl
+      args: [oidc-login, get-token, '--oidc-issuer-url=https://sso.example.com/realms/r', --oidc-client-id=cli]
+contexts:
+- name: dev
+  context: {cluster: c, user: oidc}
+current-context: dev
+";
+    std::fs::write(&kubeconfig, original).unwrap();
+    let backup = repo.join("kubeconfig.tokenctl-backup");
+    std::os::unix::fs::symlink(&bashrc, &backup).unwrap();
+
+    sandbox
+        .run([
+            "kubeconfig",
+            "import",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(&bashrc).unwrap(),
+        "# the user's shell start-up\n"
+    );
+    assert!(!backup.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
+}
+
+/// A cloned repo that ships `.tokenctl` as a link to `~/.bashrc`: `auth use-context NAME
+/// --here` replaces the link with its own file; the file the link named is untouched (the
+/// security review's M8).
+#[test]
+fn use_context_here_never_writes_through_a_planted_link() {
+    let sandbox = Sandbox::with_config(
+        "providers:\n  - {name: kc, kind: keycloak, server: 'https://sso.example.com', realm: r, client-id: cli}\n\
+         contexts:\n  - {name: x, provider: kc}\n",
+    );
+    let repo = sandbox.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let bashrc = sandbox.path("bashrc");
+    std::fs::write(&bashrc, "# the user's shell start-up\n").unwrap();
+    let here = repo.join(".tokenctl");
+    std::os::unix::fs::symlink(&bashrc, &here).unwrap();
+    let mut command = sandbox.command(["auth", "use-context", "x", "--here"]);
+    command.current_dir(&repo);
+    sandbox.run_program(&mut command, None).ok();
+    assert_eq!(
+        std::fs::read_to_string(&bashrc).unwrap(),
+        "# the user's shell start-up\n"
+    );
+    assert!(!here.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&here).unwrap(), "context: \"x\"\n");
+}

@@ -253,12 +253,20 @@ fn docker_credential_tokenctl_answers_docker_for_mapped_registries() {
     let reply: serde_json::Value = serde_json::from_str(robot.ok()).unwrap();
     assert_eq!(reply["Username"], "robot");
 
-    let unmapped = docker(&["get"], "docker.io\n");
-    assert_eq!(unmapped.code, 1);
-    assert_eq!(
-        unmapped.stdout.trim(),
-        "credentials not found in native keychain"
-    );
+    // An unmapped registry, and a mapped one asked over plain http (git's rule: the
+    // security review's L9), get nothing.
+    for asked in [
+        "docker.io",
+        "http://registry.example.com",
+        "HTTP://registry.example.com/v2",
+    ] {
+        let refused = docker(&["get"], &format!("{asked}\n"));
+        assert_eq!(refused.code, 1, "{asked}");
+        assert_eq!(
+            refused.stdout.trim(),
+            "credentials not found in native keychain"
+        );
+    }
 
     let listed: serde_json::Value = serde_json::from_str(docker(&["list"], "").ok()).unwrap();
     assert_eq!(

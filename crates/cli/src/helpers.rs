@@ -54,7 +54,7 @@ impl Shell {
                 "set -gx {name} '{}';",
                 value.replace('\\', r"\\").replace('\'', r"\'")
             ),
-            Shell::Powershell => format!("$env:{name} = '{}'", value.replace('\'', "''")),
+            Shell::Powershell => format!("$env:{name} = '{}'", powershell_quoted(value)),
         }
     }
 
@@ -65,6 +65,20 @@ impl Shell {
             Shell::Powershell => format!("Remove-Item Env:{name} -ErrorAction SilentlyContinue"),
         }
     }
+}
+
+/// The inside of a PowerShell single-quoted string: every character PowerShell reads as a
+/// single quote doubled, U+2018 to U+201B as well as `'` (its own
+/// `CodeGeneration.EscapeSingleQuotedStringContent` does the same).
+fn powershell_quoted(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            quoted.push(c);
+        }
+        quoted.push(c);
+    }
+    quoted
 }
 
 /// `--var NAME`: a name every shell takes for an environment variable.
@@ -257,11 +271,7 @@ pub fn git_credential(global: &GlobalArgs, operation: GitOperation) -> Result<()
     let (Some(protocol), Some(host)) = (field("protocol"), field("host")) else {
         return Ok(());
     };
-    // A token never goes over plain http, except to this machine (core's rule for URLs).
-    let plain_to_loopback = protocol == "http"
-        && url::Url::parse(&format!("http://{host}/"))
-            .is_ok_and(|url| tokenctl_core::base_url::is_loopback(&url));
-    if protocol != "https" && !plain_to_loopback {
+    if protocol != "https" && !(protocol == "http" && loopback(host)) {
         return Ok(());
     }
     let set = ConfigSet::load_valid(&global.config_paths())?;
@@ -334,6 +344,15 @@ fn docker_get(global: &GlobalArgs) -> Result<()> {
     let mut server = String::new();
     std::io::stdin().lock().read_line(&mut server)?;
     let server = server.trim();
+    // As for git: an explicit plain-http registry gets no token, unless it is this machine.
+    if let Some(host) = server
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .map(|_| &server[7..])
+        && !loopback(host.split('/').next().unwrap_or_default())
+    {
+        bail!("{DOCKER_NOT_FOUND}");
+    }
     let set = ConfigSet::load_valid(&global.config_paths())?;
     let Some(context) = set.context_for_host(HostMap::Registry, server)? else {
         bail!("{DOCKER_NOT_FOUND}");
@@ -353,6 +372,13 @@ fn docker_get(global: &GlobalArgs) -> Result<()> {
     Ok(())
 }
 
+/// Whether `host` (`name[:port]`) is this machine: a token never goes over plain http to
+/// another (core's rule for URLs).
+fn loopback(host: &str) -> bool {
+    url::Url::parse(&format!("http://{host}/"))
+        .is_ok_and(|url| tokenctl_core::base_url::is_loopback(&url))
+}
+
 fn docker_list(global: &GlobalArgs) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
     let listed: serde_json::Map<String, serde_json::Value> = set
@@ -367,4 +393,19 @@ fn docker_list(global: &GlobalArgs) -> Result<()> {
         .collect();
     println!("{}", serde_json::Value::Object(listed));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A quote PowerShell reads as `'` cannot end the literal (the security review's M5).
+    #[test]
+    fn powershell_doubles_every_single_quote_it_knows() {
+        let hostile = "x\u{2019}; New-Item PWNED; \u{2018}'\u{201A}\u{201B}y";
+        assert_eq!(
+            Shell::Powershell.export("T", hostile),
+            "$env:T = 'x\u{2019}\u{2019}; New-Item PWNED; \u{2018}\u{2018}''\u{201A}\u{201A}\u{201B}\u{201B}y'"
+        );
+    }
 }

@@ -162,7 +162,7 @@ fn setup(
                     backup_path(&path).display()
                 );
             }
-            std::fs::copy(&path, backup_path(&path))
+            tokenctl_core::fsutil::copy_to_backup(&path, &backup_path(&path))
                 .with_context(|| format!("cannot back up {}", path.display()))?;
             eprintln!(
                 "Replacing {}; the old kubeconfig is in {}.",
@@ -737,7 +737,7 @@ fn import(
         .map(|plan| Ok((plan.user.clone(), tokenctl_user(global, &plan.context)?)))
         .collect::<Result<_>>()?;
     edit_kubeconfig(&path, |root| {
-        std::fs::copy(&path, backup_path(&path))
+        tokenctl_core::fsutil::copy_to_backup(&path, &backup_path(&path))
             .with_context(|| format!("cannot back up {}", path.display()))?;
         for (name, user) in users {
             upsert(root, &path, "users", &name, "user", user)?;

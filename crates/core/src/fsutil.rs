@@ -68,6 +68,18 @@ pub fn write_user_file(path: &Path, contents: &[u8]) -> io::Result<()> {
     write_atomically(&real_path(path), contents)
 }
 
+/// Writes a file tokenctl makes in a person's directory (`.tokenctl`, a kubeconfig backup) as
+/// a new file renamed into place: a symbolic link planted there (a cloned repo can ship one)
+/// is replaced, never written through.
+pub fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    write_atomically(path, contents)
+}
+
+/// Copies a person's file to `backup` beside it (see [`replace_file`]).
+pub fn copy_to_backup(source: &Path, backup: &Path) -> io::Result<()> {
+    replace_file(backup, read_user_text(source)?.as_bytes())
+}
+
 /// Writes one of tokenctl's own files (a login, a marker, a cache entry) atomically: a 0600
 /// temporary file in the same directory, fsync, rename over the target, fsync of the
 /// directory. Readers see the old file or the new one, never a mix, and a crash leaves one of

@@ -609,7 +609,9 @@ pub async fn request_token(
     wire: &dyn TokenWire,
     request: &TokenRequest<'_>,
 ) -> Result<TokenSet, OAuthError> {
-    let reply = send_token_request(http, wire, request).await;
+    let reply = send_token_request(http, wire, request)
+        .await
+        .and_then(|tokens| checked_tokens(request.url, tokens));
     if let (
         Err(OAuthError::Provider { status: 404, .. } | OAuthError::Reply { status: 404, .. }),
         Some(older),
@@ -621,11 +623,55 @@ pub async fn request_token(
             fallback: None,
             ..*request
         };
-        let mut tokens = send_token_request(http, wire, &older_request).await?;
+        let mut tokens =
+            checked_tokens(older, send_token_request(http, wire, &older_request).await?)?;
         tokens.token_endpoint = Some(older.clone());
         return Ok(tokens);
     }
     reply
+}
+
+/// RFC 6750's `token68`: the characters a bearer token may have in an `Authorization` header
+/// (and so in a shell, git's credential protocol or a terminal, harmlessly).
+pub fn is_token68(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
+/// The tokens of a reply, refused when the access or ID token is not `token68`, or the refresh
+/// token has characters outside RFC 6749's VSCHAR (%x20-7E): a hostile provider's newlines or
+/// escape sequences never reach a shell, git or a terminal. The token is not shown.
+fn checked_tokens(url: &Url, tokens: TokenSet) -> Result<TokenSet, OAuthError> {
+    let refuse = |what: &str| OAuthError::Reply {
+        url: url.clone(),
+        status: 200,
+        what: format!("{what} (it is not shown)"),
+    };
+    if !is_token68(tokens.access_token.expose()) {
+        return Err(refuse(
+            "an access token with characters a bearer token may not have (RFC 6750 token68)",
+        ));
+    }
+    if tokens
+        .id_token
+        .as_ref()
+        .is_some_and(|id| !is_token68(id.expose()))
+    {
+        return Err(refuse("an ID token that is not a JWT's characters"));
+    }
+    if tokens
+        .refresh_token
+        .as_ref()
+        .is_some_and(|rt| !rt.expose().bytes().all(|b| (0x20..=0x7e).contains(&b)))
+    {
+        return Err(refuse(
+            "a refresh token with control or non-ASCII characters (RFC 6749 VSCHAR)",
+        ));
+    }
+    Ok(tokens)
 }
 
 async fn send_token_request(

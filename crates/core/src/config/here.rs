@@ -239,7 +239,8 @@ pub fn write_and_allow(dir: &Path, context: &str, allowed: &Path) -> std::io::Re
         "context: {}\n",
         serde_json::to_string(context).map_err(std::io::Error::other)?
     );
-    fsutil::write_user_file(&path, text.as_bytes())?;
+    // A `.tokenctl` link a cloned repo ships is replaced, never written through.
+    fsutil::replace_file(&path, text.as_bytes())?;
     let file = inspect(&path)
         .map_err(|reason| std::io::Error::other(format!("{}: {reason}", path.display())))?;
     allow(&file, allowed)?;
