@@ -185,27 +185,86 @@ fn link_error(path: &Path, err: io::Error) -> io::Error {
 }
 
 fn write_atomically(target: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    create_private_dir_all(&dir)?;
+    let mut temp = temp_beside(target)?;
+    temp.write_all(contents)?;
+    persist(temp, target)
+}
+
+/// A new 0600 file `.<name>.XXXX.tmp` in `target`'s directory (made 0700 if missing).
+fn temp_beside(target: &Path) -> io::Result<tempfile::NamedTempFile> {
     let file_name = target
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     let prefix = format!(".{file_name}.");
+    let dir = directory_of(target);
+    create_private_dir_all(&dir)?;
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(".tmp");
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
-    let mut temp = builder.tempfile_in(&dir)?;
-    temp.write_all(contents)?;
+    builder.tempfile_in(&dir)
+}
+
+/// Syncs `temp`, renames it over `target`, and syncs the directory: a crash leaves the old
+/// file or the new one.
+fn persist(temp: tempfile::NamedTempFile, target: &Path) -> io::Result<()> {
     temp.as_file().sync_all()?;
     temp.persist(target).map_err(|err| err.error)?;
     #[cfg(unix)]
-    File::open(&dir)?.sync_all()?;
+    File::open(directory_of(target))?.sync_all()?;
     Ok(())
+}
+
+fn directory_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Room set aside for a file before the action whose result it will hold (a refresh that
+/// spends the old refresh token): a temporary file of the size asked for, written out and
+/// synced beside the target. [`Reservation::commit`] writes into those blocks and renames it
+/// over the target, so a full disk shows before the action, not after it. (Copy-on-write file
+/// systems may still need new blocks: docs/hardening.md.)
+#[derive(Debug)]
+pub struct Reservation {
+    temp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+/// Reserves `size` bytes for a new `target`, one of tokenctl's own files (see
+/// [`write_own_file`]).
+pub fn reserve(target: &Path, size: u64) -> io::Result<Reservation> {
+    refuse_links(target)?;
+    let mut temp = temp_beside(target)?;
+    let zeros = vec![0u8; 64 * 1024];
+    let mut left = size;
+    while left > 0 {
+        let chunk = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
+        temp.write_all(&zeros[..chunk])?;
+        left -= chunk as u64;
+    }
+    temp.as_file().sync_all()?;
+    Ok(Reservation {
+        temp,
+        target: target.to_path_buf(),
+    })
+}
+
+impl Reservation {
+    /// Writes `contents` into the reserved room, then renames it over the target (as
+    /// [`write_own_file`] does).
+    pub fn commit(mut self, contents: &[u8]) -> io::Result<()> {
+        use std::io::Seek;
+        let file = self.temp.as_file_mut();
+        file.seek(io::SeekFrom::Start(0))?;
+        file.write_all(contents)?;
+        file.set_len(contents.len() as u64)?;
+        refuse_links(&self.target)?;
+        persist(self.temp, &self.target)
+    }
 }
 
 /// An exclusive advisory lock held on `<path>.lock`; released on drop.

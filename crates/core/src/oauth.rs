@@ -631,6 +631,10 @@ pub async fn request_token(
     reply
 }
 
+/// The most a reply's tokens may hold together (Entra ID's with 200 groups are about 10 KiB): a
+/// login's file then grows by less than the room set aside before a refresh.
+pub const MAX_TOKENS_BYTES: usize = 60 * 1024;
+
 /// RFC 6750's `token68`: the characters a bearer token may have in an `Authorization` header
 /// (and so in a shell, git's credential protocol or a terminal, harmlessly).
 pub fn is_token68(token: &str) -> bool {
@@ -650,6 +654,20 @@ fn checked_tokens(url: &Url, tokens: TokenSet) -> Result<TokenSet, OAuthError> {
         status: 200,
         what: format!("{what} (it is not shown)"),
     };
+    let size: usize = [
+        Some(&tokens.access_token),
+        tokens.id_token.as_ref(),
+        tokens.refresh_token.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|token| token.expose().len())
+    .sum();
+    if size > MAX_TOKENS_BYTES {
+        return Err(refuse(&format!(
+            "tokens of {size} bytes together, more than the {MAX_TOKENS_BYTES} a login keeps"
+        )));
+    }
     if !is_token68(tokens.access_token.expose()) {
         return Err(refuse(
             "an access token with characters a bearer token may not have (RFC 6750 token68)",

@@ -835,6 +835,11 @@ impl<A: Authority> Logins<A> {
             Some(login) => locked.refresh_token(login)?,
             None => None,
         };
+        // Room for what the refresh brings, set aside before it spends the refresh token.
+        let mut room = match (&current, &refresh_token) {
+            (Some(_), Some(_)) => Some(locked.reserve()?),
+            _ => None,
+        };
         let minted = match (&current, refresh_token) {
             (Some(login), Some(token)) => match self
                 .renew(
@@ -884,7 +889,12 @@ impl<A: Authority> Logins<A> {
                             refresh_token: Some(token),
                             client_secret: None,
                         };
-                        locked.save(&mut login.clone(), secrets, kept_keyring(login))?;
+                        locked.save_in(
+                            room.take(),
+                            &mut login.clone(),
+                            secrets,
+                            kept_keyring(login),
+                        )?;
                     }
                     return Err(SessionError::Unusable(format!(
                         "the refresh for context {:?} returned an ID token that failed a check: {reason}; its tokens were not used (the stored tokens are unchanged; a new refresh token is kept)",
@@ -985,7 +995,7 @@ impl<A: Authority> Logins<A> {
             None => self.store.keyring_for_new()?,
         };
         let rotated = renewed && secrets.refresh_token.is_some();
-        if let Err(err) = locked.save(&mut next, secrets, keyring) {
+        if let Err(err) = locked.save_in(room.take(), &mut next, secrets, keyring) {
             return Err(match (rotated, keyring) {
                 (false, _) => err.into(),
                 // The keyring took the new refresh token before the file failed: the next

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{CredentialStore, TokenKind};
-use crate::fsutil::{LockGuard, write_own_file};
+use crate::fsutil::{LockGuard, Reservation, write_own_file};
 use crate::os_keyring::{Backend, Keyring, KeyringError};
 use crate::provider::Flow;
 use crate::secret::Secret;
@@ -37,6 +37,10 @@ enum Marker {
 /// A token counts as valid while its expiry is more than this far ahead: the time a request
 /// that carries it takes, and some clock skew.
 pub const VALID_MARGIN: Duration = Duration::from_secs(30);
+
+/// The room set aside for a login's file before a refresh, beyond its size: the new tokens
+/// ([`crate::oauth::MAX_TOKENS_BYTES`]) and their JSON.
+pub const TOKEN_ROOM: u64 = 64 * 1024;
 
 /// The longest claims challenge kept (Entra ID's are a few hundred bytes).
 const MAX_CLAIMS: usize = 8 * 1024;
@@ -225,6 +229,11 @@ pub enum StoreError {
     Damaged { path: PathBuf, reason: String },
     #[error("{path}: cannot save the login: {source}", path = .path.display())]
     Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: no room to save the renewed login ({source}): make room; the refresh was not sent, and the login is as it was", path = .path.display())]
+    NoRoom {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -533,11 +542,31 @@ impl Locked<'_> {
         }
     }
 
+    /// Sets room aside for the login's next save, before a refresh spends its refresh token:
+    /// its file's size and [`TOKEN_ROOM`] more. A full disk stops here, with nothing spent.
+    pub fn reserve(&self) -> Result<Reservation, StoreError> {
+        let path = self.path();
+        let now = std::fs::symlink_metadata(&path).map_or(0, |meta| meta.len());
+        crate::fsutil::reserve(&path, now.saturating_add(TOKEN_ROOM))
+            .map_err(|source| StoreError::NoRoom { path, source })
+    }
+
     /// Saves a login with its new secrets: into `keyring` when given (keyring entries first, so
     /// a rotated refresh token is never lost), else into the file. A secret not given stays as
     /// `login` says. Clears a removal marker.
     pub fn save(
         &self,
+        login: &mut StoredLogin,
+        secrets: Secrets,
+        keyring: Option<Keyring>,
+    ) -> Result<PathBuf, StoreError> {
+        self.save_in(None, login, secrets, keyring)
+    }
+
+    /// [`Locked::save`], into the room `reserved` set aside when given.
+    pub fn save_in(
+        &self,
+        reserved: Option<Reservation>,
         login: &mut StoredLogin,
         secrets: Secrets,
         keyring: Option<Keyring>,
@@ -554,7 +583,11 @@ impl Locked<'_> {
             path: path.clone(),
             source: std::io::Error::other(err),
         })?;
-        write_own_file(&path, &text).map_err(|source| StoreError::Write {
+        match reserved {
+            Some(room) => room.commit(&text),
+            None => write_own_file(&path, &text),
+        }
+        .map_err(|source| StoreError::Write {
             path: path.clone(),
             source,
         })?;
