@@ -891,7 +891,7 @@ fn alias_expansion_is_refused_before_it_happens() {
         .fails_with(1)
         .to_owned();
     let expected = format!(
-        "{}:5:1: aliases expand the document beyond 42260 nodes (10 times its own 4226)",
+        "{}:7:1: aliases expand this file past 1048576 bytes (at most 10 times its own 18176 bytes",
         sandbox.config.display()
     );
     assert!(stderr.contains(&expected), "{expected}\n{stderr}");
@@ -913,7 +913,7 @@ fn alias_expansion_is_refused_before_it_happens() {
         .to_owned();
     assert!(
         stderr.contains(&format!(
-            "{}:5: aliases expand the document",
+            "{}:7: aliases expand this file past",
             kubeconfig.display()
         )),
         "{stderr}"

@@ -1,50 +1,67 @@
-//! A bound on alias expansion in the YAML files people edit (the contexts file, a kubeconfig),
-//! checked on the parser's events before serde expands anything: a few KB of nested aliases
-//! ("billion laughs") would otherwise grow into gigabytes of memory and parse cache.
+//! A bound on alias expansion in the YAML files people edit (the contexts file, a kubeconfig,
+//! `.tokenctl`), checked on the parser's events before serde expands anything: a few KB of
+//! nested aliases ("billion laughs") would otherwise grow into gigabytes of memory and parse
+//! cache.
 
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, Parser};
 
-/// How many times its own nodes a document may grow through aliases.
+/// How many times its own size a file may grow through aliases.
 const MAX_GROWTH: u64 = 10;
 
-/// Below this many nodes after expansion, any use of aliases is fine (small files with a few
+/// Up to this many bytes after expansion, any use of aliases is fine (small files with a few
 /// shared blocks).
-const FLOOR: u64 = 10_000;
+const FLOOR: u64 = 1 << 20;
 
-/// Refuses a document whose aliases expand it beyond [`MAX_GROWTH`] times its own nodes: the
-/// error gives the line of the alias that crossed the bound. A document the event parser cannot
-/// read passes; serde reports it with its own words.
+/// What a collection adds to the expanded document besides its items (brackets, a separator).
+const COLLECTION_BYTES: u64 = 2;
+/// What a scalar adds besides its text (quotes or a separator).
+const SCALAR_BYTES: u64 = 2;
+
+/// The most bytes a file of `len` bytes may expand to: max(1 MiB, 10 times its size).
+pub fn bound(len: usize) -> u64 {
+    (len as u64).saturating_mul(MAX_GROWTH).max(FLOOR)
+}
+
+/// Refuses a file whose aliases expand it past [`bound`] bytes (its scalars' text and a few
+/// bytes of structure per node, as the parsed document and its cache hold them): the error
+/// gives the line of the alias that crossed it. A file with aliases that this checker cannot
+/// read is refused too, at the line it stops at: another parser might read and expand it, so
+/// the check never fails open.
 pub fn check(text: &str) -> Result<(), (usize, String)> {
     // No alias, no expansion: the common case costs one scan.
     if !text.contains('*') {
         return Ok(());
     }
-    let Some(own) = count_nodes(text) else {
-        return Ok(());
-    };
-    let bound = own.saturating_mul(MAX_GROWTH).max(FLOOR);
+    let bound = bound(text.len());
+    // Each anchor's expanded size.
     let mut sizes: HashMap<usize, u64> = HashMap::new();
     // Each open collection: its anchor (0: none) and its expanded size so far.
     let mut open: Vec<(usize, u64)> = Vec::new();
     let mut expanded: u64 = 0;
     let mut parser = Parser::new_from_str(text);
     loop {
-        let Ok((event, mark)) = parser.next_token() else {
-            return Ok(());
-        };
+        let (event, mark) = parser.next_token().map_err(|err| {
+            (
+                err.marker().line(),
+                format!(
+                    "this file uses aliases, and the check that bounds them cannot read it here ({err}); write it without aliases, or in plainer YAML (no tab after a colon, say)"
+                ),
+            )
+        })?;
         let grown = match event {
             Event::StreamEnd => return Ok(()),
-            Event::Scalar(_, _, anchor, _) => {
+            Event::Scalar(value, _, anchor, _) => {
+                let size = (value.len() as u64).saturating_add(SCALAR_BYTES);
                 if anchor != 0 {
-                    sizes.insert(anchor, 1);
+                    sizes.insert(anchor, size);
                 }
-                1
+                size
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                open.push((anchor, 1));
-                expanded = expanded.saturating_add(1);
+                open.push((anchor, COLLECTION_BYTES));
+                expanded = expanded.saturating_add(COLLECTION_BYTES);
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -59,39 +76,21 @@ pub fn check(text: &str) -> Result<(), (usize, String)> {
                 }
                 continue;
             }
-            Event::Alias(anchor) => {
-                let size = sizes.get(&anchor).copied().unwrap_or(0);
-                if expanded.saturating_add(size) > bound {
-                    return Err((
-                        mark.line(),
-                        format!(
-                            "aliases expand the document beyond {bound} nodes ({MAX_GROWTH} times its own {own}); refusing to read it"
-                        ),
-                    ));
-                }
-                size
-            }
+            Event::Alias(anchor) => sizes.get(&anchor).copied().unwrap_or(0),
             _ => continue,
         };
         expanded = expanded.saturating_add(grown);
+        if expanded > bound {
+            return Err((
+                mark.line(),
+                format!(
+                    "aliases expand this file past {bound} bytes (at most {MAX_GROWTH} times its own {} bytes, or 1 MiB); refusing to read it",
+                    text.len()
+                ),
+            ));
+        }
         if let Some((_, parent)) = open.last_mut() {
             *parent = parent.saturating_add(grown);
-        }
-    }
-}
-
-/// The document's own nodes (scalars, collections, aliases), `None` when it does not parse.
-fn count_nodes(text: &str) -> Option<u64> {
-    let mut parser = Parser::new_from_str(text);
-    let mut nodes: u64 = 0;
-    loop {
-        match parser.next_token().ok()?.0 {
-            Event::StreamEnd => return Some(nodes),
-            Event::Scalar(..)
-            | Event::SequenceStart(..)
-            | Event::MappingStart(..)
-            | Event::Alias(_) => nodes = nodes.saturating_add(1),
-            _ => {}
         }
     }
 }
@@ -114,11 +113,35 @@ mod tests {
     #[test]
     fn nested_aliases_are_refused_at_the_line_that_crosses_the_bound() {
         let (line, message) = check(&laughs(9)).unwrap_err();
-        assert_eq!(line, 5, "{message}");
+        assert_eq!(line, 7, "{message}");
         assert!(
-            message.contains("aliases expand the document beyond 10000 nodes"),
+            message.contains("aliases expand this file past 1048576 bytes"),
             "{message}"
         );
+    }
+
+    /// Few nodes, many bytes (the security review's M6): long scalars repeated by aliases.
+    #[test]
+    fn the_bound_counts_bytes_not_nodes() {
+        let long = "x".repeat(20_000);
+        let row = vec!["*a"; 100].join(", ");
+        let text = format!("a: &a {long}\nb: [{row}]\n");
+        let (line, message) = check(&text).unwrap_err();
+        assert_eq!(line, 2, "{message}");
+        assert!(message.contains("past 1048576 bytes"), "{message}");
+    }
+
+    /// A file with aliases that this parser cannot read is refused, never passed to another
+    /// parser that reads and expands it (the security review's M7: a tab after a colon).
+    #[test]
+    fn a_file_with_aliases_the_check_cannot_read_is_refused() {
+        let text = format!("{}zz:\t1\n", laughs(9));
+        let (line, message) = check(&text).unwrap_err();
+        assert!(
+            message.contains("cannot read it here") || message.contains("past"),
+            "{line}: {message}"
+        );
+        assert!(check("a: &a [x]\nb: *a\nzz:\t1\n").is_err());
     }
 
     #[test]
@@ -127,6 +150,9 @@ mod tests {
         let shared = "base: &base {kind: keycloak, realm: r}\nproviders:\n  - {<<: *base, name: a}\n  - {<<: *base, name: b}\n";
         assert!(check(shared).is_ok());
         assert!(check("contexts: [{name: '*'}]\n").is_ok());
-        assert!(check("not: [closed\n").is_ok(), "serde reports it");
+        assert!(
+            check("not: [closed\n").is_ok(),
+            "no alias: serde reports it"
+        );
     }
 }
