@@ -217,9 +217,47 @@ fn what_could_abuse_the_token_is_refused() {
     let (status, body) = get(&proxy, "/whoami", "Authorization: Bearer someone-elses\r\n");
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("Authorization"), "{body}");
-    // kubectl's defaults: no exec, no attach.
+    // kubectl's defaults: no exec, no attach; nor by a path that changes on the way, or that
+    // the cluster decodes into one (the security review's M1).
     let (status, _) = get(&proxy, "/api/v1/namespaces/default/pods/web/exec", "");
     assert_eq!(status, 403);
+    for (path, wanted) in [
+        ("/./api/v1/namespaces/default/pods/web/exec", 400),
+        ("/x/../api/v1/namespaces/default/pods/web/exec", 400),
+        ("/%2e/api/v1/namespaces/default/pods/web/exec", 400),
+        ("/../../whoami", 400),
+        ("/api/v1/namespaces/default/pods/web/%65xec", 403),
+        ("/api/v1/namespaces/default/pods/web%2Fexec", 403),
+    ] {
+        let (status, body) = get(&proxy, path, "");
+        assert_eq!(status, wanted, "{path}: {body}");
+    }
+    // A target the proxy cannot judge (RFC 9112 §3.2; the review's L7).
+    for head in [
+        format!(
+            "GET /whoami HTTP/1.1\r\nHost: {at}\r\nHost: {at}\r\nConnection: close\r\n\r\n",
+            at = proxy.at
+        ),
+        format!(
+            "GET http://attacker.example/whoami HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            proxy.at
+        ),
+        "GET /whoami HTTP/1.1\r\nHost: [::1]attacker.example\r\nConnection: close\r\n\r\n"
+            .to_owned(),
+    ] {
+        let (status, body) = request(TcpStream::connect(&proxy.at).unwrap(), &head);
+        assert!(status == 400 || status == 403, "{head:?}: {status} {body}");
+    }
+    let not_text = b"GET http://localhost/whoami HTTP/1.1\r\nHost: evil\xff.example\r\nConnection: close\r\n\r\n";
+    let mut stream = TcpStream::connect(&proxy.at).unwrap();
+    stream.write_all(not_text).unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    assert!(
+        reply.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
     assert_eq!(seen(), 0, "nothing refused reached the cluster");
     // The proxy's own origin is fine.
     let origin = format!("Origin: http://{}\r\n", proxy.at);

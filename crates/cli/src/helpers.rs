@@ -146,6 +146,9 @@ pub fn exec(global: &GlobalArgs, args: ExecArgs) -> Result<u8> {
         .map(std::path::PathBuf::from)
         .filter(|dir| dir.is_absolute() && dir.is_dir())
         .unwrap_or_else(std::env::temp_dir);
+    // A link there is the person's (macOS's /tmp), not one planted in tokenctl's own
+    // directories: the token file goes where it leads.
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     // Created 0600 and removed when this returns.
     let file = tempfile::Builder::new()
         .prefix("tokenctl-token-")

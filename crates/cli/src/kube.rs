@@ -246,7 +246,9 @@ fn tokenctl_user(global: &GlobalArgs, context: &str) -> Result<Mapping> {
     exec.insert(
         "installHint".into(),
         format!(
-            "tokenctl provides this user's tokens, and is not at {command}. If it is installed elsewhere, run `tokenctl --context {context} kubeconfig setup` again so that the kubeconfig names where; else install it from its sources with `cargo install --path crates/cli`. Then run `tokenctl --context {context} auth login`"
+            "tokenctl provides this user's tokens, and is not at {command}. If it is installed elsewhere, run `{}` again so that the kubeconfig names where; else install it from its sources with `cargo install --path crates/cli`. Then run `{}`",
+            tokenctl_core::logins::run_in(context, "kubeconfig setup"),
+            tokenctl_core::logins::run_in(context, "auth login"),
         )
         .into(),
     );
@@ -428,6 +430,24 @@ fn retain(root: &mut Mapping, section: &str, keep: impl Fn(&str) -> bool) {
     if let Some(list) = root.get_mut(section).and_then(Value::as_sequence_mut) {
         list.retain(|e| e.get("name").and_then(Value::as_str).is_none_or(&keep));
     }
+}
+
+/// A kubelogin option as shown: neutralised for the terminal, and the value of one that names
+/// a password, secret or token replaced by `…` (it would end in scrollback and CI logs).
+fn shown_option(option: &str) -> String {
+    let (name, value) = option.split_once('=').unwrap_or((option, ""));
+    let lower = name.to_ascii_lowercase();
+    let secret = ["password", "secret", "token"]
+        .iter()
+        .any(|word| lower.contains(word))
+        && !value.is_empty()
+        && !lower.contains("cache");
+    let shown = if secret {
+        format!("{name}=…")
+    } else {
+        option.to_owned()
+    };
+    tokenctl_core::text::printable(&shown).into_owned()
 }
 
 /// `<kubeconfig>.tokenctl-backup`, where `--force` keeps the file it replaces entries of.
@@ -618,7 +638,7 @@ fn import(
                 problems.join("; ")
             );
             for option in &imported.unmapped {
-                eprintln!("  not mapped: {option}");
+                eprintln!("  not mapped: {}", shown_option(option));
             }
             continue;
         }
@@ -682,7 +702,7 @@ fn import(
             plan.imported.cluster_token.as_str()
         );
         for option in &plan.imported.unmapped {
-            eprintln!("  not mapped: {option}");
+            eprintln!("  not mapped: {}", shown_option(option));
         }
     }
     if dry_run {
@@ -777,4 +797,29 @@ fn tokenctl_cluster(kube: &Mapping, kubeconfig: &Path) -> Mapping {
         cluster.insert(key.into(), value);
     }
     cluster
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hostile kubeconfig's options reach the terminal neutralised, and secrets do not reach
+    /// it at all (the security review's L4).
+    #[test]
+    fn unmapped_options_are_neutralised_and_secrets_hidden() {
+        assert_eq!(
+            shown_option("--password=hunter2-KUBE-PASSWORD"),
+            "--password=…"
+        );
+        assert_eq!(shown_option("--client-secret=s3cret"), "--client-secret=…");
+        assert_eq!(
+            shown_option("--token-cache-dir=/tmp/kubelogin-cache"),
+            "--token-cache-dir=/tmp/kubelogin-cache"
+        );
+        let forged = shown_option("--x=\u{1b}]0;OWNED\u{7}\u{1b}[2J\rnot mapped: nothing");
+        assert!(
+            !forged.contains('\u{1b}') && !forged.contains('\r'),
+            "{forged:?}"
+        );
+    }
 }

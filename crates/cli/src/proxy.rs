@@ -70,16 +70,55 @@ fn regexes(flag: &str, text: &str) -> Result<Vec<Regex>> {
         .collect()
 }
 
-/// The host of a `Host` header or an origin's authority, without its port.
+/// The host of a `Host` header or an origin's authority, without its port; `[::1]junk` keeps
+/// its junk, so that no pattern accepts it.
 fn host_part(authority: &str) -> &str {
     if authority.starts_with('[') {
-        return authority
-            .split_once(']')
-            .map_or(authority, |(host, _)| &authority[..=host.len()]);
+        return match authority.split_once(']') {
+            Some((host, rest)) if rest.is_empty() || rest.starts_with(':') => {
+                &authority[..=host.len()]
+            }
+            _ => authority,
+        };
     }
     authority
         .rsplit_once(':')
         .map_or(authority, |(host, _)| host)
+}
+
+/// Why a request's target is not one the proxy can judge (RFC 9112 §3.2): two `Host` headers,
+/// one that is not text, or an absolute-form target whose authority is another host.
+fn ambiguous_target(request: &Request<Incoming>) -> Option<&'static str> {
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Some("two Host headers");
+    }
+    let host = match host.map(|value| value.to_str()) {
+        Some(Ok(host)) => Some(host),
+        Some(Err(_)) => return Some("a Host header that is not text"),
+        None => None,
+    };
+    match (request.uri().authority(), host) {
+        (Some(authority), Some(host)) if !authority.as_str().eq_ignore_ascii_case(host) => {
+            Some("a target whose authority is not its Host")
+        }
+        _ => None,
+    }
+}
+
+/// A request path as the cluster will read it: percent-decoded. `None` when it has
+/// dot-segments (`/./`, `/../`, also encoded), which would change it on the way (and `..` could
+/// leave the cluster server's own base path).
+fn decoded_path(path: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned();
+    let dotted = decoded
+        .split('/')
+        .chain(path.split('/'))
+        .any(|segment| segment == "." || segment == "..");
+    (!dotted).then_some(decoded)
 }
 
 impl Rules {
@@ -92,6 +131,9 @@ impl Rules {
 
     /// Why a request is refused, with the status to answer; `None`: it may go on.
     fn refusal(&self, request: &Request<Incoming>) -> Option<(StatusCode, String)> {
+        if let Some(why) = ambiguous_target(request) {
+            return Some((StatusCode::BAD_REQUEST, format!("{why} is refused")));
+        }
         let headers = request.headers();
         let host = headers
             .get(header::HOST)
@@ -134,10 +176,16 @@ impl Rules {
             ));
         }
         let path = request.uri().path();
+        let Some(decoded) = decoded_path(path) else {
+            return Some((
+                StatusCode::BAD_REQUEST,
+                format!("path {path} has dot-segments, which would change it on the way: refused"),
+            ));
+        };
         if self
             .reject_paths
             .iter()
-            .any(|pattern| pattern.is_match(path))
+            .any(|pattern| pattern.is_match(path) || pattern.is_match(&decoded))
         {
             return Some((
                 StatusCode::FORBIDDEN,

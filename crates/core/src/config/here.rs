@@ -88,35 +88,41 @@ pub fn undefined(name: &str, files: super::FileList) -> super::ConfigError {
 }
 
 /// The nearest `.tokenctl` from `start` upwards, stopping after `home` and at a filesystem
-/// boundary (as git's discovery does): a few `stat`s.
+/// boundary (as git's discovery does): a few `stat`s. Home is known by its device and inode, so
+/// a `$HOME` reached through a link (`/home` linked to `/data/home`) still stops the search.
 pub fn find_from(start: &Path, home: Option<&Path>) -> Option<PathBuf> {
-    let device = device_of(start)?;
+    let (device, _) = identity_of(start)?;
+    let home = home.and_then(identity_of);
     let mut dir = start;
     loop {
         let candidate = dir.join(FILE_NAME);
         if std::fs::symlink_metadata(&candidate).is_ok() {
             return Some(candidate);
         }
-        if Some(dir) == home {
+        let here = identity_of(dir)?;
+        if Some(here) == home {
             return None;
         }
         let parent = dir.parent()?;
-        if device_of(parent)? != device {
+        if identity_of(parent)?.0 != device {
             return None;
         }
         dir = parent;
     }
 }
 
+/// A directory's device and inode, through links.
 #[cfg(unix)]
-fn device_of(dir: &Path) -> Option<u64> {
+fn identity_of(dir: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(dir).ok().map(|meta| meta.dev())
+    std::fs::metadata(dir)
+        .ok()
+        .map(|meta| (meta.dev(), meta.ino()))
 }
 
 #[cfg(not(unix))]
-fn device_of(dir: &Path) -> Option<u64> {
-    std::fs::metadata(dir).ok().map(|_| 0)
+fn identity_of(dir: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(dir).ok().map(|_| (0, 0))
 }
 
 /// Where allowed files are recorded: one small file per allowed path.
@@ -135,12 +141,18 @@ pub struct DirFile {
 /// Reads and checks a `.tokenctl` (owner, mode, syntax), without asking whether it is allowed.
 /// The error is the reason it cannot count, in a few words.
 pub fn inspect(path: &Path) -> Result<DirFile, String> {
-    let file = File::open(path).map_err(|err| format!("cannot be read: {err}"))?;
+    // Its type before anything opens it: a FIFO would hang the open, a device could act on
+    // it; a link is not the file tokenctl writes.
+    let seen = std::fs::symlink_metadata(path).map_err(|err| format!("cannot be read: {err}"))?;
+    if !seen.is_file() {
+        return Err("is not a regular file".to_owned());
+    }
+    let file = open_no_wait(path).map_err(|err| format!("cannot be read: {err}"))?;
     let meta = file
         .metadata()
         .map_err(|err| format!("cannot be read: {err}"))?;
-    if !meta.is_file() {
-        return Err("is not a regular file".to_owned());
+    if !meta.is_file() || !same_file(&seen, &meta) {
+        return Err("changed while it was read".to_owned());
     }
     #[cfg(unix)]
     {
@@ -170,6 +182,29 @@ pub fn inspect(path: &Path) -> Result<DirFile, String> {
         text,
         context,
     })
+}
+
+/// Opens without following a link, without waiting on a FIFO and without taking a terminal.
+fn open_no_wait(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY,
+    );
+    options.open(path)
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// `context: NAME`, and nothing else.
@@ -290,6 +325,31 @@ mod tests {
         write(&root.path().join(".tokenctl"), "context: dev\n");
         assert_eq!(find_from(&deep, Some(&home)), None);
         assert_eq!(find_from(&deep, None), Some(root.path().join(".tokenctl")));
+        // A `$HOME` reached through a link stops the search too (the security review's L10).
+        #[cfg(unix)]
+        {
+            let linked = root.path().join("home-link");
+            std::os::unix::fs::symlink(&home, &linked).unwrap();
+            assert_eq!(find_from(&deep, Some(&linked)), None);
+        }
+    }
+
+    /// A FIFO (or a link) named `.tokenctl` is refused before anything opens it: nothing hangs
+    /// (the security review's L1).
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_link_is_not_opened() {
+        let root = tempfile::tempdir().unwrap();
+        let fifo = root.path().join(".tokenctl");
+        let path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        assert_eq!(inspect(&fifo).unwrap_err(), "is not a regular file");
+        std::fs::remove_file(&fifo).unwrap();
+        let target = root.path().join("elsewhere");
+        write(&target, "context: dev\n");
+        std::os::unix::fs::symlink(&target, &fifo).unwrap();
+        assert_eq!(inspect(&fifo).unwrap_err(), "is not a regular file");
     }
 
     #[test]
