@@ -154,6 +154,16 @@ impl Rules {
                 ));
             }
         }
+        // A browser names the site a request comes from, Origin or not (an <img>, a <script>,
+        // a no-cors fetch carry none): another site's is refused.
+        if let Some(site) = headers.get("sec-fetch-site")
+            && !matches!(site.to_str(), Ok("same-origin" | "none"))
+        {
+            return Some((
+                StatusCode::FORBIDDEN,
+                "requests from another site are refused: no web page may use this proxy".into(),
+            ));
+        }
         if let Some(origin) = headers.get(header::ORIGIN) {
             let same = origin
                 .to_str()
@@ -273,7 +283,21 @@ struct Proxy {
 }
 
 impl Proxy {
+    /// [`Proxy::forward`], and what any page the cluster serves may do in the proxy's origin:
+    /// nothing (a sandbox without scripts, forms or same-origin rights).
     async fn handle(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, Infallible> {
+        let mut response = self.forward(request).await?;
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox"),
+        );
+        Ok(response)
+    }
+
+    async fn forward(
         self: Arc<Self>,
         mut request: Request<Incoming>,
     ) -> Result<Response<Body>, Infallible> {
@@ -402,7 +426,8 @@ pub fn run(args: ProxyArgs, global: &GlobalArgs) -> Result<()> {
         match &args.unix_socket {
             Some(path) => {
                 let listener = bind_unix(path)?;
-                let accept = || async { listener.accept().await.map(|(stream, _)| stream) };
+                // Only this user can reach the socket (see bind_unix).
+                let accept = || async { listener.accept().await.map(|(stream, _)| (stream, None)) };
                 serve(proxy(rules), &path.display().to_string(), accept).await;
                 let _ = std::fs::remove_file(path);
             }
@@ -413,7 +438,14 @@ pub fn run(args: ProxyArgs, global: &GlobalArgs) -> Result<()> {
                     .with_context(|| format!("cannot listen on {address}"))?;
                 let bound = listener.local_addr()?;
                 rules.port = Some(bound.port());
-                let accept = || async { listener.accept().await.map(|(stream, _)| stream) };
+                let accept = || async {
+                    let (stream, peer) = listener.accept().await?;
+                    let foreign = stream
+                        .local_addr()
+                        .ok()
+                        .and_then(|local| other_users_uid(local, peer));
+                    Ok((stream, foreign))
+                };
                 serve(proxy(rules), &bound.to_string(), accept).await;
             }
         }
@@ -449,32 +481,166 @@ fn bind_unix(path: &std::path::Path) -> Result<tokio::net::UnixListener> {
 async fn serve<S, F, A>(proxy: Arc<Proxy>, at: &str, accept: A)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    F: std::future::Future<Output = std::io::Result<S>>,
+    F: std::future::Future<Output = std::io::Result<(S, Option<u32>)>>,
     A: Fn() -> F,
 {
     eprintln!(
         "Starting to serve on {at} (context {:?})",
         proxy.session.context()
     );
+    let mut connections = Connections::new();
+    let mut warned: Option<tokio::time::Instant> = None;
     loop {
-        let stream = tokio::select! {
+        let (stream, foreign) = tokio::select! {
             accepted = accept() => match accepted {
-                Ok(stream) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
-                    tracing::warn!("accept: {err}");
+                    // Out of descriptors (EMFILE): wait for some to close, and say so at most
+                    // once a minute instead of spinning.
+                    if warned.is_none_or(|at| at.elapsed() > std::time::Duration::from_secs(60)) {
+                        tracing::warn!("accept: {err}");
+                        warned = Some(tokio::time::Instant::now());
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     continue;
                 }
             },
             _ = tokio::signal::ctrl_c() => return,
         };
         let proxy = proxy.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| proxy.clone().handle(request));
+        let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let started = reading.clone();
+        let connection = tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                started.store(false, std::sync::atomic::Ordering::Relaxed);
+                let proxy = proxy.clone();
+                async move {
+                    match foreign {
+                        Some(uid) => Ok(text(
+                            StatusCode::FORBIDDEN,
+                            &format!("tokenctl proxy serves only its own user, not uid {uid}"),
+                        )),
+                        None => proxy.handle(request).await,
+                    }
+                }
+            });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()
                 .await;
         });
+        connections.admit(connection.abort_handle(), reading);
+    }
+}
+
+/// The uid of another local user's process at the other end of a TCP connection, from the
+/// kernel's socket table (Linux's /proc/net/tcp and tcp6: the peer's socket is the entry whose
+/// local address is the peer and whose remote is ours). `None`: this user's, not local, or
+/// where the platform cannot tell (the README says to use --unix-socket there).
+fn other_users_uid(local: SocketAddr, peer: SocketAddr) -> Option<u32> {
+    if !cfg!(target_os = "linux") || !peer.ip().is_loopback() {
+        return None;
+    }
+    let table = match peer {
+        SocketAddr::V4(_) => "/proc/net/tcp",
+        SocketAddr::V6(_) => "/proc/net/tcp6",
+    };
+    let text = std::fs::read_to_string(table).ok()?;
+    let (want_local, want_remote) = (kernel_address(peer), kernel_address(local));
+    let uid = text.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(1) == Some(&want_local.as_str())
+            && fields.get(2) == Some(&want_remote.as_str()))
+        .then(|| fields.get(7)?.parse::<u32>().ok())
+        .flatten()
+    })?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    (uid != unsafe { libc::geteuid() }).then_some(uid)
+}
+
+/// An address as the kernel's socket table writes it: each 32-bit word of the IP in host
+/// order, in hex, then the port.
+fn kernel_address(address: SocketAddr) -> String {
+    let words: Vec<u8> = match address.ip() {
+        std::net::IpAddr::V4(ip) => ip.octets().to_vec(),
+        std::net::IpAddr::V6(ip) => ip.octets().to_vec(),
+    };
+    let ip: String = words
+        .chunks(4)
+        .map(|word| {
+            format!(
+                "{:08X}",
+                u32::from_ne_bytes([word[0], word[1], word[2], word[3]])
+            )
+        })
+        .collect();
+    format!("{ip}:{:04X}", address.port())
+}
+
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The most connections served at once: the soft open-file limit, raised to the hard one at
+/// start, less room for the proxy's own files and its connections to the cluster.
+fn connection_cap() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    // Each client connection may hold one to the cluster too.
+    usize::try_from(limit.rlim_cur / 2)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(32)
+        .clamp(16, 16_384)
+}
+
+/// The connections being served. Beyond the cap, the oldest one still reading its headers is
+/// dropped, so that idle sockets cannot lock real clients out.
+struct Connections {
+    cap: usize,
+    live:
+        std::collections::VecDeque<(tokio::task::AbortHandle, Arc<std::sync::atomic::AtomicBool>)>,
+}
+
+impl Connections {
+    fn new() -> Connections {
+        Connections {
+            cap: connection_cap(),
+            live: std::collections::VecDeque::new(),
+        }
+    }
+
+    fn admit(
+        &mut self,
+        connection: tokio::task::AbortHandle,
+        reading: Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        self.live.retain(|(task, _)| !task.is_finished());
+        if self.live.len() >= self.cap
+            && let Some(at) = self
+                .live
+                .iter()
+                .position(|(_, reading)| reading.load(std::sync::atomic::Ordering::Relaxed))
+            && let Some((idle, _)) = self.live.remove(at)
+        {
+            idle.abort();
+        }
+        self.live.push_back((connection, reading));
     }
 }
 
