@@ -161,8 +161,9 @@ fn a_file_nobody_allowed_is_ignored_with_one_line_until_allowed() {
     std::fs::write(repo.join(".tokenctl"), "context: team-b\n").unwrap();
     let path = repo.canonicalize().unwrap().join(".tokenctl");
 
-    let run = run_in(&sandbox, &repo, &["auth", "token"]);
-    assert_eq!(jwt_claims(run.ok().trim())["scope"], "platform:read");
+    // Listing says which context applies, with one line about the file…
+    let run = run_in(&sandbox, &repo, &["auth", "current-context"]);
+    assert_eq!(run.ok(), "other\n");
     let warnings: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(warnings.len(), 1, "{}", run.stderr);
     assert!(
@@ -171,6 +172,18 @@ fn a_file_nobody_allowed_is_ignored_with_one_line_until_allowed() {
         "{}",
         run.stderr
     );
+    // …but no token of current-context is handed out in the file's place (the security
+    // review's L5: a pinned directory whose file changed must not act on prod); --context says.
+    let run = run_in(&sandbox, &repo, &["auth", "token"]);
+    let stderr = run.fails_with(1);
+    assert!(
+        stderr.contains(&format!("{} does not count", path.display()))
+            && stderr.contains("tokenctl config allow")
+            && stderr.contains("--context"),
+        "{stderr}"
+    );
+    let run = run_in(&sandbox, &repo, &["--context", "other", "auth", "token"]);
+    assert_eq!(jwt_claims(run.ok().trim())["scope"], "platform:read");
 
     let allowed = run_in(&sandbox, &repo, &["config", "allow"]);
     allowed.ok();

@@ -182,6 +182,27 @@ pub struct Minted {
 const NO_ID_ON_REFRESH: &str =
     "the identity provider returns no ID token on refresh, so this one is not renewed";
 
+/// A `.tokenctl` that does not count (not allowed, changed since, others can write it) never
+/// lets a token of `current-context` be handed out in its place: in a directory pinned to dev,
+/// a changed file must not make a command act on prod. `--context` or `TOKENCTL_CONTEXT` says
+/// which.
+fn refuse_ignored_directory(wanted: Option<&str>) -> Result<(), SessionError> {
+    if wanted.is_some() {
+        return Ok(());
+    }
+    match crate::config::here::current() {
+        crate::config::here::Here::Ignored { path, reason } => {
+            let dir = path.parent().unwrap_or(path);
+            Err(SessionError::Unusable(format!(
+                "{} does not count ({reason}), so no context's token is handed out in its place: run `tokenctl config allow` in {}, or give --context",
+                path.display(),
+                dir.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// How a refresh ended.
 enum Refreshed {
     Minted(Box<Minted>),
@@ -754,6 +775,7 @@ impl<A: Authority> Logins<A> {
     /// need no person — acquired again; all under the login's lock, so that many processes
     /// cause one request. Returns the token to hand out (`want.handout`), with its login.
     pub async fn usable(&self, wanted: Option<&str>, want: Want) -> Result<Usable, SessionError> {
+        refuse_ignored_directory(wanted)?;
         let found = self.find(wanted)?;
         let kind = found.token_kind(want.handout);
         let seen = self.stored_or_adopted(&found).await?;
