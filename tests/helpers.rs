@@ -97,16 +97,33 @@ fn exec_passes_the_token_keeps_its_file_fresh_and_passes_the_exit_code() {
     let idp = Idp::start();
     let sandbox = machine(&idp);
     let script = "test \"$GH_TOKEN\" = \"$(cat \"$TOKENCTL_TOKEN_FILE\")\" || exit 99; \
-                  stat -c %a \"$TOKENCTL_TOKEN_FILE\"; echo \"$TOKENCTL_TOKEN_FILE\"; exit 7";
+                  stat -L -c %a \"$TOKENCTL_TOKEN_FILE\"; echo \"$TOKENCTL_TOKEN_FILE\"; exit 7";
     let run = sandbox.run(["exec", "--var", "GH_TOKEN", "--", "sh", "-c", script]);
     assert_eq!(run.code, 7, "the command's exit code: {}", run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines[0], "600", "{}", run.stdout);
-    assert!(
-        !std::path::Path::new(lines[1]).exists(),
-        "the token file is removed after: {}",
-        lines[1]
+    // A memory file the command inherits: nothing on a disk to remove.
+    assert!(lines[1].starts_with("/dev/fd/"), "{}", lines[1]);
+
+    // Even when tokenctl is killed (SIGKILL) while the command runs, no token file is left
+    // behind (the security review's L2); the command still reads its token.
+    let tmp = sandbox.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp_text = tmp.to_str().unwrap();
+    let killed = sandbox.run_env(
+        [
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "kill -9 $PPID; sleep 0.2; cut -c1-3 \"$TOKENCTL_TOKEN_FILE\"",
+        ],
+        &[("TMPDIR", tmp_text), ("XDG_RUNTIME_DIR", tmp_text)],
     );
+    assert_eq!(killed.code, -1, "tokenctl was killed: {}", killed.stderr);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{left:?}");
 
     // Tokens of 20 seconds: the file is rewritten before the token goes stale.
     let script = "first=$(cat \"$TOKENCTL_TOKEN_FILE\"); sleep 13; \

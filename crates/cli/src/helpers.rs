@@ -135,27 +135,17 @@ pub struct ExecArgs {
 
 /// `exec -- CMD ARGS…`: runs the command with a fresh token in `--var`, its expiry, and
 /// TOKENCTL_TOKEN_FILE, a 0600 file rewritten before the token goes stale while the command
-/// runs and removed after. The command's exit status is returned (128+N after signal N).
+/// runs, and gone after ([`TokenFile`]). The command's exit status is returned (128+N after
+/// signal N).
 pub fn exec(global: &GlobalArgs, args: ExecArgs) -> Result<u8> {
     let Usable { context, login, .. } = usable_login(global, Freshness::CLI, Handout::Access)?;
     let (program, rest) = args
         .command
         .split_first()
         .ok_or_else(|| anyhow!("no command given: tokenctl exec -- COMMAND [ARGS…]"))?;
-    let dir = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(std::path::PathBuf::from)
-        .filter(|dir| dir.is_absolute() && dir.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    // A link there is the person's (macOS's /tmp), not one planted in tokenctl's own
-    // directories: the token file goes where it leads.
-    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    // Created 0600 and removed when this returns.
-    let file = tempfile::Builder::new()
-        .prefix("tokenctl-token-")
-        .tempfile_in(&dir)
-        .map_err(|err| anyhow!("cannot create the token file in {}: {err}", dir.display()))?;
-    let path = file.path().to_path_buf();
-    write_token_file(&path, &login)?;
+    let file = std::sync::Arc::new(TokenFile::create()?);
+    let path = file.path();
+    file.write(&login)?;
     let mut command = std::process::Command::new(program);
     command
         .args(rest)
@@ -183,16 +173,93 @@ pub fn exec(global: &GlobalArgs, args: ExecArgs) -> Result<u8> {
             context: Some(context),
             ..global.clone()
         };
-        let path = path.clone();
-        std::thread::spawn(move || keep_fresh(&global, &path, login));
+        let file = file.clone();
+        std::thread::spawn(move || keep_fresh(&global, &file, login));
     }
     let status = child.wait()?;
     drop(file);
     Ok(exit_code(status))
 }
 
+/// Where `exec`'s command reads its token. On Linux a memory file (memfd) the command
+/// inherits and reads as `/dev/fd/N`: it is never on a disk, and ends with the last process
+/// that holds it, so no signal to tokenctl (SIGKILL included) leaves it behind. Elsewhere a
+/// 0600 temporary file, removed when tokenctl ends.
+enum TokenFile {
+    #[cfg(target_os = "linux")]
+    Memory(std::fs::File),
+    #[cfg(not(target_os = "linux"))]
+    Temporary(tempfile::NamedTempFile),
+}
+
+impl TokenFile {
+    #[cfg(target_os = "linux")]
+    fn create() -> Result<TokenFile> {
+        use std::os::fd::FromRawFd;
+        // No MFD_CLOEXEC: the command inherits it.
+        // SAFETY: a valid NUL-terminated name; the descriptor returned is owned by the File.
+        let fd = unsafe { libc::memfd_create(c"tokenctl-token".as_ptr(), 0) };
+        if fd < 0 {
+            return Err(anyhow!(
+                "cannot create the token file: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        // SAFETY: fd is a new descriptor nothing else owns.
+        let file = unsafe { std::fs::File::from_raw_fd(fd) };
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        Ok(TokenFile::Memory(file))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn create() -> Result<TokenFile> {
+        let dir = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(std::path::PathBuf::from)
+            .filter(|dir| dir.is_absolute() && dir.is_dir())
+            .unwrap_or_else(std::env::temp_dir);
+        // A link there is the person's (macOS's /tmp), not one planted in tokenctl's own
+        // directories: the token file goes where it leads.
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        let file = tempfile::Builder::new()
+            .prefix("tokenctl-token-")
+            .tempfile_in(&dir)
+            .map_err(|err| anyhow!("cannot create the token file in {}: {err}", dir.display()))?;
+        Ok(TokenFile::Temporary(file))
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        match self {
+            #[cfg(target_os = "linux")]
+            TokenFile::Memory(file) => {
+                format!("/dev/fd/{}", std::os::fd::AsRawFd::as_raw_fd(file)).into()
+            }
+            #[cfg(not(target_os = "linux"))]
+            TokenFile::Temporary(file) => file.path().to_path_buf(),
+        }
+    }
+
+    /// Puts the login's access token in the file: a memory file is rewritten in place (the new
+    /// token first, then the length), a temporary file replaced atomically.
+    fn write(&self, login: &StoredLogin) -> Result<()> {
+        let token = login.access_token.expose().as_bytes();
+        let written = match self {
+            #[cfg(target_os = "linux")]
+            TokenFile::Memory(file) => std::os::unix::fs::FileExt::write_all_at(file, token, 0)
+                .and_then(|()| file.set_len(token.len() as u64)),
+            #[cfg(not(target_os = "linux"))]
+            TokenFile::Temporary(file) => tokenctl_core::fsutil::write_own_file(file.path(), token),
+        };
+        written.map_err(|err| {
+            anyhow!(
+                "{}: cannot write the token file: {err}",
+                self.path().display()
+            )
+        })
+    }
+}
+
 /// Rewrites the token file whenever the token stops counting as fresh, until the process ends.
-fn keep_fresh(global: &GlobalArgs, path: &std::path::Path, mut login: StoredLogin) {
+fn keep_fresh(global: &GlobalArgs, file: &TokenFile, mut login: StoredLogin) {
     loop {
         let Some(at) = Freshness::CLI.renew_at(&login) else {
             return; // a token without an expiry never needs renewing
@@ -203,7 +270,7 @@ fn keep_fresh(global: &GlobalArgs, path: &std::path::Path, mut login: StoredLogi
         ));
         match usable_login(global, Freshness::CLI, Handout::Access) {
             Ok(Usable { login: fresh, .. }) => {
-                if let Err(err) = write_token_file(path, &fresh) {
+                if let Err(err) = file.write(&fresh) {
                     output::warnings(&[format!("{err:#}")]);
                 }
                 login = fresh;
@@ -214,11 +281,6 @@ fn keep_fresh(global: &GlobalArgs, path: &std::path::Path, mut login: StoredLogi
             }
         }
     }
-}
-
-fn write_token_file(path: &std::path::Path, login: &StoredLogin) -> Result<()> {
-    tokenctl_core::fsutil::write_own_file(path, login.access_token.expose().as_bytes())
-        .map_err(|err| anyhow!("{}: cannot write the token file: {err}", path.display()))
 }
 
 /// A child's exit status as a shell reports it.
