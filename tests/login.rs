@@ -134,9 +134,11 @@ fn a_wrong_client_secret_is_one_clear_line_and_stores_nothing() {
         .run(["--context", "svc", "auth", "token"])
         .fails_with(4)
         .to_owned();
+    // The missing variable first, and both ways out: `auth login` alone would fail the same
+    // way.
     assert!(
-        stderr.contains("not logged in to sso-svc")
-            && stderr.contains("tokenctl --context svc auth login"),
+        stderr.contains("SVC_SECRET is not set (client-secret-env names it): export it")
+            && stderr.contains("tokenctl --context svc auth login --client-secret-stdin"),
         "{stderr}"
     );
 
@@ -161,7 +163,8 @@ fn a_wrong_client_secret_is_one_clear_line_and_stores_nothing() {
 
     let run = sandbox.run_env(["--context", "svc", "auth", "login"], &[]);
     assert!(
-        run.fails_with(1).contains("SVC_SECRET, which is not set"),
+        run.fails_with(1)
+            .contains("SVC_SECRET is not set (client-secret-env names it): export it"),
         "{}",
         run.stderr
     );

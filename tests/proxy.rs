@@ -326,6 +326,14 @@ fn what_could_abuse_the_token_is_refused() {
         "{}",
         refused.stderr
     );
+    // A port another proxy holds: the way out is named.
+    let port = proxy.at.rsplit(':').next().unwrap();
+    let taken = world.sandbox.run(["proxy", "--port", port]);
+    assert!(
+        taken.fails_with(1).contains("the port is taken") && taken.stderr.contains("--port 0"),
+        "{}",
+        taken.stderr
+    );
 }
 
 #[cfg(unix)]

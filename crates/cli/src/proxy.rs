@@ -433,9 +433,17 @@ pub fn run(args: ProxyArgs, global: &GlobalArgs) -> Result<()> {
             }
             None => {
                 let address = SocketAddr::new(args.address, args.port);
-                let listener = tokio::net::TcpListener::bind(address)
-                    .await
-                    .with_context(|| format!("cannot listen on {address}"))?;
+                let listener = match tokio::net::TcpListener::bind(address).await {
+                    Ok(listener) => listener,
+                    Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => bail!(
+                        "cannot listen on {address}: the port is taken (another proxy?); give another with --port, or --port 0 for any free one"
+                    ),
+                    Err(err) => {
+                        return Err(
+                            anyhow::Error::from(err).context(format!("cannot listen on {address}"))
+                        );
+                    }
+                };
                 let bound = listener.local_addr()?;
                 rules.port = Some(bound.port());
                 let accept = || async {

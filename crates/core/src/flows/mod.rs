@@ -41,7 +41,7 @@ pub fn client_secret(
         return match std::env::var(var) {
             Ok(value) if !value.is_empty() => Ok(Some(Secret::new(value))),
             _ => Err(problem(format!(
-                "client-secret-env names {var}, which is not set in this environment"
+                "{var} is not set (client-secret-env names it): export it"
             ))),
         };
     }

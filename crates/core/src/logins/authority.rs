@@ -247,7 +247,7 @@ impl Authority for ProviderAuthority {
                 }
                 Ok(None) => {
                     return Err(AuthorityError::NoSecret(
-                        "no client secret: set client-secret-env or client-secret-file, or give it once with --client-secret-stdin (or client-key-file for private_key_jwt, or the context's client-assertion for a CI token)".into(),
+                        "no client secret is configured: set client-secret-env or client-secret-file (client-key-file for private_key_jwt, or the context's client-assertion for a CI token)".into(),
                     ));
                 }
                 Err(err) => return Err(AuthorityError::NoSecret(err.to_string())),

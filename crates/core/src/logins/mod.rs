@@ -1477,11 +1477,11 @@ fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
             "{why}. Sign in again: run `{}`",
             run_in(&found.context, "auth login")
         )),
+        // The missing secret first: `auth login` alone would fail the same way.
         AuthorityError::NoSecret(reason) => SessionError::LoginRequired(format!(
-            "not logged in to {} (context {:?}): run `{}` ({reason})",
+            "{reason}; or give the secret of {} once: run `{}`",
             found.identity.provider,
-            found.context,
-            run_in(&found.context, "auth login")
+            run_in(&found.context, "auth login --client-secret-stdin")
         )),
         AuthorityError::Unverified { reason, .. } => SessionError::Unusable(reason),
         AuthorityError::Login(err) => SessionError::Login(err),
