@@ -154,20 +154,20 @@ fn a_file_that_does_not_parse_gives_path_line_and_column_and_is_never_rewritten(
         );
     }
 
-    let wrong_type = "contexts:\n  - name: a\n    provider: corp\n    flow: devise\n";
-    let sandbox = Sandbox::with_config(wrong_type);
+    // A value that is no flow stops only its context: the file, the entry, the field and what
+    // is allowed are named.
+    let wrong_value = "contexts:\n  - name: a\n    provider: corp\n    flow: devise\n";
+    let sandbox = Sandbox::with_config(wrong_value);
     let stderr = sandbox
         .run(["auth", "get-contexts"])
-        .fails_with(1)
+        .fails_with(0)
         .to_owned();
-    assert!(stderr.contains(":4:"), "line of the bad value: {stderr}");
     assert!(
-        stderr.contains("contexts[0].flow"),
-        "names the field: {stderr}"
-    );
-    assert!(
-        stderr.contains("`device`"),
-        "says what is allowed: {stderr}"
+        stderr.contains(&format!(
+            "{}: contexts[0] \"a\": field `flow`: \"devise\" is not one of device,",
+            sandbox.config.display()
+        )),
+        "{stderr}"
     );
 }
 
@@ -281,6 +281,38 @@ fn semantic_problems_name_the_file_the_entry_and_the_field() {
         stderr.contains("field `server` uses plain http on a non-loopback host"),
         "{stderr}"
     );
+
+    // A flow that is no flow (issue 25: `client_credentials` broke every command for every
+    // context) stops only its context, named with the fix; the file is rewritten with it kept.
+    let typo = SAMPLE.replace("    flow: browser\n", "    flow: client_credentials\n");
+    let sandbox = Sandbox::with_config(&typo);
+    let stderr = sandbox
+        .run(["auth", "get-contexts"])
+        .fails_with(0)
+        .to_owned();
+    assert!(
+        stderr.contains("contexts[2] \"dev\": field `flow`: \"client_credentials\" is not one of")
+            && stderr.contains("did you mean `client-credentials`?"),
+        "{stderr}"
+    );
+    sandbox.run(["config", "view"]).ok();
+    assert_eq!(sandbox.run(["auth", "current-context"]).ok(), "prod\n");
+    assert!(
+        sandbox
+            .run(["--context", "dev", "auth", "token"])
+            .fails_with(1)
+            .contains("client_credentials"),
+    );
+    sandbox
+        .run([
+            "config",
+            "set-context",
+            "prod-eu",
+            "--scopes",
+            "platform:read",
+        ])
+        .ok();
+    assert!(sandbox.read_config().contains("flow: client_credentials"));
 
     let unsupported_flow = SAMPLE.replace("    flow: device\n", "    flow: exchange\n");
     let stderr = Sandbox::with_config(&unsupported_flow)

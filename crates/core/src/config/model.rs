@@ -148,6 +148,9 @@ pub struct ContextEntry {
     pub provider: Option<String>,
     pub cluster: Option<String>,
     pub flow: Option<Flow>,
+    /// A `flow:` that names no flow, as written: it stops this context only (validation says
+    /// so) and is written back as it was.
+    pub unknown_flow: Option<serde_yaml_ng::Value>,
     pub scopes: Option<Vec<String>>,
     /// `login: NAME`: an identity of this context's own (two accounts on one provider).
     pub login: Option<String>,
@@ -477,6 +480,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ContextEntry, A::Error> {
         let (mut provider, mut cluster, mut flow, mut scopes, mut login) =
             (None, None, None, None, None);
+        let mut unknown_flow = None;
         let (mut subject_token, mut subject_token_type, mut subject_issuer) = (None, None, None);
         let (mut client_assertion, mut ci_token_audience) = (None, None);
         let (mut git_hosts, mut git_username, mut registries, mut registry_username) =
@@ -487,7 +491,13 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
             match key {
                 "provider" => provider = map.next_value()?,
                 "cluster" => cluster = map.next_value()?,
-                "flow" => flow = map.next_value()?,
+                "flow" => {
+                    let value: Value = map.next_value()?;
+                    match value.as_str().and_then(Flow::parse) {
+                        Some(known) => flow = Some(known),
+                        None => unknown_flow = Some(value),
+                    }
+                }
                 "scopes" => scopes = map.next_value()?,
                 "login" => login = map.next_value()?,
                 "subject-token" => subject_token = map.next_value()?,
@@ -509,6 +519,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
             provider,
             cluster,
             flow,
+            unknown_flow,
             scopes,
             login,
             subject_token,
@@ -546,6 +557,8 @@ impl Serialize for ContextEntry {
         }
         if let Some(flow) = &self.flow {
             map.serialize_entry("flow", flow)?;
+        } else if let Some(written) = &self.unknown_flow {
+            map.serialize_entry("flow", written)?;
         }
         if let Some(scopes) = &self.scopes {
             map.serialize_entry("scopes", scopes)?;

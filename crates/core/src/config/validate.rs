@@ -222,6 +222,30 @@ impl Known<'_> {
 
 fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
     let mut problems = Vec::new();
+    if let Some(written) = &context.unknown_flow {
+        let names: Vec<&str> = crate::provider::Flow::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .collect();
+        let text = written.as_str().unwrap_or_default();
+        // `client_credentials` for `client-credentials`, `Device` for `device`.
+        let near = names
+            .iter()
+            .find(|name| {
+                name.replace('-', "_")
+                    .eq_ignore_ascii_case(&text.replace('-', "_"))
+            })
+            .map(|name| format!("; did you mean `{name}`?"))
+            .unwrap_or_default();
+        problems.push(format!(
+            "field `flow`: {} is not one of {}{near}",
+            match written.as_str() {
+                Some(text) => format!("{text:?}"),
+                None => "a value that is not text".to_owned(),
+            },
+            names.join(", ")
+        ));
+    }
     match context.provider.as_deref() {
         None => problems.push(format!(
             "field `provider` is required: a provider name, or `{DISCOVER}` to ask the cluster"
