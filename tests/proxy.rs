@@ -47,6 +47,8 @@ struct Proxy {
     child: Child,
     /// `127.0.0.1:PORT`, or the socket's path.
     at: String,
+    /// What it printed on stderr after its start line.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Drop for Proxy {
@@ -95,11 +97,17 @@ fn start_with_files(sandbox: &Sandbox, extra: &[&str], files: Option<u64>) -> Pr
         .and_then(|rest| rest.split(" (context").next())
         .unwrap_or_else(|| panic!("no start line: {line:?}"))
         .to_owned();
-    // Keep draining what it logs.
+    // Keep draining what it logs, for the tests to read.
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let kept = log.clone();
     std::thread::spawn(move || {
-        let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+        let mut line = String::new();
+        while stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
+            kept.lock().unwrap().push_str(&line);
+            line.clear();
+        }
     });
-    Proxy { child, at }
+    Proxy { child, at, log }
 }
 
 /// One HTTP/1.1 request on a fresh connection; the status and the body.
@@ -440,4 +448,27 @@ fn another_local_user_cannot_use_the_tcp_proxy() {
     );
     assert_eq!(world.api.requests("GET /whoami"), 0);
     assert_eq!(get(&proxy, "/whoami", "").0, 200, "this user is served");
+}
+
+/// A logout is seen by the next request (the proxy checks the login file per request), which
+/// gets 401, and the proxy's operator is told why on its stderr, once (issue 25).
+#[test]
+#[ignore = "needs the test IdP (node) and openssl"]
+fn a_logout_is_refused_at_once_and_the_operator_told() {
+    let world = world();
+    let proxy = start(&world.sandbox, &[]);
+    assert_eq!(get(&proxy, "/whoami", "").0, 200);
+    world.sandbox.run(["auth", "logout"]).ok();
+    let (status, body) = get(&proxy, "/whoami", "");
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("auth login"), "{body}");
+    assert_eq!(get(&proxy, "/whoami", "").0, 401);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let log = proxy.log.lock().unwrap().clone();
+    assert_eq!(log.matches("auth login").count(), 1, "told once: {log}");
+    world
+        .sandbox
+        .run_env(["auth", "login"], &support::ALICE)
+        .ok();
+    assert_eq!(get(&proxy, "/whoami", "").0, 200);
 }

@@ -280,6 +280,8 @@ struct Proxy {
     session: Session,
     client: reqwest::Client,
     server: url::Url,
+    /// The last problem told on stderr ([`Proxy::tell`]).
+    told: std::sync::Mutex<Option<String>>,
 }
 
 impl Proxy {
@@ -306,14 +308,19 @@ impl Proxy {
             return Ok(text(status, &message));
         }
         let token = match self.session.cluster_token().await {
-            Ok(token) => token,
+            Ok(token) => {
+                self.tell(None);
+                token
+            }
             Err(err) => {
                 let status = if err.is_login_required() {
                     StatusCode::UNAUTHORIZED
                 } else {
                     StatusCode::BAD_GATEWAY
                 };
-                return Ok(text(status, &format!("tokenctl: {err}")));
+                let message = format!("tokenctl: {err}");
+                self.tell(Some(&message));
+                return Ok(text(status, &message));
             }
         };
         let url = self.upstream_url(request.uri());
@@ -364,6 +371,21 @@ impl Proxy {
         *response.status_mut() = status;
         *response.headers_mut() = headers;
         Ok(response)
+    }
+
+    /// Tells the operator, on stderr, why requests fail (a logout, a refused login), once per
+    /// reason: the clients only see their 401 or 502.
+    fn tell(&self, problem: Option<&str>) {
+        let mut told = self
+            .told
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if problem != told.as_deref() {
+            if let Some(problem) = problem {
+                eprintln!("{}", tokenctl_core::text::printable(problem));
+            }
+            *told = problem.map(str::to_owned);
+        }
     }
 
     /// The cluster's URL for a request's path and query (below the server's own path).
@@ -420,6 +442,7 @@ pub fn run(args: ProxyArgs, global: &GlobalArgs) -> Result<()> {
             session,
             client,
             server,
+            told: std::sync::Mutex::default(),
         })
     };
     crate::tokens::block_on(async move {

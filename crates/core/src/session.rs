@@ -24,8 +24,9 @@ use crate::logins::{Freshness, Handout, LoginStore, Logins, ProviderAuthority, S
 pub use crate::logins::{LIBRARY_MIN_VALID, SessionError};
 use crate::secret::Secret;
 
-/// The in-memory copy of one login, shared by every `Session` of the process that uses it.
-type LoginCell = tokio::sync::Mutex<Option<StoredLogin>>;
+/// The in-memory copy of one login, shared by every `Session` of the process that uses it, with
+/// its file's modification time when it was read.
+type LoginCell = tokio::sync::Mutex<Option<(StoredLogin, Option<std::time::SystemTime>)>>;
 type SharedLogin = Arc<LoginCell>;
 
 /// Live shared logins by login file; entries go away with their last `Session`.
@@ -88,7 +89,8 @@ impl Session {
             store,
             Arc::new(SystemClock),
             ProviderAuthority::new(set.clone(), request_timeout),
-        );
+        )
+        .with_request_timeout(request_timeout);
         let wanted = context
             .map(str::to_owned)
             .or_else(|| std::env::var(config::CONTEXT_ENV).ok());
@@ -168,7 +170,14 @@ impl Session {
     async fn token(&self, handout: Handout) -> Result<Secret, SessionError> {
         let kind = self.logins.find(Some(&self.context))?.token_kind(handout);
         let mut cached = self.shared.lock().await;
-        if let Some(login) = cached.as_ref()
+        // One stat per call: a logout (the file gone) or another process's login or renewal
+        // (the file changed) is seen at once, never served from memory.
+        let modified = std::fs::symlink_metadata(&self.path)
+            .and_then(|meta| meta.modified())
+            .ok();
+        if let Some((login, read_at)) = cached.as_ref()
+            && modified.is_some()
+            && *read_at == modified
             && Freshness::LIBRARY.holds(login, kind, self.logins.now())
             && let Some(token) = login.token(kind)
         {
@@ -187,7 +196,10 @@ impl Session {
                     tracing::warn!("{warning}");
                 }
                 let token = usable.token().clone();
-                *cached = Some(usable.login);
+                let modified = std::fs::symlink_metadata(&self.path)
+                    .and_then(|meta| meta.modified())
+                    .ok();
+                *cached = Some((usable.login, modified));
                 Ok(token)
             }
             Err(err) => {
