@@ -40,6 +40,9 @@ use crate::secret::Secret;
 pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(300);
 /// A library session refreshes when less than this remains.
 pub const LIBRARY_MIN_VALID: Duration = Duration::from_secs(60);
+/// A token counts as valid while its expiry is more than this far ahead: the time a request
+/// that carries it takes, and some clock skew. There is no grace after it.
+pub const VALID_MARGIN: Duration = Duration::from_secs(30);
 /// A refresh of a token still valid (an early one) waits at most this long (or the request
 /// timeout, when shorter): the stored token serves meanwhile.
 pub const EARLY_REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -69,6 +72,12 @@ impl Freshness {
     pub const LIBRARY: Freshness = Freshness {
         min_valid: LIBRARY_MIN_VALID,
         literal: false,
+    };
+
+    /// Whether a token may still be handed out at all ([`VALID_MARGIN`]).
+    pub const VALID: Freshness = Freshness {
+        min_valid: VALID_MARGIN,
+        literal: true,
     };
 
     /// Valid for at least `min_valid`, exactly (`--min-valid` given).
@@ -214,7 +223,7 @@ enum Refreshed {
 /// Whether the login's token may be handed out as it is when it cannot be renewed: it is
 /// valid, and the command asked for no more (`--min-valid`, `auth refresh`).
 fn may_hand_out_as_it_is(login: &StoredLogin, kind: TokenKind, want: Want, now: i64) -> bool {
-    !want.force && !want.freshness.literal && login.valid(kind, now)
+    !want.force && !want.freshness.literal && Freshness::VALID.holds(login, kind, now)
 }
 
 /// Why the provider side gave no tokens.
@@ -415,7 +424,7 @@ impl Found<'_> {
                     self.context, login.flow,
                 )));
             }
-            if !login.valid(kind, now) {
+            if !Freshness::VALID.holds(&login, kind, now) {
                 let why = if login.id_token_not_refreshed {
                     ", and its provider returns no ID token on refresh"
                 } else {

@@ -34,10 +34,6 @@ enum Marker {
     RefreshInDoubt,
 }
 
-/// A token counts as valid while its expiry is more than this far ahead: the time a request
-/// that carries it takes, and some clock skew.
-pub const VALID_MARGIN: Duration = Duration::from_secs(30);
-
 /// The room set aside for a login's file before a refresh, beyond its size: the new tokens
 /// ([`crate::oauth::MAX_TOKENS_BYTES`]) and their JSON.
 pub const TOKEN_ROOM: u64 = 64 * 1024;
@@ -168,16 +164,6 @@ impl StoredLogin {
                 Some((issued.unwrap_or(self.obtained_at), decoded.expires_at()))
             }
         }
-    }
-
-    /// Whether the token of `kind` may still be handed out: its expiry is more than
-    /// [`VALID_MARGIN`] ahead (no stated expiry: valid; no ID token: not). There is no grace
-    /// after it.
-    pub fn valid(&self, kind: TokenKind, now: i64) -> bool {
-        let margin = i64::try_from(VALID_MARGIN.as_secs()).unwrap_or(i64::MAX);
-        self.lifespan(kind).is_some_and(|(_, expires_at)| {
-            expires_at.is_none_or(|at| at.saturating_sub(margin) > now)
-        })
     }
 
     /// The token of `kind`; `None` when the login holds no ID token.
