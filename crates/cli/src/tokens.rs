@@ -209,6 +209,9 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
             signed.path.display()
         );
     }
+    if let Some(warning) = &signed.warning {
+        eprintln!("warning: {warning}");
+    }
     if let Some(before) = &signed.replaced {
         let others = others(&signed.used_by, &signed.context);
         let users = if others.is_empty() {
@@ -389,9 +392,17 @@ pub fn refresh(global: &GlobalArgs) -> Result<()> {
         force: true,
         handout: Handout::Access,
     };
-    let Usable { context, login, .. } = block_on(waiting_visibly(
+    let Usable {
+        context,
+        login,
+        warning,
+        ..
+    } = block_on(waiting_visibly(
         logins.usable(global.context.as_deref(), want),
     ))??;
+    if let Some(warning) = warning {
+        eprintln!("warning: {warning}");
+    }
     eprintln!(
         "Refreshed the login of context {context:?}; the access token {}.",
         expiry_phrase(login.expires_at, unix_now())

@@ -142,9 +142,28 @@ impl Keyring {
     }
 
     /// Stores `secret` under `account`, split into numbered parts where it is larger than the
-    /// backend takes (`account`, `account#1`, …; the first part says how many there are).
+    /// backend takes (`account`, `account#1`, …; the first part says how many there are). Parts
+    /// an earlier, longer secret left are deleted.
     pub fn set(&self, account: &str, secret: &Secret) -> Result<(), KeyringError> {
+        self.set_value(account, secret.expose())
+    }
+
+    /// [`Keyring::set`], with `room` bytes more stored after the secret: the room the next
+    /// secret under `account` overwrites. A keyring with a quota (keyutils counts each user's
+    /// bytes) refuses here, before anything is spent, rather than after; the secret reads back
+    /// as it is.
+    pub fn set_with_room(
+        &self,
+        account: &str,
+        secret: &Secret,
+        room: usize,
+    ) -> Result<(), KeyringError> {
         let value = secret.expose();
+        let padded = format!("{ROOM_HEADER}{}:{value}{}", value.len(), "x".repeat(room));
+        self.set_value(account, &padded)
+    }
+
+    fn set_value(&self, account: &str, value: &str) -> Result<(), KeyringError> {
         let limit = self.backend.limit();
         let parts = split_at_chars(value, limit);
         let head = if parts.len() == 1 {
@@ -162,7 +181,13 @@ impl Keyring {
                 .and_then(|e| e.set_password(part))
                 .map_err(|e| self.error(e))?;
         }
-        Ok(())
+        self.delete_parts_from(account, parts.len())
+    }
+
+    /// [`Keyring::set`], tried once more after a short pause when the keyring refuses: a
+    /// keyring daemon that restarts, or a collection locked for a moment.
+    pub fn set_retrying(&self, account: &str, secret: &Secret) -> Result<(), KeyringError> {
+        once_more(|| self.set(account, secret), RETRY_PAUSE)
     }
 
     pub fn get(&self, account: &str) -> Result<Option<Secret>, KeyringError> {
@@ -175,7 +200,7 @@ impl Keyring {
             return Ok(None);
         };
         let Some(rest) = head.strip_prefix("tokenctl-parts:") else {
-            return Ok(Some(Secret::new(head)));
+            return self.without_room(head).map(Some);
         };
         let (count, first) = rest
             .split_once(':')
@@ -189,17 +214,30 @@ impl Keyring {
                 .ok_or_else(|| self.error(format!("part {index} of a split secret is missing")))?;
             value.push_str(&part);
         }
-        Ok(Some(Secret::new(value)))
+        self.without_room(value).map(Some)
+    }
+
+    /// The secret stored with room after it ([`Keyring::set_with_room`]), or as stored.
+    fn without_room(&self, value: String) -> Result<Secret, KeyringError> {
+        let Some(rest) = value.strip_prefix(ROOM_HEADER) else {
+            return Ok(Secret::new(value));
+        };
+        let damaged = || self.error("a secret stored with room has a damaged header");
+        let (len, rest) = rest.split_once(':').ok_or_else(damaged)?;
+        let len: usize = len.parse().map_err(|_| damaged())?;
+        let secret = rest.get(..len).ok_or_else(damaged)?;
+        Ok(Secret::new(secret))
     }
 
     /// Deletes the secret and any parts it was split into.
     pub fn delete(&self, account: &str) -> Result<(), KeyringError> {
-        let remove = |name: &str| match self.backend.entry(name).and_then(|e| e.delete_credential())
-        {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(err) => Err(self.error(err)),
-        };
-        for index in 1.. {
+        self.delete_parts_from(account, 1)?;
+        self.remove(account)
+    }
+
+    /// Deletes `account#from`, `account#from+1`, … while they exist.
+    fn delete_parts_from(&self, account: &str, from: usize) -> Result<(), KeyringError> {
+        for index in from.. {
             let name = format!("{account}#{index}");
             let present = self
                 .backend
@@ -209,15 +247,78 @@ impl Keyring {
             if !present {
                 break;
             }
-            remove(&name)?;
+            self.remove(&name)?;
         }
-        remove(account)
+        Ok(())
     }
+
+    fn remove(&self, name: &str) -> Result<(), KeyringError> {
+        match self.backend.entry(name).and_then(|e| e.delete_credential()) {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(err) => Err(self.error(err)),
+        }
+    }
+}
+
+/// What a secret stored with room starts with: `tokenctl-room:<length>:<secret><room>`.
+const ROOM_HEADER: &str = "tokenctl-room:";
+
+/// How long a refused keyring write waits before it is tried once more.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// `write`, and once more after `pause` when it fails; the second error is the one kept.
+fn once_more<E>(
+    mut write: impl FnMut() -> Result<(), E>,
+    pause: std::time::Duration,
+) -> Result<(), E> {
+    write().or_else(|_| {
+        std::thread::sleep(pause);
+        write()
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::split_at_chars;
+    use super::{Backend, Keyring, once_more, split_at_chars};
+
+    #[test]
+    fn a_secret_stored_with_room_reads_back_as_it_was() {
+        let keyring = Keyring {
+            backend: Backend::Keyutils,
+        };
+        let read = |stored: &str| {
+            keyring
+                .without_room(stored.to_owned())
+                .map(|s| s.expose().to_owned())
+        };
+        assert_eq!(read("tokenctl-room:3:abcxxxxxxxx").unwrap(), "abc");
+        assert_eq!(read("plain").unwrap(), "plain");
+        assert!(read("tokenctl-room:9:abc").is_err(), "shorter than it says");
+        assert!(read("tokenctl-room:x:abc").is_err());
+    }
+
+    #[test]
+    fn a_refused_write_is_tried_once_more() {
+        let pause = std::time::Duration::ZERO;
+        let mut tries = 0;
+        let fails_once = once_more(
+            || {
+                tries += 1;
+                if tries == 1 { Err(tries) } else { Ok(()) }
+            },
+            pause,
+        );
+        assert_eq!((fails_once, tries), (Ok(()), 2));
+        let mut tries = 0;
+        let always = once_more(
+            || {
+                tries += 1;
+                Err(tries)
+            },
+            pause,
+        );
+        assert_eq!(always, Err(2), "twice, and the second error is said");
+    }
 
     #[test]
     fn secrets_split_between_characters_whatever_their_bytes() {

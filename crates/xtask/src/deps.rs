@@ -28,6 +28,11 @@ const TOOLS: &[(&str, &str, &str)] = &[
         "the Secret Service keyring",
     ),
     (
+        "dbus-send",
+        "dbus-bin",
+        "locking the Secret Service keyring",
+    ),
+    (
         "secret-tool",
         "libsecret-tools",
         "the Secret Service keyring",

@@ -132,8 +132,8 @@ pub struct Usable {
     pub login: StoredLogin,
     /// Which of the login's tokens [`Usable::token`] is.
     pub kind: TokenKind,
-    /// Why a token that is valid but due for renewal is handed out as it is (the provider did
-    /// not answer): one line for the person.
+    /// One line the person should read: why a token due for renewal is handed out as it is
+    /// (the provider did not answer), or what a keyring's refusal of the new refresh token cost.
     pub warning: Option<String>,
 }
 
@@ -512,6 +512,8 @@ pub struct SignedIn {
     pub used_by: Vec<String>,
     /// Refresh tokens fall back to files here for the first time (said once, loudly).
     pub first_file_fallback: bool,
+    /// What the keyring's refusal of the refresh token cost, when it refused.
+    pub warning: Option<String>,
 }
 
 /// What a sign-in gave.
@@ -868,7 +870,7 @@ impl<A: Authority> Logins<A> {
         };
         // Room for what the refresh brings, set aside before it spends the refresh token.
         let mut room = match (&current, &refresh_token) {
-            (Some(_), Some(_)) => Some(locked.reserve()?),
+            (Some(login), Some(token)) => Some(locked.reserve(login, token)?),
             _ => None,
         };
         let minted = match (&current, refresh_token) {
@@ -920,12 +922,18 @@ impl<A: Authority> Logins<A> {
                             refresh_token: Some(token),
                             client_secret: None,
                         };
-                        locked.save_in(
+                        let saved = locked.save_in(
                             room.take(),
                             &mut login.clone(),
                             secrets,
                             kept_keyring(login),
                         )?;
+                        if let Some(note) = keyring_refusal(&saved, &found.context) {
+                            return Err(SessionError::Unusable(format!(
+                                "the refresh for context {:?} returned an ID token that failed a check: {reason}; its tokens were not used, and {note}",
+                                found.context
+                            )));
+                        }
                     }
                     return Err(SessionError::Unusable(format!(
                         "the refresh for context {:?} returned an ID token that failed a check: {reason}; its tokens were not used (the stored tokens are unchanged; a new refresh token is kept)",
@@ -1026,7 +1034,12 @@ impl<A: Authority> Logins<A> {
             None => self.store.keyring_for_new()?,
         };
         let rotated = renewed && secrets.refresh_token.is_some();
-        if let Err(err) = locked.save_in(room.take(), &mut next, secrets, keyring) {
+        let saved = locked.save_in(room.take(), &mut next, secrets, keyring);
+        let refusal = saved
+            .as_ref()
+            .ok()
+            .and_then(|saved| keyring_refusal(saved, &found.context));
+        if let Err(err) = saved {
             return Err(match (rotated, keyring) {
                 (false, _) => err.into(),
                 // The keyring took the new refresh token before the file failed: the next
@@ -1048,6 +1061,11 @@ impl<A: Authority> Logins<A> {
             });
         }
         self.check_meetable(&next, want.freshness)?;
+        if refusal.is_some() {
+            let mut usable = found.handed(next, kind, now)?;
+            usable.warning = refusal;
+            return Ok(usable);
+        }
         if kind == TokenKind::Id
             && next.id_token_not_refreshed
             && !want.freshness.holds(&next, kind, now)
@@ -1294,8 +1312,10 @@ impl<A: Authority> Logins<A> {
             refresh_token: minted.tokens.refresh_token.clone(),
             client_secret: given_secret,
         };
-        let path = locked.save(&mut login, secrets, keyring)?;
+        let saved = locked.save(&mut login, secrets, keyring)?;
         drop(locked);
+        let warning = keyring_refusal(&saved, &found.context);
+        let path = saved.path;
         let who = |login: &StoredLogin| identity_of(login.id_token.as_ref(), &login.access_token);
         let replaced = previous
             .as_ref()
@@ -1310,6 +1330,7 @@ impl<A: Authority> Logins<A> {
             used_by: self.used_by(&found.key),
             replaced,
             first_file_fallback,
+            warning,
             path,
             login,
         })))
@@ -1446,6 +1467,33 @@ fn place_of(login: &StoredLogin, path: &std::path::Path) -> Option<Place> {
         (Some(_), None) => Some(Place::File(path.to_path_buf())),
         (None, None) => None,
     }
+}
+
+/// What a keyring that refused a new refresh token twice cost (`None` when it took it), for
+/// the person: where the token went instead, or that it is lost and when to sign in.
+fn keyring_refusal(saved: &store::Saved, context: &str) -> Option<String> {
+    let (err, kept) = match &saved.refresh_token {
+        store::Kept::AsAsked => return None,
+        store::Kept::InFile(err) => (
+            err,
+            format!(
+                "it is kept in {} (mode 0600) instead, until the next sign-in",
+                saved.path.display()
+            ),
+        ),
+        store::Kept::Lost(err) => (
+            err,
+            format!(
+                "`credential-store: keyring` keeps it out of files, so it is lost; sign in again before the access token expires: run `{}`",
+                run_in(context, "auth login")
+            ),
+        ),
+    };
+    Some(format!(
+        "the {} refused the new refresh token of context {context:?} twice ({}): {kept}",
+        err.0.describe(),
+        err.1
+    ))
 }
 
 /// Where a login's new secrets go: the keyring its secrets rest in, if any.

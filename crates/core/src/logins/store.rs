@@ -38,6 +38,11 @@ enum Marker {
 /// ([`crate::oauth::MAX_TOKENS_BYTES`]) and their JSON.
 pub const TOKEN_ROOM: u64 = 64 * 1024;
 
+/// The room set aside in the OS keyring before a refresh, beyond the refresh token kept there:
+/// what a renewed refresh token may grow by (Keycloak's and Entra ID's vary by hundreds of
+/// bytes).
+pub const KEYRING_ROOM: usize = 4 * 1024;
+
 /// The longest claims challenge kept (Entra ID's are a few hundred bytes).
 const MAX_CLAIMS: usize = 8 * 1024;
 
@@ -223,6 +228,10 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{0}: no room for the renewed refresh token, so the refresh was not sent and the login is as it was; make room in the keyring (keyutils allows each user the bytes in /proc/sys/kernel/keys/maxbytes) and run the command again"
+    )]
+    NoKeyringRoom(KeyringError),
     #[error("{0}")]
     Lock(std::io::Error),
     #[error(transparent)]
@@ -478,6 +487,29 @@ fn probe() -> Option<Keyring> {
     *PROBED.get_or_init(Keyring::probe)
 }
 
+/// Room set aside for a login's next save ([`Locked::reserve`]).
+pub struct Room {
+    file: Reservation,
+}
+
+/// A saved login, and where its new refresh token went.
+#[derive(Debug)]
+pub struct Saved {
+    pub path: PathBuf,
+    pub refresh_token: Kept,
+}
+
+/// Where a new refresh token went when the keyring that should keep it refused it twice.
+#[derive(Debug)]
+pub enum Kept {
+    /// Where it was asked to go (or there was none).
+    AsAsked,
+    /// Into the login's file (0600), until the next sign-in.
+    InFile(KeyringError),
+    /// Nowhere: `credential-store: keyring` keeps secrets out of files.
+    Lost(KeyringError),
+}
+
 /// A login under its lock: the only way to change one.
 pub struct Locked<'a> {
     store: &'a LoginStore,
@@ -528,13 +560,21 @@ impl Locked<'_> {
         }
     }
 
-    /// Sets room aside for the login's next save, before a refresh spends its refresh token:
-    /// its file's size and [`TOKEN_ROOM`] more. A full disk stops here, with nothing spent.
-    pub fn reserve(&self) -> Result<Reservation, StoreError> {
+    /// Sets room aside for the login's next save, before a refresh spends `refresh_token`: its
+    /// file's size and [`TOKEN_ROOM`] more, and in the keyring that holds the token,
+    /// [`KEYRING_ROOM`] more under the same entry. A full disk or keyring stops here, with
+    /// nothing spent.
+    pub fn reserve(&self, login: &StoredLogin, refresh_token: &Secret) -> Result<Room, StoreError> {
         let path = self.path();
         let now = std::fs::symlink_metadata(&path).map_or(0, |meta| meta.len());
-        crate::fsutil::reserve(&path, now.saturating_add(TOKEN_ROOM))
-            .map_err(|source| StoreError::NoRoom { path, source })
+        let file = crate::fsutil::reserve(&path, now.saturating_add(TOKEN_ROOM))
+            .map_err(|source| StoreError::NoRoom { path, source })?;
+        if let Some(backend) = login.refresh_token_in {
+            Keyring { backend }
+                .set_with_room(&self.key, refresh_token, KEYRING_ROOM)
+                .map_err(StoreError::NoKeyringRoom)?;
+        }
+        Ok(Room { file })
     }
 
     /// Saves a login with its new secrets: into `keyring` when given (keyring entries first, so
@@ -545,20 +585,40 @@ impl Locked<'_> {
         login: &mut StoredLogin,
         secrets: Secrets,
         keyring: Option<Keyring>,
-    ) -> Result<PathBuf, StoreError> {
+    ) -> Result<Saved, StoreError> {
         self.save_in(None, login, secrets, keyring)
     }
 
-    /// [`Locked::save`], into the room `reserved` set aside when given.
+    /// [`Locked::save`], into the room [`Locked::reserve`] set aside when given. A keyring that
+    /// refuses a new refresh token twice does not lose it: it goes into the file instead, but
+    /// under `credential-store: keyring`, which keeps secrets out of files ([`Saved::refresh_token`]
+    /// says which).
     pub fn save_in(
         &self,
-        reserved: Option<Reservation>,
+        room: Option<Room>,
         login: &mut StoredLogin,
         secrets: Secrets,
         keyring: Option<Keyring>,
-    ) -> Result<PathBuf, StoreError> {
+    ) -> Result<Saved, StoreError> {
+        let mut kept = Kept::AsAsked;
         if let Some(token) = secrets.refresh_token {
-            (login.refresh_token, login.refresh_token_in) = place(token, keyring, &self.key)?;
+            (login.refresh_token, login.refresh_token_in) = match keyring {
+                None => (Some(token), None),
+                Some(keyring) => match keyring.set_retrying(&self.key, &token) {
+                    Ok(()) => (None, Some(keyring.backend)),
+                    Err(err) => {
+                        // What it holds (a spent token) must not outlive the login's file.
+                        let _ = keyring.delete(&self.key);
+                        let in_file = self.store.setting != CredentialStore::Keyring;
+                        kept = if in_file {
+                            Kept::InFile(err)
+                        } else {
+                            Kept::Lost(err)
+                        };
+                        (in_file.then_some(token), None)
+                    }
+                },
+            };
         }
         if let Some(secret) = secrets.client_secret {
             let account = client_secret_account(&self.key);
@@ -569,8 +629,8 @@ impl Locked<'_> {
             path: path.clone(),
             source: std::io::Error::other(err),
         })?;
-        match reserved {
-            Some(room) => room.commit(&text),
+        match room {
+            Some(room) => room.file.commit(&text),
             None => write_own_file(&path, &text),
         }
         .map_err(|source| StoreError::Write {
@@ -578,7 +638,10 @@ impl Locked<'_> {
             source,
         })?;
         let _ = std::fs::remove_file(self.store.removed_marker(&self.key));
-        Ok(path)
+        Ok(Saved {
+            path,
+            refresh_token: kept,
+        })
     }
 
     /// Takes the refresh token out of the login, file and keyring, and keeps the rest: a
