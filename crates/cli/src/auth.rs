@@ -123,6 +123,7 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>(),
             );
+            output::notices(&set);
             let list = ContextList::of(&set);
             // A stale --context or TOKENCTL_CONTEXT marks no row but stops nothing: the list
             // is how one finds the right name.
@@ -141,7 +142,11 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
                 .iter()
                 .map(|(name, key)| (*name, key.as_str()))
                 .collect();
-            let logins = tokens::logins_of(set.clone(), global.request_timeout);
+            let setting = set.credential_store().unwrap_or_else(|err| {
+                eprintln!("warning: {err}");
+                Default::default()
+            });
+            let logins = tokens::logins_with(set.clone(), setting, global.request_timeout);
             let now = tokenctl_core::clock::unix_now();
             // Contexts that share a login read it once (a large file is mostly such).
             let mut read: std::collections::HashMap<

@@ -259,15 +259,14 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>(),
             );
+            output::notices(&set);
         }
         ConfigCommand::Set { key, value } => {
             let outcome = apply(top_level(&key, Some(value.clone())))?;
-            output::warnings(&outcome.warnings);
             eprintln!("Set {key} to {value:?} in {}.", outcome.path.display());
         }
         ConfigCommand::Unset { key } => {
             let outcome = apply(top_level(&key, None))?;
-            output::warnings(&outcome.warnings);
             eprintln!("Removed {key} from {}.", outcome.path.display());
         }
         ConfigCommand::SetProvider(args) => {

@@ -99,7 +99,7 @@ pub fn exec_credential(global: &GlobalArgs) -> Result<()> {
                 }
             }
             let set = ConfigSet::load_valid(&global.config_paths())?;
-            if set.credential_store() == CredentialStore::None {
+            if set.credential_store()? == CredentialStore::None {
                 return Err(err.context(
                     "credential-store: none keeps no login for kubectl; log in with `tokenctl auth login` and use another store",
                 ));

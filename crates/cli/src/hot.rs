@@ -49,7 +49,8 @@ pub fn try_serve(args: &[OsString]) -> Option<u8> {
         return None;
     }
     let set = Arc::new(ConfigSet::load_valid(&config::config_paths(None)).ok()?);
-    let logins = crate::tokens::logins_of(set, tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT);
+    let logins =
+        crate::tokens::logins_of(set, tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT).ok()?;
     let usable = logins.cached(context.as_deref(), Freshness::CLI, handout)?;
     let token = usable.token().expose();
     let mut out = std::io::stdout().lock();

@@ -116,6 +116,13 @@ pub fn warnings(warnings: &[String]) {
     }
 }
 
+/// The keys of the contexts files tokenctl does not know, each with the closest known key.
+pub fn notices(set: &tokenctl_core::config::ConfigSet) {
+    for notice in set.notices() {
+        eprintln!("warning: {notice}");
+    }
+}
+
 /// `error: …` with the causes, on one line where they fit. A closed stdout (`| head`) is
 /// not an error worth a word.
 pub fn error(err: &anyhow::Error) {

@@ -74,12 +74,27 @@ impl LoginArgs {
 /// The login use cases over the contexts files these flags select.
 pub fn logins(global: &GlobalArgs) -> Result<Logins<ProviderAuthority>> {
     let set = Arc::new(ConfigSet::load_valid(&global.config_paths())?);
-    Ok(logins_of(set, global.request_timeout))
+    logins_of(set, global.request_timeout)
 }
 
-/// The login use cases over a loaded contexts file set.
-pub fn logins_of(set: Arc<ConfigSet>, request_timeout: Duration) -> Logins<ProviderAuthority> {
-    let store = LoginStore::default_location(set.credential_store());
+/// The login use cases over a loaded contexts file set; a `credential-store` that names no
+/// store stops here.
+pub fn logins_of(
+    set: Arc<ConfigSet>,
+    request_timeout: Duration,
+) -> Result<Logins<ProviderAuthority>> {
+    let setting = set.credential_store()?;
+    Ok(logins_with(set, setting, request_timeout))
+}
+
+/// [`logins_of`] with the credential store given (listing logins reads them whatever the
+/// setting says).
+pub fn logins_with(
+    set: Arc<ConfigSet>,
+    setting: tokenctl_core::config::CredentialStore,
+    request_timeout: Duration,
+) -> Logins<ProviderAuthority> {
+    let store = LoginStore::default_location(setting);
     Logins::new(
         set.clone(),
         store,
@@ -119,6 +134,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
     let mut global = global;
     let paths = global.config_paths();
     let set = Arc::new(ConfigSet::load_valid(&paths)?);
+    output::notices(&set);
     let first = tokenctl_core::config::setup::FirstRun::needed(
         &set,
         global.context.as_deref(),
@@ -137,7 +153,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
             // The files the setup just wrote.
             logins(global)?
         }
-        None => logins_of(set, global.request_timeout),
+        None => logins_of(set, global.request_timeout)?,
     };
     let flow = match args.flow.as_deref() {
         Some(name) => Flow::parse(name).ok_or_else(|| anyhow!("unknown flow {name:?}"))?,
@@ -386,6 +402,7 @@ pub fn token(
 /// `auth refresh`: a new access token now, whatever the old one's expiry.
 pub fn refresh(global: &GlobalArgs) -> Result<()> {
     let logins = logins(global)?;
+    output::notices(logins.set());
     let want = Want {
         freshness: Freshness::CLI,
         auto_refresh: true,
@@ -520,6 +537,7 @@ fn context_file(chosen: Chosen) -> Option<String> {
 /// false`, the context and its provider) for scripts.
 pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
     let logins = logins(global)?;
+    output::notices(logins.set());
     let wanted = global.context.as_deref();
     let (_, chosen) = logins.set().chosen_context(wanted)?;
     let status = match block_on(logins.status(wanted))? {
@@ -655,6 +673,7 @@ struct ContextLogin {
 /// `auth status --all`: every context's stored login, with no network, keyring or lock.
 pub fn status_all(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
     let logins = logins(global)?;
+    output::notices(logins.set());
     let now = unix_now();
     let rows: Vec<ContextLogin> = logins
         .set()

@@ -726,7 +726,7 @@ pub fn ports_value(ports: impl IntoIterator<Item = u64>) -> Value {
 }
 
 /// A short description of a YAML value for error messages; never echoes a long string.
-fn describe(value: &Value) -> String {
+pub(crate) fn describe(value: &Value) -> String {
     match value {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),

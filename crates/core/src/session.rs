@@ -83,7 +83,7 @@ impl Session {
         request_timeout: Duration,
     ) -> Result<Session, SessionError> {
         let set = Arc::new(ConfigSet::load_valid(paths)?);
-        let store = LoginStore::default_location(set.credential_store());
+        let store = LoginStore::default_location(set.credential_store()?);
         let logins = Logins::new(
             set.clone(),
             store,

@@ -17,7 +17,7 @@ use super::model::FileModel;
 use crate::fsutil::write_own_file;
 
 /// Bumped whenever [`FileModel`]'s shape changes, so older entries are ignored.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// What identifies one version of a file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

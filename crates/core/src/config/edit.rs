@@ -243,6 +243,21 @@ impl ConfigSet {
                     return Err(self.not_found(Section::Contexts, name));
                 }
             }
+            Edit::SetTopLevel {
+                key,
+                value: Some(value),
+            } if key == "credential-store"
+                && !super::CREDENTIAL_STORES.contains(&value.as_str()) =>
+            {
+                let hint = match super::closest_names(value, super::CREDENTIAL_STORES).first() {
+                    Some(close) => format!("did you mean `{close}`? "),
+                    None => String::new(),
+                };
+                return Err(ConfigError::Usage(format!(
+                    "credential-store: `{value}` is not a store; {hint}the stores are {}",
+                    super::CREDENTIAL_STORES.join(", ")
+                )));
+            }
             Edit::UseContext(name)
             | Edit::DeleteEntry {
                 name,

@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 pub use edit::{Edit, EditOutcome, Section, TOP_LEVEL_KEYS};
 pub use list::{ContextList, ContextSummary};
 pub use model::{
-    CLUSTER_KEYS, CONTEXT_KEYS, ClusterEntry, ContextEntry, CredentialStore, DISCOVER, FileModel,
-    GITHUB_ACTIONS, LIST_KEYS, ProviderEntry, SET_KEYS, SubjectSource, TokenKind,
-    attribute_variable, subject_token_type, token_type,
+    CLUSTER_KEYS, CONTEXT_KEYS, CREDENTIAL_STORES, ClusterEntry, ContextEntry, CredentialStore,
+    DISCOVER, FILE_KEYS, FileModel, GITHUB_ACTIONS, LIST_KEYS, ProviderEntry, SET_KEYS,
+    SubjectSource, TokenKind, attribute_variable, subject_token_type, token_type,
 };
-pub use validate::Problem;
+pub use validate::{Notice, Problem};
 
 use crate::provider::{self, Provider, ProviderConfig};
 
@@ -106,6 +106,12 @@ pub enum ConfigError {
     SeveralOfKind { kind: String, names: Vec<String> },
     #[error("{0}")]
     Usage(String),
+    #[error("{path}: credential-store: {written} is not a store (auto, keyring, file or none), so logins can be neither read nor kept; fix it with `tokenctl config set credential-store {fix}`", path = .path.display())]
+    UnknownStore {
+        path: PathBuf,
+        written: String,
+        fix: String,
+    },
     #[error("{path}: cannot write the contexts file: {source}", path = .path.display())]
     Write { path: PathBuf, source: io::Error },
     /// Others could change the file (and so where tokens and secrets go).
@@ -596,12 +602,26 @@ impl ConfigSet {
             .find_map(|file| file.model.current_context.as_deref())
     }
 
-    /// The credential store setting of the first file that sets one.
-    pub fn credential_store(&self) -> CredentialStore {
-        self.files
+    /// The credential store setting of the first file that sets one. A value that names no
+    /// store stops only what reads or stores logins: the rest of the file still serves.
+    pub fn credential_store(&self) -> Result<CredentialStore, ConfigError> {
+        let Some((file, setting)) = self
+            .files
             .iter()
-            .find_map(|file| file.model.credential_store)
-            .unwrap_or_default()
+            .find_map(|file| Some((file, file.model.credential_store()?)))
+        else {
+            return Ok(CredentialStore::default());
+        };
+        setting.map_err(|written| {
+            let close = closest_names(&written, CREDENTIAL_STORES)
+                .into_iter()
+                .next();
+            ConfigError::UnknownStore {
+                path: file.path.clone(),
+                written,
+                fix: close.unwrap_or_else(|| "auto".to_owned()),
+            }
+        })
     }
 
     /// Merged contexts, first definition of each name, in file order.
@@ -744,6 +764,12 @@ impl ConfigSet {
     /// Every semantic problem of the merged set; empty when the set is usable.
     pub fn problems(&self) -> Vec<Problem> {
         validate::problems(self)
+    }
+
+    /// Keys of the files that tokenctl does not know, each named with the closest known key:
+    /// warnings for the commands a person reads (never on the hot path).
+    pub fn notices(&self) -> Vec<Notice> {
+        validate::notices(self)
     }
 }
 

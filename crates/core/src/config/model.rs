@@ -24,23 +24,95 @@ pub enum CredentialStore {
     None,
 }
 
+/// The names `credential-store` takes.
+pub const CREDENTIAL_STORES: [&str; 4] = ["auto", "keyring", "file", "none"];
+
 /// One contexts file, as tokenctl reads it.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct FileModel {
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_context: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub credential_store: Option<CredentialStore>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    /// As written: a value that names no store stops only what reads or stores logins
+    /// ([`FileModel::credential_store`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_store: Option<Value>,
     pub providers: Vec<ProviderEntry>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub clusters: Vec<ClusterEntry>,
-    #[serde(default, deserialize_with = "null_as_default")]
     pub contexts: Vec<ContextEntry>,
+    /// Top-level keys tokenctl does not know (a typo is named by [`super::ConfigSet::notices`]).
+    #[serde(flatten)]
+    pub extra: IndexMap<String, Value>,
+}
+
+/// The top-level keys of a contexts file.
+pub const FILE_KEYS: [&str; 5] = [
+    "current-context",
+    "credential-store",
+    "providers",
+    "clusters",
+    "contexts",
+];
+
+impl<'de> Deserialize<'de> for FileModel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FileVisitor;
+        impl<'de> Visitor<'de> for FileVisitor {
+            type Value = FileModel;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping with current-context, providers, clusters and contexts")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FileModel, A::Error> {
+                let mut model = FileModel::default();
+                let mut seen: Vec<String> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if seen.contains(&key) {
+                        return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+                    }
+                    seen.push(key.clone());
+                    let or_empty = |value: Option<Value>| value.filter(|v| !v.is_null());
+                    match key.as_str() {
+                        "current-context" => model.current_context = map.next_value()?,
+                        "credential-store" => {
+                            model.credential_store = or_empty(map.next_value()?);
+                        }
+                        "providers" => {
+                            model.providers = map.next_value::<Option<_>>()?.unwrap_or_default();
+                        }
+                        "clusters" => {
+                            model.clusters = map.next_value::<Option<_>>()?.unwrap_or_default();
+                        }
+                        "contexts" => {
+                            model.contexts = map.next_value::<Option<_>>()?.unwrap_or_default();
+                        }
+                        _ => {
+                            model.extra.insert(key, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(model)
+            }
+        }
+        deserializer.deserialize_map(FileVisitor)
+    }
 }
 
 impl FileModel {
+    /// The `credential-store` this file sets: `Err` with what was written when it names no
+    /// store.
+    pub fn credential_store(&self) -> Option<Result<CredentialStore, String>> {
+        let value = self.credential_store.as_ref()?;
+        let known = value
+            .as_str()
+            .and_then(|text| serde_yaml_ng::from_value::<CredentialStore>(Value::from(text)).ok());
+        Some(known.ok_or_else(|| match value.as_str() {
+            Some(text) => text.to_owned(),
+            None => crate::provider::describe(value),
+        }))
+    }
+
     /// Relative paths the file names (a cluster's `certificate-authority`, a provider's
     /// files such as `client-secret-file`, a `subject-token: file:`) are read from the file's own directory,
     /// as kubectl reads the paths of its kubeconfig.
@@ -124,21 +196,24 @@ impl ProviderEntry {
 }
 
 /// `clusters[]`: an API server that accepts the tokens.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ClusterEntry {
     pub name: String,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_authority: Option<String>,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_authority_data: Option<String>,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub insecure_skip_tls_verify: Option<bool>,
     /// The name the server's certificate is checked for instead of the server URL's host.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_server_name: Option<String>,
+    /// Keys tokenctl does not know (a typo is named by [`super::ConfigSet::notices`]).
+    #[serde(flatten)]
+    pub extra: IndexMap<String, Value>,
 }
 
 /// `contexts[]`: a provider (or `discover`), a cluster, and defaults for login.
@@ -467,6 +542,46 @@ impl Serialize for ProviderEntry {
             map.serialize_entry(key, value)?;
         }
         map.end()
+    }
+}
+
+impl<'de> Visitor<'de> for EntryVisitor<ClusterEntry> {
+    type Value = ClusterEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ClusterEntry, A::Error> {
+        let (mut server, mut certificate_authority, mut certificate_authority_data) =
+            (None, None, None);
+        let (mut insecure_skip_tls_verify, mut tls_server_name) = (None, None);
+        let (name, extra) = read_entry(map, &CLUSTER_KEYS, |key, map| {
+            match key {
+                "server" => server = map.next_value()?,
+                "certificate-authority" => certificate_authority = map.next_value()?,
+                "certificate-authority-data" => certificate_authority_data = map.next_value()?,
+                "insecure-skip-tls-verify" => insecure_skip_tls_verify = map.next_value()?,
+                _ => tls_server_name = map.next_value()?,
+            }
+            Ok(())
+        })?;
+        Ok(ClusterEntry {
+            name,
+            server,
+            certificate_authority,
+            certificate_authority_data,
+            insecure_skip_tls_verify,
+            tls_server_name,
+            extra: extra.into_iter().collect(),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ClusterEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let expecting = "a cluster: name, server, certificate-authority, …";
+        deserializer.deserialize_map(EntryVisitor::<Self>(expecting, std::marker::PhantomData))
     }
 }
 

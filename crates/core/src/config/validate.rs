@@ -62,10 +62,125 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Keys SPEC reserves that this version does not implement: an entry that sets one stops,
+/// since ignoring it could give less than was asked for (`dpop: true`: sender-constrained
+/// tokens).
+const NOT_YET: [&str; 5] = [
+    "dpop",
+    "browser",
+    "listen-address",
+    "agent",
+    "sign-in-timeout",
+];
+
+fn not_supported_yet(key: &str) -> String {
+    format!(
+        "key `{key}` is reserved for a later version of tokenctl and not supported yet: remove it to use this entry"
+    )
+}
+
+/// A key tokenctl does not know, named with its file and entry: a warning that stops nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub path: PathBuf,
+    /// `contexts[2] "prod"`, or `top level`.
+    pub place: String,
+    pub message: String,
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            self.path.display(),
+            self.place,
+            self.message
+        )
+    }
+}
+
+/// "did you mean `X`?" for the closest of `known`, else the known keys.
+fn unknown_key(key: &str, what: &str, known: &[&str]) -> String {
+    match closest_names(key, known.iter().copied()).first() {
+        Some(close) => format!("unknown key `{key}` ({what}): did you mean `{close}`?"),
+        None => format!(
+            "unknown key `{key}` ({what}); known keys: {}",
+            known.join(", ")
+        ),
+    }
+}
+
+/// Keys of the files that tokenctl does not know, each with the closest known key; a context
+/// key within two edits of a reserved one, which would be taken as a plugin attribute. Values
+/// are never shown.
+pub(super) fn notices(set: &ConfigSet) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    for file in &set.files {
+        for key in file.model.extra.keys() {
+            notices.push(Notice {
+                path: file.path.clone(),
+                place: "top level".to_owned(),
+                message: unknown_key(key, "ignored", &super::FILE_KEYS),
+            });
+        }
+    }
+    let at = |origin: &Origin<'_>, name: &str, message: String| Notice {
+        path: origin.path.to_path_buf(),
+        place: format!("{}[{}] {name:?}", origin.section.key(), origin.index),
+        message,
+    };
+    for (origin, entry) in set.providers() {
+        let Some(dialect) = entry.dialect() else {
+            continue;
+        };
+        let fields: Vec<&str> = dialect.fields().map(|field| field.name).collect();
+        for key in entry.fields.keys() {
+            if !fields.contains(&key.as_str()) && !NOT_YET.contains(&key.as_str()) {
+                let what = format!("not a field of kind {}; ignored", entry.kind);
+                notices.push(at(&origin, &entry.name, unknown_key(key, &what, &fields)));
+            }
+        }
+    }
+    for (origin, cluster) in set.clusters() {
+        for key in cluster.extra.keys() {
+            let message = unknown_key(key, "ignored", &super::CLUSTER_KEYS);
+            notices.push(at(&origin, &cluster.name, message));
+        }
+    }
+    for (origin, context) in set.contexts() {
+        for (key, _) in &context.attributes {
+            let near = super::CONTEXT_KEYS
+                .iter()
+                .chain(NOT_YET.iter())
+                .find(|reserved| {
+                    strsim::levenshtein(key, reserved) <= (key.chars().count() / 3).clamp(1, 2)
+                });
+            if let Some(near) = near.filter(|_| !NOT_YET.contains(&key.as_str())) {
+                notices.push(at(
+                    &origin,
+                    &context.name,
+                    format!("key `{key}` is taken as a plugin attribute: did you mean `{near}`?"),
+                ));
+            }
+        }
+    }
+    notices
+}
+
 pub(super) fn problems(set: &ConfigSet) -> Vec<Problem> {
     let mut problems = Vec::new();
     duplicate_names(set, &mut problems);
     for (origin, entry) in set.providers() {
+        for key in NOT_YET {
+            if entry.fields.contains_key(key)
+                && entry
+                    .dialect()
+                    .is_none_or(|dialect| dialect.fields().all(|field| field.name != key))
+            {
+                problems.push(Problem::at(&origin, &entry.name, not_supported_yet(key)));
+            }
+        }
         let Some(dialect) = entry.dialect() else {
             let kinds: Vec<&str> = provider::providers().iter().map(|p| p.kind()).collect();
             let hint = match closest_names(&entry.kind, kinds.iter().copied()).first() {
@@ -222,6 +337,11 @@ impl Known<'_> {
 
 fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
     let mut problems = Vec::new();
+    for (key, _) in &context.attributes {
+        if NOT_YET.contains(&key.as_str()) {
+            problems.push(not_supported_yet(key));
+        }
+    }
     if let Some(written) = &context.unknown_flow {
         let names: Vec<&str> = crate::provider::Flow::ALL
             .iter()
