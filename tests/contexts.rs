@@ -154,6 +154,27 @@ fn a_file_that_does_not_parse_gives_path_line_and_column_and_is_never_rewritten(
         );
     }
 
+    // The line is quoted with a caret, a secret's value redacted, and the likely cause named
+    // (issue 25).
+    let indented = "providers:\n  - name: kc\n    kind: keycloak\n   client-secret: hunter2\n";
+    let sandbox = Sandbox::with_config(indented);
+    let stderr = sandbox.run(["config", "view"]).fails_with(1).to_owned();
+    let expected = format!(
+        "error: {}:4:4: did not find expected '-' indicator, while parsing a block collection at line 2 column 3\n 4 |    client-secret: <redacted>\n   |    ^\n  check the indentation of line 4: it is indented 3 spaces, the line before it 4\n",
+        sandbox.config.display()
+    );
+    assert_eq!(stderr, expected);
+    let unclosed = "contexts:\n  - name: \"prod\n    provider: corp\n";
+    let sandbox = Sandbox::with_config(unclosed);
+    let stderr = sandbox.run(["config", "view"]).fails_with(1).to_owned();
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}:2:11: found unexpected end of stream, while scanning a quoted scalar\n 2 |   - name: \"prod\n   |           ^",
+            sandbox.config.display()
+        )),
+        "led by where the quote opens: {stderr}"
+    );
+
     // A value that is no flow stops only its context: the file, the entry, the field and what
     // is allowed are named.
     let wrong_value = "contexts:\n  - name: a\n    provider: corp\n    flow: devise\n";

@@ -169,6 +169,7 @@ impl ConfigSet {
                     line: err.location().map_or(1, |l| l.line()),
                     column: err.location().map_or(1, |l| l.column()),
                     message: err.to_string(),
+                    excerpt: String::new(),
                 })?,
             _ => Value::Mapping(Mapping::new()),
         };

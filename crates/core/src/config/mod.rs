@@ -13,6 +13,7 @@ mod model;
 pub mod setup;
 mod validate;
 mod view;
+mod yaml_error;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -65,12 +66,14 @@ pub fn default_config_path() -> PathBuf {
 pub enum ConfigError {
     #[error("{path}: cannot read the contexts file: {source}", path = .path.display())]
     Read { path: PathBuf, source: io::Error },
-    #[error("{path}:{line}:{column}: {message}", path = .path.display())]
+    #[error("{path}:{line}:{column}: {message}{excerpt}", path = .path.display())]
     Parse {
         path: PathBuf,
         line: usize,
         column: usize,
         message: String,
+        /// The line quoted with a caret (secrets redacted) and a hint, when the text is at hand.
+        excerpt: String,
     },
     #[error("{}", Problem::list(.0))]
     Invalid(Vec<Problem>),
@@ -372,22 +375,25 @@ pub(crate) fn parse_typed<T: serde::de::DeserializeOwned + Default>(
         line,
         column: 1,
         message,
+        excerpt: String::new(),
     })?;
     serde_yaml_ng::from_str(text).map_err(|err| {
         let message = strip_location(&err.to_string()).replace(
             "struct FileModel",
             "a mapping with current-context, providers, clusters and contexts",
         );
-        let (line, column) = match (duplicate_key_line(text, &message), err.location()) {
+        let at = match (duplicate_key_line(text, &message), err.location()) {
             (Some(line), _) => (line, 1),
             (None, Some(location)) => (location.line(), location.column()),
             (None, None) => (1, 1),
         };
+        let shown = yaml_error::show(text, &message, at);
         ConfigError::Parse {
             path: path.to_path_buf(),
-            line,
-            column,
-            message,
+            line: shown.line,
+            column: shown.column,
+            message: shown.message,
+            excerpt: shown.excerpt,
         }
     })
 }
