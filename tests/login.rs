@@ -1113,9 +1113,11 @@ fn the_device_screen_keeps_the_code_in_view_and_the_qr_code_readable() {
 }
 
 /// The first run. Without a terminal, `auth login` names the commands that create a context. At
-/// a terminal it asks the kind, that kind's required fields (a refused answer is asked again),
-/// the flow and a cluster, then creates the provider and context, makes the context current
-/// and logs in. `--provider KIND` means the one provider of that kind.
+/// a terminal it asks the kind, that kind's required fields (a refused answer is asked again; a
+/// pasted issuer URL is taken apart), checks that the provider answers before it writes
+/// anything (issue 25), asks the scopes, the flow and a cluster, creates the provider and
+/// context, logs in, and only then makes the context current. `--provider KIND` means the one
+/// provider of that kind.
 #[test]
 #[ignore = "needs tmux, the test IdP (node)"]
 fn a_first_login_at_a_terminal_sets_up_the_context_and_logs_in() {
@@ -1133,8 +1135,8 @@ fn a_first_login_at_a_terminal_sets_up_the_context_and_logs_in() {
     let status = sandbox.path("status");
     let term = Tmux::start(
         &sandbox,
-        80,
-        24,
+        200,
+        50,
         false,
         &format!(
             "tokenctl auth login; echo $? > '{}'; sleep 30\n",
@@ -1148,24 +1150,50 @@ fn a_first_login_at_a_terminal_sets_up_the_context_and_logs_in() {
     term.screen_with("server:", false);
     term.answer("http://sso.example.com");
     term.screen_with("plain http on a non-loopback host", false);
-    term.answer(&idp.base);
-    term.screen_with("realm:", false);
-    term.answer("nmr");
+    // A realm's issuer pasted as the server is taken apart; a realm that does not exist is
+    // found before anything is written, and asked again.
+    term.answer(&format!("{}/realms/nope", idp.base));
+    term.screen_with("taken apart: server", false);
     term.screen_with("client-id:", false);
     term.answer("cli");
-    term.screen_with("Flow [browser]:", false);
+    term.screen_with("Nothing was written; the provider's fields again:", false);
+    assert!(!sandbox.config.exists(), "nothing written before the check");
+    term.answer(&format!(
+        "{}/realms/nmr/.well-known/openid-configuration",
+        idp.base
+    ));
+    let screen = term.screen_with("realm nmr.", false);
+    assert!(
+        screen.contains(&format!(
+            "That is an issuer URL; taken apart: server {}, realm nmr.",
+            idp.base
+        )),
+        "{screen}"
+    );
+    term.screen_with("client-id:", false);
+    term.answer("cli");
+    let screen = term.screen_with("Scopes, separated by spaces", false);
+    assert!(screen.contains("The provider lists: "), "{screen}");
+    term.answer("");
+    term.screen_with("Flow [", false);
     term.answer("password");
     term.screen_with("Cluster API server URL", false);
     term.answer("");
-    term.screen_with("Username:", false);
+    let screen = term.screen_with("Username:", false);
+    assert!(
+        screen.contains("it becomes the current context once this login succeeds"),
+        "{screen}"
+    );
+    assert!(
+        !sandbox.read_config().contains("current-context"),
+        "not current before the login"
+    );
     term.answer("alice");
     term.screen_with("Password:", false);
     term.answer("correct-horse");
     let screen = term.screen_with("Logged in to keycloak as alice", false);
     assert!(
-        screen.contains(
-            "Created provider \"keycloak\" and context \"keycloak\" (now the current context)"
-        ),
+        screen.contains("Context \"keycloak\" is now the current context."),
         "{screen}"
     );
     let started = std::time::Instant::now();

@@ -1,6 +1,7 @@
 //! The guided first run of `auth login` at a terminal, as `gh auth login` asks: the provider
-//! kind, its required fields, the flow and an optional cluster. Core's `config::setup` decides
-//! when it applies, checks each answer and writes the entries; this file only asks.
+//! kind, its required fields (checked against the provider before anything is written), the
+//! scopes, the flow and an optional cluster. Core's `config::setup` decides when it applies,
+//! checks each answer and writes the entries; this file only asks.
 
 use std::io::{BufRead, Write};
 
@@ -24,10 +25,18 @@ pub fn run(first: FirstRun, paths: &[std::path::PathBuf]) -> Result<Created> {
             ask_kind()?
         }
     };
-    let mut fields = indexmap::IndexMap::new();
-    for field in setup::asked_fields(kind) {
-        fields.insert(field.name.to_owned(), ask_field(field)?);
-    }
+    // Nothing is written until the provider answers: a wrong answer is asked again.
+    let (fields, listed) = loop {
+        let fields = ask_fields(kind)?;
+        let http =
+            tokenctl_core::http::HttpClient::new(tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT)?;
+        match crate::runtime::block_on(tokenctl_core::flows::check_provider(&http, kind, &fields))?
+        {
+            Ok(listed) => break (fields, listed),
+            Err(err) => eprintln!("  {err}\n  Nothing was written; the provider's fields again:"),
+        }
+    };
+    let scopes = ask_scopes(kind, listed.as_deref())?;
     let flow = ask_flow(kind)?;
     let cluster_server = ask_until(
         "Cluster API server URL, whose API takes these tokens (Enter for none): ",
@@ -36,26 +45,13 @@ pub fn run(first: FirstRun, paths: &[std::path::PathBuf]) -> Result<Created> {
             url => setup::cluster_answer(url).map(Some),
         },
     )?;
-    let mut setup = Setup {
+    let setup = Setup {
         kind,
         fields,
         flow,
+        scopes,
         cluster_server,
     };
-    // The dialect's rules across fields: each field it refuses is asked again.
-    loop {
-        let problems = setup.problems();
-        let Some(problem) = problems.first() else {
-            break;
-        };
-        eprintln!("  {problem}");
-        let Some(field) = kind.fields().find(|field| field.name == problem.field) else {
-            bail!("the provider would not be usable, so nothing was written: {problem}");
-        };
-        setup
-            .fields
-            .insert(field.name.to_owned(), ask_field(field)?);
-    }
     let created = setup.write(paths)?;
     let cluster = created
         .cluster
@@ -63,12 +59,105 @@ pub fn run(first: FirstRun, paths: &[std::path::PathBuf]) -> Result<Created> {
         .map(|name| format!(", cluster {name:?}"))
         .unwrap_or_default();
     eprintln!(
-        "Created provider {:?}{cluster} and context {:?} (now the current context) in {}.",
+        "Created provider {:?}{cluster} and context {:?} in {}; it becomes the current context once this login succeeds.",
         created.provider,
         created.context,
         created.path.display()
     );
     Ok(created)
+}
+
+/// The kind's required fields, each checked as it is given and then with the dialect's rules
+/// across fields (each field it refuses is asked again). A pasted issuer URL fills the fields
+/// it stands for (Keycloak's `…/realms/R`: server and realm).
+fn ask_fields(
+    kind: &'static dyn Provider,
+) -> Result<indexmap::IndexMap<String, serde_yaml_ng::Value>> {
+    let mut fields = indexmap::IndexMap::new();
+    for field in setup::asked_fields(kind) {
+        if fields.contains_key(field.name) {
+            continue;
+        }
+        eprintln!("{}: {}", field.name, field.help);
+        let answer = ask_until(
+            &format!("{}: ", field.name),
+            |answer| match setup::taken_apart(kind, answer) {
+                Some(parts) => Ok(Err(parts)),
+                None => setup::field_answer(field, answer).map(Ok),
+            },
+        )?;
+        match answer {
+            Ok(value) => {
+                fields.insert(field.name.to_owned(), value);
+            }
+            Err(parts) => {
+                let named: Vec<String> = parts
+                    .iter()
+                    .map(|(name, value)| format!("{name} {}", value.as_str().unwrap_or_default()))
+                    .collect();
+                eprintln!(
+                    "  That is an issuer URL; taken apart: {}.",
+                    named.join(", ")
+                );
+                for (name, value) in parts {
+                    fields.insert(name.to_owned(), value);
+                }
+            }
+        }
+    }
+    loop {
+        let problems = setup::problems(kind, &fields);
+        let Some(problem) = problems.first() else {
+            return Ok(fields);
+        };
+        eprintln!("  {problem}");
+        let Some(field) = kind.fields().find(|field| field.name == problem.field) else {
+            bail!("the provider would not be usable, so nothing was written: {problem}");
+        };
+        let value = ask_field(field)?;
+        fields.insert(field.name.to_owned(), value);
+    }
+}
+
+/// The scopes the context asks for, with the dialect's advice and what the provider lists.
+fn ask_scopes(kind: &dyn Provider, listed: Option<&[String]>) -> Result<Vec<String>> {
+    eprintln!("Scopes: {}.", kind.scope_advice());
+    if let Some(listed) = listed.filter(|listed| !listed.is_empty()) {
+        const SHOWN: usize = 12;
+        let more = listed.len().saturating_sub(SHOWN);
+        let names: Vec<String> = listed
+            .iter()
+            .take(SHOWN)
+            .map(|scope| tokenctl_core::text::printable(scope).into_owned())
+            .collect();
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        eprintln!("  The provider lists: {}{more}.", names.join(" "));
+    }
+    ask_until(
+        "Scopes, separated by spaces (Enter for sign-in only): ",
+        |answer| {
+            let scopes: Vec<String> = answer
+                .split([',', ' '])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            match scopes.iter().find(|scope| {
+                scope
+                    .chars()
+                    .any(|c| c.is_control() || c == '"' || c == '\\')
+            }) {
+                Some(bad) => Err(format!(
+                    "{:?} is not a scope (RFC 6749 scope tokens have no quotes, backslashes or control characters)",
+                    tokenctl_core::text::printable(bad)
+                )),
+                None => Ok(scopes),
+            }
+        },
+    )
 }
 
 /// One field, asked with its help until its kind takes the answer.
@@ -91,7 +180,8 @@ fn ask_kind() -> Result<&'static dyn Provider> {
     })
 }
 
-/// The flow, by number or name; Enter takes the kind's default (its first).
+/// The flow, by number or name; Enter takes the browser where one can open, else the device
+/// flow, else the kind's first.
 fn ask_flow(kind: &dyn Provider) -> Result<Flow> {
     let flows = kind.flows();
     let names: Vec<String> = flows
@@ -100,7 +190,14 @@ fn ask_flow(kind: &dyn Provider) -> Result<Flow> {
         .map(|(n, flow)| format!("{}) {}", n + 1, flow.as_str()))
         .collect();
     eprintln!("Flows: {}", names.join("  "));
-    let default = flows.first().copied().unwrap_or(Flow::Browser);
+    let browser = crate::terminal::SystemBrowser { open: true };
+    let can_open = tokenctl_core::flows::BrowserOpener::available(&browser);
+    let default = [Flow::Browser, Flow::Device]
+        .into_iter()
+        .filter(|flow| can_open || *flow != Flow::Browser)
+        .find(|flow| flows.contains(flow))
+        .or(flows.first().copied())
+        .unwrap_or(Flow::Device);
     ask_until(&format!("Flow [{}]: ", default.as_str()), |answer| {
         if answer.is_empty() {
             return Ok(default);

@@ -14,7 +14,8 @@ use tokenctl_core::logins::{Freshness, Handout, StoredLogin, Usable};
 
 use crate::GlobalArgs;
 use crate::output;
-use crate::tokens::{self, block_on, usable_login};
+use crate::runtime::block_on;
+use crate::tokens::{self, usable_login};
 
 /// The variable the token goes in unless `--var` names another.
 pub const TOKEN_VAR: &str = "TOKENCTL_TOKEN";

@@ -17,6 +17,7 @@ pub mod kube;
 mod output;
 pub mod plugin;
 pub mod proxy;
+mod runtime;
 mod set_provider;
 mod terminal;
 pub mod tokens;

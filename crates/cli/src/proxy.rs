@@ -445,7 +445,7 @@ pub fn run(args: ProxyArgs, global: &GlobalArgs) -> Result<()> {
             told: std::sync::Mutex::default(),
         })
     };
-    crate::tokens::block_on(async move {
+    crate::runtime::block_on(async move {
         match &args.unix_socket {
             Some(path) => {
                 let listener = bind_unix(path)?;

@@ -21,6 +21,7 @@ use tokenctl_core::{Flow, Secret};
 
 use crate::GlobalArgs;
 use crate::output::{self, DocFormat};
+use crate::runtime::block_on;
 use crate::terminal::{self, SystemBrowser, TerminalUi, read_stdin_secret};
 
 #[derive(Debug, clap::Args)]
@@ -104,15 +105,6 @@ pub fn logins_with(
     .with_request_timeout(request_timeout)
 }
 
-/// Runs async work on a runtime of this thread (network commands only; the hot path has none).
-pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    Ok(runtime.block_on(work))
-}
-
 /// `auth login`: signs in, after any sign-in another tokenctl is running for the same login.
 pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     sign_in(args, global, Trigger::Asked)
@@ -141,13 +133,15 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
         args.provider.as_deref(),
     );
     // Without a person to ask, core's error names the commands to run.
+    let mut created = None;
     let logins = match first.filter(|_| terminal::person_at_terminal()) {
         Some(first) => {
-            let created = crate::guided::run(first, &paths)?;
+            let new = crate::guided::run(first, &paths)?;
             guided_global = GlobalArgs {
-                context: Some(created.context),
+                context: Some(new.context.clone()),
                 ..global.clone()
             };
+            created = Some(new);
             global = &guided_global;
             args.provider = None;
             // The files the setup just wrote.
@@ -201,7 +195,23 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
         }
     })?;
     terminal.finish();
-    let outcome = outcome.ok_or(crate::Interrupted)??;
+    let outcome = outcome.ok_or(crate::Interrupted)?;
+    let outcome = match (outcome, &created) {
+        (Ok(outcome), Some(created)) => {
+            created.make_current(&paths)?;
+            eprintln!("Context {:?} is now the current context.", created.context);
+            outcome
+        }
+        (Ok(outcome), None) => outcome,
+        (Err(err), Some(created)) => {
+            return Err(anyhow::Error::new(err).context(format!(
+                "provider {provider:?} and context {context:?} are saved, but the current context is as it was; correct an answer with `tokenctl config set-provider {provider} --FIELD VALUE` (the fields: `tokenctl config set-provider --help`), then run `tokenctl --context {context} auth login`",
+                provider = created.provider,
+                context = created.context,
+            )));
+        }
+        (Err(err), None) => return Err(err.into()),
+    };
     let signed = match outcome {
         SignInOutcome::NotStored(tokens) => {
             let who = identity_of(tokens.id_token.as_ref(), &tokens.access_token);

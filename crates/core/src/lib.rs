@@ -30,3 +30,5 @@ pub use inventory;
 pub use provider::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 pub use secret::Secret;
 pub use session::{Session, SessionError};
+/// The URL type of [`Endpoints`] and the dialect hooks.
+pub use url::Url;

@@ -402,6 +402,19 @@ pub trait Provider: Send + Sync + 'static {
     /// Where the endpoints are, from a validated entry.
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError>;
 
+    /// The fields an issuer URL stands for, when a person pastes one (or its
+    /// `/.well-known/openid-configuration`) where the guided setup asks for a field: Keycloak's
+    /// `https://sso/realms/R` is `server` and `realm`. `None`: not an issuer of this dialect.
+    fn fields_from_issuer(&self, _issuer: &Url) -> Option<Vec<(&'static str, String)>> {
+        None
+    }
+
+    /// What the guided setup says when it asks for scopes: which scopes this provider's APIs
+    /// take, with an example.
+    fn scope_advice(&self) -> &'static str {
+        "the scopes of the API the tokens are for, as its documentation names them"
+    }
+
     /// Scopes added to every request of a flow that logs a person in, unless already asked
     /// for: ID token, profile and a refresh token.
     fn standard_scopes(&self, flow: Flow) -> &'static [&'static str] {

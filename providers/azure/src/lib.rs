@@ -3,7 +3,7 @@
 use tokenctl_core::base_url::{join_path, parse_base_url};
 use tokenctl_core::flows::names_no_api;
 use tokenctl_core::provider::FieldError;
-use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
+use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig, Url};
 
 pub struct Azure;
 
@@ -47,6 +47,27 @@ impl Provider for Azure {
             Flow::Password,
             Flow::Token,
         ]
+    }
+
+    /// `https://HOST/TENANT/v2.0` (Entra ID's issuer and authority), with or without its
+    /// `.well-known/openid-configuration`: the tenant, and the host when it is not the public
+    /// cloud's.
+    fn fields_from_issuer(&self, issuer: &Url) -> Option<Vec<(&'static str, String)>> {
+        let host = issuer.host_str()?;
+        if !host.starts_with("login.") {
+            return None;
+        }
+        let tenant = issuer.path_segments()?.next().filter(|t| !t.is_empty())?;
+        let mut fields = vec![("tenant", tenant.to_owned())];
+        let origin = issuer.origin().ascii_serialization();
+        if origin != DEFAULT_AUTHORITY_HOST {
+            fields.push(("authority-host", origin));
+        }
+        Some(fields)
+    }
+
+    fn scope_advice(&self) -> &'static str {
+        "an API's scopes, such as api://APP-ID/.default (all the API grants this app) or api://APP-ID/SCOPE; Enter for sign-in only"
     }
 
     fn endpoints(&self, config: &ProviderConfig<'_>) -> Result<Endpoints, FieldError> {
@@ -184,6 +205,29 @@ mod tests {
 
     fn entry(fields: &[(&str, &str)]) -> ProviderEntry {
         ProviderEntry::with_text_fields("corp", "azure", fields)
+    }
+
+    /// The tenant's issuer or authority, pasted in the guided setup (issue 25).
+    #[test]
+    fn an_issuer_url_is_the_tenant_and_its_cloud() {
+        let apart = |url: &str| Azure.fields_from_issuer(&Url::parse(url).unwrap());
+        assert_eq!(
+            apart(
+                "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"
+            ),
+            Some(vec![("tenant", "contoso.onmicrosoft.com".to_owned())])
+        );
+        assert_eq!(
+            apart("https://login.microsoftonline.us/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"),
+            Some(vec![
+                ("tenant", "9188040d-6c67-4c5b-b112-36a304b66dad".to_owned()),
+                (
+                    "authority-host",
+                    "https://login.microsoftonline.us".to_owned()
+                )
+            ])
+        );
+        assert_eq!(apart("https://sso.example.com/realms/nmr"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use tokenctl_core::base_url::join_path;
 use tokenctl_core::oauth::{ACCESS_TOKEN_TYPE, OAuthError};
 use tokenctl_core::provider::{AssertionAudience, FieldError};
-use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
+use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig, Url};
 
 pub struct Keycloak;
 
@@ -126,16 +126,48 @@ impl Provider for Keycloak {
         })
     }
 
+    /// `{server}/realms/{realm}`, with or without its `.well-known/openid-configuration`.
+    fn fields_from_issuer(&self, issuer: &Url) -> Option<Vec<(&'static str, String)>> {
+        let segments: Vec<&str> = issuer.path_segments()?.collect();
+        let at = segments.iter().position(|segment| *segment == "realms")?;
+        let realm = segments.get(at + 1).filter(|realm| !realm.is_empty())?;
+        let mut server = issuer.clone();
+        server.set_query(None);
+        server.set_fragment(None);
+        server.set_path(&segments[..at].join("/"));
+        let server = server.as_str().trim_end_matches('/').to_owned();
+        Some(vec![("server", server), ("realm", (*realm).to_owned())])
+    }
+
+    fn scope_advice(&self) -> &'static str {
+        "the realm's client scopes beyond the defaults (roles, a custom scope such as platform:read)"
+    }
+
     fn validate_extra(&self, config: &ProviderConfig<'_>) -> Vec<FieldError> {
-        match config.text("realm") {
-            Some(realm) if realm.contains('/') => {
-                vec![FieldError::new(
-                    "realm",
-                    "is a realm name, not a path (no `/`)",
-                )]
-            }
-            _ => Vec::new(),
+        let mut errors = Vec::new();
+        if config
+            .text("realm")
+            .is_some_and(|realm| realm.contains('/'))
+        {
+            errors.push(FieldError::new(
+                "realm",
+                "is a realm name, not a path (no `/`)",
+            ));
         }
+        // A realm's issuer given as the server (`https://sso/realms/R`) would look for realms
+        // under it, and every request would answer 404.
+        if let Ok(server) = config.base_url("server")
+            && let Some(fields) = self.fields_from_issuer(&server)
+        {
+            errors.push(FieldError::new(
+                "server",
+                format!(
+                    "is the URL of realm {:?}, not the server: set server: {} and realm: {}",
+                    fields[1].1, fields[0].1, fields[1].1
+                ),
+            ));
+        }
+        errors
     }
 }
 
@@ -149,6 +181,38 @@ mod tests {
 
     fn config(fields: &[(&str, &str)]) -> ProviderEntry {
         ProviderEntry::with_text_fields("sso", "keycloak", fields)
+    }
+
+    /// A realm's issuer, pasted where the server goes (issue 25): taken apart, with the
+    /// legacy `/auth` kept, and refused as a server.
+    #[test]
+    fn an_issuer_url_is_the_server_and_the_realm() {
+        let apart = |url: &str| Keycloak.fields_from_issuer(&Url::parse(url).unwrap());
+        assert_eq!(
+            apart("https://sso.example.com/auth/realms/nmr/.well-known/openid-configuration"),
+            Some(vec![
+                ("server", "https://sso.example.com/auth".to_owned()),
+                ("realm", "nmr".to_owned())
+            ])
+        );
+        assert_eq!(
+            apart("https://sso.example.com/realms/nmr"),
+            Some(vec![
+                ("server", "https://sso.example.com".to_owned()),
+                ("realm", "nmr".to_owned())
+            ])
+        );
+        assert_eq!(apart("https://sso.example.com/auth"), None);
+        let pasted = config(&[
+            ("server", "https://sso.example.com/realms/nmr"),
+            ("realm", "nmr"),
+            ("client-id", "cli"),
+        ]);
+        let errors = validate_provider(&Keycloak, &pasted.as_config());
+        assert_eq!(
+            errors[0].to_string(),
+            "field `server` is the URL of realm \"nmr\", not the server: set server: https://sso.example.com and realm: nmr"
+        );
     }
 
     #[test]

@@ -68,10 +68,44 @@ pub fn field_answer(field: &FieldSpec, answer: &str) -> Result<Value, String> {
                 .collect::<Result<Vec<u64>, _>>()
                 .map_err(|_| format!("must be a port number from 1 to 65535, not {answer:?}"))?,
         ),
-        _ => Value::from(answer),
+        _ => Value::from(without_well_known(answer)),
     };
     provider::check_field_value(field.kind, &value)?;
     Ok(value)
+}
+
+/// The suffix of a discovery document's URL, which a pasted issuer may carry.
+const WELL_KNOWN: &str = "/.well-known/openid-configuration";
+
+/// An answer without a pasted `/.well-known/openid-configuration`.
+pub fn without_well_known(answer: &str) -> &str {
+    answer
+        .trim()
+        .strip_suffix(WELL_KNOWN)
+        .unwrap_or(answer.trim())
+}
+
+/// The fields an answer stands for when it is an issuer URL of this kind (Keycloak's
+/// `https://sso/realms/R`: server and realm), taken apart; `None` when it is not one.
+pub fn taken_apart(kind: &dyn Provider, answer: &str) -> Option<Vec<(&'static str, Value)>> {
+    let url = url::Url::parse(without_well_known(answer)).ok()?;
+    let fields = kind.fields_from_issuer(&url)?;
+    let fields: Vec<(&'static str, Value)> = fields
+        .into_iter()
+        .filter(|(name, _)| kind.fields().any(|field| field.name == *name))
+        .map(|(name, value)| (name, Value::from(value)))
+        .collect();
+    (!fields.is_empty()).then_some(fields)
+}
+
+/// Every problem of the provider's fields as its dialect sees them (rules across fields, say),
+/// before anything is written: the setup asks those fields again.
+pub fn problems(kind: &dyn Provider, fields: &IndexMap<String, Value>) -> Vec<FieldError> {
+    let config = ProviderConfig {
+        name: kind.kind(),
+        fields,
+    };
+    provider::validate_provider(kind, &config)
 }
 
 /// The cluster's API server URL, checked as `config set-cluster` checks it.
@@ -84,6 +118,8 @@ pub struct Setup {
     pub kind: &'static dyn Provider,
     pub fields: IndexMap<String, Value>,
     pub flow: Flow,
+    /// The scopes the context asks for (none: the provider's).
+    pub scopes: Vec<String>,
     /// The API server's URL, when the person named one.
     pub cluster_server: Option<String>,
 }
@@ -97,18 +133,9 @@ pub struct Created {
 }
 
 impl Setup {
-    /// Every problem of the provider as its dialect sees it (rules across fields, say), before
-    /// anything is written: the setup asks those fields again.
-    pub fn problems(&self) -> Vec<FieldError> {
-        let config = ProviderConfig {
-            name: self.kind.kind(),
-            fields: &self.fields,
-        };
-        provider::validate_provider(self.kind, &config)
-    }
-
-    /// Writes the provider, the cluster (if any) and a context of both, and makes the context
-    /// current. They are named after the kind (`azure`), else the host, else numbered.
+    /// Writes the provider, the cluster (if any) and a context of both. They are named after
+    /// the kind (`azure`), else the host, else numbered. The context is made current by
+    /// [`Created::make_current`] once a login with it succeeds.
     pub fn write(self, paths: &[PathBuf]) -> Result<Created, ConfigError> {
         let set = ConfigSet::load(paths)?;
         let host = self
@@ -143,17 +170,32 @@ impl Setup {
         if let Some(name) = &cluster {
             fields.insert("cluster".into(), Value::from(name.as_str()));
         }
-        ConfigSet::apply(
+        if !self.scopes.is_empty() {
+            let scopes = self
+                .scopes
+                .iter()
+                .map(|s| Value::from(s.as_str()))
+                .collect();
+            fields.insert("scopes".into(), Value::Sequence(scopes));
+        }
+        let outcome = ConfigSet::apply(
             paths,
             &Edit::set_fields(Section::Contexts, &context, fields),
         )?;
-        let outcome = ConfigSet::apply(paths, &Edit::UseContext(context.clone()))?;
         Ok(Created {
             provider,
             cluster,
             context,
             path: outcome.path,
         })
+    }
+}
+
+impl Created {
+    /// Makes the new context current: after its first login succeeded, so that a setup that
+    /// ends in a failed login leaves the current context as it was.
+    pub fn make_current(&self, paths: &[PathBuf]) -> Result<(), ConfigError> {
+        ConfigSet::apply(paths, &Edit::UseContext(self.context.clone())).map(drop)
     }
 }
 
@@ -205,5 +247,13 @@ mod tests {
         let url = FieldSpec::required("server", provider::FieldKind::BaseUrl, "server");
         assert!(field_answer(&url, "http://sso.example.com").is_err());
         assert!(field_answer(&url, "https://sso.example.com").is_ok());
+        assert_eq!(
+            field_answer(
+                &url,
+                "https://id.example.com/.well-known/openid-configuration"
+            )
+            .unwrap(),
+            Value::from("https://id.example.com")
+        );
     }
 }

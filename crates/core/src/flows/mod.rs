@@ -516,6 +516,34 @@ async fn discover(
     Ok(found.token_endpoint_auth_methods)
 }
 
+/// Whether a provider answers before its entry is written (the guided setup): its discovery
+/// document (Keycloak's realm, Entra ID's tenant) is fetched and read. Returns the scopes it
+/// lists, when it does; a dialect without discovery is taken as it is.
+pub async fn check_provider(
+    http: &HttpClient,
+    kind: &dyn crate::provider::Provider,
+    fields: &indexmap::IndexMap<String, serde_yaml_ng::Value>,
+) -> Result<Option<Vec<String>>, LoginError> {
+    let config = crate::provider::ProviderConfig {
+        name: kind.kind(),
+        fields,
+    };
+    let endpoints = kind.endpoints(&config).map_err(|err| LoginError::Config {
+        provider: kind.kind().to_owned(),
+        message: err.to_string(),
+    })?;
+    let Some(url) = &endpoints.discovery else {
+        return Ok(None);
+    };
+    // Entra ID's issuer names the tenant's GUID, whatever name was given: not checked here.
+    let issuer = endpoints
+        .issuer
+        .as_ref()
+        .filter(|_| endpoints.tenant.is_none());
+    let found = discovery_document(http, url, issuer).await?;
+    Ok(found.scopes_supported)
+}
+
 /// The discovery document at `url`, checked by [`crate::discovery::read`].
 async fn discovery_document(
     http: &HttpClient,
