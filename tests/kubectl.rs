@@ -593,7 +593,7 @@ fn a_plugin_gets_the_context_and_a_token_the_cluster_accepts() {
 
 #[test]
 #[ignore = "needs the test IdP (node)"]
-fn api_sends_the_token_to_the_cluster_and_turns_401_into_log_in() {
+fn api_sends_the_token_to_the_cluster_and_explains_a_401() {
     let World {
         api,
         sandbox,
@@ -645,13 +645,21 @@ fn api_sends_the_token_to_the_cluster_and_turns_401_into_log_in() {
     sandbox
         .run_env(["--context", "elsewhere", "auth", "login"], &USER)
         .ok();
+    // The token is valid: the cluster refused whom it is from or for, which another sign-in
+    // as the same user would not change. What the token says is shown, and the fixes (issue 25).
     let refused = sandbox.run(["--context", "elsewhere", "api", "/whoami"]);
-    let stderr = refused.fails_with(4);
+    let stderr = refused.fails_with(1);
     assert!(
-        stderr.contains("authentication required: run `tokenctl --context elsewhere auth login`"),
+        stderr.contains("the cluster answered HTTP 401 to the ID token of context \"elsewhere\", which is valid: it does not take tokens from this issuer or for this audience")
+            && stderr.contains("/realms/test, aud cli, expires in ")
+            && stderr.contains("`tokenctl config set-context elsewhere --provider NAME`")
+            && stderr.contains("`tokenctl --context elsewhere auth login`")
+            && !stderr.contains("cluster-token=id"),
         "{stderr}"
     );
-    assert_eq!(api.requests("401"), 1);
+    // The request, and the look at what the cluster publishes (`/apis/auth/discovery`), which
+    // this API server answers as Kubernetes does a request without a token.
+    assert_eq!(api.requests("401"), 2);
 }
 
 /// `COMMAND` run by `script` on a pseudo-terminal (util-linux), as a person at a terminal would.

@@ -9,7 +9,8 @@ use tokenctl_core::config::ConfigSet;
 use tokenctl_core::http::HttpClient;
 
 use crate::{GlobalArgs, tokens};
-use tokenctl_core::logins::{Freshness, Handout};
+use tokenctl_core::config::TokenKind;
+use tokenctl_core::logins::{Freshness, Handout, Usable};
 
 /// Replies larger than this are refused (a big list of a big cluster still fits).
 const MAX_API_REPLY: usize = 64 << 20;
@@ -98,11 +99,10 @@ pub fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
         writeln!(out)?;
     }
     if reply.status == 401 {
-        return Err(SessionError::LoginRequired(format!(
-            "authentication required: run `{}` (the server answered HTTP 401 to the token of context {context:?})",
-            tokenctl_core::logins::run_in(&context, "auth login")
-        ))
-        .into());
+        let published = runtime
+            .block_on(tokenctl_core::flows::discover_cluster(&http, cluster))
+            .ok();
+        return Err(refused(&usable, &context, published.as_ref()));
     }
     let pretty = std::io::stdout().is_terminal() && reply.is_json();
     match serde_json::from_slice::<serde_json::Value>(&reply.body) {
@@ -119,6 +119,76 @@ pub fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
         bail!("{method} {} answered HTTP {}", args.path, reply.status);
     }
     Ok(())
+}
+
+/// The cluster refused the token (HTTP 401). A token that is still valid was refused for
+/// whom it is from or for, which another sign-in would not change: what it says (decoded, never
+/// its signature) is shown beside what the cluster publishes, with the fixes.
+fn refused(
+    usable: &Usable,
+    context: &str,
+    published: Option<&tokenctl_core::config::ProviderEntry>,
+) -> anyhow::Error {
+    let now = tokenctl_core::clock::unix_now();
+    let login = tokenctl_core::logins::run_in(context, "auth login");
+    if usable.expires_at().is_some_and(|at| at <= now) {
+        return SessionError::LoginRequired(format!(
+            "authentication required: run `{login}` (the server answered HTTP 401 to the expired token of context {context:?})"
+        ))
+        .into();
+    }
+    let kind = match usable.kind {
+        TokenKind::Id => "ID token",
+        TokenKind::Access => "access token",
+    };
+    let shown = |value: Option<&serde_json::Value>| match value {
+        Some(serde_json::Value::String(text)) => tokenctl_core::text::one_line(text, 120),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .map(|item| tokenctl_core::text::one_line(item, 120))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(other) => tokenctl_core::text::one_line(&other.to_string(), 120),
+        None => "(none)".to_owned(),
+    };
+    let says = match tokenctl_core::jwt::decode(usable.token().expose()) {
+        Ok(decoded) => format!(
+            "\n  the token: iss {}, aud {}, {}",
+            shown(decoded.claims.get("iss")),
+            shown(decoded.claims.get("aud")),
+            tokenctl_core::clock::expiry_phrase(decoded.expires_at(), now)
+        ),
+        Err(_) => {
+            "\n  the token is not a JWT, so its issuer and audience cannot be shown".to_owned()
+        }
+    };
+    let expects = published
+        .map(|entry| {
+            let field = |name: &str| {
+                entry
+                    .fields
+                    .get(name)
+                    .and_then(|value| value.as_str())
+                    .map(|text| tokenctl_core::text::one_line(text, 120))
+                    .unwrap_or_else(|| "(none)".to_owned())
+            };
+            format!(
+                "\n  the cluster publishes: issuer {}, client {}",
+                field("issuer"),
+                field("client-id")
+            )
+        })
+        .unwrap_or_default();
+    let id_token = match usable.kind {
+        TokenKind::Access => format!(
+            "; send the ID token, whose aud is the client, as Kubernetes' OIDC authenticator expects (`tokenctl config set-context {context} --set cluster-token=id`)"
+        ),
+        TokenKind::Id => String::new(),
+    };
+    anyhow!(
+        "the cluster answered HTTP 401 to the {kind} of context {context:?}, which is valid: it does not take tokens from this issuer or for this audience{says}{expects}\n  fixes: point the context at the provider the cluster trusts (`tokenctl config set-context {context} --provider NAME`){id_token}; or sign in as another user (`{login}`)"
+    )
 }
 
 /// `-d`: the text itself, `@FILE`, or `@-` for stdin.
