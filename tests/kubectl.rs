@@ -1137,3 +1137,108 @@ current-context: dev
         assert!(named(&reply["aud"], aud), "{context}: {reply}");
     }
 }
+
+/// `kubeconfig setup --follow` writes a user that follows TOKENCTL_CONTEXT, `.tokenctl` and
+/// current-context, as far as the context's cluster is the one kubectl calls (kubectl says
+/// which, `provideClusterInfo`); a context for another cluster is not followed, and one note
+/// says so. Without `--follow`, the context setup named is used whatever the shell says
+/// (issue 25).
+#[test]
+#[ignore = "needs kubectl, the test IdP (node)"]
+fn a_following_kube_user_serves_the_shells_context_only_for_its_cluster() {
+    let World {
+        api,
+        sandbox,
+        idp: _idp,
+    } = world();
+    sandbox
+        .run_env(["--context", "elsewhere", "auth", "login"], &USER)
+        .ok();
+    sandbox
+        .run([
+            "config",
+            "set-cluster",
+            "far",
+            "--server",
+            "https://far.example.com",
+        ])
+        .ok();
+    sandbox
+        .run([
+            "config",
+            "set-context",
+            "far",
+            "--provider",
+            "sso",
+            "--cluster",
+            "far",
+            "--flow",
+            "password",
+        ])
+        .ok();
+    let whoami = |env: &[(&str, &str)], dir: Option<&std::path::Path>| {
+        let mut command = kubectl(&sandbox, &["get", "--raw", "/whoami"]);
+        command.envs(env.iter().copied());
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        finish(command, "kubectl")
+    };
+
+    // Pinned: the shell's context changes nothing.
+    let pinned = setup_kubeconfig(&sandbox);
+    pinned.ok();
+    assert!(
+        pinned
+            .stderr
+            .contains("kubectl always uses context \"sso\" through it"),
+        "{}",
+        pinned.stderr
+    );
+    whoami(&[("TOKENCTL_CONTEXT", "elsewhere")], None).ok();
+    assert_eq!(api.requests("401"), 0);
+
+    let path = kubeconfig(&sandbox);
+    let follows = sandbox.run([
+        "kubeconfig",
+        "setup",
+        "--follow",
+        "--kubeconfig",
+        path.to_str().unwrap(),
+    ]);
+    follows.ok();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        written.contains("- --follow") && written.contains("provideClusterInfo: true"),
+        "{written}"
+    );
+    // The same cluster: followed, so the other realm's token goes (and this API server,
+    // which trusts only realm nmr, refuses it).
+    let refused = whoami(&[("TOKENCTL_CONTEXT", "elsewhere")], None);
+    refused.fails_with(1);
+    assert_eq!(api.requests("401"), 1, "{}", refused.stderr);
+    // From a directory's .tokenctl, likewise.
+    let checkout = sandbox.path("checkout");
+    std::fs::create_dir_all(&checkout).unwrap();
+    let mut here = sandbox.command(["auth", "use-context", "elsewhere", "--here"]);
+    here.current_dir(&checkout);
+    sandbox.run_program(&mut here, None).ok();
+    whoami(&[], Some(&checkout)).fails_with(1);
+    assert_eq!(api.requests("401"), 2);
+    // Another cluster's context: not followed; the pinned context's token, and one note.
+    let far = whoami(&[("TOKENCTL_CONTEXT", "far")], None);
+    far.ok();
+    assert!(
+        far.stderr.contains(
+            "note: context \"far\" (from TOKENCTL_CONTEXT) is for cluster \"far\" (https://far.example.com), not the cluster kubectl calls ("
+        ) && far.stderr.contains("using context \"sso\", which this kube user was set up for"),
+        "{}",
+        far.stderr
+    );
+    assert_eq!(far.stderr.matches("note:").count(), 1, "{}", far.stderr);
+    // Following current-context, which names the pinned one: as before, without a note.
+    let current = whoami(&[], None);
+    current.ok();
+    assert!(!current.stderr.contains("note:"), "{}", current.stderr);
+    assert_eq!(api.requests("401"), 2);
+}

@@ -35,7 +35,13 @@ pub enum AuthCommand {
     Refresh,
     /// kubectl's exec credential plugin: print an ExecCredential (v1 or v1beta1, as
     /// KUBERNETES_EXEC_INFO asks) with a fresh token
-    ExecCredential,
+    ExecCredential {
+        /// Serve the context TOKENCTL_CONTEXT, .tokenctl or current-context names, when its
+        /// cluster is the one kubectl calls (same server and CA); else the --context one, with
+        /// a note (`kubeconfig setup --follow` writes this)
+        #[arg(long)]
+        follow: bool,
+    },
     /// Revoke the refresh token at the provider where it can, then remove the login here
     Logout {
         /// Every stored login, not only the context's
@@ -98,7 +104,9 @@ pub fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
         AuthCommand::GitCredential { operation } => {
             crate::helpers::git_credential(global, operation)
         }
-        AuthCommand::ExecCredential => crate::exec_credential::exec_credential(global),
+        AuthCommand::ExecCredential { follow } => {
+            crate::exec_credential::exec_credential(global, follow)
+        }
         AuthCommand::Logout { all } => tokens::logout(global, all),
         AuthCommand::UseContext { name, here } => use_context(&paths, &name, here),
         AuthCommand::CurrentContext => {

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use anyhow::{Result, anyhow};
-use tokenctl_core::config::{ConfigSet, CredentialStore};
+use tokenctl_core::config::{CalledCluster, ConfigSet, CredentialStore};
 use tokenctl_core::logins::{Freshness, Handout};
 
 use crate::terminal::SystemBrowser;
@@ -24,6 +24,8 @@ pub struct ExecInfo {
     pub api_version: &'static str,
     /// Whether a person can answer prompts (kubectl's stdin is a terminal).
     pub interactive: bool,
+    /// The cluster kubectl calls, when the kube user has `provideClusterInfo: true`.
+    pub cluster: Option<CalledCluster>,
 }
 
 impl ExecInfo {
@@ -35,6 +37,7 @@ impl ExecInfo {
             _ => Ok(ExecInfo {
                 api_version: API_VERSIONS[0],
                 interactive: std::io::stdin().is_terminal(),
+                cluster: None,
             }),
         }
     }
@@ -59,11 +62,40 @@ impl ExecInfo {
             .pointer("/spec/interactive")
             .and_then(|v| v.as_bool())
             .unwrap_or(false);
+        // client-go's `Cluster`: `server`, and `certificate-authority-data` as base64 (the
+        // kubeconfig's `certificate-authority` file read into it).
+        let cluster = info.pointer("/spec/cluster").and_then(|cluster| {
+            let server = cluster.get("server")?.as_str()?.to_owned();
+            let ca_data = cluster
+                .get("certificate-authority-data")
+                .and_then(|data| data.as_str())
+                .map(str::to_owned);
+            Some(CalledCluster { server, ca_data })
+        });
         Ok(ExecInfo {
             api_version,
             interactive,
+            cluster,
         })
     }
+}
+
+/// `--follow` (a kube user `kubeconfig setup --follow` wrote): the context to serve instead of
+/// the pinned one (`--context`), as core decides, and its note on stderr when it could not
+/// follow.
+pub fn followed(
+    set: &ConfigSet,
+    pinned: Option<&str>,
+    info: &ExecInfo,
+) -> Result<(String, Option<String>)> {
+    let pinned = pinned.ok_or_else(|| {
+        anyhow!("--follow needs --context NAME: the context this kube user was set up for")
+    })?;
+    let from_env = std::env::var(tokenctl_core::config::CONTEXT_ENV)
+        .ok()
+        .filter(|name| !name.is_empty());
+    let followed = set.followed(pinned, from_env.as_deref(), info.cluster.as_ref());
+    Ok((followed.context.to_owned(), followed.note))
 }
 
 /// The ExecCredential kubectl reads from stdout.
@@ -82,8 +114,23 @@ pub fn render(api_version: &str, token: &str, expires_at: Option<i64>) -> String
 
 /// `auth exec-credential`: a fresh token for kubectl. Without a usable login it logs in when a
 /// person is there (prompts and URLs on stderr), else fails at once with exit code 4.
-pub fn exec_credential(global: &GlobalArgs) -> Result<()> {
+pub fn exec_credential(global: &GlobalArgs, follow: bool) -> Result<()> {
     let info = ExecInfo::from_env()?;
+    let following;
+    let global = if follow {
+        let set = ConfigSet::load_valid(&global.config_paths())?;
+        let (context, note) = followed(&set, global.context.as_deref(), &info)?;
+        if let Some(note) = note {
+            eprintln!("note: {note}");
+        }
+        following = GlobalArgs {
+            context: Some(context),
+            ..global.clone()
+        };
+        &following
+    } else {
+        global
+    };
     let usable = match tokens::usable_login(global, Freshness::CLI, Handout::Cluster) {
         Ok(usable) => usable,
         Err(err) if is_login_required(&err) => {

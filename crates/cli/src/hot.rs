@@ -34,21 +34,39 @@ pub fn try_serve(args: &[OsString]) -> Option<u8> {
             words.push(arg);
         }
     }
-    let (exec_info, handout) = match words.as_slice() {
-        ["auth", "token"] => (None, Handout::Access),
-        ["auth", "exec-credential"] => (Some(ExecInfo::from_env().ok()?), Handout::Cluster),
+    let (exec_info, handout, follow) = match words.as_slice() {
+        ["auth", "token"] => (None, Handout::Access, false),
+        ["auth", "exec-credential"] => (Some(ExecInfo::from_env().ok()?), Handout::Cluster, false),
+        ["auth", "exec-credential", "--follow"] => {
+            (Some(ExecInfo::from_env().ok()?), Handout::Cluster, true)
+        }
         _ => return None,
     };
+    let pinned = context.clone().filter(|_| follow);
     let context = context.or_else(|| {
         std::env::var(config::CONTEXT_ENV)
             .ok()
             .filter(|name| !name.is_empty())
     });
     // A `.tokenctl` that does not count is said by the full path, which has logging.
-    if context.is_none() && matches!(config::here::current(), config::here::Here::Ignored { .. }) {
+    if (context.is_none() || follow)
+        && matches!(config::here::current(), config::here::Here::Ignored { .. })
+    {
         return None;
     }
     let set = Arc::new(ConfigSet::load_valid(&config::config_paths(None)).ok()?);
+    // `--follow`: the context core picks; a note to print is the full path's.
+    let context = match (&exec_info, pinned) {
+        (Some(info), Some(pinned)) => {
+            let (followed, note) =
+                crate::exec_credential::followed(&set, Some(&pinned), info).ok()?;
+            if note.is_some() {
+                return None;
+            }
+            Some(followed)
+        }
+        _ => context,
+    };
     let logins =
         crate::tokens::logins_of(set, tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT).ok()?;
     let usable = logins.cached(context.as_deref(), Freshness::CLI, handout)?;

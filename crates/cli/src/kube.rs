@@ -28,6 +28,11 @@ pub enum KubeconfigCommand {
         /// none gets `id`, or `access` for azure, and an existing choice is kept
         #[arg(long, value_name = "KIND", value_parser = clap::builder::PossibleValuesParser::new(TokenKind::NAMES))]
         cluster_token: Option<String>,
+        /// A user that follows TOKENCTL_CONTEXT, .tokenctl and current-context, for contexts
+        /// whose cluster is the one kubectl calls (kubectl tells it, provideClusterInfo);
+        /// without it, kubectl always uses this context
+        #[arg(long)]
+        follow: bool,
     },
     /// Turn each kubeconfig user that runs int128/kubelogin (`kubectl oidc-login get-token`)
     /// or Azure kubelogin (`kubelogin get-token`) into a tokenctl provider and context, and
@@ -59,11 +64,13 @@ pub fn run_kubeconfig(command: KubeconfigCommand, global: &GlobalArgs) -> Result
             kubeconfig,
             force,
             cluster_token,
+            follow,
         } => setup(
             global,
             kubeconfig,
             force,
             cluster_token.as_deref().and_then(TokenKind::parse),
+            follow,
         ),
         KubeconfigCommand::Remove { kubeconfig } => remove(global, kubeconfig),
         KubeconfigCommand::Import {
@@ -91,6 +98,7 @@ fn setup(
     kubeconfig: Option<PathBuf>,
     force: bool,
     cluster_token: Option<TokenKind>,
+    follow: bool,
 ) -> Result<()> {
     let paths = global.config_paths();
     let set = ConfigSet::load_valid(&paths)?;
@@ -130,7 +138,7 @@ fn setup(
         kube_cluster.insert("insecure-skip-tls-verify".into(), true.into());
     }
 
-    let user = tokenctl_user(global, &context)?;
+    let user = tokenctl_user(global, &context, follow)?;
 
     let user_name = format!("tokenctl-{context}");
     let mut kube_context = Mapping::new();
@@ -200,6 +208,15 @@ fn setup(
             .unwrap_or_default()
             .as_str()
     );
+    if follow {
+        eprintln!(
+            "The user follows TOKENCTL_CONTEXT, .tokenctl and current-context to any context for this cluster (same server and CA); elsewhere it uses {context:?}."
+        );
+    } else {
+        eprintln!(
+            "kubectl always uses context {context:?} through it; `--follow` writes a user that follows TOKENCTL_CONTEXT, .tokenctl and current-context."
+        );
+    }
     if no_current {
         eprintln!("It is kubectl's current context now.");
     } else {
@@ -210,8 +227,9 @@ fn setup(
     Ok(())
 }
 
-/// The kubeconfig user that runs `tokenctl auth exec-credential` for `context`.
-fn tokenctl_user(global: &GlobalArgs, context: &str) -> Result<Mapping> {
+/// The kubeconfig user that runs `tokenctl auth exec-credential` for `context` (`--follow`:
+/// for the context followed there, when it is for the cluster kubectl calls).
+fn tokenctl_user(global: &GlobalArgs, context: &str, follow: bool) -> Result<Mapping> {
     let mut exec = Mapping::new();
     exec.insert(
         "apiVersion".into(),
@@ -221,11 +239,7 @@ fn tokenctl_user(global: &GlobalArgs, context: &str) -> Result<Mapping> {
     exec.insert("command".into(), command.clone().into());
     exec.insert(
         "args".into(),
-        Value::Sequence(
-            ["auth", "exec-credential", "--context", context]
-                .map(Value::from)
-                .to_vec(),
-        ),
+        Value::Sequence(exec_args(context, follow).map(Value::from).collect()),
     );
     // A contexts file other than the default travels with the user entry.
     if global.config.is_some() || std::env::var_os(tokenctl_core::config::CONFIG_ENV).is_some() {
@@ -240,7 +254,8 @@ fn tokenctl_user(global: &GlobalArgs, context: &str) -> Result<Mapping> {
         );
     }
     exec.insert("interactiveMode".into(), "IfAvailable".into());
-    exec.insert("provideClusterInfo".into(), false.into());
+    // What `--follow` compares the followed context's cluster with.
+    exec.insert("provideClusterInfo".into(), follow.into());
     // kubectl prints this when it cannot run the command: where it looked, how to install or
     // point the kubeconfig at it again, then a login.
     exec.insert(
@@ -353,6 +368,14 @@ fn context_field<'a>(entry: &'a Value, field: &str) -> Option<&'a str> {
 /// What `kubeconfig setup` wrote for a context, recognised by content: the user whose exec
 /// command is tokenctl's for this context, the context that uses that user, and the cluster
 /// that context points at.
+/// The arguments of the kube user `kubeconfig setup` writes for `context`.
+fn exec_args(context: &str, follow: bool) -> impl Iterator<Item = &str> {
+    ["auth", "exec-credential"]
+        .into_iter()
+        .chain(follow.then_some("--follow"))
+        .chain(["--context", context])
+}
+
 #[derive(Debug, Default)]
 struct Ours {
     user: Option<String>,
@@ -378,7 +401,9 @@ impl Ours {
             Path::new(command)
                 .file_name()
                 .is_some_and(|n| n == "tokenctl")
-                && args == ["auth", "exec-credential", "--context", context]
+                && [false, true]
+                    .into_iter()
+                    .any(|follow| exec_args(context, follow).eq(args.iter().copied()))
         };
         let user = section(root, "users")
             .iter()
@@ -754,7 +779,12 @@ fn import(
     }
     let users: Vec<(String, Mapping)> = plans
         .iter()
-        .map(|plan| Ok((plan.user.clone(), tokenctl_user(global, &plan.context)?)))
+        .map(|plan| {
+            Ok((
+                plan.user.clone(),
+                tokenctl_user(global, &plan.context, false)?,
+            ))
+        })
         .collect::<Result<_>>()?;
     edit_kubeconfig(&path, |root| {
         tokenctl_core::fsutil::copy_to_backup(&path, &backup_path(&path))

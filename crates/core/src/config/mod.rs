@@ -779,6 +779,120 @@ impl ConfigSet {
     }
 }
 
+/// The cluster kubectl calls, as `KUBERNETES_EXEC_INFO`'s `spec.cluster` states it (a kube user
+/// with `provideClusterInfo: true`).
+#[derive(Clone, Debug, Default)]
+pub struct CalledCluster {
+    pub server: String,
+    /// Its `certificate-authority-data`, base64 as kubectl sends it (client-go reads a
+    /// `certificate-authority` file into it).
+    pub ca_data: Option<String>,
+}
+
+/// The context `auth exec-credential --follow` hands out a token for, with the note it prints
+/// when it could not follow.
+#[derive(Debug)]
+pub struct Followed<'s> {
+    pub context: &'s str,
+    pub note: Option<String>,
+}
+
+impl ConfigSet {
+    /// The context a kube user that follows (`kubeconfig setup --follow`) serves: the one
+    /// `TOKENCTL_CONTEXT` (`from_env`), `.tokenctl` or `current-context` names, when its cluster
+    /// is the one kubectl calls (the same server and CA); else `pinned`, the context the user
+    /// was set up for, with a note. Never one cluster's token to another cluster.
+    pub fn followed<'s>(
+        &'s self,
+        pinned: &'s str,
+        from_env: Option<&'s str>,
+        called: Option<&CalledCluster>,
+    ) -> Followed<'s> {
+        let pin = |why: String| Followed {
+            context: pinned,
+            note: Some(format!(
+                "{why}; using context {pinned:?}, which this kube user was set up for"
+            )),
+        };
+        let (name, chosen) = match self.chosen_context(from_env) {
+            Ok(found) => found,
+            Err(err) => return pin(format!("no context to follow ({err})")),
+        };
+        if name == pinned {
+            return Followed {
+                context: pinned,
+                note: None,
+            };
+        }
+        let Some(called) = called else {
+            return pin(format!(
+                "kubectl did not say which cluster it calls (the kube user needs provideClusterInfo: true), so context {name:?} is not followed"
+            ));
+        };
+        let cluster = self
+            .context(name)
+            .and_then(|context| context.cluster.as_deref())
+            .and_then(|cluster| self.cluster(cluster));
+        let same = cluster.is_some_and(|cluster| same_cluster(cluster, called));
+        if same {
+            return Followed {
+                context: name,
+                note: None,
+            };
+        }
+        let whose = match cluster {
+            Some(cluster) => format!(
+                "cluster {:?} ({})",
+                cluster.name,
+                cluster.server.as_deref().unwrap_or("no server")
+            ),
+            None => "no cluster".to_owned(),
+        };
+        pin(format!(
+            "context {name:?} ({}) is for {whose}, not the cluster kubectl calls ({})",
+            chosen_phrase(chosen),
+            crate::text::printable(&called.server)
+        ))
+    }
+}
+
+/// How a context was chosen, for a note.
+fn chosen_phrase(chosen: Chosen) -> &'static str {
+    match chosen {
+        Chosen::Asked => "from TOKENCTL_CONTEXT",
+        Chosen::Directory => "from a .tokenctl file",
+        Chosen::CurrentContext => "from current-context",
+        Chosen::OnlyContext => "the only context",
+    }
+}
+
+/// Whether `cluster` is the one kubectl calls: the same server (but a trailing slash) and the
+/// same certificate authority (both none, or the same certificates).
+fn same_cluster(cluster: &ClusterEntry, called: &CalledCluster) -> bool {
+    use base64::Engine;
+    let server = |text: &str| text.trim_end_matches('/').to_owned();
+    if cluster.server.as_deref().map(server) != Some(server(&called.server)) {
+        return false;
+    }
+    let ours = match (
+        &cluster.certificate_authority_data,
+        &cluster.certificate_authority,
+    ) {
+        (Some(data), _) => base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .ok(),
+        (None, Some(path)) => std::fs::read(path).ok(),
+        (None, None) => None,
+    };
+    let theirs = called.ca_data.as_deref().map(|data| {
+        base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .unwrap_or_default()
+    });
+    let trimmed = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
+    ours.as_deref().map(trimmed) == theirs.as_deref().map(trimmed)
+}
+
 impl ProviderEntry {
     /// The registered dialect of this entry, if its kind is known.
     pub fn dialect(&self) -> Option<&'static dyn Provider> {
@@ -835,7 +949,55 @@ fn names_of(path: &Path) -> Option<model::NamesModel> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Chosen, ConfigError, choose};
+    use super::{CalledCluster, Chosen, ClusterEntry, ConfigError, choose, same_cluster};
+
+    /// `--follow` serves another context only for the cluster kubectl calls: its server (but a
+    /// trailing slash) and its certificate authority, compared by content.
+    #[test]
+    fn a_followed_cluster_is_the_same_server_and_certificate_authority() {
+        let ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let data = |text: &str| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(text)
+        };
+        let cluster = ClusterEntry {
+            name: "prod".into(),
+            server: Some("https://api.example.com/".into()),
+            certificate_authority: None,
+            certificate_authority_data: Some(data(ca)),
+            insecure_skip_tls_verify: None,
+            tls_server_name: None,
+            extra: Default::default(),
+        };
+        let called = |server: &str, ca: Option<&str>| CalledCluster {
+            server: server.into(),
+            ca_data: ca.map(data),
+        };
+        assert!(same_cluster(
+            &cluster,
+            &called("https://api.example.com", Some(ca))
+        ));
+        assert!(!same_cluster(
+            &cluster,
+            &called("https://api.example.com", None)
+        ));
+        assert!(!same_cluster(
+            &cluster,
+            &called("https://api.example.com", Some("another"))
+        ));
+        assert!(!same_cluster(
+            &cluster,
+            &called("https://other.example.com", Some(ca))
+        ));
+        let no_ca = ClusterEntry {
+            certificate_authority_data: None,
+            ..cluster
+        };
+        assert!(same_cluster(
+            &no_ca,
+            &called("https://api.example.com", None)
+        ));
+    }
 
     #[test]
     fn the_context_asked_for_wins_then_the_directory_then_current_context_then_the_only_one() {
