@@ -181,6 +181,14 @@ fn oauth_errors_say_what_to_do() {
         let (run, _, sandbox) = login(serve(json(400, body)), &[]);
         assert_one_clear_line(&run, &sandbox, expected);
     }
+    // A realm that does not exist: Keycloak answers 404 (RealmsResource: "Realm does not
+    // exist"); the fix is the provider's fields, named with the command (issue 25).
+    let (run, _, sandbox) = login(serve(json(404, r#"{"error":"Realm does not exist"}"#)), &[]);
+    assert_one_clear_line(
+        &run,
+        &sandbox,
+        "provider \"kc\" names the wrong server, realm, tenant or issuer: correct it with `tokenctl config set-provider kc --FIELD VALUE`",
+    );
 }
 
 #[test]

@@ -57,6 +57,21 @@ pub enum LoginError {
     NoLoginNeeded(String),
 }
 
+impl LoginError {
+    /// Nothing answered at the provider's address (HTTP 404): its fields name no realm,
+    /// tenant or issuer there.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            LoginError::OAuth(err) => matches!(
+                **err,
+                OAuthError::Provider { status: 404, .. } | OAuthError::Reply { status: 404, .. }
+            ),
+            LoginError::Discovery { reason, .. } => reason.starts_with("HTTP 404"),
+            _ => false,
+        }
+    }
+}
+
 impl From<OAuthError> for LoginError {
     fn from(err: OAuthError) -> LoginError {
         LoginError::OAuth(Box::new(err))

@@ -1541,6 +1541,10 @@ fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
             run_in(&found.context, "auth login --client-secret-stdin")
         )),
         AuthorityError::Unverified { reason, .. } => SessionError::Unusable(reason),
+        AuthorityError::Login(err) if err.is_not_found() => SessionError::Unusable(format!(
+            "{err}; nothing answers at that address, so provider {provider:?} names the wrong server, realm, tenant or issuer: correct it with `tokenctl config set-provider {provider} --FIELD VALUE` (`tokenctl config set-provider --help` lists the fields)",
+            provider = found.identity.provider
+        )),
         AuthorityError::Login(err) => SessionError::Login(err),
         AuthorityError::Failed(err) => SessionError::Refresh(err),
     }
