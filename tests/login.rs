@@ -1421,3 +1421,34 @@ contexts:
     public.ok();
     assert!(!public.stderr.contains("warning"), "{}", public.stderr);
 }
+
+/// A typo is named where a person reads (login, status), never on the hot path: `auth token`
+/// and `exec-credential` with a fresh token print nothing on stderr (issue 25).
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn typos_are_named_at_login_and_status_but_the_hot_path_stays_silent() {
+    let idp = Idp::start();
+    let sandbox = Sandbox::with_config(&format!(
+        "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli, redirct-port: 8000}}\n\
+         contexts:\n  - {{name: sso, provider: sso, flow: password, scope: [openid]}}\ncurrent-context: sso\n",
+        idp.base
+    ));
+    let typo = "providers[0] \"sso\": unknown key `redirct-port` (not a field of kind keycloak; ignored): did you mean `redirect-port`?";
+    let attribute =
+        "contexts[0] \"sso\": key `scope` is taken as a plugin attribute: did you mean `scopes`?";
+    let login = sandbox.run_env(["auth", "login"], &support::ALICE);
+    login.ok();
+    assert!(
+        login.stderr.contains(typo) && login.stderr.contains(attribute),
+        "{}",
+        login.stderr
+    );
+    let status = sandbox.run(["auth", "status"]);
+    status.ok();
+    assert!(status.stderr.contains(typo), "{}", status.stderr);
+    for args in [&["auth", "token"][..], &["auth", "exec-credential"]] {
+        let hot = sandbox.run(args);
+        hot.ok();
+        assert_eq!(hot.stderr, "", "{args:?} is silent");
+    }
+}
