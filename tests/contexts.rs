@@ -1299,3 +1299,60 @@ fn reserved_keys_and_an_unknown_store_stop_only_what_uses_them() {
     let after = sandbox.run(["auth", "status"]);
     assert!(!after.stderr.contains("keyrng"), "{}", after.stderr);
 }
+
+/// The parse cache is bound to the build that wrote it: after an upgrade (here the same
+/// binary with a new modification time) an entry is parsed again, never read as another
+/// build's model (the review found entries that outlived an upgrade).
+#[test]
+fn the_parse_cache_does_not_outlive_an_upgrade() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    let binary = sandbox.path("bin/tokenctl");
+    std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
+    std::fs::copy(support::tokenctl_bin(), &binary).unwrap();
+    let view = || {
+        let mut command = std::process::Command::new(&binary);
+        command.args(["-vv", "config", "view"]);
+        sandbox.run_program(&mut command, None)
+    };
+    view().ok();
+    let again = view();
+    again.ok();
+    assert!(
+        !again.stderr.contains("made by another build"),
+        "{}",
+        again.stderr
+    );
+    let file = std::fs::File::options().write(true).open(&binary).unwrap();
+    file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60))
+        .unwrap();
+    drop(file);
+    let upgraded = view();
+    upgraded.ok();
+    assert!(
+        upgraded.stderr.contains("was made by another build"),
+        "{}",
+        upgraded.stderr
+    );
+}
+
+/// `config set` and `unset` say their warnings once (the review found each printed twice).
+#[test]
+fn config_set_says_each_warning_once() {
+    let broken = SAMPLE.replace("    client-id: cli\n", "");
+    let sandbox = Sandbox::with_config(&broken);
+    for args in [
+        &["config", "set", "credential-store", "file"][..],
+        &["config", "unset", "credential-store"],
+    ] {
+        let run = sandbox.run(args);
+        run.ok();
+        assert_eq!(
+            run.stderr
+                .matches("saved, but the contexts files still have problems")
+                .count(),
+            1,
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}

@@ -34,19 +34,16 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         let edges = graph.entry(name.clone()).or_default();
         for (prefix, base) in [("crate::", Vec::new()), ("super::", parent_of(&parts))] {
             for (at, _) in text.match_indices(prefix) {
-                let rest = &text[at + prefix.len()..];
-                let word: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if word.is_empty() || word.chars().next().unwrap().is_uppercase() {
-                    continue;
-                }
-                let mut target = base.clone();
-                target.push(word);
-                let target = target.join("::");
-                if target != name && !name.starts_with(&format!("{target}::")) {
-                    edges.insert(target);
+                for word in named(&text[at + prefix.len()..]) {
+                    if word.chars().next().unwrap().is_uppercase() {
+                        continue;
+                    }
+                    let mut target = base.clone();
+                    target.push(word);
+                    let target = target.join("::");
+                    if target != name && !name.starts_with(&format!("{target}::")) {
+                        edges.insert(target);
+                    }
                 }
             }
         }
@@ -57,6 +54,43 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         edges.retain(|target| names.contains(target));
     }
     graph
+}
+
+/// The names a path after `crate::` starts with: one (`a::x`), or each of a group's
+/// (`{a, b::{x, y}}`).
+fn named(rest: &str) -> Vec<String> {
+    let word = |text: &str| -> String {
+        text.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let Some(group) = rest.strip_prefix('{') else {
+        return Some(word(rest))
+            .filter(|w| !w.is_empty())
+            .into_iter()
+            .collect();
+    };
+    let mut names = Vec::new();
+    let mut depth = 0;
+    let mut item_start = 0;
+    for (at, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                names.push(word(&group[item_start..at]));
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                names.push(word(&group[item_start..at]));
+                item_start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    names.retain(|name| !name.is_empty() && name != "self");
+    names
 }
 
 fn parent_of(parts: &[String]) -> Vec<String> {
@@ -126,4 +160,12 @@ fn the_checker_sees_a_cycle() {
     std::fs::write(dir.path().join("c.rs"), "fn f() { crate::a::g() }").unwrap();
     let cycle = find_cycle(&module_graph(dir.path())).expect("a cycle");
     assert_eq!(cycle, ["a", "b", "c", "a"]);
+
+    // A group names each of its modules (the review found the checker blind to them).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.rs"), "use crate::{x, b::{Y, z}};").unwrap();
+    std::fs::write(dir.path().join("b.rs"), "use crate::{\n    a::f,\n};").unwrap();
+    std::fs::write(dir.path().join("x.rs"), "").unwrap();
+    let cycle = find_cycle(&module_graph(dir.path())).expect("a cycle through groups");
+    assert_eq!(cycle, ["a", "b", "a"]);
 }

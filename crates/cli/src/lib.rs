@@ -30,8 +30,9 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 
 pub use auth::AuthCommand;
-// Every provider dialect registers itself at link time; this keeps them linked.
 pub use config_cmd::ConfigCommand;
+
+// Every provider dialect registers itself at link time; this keeps them linked.
 use tokenctl_providers as _;
 
 /// Get, store, refresh and hand out OAuth 2.0 / OpenID Connect tokens.

@@ -17,7 +17,7 @@ use super::model::FileModel;
 use crate::fsutil::write_own_file;
 
 /// Bumped whenever [`FileModel`]'s shape changes, so older entries are ignored.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 /// What identifies one version of a file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,6 +75,7 @@ impl Fingerprint {
 #[derive(Deserialize)]
 struct Entry<M> {
     format: u32,
+    build: Build,
     path: PathBuf,
     fingerprint: Fingerprint,
     model: M,
@@ -114,27 +115,28 @@ fn cache_key() -> Option<&'static [u8]> {
     .as_deref()
 }
 
-/// SHA-256 of the key and `bytes`, in base64.
+/// HMAC-SHA-256 of `bytes` under the key, in base64.
 fn seal(bytes: &[u8]) -> Option<String> {
-    seal_with(|hasher| sha2::Digest::update(hasher, bytes))
+    seal_with(|mac| hmac::Mac::update(mac, bytes))
 }
 
-/// SHA-256 of the key and what `feed` adds, in base64.
-fn seal_with(feed: impl FnOnce(&mut sha2::Sha256)) -> Option<String> {
+type Seal = hmac::Hmac<sha2::Sha256>;
+
+/// HMAC-SHA-256 under the key of what `feed` adds, in base64.
+fn seal_with(feed: impl FnOnce(&mut Seal)) -> Option<String> {
     use base64::Engine;
-    use sha2::Digest;
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(cache_key()?);
-    feed(&mut hasher);
-    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hasher.finalize()))
+    use hmac::Mac;
+    let mut mac = Seal::new_from_slice(cache_key()?).ok()?;
+    feed(&mut mac);
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
 
-/// Feeds what a value hashes to (its `Hash`) into SHA-256, without formatting it first.
-struct Feed<'a>(&'a mut sha2::Sha256);
+/// Feeds what a value hashes to (its `Hash`) into the seal, without formatting it first.
+struct Feed<'a>(&'a mut Seal);
 
 impl Hasher for Feed<'_> {
     fn write(&mut self, bytes: &[u8]) {
-        sha2::Digest::update(self.0, bytes);
+        hmac::Mac::update(self.0, bytes);
     }
 
     fn finish(&self) -> u64 {
@@ -164,6 +166,14 @@ pub(super) fn lookup<M: DeserializeOwned>(path: &Path, fingerprint: &Fingerprint
         return None;
     }
     let entry: Entry<M> = serde_json::from_slice(body).ok()?;
+    if entry.build != build_id()? {
+        // Another build may read the file differently (a new key, a new rule).
+        tracing::debug!(
+            "contexts cache entry of {} was made by another build",
+            path.display()
+        );
+        return None;
+    }
     (entry.format == FORMAT && entry.path == path && entry.fingerprint == *fingerprint)
         .then_some(entry.model)
 }
@@ -173,8 +183,12 @@ pub(super) fn store(path: &Path, fingerprint: Fingerprint, model: &FileModel) {
     let Some(entry_path) = entry_path(path) else {
         return;
     };
+    let Some(build) = build_id() else {
+        return;
+    };
     let entry = EntryRef {
         format: FORMAT,
+        build,
         path,
         fingerprint: &fingerprint,
         model,
@@ -206,18 +220,25 @@ pub(super) fn store(path: &Path, fingerprint: Fingerprint, model: &FileModel) {
 #[derive(Serialize)]
 struct EntryRef<'a> {
     format: u32,
+    build: Build,
     path: &'a Path,
     fingerprint: &'a Fingerprint,
     model: &'a FileModel,
 }
 
-/// This binary: validation rules come with it (each dialect's fields), so a verdict made by
-/// another build does not count.
-fn build_id() -> Option<(u64, u128)> {
-    let metadata = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
-    let modified = metadata.modified().ok()?;
-    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
-    Some((metadata.len(), since.as_nanos()))
+/// A build of tokenctl: its binary's size and modification time.
+type Build = (u64, u128);
+
+/// This binary, looked up once: the model it reads from a file and the rules it validates
+/// with come with it, so an entry or a verdict made by another build does not count.
+fn build_id() -> Option<Build> {
+    static BUILD: std::sync::OnceLock<Option<Build>> = std::sync::OnceLock::new();
+    *BUILD.get_or_init(|| {
+        let metadata = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+        let modified = metadata.modified().ok()?;
+        let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+        Some((metadata.len(), since.as_nanos()))
+    })
 }
 
 /// Where the verdict for a set of files lives, and what it must say for this exact version of

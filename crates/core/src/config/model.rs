@@ -562,7 +562,8 @@ impl<'de> Visitor<'de> for EntryVisitor<ClusterEntry> {
                 "certificate-authority" => certificate_authority = map.next_value()?,
                 "certificate-authority-data" => certificate_authority_data = map.next_value()?,
                 "insecure-skip-tls-verify" => insecure_skip_tls_verify = map.next_value()?,
-                _ => tls_server_name = map.next_value()?,
+                "tls-server-name" => tls_server_name = map.next_value()?,
+                other => return Err(de::Error::unknown_field(other, &CLUSTER_KEYS)),
             }
             Ok(())
         })?;
@@ -625,7 +626,8 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
                 "registries" => registries = map.next_value::<OneOrMany>()?.0,
                 "cluster-token" => cluster_token = map.next_value()?,
                 "authorize-params" => authorize_params = map.next_value::<Params>()?.0,
-                _ => registry_username = map.next_value()?,
+                "registry-username" => registry_username = map.next_value()?,
+                other => return Err(de::Error::unknown_field(other, &CONTEXT_KEYS)),
             }
             Ok(())
         })?;
@@ -785,6 +787,45 @@ pub struct Named {
 
 #[cfg(test)]
 mod tests {
+    /// Every reserved context key lands in a field of its own, never in another's (the
+    /// review found a catch-all arm that gave any unlisted key to `registry-username`), and
+    /// every cluster key likewise.
+    #[test]
+    fn each_reserved_key_is_read_into_its_own_field() {
+        for key in &super::CONTEXT_KEYS[1..] {
+            let value = match *key {
+                "authorize-params" => "{prompt: login}",
+                "git-hosts" | "registries" | "scopes" => "[x]",
+                "flow" => "device",
+                "cluster-token" => "id",
+                _ => "x",
+            };
+            let context: super::ContextEntry =
+                serde_yaml_ng::from_str(&format!("{{name: c, {key}: {value}}}")).unwrap();
+            assert_eq!(
+                context.registry_username.is_some(),
+                *key == "registry-username",
+                "{key}"
+            );
+            assert!(context.attributes.is_empty(), "{key} is no attribute");
+        }
+        for key in super::CLUSTER_KEYS {
+            let value = if key == "insecure-skip-tls-verify" {
+                "true"
+            } else {
+                "x"
+            };
+            let cluster: super::ClusterEntry =
+                serde_yaml_ng::from_str(&format!("{{name: c, {key}: {value}}}")).unwrap();
+            assert_eq!(
+                cluster.tls_server_name.is_some(),
+                key == "tls-server-name",
+                "{key}"
+            );
+            assert!(cluster.extra.is_empty(), "{key}");
+        }
+    }
+
     use super::*;
 
     #[test]
