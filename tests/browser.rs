@@ -2,7 +2,7 @@
 //! login page (tests/idp/browser.js as $BROWSER); a forged callback is refused; without a
 //! browser the login falls back to the device flow.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! TAB completion in real shells, sourcing the committed scripts in completions/.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

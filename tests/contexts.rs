@@ -1,6 +1,6 @@
 //! The contexts file and the kubectl-style context commands, through the real binary.
 
-mod support;
+use crate::support;
 
 use std::thread;
 

@@ -4,7 +4,7 @@
 //! the kill fell between the provider rotating it and tokenctl saving the new one (the provider
 //! then refuses the old one; no client can avoid that window, and the test counts it).
 
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! registers an Okta dialect and builds its own `mycli`. This builds it with cargo, as its
 //! authors would, and runs it against the test IdP's Okta-shaped mount.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! Per-directory contexts (`.tokenctl`), through the real binary: two checkouts, two contexts,
 //! at the same time, and a file nobody allowed never counts.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Stdio;

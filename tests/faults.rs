@@ -1,7 +1,7 @@
 //! Faults at the identity provider: odd, broken, huge or missing replies. Each gives one clear
 //! line within a bounded time, exit code 1, and stores nothing.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

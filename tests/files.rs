@@ -3,7 +3,7 @@
 //! parse cache answers only with what the contexts file says, and a refresh whose result cannot
 //! be saved says exactly what was lost.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -1,6 +1,6 @@
 //! completions/ and man/ are committed; they must match what `cargo xtask gen` makes now.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! `exec` with its token file, git's credential protocol driven by git itself, and Docker's
 //! credential-helper protocol as Docker speaks it.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! what the context asks; logins that need no person renew themselves; races between
 //! processes end as a person expects.
 
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 

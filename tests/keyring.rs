@@ -3,7 +3,7 @@
 //! a 0600 file with a loud warning. The access token stays in the file either way, so handing
 //! it out never needs a keyring.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 

@@ -2,7 +2,7 @@
 //! kubeconfig setup`, plugins, and `tokenctl api`, against a loopback HTTPS stub API server
 //! that accepts only tokens signed by the test identity provider.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

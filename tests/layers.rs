@@ -2,7 +2,7 @@
 //! others. Read from the sources (`crate::NAME` and `super::NAME` paths), so a new cycle fails
 //! here with the modules that form it.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! login `tokenctl auth login` stored, refreshes it within a minute of expiry, and shares one
 //! access token, and one refresh, among all its sessions and tasks.
 
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 

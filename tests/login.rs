@@ -1,7 +1,7 @@
 //! `auth login`, `auth token` and `auth status` through the real binary against the test
 //! identity provider (oidc-provider), one dialect layout at a time.
 
-mod support;
+use crate::support;
 
 use std::io::BufReader;
 use std::process::Stdio;

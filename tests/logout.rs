@@ -2,7 +2,7 @@
 //! introspection then reports it inactive), the login is removed here in every case, and Entra
 //! ID's lack of revocation is said.
 
-mod support;
+use crate::support;
 
 use support::Sandbox;
 use support::idp::{AZURE_TENANT, Idp};

@@ -3,7 +3,7 @@
 //! foreign Host or Origin, a request with its own credentials, kubectl's rejected paths) is
 //! refused. 100 requests in flight across a refresh cause one refresh.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

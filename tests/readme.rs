@@ -3,7 +3,7 @@
 //! the example hosts and client IDs, mapped to the test IdP's layouts by [`TEST_HOSTS`] (each
 //! must still be in the README); a device sign-in is approved as the person would.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

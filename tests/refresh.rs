@@ -1,7 +1,7 @@
 //! Refresh: `auth token` refreshes a login about to expire, once even when many processes ask at
 //! the same time, with refresh-token rotation and reuse detection on at the provider.
 
-mod support;
+use crate::support;
 
 use support::Sandbox;
 use support::idp::Idp;

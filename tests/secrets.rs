@@ -2,7 +2,7 @@
 //! with `RUST_LOG=trace`, with all that it prints scanned for every token and secret issued
 //! during the run (the commands whose job is to print a token are scanned on stderr only).
 
-mod support;
+use crate::support;
 
 use support::idp::{ApiServer, Idp};
 use support::{Run, Sandbox};

@@ -3,7 +3,7 @@
 //! mounts as the real ones are configured) becomes the context's token with no `auth login`,
 //! renewed by itself, and no secret stored.
 
-mod support;
+use crate::support;
 
 use support::idp::{AZURE_TENANT, Idp};
 use support::{Sandbox, jwt_claims};

@@ -276,3 +276,15 @@ fn init_logging(verbose: u8) {
         .without_time()
         .try_init();
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of the tree (a duplicate flag, a conflict naming no argument, a
+    /// default outside its possible values), which clap otherwise runs only when a command is
+    /// parsed.
+    #[test]
+    fn the_command_tree_passes_claps_checks() {
+        super::command().debug_assert();
+        super::completion_command().debug_assert();
+    }
+}
