@@ -47,10 +47,15 @@ impl Shell {
         }
     }
 
-    /// One assignment that exports `value` to programs the shell starts.
+    /// One assignment that exports `value` to programs the shell starts. POSIX quoting is
+    /// shlex's; fish and PowerShell quote unlike POSIX shells, and no crate covers them.
     fn export(self, name: &str, value: &str) -> String {
         match self {
-            Shell::Sh => format!("export {name}='{}'", value.replace('\'', r"'\''")),
+            // A NUL, which no shell can hold, leaves the variable empty.
+            Shell::Sh => format!(
+                "export {name}={}",
+                shlex::try_quote(value).unwrap_or_else(|_| "''".into())
+            ),
             Shell::Fish => format!(
                 "set -gx {name} '{}';",
                 value.replace('\\', r"\\").replace('\'', r"\'")

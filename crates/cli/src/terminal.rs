@@ -92,21 +92,8 @@ const LINES_AROUND_QR: usize = 5;
 
 /// The terminal's columns and rows, from stderr.
 fn terminal_size() -> Option<(usize, usize)> {
-    #[cfg(unix)]
-    {
-        let mut size = libc::winsize {
-            ws_row: 0,
-            ws_col: 0,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCGWINSZ writes one winsize into the struct it is given.
-        let read = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) };
-        (read == 0 && size.ws_col > 0 && size.ws_row > 0)
-            .then(|| (usize::from(size.ws_col), usize::from(size.ws_row)))
-    }
-    #[cfg(not(unix))]
-    None
+    let (columns, rows) = terminal_size::terminal_size_of(std::io::stderr())?;
+    (columns.0 > 0 && rows.0 > 0).then(|| (usize::from(columns.0), usize::from(rows.0)))
 }
 
 /// The QR code of `target` drawn dark on light whatever the terminal's theme (a phone reads
