@@ -3,24 +3,19 @@
 //! The one clap definition here produces the parser, `--help`, the shell completions and the
 //! man pages. The `auth` group is public so another CLI can mount it as `mycli auth …`.
 
-pub mod api;
-pub mod auth;
+mod commands;
 pub mod complete;
-pub mod config_cmd;
 pub mod examples;
-pub mod exec_credential;
+pub mod fast_path;
 pub mod generate;
-mod guided;
-pub mod helpers;
-pub mod hot;
-pub mod kube;
+mod logins;
 mod output;
-pub mod plugin;
-pub mod proxy;
 mod runtime;
-mod set_provider;
 mod terminal;
-pub mod tokens;
+
+/// What the `tokenctl` binary and the fuzz targets reach beyond the command tree.
+pub use commands::auth::exec_credential;
+pub use commands::docker_credential;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -29,8 +24,8 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 
-pub use auth::AuthCommand;
-pub use config_cmd::ConfigCommand;
+pub use commands::auth::AuthCommand;
+pub use commands::config::ConfigCommand;
 
 // Every provider dialect registers itself at link time; this keeps them linked.
 use tokenctl_providers as _;
@@ -84,7 +79,7 @@ pub struct GlobalArgs {
         help_heading = "Global options",
         value_name = "DURATION",
         default_value = "30s",
-        value_parser = tokens::parse_duration
+        value_parser = tokenctl_core::provider::parse_duration
     )]
     pub request_timeout: std::time::Duration,
 
@@ -119,19 +114,19 @@ pub enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Send an authenticated request to the context's cluster and print the reply
-    Api(api::ApiArgs),
+    Api(commands::api::ApiArgs),
     /// Write kubectl settings that use tokenctl
     #[command(subcommand)]
-    Kubeconfig(kube::KubeconfigCommand),
+    Kubeconfig(commands::kubeconfig::KubeconfigCommand),
     /// Plugins: `tokenctl NAME` runs `tokenctl-NAME` from PATH
     #[command(subcommand)]
-    Plugin(plugin::PluginCommand),
+    Plugin(commands::plugin::PluginCommand),
     /// A loopback HTTP proxy to the context's cluster that adds a fresh token to every request
     /// (for tools that cannot do OAuth), defended as kubectl proxy is
-    Proxy(proxy::ProxyArgs),
+    Proxy(commands::proxy::ProxyArgs),
     /// Run a command with a fresh token in its environment (TOKENCTL_TOKEN, and
     /// TOKENCTL_TOKEN_FILE kept fresh while it runs); exits with its status
-    Exec(helpers::ExecArgs),
+    Exec(commands::exec::ExecArgs),
     /// Print the shell completion script (source it from your shell's startup file)
     Completion(complete::CompletionArgs),
     /// Print tokenctl's version
@@ -150,8 +145,8 @@ pub fn command() -> clap::Command {
 /// `config set-provider NAME` with the fields of NAME's kind only.
 pub fn completion_command() -> clap::Command {
     let args: Vec<String> = std::env::args().collect();
-    set_provider::complete_for_line(&args, &complete::completion_paths());
-    plugin::runnable()
+    commands::config::set_provider::complete_for_line(&args, &complete::completion_paths());
+    commands::plugin::runnable()
         .into_iter()
         .fold(command(), |tree, name| {
             // clap takes static names; a completion process answers once and exits.
@@ -178,19 +173,19 @@ pub fn run(cli: Cli) -> u8 {
         return status(command_help());
     };
     let result = match command {
-        Command::Auth(command) => auth::run(command, &cli.global),
-        Command::Config(command) => config_cmd::run(command, &cli.global),
+        Command::Auth(command) => commands::auth::run(command, &cli.global),
+        Command::Config(command) => commands::config::run(command, &cli.global),
         Command::Completion(args) => complete::print_script(&args),
         Command::Version => version(),
-        Command::Api(args) => api::run(args, &cli.global),
-        Command::Proxy(args) => proxy::run(args, &cli.global),
-        Command::Exec(args) => match helpers::exec(&cli.global, args) {
+        Command::Api(args) => commands::api::run(args, &cli.global),
+        Command::Proxy(args) => commands::proxy::run(args, &cli.global),
+        Command::Exec(args) => match commands::exec::exec(&cli.global, args) {
             Ok(code) => return code,
             Err(err) => Err(err),
         },
-        Command::Kubeconfig(command) => kube::run_kubeconfig(command, &cli.global),
-        Command::Plugin(command) => plugin::run_plugin_command(command),
-        Command::External(args) => match plugin::run_external(args, &cli.global) {
+        Command::Kubeconfig(command) => commands::kubeconfig::run_kubeconfig(command, &cli.global),
+        Command::Plugin(command) => commands::plugin::run_plugin_command(command),
+        Command::External(args) => match commands::plugin::run_external(args, &cli.global) {
             Ok(code) => return code,
             Err(err) => Err(err),
         },
@@ -202,13 +197,13 @@ pub fn run(cli: Cli) -> u8 {
 /// command, its error on stderr, and tokenctl's exit codes.
 pub fn run_auth(command: AuthCommand, global: &GlobalArgs) -> ExitCode {
     init_logging(global.verbose);
-    ExitCode::from(status(auth::run(command, global)))
+    ExitCode::from(status(commands::auth::run(command, global)))
 }
 
 /// Runs a mounted `config` group (`mycli config ...`), as [`run_auth`] does the `auth` group.
 pub fn run_config(command: ConfigCommand, global: &GlobalArgs) -> ExitCode {
     init_logging(global.verbose);
-    ExitCode::from(status(config_cmd::run(command, global)))
+    ExitCode::from(status(commands::config::run(command, global)))
 }
 
 /// The long help of the whole tree, on stdout.

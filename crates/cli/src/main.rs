@@ -22,11 +22,15 @@ extern "C" fn main(
     // Installed as a link named docker-credential-tokenctl: Docker's helper protocol.
     if args.first().is_some_and(|arg0| {
         std::path::Path::new(arg0).file_name()
-            == Some(std::ffi::OsStr::new(tokenctl_cli::helpers::DOCKER_HELPER))
+            == Some(std::ffi::OsStr::new(
+                tokenctl_cli::docker_credential::DOCKER_HELPER,
+            ))
     }) {
-        std::process::exit(i32::from(tokenctl_cli::helpers::docker_credential(&args)));
+        std::process::exit(i32::from(
+            tokenctl_cli::docker_credential::docker_credential(&args),
+        ));
     }
-    let status = match tokenctl_cli::hot::try_serve(&args) {
+    let status = match tokenctl_cli::fast_path::try_serve(&args) {
         Some(status) => status,
         None => tokenctl_cli::run(tokenctl_cli::parse(args)),
     };

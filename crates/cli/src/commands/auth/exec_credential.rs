@@ -8,7 +8,6 @@ use tokenctl_core::config::{CalledCluster, ConfigSet, CredentialStore};
 use tokenctl_core::logins::{Freshness, Handout};
 
 use crate::terminal::SystemBrowser;
-use crate::tokens;
 use crate::{GlobalArgs, is_login_required, output};
 use tokenctl_core::flows::BrowserOpener;
 
@@ -131,13 +130,14 @@ pub fn exec_credential(global: &GlobalArgs, follow: bool) -> Result<()> {
     } else {
         global
     };
-    let usable = match tokens::usable_login(global, Freshness::CLI, Handout::Cluster) {
+    let usable = match crate::logins::usable_login(global, Freshness::CLI, Handout::Cluster) {
         Ok(usable) => usable,
         Err(err) if is_login_required(&err) => {
             if !info.interactive {
                 // A GUI (Lens, Headlamp, an IDE) or `kubectl < file`: a browser can still be
                 // shown, where there is one, for the browser and device flows; never in CI.
-                let flow = tokens::logins(global)?.sign_in_flow(global.context.as_deref(), None)?;
+                let flow =
+                    crate::logins::logins(global)?.sign_in_flow(global.context.as_deref(), None)?;
                 let shown = flow.opens_a_page() && SystemBrowser { open: true }.available();
                 if std::env::var_os("CI").is_some() || !shown {
                     return Err(err.context(
@@ -152,8 +152,8 @@ pub fn exec_credential(global: &GlobalArgs, follow: bool) -> Result<()> {
                 ));
             }
             eprintln!("{err}; logging in now.");
-            tokens::login_when_missing(global, info.interactive)?;
-            tokens::usable_login(global, Freshness::CLI, Handout::Cluster)?
+            crate::commands::auth::login::login_when_missing(global, info.interactive)?;
+            crate::logins::usable_login(global, Freshness::CLI, Handout::Cluster)?
         }
         Err(err) => return Err(err),
     };

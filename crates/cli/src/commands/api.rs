@@ -8,7 +8,7 @@ use tokenctl_core::SessionError;
 use tokenctl_core::config::ConfigSet;
 use tokenctl_core::http::HttpClient;
 
-use crate::{GlobalArgs, tokens};
+use crate::GlobalArgs;
 use tokenctl_core::config::TokenKind;
 use tokenctl_core::logins::{Freshness, Handout, Usable};
 
@@ -73,7 +73,7 @@ pub fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
         .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.into())
         .to_ascii_uppercase();
 
-    let usable = tokens::usable_login(global, Freshness::CLI, Handout::Cluster)?;
+    let usable = crate::logins::usable_login(global, Freshness::CLI, Handout::Cluster)?;
     let http = HttpClient::trusting(
         &tokenctl_core::flows::cluster_trust(cluster),
         global.request_timeout,

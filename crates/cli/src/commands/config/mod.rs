@@ -12,7 +12,9 @@ use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section, TOP_LEVEL_KEY
 use crate::GlobalArgs;
 use crate::complete;
 use crate::output::{self, DocFormat};
-pub use crate::set_provider::SetProviderArgs;
+pub mod set_provider;
+
+pub use set_provider::SetProviderArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -355,7 +357,7 @@ pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
             insert_text(&mut set, "client-assertion", args.client_assertion);
             insert_text(&mut set, "ci-token-audience", args.ci_token_audience);
             if !args.scopes.is_empty() {
-                let scopes = crate::tokens::split_scopes(args.scopes)
+                let scopes = crate::commands::auth::login::split_scopes(args.scopes)
                     .into_iter()
                     .map(Value::from)
                     .collect();

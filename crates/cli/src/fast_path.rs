@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokenctl_core::config::{self, ConfigSet};
 use tokenctl_core::logins::{Freshness, Handout};
 
-use crate::exec_credential::{ExecInfo, render};
+use crate::commands::auth::exec_credential::{ExecInfo, render};
 
 /// Answers the command line when it is `auth token` or `auth exec-credential` (with at most
 /// `--context NAME`) and the stored token is fresh, with exit status 0; `None` hands it to the
@@ -59,7 +59,7 @@ pub fn try_serve(args: &[OsString]) -> Option<u8> {
     let context = match (&exec_info, pinned) {
         (Some(info), Some(pinned)) => {
             let (followed, note) =
-                crate::exec_credential::followed(&set, Some(&pinned), info).ok()?;
+                crate::commands::auth::exec_credential::followed(&set, Some(&pinned), info).ok()?;
             if note.is_some() {
                 return None;
             }
@@ -68,7 +68,7 @@ pub fn try_serve(args: &[OsString]) -> Option<u8> {
         _ => context,
     };
     let logins =
-        crate::tokens::logins_of(set, tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT).ok()?;
+        crate::logins::logins_of(set, tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT).ok()?;
     let usable = logins.cached(context.as_deref(), Freshness::CLI, handout)?;
     let token = usable.token().expose();
     let mut out = std::io::stdout().lock();

@@ -11,7 +11,7 @@ use anyhow::{Result, anyhow};
 use clap::CommandFactory;
 use tokenctl_core::config::{self, ConfigSet};
 
-use crate::{GlobalArgs, is_login_required, tokens};
+use crate::{GlobalArgs, is_login_required};
 use tokenctl_core::logins::{Freshness, Handout};
 
 const PREFIX: &str = "tokenctl-";
@@ -198,7 +198,7 @@ fn plugin_env(global: &GlobalArgs) -> Result<Vec<(String, String)>> {
     if let Some(server) = resolved.cluster.and_then(|c| c.server.clone()) {
         env.push(("TOKENCTL_SERVER".to_owned(), server));
     }
-    match tokens::usable_login(global, Freshness::CLI, Handout::Cluster) {
+    match crate::logins::usable_login(global, Freshness::CLI, Handout::Cluster) {
         Ok(usable) => env.push((
             "TOKENCTL_TOKEN".to_owned(),
             usable.token().expose().to_owned(),

@@ -233,7 +233,7 @@ fn tokenctl_user(global: &GlobalArgs, context: &str, follow: bool) -> Result<Map
     let mut exec = Mapping::new();
     exec.insert(
         "apiVersion".into(),
-        crate::exec_credential::API_VERSIONS[1].into(),
+        crate::commands::auth::exec_credential::API_VERSIONS[1].into(),
     );
     let command = own_command();
     exec.insert("command".into(), command.clone().into());

@@ -1,0 +1,229 @@
+//! `auth get-contexts`, `current-context` and `use-context`.
+
+use crate::GlobalArgs;
+use crate::output::{self, ListFormat};
+use anyhow::Result;
+use serde::Serialize;
+use tokenctl_core::config::{Chosen, ConfigSet, ContextList, Edit};
+use tokenctl_core::text::printable;
+
+/// One row of `auth get-contexts`.
+#[derive(Serialize)]
+struct ContextRow<'a> {
+    name: &'a str,
+    current: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flow: Option<&'a str>,
+    /// The login's key, when other contexts use the same login (one sign-in serves them all):
+    /// contexts with the same `login` share it. A key, not a list, keeps the output linear.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login: Option<&'a str>,
+    /// Who the stored login speaks for (the provider's text, made printable when shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logged_in_as: Option<String>,
+    /// Seconds the stored access token has left (negative: expired).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in_seconds: Option<i64>,
+    #[serde(skip)]
+    shared_cell: String,
+    #[serde(skip)]
+    expires_cell: String,
+    #[serde(skip)]
+    logged_in_cell: String,
+}
+
+/// A table cell for the other contexts of a login: the first three, then how many more.
+fn few(group: &[&str], context: &str) -> String {
+    let others = group.len().saturating_sub(1);
+    let named: Vec<&str> = group
+        .iter()
+        .copied()
+        .filter(|name| *name != context)
+        .take(3)
+        .collect();
+    match others {
+        0..=3 => named.join(", "),
+        n => format!("{} +{} more", named.join(", "), n - 3),
+    }
+}
+
+/// `auth use-context NAME [--here]`.
+pub(super) fn use_context(paths: &[std::path::PathBuf], name: &str, here: bool) -> Result<()> {
+    use tokenctl_core::config::{CONTEXT_ENV, here as dir};
+    if here {
+        let set = ConfigSet::load_valid(paths)?;
+        if set.context(name).is_none() {
+            return Err(set
+                .not_found(tokenctl_core::config::Section::Contexts, name)
+                .into());
+        }
+        let cwd = std::env::current_dir()?;
+        let path = dir::write_and_allow(&cwd, name, &dir::allow_dir())
+            .map_err(|err| anyhow::anyhow!("{}: {err}", cwd.join(dir::FILE_NAME).display()))?;
+        eprintln!(
+            "Context {name:?} applies in {} and below ({} written and allowed; current-context unchanged).",
+            cwd.display(),
+            path.display()
+        );
+    } else {
+        let outcome = ConfigSet::apply(paths, &Edit::UseContext(name.to_owned()))?;
+        output::warnings(&outcome.warnings);
+        eprintln!("Switched to context {name:?}.");
+        if let dir::Here::Chosen { path, context } = dir::current()
+            && context != name
+        {
+            output::warnings(&[format!(
+                "{} selects {context:?} in this directory and wins over current-context here",
+                path.display()
+            )]);
+        }
+    }
+    if let Ok(over) = std::env::var(CONTEXT_ENV)
+        && !over.is_empty()
+        && over != name
+    {
+        output::warnings(&[format!(
+            "{CONTEXT_ENV}={over} overrides {} in this shell; `unset {CONTEXT_ENV}` to use {name:?} here",
+            if here {
+                "the directory's file"
+            } else {
+                "current-context"
+            }
+        )]);
+    }
+    Ok(())
+}
+
+/// `auth current-context`: the name on stdout; where it came from with -v.
+pub(super) fn current_context(paths: &[std::path::PathBuf], global: &GlobalArgs) -> Result<()> {
+    let list = ContextList::load(paths)?;
+    let (context, chosen) = list.chosen(global.context.as_deref())?;
+    std::io::Write::write_all(
+        &mut std::io::stdout().lock(),
+        format!("{}\n", context.name).as_bytes(),
+    )?;
+    if chosen == Chosen::OnlyContext || global.verbose > 0 {
+        eprintln!("({})", output::chosen_from(chosen));
+    }
+    Ok(())
+}
+
+/// `auth get-contexts`: every context, the one in use marked, and its login.
+pub(super) fn get_contexts(
+    paths: &[std::path::PathBuf],
+    global: &GlobalArgs,
+    output: ListFormat,
+) -> Result<()> {
+    // One load: the rows, which contexts share a login, and the stored logins.
+    let set = std::sync::Arc::new(ConfigSet::load_valid(paths)?);
+    // Broken entries stop only their users; the list names them.
+    output::warnings(
+        &set.deferred
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+    );
+    output::notices(&set);
+    let list = ContextList::of(&set);
+    // A stale --context or TOKENCTL_CONTEXT marks no row but stops nothing: the list
+    // is how one finds the right name.
+    let in_use = list
+        .in_use(global.context.as_deref())
+        .map_err(|err| {
+            if global.context.is_some() {
+                output::warnings(&[err.to_string()]);
+            }
+        })
+        .ok()
+        .map(|context| context.name.as_str());
+    let keys = tokenctl_core::logins::identity::login_keys(&set);
+    let groups = tokenctl_core::logins::identity::login_groups(&keys);
+    let key_of: std::collections::HashMap<&str, &str> = keys
+        .iter()
+        .map(|(name, key)| (*name, key.as_str()))
+        .collect();
+    let setting = set.credential_store().unwrap_or_else(|err| {
+        eprintln!("warning: {err}");
+        Default::default()
+    });
+    let logins = crate::logins::logins_with(set.clone(), setting, global.request_timeout);
+    let now = tokenctl_core::clock::unix_now();
+    // Contexts that share a login read it once (a large file is mostly such).
+    let mut read: std::collections::HashMap<&str, Option<tokenctl_core::logins::StoredLogin>> =
+        std::collections::HashMap::new();
+    let rows: Vec<ContextRow<'_>> = list
+        .contexts
+        .iter()
+        .map(|context| {
+            let stored = match key_of.get(context.name.as_str()) {
+                Some(key) => read
+                    .entry(key)
+                    .or_insert_with(|| logins.peek(&context.name))
+                    .clone(),
+                None => None,
+            };
+            let expires_in_seconds = stored
+                .as_ref()
+                .and_then(|login| login.expires_at)
+                .map(|at| at.saturating_sub(now));
+            let login = key_of.get(context.name.as_str()).copied();
+            let group = login.and_then(|key| groups.get(key));
+            let identity = stored.as_ref().map(|login| {
+                tokenctl_core::logins::identity_of(login.id_token.as_ref(), &login.access_token)
+            });
+            ContextRow {
+                current: in_use == Some(context.name.as_str()),
+                name: &context.name,
+                provider: context.provider.as_deref(),
+                kind: list.kind_of(context),
+                cluster: context.cluster.as_deref(),
+                flow: context.flow.map(|flow| flow.as_str()),
+                shared_cell: group.map_or_else(String::new, |group| few(group, &context.name)),
+                login: login.filter(|_| group.is_some_and(|g| g.len() > 1)),
+                logged_in_cell: identity
+                    .clone()
+                    .flatten()
+                    .map(|who| printable(&who).into_owned())
+                    .unwrap_or_default(),
+                logged_in_as: identity.map(|who| who.unwrap_or_else(|| "(unnamed)".to_owned())),
+                expires_in_seconds,
+                expires_cell: output::expires_cell(expires_in_seconds),
+            }
+        })
+        .collect();
+    output::list(
+        output,
+        &rows,
+        [
+            "CURRENT",
+            "NAME",
+            "PROVIDER",
+            "KIND",
+            "CLUSTER",
+            "FLOW",
+            "LOGGED IN AS",
+            "EXPIRES",
+            "SHARES LOGIN WITH",
+        ],
+        |row| {
+            [
+                if row.current { "*" } else { "" },
+                row.name,
+                row.provider.unwrap_or(""),
+                row.kind.unwrap_or(""),
+                row.cluster.unwrap_or(""),
+                row.flow.unwrap_or(""),
+                &row.logged_in_cell,
+                &row.expires_cell,
+                &row.shared_cell,
+            ]
+        },
+        |row| row.name,
+    )
+}

@@ -1,0 +1,305 @@
+//! `auth login`: parse, prompt and print around the sign-in use case, which owns every rule.
+//! Secrets are read from stdin or a no-echo prompt, never from arguments.
+
+use crate::GlobalArgs;
+use crate::logins::{logins, logins_of};
+use crate::output::{self};
+use crate::runtime::block_on;
+use crate::terminal::{self, SystemBrowser, TerminalUi, read_stdin_secret};
+use anyhow::{Result, anyhow, bail};
+use std::io::Write;
+use std::sync::Arc;
+use tokenctl_core::clock::{expiry_phrase, unix_now};
+use tokenctl_core::config::ConfigSet;
+use tokenctl_core::flows::Method;
+use tokenctl_core::logins::{
+    SignIn, SignInOutcome, Trigger, identity_of, others, store::TRIED_KEYRINGS,
+};
+use tokenctl_core::text::printable;
+use tokenctl_core::{Flow, Secret};
+
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// Provider to log in to, by name or by kind (default: the context's provider)
+    #[arg(long, value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::providers_or_kinds))]
+    pub provider: Option<String>,
+    /// Grant flow (default: the context's flow, else the provider's first)
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Flow::ALL.map(Flow::as_str)))]
+    pub flow: Option<String>,
+    /// Scopes to request instead of the configured ones: repeated, comma- or space-separated
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// User name for the password flow (or TOKENCTL_USERNAME)
+    #[arg(long, env = "TOKENCTL_USERNAME", hide_env_values = true)]
+    pub username: Option<String>,
+    /// Read the password from stdin (else TOKENCTL_PASSWORD, else a prompt)
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Read the client secret from stdin (kept in the OS keyring to renew the login)
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Read a token obtained elsewhere from stdin (token flow)
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Read the token to exchange from stdin (exchange flow; without it, the context's subject-token)
+    #[arg(long)]
+    pub subject_token_stdin: bool,
+    /// Keep nothing: print the access token to stdout instead of storing the login
+    #[arg(long)]
+    pub no_store: bool,
+    /// Browser flow: print the sign-in URL but do not open a browser
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Device flow: do not draw the QR code of the sign-in URL
+    #[arg(long)]
+    pub no_qr: bool,
+}
+
+impl LoginArgs {
+    /// `auth login` with no flags, as the environment sets it up (TOKENCTL_USERNAME): the login
+    /// another command starts on its own.
+    pub fn from_environment() -> Result<LoginArgs> {
+        use clap::{Args, FromArgMatches};
+        let matches =
+            LoginArgs::augment_args(clap::Command::new("login")).try_get_matches_from(["login"])?;
+        Ok(LoginArgs::from_arg_matches(&matches)?)
+    }
+}
+
+/// `auth login`: signs in, after any sign-in another tokenctl is running for the same login.
+pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
+    sign_in(args, global, Trigger::Asked)
+}
+
+/// The sign-in a command starts when it finds no usable login (kubectl's exec credential):
+/// one per login across processes, and none nobody attends (`attended: false`, no terminal)
+/// right after one failed.
+pub fn login_when_missing(global: &GlobalArgs, attended: bool) -> Result<()> {
+    sign_in(
+        LoginArgs::from_environment()?,
+        global,
+        Trigger::Missing { attended },
+    )
+}
+
+fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result<()> {
+    let guided_global;
+    let mut global = global;
+    let paths = global.config_paths();
+    let set = Arc::new(ConfigSet::load_valid(&paths)?);
+    output::notices(&set);
+    let first = tokenctl_core::config::setup::FirstRun::needed(
+        &set,
+        global.context.as_deref(),
+        args.provider.as_deref(),
+    );
+    // Without a person to ask, core's error names the commands to run.
+    let mut created = None;
+    let logins = match first.filter(|_| terminal::person_at_terminal()) {
+        Some(first) => {
+            let new = super::guided::run(first, &paths)?;
+            guided_global = GlobalArgs {
+                context: Some(new.context.clone()),
+                ..global.clone()
+            };
+            created = Some(new);
+            global = &guided_global;
+            args.provider = None;
+            // The files the setup just wrote.
+            logins(global)?
+        }
+        None => logins_of(set, global.request_timeout)?,
+    };
+    let flow = match args.flow.as_deref() {
+        Some(name) => Flow::parse(name).ok_or_else(|| anyhow!("unknown flow {name:?}"))?,
+        None => logins.sign_in_flow(global.context.as_deref(), args.provider.as_deref())?,
+    };
+    logins.ready_to_store(!args.no_store)?;
+    if let Some(warning) =
+        logins.sign_in_warning(global.context.as_deref(), args.provider.as_deref())?
+    {
+        eprintln!("warning: {warning}");
+    }
+    let client_secret = if args.client_secret_stdin {
+        Some(read_stdin_secret("client secret")?)
+    } else {
+        None
+    };
+    let method = method_for(flow, &args)?;
+    let terminal = TerminalUi::new(args.no_qr);
+    let browser = SystemBrowser {
+        open: !args.no_browser,
+    };
+    // Nobody at a terminal (a GUI runs kubectl): the device flow's page opens in the browser.
+    let unattended = terminal::OpeningDevicePage {
+        ui: &terminal,
+        opener: &browser,
+    };
+    let ui: &dyn tokenctl_core::flows::LoginUi = match trigger {
+        Trigger::Missing { attended: false } => &unattended,
+        _ => &terminal,
+    };
+    let how = SignIn {
+        trigger,
+        flow,
+        method,
+        scopes: &split_scopes(args.scopes.clone()),
+        client_secret,
+        claims: None,
+        ui,
+        opener: &browser,
+    };
+    let outcome = block_on(async {
+        tokio::select! {
+            outcome = logins.sign_in(global.context.as_deref(), args.provider.as_deref(), how, !args.no_store) => Some(outcome),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    })?;
+    terminal.finish();
+    let outcome = outcome.ok_or(crate::Interrupted)?;
+    let outcome = match (outcome, &created) {
+        (Ok(outcome), Some(created)) => {
+            created.make_current(&paths)?;
+            eprintln!("Context {:?} is now the current context.", created.context);
+            outcome
+        }
+        (Ok(outcome), None) => outcome,
+        (Err(err), Some(created)) => {
+            return Err(anyhow::Error::new(err).context(format!(
+                "provider {provider:?} and context {context:?} are saved, but the current context is as it was; correct an answer with `tokenctl config set-provider {provider} --FIELD VALUE` (the fields: `tokenctl config set-provider --help`), then run `tokenctl --context {context} auth login`",
+                provider = created.provider,
+                context = created.context,
+            )));
+        }
+        (Err(err), None) => return Err(err.into()),
+    };
+    let signed = match outcome {
+        SignInOutcome::NotStored(tokens) => {
+            let who = identity_of(tokens.id_token.as_ref(), &tokens.access_token);
+            writeln!(std::io::stdout().lock(), "{}", tokens.access_token.expose())?;
+            eprintln!("Logged in{}; nothing was stored.", as_whom(who.as_deref()));
+            return Ok(());
+        }
+        SignInOutcome::Existing(login) => {
+            eprintln!(
+                "Another tokenctl signed in to {} meanwhile; using that login.",
+                login.provider
+            );
+            return Ok(());
+        }
+        SignInOutcome::Stored(signed) => signed,
+    };
+    let login = &signed.login;
+    if signed.first_file_fallback {
+        eprintln!(
+            "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): refresh tokens are stored in files like {} (mode 0600). This is said once; `auth status` names the store. `tokenctl config set credential-store file` accepts it.",
+            signed.path.display()
+        );
+    }
+    if let Some(warning) = &signed.warning {
+        eprintln!("warning: {warning}");
+    }
+    if let Some(before) = &signed.replaced {
+        let others = others(&signed.used_by, &signed.context);
+        let users = if others.is_empty() {
+            String::new()
+        } else {
+            format!(", which contexts {} also use", others.join(", "))
+        };
+        eprintln!("This replaces the login of {before}{users}.");
+    }
+    if !signed.context.is_empty() && !signed.used_by.contains(&signed.context) {
+        eprintln!(
+            "note: context {:?} does not use this login (it asks for another identity: its own flow or scopes); contexts that use it: {}",
+            signed.context,
+            if signed.used_by.is_empty() {
+                "none".to_owned()
+            } else {
+                signed.used_by.join(", ")
+            }
+        );
+    }
+    // Auth0 without "Allow Offline Access", Google without access_type=offline: the login ends
+    // with this access token, which is better known now than in an hour.
+    if login.flow.signs_in_a_person() && !login.has_refresh_token() {
+        eprintln!(
+            "warning: {} returned no refresh token: this login ends when its access token expires. Allow offline access for this client or API at the provider (Auth0: the API's \"Allow Offline Access\"; Google: authorize-params access_type: offline)",
+            login.provider
+        );
+    }
+    let missing = login.scopes_not_granted();
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {} granted fewer scopes than asked; not granted: {}",
+            login.provider,
+            printable(&missing.join(" "))
+        );
+    }
+    let who = identity_of(login.id_token.as_ref(), &login.access_token);
+    eprintln!(
+        "Logged in to {}{}; the access token {}.",
+        login.provider,
+        as_whom(who.as_deref()),
+        expiry_phrase(login.expires_at, unix_now())
+    );
+    Ok(())
+}
+
+/// Scopes as given to `--scope`/`--scopes`: repeated, comma- or space-separated alike.
+pub(crate) fn split_scopes(given: Vec<String>) -> Vec<String> {
+    given
+        .iter()
+        .flat_map(|scope| scope.split([',', ' ', '\t']))
+        .filter(|scope| !scope.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {
+    Ok(match flow {
+        Flow::ClientCredentials => Method::ClientCredentials,
+        Flow::Device => Method::Device,
+        Flow::Password => {
+            let username = match &args.username {
+                Some(name) => name.clone(),
+                None if terminal::stdin_is_terminal() => terminal::prompt("Username: ")?,
+                None => bail!("the password flow needs --username or TOKENCTL_USERNAME"),
+            };
+            let password = if args.password_stdin {
+                read_stdin_secret("password")?
+            } else if let Ok(password) = std::env::var("TOKENCTL_PASSWORD") {
+                Secret::new(password)
+            } else if terminal::stdin_is_terminal() {
+                Secret::new(rpassword::prompt_password("Password: ")?)
+            } else {
+                bail!(
+                    "the password flow needs --password-stdin, TOKENCTL_PASSWORD or a terminal to ask on"
+                );
+            };
+            eprintln!(
+                "warning: the password flow sends your password to the identity provider and bypasses multi-factor authentication"
+            );
+            Method::Password { username, password }
+        }
+        Flow::Token => {
+            if !args.token_stdin {
+                bail!("the token flow reads the token from stdin: pass --token-stdin");
+            }
+            Method::Token(read_stdin_secret("token")?)
+        }
+        // Without --subject-token-stdin core reads the context's `subject-token` source.
+        Flow::Exchange => Method::Exchange {
+            subject_token: args
+                .subject_token_stdin
+                .then(|| read_stdin_secret("subject token"))
+                .transpose()?,
+        },
+        Flow::Browser => Method::Browser,
+    })
+}
+
+fn as_whom(identity: Option<&str>) -> String {
+    identity
+        .map(|who| format!(" as {}", printable(who)))
+        .unwrap_or_default()
+}

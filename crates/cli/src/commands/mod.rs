@@ -1,0 +1,17 @@
+//! The command tree, a file or directory per command, as `tokenctl --help` lists them.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod docker_credential;
+pub mod exec;
+pub mod kubeconfig;
+pub mod plugin;
+pub mod proxy;
+
+/// Whether a credential helper's `host` (a name, an address, with a port) is this machine:
+/// plain http is answered only there, as git's own helpers do.
+fn loopback(host: &str) -> bool {
+    url::Url::parse(&format!("http://{host}/"))
+        .is_ok_and(|url| tokenctl_core::base_url::is_loopback(&url))
+}
