@@ -111,7 +111,16 @@ impl ConfigSet {
     /// file's lock, re-reading everything once the lock is held. Nothing is written when the
     /// edit is refused or any file fails to parse.
     pub fn apply(paths: &[PathBuf], edit: &Edit) -> Result<EditOutcome, ConfigError> {
-        let mut target = ConfigSet::load(paths)?.target_of(edit);
+        ConfigSet::apply_all(paths, std::slice::from_ref(edit))
+    }
+
+    /// Applies `edits` in order as one change of the file the first one writes to: one lock,
+    /// one check, one write; nothing is written when any is refused.
+    pub fn apply_all(paths: &[PathBuf], edits: &[Edit]) -> Result<EditOutcome, ConfigError> {
+        let Some(first) = edits.first() else {
+            return Err(ConfigError::Usage("nothing to change".into()));
+        };
+        let mut target = ConfigSet::load(paths)?.target_of(first);
         for _ in 0..3 {
             let _lock = LockGuard::acquire(
                 &paths[target],
@@ -123,9 +132,9 @@ impl ConfigSet {
                 source,
             })?;
             let set = ConfigSet::load(paths)?;
-            let now = set.target_of(edit);
+            let now = set.target_of(first);
             if now == target {
-                return set.apply_locked(target, edit);
+                return set.apply_locked(target, edits);
             }
             target = now;
         }
@@ -158,8 +167,10 @@ impl ConfigSet {
         .unwrap_or(0)
     }
 
-    fn apply_locked(mut self, target: usize, edit: &Edit) -> Result<EditOutcome, ConfigError> {
-        self.check_preconditions(edit)?;
+    fn apply_locked(mut self, target: usize, edits: &[Edit]) -> Result<EditOutcome, ConfigError> {
+        for edit in edits {
+            self.check_preconditions(edit)?;
+        }
         let path = self.files[target].path.clone();
         let text = self.files[target].read_text()?;
         let mut root = match text.as_deref() {
@@ -187,7 +198,9 @@ impl ConfigSet {
             created: false,
             warnings: Vec::new(),
         };
-        apply_to_mapping(mapping, edit, &mut outcome);
+        for edit in edits {
+            apply_to_mapping(mapping, edit, &mut outcome);
+        }
 
         let text = serde_yaml_ng::to_string(&root).map_err(|err| {
             ConfigError::Usage(format!("{}: cannot serialize: {err}", path.display()))
@@ -196,9 +209,13 @@ impl ConfigSet {
         let before = self.problems();
         self.files[target].model = model;
         let after = self.problems();
+        // The same problem of the same entry is not new when an edit above it moved it.
+        let same = |a: &Problem, b: &Problem| {
+            (&a.path, &a.entry, &a.message) == (&b.path, &b.entry, &b.message)
+        };
         let added: Vec<Problem> = after
             .iter()
-            .filter(|p| !before.contains(p))
+            .filter(|p| !before.iter().any(|b| same(b, p)))
             .cloned()
             .collect();
         if !added.is_empty() {
@@ -484,4 +501,81 @@ fn find_entry(entries: &[Value], name: &str) -> Option<usize> {
     entries
         .iter()
         .position(|entry| entry_name(entry) == Some(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(name: &str, server: &str) -> Edit {
+        // `fake`: the dialect the core tests register (logins::tests).
+        let fields = IndexMap::from([
+            ("kind".to_owned(), Value::from("fake")),
+            ("server".to_owned(), Value::from(server)),
+            ("client-id".to_owned(), Value::from("app")),
+        ]);
+        Edit::set_fields(Section::Providers, name, fields)
+    }
+
+    fn context(name: &str, provider: &str) -> Edit {
+        let fields = IndexMap::from([("provider".to_owned(), Value::from(provider))]);
+        Edit::set_fields(Section::Contexts, name, fields)
+    }
+
+    /// A batch is one write: every edit lands, in order, keys tokenctl does not know kept;
+    /// and when one would add a problem, none does.
+    #[test]
+    fn a_batch_of_edits_is_one_change_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, "team-note: kept\n").unwrap();
+        let paths = vec![path.clone()];
+        ConfigSet::apply_all(&paths, &[provider("p", "https://a"), context("c", "p")]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("team-note: kept")
+                && text.contains("name: p")
+                && text.contains("name: c"),
+            "{text}"
+        );
+
+        let refused = ConfigSet::apply_all(&paths, &[context("d", "p"), context("e", "nowhere")]);
+        assert!(
+            matches!(&refused, Err(ConfigError::Invalid(problems)) if problems.len() == 1),
+            "{refused:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "nothing written"
+        );
+        assert!(ConfigSet::apply_all(&paths, &[]).is_err());
+    }
+
+    /// Deleting the current context takes `current-context` out with it, and says so; a
+    /// problem of another entry that the deletion only moves up is not taken for a new one.
+    #[test]
+    fn deleting_the_current_context_unsets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        std::fs::write(
+            &path,
+            "current-context: c\ncontexts:\n  - {name: c, provider: discover}\n  - {name: other, provider: discover}\n",
+        )
+        .unwrap();
+        let outcome = ConfigSet::apply(
+            &[path.clone()],
+            &Edit::DeleteEntry {
+                section: Section::Contexts,
+                name: "c".into(),
+            },
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("current-context"), "{text}");
+        assert!(
+            outcome.warnings[0].contains("was the current context"),
+            "{outcome:?}"
+        );
+    }
 }

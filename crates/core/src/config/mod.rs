@@ -7,6 +7,7 @@ mod cache;
 mod edit;
 pub mod here;
 pub mod hosts;
+pub mod import;
 pub mod kubelogin;
 mod list;
 mod model;

@@ -491,3 +491,53 @@ fn missing_reference(kind: &str, name: &str, known: Vec<&str>) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{ConfigFile, ConfigSet, parse_typed};
+
+    fn set(text: &str) -> ConfigSet {
+        let path = Path::new("/c.yaml");
+        ConfigSet::of(vec![ConfigFile {
+            path: path.to_path_buf(),
+            exists: true,
+            model: parse_typed(path, text).unwrap(),
+            fingerprint: None,
+            untrusted: None,
+        }])
+    }
+
+    /// Unknown keys are named with the key meant, a free-form attribute far from every
+    /// reserved key is no typo, and a key reserved for later stops its entry (the `fake`
+    /// dialect is the one the core tests register).
+    #[test]
+    fn typos_are_notices_and_reserved_keys_problems() {
+        let set = set("
+providers:
+  - {name: p, kind: fake, server: 'https://idp.test', client-id: app, clientid: x}
+contexts:
+  - {name: c, provider: p, flw: device, workspace: w}
+  - {name: d, provider: p, dpop: true}
+contxts: []
+");
+        let notices: Vec<String> = set.notices().iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            notices,
+            [
+                "/c.yaml: top level: unknown key `contxts` (ignored): did you mean `contexts`?",
+                "/c.yaml: providers[0] \"p\": unknown key `clientid` (not a field of kind fake; ignored): did you mean `client-id`?",
+                "/c.yaml: contexts[0] \"c\": key `flw` is taken as a plugin attribute: did you mean `flow`?",
+            ]
+        );
+        let problems = set.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].entry.1, "d");
+        assert!(
+            problems[0]
+                .message
+                .contains("`dpop` is reserved for a later version")
+        );
+    }
+}

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_yaml_ng::{Mapping, Value};
+use tokenctl_core::config::import::{self, context_field, entry, section};
 use tokenctl_core::config::{ConfigSet, Edit, Section, TokenKind};
 use tokenctl_core::fsutil::write_user_file;
 
@@ -360,14 +361,6 @@ fn edit_kubeconfig<R>(
     Ok(Some(done))
 }
 
-/// A field of a kubeconfig context entry (`context: {cluster, user, namespace}`).
-fn context_field<'a>(entry: &'a Value, field: &str) -> Option<&'a str> {
-    entry.get("context")?.get(field)?.as_str()
-}
-
-/// What `kubeconfig setup` wrote for a context, recognised by content: the user whose exec
-/// command is tokenctl's for this context, the context that uses that user, and the cluster
-/// that context points at.
 /// The arguments of the kube user `kubeconfig setup` writes for `context`.
 fn exec_args(context: &str, follow: bool) -> impl Iterator<Item = &str> {
     ["auth", "exec-credential"]
@@ -376,6 +369,9 @@ fn exec_args(context: &str, follow: bool) -> impl Iterator<Item = &str> {
         .chain(["--context", context])
 }
 
+/// What `kubeconfig setup` wrote for a context, recognised by content: the user whose exec
+/// command is tokenctl's for this context, the context that uses that user, and the cluster
+/// that context points at.
 #[derive(Debug, Default)]
 struct Ours {
     user: Option<String>,
@@ -434,20 +430,6 @@ impl Ours {
         };
         mine.as_deref() == Some(name)
     }
-}
-
-/// The entries of a kubeconfig section (empty when missing or not a list).
-fn section<'a>(root: &'a Mapping, name: &str) -> &'a [Value] {
-    root.get(name)
-        .and_then(Value::as_sequence)
-        .map_or(&[], Vec::as_slice)
-}
-
-/// The entry of `section` called `name`.
-fn entry<'a>(root: &'a Mapping, section_name: &str, name: &str) -> Option<&'a Value> {
-    section(root, section_name)
-        .iter()
-        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
 }
 
 /// Keeps the entries of `section` whose name passes `keep`.
@@ -599,21 +581,14 @@ fn upsert(
     Ok(())
 }
 
-/// One kubeconfig user to import: what it becomes in tokenctl.
-struct ImportPlan {
-    user: String,
-    imported: tokenctl_core::config::kubelogin::Imported,
-    context: String,
-    cluster: Option<(String, Mapping)>,
-}
-
+/// `kubeconfig import`: the plan core makes, said, then applied as one edit of the contexts
+/// file, then the kube users pointed at tokenctl.
 fn import(
     global: &GlobalArgs,
     kubeconfig: Option<PathBuf>,
     dry_run: bool,
     keep: bool,
 ) -> Result<()> {
-    use tokenctl_core::config::kubelogin;
     let path = kubeconfig.unwrap_or_else(default_kubeconfig);
     let document = read_kubeconfig(&path)?;
     let root = document
@@ -621,168 +596,44 @@ fn import(
         .ok_or_else(|| anyhow!("{}: the kubeconfig is not a mapping", path.display()))?;
     let paths = global.config_paths();
     let set = ConfigSet::load_valid(&paths)?;
-    let mut plans = Vec::new();
-    for user in section(root, "users") {
-        let Some(name) = user.get("name").and_then(Value::as_str) else {
-            continue;
-        };
-        let Some(exec) = user.get("user").and_then(|u| u.get("exec")) else {
-            continue;
-        };
-        let command = exec
-            .get("command")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let args: Vec<String> = exec
-            .get("args")
-            .and_then(Value::as_sequence)
-            .map(|args| {
-                args.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let Some(imported) = kubelogin::from_exec(command, &args) else {
-            continue;
-        };
-        let problems = tokenctl_core::provider::provider(imported.kind)
-            .map(|dialect| {
-                let config = tokenctl_core::provider::ProviderConfig {
-                    name,
-                    fields: &imported.fields,
-                };
-                tokenctl_core::provider::validate_provider(dialect, &config)
-            })
-            .unwrap_or_default();
-        if !problems.is_empty() {
-            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            eprintln!(
-                "kube user {name:?} ({}): not imported: {}",
-                imported.tool,
-                problems.join("; ")
-            );
-            for option in &imported.unmapped {
-                eprintln!("  not mapped: {}", shown_option(option));
-            }
-            continue;
+    let plan = import::plan(root, &path, &set);
+    for skipped in &plan.skipped {
+        eprintln!("kube user {:?} {}", skipped.user, skipped.why);
+        for option in &skipped.unmapped {
+            eprintln!("  not mapped: {}", shown_option(option));
         }
-        let kube_context = section(root, "contexts")
-            .iter()
-            .find(|entry| context_field(entry, "user") == Some(name));
-        let context = kube_context
-            .and_then(|entry| entry.get("name")?.as_str())
-            .unwrap_or(name)
-            .to_owned();
-        let cluster = kube_context
-            .and_then(|entry| context_field(entry, "cluster"))
-            .and_then(|cluster| {
-                let fields = entry(root, "clusters", cluster)?
-                    .get("cluster")?
-                    .as_mapping()?;
-                Some((cluster.to_owned(), tokenctl_cluster(fields, &path)))
-            });
-        let taken = [
-            (set.context(&context).is_some(), "context", &context),
-            (set.provider(&context).is_some(), "provider", &context),
-        ];
-        if let Some((_, what, existing)) = taken.iter().find(|(taken, _, _)| *taken) {
-            eprintln!(
-                "kube user {name:?}: tokenctl already has a {what} {existing:?}; not imported"
-            );
-            continue;
-        }
-        plans.push(ImportPlan {
-            user: name.to_owned(),
-            imported,
-            context,
-            cluster,
-        });
     }
-    if plans.is_empty() {
+    if plan.planned.is_empty() {
         eprintln!(
             "{}: no user runs int128/kubelogin or Azure kubelogin; nothing to import.",
             path.display()
         );
         return Ok(());
     }
-    for plan in &plans {
-        let flow = plan
-            .imported
-            .flow
-            .map(|flow| format!(", flow {}", flow.as_str()))
-            .unwrap_or_default();
-        let cluster = plan
-            .cluster
-            .as_ref()
-            .map(|(name, _)| format!(", cluster {name:?}"))
-            .unwrap_or_default();
-        eprintln!(
-            "kube user {:?} ({}) → provider {:?} ({}), context {:?}{flow}{cluster}, the {} token for kubectl",
-            plan.user,
-            plan.imported.tool,
-            plan.context,
-            plan.imported.kind,
-            plan.context,
-            plan.imported.cluster_token.as_str()
-        );
-        for option in &plan.imported.unmapped {
-            eprintln!("  not mapped: {}", shown_option(option));
-        }
+    for planned in &plan.planned {
+        say_planned(planned);
     }
     if dry_run {
         eprintln!("Dry run: nothing was changed.");
         return Ok(());
     }
-    for plan in &plans {
-        let mut fields = plan.imported.fields.clone();
-        fields.insert("kind".into(), Value::from(plan.imported.kind));
-        ConfigSet::apply(
-            &paths,
-            &Edit::set_fields(Section::Providers, &plan.context, fields),
-        )?;
-        let mut context = indexmap::IndexMap::new();
-        context.insert("provider".to_owned(), Value::from(plan.context.as_str()));
-        if let Some(flow) = plan.imported.flow {
-            context.insert("flow".to_owned(), Value::from(flow.as_str()));
-        }
-        context.insert(
-            "cluster-token".to_owned(),
-            Value::from(plan.imported.cluster_token.as_str()),
-        );
-        if let Some((name, fields)) = &plan.cluster {
-            if set.cluster(name).is_none() {
-                let fields = fields
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.clone())))
-                    .collect();
-                ConfigSet::apply(&paths, &Edit::set_fields(Section::Clusters, name, fields))?;
-            }
-            context.insert("cluster".to_owned(), Value::from(name.as_str()));
-        }
-        ConfigSet::apply(
-            &paths,
-            &Edit::set_fields(Section::Contexts, &plan.context, context),
-        )?;
-    }
+    let outcome = ConfigSet::apply_all(&paths, &plan.edits(&set))?;
     eprintln!(
         "Created {} context(s) in {}.",
-        plans.len(),
-        paths
-            .first()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
+        plan.planned.len(),
+        outcome.path.display()
     );
     if keep {
         eprintln!("The kubeconfig's users are unchanged (--keep).");
         return Ok(());
     }
-    let users: Vec<(String, Mapping)> = plans
+    let users: Vec<(String, Mapping)> = plan
+        .planned
         .iter()
-        .map(|plan| {
+        .map(|planned| {
             Ok((
-                plan.user.clone(),
-                tokenctl_user(global, &plan.context, false)?,
+                planned.user.clone(),
+                tokenctl_user(global, &planned.context, false)?,
             ))
         })
         .collect::<Result<_>>()?;
@@ -801,32 +652,30 @@ fn import(
     Ok(())
 }
 
-/// A kubeconfig cluster as a tokenctl cluster: the fields both know, a relative CA path
-/// read from the kubeconfig's directory as kubectl reads it.
-fn tokenctl_cluster(kube: &Mapping, kubeconfig: &Path) -> Mapping {
-    let mut cluster = Mapping::new();
-    for key in [
-        "server",
-        "certificate-authority",
-        "certificate-authority-data",
-        "tls-server-name",
-        "insecure-skip-tls-verify",
-    ] {
-        let Some(value) = kube.get(key) else {
-            continue;
-        };
-        let value = match (key, value.as_str()) {
-            ("certificate-authority", Some(file)) if Path::new(file).is_relative() => {
-                let dir = kubeconfig.parent().unwrap_or(Path::new("."));
-                Value::from(tokenctl_core::fsutil::absolute_text(
-                    dir.join(file).display().to_string(),
-                ))
-            }
-            _ => value.clone(),
-        };
-        cluster.insert(key.into(), value);
+/// One line for a user to import, and its options that have no counterpart.
+fn say_planned(planned: &import::Planned) {
+    let flow = planned
+        .imported
+        .flow
+        .map(|flow| format!(", flow {}", flow.as_str()))
+        .unwrap_or_default();
+    let cluster = planned
+        .cluster
+        .as_ref()
+        .map(|(name, _)| format!(", cluster {name:?}"))
+        .unwrap_or_default();
+    eprintln!(
+        "kube user {:?} ({}) → provider {:?} ({}), context {:?}{flow}{cluster}, the {} token for kubectl",
+        planned.user,
+        planned.imported.tool,
+        planned.context,
+        planned.imported.kind,
+        planned.context,
+        planned.imported.cluster_token.as_str()
+    );
+    for option in &planned.imported.unmapped {
+        eprintln!("  not mapped: {}", shown_option(option));
     }
-    cluster
 }
 
 #[cfg(test)]
