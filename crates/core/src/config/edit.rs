@@ -564,7 +564,7 @@ mod tests {
         )
         .unwrap();
         let outcome = ConfigSet::apply(
-            &[path.clone()],
+            std::slice::from_ref(&path),
             &Edit::DeleteEntry {
                 section: Section::Contexts,
                 name: "c".into(),
