@@ -16,6 +16,7 @@ mod authority;
 pub mod identity;
 pub mod store;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -122,6 +123,21 @@ pub enum Handout {
     Id,
     /// What the context's `cluster-token` names: kubectl, `api`, plugins, `proxy`.
     Cluster,
+}
+
+/// One context and its stored login, for lists ([`Logins::summaries`]).
+#[derive(Clone, Debug)]
+pub struct ContextSummary {
+    pub context: String,
+    /// The key of the login it uses, when its entries name one.
+    pub login_key: Option<String>,
+    /// Every context that uses the same login, itself included, in file order.
+    pub shared_with: Vec<String>,
+    pub login: Option<StoredLogin>,
+    /// Who the login speaks for: `Some(None)` when its tokens name nobody.
+    pub identity: Option<Option<String>>,
+    /// Seconds until the access token expires (negative: expired).
+    pub expires_in: Option<i64>,
 }
 
 /// A token ready to hand out, with the login it comes from.
@@ -625,6 +641,46 @@ impl<A> Logins<A> {
     pub fn peek(&self, context: &str) -> Option<StoredLogin> {
         let found = self.find(Some(context)).ok()?;
         self.stored(&found).ok().flatten()
+    }
+
+    /// Every context with its stored login, as lists show them (`get-contexts`, `status
+    /// --all`): no network, keyring or lock, and contexts that share a login read it once (a
+    /// large file is mostly such).
+    pub fn summaries(&self, now: i64) -> Vec<ContextSummary> {
+        let keys = identity::login_keys(&self.set);
+        let groups = identity::login_groups(&keys);
+        let key_of: HashMap<&str, &str> = keys
+            .iter()
+            .map(|(name, key)| (*name, key.as_str()))
+            .collect();
+        let mut read: HashMap<&str, Option<StoredLogin>> = HashMap::new();
+        self.set
+            .contexts()
+            .into_iter()
+            .map(|(_, context)| {
+                let name = context.name.as_str();
+                let key = key_of.get(name).copied();
+                let login =
+                    key.and_then(|key| read.entry(key).or_insert_with(|| self.peek(name)).clone());
+                let identity = login
+                    .as_ref()
+                    .map(|login| identity_of(login.id_token.as_ref(), &login.access_token));
+                ContextSummary {
+                    context: name.to_owned(),
+                    login_key: key.map(str::to_owned),
+                    shared_with: key
+                        .and_then(|key| groups.get(key))
+                        .map(|group| group.iter().map(|name| (*name).to_owned()).collect())
+                        .unwrap_or_default(),
+                    expires_in: login
+                        .as_ref()
+                        .and_then(|login| login.expires_at)
+                        .map(|at| at.saturating_sub(now)),
+                    identity,
+                    login,
+                }
+            })
+            .collect()
     }
 
     fn found<'s>(

@@ -1145,3 +1145,27 @@ async fn a_token_kept_fresh_for_another_program_is_renewed_when_it_stops_countin
         login.expires_at.map(|at| at - 300)
     );
 }
+
+/// The lists' use case: every context with its stored login; the contexts that share a login
+/// are named together and show the same person and expiry; the others show none.
+#[tokio::test]
+async fn summaries_show_each_context_with_the_login_it_shares() {
+    let world = World::new();
+    let logins = world.logins();
+    sign_in(&logins, "pw").await;
+    let now = world.clock.now();
+    let summaries = logins.summaries(now);
+    assert_eq!(summaries.len(), 10, "every context, in file order");
+    let of = |name: &str| summaries.iter().find(|s| s.context == name).unwrap();
+    for shared in ["pw", "also-pw", "kube"] {
+        let summary = of(shared);
+        assert_eq!(summary.shared_with, ["pw", "also-pw", "kube"], "{shared}");
+        // The fake's tokens are opaque: logged in, with no name to show.
+        assert_eq!(summary.identity, Some(None), "{shared}");
+        assert!(summary.login.is_some(), "{shared}");
+        assert!(summary.expires_in.is_some_and(|left| left > 0), "{shared}");
+    }
+    let alice = of("alice");
+    assert!(alice.login.is_none() && alice.identity.is_none() && alice.expires_in.is_none());
+    assert_eq!(alice.shared_with, ["alice"]);
+}

@@ -5,6 +5,7 @@ use crate::output::{self, ListFormat};
 use anyhow::Result;
 use serde::Serialize;
 use tokenctl_core::config::{Chosen, ConfigSet, ContextList, Edit};
+use tokenctl_core::logins::ContextSummary;
 use tokenctl_core::text::printable;
 
 /// One row of `auth get-contexts`.
@@ -39,11 +40,11 @@ struct ContextRow<'a> {
 }
 
 /// A table cell for the other contexts of a login: the first three, then how many more.
-fn few(group: &[&str], context: &str) -> String {
+fn few(group: &[String], context: &str) -> String {
     let others = group.len().saturating_sub(1);
     let named: Vec<&str> = group
         .iter()
-        .copied()
+        .map(String::as_str)
         .filter(|name| *name != context)
         .take(3)
         .collect();
@@ -142,59 +143,44 @@ pub(super) fn get_contexts(
         })
         .ok()
         .map(|context| context.name.as_str());
-    let keys = tokenctl_core::logins::identity::login_keys(&set);
-    let groups = tokenctl_core::logins::identity::login_groups(&keys);
-    let key_of: std::collections::HashMap<&str, &str> = keys
-        .iter()
-        .map(|(name, key)| (*name, key.as_str()))
-        .collect();
     let setting = set.credential_store().unwrap_or_else(|err| {
         eprintln!("warning: {err}");
         Default::default()
     });
     let logins = crate::logins::logins_with(set.clone(), setting, global.request_timeout);
-    let now = tokenctl_core::clock::unix_now();
-    // Contexts that share a login read it once (a large file is mostly such).
-    let mut read: std::collections::HashMap<&str, Option<tokenctl_core::logins::StoredLogin>> =
-        std::collections::HashMap::new();
+    let summaries = logins.summaries(tokenctl_core::clock::unix_now());
+    let summary_of: std::collections::HashMap<&str, &ContextSummary> = summaries
+        .iter()
+        .map(|summary| (summary.context.as_str(), summary))
+        .collect();
     let rows: Vec<ContextRow<'_>> = list
         .contexts
         .iter()
-        .map(|context| {
-            let stored = match key_of.get(context.name.as_str()) {
-                Some(key) => read
-                    .entry(key)
-                    .or_insert_with(|| logins.peek(&context.name))
-                    .clone(),
-                None => None,
-            };
-            let expires_in_seconds = stored
-                .as_ref()
-                .and_then(|login| login.expires_at)
-                .map(|at| at.saturating_sub(now));
-            let login = key_of.get(context.name.as_str()).copied();
-            let group = login.and_then(|key| groups.get(key));
-            let identity = stored.as_ref().map(|login| {
-                tokenctl_core::logins::identity_of(login.id_token.as_ref(), &login.access_token)
-            });
-            ContextRow {
-                current: in_use == Some(context.name.as_str()),
-                name: &context.name,
-                provider: context.provider.as_deref(),
-                kind: list.kind_of(context),
-                cluster: context.cluster.as_deref(),
-                flow: context.flow.map(|flow| flow.as_str()),
-                shared_cell: group.map_or_else(String::new, |group| few(group, &context.name)),
-                login: login.filter(|_| group.is_some_and(|g| g.len() > 1)),
-                logged_in_cell: identity
-                    .clone()
-                    .flatten()
-                    .map(|who| printable(&who).into_owned())
-                    .unwrap_or_default(),
-                logged_in_as: identity.map(|who| who.unwrap_or_else(|| "(unnamed)".to_owned())),
-                expires_in_seconds,
-                expires_cell: output::expires_cell(expires_in_seconds),
-            }
+        .filter_map(|context| Some((context, *summary_of.get(context.name.as_str())?)))
+        .map(|(context, summary)| ContextRow {
+            current: in_use == Some(context.name.as_str()),
+            name: &context.name,
+            provider: context.provider.as_deref(),
+            kind: list.kind_of(context),
+            cluster: context.cluster.as_deref(),
+            flow: context.flow.map(|flow| flow.as_str()),
+            shared_cell: few(&summary.shared_with, &context.name),
+            login: summary
+                .login_key
+                .as_deref()
+                .filter(|_| summary.shared_with.len() > 1),
+            logged_in_cell: summary
+                .identity
+                .clone()
+                .flatten()
+                .map(|who| printable(&who).into_owned())
+                .unwrap_or_default(),
+            logged_in_as: summary
+                .identity
+                .clone()
+                .map(|who| who.unwrap_or_else(|| "(unnamed)".to_owned())),
+            expires_in_seconds: summary.expires_in,
+            expires_cell: output::expires_cell(summary.expires_in),
         })
         .collect();
     output::list(

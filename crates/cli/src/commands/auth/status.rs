@@ -206,51 +206,41 @@ struct ContextLogin {
 pub fn status_all(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
     let logins = logins(global)?;
     output::notices(logins.set());
-    let now = unix_now();
     let rows: Vec<ContextLogin> = logins
-        .set()
-        .contexts()
+        .summaries(unix_now())
         .into_iter()
-        .map(|(_, context)| {
-            let login = logins.peek(&context.name);
-            let identity = login
-                .as_ref()
-                .and_then(|login| identity_of(login.id_token.as_ref(), &login.access_token));
-            let expires_in = login
-                .as_ref()
-                .and_then(|login| login.expires_at)
-                .map(|at| at.saturating_sub(now));
+        .map(|summary| {
+            let login = &summary.login;
+            let provider = logins
+                .set()
+                .context(&summary.context)
+                .and_then(|context| context.provider.clone());
             let cells = [
-                context.provider.clone().unwrap_or_default(),
-                identity
-                    .as_deref()
-                    .map(|who| printable(who).into_owned())
-                    .unwrap_or_else(|| {
-                        if login.is_some() {
-                            "(unnamed)".into()
-                        } else {
-                            "not logged in".into()
-                        }
-                    }),
-                output::expires_cell(expires_in),
-                match &login {
+                provider.unwrap_or_default(),
+                match &summary.identity {
+                    Some(Some(who)) => printable(who).into_owned(),
+                    Some(None) => "(unnamed)".into(),
+                    None => "not logged in".into(),
+                },
+                output::expires_cell(summary.expires_in),
+                match login {
                     Some(login) if login.has_refresh_token() => "yes".into(),
                     Some(_) => "no".into(),
                     None => String::new(),
                 },
             ];
             ContextLogin {
-                context: context.name.clone(),
                 logged_in: login.is_some(),
                 provider: login.as_ref().map(|login| login.provider.clone()),
-                identity,
+                identity: summary.identity.clone().flatten(),
                 expires_at: login
                     .as_ref()
                     .and_then(|l| l.expires_at)
                     .map(output::rfc3339),
-                expires_in_seconds: expires_in,
+                expires_in_seconds: summary.expires_in,
                 refresh_token: login.as_ref().is_some_and(StoredLogin::has_refresh_token),
                 cells,
+                context: summary.context,
             }
         })
         .collect();
