@@ -26,6 +26,7 @@ use url::Url;
 
 pub use authority::ProviderAuthority;
 pub use identity::{Identity, Principal, Provided, SelectError, Selection, select};
+use store::{Locked, Room};
 pub use store::{LoginStore, Place, Removed, Secrets, StoreError, StoredLogin};
 
 use crate::clock::Clock;
@@ -234,6 +235,13 @@ enum Refreshed {
     /// The provider could not be reached in time: the stored token, still valid, serves.
     AsItIs(Box<Usable>),
     Failed(AuthorityError),
+}
+
+/// What a step of [`Logins::usable`] ends in: the token to hand out, or what the next step
+/// needs.
+enum Step<T> {
+    Done(Box<Usable>),
+    Next(T),
 }
 
 /// Whether the login's token may be handed out as it is when it cannot be renewed: it is
@@ -846,18 +854,77 @@ impl<A: Authority> Logins<A> {
         let found = self.find(wanted)?;
         let kind = found.token_kind(want.handout);
         let seen = self.stored_or_adopted(&found).await?;
+        if let Some(usable) = self.serve_without_renewing(&found, seen.as_ref(), (kind, want))? {
+            return Ok(usable);
+        }
+        let (locked, current) = match self
+            .lock_and_read_again(&found, seen.as_ref(), (kind, want))
+            .await?
+        {
+            Step::Done(usable) => return Ok(*usable),
+            Step::Next(next) => next,
+        };
+        let current = current.as_ref();
+        let (minted, room) = match self
+            .refresh_kept(&found, &locked, current, (kind, want))
+            .await?
+        {
+            Step::Done(usable) => return Ok(*usable),
+            Step::Next(next) => next,
+        };
+        let renewed = minted.is_some();
+        let minted = match minted {
+            Some(minted) => minted,
+            None => {
+                let secret = match current {
+                    Some(login) => locked.client_secret(login)?,
+                    None => None,
+                };
+                let acquired =
+                    self.authority
+                        .acquire(&found.selection, found.identity.flow, secret);
+                match self
+                    .renew(&found, current, (kind, want), acquired, false)
+                    .await
+                {
+                    Refreshed::Minted(minted) => *minted,
+                    Refreshed::AsItIs(usable) => return Ok(*usable),
+                    Refreshed::Failed(err) => return Err(authority_error(&found, err)),
+                }
+            }
+        };
+        self.keep(
+            &found,
+            &locked,
+            current,
+            (minted, renewed, room),
+            (kind, want),
+        )
+    }
+
+    /// The first step, with no lock: the stored token when it serves as it is (fresh; an ID
+    /// token that cannot be renewed; an early refresh that failed moments ago), or why no
+    /// renewal may be tried (`--no-auto-refresh`, logged out, a person must sign in).
+    fn serve_without_renewing(
+        &self,
+        found: &Found<'_>,
+        seen: Option<&StoredLogin>,
+        (kind, want): (TokenKind, Want),
+    ) -> Result<Option<Usable>, SessionError> {
         let now = self.now();
-        match &seen {
+        match seen {
             Some(login) => {
                 if !want.force && want.freshness.holds(login, kind, now) {
-                    return found.handed(login.clone(), kind, now);
+                    return found.handed(login.clone(), kind, now).map(Some);
                 }
                 // No ID token to renew: a refresh would spend the refresh token for nothing.
                 let id_unrenewable = login.id_token.is_none()
                     || (login.id_token_not_refreshed
                         && want.freshness.holds(login, TokenKind::Access, now));
                 if kind == TokenKind::Id && !want.force && id_unrenewable {
-                    return found.handed_as_it_is(login.clone(), kind, now, NO_ID_ON_REFRESH);
+                    return found
+                        .handed_as_it_is(login.clone(), kind, now, NO_ID_ON_REFRESH)
+                        .map(Some);
                 }
                 self.check_meetable(login, want.freshness)?;
                 let backoff = i64::try_from(EARLY_REFRESH_BACKOFF.as_secs()).unwrap_or(0);
@@ -865,15 +932,17 @@ impl<A: Authority> Logins<A> {
                     && let Some(at) = self.store.early_refresh_failed(&found.key)
                     && (0..backoff).contains(&now.saturating_sub(at))
                 {
-                    return found.handed_as_it_is(
-                        login.clone(),
-                        kind,
-                        now,
-                        &format!(
-                            "the identity provider did not answer a refresh {} ago",
-                            crate::clock::human_duration(now.saturating_sub(at))
-                        ),
-                    );
+                    return found
+                        .handed_as_it_is(
+                            login.clone(),
+                            kind,
+                            now,
+                            &format!(
+                                "the identity provider did not answer a refresh {} ago",
+                                crate::clock::human_duration(now.saturating_sub(at))
+                            ),
+                        )
+                        .map(Some);
                 }
                 if !want.auto_refresh {
                     return Err(SessionError::LoginRequired(format!(
@@ -888,11 +957,21 @@ impl<A: Authority> Logins<A> {
             None => {
                 let logged_out = self.store.removed(&found.key) == Some(Removed::LoggedOut);
                 if !found.needs_no_person() || logged_out || !want.auto_refresh {
-                    return Err(self.not_logged_in(&found));
+                    return Err(self.not_logged_in(found));
                 }
             }
         }
+        Ok(None)
+    }
 
+    /// Takes the login's lock and reads it again: another process may have renewed it, signed
+    /// in, or logged out meanwhile.
+    async fn lock_and_read_again<'s>(
+        &'s self,
+        found: &Found<'_>,
+        seen: Option<&StoredLogin>,
+        (kind, want): (TokenKind, Want),
+    ) -> Result<Step<(Locked<'s>, Option<StoredLogin>)>, SessionError> {
         let locked = self
             .store
             .lock(&found.key, "refreshing the same login")
@@ -906,33 +985,49 @@ impl<A: Authority> Logins<A> {
         };
         let now = self.now();
         if let Some(current) = &current
-            && seen.as_ref().map(|s| s.obtained_at) != Some(current.obtained_at)
+            && seen.map(|s| s.obtained_at) != Some(current.obtained_at)
             && want.freshness.holds(current, kind, now)
         {
             // Another process renewed (or signed in) while this one waited: its token serves.
-            return found.handed(current.clone(), kind, now);
+            return found
+                .handed(current.clone(), kind, now)
+                .map(|usable| Step::Done(Box::new(usable)));
         }
         if seen.is_some() && current.is_none() && !found.needs_no_person() {
             // Removed while this one waited: logged out, or its refresh token was refused.
-            return Err(self.not_logged_in(&found));
+            return Err(self.not_logged_in(found));
         }
         if current.is_none() && locked.removed() == Some(Removed::LoggedOut) {
-            return Err(self.not_logged_in(&found));
+            return Err(self.not_logged_in(found));
         }
+        Ok(Step::Next((locked, current)))
+    }
 
-        let refresh_token = match &current {
+    /// Renews with the refresh token kept, room for the result set aside first; handles a
+    /// refusal (the login removed, or kept without its refresh token when a refresh is in
+    /// doubt) and a reply that fails its checks. `None`: no refresh was possible, and the
+    /// login may be acquired anew.
+    async fn refresh_kept(
+        &self,
+        found: &Found<'_>,
+        locked: &Locked<'_>,
+        current: Option<&StoredLogin>,
+        (kind, want): (TokenKind, Want),
+    ) -> Result<Step<(Option<Minted>, Option<Room>)>, SessionError> {
+        let now = self.now();
+        let refresh_token = match current {
             Some(login) => locked.refresh_token(login)?,
             None => None,
         };
         // Room for what the refresh brings, set aside before it spends the refresh token.
-        let mut room = match (&current, &refresh_token) {
+        let mut room = match (current, &refresh_token) {
             (Some(login), Some(token)) => Some(locked.reserve(login, token)?),
             _ => None,
         };
-        let minted = match (&current, refresh_token) {
+        let minted = match (current, refresh_token) {
             (Some(login), Some(token)) => match self
                 .renew(
-                    &found,
+                    found,
                     Some(login),
                     (kind, want),
                     self.authority.refresh(login, token),
@@ -941,73 +1036,36 @@ impl<A: Authority> Logins<A> {
                 .await
             {
                 Refreshed::Minted(minted) => Some(*minted),
-                Refreshed::AsItIs(usable) => return Ok(*usable),
+                Refreshed::AsItIs(usable) => return Ok(Step::Done(usable)),
                 Refreshed::Failed(AuthorityError::Rejected { why, .. })
                     if self.store.refresh_in_doubt(&found.key) =>
                 {
-                    // The refresh that timed out was carried out: the provider replaced the
-                    // refresh token then, and refuses the one kept now. It is never sent
-                    // again; the access token serves while it is valid.
-                    self.store.mark_refresh_in_doubt(&found.key, None);
-                    let kept = locked.drop_refresh_token(login)?;
-                    let explained = format!(
-                        "a refresh of context {:?} timed out earlier after it was sent, and the identity provider has since refused the refresh token kept{}",
-                        found.context,
-                        why.map(|why| format!(" ({why})")).unwrap_or_default()
-                    );
-                    if may_hand_out_as_it_is(&kept, kind, want, now) {
-                        return found.handed_as_it_is(
-                            kept,
-                            kind,
-                            now,
-                            &format!(
-                                "{explained}; sign in again before it expires: run `{}`",
-                                run_in(&found.context, "auth login")
-                            ),
-                        );
-                    }
-                    return Err(SessionError::LoginRequired(format!(
-                        "{explained}: sign in again: run `{}`",
-                        run_in(&found.context, "auth login")
-                    )));
+                    return self
+                        .refused_in_doubt(found, locked, login, why, (kind, want))
+                        .map(|usable| Step::Done(Box::new(usable)));
                 }
                 Refreshed::Failed(AuthorityError::Unverified { rotated, reason }) => {
-                    if let Some(token) = rotated {
-                        // The old refresh token may be spent already: the new one is kept.
-                        let secrets = Secrets {
-                            refresh_token: Some(token),
-                            client_secret: None,
-                        };
-                        let saved = locked.save_in(
-                            room.take(),
-                            &mut login.clone(),
-                            secrets,
-                            kept_keyring(login),
-                        )?;
-                        if let Some(note) = keyring_refusal(&saved, &found.context) {
-                            return Err(SessionError::Unusable(format!(
-                                "the refresh for context {:?} returned an ID token that failed a check: {reason}; its tokens were not used, and {note}",
-                                found.context
-                            )));
-                        }
-                    }
-                    return Err(SessionError::Unusable(format!(
-                        "the refresh for context {:?} returned an ID token that failed a check: {reason}; its tokens were not used (the stored tokens are unchanged; a new refresh token is kept)",
-                        found.context
-                    )));
+                    return Err(unverified(
+                        found,
+                        locked,
+                        login,
+                        rotated,
+                        &reason,
+                        room.take(),
+                    ));
                 }
                 Refreshed::Failed(AuthorityError::Rejected { why, claims }) => {
                     locked.forget(Some(login), Removed::Expired);
                     self.store.keep_claims(&found.key, claims.as_deref());
                     if !found.needs_no_person() {
                         return Err(authority_error(
-                            &found,
+                            found,
                             AuthorityError::Rejected { why, claims: None },
                         ));
                     }
                     None
                 }
-                Refreshed::Failed(err) => return Err(authority_error(&found, err)),
+                Refreshed::Failed(err) => return Err(authority_error(found, err)),
             },
             (Some(login), None)
                 if !found.needs_no_person() && may_hand_out_as_it_is(login, kind, want, now) =>
@@ -1021,7 +1079,8 @@ impl<A: Authority> Logins<A> {
                         found.context,
                         run_in(&found.context, "auth login")
                     ),
-                );
+                )
+                .map(|usable| Step::Done(Box::new(usable)));
             }
             (Some(login), None) if !found.needs_no_person() => {
                 return Err(SessionError::LoginRequired(format!(
@@ -1033,35 +1092,59 @@ impl<A: Authority> Logins<A> {
             }
             _ => None,
         };
-        let renewed = minted.is_some();
-        let minted = match minted {
-            Some(minted) => minted,
-            None => {
-                let secret = match &current {
-                    Some(login) => locked.client_secret(login)?,
-                    None => None,
-                };
-                let acquired =
-                    self.authority
-                        .acquire(&found.selection, found.identity.flow, secret);
-                match self
-                    .renew(&found, current.as_ref(), (kind, want), acquired, false)
-                    .await
-                {
-                    Refreshed::Minted(minted) => *minted,
-                    Refreshed::AsItIs(usable) => return Ok(*usable),
-                    Refreshed::Failed(err) => return Err(authority_error(&found, err)),
-                }
-            }
-        };
+        Ok(Step::Next((minted, room)))
+    }
 
+    /// A refresh token refused after a refresh timed out once it was sent: that refresh was
+    /// carried out, the provider replaced the refresh token then, and refuses the one kept now.
+    /// It is never sent again; the access token serves while it is valid.
+    fn refused_in_doubt(
+        &self,
+        found: &Found<'_>,
+        locked: &Locked<'_>,
+        login: &StoredLogin,
+        why: Option<String>,
+        (kind, want): (TokenKind, Want),
+    ) -> Result<Usable, SessionError> {
+        let now = self.now();
+        self.store.mark_refresh_in_doubt(&found.key, None);
+        let kept = locked.drop_refresh_token(login)?;
+        let explained = format!(
+            "a refresh of context {:?} timed out earlier after it was sent, and the identity provider has since refused the refresh token kept{}",
+            found.context,
+            why.map(|why| format!(" ({why})")).unwrap_or_default()
+        );
+        let login = run_in(&found.context, "auth login");
+        if may_hand_out_as_it_is(&kept, kind, want, now) {
+            return found.handed_as_it_is(
+                kept,
+                kind,
+                now,
+                &format!("{explained}; sign in again before it expires: run `{login}`"),
+            );
+        }
+        Err(SessionError::LoginRequired(format!(
+            "{explained}: sign in again: run `{login}`"
+        )))
+    }
+
+    /// Saves what was minted (a refresh keeps what the reply leaves out) into the room set
+    /// aside, and hands the token out; a save that fails after a rotation says what is lost.
+    fn keep(
+        &self,
+        found: &Found<'_>,
+        locked: &Locked<'_>,
+        current: Option<&StoredLogin>,
+        (minted, renewed, mut room): (Minted, bool, Option<Room>),
+        (kind, want): (TokenKind, Want),
+    ) -> Result<Usable, SessionError> {
         let now = self.now();
         let mut next = new_login(&found.identity, &minted, now);
         let secrets = Secrets {
             refresh_token: minted.tokens.refresh_token.clone(),
             client_secret: None,
         };
-        let keyring = match current.as_ref() {
+        let keyring = match current {
             Some(previous) => {
                 // A refresh keeps what the reply leaves out (Entra ID, PingFederate send no
                 // scope, ID token or new refresh token); kept secrets stay where they rest.
@@ -1107,7 +1190,7 @@ impl<A: Authority> Logins<A> {
                 // The provider spent the old refresh token when it issued this one: a login
                 // that could only fail later is taken out now, and the person told why.
                 (true, None) => {
-                    locked.forget(current.as_ref(), Removed::Expired);
+                    locked.forget(current, Removed::Expired);
                     SessionError::Unusable(format!(
                         "{err}. The provider replaced the refresh token of context {context:?} and the new one could not be kept, so this login is lost: make room, then run `{}`",
                         run_in(&found.context, "auth login"),
@@ -1522,6 +1605,38 @@ fn place_of(login: &StoredLogin, path: &std::path::Path) -> Option<Place> {
         (_, Some(backend)) => Some(Place::Keyring(backend)),
         (Some(_), None) => Some(Place::File(path.to_path_buf())),
         (None, None) => None,
+    }
+}
+
+/// A refresh whose ID token failed a check: its tokens are not used, but a rotated refresh
+/// token is kept (the old one may be spent already); the error says so.
+fn unverified(
+    found: &Found<'_>,
+    locked: &Locked<'_>,
+    login: &StoredLogin,
+    rotated: Option<Secret>,
+    reason: &str,
+    room: Option<Room>,
+) -> SessionError {
+    let failed = format!(
+        "the refresh for context {:?} returned an ID token that failed a check: {reason}; its tokens were not used",
+        found.context
+    );
+    let Some(token) = rotated else {
+        return SessionError::Unusable(format!("{failed} (the stored tokens are unchanged)"));
+    };
+    let secrets = Secrets {
+        refresh_token: Some(token),
+        client_secret: None,
+    };
+    match locked.save_in(room, &mut login.clone(), secrets, kept_keyring(login)) {
+        Err(err) => err.into(),
+        Ok(saved) => match keyring_refusal(&saved, &found.context) {
+            Some(note) => SessionError::Unusable(format!("{failed}, and {note}")),
+            None => SessionError::Unusable(format!(
+                "{failed} (the stored tokens are unchanged; a new refresh token is kept)"
+            )),
+        },
     }
 }
 
