@@ -3,6 +3,8 @@
 //! use cargo-fuzz (docs/hardening.md); this keeps the targets building and catches the easy
 //! finds on every change.
 
+// Public for the fuzz crate (fuzz/lib.rs), which the targets link.
+#[allow(unreachable_pub)]
 #[path = "../fuzz/harness.rs"]
 mod harness;
 

@@ -6,28 +6,28 @@ use std::process::{Child, Command, Stdio};
 use super::{require_tool, workspace_root};
 
 /// The Azure tenant the test IdP serves.
-pub const AZURE_TENANT: &str = "11111111-2222-3333-4444-555555555555";
+pub(crate) const AZURE_TENANT: &str = "11111111-2222-3333-4444-555555555555";
 
 /// The resource the test IdP's access tokens are for (their `aud`).
-pub const RESOURCE: &str = "https://api.tokenctl.test";
+pub(crate) const RESOURCE: &str = "https://api.tokenctl.test";
 
 /// The directory of personal Microsoft accounts, which the test IdP serves at /consumers.
-pub const MSA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+pub(crate) const MSA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 /// A running test IdP; stopped when dropped.
-pub struct Idp {
+pub(crate) struct Idp {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
 }
 
 impl Idp {
-    pub fn start() -> Idp {
+    pub(crate) fn start() -> Idp {
         Idp::start_with(&[])
     }
 
     /// Starts the IdP with options of tests/idp/server.js (`--access-token-ttl 60`, say).
-    pub fn start_with(args: &[&str]) -> Idp {
+    pub(crate) fn start_with(args: &[&str]) -> Idp {
         let (child, ready) = start_node("server.js", args);
         Idp {
             child,
@@ -37,7 +37,12 @@ impl Idp {
 
     /// Whether the IdP's introspection endpoint `path` reports `refresh_token` active, asked as
     /// the public client `client_id` that holds it (RFC 7662).
-    pub fn refresh_token_active(&self, path: &str, client_id: &str, refresh_token: &str) -> bool {
+    pub(crate) fn refresh_token_active(
+        &self,
+        path: &str,
+        client_id: &str,
+        refresh_token: &str,
+    ) -> bool {
         let body =
             format!("token={refresh_token}&token_type_hint=refresh_token&client_id={client_id}");
         let (status, reply) = http_request("POST", &format!("{}{path}", self.base), Some(&body));
@@ -48,40 +53,40 @@ impl Idp {
     }
 
     /// How many requests the IdP saw for `METHOD /path`.
-    pub fn requests(&self, what: &str) -> u64 {
+    pub(crate) fn requests(&self, what: &str) -> u64 {
         let body = http_get_body(&format!("{}/test/requests", self.base));
         let counts: serde_json::Value = serde_json::from_str(&body).unwrap();
         counts[what].as_u64().unwrap_or(0)
     }
 
     /// Makes every token request wait `ms` milliseconds before it is answered (0: none).
-    pub fn delay_tokens(&self, ms: u64) {
+    pub(crate) fn delay_tokens(&self, ms: u64) {
         let status = http_get_status(&format!("{}/test/delay?ms={ms}", self.base));
         assert_eq!(status, 200, "setting the token delay");
     }
 
     /// Makes every token request be carried out, then answered only after `ms` milliseconds
     /// (0: at once): a provider that rotates a refresh token and answers too late.
-    pub fn hold_token_replies(&self, ms: u64) {
+    pub(crate) fn hold_token_replies(&self, ms: u64) {
         let status = http_get_status(&format!("{}/test/delay?ms={ms}&after=1", self.base));
         assert_eq!(status, 200, "setting the token hold");
     }
 
     /// The private key (PEM) of the client `service-jwt`, which authenticates with
     /// private_key_jwt.
-    pub fn client_key(&self) -> String {
+    pub(crate) fn client_key(&self) -> String {
         http_get_body(&format!("{}/test/client-key", self.base))
     }
 
     /// Shapes refresh replies: `issued` (as oidc-provider issues them), `forged` (an ID token
     /// signed by a key in no JWKS), `bare` (no `scope`, no `id_token`).
-    pub fn refresh_replies(&self, shape: &str) {
+    pub(crate) fn refresh_replies(&self, shape: &str) {
         let status = http_get_status(&format!("{}/test/refresh-reply?as={shape}", self.base));
         assert_eq!(status, 200, "shaping refresh replies");
     }
 
     /// Approves (or denies) a device sign-in by its user code, as the person would.
-    pub fn answer_device(&self, user_code: &str, approve: bool) {
+    pub(crate) fn answer_device(&self, user_code: &str, approve: bool) {
         let deny = if approve { "" } else { "&deny=1" };
         let url = format!(
             "{}/test/device?user_code={user_code}&user=alice{deny}",
@@ -154,7 +159,7 @@ fn try_start_node(script: &str, args: &[&str]) -> Result<(Child, serde_json::Val
 
 /// The stub Kubernetes API server (tests/idp/apiserver.js) on HTTPS with a CA of its own; it
 /// accepts only JWTs signed by the given issuers. Stopped when dropped.
-pub struct ApiServer {
+pub(crate) struct ApiServer {
     child: Child,
     _dir: tempfile::TempDir,
     /// `https://127.0.0.1:PORT`
@@ -168,26 +173,26 @@ pub struct ApiServer {
 impl ApiServer {
     /// A cluster that accepts tokens of `issuers` issued for the client `cli` (its
     /// `--oidc-client-id`): ID tokens, as Kubernetes' OIDC authenticator wants them.
-    pub fn start(issuers: &[String]) -> ApiServer {
+    pub(crate) fn start(issuers: &[String]) -> ApiServer {
         ApiServer::with_certificate(issuers, "signed")
     }
 
     /// A cluster whose authentication configuration accepts tokens for `audience` (an API's
     /// access tokens, say) instead of the client `cli`.
-    pub fn for_audience(issuers: &[String], audience: &str) -> ApiServer {
+    pub(crate) fn for_audience(issuers: &[String], audience: &str) -> ApiServer {
         ApiServer::start_node(issuers, "signed", None, &["--audience", audience])
     }
 
     /// `certificate`: `signed` (by its CA), `self-signed` (its own CA, CA:TRUE), `other-ca`
     /// (by a CA that is not the cluster's) or `named` (by its CA, for
     /// apiserver.tokenctl.test only).
-    pub fn with_certificate(issuers: &[String], certificate: &str) -> ApiServer {
+    pub(crate) fn with_certificate(issuers: &[String], certificate: &str) -> ApiServer {
         ApiServer::start_node(issuers, certificate, None, &[])
     }
 
     /// A TLS front of `idp` at `{base}/idp/…`, with a certificate from a private CA (`ca`): an
     /// identity provider as a company serves it.
-    pub fn fronting(idp: &Idp) -> ApiServer {
+    pub(crate) fn fronting(idp: &Idp) -> ApiServer {
         ApiServer::start_node(
             std::slice::from_ref(&idp.base),
             "signed",
@@ -228,7 +233,7 @@ impl ApiServer {
     }
 
     /// How many requests it saw for `METHOD /path` ("401": how many it refused).
-    pub fn requests(&self, what: &str) -> u64 {
+    pub(crate) fn requests(&self, what: &str) -> u64 {
         let output = Command::new("curl")
             .args([
                 "-sS",
@@ -252,7 +257,7 @@ impl Drop for ApiServer {
 
 /// Approves the device sign-in with `user_code` at the IdP at `base`, as alice would (for a
 /// thread that has no `Idp` of its own).
-pub fn approve_device(base: &str, user_code: &str) -> u16 {
+pub(crate) fn approve_device(base: &str, user_code: &str) -> u16 {
     http_get_status(&format!(
         "{base}/test/device?user_code={user_code}&user=alice"
     ))
@@ -301,7 +306,7 @@ fn http_request(method: &str, url: &str, form: Option<&str>) -> (u16, String) {
 
 /// A sandbox logged in (password flow, Keycloak realm `nmr`, client `cli`, context `sso`) to
 /// an IdP started with `args`.
-pub fn logged_in(args: &[&str]) -> (Idp, super::Sandbox) {
+pub(crate) fn logged_in(args: &[&str]) -> (Idp, super::Sandbox) {
     let idp = Idp::start_with(args);
     let sandbox = super::Sandbox::with_config(&format!(
         "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli}}\n\
@@ -314,7 +319,7 @@ pub fn logged_in(args: &[&str]) -> (Idp, super::Sandbox) {
 
 /// Starts `tokenctl [GLOBAL...] auth login --flow device` with `env`, answers it at the IdP
 /// as the person would, and returns the run and the user code.
-pub fn device_login(
+pub(crate) fn device_login(
     sandbox: &super::Sandbox,
     idp: &Idp,
     global: &[&str],

@@ -3,25 +3,25 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
-pub mod idp;
-pub mod tmux;
+pub(crate) mod idp;
+pub(crate) mod tmux;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The `tokenctl` binary cargo built for these tests.
-pub fn tokenctl_bin() -> PathBuf {
+pub(crate) fn tokenctl_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tokenctl"))
 }
 
 /// The claims of a JWT, as `auth token --decode` shows them.
-pub fn jwt_claims(token: &str) -> serde_json::Value {
+pub(crate) fn jwt_claims(token: &str) -> serde_json::Value {
     serde_json::Value::Object(tokenctl_core::jwt::decode(token).expect("a JWT").claims)
 }
 
 /// The workspace root (completions/, man/ and tests/ live there).
-pub fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)
@@ -30,7 +30,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Fails the test with an install hint when a tool it needs is missing: no silent skip.
-pub fn require_tool(tool: &str, install: &str) -> PathBuf {
+pub(crate) fn require_tool(tool: &str, install: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|dir| dir.join(tool))
@@ -40,7 +40,7 @@ pub fn require_tool(tool: &str, install: &str) -> PathBuf {
 
 /// Reads a device login's stderr up to "Waiting for the sign-in"; returns what it showed and
 /// the user code it asked for.
-pub fn read_device_prompt(stderr: &mut impl std::io::BufRead) -> (String, String) {
+pub(crate) fn read_device_prompt(stderr: &mut impl std::io::BufRead) -> (String, String) {
     let mut shown = String::new();
     let mut line = String::new();
     while stderr.read_line(&mut line).unwrap() > 0 {
@@ -60,13 +60,13 @@ pub fn read_device_prompt(stderr: &mut impl std::io::BufRead) -> (String, String
 }
 
 /// A home directory of its own, with `TOKENCTL_CONFIG` pointing into it.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
 }
 
 /// A program of /examples, built by `cargo test --all-targets` (or `cargo build --examples`).
-pub fn example_bin(name: &str) -> PathBuf {
+pub(crate) fn example_bin(name: &str) -> PathBuf {
     let path = tokenctl_bin().parent().unwrap().join("examples").join(name);
     assert!(
         path.is_file(),
@@ -77,24 +77,24 @@ pub fn example_bin(name: &str) -> PathBuf {
 }
 
 /// The test IdP's user, as `auth login` reads it from the environment (password flow).
-pub const ALICE: [(&str, &str); 2] = [
+pub(crate) const ALICE: [(&str, &str); 2] = [
     ("TOKENCTL_USERNAME", "alice"),
     ("TOKENCTL_PASSWORD", "correct-horse"),
 ];
 
 /// What a finished command left behind.
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 /// How long one tokenctl command may take in a test before it counts as hung.
-pub const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+pub(crate) const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// Waits for a spawned child with a deadline: a hang fails the test with what the child
 /// printed, instead of hanging the suite.
-pub fn wait_bounded(mut child: std::process::Child, what: &str) -> Output {
+pub(crate) fn wait_bounded(mut child: std::process::Child, what: &str) -> Output {
     use std::io::Read;
     let pipe = |p: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -141,7 +141,7 @@ pub fn wait_bounded(mut child: std::process::Child, what: &str) -> Output {
 }
 
 impl Run {
-    pub fn from(output: Output) -> Run {
+    pub(crate) fn from(output: Output) -> Run {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -151,7 +151,7 @@ impl Run {
 
     /// Asserts success and returns stdout.
     #[track_caller]
-    pub fn ok(&self) -> &str {
+    pub(crate) fn ok(&self) -> &str {
         assert_eq!(
             self.code, 0,
             "expected success\nstdout: {}\nstderr: {}",
@@ -162,7 +162,7 @@ impl Run {
 
     /// Asserts the exit code and returns stderr.
     #[track_caller]
-    pub fn fails_with(&self, code: i32) -> &str {
+    pub(crate) fn fails_with(&self, code: i32) -> &str {
         assert_eq!(
             self.code, code,
             "unexpected exit code\nstdout: {}\nstderr: {}",
@@ -173,7 +173,7 @@ impl Run {
 }
 
 impl Sandbox {
-    pub fn new() -> Sandbox {
+    pub(crate) fn new() -> Sandbox {
         let dir = tempfile::tempdir().expect("temporary directory");
         let config = dir
             .path()
@@ -184,17 +184,17 @@ impl Sandbox {
     }
 
     /// A sandbox whose contexts file holds `yaml`.
-    pub fn with_config(yaml: &str) -> Sandbox {
+    pub(crate) fn with_config(yaml: &str) -> Sandbox {
         let sandbox = Sandbox::new();
         sandbox.write(&sandbox.config, yaml);
         sandbox
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    pub fn write(&self, path: &Path, text: &str) {
+    pub(crate) fn write(&self, path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
@@ -202,7 +202,7 @@ impl Sandbox {
     /// The stored login's file (the first, when there are several).
     /// The stored logins' files: none after a sign-in that failed (which leaves at most its
     /// lock and the record of the failure beside them).
-    pub fn stored_logins(&self) -> Vec<PathBuf> {
+    pub(crate) fn stored_logins(&self) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(self.dir.path().join("data/tokenctl/logins")) else {
             return Vec::new();
         };
@@ -212,7 +212,7 @@ impl Sandbox {
             .collect()
     }
 
-    pub fn login_file(&self) -> PathBuf {
+    pub(crate) fn login_file(&self) -> PathBuf {
         std::fs::read_dir(self.dir.path().join("data/tokenctl/logins"))
             .expect("a login store")
             .map(|entry| entry.unwrap().path())
@@ -222,7 +222,7 @@ impl Sandbox {
 
     /// Replaces the refresh token in the one stored login (a file store) with one the provider
     /// never issued, as if it had been revoked elsewhere; returns the login's file.
-    pub fn revoke_stored_refresh_token(&self) -> PathBuf {
+    pub(crate) fn revoke_stored_refresh_token(&self) -> PathBuf {
         let file = self.login_file();
         let text = std::fs::read_to_string(&file).unwrap();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -235,12 +235,12 @@ impl Sandbox {
 
     /// Moves the one stored login's clock: its access token now expires in `seconds` and was
     /// obtained an hour before that.
-    pub fn age_login(&self, seconds: i64) {
+    pub(crate) fn age_login(&self, seconds: i64) {
         self.age_logins(|_| true, seconds)
     }
 
     /// [`Sandbox::age_login`] for the logins to `provider`.
-    pub fn age_login_of(&self, provider: &str, seconds: i64) {
+    pub(crate) fn age_login_of(&self, provider: &str, seconds: i64) {
         self.age_logins(|login| login["provider"] == provider, seconds)
     }
 
@@ -273,13 +273,13 @@ impl Sandbox {
         assert!(aged > 0, "no stored login to age");
     }
 
-    pub fn read_config(&self) -> String {
+    pub(crate) fn read_config(&self) -> String {
         std::fs::read_to_string(&self.config).unwrap_or_default()
     }
 
     /// `tokenctl ARGS` with a clean environment: HOME and XDG dirs inside the sandbox,
     /// `TOKENCTL_CONFIG` at the sandbox's contexts file, no inherited TOKENCTL_* variables.
-    pub fn command<I, S>(&self, args: I) -> Command
+    pub(crate) fn command<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -291,7 +291,7 @@ impl Sandbox {
     }
 
     /// Gives any command (a shell, say) the sandbox's environment and `tokenctl` on PATH.
-    pub fn isolate(&self, command: &mut Command) {
+    pub(crate) fn isolate(&self, command: &mut Command) {
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy().into_owned();
             if key.starts_with("TOKENCTL_") || key == "RUST_LOG" || key.starts_with("XDG_") {
@@ -314,7 +314,7 @@ impl Sandbox {
     }
 
     /// Runs `tokenctl ARGS` to completion.
-    pub fn run<I, S>(&self, args: I) -> Run
+    pub(crate) fn run<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -323,7 +323,7 @@ impl Sandbox {
     }
 
     /// Runs `tokenctl ARGS` with `input` on stdin and extra environment variables.
-    pub fn run_input<I, S>(&self, args: I, input: &str, env: &[(&str, &str)]) -> Run
+    pub(crate) fn run_input<I, S>(&self, args: I, input: &str, env: &[(&str, &str)]) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -336,7 +336,7 @@ impl Sandbox {
     }
 
     /// Runs `tokenctl ARGS` with extra environment variables.
-    pub fn run_env<I, S>(&self, args: I, env: &[(&str, &str)]) -> Run
+    pub(crate) fn run_env<I, S>(&self, args: I, env: &[(&str, &str)]) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -350,7 +350,7 @@ impl Sandbox {
 
     /// Runs any program (a shell, git, a binary built on tokenctl) with the sandbox's
     /// environment, to completion.
-    pub fn run_program(&self, command: &mut Command, input: Option<&str>) -> Run {
+    pub(crate) fn run_program(&self, command: &mut Command, input: Option<&str>) -> Run {
         self.isolate(command);
         let what = command.get_program().to_string_lossy().into_owned();
         finish(command, input, &what)
@@ -358,7 +358,7 @@ impl Sandbox {
 }
 
 /// Runs `command` with `input` on stdin (else none), within [`COMMAND_TIMEOUT`].
-pub fn finish(command: &mut Command, input: Option<&str>, what: &str) -> Run {
+pub(crate) fn finish(command: &mut Command, input: Option<&str>, what: &str) -> Run {
     use std::io::Write;
     let mut child = command
         .stdin(if input.is_some() {
@@ -382,7 +382,7 @@ pub fn finish(command: &mut Command, input: Option<&str>, what: &str) -> Run {
 }
 
 /// A small valid contexts file: two providers, a cluster, three contexts, `prod` current.
-pub const SAMPLE: &str = "\
+pub(crate) const SAMPLE: &str = "\
 current-context: prod
 preferences:
   colors: false
@@ -420,7 +420,7 @@ contexts:
 ";
 
 /// `token` with `exp` set to `expires_at` (and `iat` an hour before), its signature left as is.
-pub fn aged_jwt(token: &str, expires_at: i64) -> String {
+pub(crate) fn aged_jwt(token: &str, expires_at: i64) -> String {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let parts: Vec<&str> = token.split('.').collect();

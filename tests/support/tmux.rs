@@ -4,12 +4,18 @@ use super::Sandbox;
 
 /// A tmux session of `columns` x `rows` running `script` in the sandbox's environment; gone
 /// when dropped.
-pub struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
 }
 
 impl Tmux {
-    pub fn start(sandbox: &Sandbox, columns: u16, rows: u16, color: bool, script: &str) -> Tmux {
+    pub(crate) fn start(
+        sandbox: &Sandbox,
+        columns: u16,
+        rows: u16,
+        color: bool,
+        script: &str,
+    ) -> Tmux {
         let tmux = super::require_tool("tmux", "apt-get install tmux");
         static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let socket = format!(
@@ -37,7 +43,7 @@ impl Tmux {
         Tmux { socket }
     }
 
-    pub fn tmux(&self, args: &[&str]) -> String {
+    pub(crate) fn tmux(&self, args: &[&str]) -> String {
         let output = std::process::Command::new("tmux")
             .args(["-L", &self.socket])
             .args(args)
@@ -47,13 +53,13 @@ impl Tmux {
     }
 
     /// Types `text` and Enter, as a person answers a prompt.
-    pub fn answer(&self, text: &str) {
+    pub(crate) fn answer(&self, text: &str) {
         self.tmux(&["send-keys", "-t", "0", "-l", text]);
         self.tmux(&["send-keys", "-t", "0", "Enter"]);
     }
 
     /// The screen (with colours when `escapes`) once it shows `text`, within 20 s.
-    pub fn screen_with(&self, text: &str, escapes: bool) -> String {
+    pub(crate) fn screen_with(&self, text: &str, escapes: bool) -> String {
         let started = std::time::Instant::now();
         loop {
             let mut args = vec!["capture-pane", "-p", "-t", "0"];

@@ -179,12 +179,12 @@ pub fn run(cli: Cli) -> u8 {
         Command::Version => version(),
         Command::Api(args) => commands::api::run(args, &cli.global),
         Command::Proxy(args) => commands::proxy::run(args, &cli.global),
-        Command::Exec(args) => match commands::exec::exec(&cli.global, args) {
+        Command::Exec(args) => match commands::exec::run(args, &cli.global) {
             Ok(code) => return code,
             Err(err) => Err(err),
         },
-        Command::Kubeconfig(command) => commands::kubeconfig::run_kubeconfig(command, &cli.global),
-        Command::Plugin(command) => commands::plugin::run_plugin_command(command),
+        Command::Kubeconfig(command) => commands::kubeconfig::run(command, &cli.global),
+        Command::Plugin(command) => commands::plugin::run(command),
         Command::External(args) => match commands::plugin::run_external(args, &cli.global) {
             Ok(code) => return code,
             Err(err) => Err(err),

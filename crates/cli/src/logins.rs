@@ -14,14 +14,14 @@ use tokenctl_core::logins::{
 };
 
 /// The login use cases over the contexts files these flags select.
-pub fn logins(global: &GlobalArgs) -> Result<Logins<ProviderAuthority>> {
+pub(crate) fn logins(global: &GlobalArgs) -> Result<Logins<ProviderAuthority>> {
     let set = Arc::new(ConfigSet::load_valid(&global.config_paths())?);
     logins_of(set, global.request_timeout)
 }
 
 /// The login use cases over a loaded contexts file set; a `credential-store` that names no
 /// store stops here.
-pub fn logins_of(
+pub(crate) fn logins_of(
     set: Arc<ConfigSet>,
     request_timeout: Duration,
 ) -> Result<Logins<ProviderAuthority>> {
@@ -31,7 +31,7 @@ pub fn logins_of(
 
 /// [`logins_of`] with the credential store given (listing logins reads them whatever the
 /// setting says).
-pub fn logins_with(
+pub(crate) fn logins_with(
     set: Arc<ConfigSet>,
     setting: tokenctl_core::config::CredentialStore,
     request_timeout: Duration,
@@ -48,7 +48,11 @@ pub fn logins_with(
 
 /// What `auth token`, kubectl, `api` and plugins ask for: a token fresh by `freshness`,
 /// renewed as the use cases decide (unless --no-auto-refresh).
-pub fn usable_login(global: &GlobalArgs, freshness: Freshness, handout: Handout) -> Result<Usable> {
+pub(crate) fn usable_login(
+    global: &GlobalArgs,
+    freshness: Freshness,
+    handout: Handout,
+) -> Result<Usable> {
     let logins = logins(global)?;
     let want = Want {
         freshness,
@@ -83,6 +87,6 @@ pub(crate) async fn waiting_visibly<T>(work: impl std::future::Future<Output = T
 }
 
 /// `--min-valid` given: honoured literally; else the CLI's default rule.
-pub fn freshness(min_valid: Option<Duration>) -> Freshness {
+pub(crate) fn freshness(min_valid: Option<Duration>) -> Freshness {
     min_valid.map_or(Freshness::CLI, Freshness::at_least)
 }

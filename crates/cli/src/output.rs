@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// `-o` for list commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ListFormat {
+pub(crate) enum ListFormat {
     /// Aligned columns, as kubectl prints them
     Table,
     Json,
@@ -24,7 +24,7 @@ pub enum DocFormat {
 }
 
 /// Prints rows in the chosen format; `cells` gives a row's table cells, `name` its name.
-pub fn list<'a, T: Serialize, const COLUMNS: usize>(
+pub(crate) fn list<'a, T: Serialize, const COLUMNS: usize>(
     format: ListFormat,
     rows: &'a [T],
     headers: [&'a str; COLUMNS],
@@ -57,7 +57,7 @@ fn doc_format(format: ListFormat) -> DocFormat {
 }
 
 /// Writes one value as pretty JSON or YAML.
-pub fn document<T: Serialize + ?Sized>(
+pub(crate) fn document<T: Serialize + ?Sized>(
     out: &mut impl Write,
     format: DocFormat,
     value: &T,
@@ -99,7 +99,7 @@ fn write_table<'a, const COLUMNS: usize>(
 }
 
 /// Where the context in use came from, for `auth status` and `auth current-context -v`.
-pub fn chosen_from(chosen: tokenctl_core::config::Chosen) -> String {
+pub(crate) fn chosen_from(chosen: tokenctl_core::config::Chosen) -> String {
     use tokenctl_core::config::{Chosen, here};
     match (chosen, here::current().path()) {
         (Chosen::Asked, _) => "from --context or TOKENCTL_CONTEXT".to_owned(),
@@ -110,14 +110,14 @@ pub fn chosen_from(chosen: tokenctl_core::config::Chosen) -> String {
     }
 }
 
-pub fn warnings(warnings: &[String]) {
+pub(crate) fn warnings(warnings: &[String]) {
     for warning in warnings {
         eprintln!("warning: {warning}");
     }
 }
 
 /// The keys of the contexts files tokenctl does not know, each with the closest known key.
-pub fn notices(set: &tokenctl_core::config::ConfigSet) {
+pub(crate) fn notices(set: &tokenctl_core::config::ConfigSet) {
     for notice in set.notices() {
         eprintln!("warning: {notice}");
     }
@@ -125,12 +125,12 @@ pub fn notices(set: &tokenctl_core::config::ConfigSet) {
 
 /// `error: …` with the causes, on one line where they fit. A closed stdout (`| head`) is
 /// not an error worth a word.
-pub fn error(err: &anyhow::Error) {
+pub(crate) fn error(err: &anyhow::Error) {
     eprintln!("error: {err:#}");
 }
 
 /// Whether `err` is a write to a pipe whose reader has gone.
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         let io_kind = cause
             .downcast_ref::<io::Error>()
@@ -141,7 +141,7 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// A table cell for how long an access token has left: `in 52m`, `expired`, or empty.
-pub fn expires_cell(expires_in_seconds: Option<i64>) -> String {
+pub(crate) fn expires_cell(expires_in_seconds: Option<i64>) -> String {
     match expires_in_seconds {
         Some(left) if left > 0 => format!("in {}", tokenctl_core::clock::human_duration(left)),
         Some(_) => "expired".to_owned(),
@@ -150,7 +150,7 @@ pub fn expires_cell(expires_in_seconds: Option<i64>) -> String {
 }
 
 /// `2026-02-15T14:30:00Z` for seconds since the epoch (UTC; proleptic Gregorian calendar).
-pub fn rfc3339(unix: i64) -> String {
+pub(crate) fn rfc3339(unix: i64) -> String {
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0).unsigned_abs());
     humantime::format_rfc3339_seconds(at).to_string()
 }

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 
 /// Runs async work on a runtime of this thread (network commands only; the hot path has none).
-pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output> {
+pub(crate) fn block_on<F: std::future::Future>(work: F) -> Result<F::Output> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -13,7 +13,7 @@ use tokenctl_core::oauth::DeviceAuthorization;
 use tokenctl_core::text::printable;
 
 /// Reads one line from stdin (a secret piped in), without its line ending.
-pub fn read_stdin_secret(what: &str) -> Result<Secret> {
+pub(crate) fn read_stdin_secret(what: &str) -> Result<Secret> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -27,7 +27,7 @@ pub fn read_stdin_secret(what: &str) -> Result<Secret> {
 }
 
 /// Reads all of stdin (a PEM key piped in).
-pub fn read_stdin_document(what: &str) -> Result<Secret> {
+pub(crate) fn read_stdin_document(what: &str) -> Result<Secret> {
     let mut text = String::new();
     std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
         .with_context(|| format!("reading {what} from stdin"))?;
@@ -38,16 +38,16 @@ pub fn read_stdin_document(what: &str) -> Result<Secret> {
 }
 
 /// Whether a person can answer a prompt.
-pub fn stdin_is_terminal() -> bool {
+pub(crate) fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
 /// Whether a person is there to be asked questions: stdin and stderr are a terminal.
-pub fn person_at_terminal() -> bool {
+pub(crate) fn person_at_terminal() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-pub fn prompt(question: &str) -> Result<String> {
+pub(crate) fn prompt(question: &str) -> Result<String> {
     eprint!("{question}");
     std::io::stderr().flush()?;
     let mut line = String::new();
@@ -57,7 +57,7 @@ pub fn prompt(question: &str) -> Result<String> {
 
 /// The device flow on a terminal: URL, code and QR code on stderr, and a countdown.
 #[derive(Default)]
-pub struct TerminalUi {
+pub(crate) struct TerminalUi {
     /// `--no-qr`: never draw the QR code.
     no_qr: bool,
     /// Whether a countdown line is showing, to be cleared before the next message.
@@ -68,7 +68,7 @@ pub struct TerminalUi {
 
 impl TerminalUi {
     /// `no_qr`: `--no-qr`.
-    pub fn new(no_qr: bool) -> TerminalUi {
+    pub(crate) fn new(no_qr: bool) -> TerminalUi {
         TerminalUi {
             no_qr,
             ..TerminalUi::default()
@@ -76,7 +76,7 @@ impl TerminalUi {
     }
 
     /// Clears the countdown line, if one is showing.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if self
             .counting
             .swap(false, std::sync::atomic::Ordering::Relaxed)
@@ -196,7 +196,7 @@ impl LoginUi for TerminalUi {
 /// webbrowser reads it), else the platform's opener.
 /// The terminal's screens, and the device flow's page opened in the browser: for a sign-in
 /// nobody watches a terminal for (kubectl in a GUI).
-pub struct OpeningDevicePage<'a> {
+pub(crate) struct OpeningDevicePage<'a> {
     pub ui: &'a TerminalUi,
     pub opener: &'a SystemBrowser,
 }
@@ -237,7 +237,7 @@ impl LoginUi for OpeningDevicePage<'_> {
     }
 }
 
-pub struct SystemBrowser {
+pub(crate) struct SystemBrowser {
     /// False with --no-browser: the URL is printed and nothing is opened.
     pub open: bool,
 }

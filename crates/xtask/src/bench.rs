@@ -64,7 +64,7 @@ struct Figures {
 const PROXY_TITLE: &str = "## tokenctl proxy beside direct requests to the cluster";
 
 /// `cargo xtask bench`: every section; `cargo xtask bench proxy`: only the proxy's.
-pub fn run(root: &Path, only: Option<&str>) -> Result<()> {
+pub(crate) fn run(root: &Path, only: Option<&str>) -> Result<()> {
     run_checked(Command::new(cargo()).current_dir(root).args([
         "build",
         "--release",

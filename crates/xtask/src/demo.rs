@@ -22,7 +22,7 @@ impl Drop for Idp {
     }
 }
 
-pub fn run(root: &Path) -> Result<()> {
+pub(crate) fn run(root: &Path) -> Result<()> {
     run_checked(Command::new(cargo()).current_dir(root).args([
         "build",
         "--quiet",

@@ -50,7 +50,7 @@ const TOOLS: &[(&str, &str, &str)] = &[
 
 /// How missing tools get installed.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Install {
+pub(crate) enum Install {
     /// As root or in CI (`CI=true`): install without asking.
     IfAllowed,
     /// `--install-deps`: run `sudo apt-get install` for a person.
@@ -58,7 +58,7 @@ pub enum Install {
 }
 
 /// Installs the missing tools (or says the one command to run), then the npm modules.
-pub fn ensure(root: &Path, install: Install) -> Result<()> {
+pub(crate) fn ensure(root: &Path, install: Install) -> Result<()> {
     let missing: Vec<(&str, &str, &str)> = TOOLS
         .iter()
         .copied()
@@ -127,7 +127,7 @@ fn npm_ci(idp: &Path) -> Result<()> {
 }
 
 /// The first `tool` on PATH.
-pub fn find_on_path(tool: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn find_on_path(tool: &str) -> Option<std::path::PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(tool))
         .find(|path| path.is_file())

@@ -34,7 +34,7 @@ pub struct ApiArgs {
     pub include: bool,
 }
 
-pub fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
+pub(crate) fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;
     let resolved = set.resolve(global.context.as_deref())?;
     let context = resolved.context.name.clone();

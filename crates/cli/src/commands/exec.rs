@@ -25,7 +25,7 @@ pub struct ExecArgs {
 /// TOKENCTL_TOKEN_FILE, a 0600 file rewritten before the token goes stale while the command
 /// runs, and gone after ([`TokenFile`]). The command's exit status is returned (128+N after
 /// signal N).
-pub fn exec(global: &GlobalArgs, args: ExecArgs) -> Result<u8> {
+pub(crate) fn run(args: ExecArgs, global: &GlobalArgs) -> Result<u8> {
     let Usable { context, login, .. } = usable_login(global, Freshness::CLI, Handout::Access)?;
     let (program, rest) = args
         .command

@@ -1,13 +1,13 @@
 //! The command tree, a file or directory per command, as `tokenctl --help` lists them.
 
-pub mod api;
-pub mod auth;
-pub mod config;
+pub(crate) mod api;
+pub(crate) mod auth;
+pub(crate) mod config;
 pub mod docker_credential;
-pub mod exec;
-pub mod kubeconfig;
-pub mod plugin;
-pub mod proxy;
+pub(crate) mod exec;
+pub(crate) mod kubeconfig;
+pub(crate) mod plugin;
+pub(crate) mod proxy;
 
 /// Whether a credential helper's `host` (a name, an address, with a port) is this machine:
 /// plain http is answered only there, as git's own helpers do.

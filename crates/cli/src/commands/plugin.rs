@@ -23,7 +23,7 @@ pub enum PluginCommand {
     List,
 }
 
-pub fn run_plugin_command(command: PluginCommand) -> Result<()> {
+pub(crate) fn run(command: PluginCommand) -> Result<()> {
     match command {
         PluginCommand::List => list(),
     }
@@ -52,7 +52,7 @@ fn candidates() -> Vec<(String, PathBuf)> {
 }
 
 /// The plugins that can run, once each (the first on PATH), for TAB completion as commands.
-pub fn runnable() -> Vec<String> {
+pub(crate) fn runnable() -> Vec<String> {
     let builtins = builtin_names();
     let mut names: Vec<String> = Vec::new();
     for (name, path) in candidates() {
@@ -125,7 +125,7 @@ fn list() -> Result<()> {
 }
 
 /// Runs `tokenctl-NAME ARGS...`; its exit code becomes tokenctl's.
-pub fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<u8> {
+pub(crate) fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<u8> {
     let (name, rest) = args
         .split_first()
         .ok_or_else(|| anyhow!("no command given"))?;

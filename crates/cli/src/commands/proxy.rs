@@ -26,11 +26,11 @@ use tokenctl_core::Session;
 use crate::GlobalArgs;
 
 /// kubectl proxy's default port.
-pub const DEFAULT_PORT: u16 = 8001;
+pub(crate) const DEFAULT_PORT: u16 = 8001;
 /// kubectl proxy's default `--accept-hosts`: the loopback names.
-pub const DEFAULT_ACCEPT_HOSTS: &str = r"^localhost$,^127\.0\.0\.1$,^\[::1\]$";
+pub(crate) const DEFAULT_ACCEPT_HOSTS: &str = r"^localhost$,^127\.0\.0\.1$,^\[::1\]$";
 /// kubectl proxy's default `--reject-paths`: no exec into or attach to a pod.
-pub const DEFAULT_REJECT_PATHS: &str = r"^/api/.*/pods/.*/exec,^/api/.*/pods/.*/attach";
+pub(crate) const DEFAULT_REJECT_PATHS: &str = r"^/api/.*/pods/.*/exec,^/api/.*/pods/.*/attach";
 
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
@@ -399,7 +399,7 @@ impl Proxy {
 }
 
 /// `tokenctl proxy`.
-pub fn run(args: ProxyArgs, global: &GlobalArgs) -> Result<()> {
+pub(crate) fn run(args: ProxyArgs, global: &GlobalArgs) -> Result<()> {
     if !args.address.is_loopback() && args.accept_hosts.is_none() && args.unix_socket.is_none() {
         bail!(
             "--address {} is not loopback: anyone who reaches it would act with your token; also give --accept-hosts with the names clients use",

@@ -302,7 +302,7 @@ impl TokenKind {
 
 /// The environment variables tokenctl itself reads or hands to the programs it runs; no context
 /// attribute may become one of them.
-pub const OWN_VARIABLES: &[&str] = &[
+pub(super) const OWN_VARIABLES: &[&str] = &[
     "TOKENCTL_CONFIG",
     "TOKENCTL_CONTEXT",
     "TOKENCTL_SERVER",
@@ -467,7 +467,7 @@ pub const DISCOVER: &str = "discover";
 // load, so these two are read and written by hand: known keys, then the rest in order.
 
 /// A key the entry's type does not interpret, with its value.
-pub type KeyValue = (String, Value);
+pub(super) type KeyValue = (String, Value);
 
 /// Reads a mapping whose `name` is required, whose `known` keys go to `take`, and whose
 /// other keys are kept in order. A repeated key is an error, as it is in a derived struct.
@@ -771,7 +771,7 @@ where
 
 /// Only the names, for TAB completion: read from the parse cache, the rest is skipped.
 #[derive(Debug, Default, Deserialize)]
-pub struct NamesModel {
+pub(super) struct NamesModel {
     #[serde(default, deserialize_with = "null_as_default")]
     pub providers: Vec<Named>,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -781,7 +781,7 @@ pub struct NamesModel {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Named {
+pub(super) struct Named {
     pub name: String,
 }
 

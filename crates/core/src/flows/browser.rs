@@ -21,7 +21,7 @@ use crate::secret::Secret;
 use crate::secret::random_token;
 
 /// How long the person has to finish signing in.
-pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
+pub(super) const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Opens a URL in a browser; the CLI uses `BROWSER` or the platform's opener, tests a script.
 pub trait BrowserOpener: Send + Sync {
@@ -31,7 +31,7 @@ pub trait BrowserOpener: Send + Sync {
 }
 
 /// RFC 7636 S256: BASE64URL(SHA256(verifier)).
-pub fn pkce_challenge(verifier: &str) -> String {
+pub(super) fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
@@ -46,7 +46,7 @@ const FAILURE_PAGE: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><
 
 /// Runs the browser flow: listen, open the authorization URL, take one callback, exchange the
 /// code, verify the ID token with the nonce.
-pub async fn login(
+pub(super) async fn login(
     http: &HttpClient,
     target: &Target,
     opener: &dyn BrowserOpener,

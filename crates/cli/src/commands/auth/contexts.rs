@@ -55,7 +55,30 @@ fn few(group: &[String], context: &str) -> String {
 }
 
 /// `auth use-context NAME [--here]`.
-pub(super) fn use_context(paths: &[std::path::PathBuf], name: &str, here: bool) -> Result<()> {
+#[derive(Debug, clap::Args)]
+pub struct UseContextArgs {
+    /// Context name
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::complete::contexts))]
+    name: String,
+    /// Use NAME in this directory and below only: write and allow ./.tokenctl, leaving
+    /// current-context as it is
+    #[arg(long)]
+    here: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CurrentContextArgs {}
+
+#[derive(Debug, clap::Args)]
+pub struct GetContextsArgs {
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+    output: ListFormat,
+}
+
+pub(super) fn use_context(args: UseContextArgs, global: &GlobalArgs) -> Result<()> {
+    let paths = &global.config_paths();
+    let (name, here) = (args.name.as_str(), args.here);
     use tokenctl_core::config::{CONTEXT_ENV, here as dir};
     if here {
         let set = ConfigSet::load_valid(paths)?;
@@ -102,7 +125,8 @@ pub(super) fn use_context(paths: &[std::path::PathBuf], name: &str, here: bool) 
 }
 
 /// `auth current-context`: the name on stdout; where it came from with -v.
-pub(super) fn current_context(paths: &[std::path::PathBuf], global: &GlobalArgs) -> Result<()> {
+pub(super) fn current_context(_args: CurrentContextArgs, global: &GlobalArgs) -> Result<()> {
+    let paths = &global.config_paths();
     let list = ContextList::load(paths)?;
     let (context, chosen) = list.chosen(global.context.as_deref())?;
     std::io::Write::write_all(
@@ -116,11 +140,9 @@ pub(super) fn current_context(paths: &[std::path::PathBuf], global: &GlobalArgs)
 }
 
 /// `auth get-contexts`: every context, the one in use marked, and its login.
-pub(super) fn get_contexts(
-    paths: &[std::path::PathBuf],
-    global: &GlobalArgs,
-    output: ListFormat,
-) -> Result<()> {
+pub(super) fn get_contexts(args: GetContextsArgs, global: &GlobalArgs) -> Result<()> {
+    let paths = &global.config_paths();
+    let output = args.output;
     // One load: the rows, which contexts share a login, and the stored logins.
     let set = std::sync::Arc::new(ConfigSet::load_valid(paths)?);
     // Broken entries stop only their users; the list names them.

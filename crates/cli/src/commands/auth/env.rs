@@ -9,13 +9,13 @@ use std::io::Write;
 use tokenctl_core::logins::{Freshness, Handout};
 
 /// The variable the token goes in unless `--var` names another.
-pub const TOKEN_VAR: &str = "TOKENCTL_TOKEN";
+pub(crate) const TOKEN_VAR: &str = "TOKENCTL_TOKEN";
 
 /// When the token in [`TOKEN_VAR`] expires (RFC 3339).
-pub const EXPIRES_VAR: &str = "TOKENCTL_TOKEN_EXPIRES_AT";
+pub(crate) const EXPIRES_VAR: &str = "TOKENCTL_TOKEN_EXPIRES_AT";
 
 /// `exec`: a 0600 file holding the token, rewritten before it goes stale.
-pub const TOKEN_FILE_VAR: &str = "TOKENCTL_TOKEN_FILE";
+pub(crate) const TOKEN_FILE_VAR: &str = "TOKENCTL_TOKEN_FILE";
 
 /// A shell whose syntax `auth env` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -106,7 +106,7 @@ pub struct EnvArgs {
 }
 
 /// `auth env`: exports of a fresh token and its expiry, for `eval "$(tokenctl auth env)"`.
-pub fn env(global: &GlobalArgs, args: EnvArgs) -> Result<()> {
+pub(crate) fn run(args: EnvArgs, global: &GlobalArgs) -> Result<()> {
     let shell = args.shell.unwrap_or_else(Shell::from_env);
     let login = usable_login(global, Freshness::CLI, Handout::Access)?.login;
     let mut out = std::io::stdout().lock();

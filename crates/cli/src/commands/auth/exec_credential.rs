@@ -113,7 +113,17 @@ pub fn render(api_version: &str, token: &str, expires_at: Option<i64>) -> String
 
 /// `auth exec-credential`: a fresh token for kubectl. Without a usable login it logs in when a
 /// person is there (prompts and URLs on stderr), else fails at once with exit code 4.
-pub fn exec_credential(global: &GlobalArgs, follow: bool) -> Result<()> {
+#[derive(Debug, clap::Args)]
+pub struct ExecCredentialArgs {
+    /// Serve the context TOKENCTL_CONTEXT, .tokenctl or current-context names, when its
+    /// cluster is the one kubectl calls (same server and CA); else the --context one, with
+    /// a note (`kubeconfig setup --follow` writes this)
+    #[arg(long)]
+    follow: bool,
+}
+
+pub(crate) fn run(args: ExecCredentialArgs, global: &GlobalArgs) -> Result<()> {
+    let follow = args.follow;
     let info = ExecInfo::from_env()?;
     let following;
     let global = if follow {

@@ -12,7 +12,7 @@ use tokenctl_core::logins::{Freshness, Handout};
 
 /// What git asks a credential helper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum GitOperation {
+pub(crate) enum GitOperation {
     Get,
     Store,
     Erase,
@@ -37,7 +37,15 @@ fn read_git_request(input: impl BufRead) -> Result<Vec<(String, String)>> {
 /// hosts mapped by a context's `git-hosts` (an unmapped host gets nothing, and git asks the
 /// next helper); `erase` (git's answer to a 401) makes the next `get` renew; `store` does
 /// nothing: the token is tokenctl's to keep.
-pub fn git_credential(global: &GlobalArgs, operation: GitOperation) -> Result<()> {
+#[derive(Debug, clap::Args)]
+pub struct GitCredentialArgs {
+    /// What git asks (it sends the request on stdin)
+    #[arg(value_enum)]
+    operation: GitOperation,
+}
+
+pub(crate) fn run(args: GitCredentialArgs, global: &GlobalArgs) -> Result<()> {
+    let operation = args.operation;
     let request = read_git_request(std::io::stdin().lock())?;
     let field = |name: &str| {
         request

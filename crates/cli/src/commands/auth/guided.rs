@@ -11,7 +11,7 @@ use tokenctl_core::config::setup::{self, Created, FirstRun, Setup};
 use tokenctl_core::provider::{self, FieldSpec, Provider};
 
 /// Asks the questions on stderr, reads the answers from stdin, and writes the entries.
-pub fn run(first: FirstRun, paths: &[std::path::PathBuf]) -> Result<Created> {
+pub(super) fn run(first: FirstRun, paths: &[std::path::PathBuf]) -> Result<Created> {
     let kind = match first {
         FirstRun::Kind(kind) => {
             eprintln!(

@@ -67,14 +67,14 @@ impl LoginArgs {
 }
 
 /// `auth login`: signs in, after any sign-in another tokenctl is running for the same login.
-pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
+pub(crate) fn run(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
     sign_in(args, global, Trigger::Asked)
 }
 
 /// The sign-in a command starts when it finds no usable login (kubectl's exec credential):
 /// one per login across processes, and none nobody attends (`attended: false`, no terminal)
 /// right after one failed.
-pub fn login_when_missing(global: &GlobalArgs, attended: bool) -> Result<()> {
+pub(crate) fn login_when_missing(global: &GlobalArgs, attended: bool) -> Result<()> {
     sign_in(
         LoginArgs::from_environment()?,
         global,

@@ -9,7 +9,15 @@ use tokenctl_core::logins::LoggedOut;
 
 /// `auth logout [--all]`: revoke the refresh token where the provider can, then remove the
 /// login here whatever the provider said.
-pub fn logout(global: &GlobalArgs, all: bool) -> Result<()> {
+#[derive(Debug, clap::Args)]
+pub struct LogoutArgs {
+    /// Every stored login, not only the context's
+    #[arg(long)]
+    all: bool,
+}
+
+pub(crate) fn run(args: LogoutArgs, global: &GlobalArgs) -> Result<()> {
+    let all = args.all;
     let logins = logins(global)?;
     let removed = if all {
         block_on(logins.logout_all())??

@@ -9,7 +9,10 @@ use tokenctl_core::clock::{expiry_phrase, unix_now};
 use tokenctl_core::logins::{Freshness, Handout, Usable, Want};
 
 /// `auth refresh`: a new access token now, whatever the old one's expiry.
-pub fn refresh(global: &GlobalArgs) -> Result<()> {
+#[derive(Debug, clap::Args)]
+pub struct RefreshArgs {}
+
+pub(crate) fn run(_args: RefreshArgs, global: &GlobalArgs) -> Result<()> {
     let logins = logins(global)?;
     output::notices(logins.set());
     let want = Want {

@@ -67,7 +67,25 @@ fn context_file(chosen: Chosen) -> Option<String> {
 
 /// `auth status`. Not logged in: exit 4, and with `-o` a document that says so (`logged_in:
 /// false`, the context and its provider) for scripts.
-pub fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Output format (default: text for people)
+    #[arg(short, long, value_enum)]
+    output: Option<DocFormat>,
+    /// Every context's login, from the store (no network)
+    #[arg(long)]
+    all: bool,
+}
+
+pub(crate) fn run(args: StatusArgs, global: &GlobalArgs) -> Result<()> {
+    if args.all {
+        status_all(global, args.output)
+    } else {
+        status(global, args.output)
+    }
+}
+
+fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
     let logins = logins(global)?;
     output::notices(logins.set());
     let wanted = global.context.as_deref();
@@ -203,7 +221,7 @@ struct ContextLogin {
 }
 
 /// `auth status --all`: every context's stored login, with no network, keyring or lock.
-pub fn status_all(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
+fn status_all(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
     let logins = logins(global)?;
     output::notices(logins.set());
     let rows: Vec<ContextLogin> = logins

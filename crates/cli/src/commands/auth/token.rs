@@ -5,16 +5,31 @@ use crate::logins::{freshness, usable_login};
 use crate::output::{self, DocFormat};
 use anyhow::{Context, Result};
 use std::io::Write;
-use std::time::Duration;
 use tokenctl_core::jwt;
 use tokenctl_core::logins::Handout;
 
-pub fn token(
-    global: &GlobalArgs,
-    min_valid: Option<Duration>,
+// No doc comment here: the `auth` variant's is the command's help.
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// Renew the token when less than this remains, and fail when even a new one does not
+    /// last this long (30s, 5m, 1h). Without it: renewed when less than 5 minutes, or half
+    /// the lifetime of shorter-lived tokens, remain
+    #[arg(long, value_name = "DURATION", value_parser = tokenctl_core::provider::parse_duration)]
+    min_valid: Option<std::time::Duration>,
+    /// Print the token's header and claims as JSON instead of the token
+    #[arg(long)]
     decode: bool,
+    /// The ID token instead of the access token
+    #[arg(long)]
     id_token: bool,
-) -> Result<()> {
+}
+
+pub(crate) fn run(args: TokenArgs, global: &GlobalArgs) -> Result<()> {
+    let TokenArgs {
+        min_valid,
+        decode,
+        id_token,
+    } = args;
     let handout = if id_token {
         Handout::Id
     } else {

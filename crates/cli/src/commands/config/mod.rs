@@ -12,9 +12,9 @@ use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section, TOP_LEVEL_KEY
 use crate::GlobalArgs;
 use crate::complete;
 use crate::output::{self, DocFormat};
-pub mod set_provider;
+pub(crate) mod set_provider;
 
-pub use set_provider::SetProviderArgs;
+pub(crate) use set_provider::SetProviderArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -233,7 +233,7 @@ fn parse_attribute(text: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value.to_owned()))
 }
 
-pub fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
+pub(crate) fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
     let paths = global.config_paths();
     let apply = |edit: Edit| -> Result<EditOutcome> {
         let outcome = ConfigSet::apply(&paths, &edit)?;

@@ -27,7 +27,7 @@ static COMPLETING_KIND: std::sync::OnceLock<&'static str> = std::sync::OnceLock:
 
 /// For TAB completion: when the line is `config set-provider NAME …` with `--kind KIND`, or NAME
 /// a provider of the contexts files, only that kind's fields are offered as flags.
-pub fn complete_for_line(args: &[String], paths: &[std::path::PathBuf]) {
+pub(crate) fn complete_for_line(args: &[String], paths: &[std::path::PathBuf]) {
     let Some(at) = args.iter().position(|arg| arg == "set-provider") else {
         return;
     };

@@ -59,7 +59,7 @@ pub enum KubeconfigCommand {
     },
 }
 
-pub fn run_kubeconfig(command: KubeconfigCommand, global: &GlobalArgs) -> Result<()> {
+pub(crate) fn run(command: KubeconfigCommand, global: &GlobalArgs) -> Result<()> {
     match command {
         KubeconfigCommand::Setup {
             kubeconfig,
