@@ -148,15 +148,12 @@ pub(super) fn notices(set: &ConfigSet) -> Vec<Notice> {
             notices.push(at(&origin, &cluster.name, message));
         }
     }
+    // Files repeat their attributes (`workspace:` in every context): each is looked at once.
+    let mut seen: HashMap<&str, Option<&str>> = HashMap::new();
     for (origin, context) in set.contexts() {
         for (key, _) in &context.attributes {
-            let near = super::CONTEXT_KEYS
-                .iter()
-                .chain(NOT_YET.iter())
-                .find(|reserved| {
-                    strsim::levenshtein(key, reserved) <= (key.chars().count() / 3).clamp(1, 2)
-                });
-            if let Some(near) = near.filter(|_| !NOT_YET.contains(&key.as_str())) {
+            let near = *seen.entry(key).or_insert_with(|| near_reserved(key));
+            if let Some(near) = near {
                 notices.push(at(
                     &origin,
                     &context.name,
@@ -166,6 +163,21 @@ pub(super) fn notices(set: &ConfigSet) -> Vec<Notice> {
         }
     }
     notices
+}
+
+/// The reserved context key within two edits of `key` (one for short keys), unless `key` is
+/// one reserved for later (a problem of its own).
+fn near_reserved(key: &str) -> Option<&'static str> {
+    let most = (key.chars().count() / 3).clamp(1, 2);
+    if NOT_YET.contains(&key) {
+        return None;
+    }
+    super::CONTEXT_KEYS
+        .iter()
+        .chain(NOT_YET.iter())
+        .filter(|reserved| reserved.len().abs_diff(key.len()) <= most)
+        .find(|reserved| strsim::levenshtein(key, reserved) <= most)
+        .copied()
 }
 
 pub(super) fn problems(set: &ConfigSet) -> Vec<Problem> {

@@ -132,8 +132,9 @@ pub struct ContextSummary {
     pub context: String,
     /// The key of the login it uses, when its entries name one.
     pub login_key: Option<String>,
-    /// Every context that uses the same login, itself included, in file order.
-    pub shared_with: Vec<String>,
+    /// Every context that uses the same login, itself included, in file order (one list per
+    /// login).
+    pub shared_with: Arc<[String]>,
     pub login: Option<StoredLogin>,
     /// Who the login speaks for: `Some(None)` when its tokens name nobody.
     pub identity: Option<Option<String>>,
@@ -656,7 +657,11 @@ impl<A> Logins<A> {
     /// large file is mostly such).
     pub fn summaries(&self, now: i64) -> Vec<ContextSummary> {
         let keys = identity::login_keys(&self.set);
-        let groups = identity::login_groups(&keys);
+        // One list per login, shared by its contexts: a file is mostly contexts sharing few.
+        let groups: HashMap<&str, Arc<[String]>> = identity::login_groups(&keys)
+            .into_iter()
+            .map(|(key, names)| (key, names.iter().map(|name| (*name).to_owned()).collect()))
+            .collect();
         let key_of: HashMap<&str, &str> = keys
             .iter()
             .map(|(name, key)| (*name, key.as_str()))
@@ -678,8 +683,8 @@ impl<A> Logins<A> {
                     login_key: key.map(str::to_owned),
                     shared_with: key
                         .and_then(|key| groups.get(key))
-                        .map(|group| group.iter().map(|name| (*name).to_owned()).collect())
-                        .unwrap_or_default(),
+                        .cloned()
+                        .unwrap_or_else(|| Arc::from([])),
                     expires_in: login
                         .as_ref()
                         .and_then(|login| login.expires_at)

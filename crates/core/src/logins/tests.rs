@@ -1159,7 +1159,7 @@ async fn summaries_show_each_context_with_the_login_it_shares() {
     let of = |name: &str| summaries.iter().find(|s| s.context == name).unwrap();
     for shared in ["pw", "also-pw", "kube"] {
         let summary = of(shared);
-        assert_eq!(summary.shared_with, ["pw", "also-pw", "kube"], "{shared}");
+        assert_eq!(*summary.shared_with, ["pw", "also-pw", "kube"], "{shared}");
         // The fake's tokens are opaque: logged in, with no name to show.
         assert_eq!(summary.identity, Some(None), "{shared}");
         assert!(summary.login.is_some(), "{shared}");
@@ -1167,5 +1167,5 @@ async fn summaries_show_each_context_with_the_login_it_shares() {
     }
     let alice = of("alice");
     assert!(alice.login.is_none() && alice.identity.is_none() && alice.expires_in.is_none());
-    assert_eq!(alice.shared_with, ["alice"]);
+    assert_eq!(*alice.shared_with, ["alice"]);
 }
