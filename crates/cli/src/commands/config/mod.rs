@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 use indexmap::IndexMap;
 use serde_yaml_ng::Value;
+use std::path::PathBuf;
 use tokenctl_core::Flow;
 use tokenctl_core::client_auth::KeyringKeyEdit;
 use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section, TOP_LEVEL_KEYS, TokenKind};
@@ -235,34 +236,14 @@ fn parse_attribute(text: &str) -> Result<(String, String), String> {
 
 pub(crate) fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
     let paths = global.config_paths();
-    let apply = |edit: Edit| -> Result<EditOutcome> {
-        let outcome = ConfigSet::apply(&paths, &edit)?;
-        output::warnings(&outcome.warnings);
-        Ok(outcome)
-    };
+    let apply = |edit: Edit| apply(&paths, edit);
     match command {
         ConfigCommand::Allow { path } => allow(&paths, path)?,
         ConfigCommand::View {
             output,
             raw,
             minify,
-        } => {
-            let set = ConfigSet::load(&paths)?;
-            let only = if minify {
-                Some(set.resolve(global.context.as_deref())?.context.name.clone())
-            } else {
-                None
-            };
-            let document = set.view(raw, only.as_deref())?;
-            output::document(&mut std::io::stdout().lock(), output, &document)?;
-            output::warnings(
-                &set.problems()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>(),
-            );
-            output::notices(&set);
-        }
+        } => view(&paths, global, (output, raw, minify))?,
         ConfigCommand::Set { key, value } => {
             let outcome = apply(top_level(&key, Some(value.clone())))?;
             eprintln!("Set {key} to {value:?} in {}.", outcome.path.display());
@@ -271,125 +252,9 @@ pub(crate) fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
             let outcome = apply(top_level(&key, None))?;
             eprintln!("Removed {key} from {}.", outcome.path.display());
         }
-        ConfigCommand::SetProvider(args) => {
-            let mut set = args.fields;
-            let mut unset = args.unset;
-            if let Some(kind) = args.kind {
-                set.insert("kind".into(), Value::from(kind));
-            }
-            let name = args.name.clone();
-            let existing = ConfigSet::load(&paths)
-                .ok()
-                .and_then(|loaded| loaded.provider(&name).cloned());
-            missing_flags(&name, existing.as_ref(), &set, &unset)?;
-            let kept = existing
-                .as_ref()
-                .and_then(|entry| entry.as_config().text(KEYRING_FIELD).map(str::to_owned));
-            let given = if args.client_key_stdin {
-                Some(crate::terminal::read_stdin_document("the client key")?)
-            } else {
-                None
-            };
-            let key = KeyringKeyEdit::plan(
-                &name,
-                kept.as_deref(),
-                given.as_ref(),
-                set.contains_key("client-key-file"),
-                unset.iter().any(|field| field == KEYRING_FIELD),
-            )
-            .map_err(|reason| anyhow::anyhow!("provider {name:?}: {reason}"))?;
-            if let Some(place) = &key.place {
-                set.insert(KEYRING_FIELD.into(), Value::from(place.as_str()));
-            }
-            for field in &key.unset {
-                if !unset.iter().any(|f| f == field) {
-                    unset.push((*field).to_owned());
-                }
-            }
-            let outcome = apply(entry_edit(Section::Providers, args.name, set, unset));
-            if outcome.is_err() {
-                key.undo();
-            }
-            report(outcome?, "provider", &name);
-            if let Some(place) = &key.place {
-                eprintln!("The client key is kept in the OS keyring ({place}).");
-            }
-            if let Err((place, reason)) = key.finish() {
-                eprintln!(
-                    "warning: the key in the OS keyring ({place}) could not be deleted: {reason}"
-                );
-            }
-        }
-        ConfigCommand::SetCluster(args) => {
-            let mut set = IndexMap::new();
-            insert_text(&mut set, "server", args.server);
-            insert_text(
-                &mut set,
-                "certificate-authority",
-                args.certificate_authority
-                    .map(tokenctl_core::fsutil::absolute_text),
-            );
-            insert_text(
-                &mut set,
-                "certificate-authority-data",
-                args.certificate_authority_data,
-            );
-            insert_text(&mut set, "tls-server-name", args.tls_server_name);
-            if let Some(insecure) = args.insecure_skip_tls_verify {
-                set.insert("insecure-skip-tls-verify".into(), Value::Bool(insecure));
-            }
-            let name = args.name.clone();
-            report(
-                apply(entry_edit(Section::Clusters, args.name, set, args.unset))?,
-                "cluster",
-                &name,
-            );
-        }
-        ConfigCommand::SetContext(args) => {
-            let mut set = IndexMap::new();
-            insert_text(&mut set, "provider", args.provider);
-            insert_text(&mut set, "cluster", args.cluster);
-            insert_text(&mut set, "flow", args.flow);
-            insert_text(&mut set, "login", args.login);
-            insert_text(&mut set, "subject-token", args.subject_token);
-            insert_text(&mut set, "subject-token-type", args.subject_token_type);
-            insert_text(&mut set, "subject-issuer", args.subject_issuer);
-            insert_text(&mut set, "client-assertion", args.client_assertion);
-            insert_text(&mut set, "ci-token-audience", args.ci_token_audience);
-            if !args.scopes.is_empty() {
-                let scopes = crate::commands::auth::login::split_scopes(args.scopes)
-                    .into_iter()
-                    .map(Value::from)
-                    .collect();
-                set.insert("scopes".into(), Value::Sequence(scopes));
-            }
-            for (key, value) in args.attributes {
-                let value = if tokenctl_core::config::LIST_KEYS.contains(&key.as_str()) {
-                    Value::Sequence(
-                        value
-                            .split(',')
-                            .map(str::trim)
-                            .filter(|item| !item.is_empty())
-                            .map(Value::from)
-                            .collect(),
-                    )
-                } else {
-                    Value::from(value)
-                };
-                set.insert(key, value);
-            }
-            if args.unset.iter().any(|key| key == "name") {
-                bail!(
-                    "`name` cannot be unset; use `tokenctl config rename-context` or delete-context"
-                );
-            }
-            let name = args.name.clone();
-            report(
-                apply(entry_edit(Section::Contexts, args.name, set, args.unset))?,
-                "context",
-                &name,
-            );
-        }
+        ConfigCommand::SetProvider(args) => set_provider(&paths, args)?,
+        ConfigCommand::SetCluster(args) => set_cluster(&paths, args)?,
+        ConfigCommand::SetContext(args) => set_context(&paths, *args)?,
         ConfigCommand::DeleteContext { name } => delete(apply, Section::Contexts, name)?,
         ConfigCommand::DeleteProvider { name } => delete(apply, Section::Providers, name)?,
         ConfigCommand::DeleteCluster { name } => delete(apply, Section::Clusters, name)?,
@@ -404,6 +269,164 @@ pub(crate) fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// One edit of the contexts files, its warnings said.
+fn apply(paths: &[PathBuf], edit: Edit) -> Result<EditOutcome> {
+    let outcome = ConfigSet::apply(paths, &edit)?;
+    output::warnings(&outcome.warnings);
+    Ok(outcome)
+}
+
+/// `config view [-o FORMAT] [--raw] [--minify]`.
+fn view(
+    paths: &[PathBuf],
+    global: &GlobalArgs,
+    (output, raw, minify): (DocFormat, bool, bool),
+) -> Result<()> {
+    let set = ConfigSet::load(paths)?;
+    let only = if minify {
+        Some(set.resolve(global.context.as_deref())?.context.name.clone())
+    } else {
+        None
+    };
+    let document = set.view(raw, only.as_deref())?;
+    output::document(&mut std::io::stdout().lock(), output, &document)?;
+    output::warnings(
+        &set.problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+    );
+    output::notices(&set);
+    Ok(())
+}
+
+/// `config set-provider NAME …`: the fields, and a client key kept in the OS keyring.
+fn set_provider(paths: &[PathBuf], args: SetProviderArgs) -> Result<()> {
+    let apply = |edit: Edit| apply(paths, edit);
+    let mut set = args.fields;
+    let mut unset = args.unset;
+    if let Some(kind) = args.kind {
+        set.insert("kind".into(), Value::from(kind));
+    }
+    let name = args.name.clone();
+    let existing = ConfigSet::load(paths)
+        .ok()
+        .and_then(|loaded| loaded.provider(&name).cloned());
+    missing_flags(&name, existing.as_ref(), &set, &unset)?;
+    let kept = existing
+        .as_ref()
+        .and_then(|entry| entry.as_config().text(KEYRING_FIELD).map(str::to_owned));
+    let given = if args.client_key_stdin {
+        Some(crate::terminal::read_stdin_document("the client key")?)
+    } else {
+        None
+    };
+    let key = KeyringKeyEdit::plan(
+        &name,
+        kept.as_deref(),
+        given.as_ref(),
+        set.contains_key("client-key-file"),
+        unset.iter().any(|field| field == KEYRING_FIELD),
+    )
+    .map_err(|reason| anyhow::anyhow!("provider {name:?}: {reason}"))?;
+    if let Some(place) = &key.place {
+        set.insert(KEYRING_FIELD.into(), Value::from(place.as_str()));
+    }
+    for field in &key.unset {
+        if !unset.iter().any(|f| f == field) {
+            unset.push((*field).to_owned());
+        }
+    }
+    let outcome = apply(entry_edit(Section::Providers, args.name, set, unset));
+    if outcome.is_err() {
+        key.undo();
+    }
+    report(outcome?, "provider", &name);
+    if let Some(place) = &key.place {
+        eprintln!("The client key is kept in the OS keyring ({place}).");
+    }
+    if let Err((place, reason)) = key.finish() {
+        eprintln!("warning: the key in the OS keyring ({place}) could not be deleted: {reason}");
+    }
+    Ok(())
+}
+
+/// `config set-cluster NAME …`.
+fn set_cluster(paths: &[PathBuf], args: SetClusterArgs) -> Result<()> {
+    let apply = |edit: Edit| apply(paths, edit);
+    let mut set = IndexMap::new();
+    insert_text(&mut set, "server", args.server);
+    insert_text(
+        &mut set,
+        "certificate-authority",
+        args.certificate_authority
+            .map(tokenctl_core::fsutil::absolute_text),
+    );
+    insert_text(
+        &mut set,
+        "certificate-authority-data",
+        args.certificate_authority_data,
+    );
+    insert_text(&mut set, "tls-server-name", args.tls_server_name);
+    if let Some(insecure) = args.insecure_skip_tls_verify {
+        set.insert("insecure-skip-tls-verify".into(), Value::Bool(insecure));
+    }
+    let name = args.name.clone();
+    report(
+        apply(entry_edit(Section::Clusters, args.name, set, args.unset))?,
+        "cluster",
+        &name,
+    );
+    Ok(())
+}
+
+/// `config set-context NAME …`.
+fn set_context(paths: &[PathBuf], args: SetContextArgs) -> Result<()> {
+    let apply = |edit: Edit| apply(paths, edit);
+    let mut set = IndexMap::new();
+    insert_text(&mut set, "provider", args.provider);
+    insert_text(&mut set, "cluster", args.cluster);
+    insert_text(&mut set, "flow", args.flow);
+    insert_text(&mut set, "login", args.login);
+    insert_text(&mut set, "subject-token", args.subject_token);
+    insert_text(&mut set, "subject-token-type", args.subject_token_type);
+    insert_text(&mut set, "subject-issuer", args.subject_issuer);
+    insert_text(&mut set, "client-assertion", args.client_assertion);
+    insert_text(&mut set, "ci-token-audience", args.ci_token_audience);
+    if !args.scopes.is_empty() {
+        let scopes = crate::commands::auth::login::split_scopes(args.scopes)
+            .into_iter()
+            .map(Value::from)
+            .collect();
+        set.insert("scopes".into(), Value::Sequence(scopes));
+    }
+    for (key, value) in args.attributes {
+        let value = if tokenctl_core::config::LIST_KEYS.contains(&key.as_str()) {
+            Value::Sequence(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(Value::from)
+                    .collect(),
+            )
+        } else {
+            Value::from(value)
+        };
+        set.insert(key, value);
+    }
+    if args.unset.iter().any(|key| key == "name") {
+        bail!("`name` cannot be unset; use `tokenctl config rename-context` or delete-context");
+    }
+    let name = args.name.clone();
+    report(
+        apply(entry_edit(Section::Contexts, args.name, set, args.unset))?,
+        "context",
+        &name,
+    );
     Ok(())
 }
 
