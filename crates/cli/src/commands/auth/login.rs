@@ -157,9 +157,20 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
     })?;
     terminal.finish();
     let outcome = outcome.ok_or(crate::Interrupted)?;
-    let outcome = match (outcome, &created) {
+    let outcome = settle_setup(outcome, created.as_ref(), &paths)?;
+    say(outcome)
+}
+
+/// A guided setup's context becomes current once its login succeeded; a failed login says how
+/// to correct the answers.
+fn settle_setup(
+    outcome: Result<SignInOutcome, tokenctl_core::SessionError>,
+    created: Option<&tokenctl_core::config::setup::Created>,
+    paths: &[std::path::PathBuf],
+) -> Result<SignInOutcome> {
+    Ok(match (outcome, created) {
         (Ok(outcome), Some(created)) => {
-            created.make_current(&paths)?;
+            created.make_current(paths)?;
             eprintln!("Context {:?} is now the current context.", created.context);
             outcome
         }
@@ -172,7 +183,11 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
             )));
         }
         (Err(err), None) => return Err(err.into()),
-    };
+    })
+}
+
+/// What a sign-in did, said: the login line, and what the person should know about it.
+fn say(outcome: SignInOutcome) -> Result<()> {
     let signed = match outcome {
         SignInOutcome::NotStored(tokens) => {
             let who = identity_of(tokens.id_token.as_ref(), &tokens.access_token);
