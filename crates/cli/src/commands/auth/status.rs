@@ -93,25 +93,7 @@ fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
     let status = match block_on(logins.status(wanted))? {
         Ok(status) => status,
         Err(err) if err.is_login_required() && format.is_some() => {
-            let (context, provider, kind, cluster) = match logins.set().resolve(wanted) {
-                Ok(resolved) => (
-                    resolved.context.name.clone(),
-                    resolved.provider.map(|p| p.name.clone()),
-                    resolved.provider.map(|p| p.kind.clone()),
-                    resolved.cluster.map(|c| c.name.clone()),
-                ),
-                Err(_) => (wanted.unwrap_or_default().to_owned(), None, None, None),
-            };
-            let doc = StatusDoc {
-                context,
-                context_from: chosen,
-                context_file: context_file(chosen),
-                logged_in: false,
-                provider,
-                kind,
-                cluster,
-                login: None,
-            };
+            let doc = logged_out_doc(&logins, wanted, chosen);
             if let Some(format) = format {
                 output::document(&mut std::io::stdout().lock(), format, &doc)?;
             }
@@ -157,6 +139,45 @@ fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
         };
         return output::document(&mut std::io::stdout().lock(), format, &doc);
     }
+    say_status(&status, chosen, cluster.as_deref(), &about, now)
+}
+
+/// `auth status -o json|yaml` of a context that is not logged in: what it would use.
+fn logged_out_doc(
+    logins: &tokenctl_core::logins::Logins<tokenctl_core::logins::ProviderAuthority>,
+    wanted: Option<&str>,
+    chosen: Chosen,
+) -> StatusDoc {
+    let (context, provider, kind, cluster) = match logins.set().resolve(wanted) {
+        Ok(resolved) => (
+            resolved.context.name.clone(),
+            resolved.provider.map(|p| p.name.clone()),
+            resolved.provider.map(|p| p.kind.clone()),
+            resolved.cluster.map(|c| c.name.clone()),
+        ),
+        Err(_) => (wanted.unwrap_or_default().to_owned(), None, None, None),
+    };
+    StatusDoc {
+        context,
+        context_from: chosen,
+        context_file: context_file(chosen),
+        logged_in: false,
+        provider,
+        kind,
+        cluster,
+        login: None,
+    }
+}
+
+/// `auth status` as text for a person.
+fn say_status(
+    status: &tokenctl_core::logins::Status,
+    chosen: Chosen,
+    cluster: Option<&str>,
+    about: &LoginDoc,
+    now: i64,
+) -> Result<()> {
+    let login = &status.login;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -165,7 +186,7 @@ fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
         output::chosen_from(chosen)
     )?;
     writeln!(out, "Provider:       {} ({})", login.provider, login.kind)?;
-    if let Some(cluster) = &cluster {
+    if let Some(cluster) = cluster {
         writeln!(out, "Cluster:        {cluster}")?;
     }
     // Claims and scopes are the provider's text: printable, as JSON and YAML escape them.
