@@ -37,22 +37,7 @@ pub(super) fn run(
         .ok_or_else(|| anyhow!("cluster {:?} has no server", cluster.name))?;
     let path = kubeconfig.unwrap_or_else(default_kubeconfig);
 
-    let mut kube_cluster = Mapping::new();
-    kube_cluster.insert("server".into(), server.into());
-    if let Some(ca) = &cluster.certificate_authority {
-        // kubectl reads a relative path from the kubeconfig's directory; this one is absolute.
-        let ca = tokenctl_core::fsutil::absolute_text(ca.clone());
-        kube_cluster.insert("certificate-authority".into(), ca.into());
-    }
-    if let Some(data) = &cluster.certificate_authority_data {
-        kube_cluster.insert("certificate-authority-data".into(), data.clone().into());
-    }
-    if let Some(name) = &cluster.tls_server_name {
-        kube_cluster.insert("tls-server-name".into(), name.clone().into());
-    }
-    if cluster.insecure_skip_tls_verify == Some(true) {
-        kube_cluster.insert("insecure-skip-tls-verify".into(), true.into());
-    }
+    let kube_cluster = kube_cluster(cluster, server);
 
     let user = tokenctl_user(global, &context, follow)?;
 
@@ -68,32 +53,7 @@ pub(super) fn run(
             ("users", user_name.as_str(), "user", &user),
             ("contexts", context.as_str(), "context", &kube_context),
         ];
-        let foreign: Vec<String> = wanted
-            .iter()
-            .filter_map(|(section, name, field, value)| {
-                let existing = entry(root, section, name)?.get(*field)?;
-                let replaced = existing != &Value::Mapping((*value).clone());
-                (replaced && !ours.wrote(section, name))
-                    .then(|| format!("{} {name:?}", section.trim_end_matches('s')))
-            })
-            .collect();
-        if !foreign.is_empty() {
-            if !force {
-                bail!(
-                    "{} already has {} that tokenctl did not write; nothing was changed. `--force` replaces them (after a copy to {})",
-                    path.display(),
-                    foreign.join(" and "),
-                    backup_path(&path).display()
-                );
-            }
-            tokenctl_core::fsutil::copy_to_backup(&path, &backup_path(&path))
-                .with_context(|| format!("cannot back up {}", path.display()))?;
-            eprintln!(
-                "Replacing {}; the old kubeconfig is in {}.",
-                foreign.join(" and "),
-                backup_path(&path).display()
-            );
-        }
+        replace_only_ours(root, &path, &wanted, &ours, force)?;
         for (section, name, field, value) in wanted {
             upsert(root, &path, section, name, field, value.clone())?;
         }
@@ -138,6 +98,65 @@ pub(super) fn run(
     } else {
         eprintln!(
             "Use it with `kubectl --context {context} ...` or `kubectl config use-context {context}`."
+        );
+    }
+    Ok(())
+}
+
+/// The kubeconfig cluster of a tokenctl cluster: its server and how it is trusted.
+fn kube_cluster(cluster: &tokenctl_core::config::ClusterEntry, server: String) -> Mapping {
+    let mut kube_cluster = Mapping::new();
+    kube_cluster.insert("server".into(), server.into());
+    if let Some(ca) = &cluster.certificate_authority {
+        // kubectl reads a relative path from the kubeconfig's directory; this one is absolute.
+        let ca = tokenctl_core::fsutil::absolute_text(ca.clone());
+        kube_cluster.insert("certificate-authority".into(), ca.into());
+    }
+    if let Some(data) = &cluster.certificate_authority_data {
+        kube_cluster.insert("certificate-authority-data".into(), data.clone().into());
+    }
+    if let Some(name) = &cluster.tls_server_name {
+        kube_cluster.insert("tls-server-name".into(), name.clone().into());
+    }
+    if cluster.insecure_skip_tls_verify == Some(true) {
+        kube_cluster.insert("insecure-skip-tls-verify".into(), true.into());
+    }
+    kube_cluster
+}
+
+/// Refuses to replace a cluster, user or context of the same name that tokenctl did not write,
+/// unless `force` (then the kubeconfig is backed up first).
+fn replace_only_ours(
+    root: &Mapping,
+    path: &Path,
+    wanted: &[(&str, &str, &str, &Mapping); 3],
+    ours: &Ours,
+    force: bool,
+) -> Result<()> {
+    let foreign: Vec<String> = wanted
+        .iter()
+        .filter_map(|(section, name, field, value)| {
+            let existing = entry(root, section, name)?.get(*field)?;
+            let replaced = existing != &Value::Mapping((*value).clone());
+            (replaced && !ours.wrote(section, name))
+                .then(|| format!("{} {name:?}", section.trim_end_matches('s')))
+        })
+        .collect();
+    if !foreign.is_empty() {
+        if !force {
+            bail!(
+                "{} already has {} that tokenctl did not write; nothing was changed. `--force` replaces them (after a copy to {})",
+                path.display(),
+                foreign.join(" and "),
+                backup_path(path).display()
+            );
+        }
+        tokenctl_core::fsutil::copy_to_backup(path, &backup_path(path))
+            .with_context(|| format!("cannot back up {}", path.display()))?;
+        eprintln!(
+            "Replacing {}; the old kubeconfig is in {}.",
+            foreign.join(" and "),
+            backup_path(path).display()
         );
     }
     Ok(())
