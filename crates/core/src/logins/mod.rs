@@ -128,7 +128,7 @@ pub enum Handout {
 
 /// One context and its stored login, for lists ([`Logins::summaries`]).
 #[derive(Clone, Debug)]
-pub struct ContextSummary {
+pub struct ContextLogin {
     pub context: String,
     /// The key of the login it uses, when its entries name one.
     pub login_key: Option<String>,
@@ -655,7 +655,7 @@ impl<A> Logins<A> {
     /// Every context with its stored login, as lists show them (`get-contexts`, `status
     /// --all`): no network, keyring or lock, and contexts that share a login read it once (a
     /// large file is mostly such).
-    pub fn summaries(&self, now: i64) -> Vec<ContextSummary> {
+    pub fn summaries(&self, now: i64) -> Vec<ContextLogin> {
         let keys = identity::login_keys(&self.set);
         // One list per login, shared by its contexts: a file is mostly contexts sharing few.
         let groups: HashMap<&str, Arc<[String]>> = identity::login_groups(&keys)
@@ -678,7 +678,7 @@ impl<A> Logins<A> {
                 let identity = login
                     .as_ref()
                     .map(|login| identity_of(login.id_token.as_ref(), &login.access_token));
-                ContextSummary {
+                ContextLogin {
                     context: name.to_owned(),
                     login_key: key.map(str::to_owned),
                     shared_with: key

@@ -5,7 +5,7 @@ use crate::output::{self, ListFormat};
 use anyhow::Result;
 use serde::Serialize;
 use tokenctl_core::config::{Chosen, ConfigSet, ContextList, Edit};
-use tokenctl_core::logins::ContextSummary;
+use tokenctl_core::logins::ContextLogin;
 use tokenctl_core::text::printable;
 
 /// One row of `auth get-contexts`.
@@ -171,7 +171,7 @@ pub(super) fn get_contexts(args: GetContextsArgs, global: &GlobalArgs) -> Result
     });
     let logins = crate::logins::logins_with(set.clone(), setting, global.request_timeout);
     let summaries = logins.summaries(tokenctl_core::clock::unix_now());
-    let summary_of: std::collections::HashMap<&str, &ContextSummary> = summaries
+    let summary_of: std::collections::HashMap<&str, &ContextLogin> = summaries
         .iter()
         .map(|summary| (summary.context.as_str(), summary))
         .collect();
@@ -179,30 +179,13 @@ pub(super) fn get_contexts(args: GetContextsArgs, global: &GlobalArgs) -> Result
         .contexts
         .iter()
         .filter_map(|context| Some((context, *summary_of.get(context.name.as_str())?)))
-        .map(|(context, summary)| ContextRow {
-            current: in_use == Some(context.name.as_str()),
-            name: &context.name,
-            provider: context.provider.as_deref(),
-            kind: list.kind_of(context),
-            cluster: context.cluster.as_deref(),
-            flow: context.flow.map(|flow| flow.as_str()),
-            shared_cell: few(&summary.shared_with, &context.name),
-            login: summary
-                .login_key
-                .as_deref()
-                .filter(|_| summary.shared_with.len() > 1),
-            logged_in_cell: summary
-                .identity
-                .clone()
-                .flatten()
-                .map(|who| printable(&who).into_owned())
-                .unwrap_or_default(),
-            logged_in_as: summary
-                .identity
-                .clone()
-                .map(|who| who.unwrap_or_else(|| "(unnamed)".to_owned())),
-            expires_in_seconds: summary.expires_in,
-            expires_cell: output::expires_cell(summary.expires_in),
+        .map(|(context, summary)| {
+            row(
+                context,
+                summary,
+                &list,
+                in_use == Some(context.name.as_str()),
+            )
         })
         .collect();
     output::list(
@@ -234,4 +217,38 @@ pub(super) fn get_contexts(args: GetContextsArgs, global: &GlobalArgs) -> Result
         },
         |row| row.name,
     )
+}
+
+/// One row of `get-contexts`: the context's entries, and its login from the summary.
+fn row<'a>(
+    context: &'a tokenctl_core::config::ContextSummary,
+    summary: &'a ContextLogin,
+    list: &'a ContextList,
+    current: bool,
+) -> ContextRow<'a> {
+    ContextRow {
+        current,
+        name: &context.name,
+        provider: context.provider.as_deref(),
+        kind: list.kind_of(context),
+        cluster: context.cluster.as_deref(),
+        flow: context.flow.map(|flow| flow.as_str()),
+        shared_cell: few(&summary.shared_with, &context.name),
+        login: summary
+            .login_key
+            .as_deref()
+            .filter(|_| summary.shared_with.len() > 1),
+        logged_in_cell: summary
+            .identity
+            .clone()
+            .flatten()
+            .map(|who| printable(&who).into_owned())
+            .unwrap_or_default(),
+        logged_in_as: summary
+            .identity
+            .clone()
+            .map(|who| who.unwrap_or_else(|| "(unnamed)".to_owned())),
+        expires_in_seconds: summary.expires_in,
+        expires_cell: output::expires_cell(summary.expires_in),
+    }
 }

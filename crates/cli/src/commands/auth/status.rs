@@ -225,7 +225,7 @@ fn say_status(
 
 /// One context in `auth status --all`.
 #[derive(Serialize)]
-struct ContextLogin {
+struct StatusRow {
     context: String,
     logged_in: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -245,7 +245,7 @@ struct ContextLogin {
 fn status_all(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
     let logins = logins(global)?;
     output::notices(logins.set());
-    let rows: Vec<ContextLogin> = logins
+    let rows: Vec<StatusRow> = logins
         .summaries(unix_now())
         .into_iter()
         .map(|summary| {
@@ -268,7 +268,7 @@ fn status_all(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
                     None => String::new(),
                 },
             ];
-            ContextLogin {
+            StatusRow {
                 logged_in: login.is_some(),
                 provider: login.as_ref().map(|login| login.provider.clone()),
                 identity: summary.identity.clone().flatten(),
