@@ -1394,17 +1394,10 @@ impl<A: Authority> Logins<A> {
             false => None,
         };
         let stored = self.obtained_at(&found.key);
-        if matches!(trigger, Trigger::Missing { .. }) {
-            if stored.is_some()
-                && stored != seen
-                && let Some(login) = self.store.read(&found.key)?
-            {
-                return Ok(SignInOutcome::Existing(Box::new(login)));
-            }
-            if unattended {
-                // The sign-in waited for may have failed meanwhile.
-                self.may_sign_in_unattended(&found)?;
-            }
+        if matches!(trigger, Trigger::Missing { .. })
+            && let Some(login) = self.signed_in_meanwhile(&found, (seen, stored), unattended)?
+        {
+            return Ok(SignInOutcome::Existing(Box::new(login)));
         }
         // A device poll stops when a login for the same identity is stored meanwhile (by a
         // sign-in of a flow that takes no sign-in lock, a password at a terminal, say).
@@ -1445,6 +1438,40 @@ impl<A: Authority> Logins<A> {
         if !keep {
             return Ok(SignInOutcome::NotStored(Box::new(minted.tokens)));
         }
+        self.store_signed_in(&found, minted, given_secret, keyring)
+            .await
+    }
+
+    /// For a sign-in a command starts when it finds no login: the login another process stored
+    /// while this one waited for the sign-in lock, if any; else whether this one may still sign
+    /// in unattended (the sign-in waited for may have failed meanwhile).
+    fn signed_in_meanwhile(
+        &self,
+        found: &Found<'_>,
+        (seen, stored): (Option<i64>, Option<i64>),
+        unattended: bool,
+    ) -> Result<Option<StoredLogin>, SessionError> {
+        if stored.is_some()
+            && stored != seen
+            && let Some(login) = self.store.read(&found.key)?
+        {
+            return Ok(Some(login));
+        }
+        if unattended {
+            self.may_sign_in_unattended(found)?;
+        }
+        Ok(None)
+    }
+
+    /// Stores a sign-in's tokens under the login's lock (its client secret too, when one was
+    /// given), and says what it replaced and where its refresh token rests.
+    async fn store_signed_in(
+        &self,
+        found: &Found<'_>,
+        minted: Minted,
+        given_secret: Option<Secret>,
+        keyring: Option<crate::os_keyring::Keyring>,
+    ) -> Result<SignInOutcome, SessionError> {
         let locked = self.store.lock(&found.key, "saving the same login").await?;
         let previous = locked.load().ok().flatten();
         let now = self.now();
