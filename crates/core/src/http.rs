@@ -178,6 +178,27 @@ impl HttpClient {
             .await
     }
 
+    /// What a transport error was: a timeout, a refused connection, or something else.
+    fn classify(&self, url: &Url, err: &reqwest::Error) -> HttpError {
+        let url = url.clone();
+        if err.is_timeout() {
+            HttpError::Timeout {
+                url,
+                seconds: self.timeout.as_secs(),
+            }
+        } else if err.is_connect() {
+            HttpError::Connect {
+                url,
+                reason: root_cause(err),
+            }
+        } else {
+            HttpError::Other {
+                url,
+                reason: root_cause(err),
+            }
+        }
+    }
+
     /// Sends a request; `-v` logs one line for it: method, URL (query values left out, as
     /// they may be secrets), status and time.
     async fn send_limited(
@@ -187,24 +208,7 @@ impl HttpClient {
         mut request: reqwest::RequestBuilder,
         limit: usize,
     ) -> Result<Reply, HttpError> {
-        let classify = |err: reqwest::Error| {
-            if err.is_timeout() {
-                HttpError::Timeout {
-                    url: url.clone(),
-                    seconds: self.timeout.as_secs(),
-                }
-            } else if err.is_connect() {
-                HttpError::Connect {
-                    url: url.clone(),
-                    reason: root_cause(&err),
-                }
-            } else {
-                HttpError::Other {
-                    url: url.clone(),
-                    reason: root_cause(&err),
-                }
-            }
-        };
+        let classify = |err: reqwest::Error| self.classify(url, &err);
         let started = std::time::Instant::now();
         let mut attempts = 1;
         let mut response = loop {

@@ -148,6 +148,62 @@ async fn github_actions_token(http: &HttpClient, audience: &str) -> Result<Strin
         .map_err(|_| "the runner's token service sent no `value`".to_owned())
 }
 
+/// The dialect of `entry`, when it has the flow asked for.
+fn dialect_for(
+    entry: &ProviderEntry,
+    flow: Flow,
+) -> Result<&'static dyn crate::provider::Provider, LoginError> {
+    let dialect = entry.dialect().ok_or_else(|| LoginError::Config {
+        provider: entry.name.clone(),
+        message: format!("unknown provider kind `{}`", entry.kind),
+    })?;
+    if dialect.flows().contains(&flow) {
+        return Ok(dialect);
+    }
+    Err(LoginError::Unsupported {
+        provider: entry.name.clone(),
+        kind: dialect.kind(),
+        flow,
+        supported: dialect
+            .flows()
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// `authorize-params: max_age`, in seconds.
+fn max_age(overlay: &indexmap::IndexMap<String, String>) -> Result<Option<u64>, String> {
+    match overlay.get("max_age").filter(|v| !v.is_empty()) {
+        Some(text) => text
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| format!("authorize-params: max_age is {text:?}, not a number of seconds")),
+        None => Ok(None),
+    }
+}
+
+/// The type of the token an exchange sends: the context's `subject-token-type`, else the
+/// dialect's.
+fn subject_token_type(
+    context: Option<&ContextEntry>,
+    dialect: &dyn crate::provider::Provider,
+) -> Result<Option<String>, String> {
+    match context.and_then(|c| c.subject_token_type.as_deref()) {
+        Some(text) => config::subject_token_type(text).map(Some),
+        None => Ok(dialect.subject_token_type().map(str::to_owned)),
+    }
+}
+
+/// How long a sign-in waits: the provider's `sign-in-timeout`, else the default.
+fn sign_in_timeout(config: &ProviderConfig<'_>) -> std::time::Duration {
+    config
+        .text(fields::SIGN_IN_TIMEOUT.name)
+        .and_then(|text| crate::provider::parse_duration(text).ok())
+        .unwrap_or(browser::SIGN_IN_TIMEOUT)
+}
+
 /// Resolves what a flow needs from a provider entry (and the context using it, if any).
 pub async fn resolve(
     http: &HttpClient,
@@ -157,23 +213,7 @@ pub async fn resolve(
     scope_override: &[String],
     secret: Option<Secret>,
 ) -> Result<Target, LoginError> {
-    let dialect = entry.dialect().ok_or_else(|| LoginError::Config {
-        provider: entry.name.clone(),
-        message: format!("unknown provider kind `{}`", entry.kind),
-    })?;
-    if !dialect.flows().contains(&flow) {
-        return Err(LoginError::Unsupported {
-            provider: entry.name.clone(),
-            kind: dialect.kind(),
-            flow,
-            supported: dialect
-                .flows()
-                .iter()
-                .map(|f| f.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    }
+    let dialect = dialect_for(entry, flow)?;
     let config = entry.as_config();
     let problem = |message: String| LoginError::Config {
         provider: entry.name.clone(),
@@ -211,23 +251,28 @@ pub async fn resolve(
         .transpose()
         .map_err(&problem)?;
     let extra = dialect.extra_params(&config, flow);
-    let max_age = match overlay.get("max_age").filter(|v| !v.is_empty()) {
-        Some(text) => Some(text.parse::<u64>().map_err(|_| {
-            problem(format!(
-                "authorize-params: max_age is {text:?}, not a number of seconds"
-            ))
-        })?),
-        None => None,
-    };
+    let authorize_params = with_overlay(
+        extra
+            .iter()
+            .cloned()
+            .chain(dialect.authorize_params(&config, &endpoints, &scopes))
+            .collect(),
+        &overlay,
+    );
+    let device_params = with_overlay(extra.clone(), &overlay);
+    // The token's audience (RFC 8707 `resource`, Auth0's `audience`) goes on every token
+    // request too, refreshes included.
+    let audience: indexmap::IndexMap<String, String> = overlay
+        .iter()
+        .filter(|(key, _)| crate::provider::AUDIENCE_PARAMS.contains(&key.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let extra = with_overlay(extra, &audience);
+    let max_age = max_age(&overlay).map_err(&problem)?;
     let ci_audience = context
         .and_then(|c| c.ci_token_audience.clone())
         .or_else(|| dialect.ci_token_audience().map(str::to_owned))
-        .or_else(|| {
-            endpoints
-                .issuer
-                .as_ref()
-                .map(|issuer| issuer.as_str().to_owned())
-        })
+        .or_else(|| endpoints.issuer.as_ref().map(ToString::to_string))
         .unwrap_or_default();
     Ok(Target {
         provider: entry.name.clone(),
@@ -240,30 +285,11 @@ pub async fn resolve(
             dialect.assertion_audience(),
         )
         .map_err(problem)?,
-        authorize_params: with_overlay(
-            extra
-                .iter()
-                .cloned()
-                .chain(dialect.authorize_params(&config, &endpoints, &scopes))
-                .collect(),
-            &overlay,
-        ),
-        device_params: with_overlay(extra.clone(), &overlay),
-        // The token's audience (RFC 8707 `resource`, Auth0's `audience`) goes on every token
-        // request too, refreshes included.
-        extra: with_overlay(
-            extra,
-            &overlay
-                .iter()
-                .filter(|(key, _)| crate::provider::AUDIENCE_PARAMS.contains(&key.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
+        authorize_params,
+        device_params,
+        extra,
         max_age,
-        sign_in_timeout: config
-            .text(fields::SIGN_IN_TIMEOUT.name)
-            .and_then(|text| crate::provider::parse_duration(text).ok())
-            .unwrap_or(browser::SIGN_IN_TIMEOUT),
+        sign_in_timeout: sign_in_timeout(&config),
         redirect: redirect(&config, dialect, &endpoints),
         endpoints,
         wire: dialect.token_wire(&config),
@@ -280,10 +306,7 @@ pub async fn resolve(
         .map_err(problem)?,
         subject_issuer: context.and_then(|c| c.subject_issuer.clone()),
         ci_audience,
-        subject_token_type: match context.and_then(|c| c.subject_token_type.as_deref()) {
-            Some(text) => Some(config::subject_token_type(text).map_err(problem)?),
-            None => dialect.subject_token_type().map(str::to_owned),
-        },
+        subject_token_type: subject_token_type(context, dialect).map_err(problem)?,
         requested_token_type,
         scopes,
         requested_scopes,
