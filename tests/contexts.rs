@@ -1285,7 +1285,7 @@ fn reserved_keys_and_an_unknown_store_stop_only_what_uses_them() {
     let refused = sandbox.run(["auth", "status"]);
     assert!(
         refused.fails_with(1).contains(
-            "credential-store: keyrng is not a store (auto, keyring, file or none), so logins can be neither read nor kept; fix it with `tokenctl config set credential-store keyring`"
+            "credential-store: keyrng is not a store (auto, keyring, file, none), so logins can be neither read nor kept; fix it with `tokenctl config set credential-store keyring`"
         ),
         "{}",
         refused.stderr

@@ -214,7 +214,7 @@ fn a_full_keyutils_quota_sends_no_refresh_and_loses_no_login() {
     assert!(
         run.stderr.contains("OS keyring (kernel keyutils, session keyring): ")
             && run.stderr.contains(
-                "no room for the renewed refresh token, so the refresh was not sent and the login is as it was"
+                "no room could be set aside for the renewed refresh token, so the refresh was not sent and the login is as it was; make room in the kernel keyring"
             ),
         "{}",
         run.stderr

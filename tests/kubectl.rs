@@ -650,7 +650,7 @@ fn api_sends_the_token_to_the_cluster_and_explains_a_401() {
     let refused = sandbox.run(["--context", "elsewhere", "api", "/whoami"]);
     let stderr = refused.fails_with(1);
     assert!(
-        stderr.contains("the cluster answered HTTP 401 to the ID token of context \"elsewhere\", which is valid: it does not take tokens from this issuer or for this audience")
+        stderr.contains("the cluster answered HTTP 401 to the ID token of context \"elsewhere\", which is valid: the cluster does not accept this token (its issuer, its audience, or this user)")
             && stderr.contains("/realms/test, aud cli, expires in ")
             && stderr.contains("`tokenctl config set-context elsewhere --provider NAME`")
             && stderr.contains("`tokenctl --context elsewhere auth login`")

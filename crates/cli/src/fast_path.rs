@@ -43,6 +43,10 @@ pub fn try_serve(args: &[OsString]) -> Option<u8> {
         _ => return None,
     };
     let pinned = context.clone().filter(|_| follow);
+    // `--follow` without the context it was set up for: the full path says what is missing.
+    if follow && pinned.is_none() {
+        return None;
+    }
     let context = context.or_else(|| {
         std::env::var(config::CONTEXT_ENV)
             .ok()

@@ -151,7 +151,10 @@ pub(crate) fn expires_cell(expires_in_seconds: Option<i64>) -> String {
 
 /// `2026-02-15T14:30:00Z` for seconds since the epoch (UTC; proleptic Gregorian calendar).
 pub(crate) fn rfc3339(unix: i64) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0).unsigned_abs());
+    // humantime writes years up to 9999 only; a provider's `exp` can say anything.
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let seconds = unix.clamp(0, LAST).unsigned_abs();
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
@@ -164,5 +167,8 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_771_165_800), "2026-02-15T14:30:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        // A provider's `exp` past what RFC 3339 can write, or before 1970: clamped, no panic.
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(-5), "1970-01-01T00:00:00Z");
     }
 }

@@ -159,7 +159,14 @@ impl Keyring {
         room: usize,
     ) -> Result<(), KeyringError> {
         let value = secret.expose();
-        let padded = format!("{ROOM_HEADER}{}:{value}{}", value.len(), "x".repeat(room));
+        let header = format!("{ROOM_HEADER}{}:", value.len());
+        // Within one entry: a secret split into parts is not rewritten in one step.
+        let room = room.min(
+            self.backend
+                .limit()
+                .saturating_sub(header.len() + value.len()),
+        );
+        let padded = format!("{header}{value}{}", "x".repeat(room));
         self.set_value(account, &padded)
     }
 

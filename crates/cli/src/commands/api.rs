@@ -187,7 +187,7 @@ fn refused(
         TokenKind::Id => String::new(),
     };
     anyhow!(
-        "the cluster answered HTTP 401 to the {kind} of context {context:?}, which is valid: it does not take tokens from this issuer or for this audience{says}{expects}\n  fixes: point the context at the provider the cluster trusts (`tokenctl config set-context {context} --provider NAME`){id_token}; or sign in as another user (`{login}`)"
+        "the cluster answered HTTP 401 to the {kind} of context {context:?}, which is valid: the cluster does not accept this token (its issuer, its audience, or this user){says}{expects}\n  fixes: point the context at the provider the cluster trusts (`tokenctl config set-context {context} --provider NAME`){id_token}; or sign in as another user (`{login}`)"
     )
 }
 

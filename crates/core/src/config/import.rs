@@ -51,6 +51,7 @@ pub struct Planned {
 #[derive(Debug)]
 pub struct Skipped {
     pub user: String,
+    /// What follows `kube user "NAME"` in the line that says so.
     pub why: String,
     /// Its options without a tokenctl counterpart, as written.
     pub unmapped: Vec<String>,
@@ -88,7 +89,11 @@ fn plan_checked(
         };
         let problems = problems_of(name, &imported);
         if !problems.is_empty() {
-            let why = format!("({}): not imported: {}", imported.tool, problems.join("; "));
+            let why = format!(
+                " ({}): not imported: {}",
+                imported.tool,
+                problems.join("; ")
+            );
             plan.skipped.push(skip(why, imported.unmapped));
             continue;
         }
@@ -104,7 +109,7 @@ fn plan_checked(
             (set.provider(&context).is_some(), "provider"),
         ];
         if let Some((_, what)) = taken.iter().find(|(taken, _)| *taken) {
-            let why = format!("tokenctl already has a {what} {context:?}; not imported");
+            let why = format!(": tokenctl already has a {what} {context:?}; not imported");
             plan.skipped.push(skip(why, Vec::new()));
             continue;
         }
@@ -338,7 +343,7 @@ contexts:
         assert!(
             plan.skipped
                 .iter()
-                .any(|s| s.why == "tokenctl already has a context \"dev\"; not imported"),
+                .any(|s| s.why == ": tokenctl already has a context \"dev\"; not imported"),
             "{:?}",
             plan.skipped
         );

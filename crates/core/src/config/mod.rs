@@ -110,7 +110,7 @@ pub enum ConfigError {
     SeveralOfKind { kind: String, names: Vec<String> },
     #[error("{0}")]
     Usage(String),
-    #[error("{path}: credential-store: {written} is not a store (auto, keyring, file or none), so logins can be neither read nor kept; fix it with `tokenctl config set credential-store {fix}`", path = .path.display())]
+    #[error("{path}: credential-store: {written} is not a store ({stores}), so logins can be neither read nor kept; fix it with `tokenctl config set credential-store {fix}`", path = .path.display(), stores = CREDENTIAL_STORES.join(", "))]
     UnknownStore {
         path: PathBuf,
         written: String,
@@ -830,9 +830,15 @@ impl ConfigSet {
                 "kubectl did not say which cluster it calls (the kube user needs provideClusterInfo: true), so context {name:?} is not followed"
             ));
         };
-        let cluster = self
-            .context(name)
-            .and_then(|context| context.cluster.as_deref())
+        let Some(followed) = self.context(name) else {
+            return pin(format!(
+                "context {name:?} ({}) is not defined",
+                chosen_phrase(chosen)
+            ));
+        };
+        let cluster = followed
+            .cluster
+            .as_deref()
             .and_then(|cluster| self.cluster(cluster));
         let same = cluster.is_some_and(|cluster| same_cluster(cluster, called));
         if same {
@@ -875,14 +881,19 @@ fn same_cluster(cluster: &ClusterEntry, called: &CalledCluster) -> bool {
     if cluster.server.as_deref().map(server) != Some(server(&called.server)) {
         return false;
     }
+    // A CA of ours that cannot be read is never taken for "no CA".
     let ours = match (
         &cluster.certificate_authority_data,
         &cluster.certificate_authority,
     ) {
-        (Some(data), _) => base64::engine::general_purpose::STANDARD
-            .decode(data.trim())
-            .ok(),
-        (None, Some(path)) => std::fs::read(path).ok(),
+        (Some(data), _) => match base64::engine::general_purpose::STANDARD.decode(data.trim()) {
+            Ok(ca) => Some(ca),
+            Err(_) => return false,
+        },
+        (None, Some(path)) => match std::fs::read(path) {
+            Ok(ca) => Some(ca),
+            Err(_) => return false,
+        },
         (None, None) => None,
     };
     let theirs = called.ca_data.as_deref().map(|data| {
@@ -998,6 +1009,14 @@ mod tests {
             &no_ca,
             &called("https://api.example.com", None)
         ));
+        let unreadable = ClusterEntry {
+            certificate_authority: Some("/nonexistent/ca.pem".into()),
+            ..no_ca
+        };
+        assert!(
+            !same_cluster(&unreadable, &called("https://api.example.com", None)),
+            "a CA that cannot be read is not no CA"
+        );
     }
 
     #[test]

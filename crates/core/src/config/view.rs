@@ -114,8 +114,15 @@ fn redact_value(value: &mut Value, secret_fields: &HashSet<&str>) {
 
 /// A key whose value is a secret itself, not a reference to one (`client-secret-env` is not).
 fn is_secret_key(key: &str, secret_fields: &HashSet<&str>) -> bool {
-    if secret_fields.contains(key) {
-        return true;
+    secret_fields.contains(key) || names_a_secret(key)
+}
+
+/// A key whose name says its value is a secret (`client-secret`, `password`, `id-token`), not a
+/// reference to one: the one rule for what is never shown.
+pub(super) fn names_a_secret(key: &str) -> bool {
+    // A context's own keys hold no secret: `cluster-token: id`, `subject-token: env:NAME`.
+    if super::CONTEXT_KEYS.contains(&key) {
+        return false;
     }
     let lower = key.to_ascii_lowercase();
     let is_reference = ["-env", "-file", "-path", "_env", "_file", "_path"]
@@ -132,4 +139,26 @@ fn is_secret_key(key: &str, secret_fields: &HashSet<&str>) -> bool {
         ]
         .iter()
         .any(|word| lower.contains(word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_a_secret;
+
+    #[test]
+    fn secrets_are_named_by_their_keys_and_references_and_context_keys_are_not() {
+        for secret in ["client-secret", "password", "refresh_token", "private-key"] {
+            assert!(names_a_secret(secret), "{secret}");
+        }
+        for shown in [
+            "client-secret-env",
+            "client-secret-file",
+            "cluster-token",
+            "subject-token",
+            "ci-token-audience",
+            "server",
+        ] {
+            assert!(!names_a_secret(shown), "{shown}");
+        }
+    }
 }

@@ -53,33 +53,38 @@ fn position_in(text: &str) -> Option<(usize, usize)> {
     Some((line.trim().parse().ok()?, column.parse().ok()?))
 }
 
-/// Whether a key names a secret: its value is never quoted.
+/// Whether a key's value is never quoted: a secret ([`super::view`]'s rule), inline data
+/// (`certificate-authority-data`), or a client key.
 fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["secret", "password", "token"]
-        .iter()
-        .any(|word| key.contains(word))
-        || key.ends_with("-data")
-        || key.starts_with("client-key")
+    super::view::names_a_secret(key) || key.ends_with("-data") || key.starts_with("client-key")
 }
 
-/// The line as shown (printable; a secret key's value as `<redacted>`), and the caret's column
-/// in it.
+/// The line as shown (printable; from the first secret key on, `<redacted>`), and the caret's
+/// column in it. Every `key:` of the line counts, flow mappings (`{a: 1, client-secret: x}`)
+/// included.
 fn redacted(line: &str, column: usize) -> (String, usize) {
     let printable = |text: &str| crate::text::printable(text).into_owned();
-    let body = line.trim_start_matches([' ', '\t', '-']);
-    let key_start = line.len() - body.len();
-    if let Some((key, value)) = body.split_once(':')
-        && !value.trim().is_empty()
-        && is_secret_key(key.trim().trim_matches(['"', '\'']))
-    {
-        let value_start = key_start + key.len() + 1 + (value.len() - value.trim_start().len());
-        let shown = format!("{}<redacted>", printable(&line[..value_start]));
-        let caret = column.min(value_start + 1);
-        return (shown, caret);
+    let secret_colon = line
+        .char_indices()
+        .filter(|(_, c)| *c == ':')
+        .find(|(at, _)| {
+            let before = &line[..*at];
+            let key = before
+                .rsplit(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+                .next()
+                .unwrap_or_default();
+            !key.is_empty() && is_secret_key(key)
+        });
+    let Some((colon, _)) = secret_colon else {
+        return (printable(line), column);
+    };
+    let rest = &line[colon + 1..];
+    let value_start = colon + 1 + (rest.len() - rest.trim_start().len());
+    if line[value_start..].trim().is_empty() {
+        return (printable(line), column);
     }
-    let shown = printable(line);
-    (shown, column)
+    let shown = format!("{}<redacted>", printable(&line[..value_start]));
+    (shown, column.min(value_start + 1))
 }
 
 /// "check the indentation of line N" when the parser's complaint is one bad indentation
@@ -150,6 +155,20 @@ mod tests {
             shown
                 .excerpt
                 .starts_with("\n 2 |   - name: \"a\n   |           ^"),
+            "{}",
+            shown.excerpt
+        );
+    }
+
+    #[test]
+    fn a_secret_in_a_flow_mapping_is_redacted_too() {
+        let text = "providers:\n  - {name: kc, client-secret: hunter2, realm: \"x}\n";
+        let shown = show(text, "found unexpected end of stream", (2, 48));
+        assert!(!shown.excerpt.contains("hunter2"), "{}", shown.excerpt);
+        assert!(
+            shown
+                .excerpt
+                .contains("  - {name: kc, client-secret: <redacted>"),
             "{}",
             shown.excerpt
         );

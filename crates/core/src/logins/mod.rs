@@ -1184,10 +1184,11 @@ impl<A: Authority> Logins<A> {
             .ok()
             .and_then(|saved| keyring_refusal(saved, &found.context));
         if let Err(err) = saved {
-            return Err(match (rotated, keyring) {
+            // Where the new refresh token went before the file failed: the keyring (the next
+            // command renews from it), or nowhere (the keyring refused it too).
+            let in_keyring = keyring.filter(|_| next.refresh_token_in.is_some());
+            return Err(match (rotated, in_keyring) {
                 (false, _) => err.into(),
-                // The keyring took the new refresh token before the file failed: the next
-                // command renews from it.
                 (true, Some(keyring)) => SessionError::Unusable(format!(
                     "{err}; the new refresh token is kept in the {}, so the login is not lost: make room and run the command again",
                     keyring.backend.describe()
@@ -1204,7 +1205,12 @@ impl<A: Authority> Logins<A> {
                 }
             });
         }
-        self.check_meetable(&next, want.freshness)?;
+        if let Err(err) = self.check_meetable(&next, want.freshness) {
+            return Err(match refusal {
+                Some(refusal) => SessionError::Unusable(format!("{err}; and {refusal}")),
+                None => err,
+            });
+        }
         if refusal.is_some() {
             let mut usable = found.handed(next, kind, now)?;
             usable.warning = refusal;
@@ -1493,6 +1499,7 @@ impl<A: Authority> Logins<A> {
             .and_then(who)
             .filter(|before| who(&login).as_ref() != Some(before));
         let first_file_fallback = login.refresh_token.is_some()
+            && keyring.is_none()
             && self.store.setting() == crate::config::CredentialStore::Auto
             && self.store.first_file_fallback();
         Ok(SignInOutcome::Stored(Box::new(SignedIn {
@@ -1744,10 +1751,17 @@ fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
             run_in(&found.context, "auth login --client-secret-stdin")
         )),
         AuthorityError::Unverified { reason, .. } => SessionError::Unusable(reason),
-        AuthorityError::Login(err) if err.is_not_found() => SessionError::Unusable(format!(
-            "{err}; nothing answers at that address, so provider {provider:?} names the wrong server, realm, tenant or issuer: correct it with `tokenctl config set-provider {provider} --FIELD VALUE` (`tokenctl config set-provider --help` lists the fields)",
-            provider = found.identity.provider
-        )),
+        AuthorityError::Login(err) if err.is_not_found() => {
+            let provider = &found.identity.provider;
+            SessionError::Unusable(match provider.strip_prefix("discover:") {
+                Some(cluster) => format!(
+                    "{err}; nothing answers at that address: the identity provider cluster {cluster:?} names (its /apis/auth/discovery) is not there; ask the cluster's operators"
+                ),
+                None => format!(
+                    "{err}; nothing answers at that address, so provider {provider:?} names the wrong server, realm, tenant or issuer: correct it with `tokenctl config set-provider {provider} --FIELD VALUE` (`tokenctl config set-provider --help` lists the fields)"
+                ),
+            })
+        }
         AuthorityError::Login(err) => SessionError::Login(err),
         AuthorityError::Failed(err) => SessionError::Refresh(err),
     }

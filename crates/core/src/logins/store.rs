@@ -228,9 +228,7 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error(
-        "{0}: no room for the renewed refresh token, so the refresh was not sent and the login is as it was; make room in the keyring (keyutils allows each user the bytes in /proc/sys/kernel/keys/maxbytes) and run the command again"
-    )]
+    #[error("{0}: no room could be set aside for the renewed refresh token, so the refresh was not sent and the login is as it was; {hint}", hint = keyring_room_hint(.0.0))]
     NoKeyringRoom(KeyringError),
     #[error("{0}")]
     Lock(std::io::Error),
@@ -240,6 +238,16 @@ pub enum StoreError {
         "credential-store: keyring, but no OS keyring answered (tried {TRIED_KEYRINGS}); nothing was done"
     )]
     NoKeyring,
+}
+
+/// What to do when a keyring refuses the room a refresh needs.
+fn keyring_room_hint(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Keyutils => {
+            "make room in the kernel keyring (each user may keep the bytes in /proc/sys/kernel/keys/maxbytes; `keyctl show @u` lists them) and run the command again"
+        }
+        _ => "unlock the keyring (or start it again) and run the command again",
+    }
 }
 
 /// Why a login was removed, kept beside it so that processes that waited for the lock, and

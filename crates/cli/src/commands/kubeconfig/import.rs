@@ -27,7 +27,7 @@ pub(super) fn run(
     let set = ConfigSet::load_valid(&paths)?;
     let plan = plan::plan(root, &path, &set);
     for skipped in &plan.skipped {
-        eprintln!("kube user {:?} {}", skipped.user, skipped.why);
+        eprintln!("kube user {:?}{}", skipped.user, skipped.why);
         for option in &skipped.unmapped {
             eprintln!("  not mapped: {}", shown_option(option));
         }
