@@ -52,14 +52,18 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}: {}",
-            self.path.display(),
-            self.place,
-            self.message
-        )
+        located(f, &self.path, &self.place, &self.message)
     }
+}
+
+/// `FILE: PLACE: MESSAGE`, as problems and notices are said.
+fn located(
+    f: &mut fmt::Formatter<'_>,
+    path: &std::path::Path,
+    place: &str,
+    message: &str,
+) -> fmt::Result {
+    write!(f, "{}: {place}: {message}", path.display())
 }
 
 /// Keys SPEC reserves that this version does not implement: an entry that sets one stops,
@@ -90,13 +94,7 @@ pub struct Notice {
 
 impl fmt::Display for Notice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}: {}",
-            self.path.display(),
-            self.place,
-            self.message
-        )
+        located(f, &self.path, &self.place, &self.message)
     }
 }
 

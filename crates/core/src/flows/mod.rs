@@ -463,6 +463,16 @@ fn with_overlay(
     params
 }
 
+/// Scopes as people give them: separated by commas, spaces or tabs, in one word or several.
+pub fn split_scopes(given: &[String]) -> Vec<String> {
+    given
+        .iter()
+        .flat_map(|scope| scope.split([',', ' ', '\t']))
+        .filter(|scope| !scope.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// --scope, else the context's scopes, else the provider's.
 pub fn requested_scopes(
     entry: &ProviderEntry,

@@ -140,7 +140,7 @@ fn ask_scopes(kind: &dyn Provider, listed: Option<&[String]>) -> Result<Vec<Stri
     ask_until(
         "Scopes, separated by spaces (Enter for sign-in only): ",
         |answer| {
-            let scopes = super::login::split_scopes(vec![answer.to_owned()]);
+            let scopes = tokenctl_core::flows::split_scopes(&[answer.to_owned()]);
             match scopes.iter().find(|scope| {
                 scope
                     .chars()

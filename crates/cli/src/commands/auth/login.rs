@@ -143,7 +143,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
         trigger,
         flow,
         method,
-        scopes: &split_scopes(args.scopes.clone()),
+        scopes: &tokenctl_core::flows::split_scopes(&args.scopes),
         client_secret,
         claims: None,
         ui,
@@ -258,16 +258,6 @@ fn say(outcome: SignInOutcome) -> Result<()> {
         expiry_phrase(login.expires_at, unix_now())
     );
     Ok(())
-}
-
-/// Scopes as given to `--scope`/`--scopes`: repeated, comma- or space-separated alike.
-pub(crate) fn split_scopes(given: Vec<String>) -> Vec<String> {
-    given
-        .iter()
-        .flat_map(|scope| scope.split([',', ' ', '\t']))
-        .filter(|scope| !scope.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {

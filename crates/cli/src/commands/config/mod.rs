@@ -397,7 +397,7 @@ fn set_context(paths: &[PathBuf], args: SetContextArgs) -> Result<()> {
     insert_text(&mut set, "client-assertion", args.client_assertion);
     insert_text(&mut set, "ci-token-audience", args.ci_token_audience);
     if !args.scopes.is_empty() {
-        let scopes = crate::commands::auth::login::split_scopes(args.scopes)
+        let scopes = tokenctl_core::flows::split_scopes(&args.scopes)
             .into_iter()
             .map(Value::from)
             .collect();
