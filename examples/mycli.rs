@@ -7,6 +7,12 @@
 //! cargo run --example mycli -- whoami        # GET {cluster server}/whoami with the token
 //! ```
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example program talks on its own terminal"
+)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -9,6 +9,12 @@
 //! With a URL each task GETs it with the bearer token and prints the status; without one each
 //! prints which token it got (its `jti`) and when that token expires.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example program talks on its own terminal"
+)]
+
 use std::process::ExitCode;
 
 use tokenctl_core::{Session, SessionError, jwt};

@@ -359,8 +359,9 @@ fn without_a_browser_the_login_falls_back_to_the_device_flow() {
     let idp = Idp::start();
     let sandbox = sandbox(&idp);
     let mut command = sandbox.command(["auth", "login"]);
+    // A text browser in BROWSER would take the terminal the login uses: it counts as none.
     command
-        .env_remove("BROWSER")
+        .env("BROWSER", "lynx %s")
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .stdout(Stdio::null())

@@ -298,4 +298,19 @@ fn docker_credential_tokenctl_answers_docker_for_mapped_registries() {
     .ok();
     docker(&["erase"], "registry.example.com\n").ok();
     assert_eq!(sandbox.read_config(), before);
+
+    // Docker may stop reading before the helper answers: a closed pipe is an error, never a
+    // panic (println! panicked there; the code review's finding).
+    let gone = Command::new("sh")
+        .arg("-c")
+        .arg("(sleep 0.3; \"$0\" version; echo \"status=$?\" >&2) | true")
+        .arg(&helper)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&gone.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("status=0") || stderr.contains("status=1"),
+        "{stderr}"
+    );
 }

@@ -2,6 +2,12 @@
 //! directory, and a check that no file is left out (a test file nobody declares would never
 //! run).
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::too_many_lines,
+    reason = "tests read the files tokenctl wrote to check them; a scenario reads best whole"
+)]
+
 mod support;
 
 mod browser;

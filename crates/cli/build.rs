@@ -3,6 +3,10 @@
 //! copies and a fifth of the instructions of an `auth token` that answers from the store.
 //! Shared libraries, stack and heap stay randomised. Packagers whose policy wants PIE build with
 //! TOKENCTL_PIE=1.
+#[allow(
+    clippy::print_stdout,
+    reason = "a build script talks to cargo on stdout"
+)]
 fn main() {
     println!("cargo::rerun-if-env-changed=TOKENCTL_PIE");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");

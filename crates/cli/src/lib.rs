@@ -17,6 +17,7 @@ mod terminal;
 pub use commands::auth::exec_credential;
 pub use commands::docker_credential;
 
+use crate::output::say;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -232,7 +233,7 @@ fn status(result: anyhow::Result<()>) -> u8 {
         Ok(()) => 0,
         Err(err) if output::is_broken_pipe(&err) => 0,
         Err(err) if err.is::<Interrupted>() => {
-            eprintln!("{err}");
+            say!("{err}");
             130
         }
         Err(err) => {

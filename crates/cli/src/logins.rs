@@ -2,6 +2,7 @@
 //! what every command that needs a token calls, and the one place a waiting command says so.
 
 use crate::GlobalArgs;
+use crate::output::{self, say};
 use crate::runtime::block_on;
 use anyhow::Result;
 use std::io::IsTerminal;
@@ -64,7 +65,7 @@ pub(crate) fn usable_login(
         logins.usable(global.context.as_deref(), want),
     ))??;
     if let Some(warning) = &usable.warning {
-        eprintln!("warning: {warning}");
+        output::warn(warning);
     }
     Ok(usable)
 }
@@ -79,7 +80,7 @@ pub(crate) async fn waiting_visibly<T>(work: impl std::future::Future<Output = T
         Ok(done) => done,
         Err(_) => {
             if std::io::stderr().is_terminal() {
-                eprintln!("Waiting for the identity provider...");
+                say!("Waiting for the identity provider...");
             }
             work.await
         }

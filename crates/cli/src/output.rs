@@ -1,5 +1,6 @@
 //! How results reach the terminal: data on stdout, warnings and errors on stderr.
 
+use std::fmt::Display;
 use std::io::{self, Write};
 
 use anyhow::Result;
@@ -110,23 +111,56 @@ pub(crate) fn chosen_from(chosen: tokenctl_core::config::Chosen) -> String {
     }
 }
 
+/// Says a line to the person on stderr as `eprintln!` would, except that a closed stderr is
+/// no reason to panic: the command's work is done, or its exit status says why not.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::output::say_line(::std::format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// What [`say!`] writes.
+pub(crate) fn say_line(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// Writes `text` to stderr without ending the line: a question the answer is typed after, or
+/// the clearing of a countdown line.
+pub(crate) fn put(text: &str) -> io::Result<()> {
+    let mut stderr = io::stderr().lock();
+    stderr.write_all(text.as_bytes())?;
+    stderr.flush()
+}
+
+/// One line of data on stdout. A reader that went away comes back as an error, which
+/// [`is_broken_pipe`] recognises.
+pub(crate) fn data_line(line: impl Display) -> io::Result<()> {
+    writeln!(io::stdout().lock(), "{line}")
+}
+
+/// `warning: …` on stderr.
+pub(crate) fn warn(warning: impl Display) {
+    say!("warning: {warning}");
+}
+
 pub(crate) fn warnings(warnings: &[String]) {
     for warning in warnings {
-        eprintln!("warning: {warning}");
+        warn(warning);
     }
 }
 
 /// The keys of the contexts files tokenctl does not know, each with the closest known key.
 pub(crate) fn notices(set: &tokenctl_core::config::ConfigSet) {
     for notice in set.notices() {
-        eprintln!("warning: {notice}");
+        warn(notice);
     }
 }
 
 /// `error: …` with the causes, on one line where they fit. A closed stdout (`| head`) is
 /// not an error worth a word.
 pub(crate) fn error(err: &anyhow::Error) {
-    eprintln!("error: {err:#}");
+    say!("error: {err:#}");
 }
 
 /// Whether `err` is a write to a pipe whose reader has gone.

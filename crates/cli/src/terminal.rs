@@ -1,6 +1,7 @@
 //! The terminal side of a sign-in: prompts, the device screen with its QR code and countdown,
 //! and the system's browser. Injected into the flows, which never touch a terminal.
 
+use crate::output::{self, say};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
@@ -48,8 +49,7 @@ pub(crate) fn person_at_terminal() -> bool {
 }
 
 pub(crate) fn prompt(question: &str) -> Result<String> {
-    eprint!("{question}");
-    std::io::stderr().flush()?;
+    output::put(question)?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim().to_owned())
@@ -81,7 +81,7 @@ impl TerminalUi {
             .counting
             .swap(false, std::sync::atomic::Ordering::Relaxed)
         {
-            eprint!("\r\x1b[K");
+            let _ = output::put("\r\x1b[K");
         }
     }
 }
@@ -184,16 +184,14 @@ impl LoginUi for TerminalUi {
     }
 
     fn browser_url(&self, url: &url::Url) {
-        eprintln!("Sign in with your browser. If it does not open, open this URL:\n{url}");
+        say!("Sign in with your browser. If it does not open, open this URL:\n{url}");
     }
 
     fn notice(&self, message: &str) {
-        eprintln!("{message}");
+        say!("{message}");
     }
 }
 
-/// The browser of `BROWSER` (a `:`-separated list of commands, `%s` for the URL, as Python's
-/// webbrowser reads it), else the platform's opener.
 /// The terminal's screens, and the device flow's page opened in the browser: for a sign-in
 /// nobody watches a terminal for (kubectl in a GUI).
 pub(crate) struct OpeningDevicePage<'a> {
@@ -245,51 +243,64 @@ pub(crate) struct SystemBrowser {
 impl BrowserOpener for SystemBrowser {
     fn available(&self) -> bool {
         !self.open
-            || std::env::var_os("BROWSER").is_some_and(|b| !b.is_empty())
-            || cfg!(any(target_os = "macos", target_os = "windows"))
-            || std::env::var_os("DISPLAY").is_some()
-            || std::env::var_os("WAYLAND_DISPLAY").is_some()
+            || can_open(
+                std::env::var("BROWSER").ok().as_deref(),
+                std::env::var_os("DISPLAY").is_some()
+                    || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+            )
     }
 
+    /// The platform's opener, or `BROWSER`'s (`:`-separated commands, `%s` for the URL, as
+    /// Python's webbrowser reads it). The URL is one argument of the process started, never
+    /// text for a shell, and only an http or https URL is opened.
     fn open(&self, url: &url::Url) -> std::io::Result<()> {
         if !self.open {
             return Ok(());
         }
-        let commands: Vec<Vec<String>> = match std::env::var("BROWSER") {
-            Ok(list) if !list.is_empty() => list
-                .split(':')
-                .map(|command| {
-                    let mut words: Vec<String> = command
-                        .split_whitespace()
-                        .map(|w| w.replace("%s", url.as_str()))
-                        .collect();
-                    if !command.contains("%s") {
-                        words.push(url.to_string());
-                    }
-                    words
-                })
-                .collect(),
-            _ if cfg!(target_os = "macos") => vec![vec!["open".into(), url.to_string()]],
-            _ if cfg!(target_os = "windows") => vec![vec![
-                "rundll32".into(),
-                "url.dll,FileProtocolHandler".into(),
-                url.to_string(),
-            ]],
-            _ => vec![vec!["xdg-open".into(), url.to_string()]],
-        };
-        let mut last_error = std::io::Error::other("no browser command");
-        for words in commands.iter().filter(|w| !w.is_empty()) {
-            match std::process::Command::new(&words[0])
-                .args(&words[1..])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-            {
-                Ok(_) => return Ok(()),
-                Err(err) => last_error = err,
-            }
-        }
-        Err(last_error)
+        webbrowser::open_browser_with_options(
+            webbrowser::Browser::Default,
+            url.as_str(),
+            webbrowser::BrowserOptions::new().with_suppress_output(true),
+        )
+    }
+}
+
+/// Browsers that run in the terminal, which the login is using itself (and kubectl reads the
+/// stdout they would draw on): `BROWSER` naming only these counts as no browser.
+const TEXT_BROWSERS: [&str; 10] = [
+    "lynx", "links", "links2", "elinks", "w3m", "eww", "netrik", "retawq", "browsh", "curl",
+];
+
+/// Whether a browser window can open: `BROWSER` names a graphical browser, the platform has
+/// one (macOS, Windows), or a display is there.
+fn can_open(browser: Option<&str>, display: bool) -> bool {
+    let graphical = |command: &str| {
+        command
+            .split_whitespace()
+            .next()
+            .and_then(|program| std::path::Path::new(program).file_name())
+            .is_some_and(|name| !TEXT_BROWSERS.iter().any(|text| name == *text))
+    };
+    match browser.filter(|list| !list.trim().is_empty()) {
+        Some(list) => list.split(':').any(graphical),
+        None => cfg!(any(target_os = "macos", target_os = "windows")) || display,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::can_open;
+
+    #[test]
+    fn a_text_browser_or_no_display_counts_as_no_browser() {
+        let desktop = cfg!(any(target_os = "macos", target_os = "windows"));
+        assert_eq!(can_open(None, false), desktop);
+        assert!(can_open(None, true));
+        assert!(can_open(Some("firefox"), false));
+        assert!(can_open(Some("/usr/bin/node /x/browser.js %s"), false));
+        assert!(!can_open(Some("lynx"), true));
+        assert!(!can_open(Some("/usr/bin/w3m %s:elinks"), true));
+        assert!(can_open(Some("w3m:chromium --new-window %s"), false));
+        assert_eq!(can_open(Some(" "), false), desktop);
     }
 }

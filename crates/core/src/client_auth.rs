@@ -269,7 +269,8 @@ impl ClientKey {
                         ));
                     }
                 }
-                std::fs::read(key_file).map_err(|err| format!("cannot read {source}: {err}"))?
+                crate::fsutil::read_user_bytes(std::path::Path::new(key_file))
+                    .map_err(|err| format!("cannot read {source}: {err}"))?
             }
             KeySource::Keyring(place) => {
                 let (keyring, account) = keyring_place(place)?;

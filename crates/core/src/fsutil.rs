@@ -1,31 +1,42 @@
 //! File-system primitives every stored file goes through: private directories, atomic
-//! 0600 writes, and advisory locks on a separate `.lock` file.
+//! 0600 writes, and advisory locks on a separate `.lock` file. Every file tokenctl reads is
+//! read here (a lint keeps it so), each function saying whose file it is.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the one module that opens files for reading"
+)]
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The largest file [`read_user_text`] reads.
+/// The largest file [`read_user_text`] and [`read_user_bytes`] read.
 pub const MAX_USER_FILE_BYTES: u64 = 16 << 20;
 
-/// A text file people edit (the contexts file, a kubeconfig): its UTF-8, without the byte-order
-/// mark some Windows editors put first, which YAML parsers take for content. kubectl reads such
-/// files; a rewrite leaves the mark out.
-pub fn read_user_text(path: &Path) -> io::Result<String> {
+/// A file a person names (a CA bundle, a key, a secret file, a request body), at most
+/// [`MAX_USER_FILE_BYTES`]: links are followed, as the person means the file they point at.
+pub fn read_user_bytes(path: &Path) -> io::Result<Vec<u8>> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
     if len > MAX_USER_FILE_BYTES {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
-                "larger than {} MiB; no contexts file or kubeconfig is that large",
+                "larger than {} MiB; no file tokenctl reads is that large",
                 MAX_USER_FILE_BYTES >> 20
             ),
         ));
     }
     // Read no more than the bound even if the file grows meanwhile.
-    let bytes = read_all(&file, len, MAX_USER_FILE_BYTES)?;
+    read_all(&file, len, MAX_USER_FILE_BYTES)
+}
+
+/// A text file people edit (the contexts file, a kubeconfig): its UTF-8, without the byte-order
+/// mark some Windows editors put first, which YAML parsers take for content. kubectl reads such
+/// files; a rewrite leaves the mark out.
+pub fn read_user_text(path: &Path) -> io::Result<String> {
+    let bytes = read_user_bytes(path)?;
     let text = String::from_utf8(bytes).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidData,

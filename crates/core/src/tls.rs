@@ -61,7 +61,7 @@ impl TlsTrust {
     pub fn apply(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, String> {
         let authorities = match (&self.ca_file, &self.ca_data) {
             (Some(path), _) => {
-                let pem = std::fs::read(path)
+                let pem = crate::fsutil::read_user_bytes(std::path::Path::new(path))
                     .map_err(|err| format!("cannot read certificate-authority {path}: {err}"))?;
                 Some(certificates(&pem)?)
             }

@@ -1,5 +1,13 @@
 //! `cargo xtask gen | test | bench`: the project's chores, in Rust so they run anywhere cargo does.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    clippy::too_many_lines,
+    reason = "a developer's chore runner: it talks on its terminal, reads the repository's files, and its steps read best in order"
+)]
+
 mod bench;
 mod demo;
 mod deps;

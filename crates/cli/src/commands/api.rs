@@ -201,9 +201,8 @@ fn read_body(data: &str) -> Result<Vec<u8>> {
                 .context("reading the body from stdin")?;
             Ok(body)
         }
-        Some(path) => {
-            std::fs::read(path).with_context(|| format!("cannot read the body file {path}"))
-        }
+        Some(path) => tokenctl_core::fsutil::read_user_bytes(std::path::Path::new(path))
+            .with_context(|| format!("cannot read the body file {path}")),
         None => Ok(data.as_bytes().to_vec()),
     }
 }

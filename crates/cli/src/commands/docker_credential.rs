@@ -3,6 +3,7 @@
 
 use crate::GlobalArgs;
 use crate::logins::usable_login;
+use crate::output;
 use anyhow::{Result, anyhow, bail};
 use std::ffi::OsString;
 use std::io::BufRead;
@@ -29,10 +30,11 @@ pub fn docker_credential(args: &[OsString]) -> u8 {
         "store" | "erase" => std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink())
             .map(drop)
             .map_err(Into::into),
-        "version" => {
-            println!("{DOCKER_HELPER} (tokenctl {})", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
+        "version" => output::data_line(format_args!(
+            "{DOCKER_HELPER} (tokenctl {})",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .map_err(Into::into),
         _ => Err(anyhow!(
             "usage: {DOCKER_HELPER} get|list|store|erase|version (Docker runs it for `credsStore: tokenctl` or `credHelpers`)"
         )),
@@ -41,7 +43,7 @@ pub fn docker_credential(args: &[OsString]) -> u8 {
         Ok(()) => 0,
         Err(err) => {
             // Docker reads the helper's stdout for the reason.
-            println!("{err:#}");
+            let _ = output::data_line(format_args!("{err:#}"));
             1
         }
     }
@@ -75,7 +77,7 @@ fn docker_get(global: &GlobalArgs) -> Result<()> {
         "Username": username,
         "Secret": login.access_token.expose(),
     });
-    println!("{reply}");
+    output::data_line(reply)?;
     Ok(())
 }
 
@@ -93,6 +95,6 @@ fn docker_list(global: &GlobalArgs) -> Result<()> {
             )
         })
         .collect();
-    println!("{}", serde_json::Value::Object(listed));
+    output::data_line(serde_json::Value::Object(listed))?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! context's server, a fresh token and its attributes in the environment; `plugin list` shows
 //! what PATH offers.
 
+use crate::output::say;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write;
@@ -92,7 +93,7 @@ fn list() -> Result<()> {
     let mut warnings = 0;
     let found = candidates();
     if found.is_empty() {
-        eprintln!("No plugins (tokenctl-NAME executables) on PATH.");
+        say!("No plugins (tokenctl-NAME executables) on PATH.");
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
@@ -100,7 +101,7 @@ fn list() -> Result<()> {
     for (name, path) in found {
         writeln!(out, "{name}\t{}", path.display())?;
         let mut warn = |message: String| {
-            eprintln!("  warning: {}: {message}", path.display());
+            say!("  warning: {}: {message}", path.display());
             warnings += 1;
         };
         if !is_executable(&path) {
@@ -119,7 +120,7 @@ fn list() -> Result<()> {
         }
     }
     if warnings > 0 {
-        eprintln!("{warnings} plugin warning(s)");
+        say!("{warnings} plugin warning(s)");
     }
     Ok(())
 }
@@ -145,7 +146,7 @@ pub(crate) fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<u
             Some(close) => format!("did you mean `tokenctl {close}`? "),
             None => String::new(),
         };
-        eprintln!(
+        say!(
             "error: unknown command {name:?}: not a tokenctl command, and no plugin {PREFIX}{name} on PATH; {hint}see `tokenctl --help` and `tokenctl plugin list`"
         );
         return Ok(2);
@@ -204,7 +205,7 @@ fn plugin_env(global: &GlobalArgs) -> Result<Vec<(String, String)>> {
             usable.token().expose().to_owned(),
         )),
         Err(err) if is_login_required(&err) => {}
-        Err(err) => eprintln!("warning: no TOKENCTL_TOKEN for the plugin: {err:#}"),
+        Err(err) => say!("warning: no TOKENCTL_TOKEN for the plugin: {err:#}"),
     }
     Ok(env)
 }

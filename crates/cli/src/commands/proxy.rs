@@ -6,6 +6,7 @@
 //! brings its own credentials, and a unix socket only its user can reach. The token comes from
 //! core's [`Session`]: one renewal serves every request in flight.
 
+use crate::output::say;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -382,7 +383,7 @@ impl Proxy {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if problem != told.as_deref() {
             if let Some(problem) = problem {
-                eprintln!("{}", tokenctl_core::text::printable(problem));
+                say!("{}", tokenctl_core::text::printable(problem));
             }
             *told = problem.map(str::to_owned);
         }
@@ -515,7 +516,7 @@ where
     F: std::future::Future<Output = std::io::Result<(S, Option<u32>)>>,
     A: Fn() -> F,
 {
-    eprintln!(
+    say!(
         "Starting to serve on {at} (context {:?})",
         proxy.session.context()
     );
@@ -578,7 +579,7 @@ fn other_users_uid(local: SocketAddr, peer: SocketAddr) -> Option<u32> {
         SocketAddr::V4(_) => "/proc/net/tcp",
         SocketAddr::V6(_) => "/proc/net/tcp6",
     };
-    let text = std::fs::read_to_string(table).ok()?;
+    let text = tokenctl_core::fsutil::read_user_text(std::path::Path::new(table)).ok()?;
     let (want_local, want_remote) = (kernel_address(peer), kernel_address(local));
     let uid = text.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();

@@ -264,18 +264,7 @@ impl ConfigSet {
             Edit::SetTopLevel {
                 key,
                 value: Some(value),
-            } if key == "credential-store"
-                && !super::CREDENTIAL_STORES.contains(&value.as_str()) =>
-            {
-                let hint = match super::closest_names(value, super::CREDENTIAL_STORES).first() {
-                    Some(close) => format!("did you mean `{close}`? "),
-                    None => String::new(),
-                };
-                return Err(ConfigError::Usage(format!(
-                    "credential-store: `{value}` is not a store; {hint}the stores are {}",
-                    super::CREDENTIAL_STORES.join(", ")
-                )));
-            }
+            } if key == "credential-store" => check_credential_store(value)?,
             Edit::UseContext(name)
             | Edit::DeleteEntry {
                 name,
@@ -285,52 +274,8 @@ impl ConfigSet {
                     return Err(self.not_found(Section::Contexts, name));
                 }
             }
-            Edit::DeleteEntry { section, name } => {
-                let exists = match section {
-                    Section::Providers => self.provider(name).is_some(),
-                    Section::Clusters => self.cluster(name).is_some(),
-                    Section::Contexts => unreachable!("handled above"),
-                };
-                if !exists {
-                    return Err(self.not_found(*section, name));
-                }
-                let users: Vec<&str> = self
-                    .contexts()
-                    .into_iter()
-                    .map(|(_, context)| context)
-                    .filter(|context| match section {
-                        Section::Providers => context.provider.as_deref() == Some(name.as_str()),
-                        _ => context.cluster.as_deref() == Some(name.as_str()),
-                    })
-                    .map(|context| context.name.as_str())
-                    .collect();
-                if !users.is_empty() {
-                    let field = section.singular();
-                    return Err(ConfigError::Usage(format!(
-                        "{field} {name} is used by context{} {}; point {} at another {field} (`tokenctl config set-context NAME --{field} OTHER`) or delete {} first",
-                        if users.len() == 1 { "" } else { "s" },
-                        users.join(", "),
-                        if users.len() == 1 { "it" } else { "them" },
-                        if users.len() == 1 { "it" } else { "them" },
-                    )));
-                }
-            }
-            Edit::RenameContext { from, to } => {
-                if self.context(from).is_none() {
-                    return Err(self.not_found(Section::Contexts, from));
-                }
-                if let Some(file) = self
-                    .files
-                    .iter()
-                    .find(|file| Section::Contexts.holds(&file.model, to))
-                {
-                    return Err(ConfigError::AlreadyExists {
-                        kind: "context",
-                        name: to.clone(),
-                        path: file.path.clone(),
-                    });
-                }
-            }
+            Edit::DeleteEntry { section, name } => self.check_unused(*section, name)?,
+            Edit::RenameContext { from, to } => self.check_rename(from, to)?,
             Edit::SetEntry {
                 section: Section::Providers,
                 name,
@@ -347,6 +292,61 @@ impl ConfigSet {
             Edit::SetTopLevel { .. } => {}
         }
         Ok(())
+    }
+
+    /// A provider or cluster is deleted only while it exists and no context uses it.
+    fn check_unused(&self, section: Section, name: &str) -> Result<(), ConfigError> {
+        let exists = match section {
+            Section::Providers => self.provider(name).is_some(),
+            Section::Clusters => self.cluster(name).is_some(),
+            Section::Contexts => self.context(name).is_some(),
+        };
+        if !exists {
+            return Err(self.not_found(section, name));
+        }
+        let users: Vec<&str> = self
+            .contexts()
+            .into_iter()
+            .map(|(_, context)| context)
+            .filter(|context| match section {
+                Section::Providers => context.provider.as_deref() == Some(name),
+                Section::Clusters => context.cluster.as_deref() == Some(name),
+                Section::Contexts => false,
+            })
+            .map(|context| context.name.as_str())
+            .collect();
+        if users.is_empty() {
+            return Ok(());
+        }
+        let field = section.singular();
+        let (plural, them) = if users.len() == 1 {
+            ("", "it")
+        } else {
+            ("s", "them")
+        };
+        Err(ConfigError::Usage(format!(
+            "{field} {name} is used by context{plural} {}; point {them} at another {field} (`tokenctl config set-context NAME --{field} OTHER`) or delete {them} first",
+            users.join(", "),
+        )))
+    }
+
+    /// A context is renamed only while it exists and no file holds the new name.
+    fn check_rename(&self, from: &str, to: &str) -> Result<(), ConfigError> {
+        if self.context(from).is_none() {
+            return Err(self.not_found(Section::Contexts, from));
+        }
+        match self
+            .files
+            .iter()
+            .find(|file| Section::Contexts.holds(&file.model, to))
+        {
+            Some(file) => Err(ConfigError::AlreadyExists {
+                kind: "context",
+                name: to.to_owned(),
+                path: file.path.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// A provider edit may only set fields its dialect declares; a new one needs a kind.
@@ -389,6 +389,21 @@ impl ConfigSet {
         }
         Ok(())
     }
+}
+
+/// `credential-store` takes one of the stores tokenctl has; a near miss is named.
+fn check_credential_store(value: &str) -> Result<(), ConfigError> {
+    if super::CREDENTIAL_STORES.contains(&value) {
+        return Ok(());
+    }
+    let hint = match super::closest_names(value, super::CREDENTIAL_STORES).first() {
+        Some(close) => format!("did you mean `{close}`? "),
+        None => String::new(),
+    };
+    Err(ConfigError::Usage(format!(
+        "credential-store: `{value}` is not a store; {hint}the stores are {}",
+        super::CREDENTIAL_STORES.join(", ")
+    )))
 }
 
 fn apply_to_mapping(root: &mut Mapping, edit: &Edit, outcome: &mut EditOutcome) {
@@ -531,7 +546,7 @@ mod tests {
         std::fs::write(&path, "team-note: kept\n").unwrap();
         let paths = vec![path.clone()];
         ConfigSet::apply_all(&paths, &[provider("p", "https://a"), context("c", "p")]).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = crate::fsutil::read_user_text(&path).unwrap();
         assert!(
             text.contains("team-note: kept")
                 && text.contains("name: p")
@@ -545,7 +560,7 @@ mod tests {
             "{refused:?}"
         );
         assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
+            crate::fsutil::read_user_text(&path).unwrap(),
             text,
             "nothing written"
         );
@@ -571,7 +586,7 @@ mod tests {
             },
         )
         .unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = crate::fsutil::read_user_text(&path).unwrap();
         assert!(!text.contains("current-context"), "{text}");
         assert!(
             outcome.warnings[0].contains("was the current context"),

@@ -237,7 +237,10 @@ pub fn read(path: &Path, allowed: &Path) -> Here {
         Ok(file) => file,
         Err(reason) => return ignored(reason),
     };
-    match std::fs::read_to_string(record_of(allowed, path)) {
+    // The record is one of ours: a link in its place is refused, never followed.
+    let record = fsutil::read_own_file(&record_of(allowed, path))
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    match record {
         Ok(record) if record.lines().next() == Some(content_hash(&file.text).as_str()) => {
             Here::Chosen {
                 path: file.path,
@@ -248,8 +251,12 @@ pub fn read(path: &Path, allowed: &Path) -> Here {
             "changed since it was allowed; read it, then `tokenctl config allow {}`",
             path.display()
         )),
-        Err(_) => ignored(format!(
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => ignored(format!(
             "is not allowed; read it, then `tokenctl config allow {}`",
+            path.display()
+        )),
+        Err(err) => ignored(format!(
+            "is not allowed: its record cannot be read ({err}); read it, then `tokenctl config allow {}`",
             path.display()
         )),
     }
@@ -372,6 +379,27 @@ mod tests {
         write(&path, "context: prod\n");
         assert!(
             matches!(read(&path, &allowed), Here::Ignored { reason, .. } if reason.starts_with("changed since"))
+        );
+    }
+
+    /// An allow record is one of tokenctl's files: a link planted in its place (pointing at a
+    /// file that holds the right hash) does not allow anything (the code review's finding).
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_place_of_an_allow_record_allows_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let allowed = root.path().join("allowed");
+        let path = root.path().join(".tokenctl");
+        write(&path, "context: dev\n");
+        allow(&inspect(&path).unwrap(), &allowed).unwrap();
+        let record = record_of(&allowed, &path);
+        let elsewhere = root.path().join("record-elsewhere");
+        std::fs::rename(&record, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &record).unwrap();
+        assert!(
+            matches!(read(&path, &allowed), Here::Ignored { reason, .. } if reason.contains("its record cannot be read")),
+            "{:?}",
+            read(&path, &allowed)
         );
     }
 

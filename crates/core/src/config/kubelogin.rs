@@ -76,6 +76,10 @@ fn dropped(name: &str, value: &Option<String>, why: &str) -> String {
     }
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "a flat table: one arm per int128/kubelogin option"
+)]
 fn int128(options: &[(String, Option<String>)]) -> Imported {
     let mut fields = IndexMap::new();
     let mut scopes: Vec<Value> = Vec::new();

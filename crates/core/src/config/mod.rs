@@ -890,7 +890,7 @@ fn same_cluster(cluster: &ClusterEntry, called: &CalledCluster) -> bool {
             Ok(ca) => Some(ca),
             Err(_) => return false,
         },
-        (None, Some(path)) => match std::fs::read(path) {
+        (None, Some(path)) => match crate::fsutil::read_user_bytes(Path::new(path)) {
             Ok(ca) => Some(ca),
             Err(_) => return false,
         },

@@ -345,13 +345,43 @@ impl Known<'_> {
     }
 }
 
+/// What is wrong with one context, each problem a line that names the field.
 fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
     let mut problems = Vec::new();
+    attribute_problems(context, &mut problems);
+    flow_problems(context, &mut problems);
+    reference_problems(known, context, &mut problems);
+    exchange_problems(context, &mut problems);
+    host_problems(context, &mut problems);
+    problems
+}
+
+/// Keys this version reserves but does not implement, and attributes that would collide.
+fn attribute_problems(context: &ContextEntry, problems: &mut Vec<String>) {
     for (key, _) in &context.attributes {
         if NOT_YET.contains(&key.as_str()) {
             problems.push(not_supported_yet(key));
         }
     }
+    let mut variables: HashMap<String, &str> = HashMap::new();
+    for (key, _) in &context.attributes {
+        match attribute_variable(key) {
+            Err(message) => problems.push(message),
+            Ok(variable) => {
+                if let Some(first) = variables.get(&variable) {
+                    problems.push(format!(
+                        "attributes {first:?} and {key:?} would both be {variable}; keep one"
+                    ));
+                } else {
+                    variables.insert(variable, key);
+                }
+            }
+        }
+    }
+}
+
+/// A `flow` that is no flow, with the one it was probably meant to be.
+fn flow_problems(context: &ContextEntry, problems: &mut Vec<String>) {
     if let Some(written) = &context.unknown_flow {
         let names: Vec<&str> = crate::provider::Flow::ALL
             .iter()
@@ -376,6 +406,10 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
             names.join(", ")
         ));
     }
+}
+
+/// The provider and cluster a context names exist, and fit it.
+fn reference_problems(known: &Known<'_>, context: &ContextEntry, problems: &mut Vec<String>) {
     match context.provider.as_deref() {
         None => problems.push(format!(
             "field `provider` is required: a provider name, or `{DISCOVER}` to ask the cluster"
@@ -420,6 +454,10 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
         let names = Known::names(&known.clusters);
         problems.push(missing_reference("cluster", cluster, names));
     }
+}
+
+/// The fields of token exchange and client assertions go with their flows.
+fn exchange_problems(context: &ContextEntry, problems: &mut Vec<String>) {
     if let Some(source) = context.subject_token.as_deref() {
         if let Err(message) = SubjectSource::parse(source) {
             problems.push(message);
@@ -459,6 +497,10 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
             "field `ci-token-audience` is for a `{GITHUB_ACTIONS}` subject-token or client-assertion"
         ));
     }
+}
+
+/// Authorization parameters and the hosts mapped to the context.
+fn host_problems(context: &ContextEntry, problems: &mut Vec<String>) {
     for key in context.authorize_params.keys() {
         if let Err(message) = crate::provider::check_authorize_param(key) {
             problems.push(format!("field `authorize-params`: {message}"));
@@ -474,22 +516,6 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
             }
         }
     }
-    let mut variables: HashMap<String, &str> = HashMap::new();
-    for (key, _) in &context.attributes {
-        match attribute_variable(key) {
-            Err(message) => problems.push(message),
-            Ok(variable) => {
-                if let Some(first) = variables.get(&variable) {
-                    problems.push(format!(
-                        "attributes {first:?} and {key:?} would both be {variable}; keep one"
-                    ));
-                } else {
-                    variables.insert(variable, key);
-                }
-            }
-        }
-    }
-    problems
 }
 
 fn missing_reference(kind: &str, name: &str, known: Vec<&str>) -> String {

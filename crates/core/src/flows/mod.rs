@@ -46,7 +46,7 @@ pub fn client_secret(
         };
     }
     if let Some(path) = config.text("client-secret-file") {
-        return match std::fs::read_to_string(path) {
+        return match crate::fsutil::read_user_text(std::path::Path::new(path)) {
             Ok(text) if !text.trim().is_empty() => Ok(Some(Secret::new(text.trim().to_owned()))),
             Ok(_) => Err(problem(format!("client-secret-file {path} is empty"))),
             Err(err) => Err(problem(format!(
@@ -88,7 +88,7 @@ async fn read_source(
                 "{field} names {source}, which is not set in this environment"
             ))
         })?,
-        SubjectSource::File(path) => std::fs::read_to_string(path).map_err(|err| {
+        SubjectSource::File(path) => crate::fsutil::read_user_text(path).map_err(|err| {
             problem(format!(
                 "cannot read {field} file {}: {err}",
                 path.display()
@@ -222,13 +222,13 @@ pub async fn resolve(
     let mut endpoints = dialect
         .endpoints(&config)
         .map_err(|err| problem(err.to_string()))?;
-    let mut listed = None;
-    if endpoints.token.is_none() {
-        let url = endpoints.discovery.clone().ok_or_else(|| {
-            problem("the provider has no token endpoint and no discovery document".into())
-        })?;
-        listed = discover(http, &url, &mut endpoints).await?;
-    }
+    let listed = match (&endpoints.token, endpoints.discovery.clone()) {
+        (Some(_), _) => None,
+        (None, Some(url)) => discover(http, &url, &mut endpoints).await?,
+        (None, None) => Err(problem(
+            "the provider has no token endpoint and no discovery document".into(),
+        ))?,
+    };
     let requested_scopes = with_prefix(
         config.text(SCOPE_PREFIX.name),
         requested_scopes(entry, context, scope_override),
@@ -242,38 +242,16 @@ pub async fn resolve(
             scopes.push(standard);
         }
     }
-    let mut overlay = authorize_params(entry, context);
-    // Not an authorization parameter: RFC 8693's, sent on the exchange only.
-    let requested_token_type = overlay
-        .shift_remove(crate::oauth::REQUESTED_TOKEN_TYPE)
-        .filter(|text| !text.is_empty())
-        .map(|text| config::token_type("authorize-params: requested_token_type", &text))
-        .transpose()
-        .map_err(&problem)?;
-    let extra = dialect.extra_params(&config, flow);
-    let authorize_params = with_overlay(
-        extra
-            .iter()
-            .cloned()
-            .chain(dialect.authorize_params(&config, &endpoints, &scopes))
-            .collect(),
-        &overlay,
-    );
-    let device_params = with_overlay(extra.clone(), &overlay);
-    // The token's audience (RFC 8707 `resource`, Auth0's `audience`) goes on every token
-    // request too, refreshes included.
-    let audience: indexmap::IndexMap<String, String> = overlay
-        .iter()
-        .filter(|(key, _)| crate::provider::AUDIENCE_PARAMS.contains(&key.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let extra = with_overlay(extra, &audience);
-    let max_age = max_age(&overlay).map_err(&problem)?;
-    let ci_audience = context
-        .and_then(|c| c.ci_token_audience.clone())
-        .or_else(|| dialect.ci_token_audience().map(str::to_owned))
-        .or_else(|| endpoints.issuer.as_ref().map(ToString::to_string))
-        .unwrap_or_default();
+    let params = Params::of(
+        dialect,
+        &config,
+        flow,
+        &endpoints,
+        &scopes,
+        authorize_params(entry, context),
+    )
+    .map_err(&problem)?;
+    let ci_audience = ci_audience(context, dialect, &endpoints);
     Ok(Target {
         provider: entry.name.clone(),
         kind: dialect.kind(),
@@ -285,10 +263,10 @@ pub async fn resolve(
             dialect.assertion_audience(),
         )
         .map_err(problem)?,
-        authorize_params,
-        device_params,
-        extra,
-        max_age,
+        authorize_params: params.authorize,
+        device_params: params.device,
+        extra: params.extra,
+        max_age: params.max_age,
         sign_in_timeout: sign_in_timeout(&config),
         redirect: redirect(&config, dialect, &endpoints),
         endpoints,
@@ -307,10 +285,76 @@ pub async fn resolve(
         subject_issuer: context.and_then(|c| c.subject_issuer.clone()),
         ci_audience,
         subject_token_type: subject_token_type(context, dialect).map_err(problem)?,
-        requested_token_type,
+        requested_token_type: params.requested_token_type,
         scopes,
         requested_scopes,
     })
+}
+
+/// The audience a CI token is asked for: the context's `ci-token-audience`, else the dialect's,
+/// else the issuer.
+fn ci_audience(
+    context: Option<&ContextEntry>,
+    dialect: &dyn crate::Provider,
+    endpoints: &Endpoints,
+) -> String {
+    context
+        .and_then(|c| c.ci_token_audience.clone())
+        .or_else(|| dialect.ci_token_audience().map(str::to_owned))
+        .or_else(|| endpoints.issuer.as_ref().map(ToString::to_string))
+        .unwrap_or_default()
+}
+
+/// The parameters of each request, from the dialect's and the entry's `authorize-params`.
+struct Params {
+    authorize: Vec<(String, String)>,
+    device: Vec<(String, String)>,
+    /// On every token request, refreshes included.
+    extra: Vec<(String, String)>,
+    max_age: Option<u64>,
+    requested_token_type: Option<String>,
+}
+
+impl Params {
+    fn of(
+        dialect: &dyn crate::Provider,
+        config: &ProviderConfig<'_>,
+        flow: Flow,
+        endpoints: &Endpoints,
+        scopes: &[String],
+        mut overlay: indexmap::IndexMap<String, String>,
+    ) -> Result<Params, String> {
+        // Not an authorization parameter: RFC 8693's, sent on the exchange only.
+        let requested_token_type = overlay
+            .shift_remove(crate::oauth::REQUESTED_TOKEN_TYPE)
+            .filter(|text| !text.is_empty())
+            .map(|text| config::token_type("authorize-params: requested_token_type", &text))
+            .transpose()?;
+        let extra = dialect.extra_params(config, flow);
+        let authorize = with_overlay(
+            extra
+                .iter()
+                .cloned()
+                .chain(dialect.authorize_params(config, endpoints, scopes))
+                .collect(),
+            &overlay,
+        );
+        let device = with_overlay(extra.clone(), &overlay);
+        // The token's audience (RFC 8707 `resource`, Auth0's `audience`) goes on every token
+        // request too, refreshes included.
+        let audience: indexmap::IndexMap<String, String> = overlay
+            .iter()
+            .filter(|(key, _)| crate::provider::AUDIENCE_PARAMS.contains(&key.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(Params {
+            authorize,
+            device,
+            extra: with_overlay(extra, &audience),
+            max_age: max_age(&overlay)?,
+            requested_token_type,
+        })
+    }
 }
 
 /// The entry's `client-auth`, when it fixes one (a validated entry names one of
@@ -672,131 +716,20 @@ pub async fn run(
     ui: &dyn LoginUi,
     opener: &dyn BrowserOpener,
 ) -> Result<TokenSet, LoginError> {
-    let token_url = || {
-        target
-            .endpoints
-            .token
-            .clone()
-            .ok_or_else(|| LoginError::Config {
-                provider: target.provider.clone(),
-                message: "no token endpoint".into(),
-            })
-    };
-    let grant = |grant: Grant| async move {
-        let url = token_url()?;
-        let request = target.request(&url, &grant);
-        Ok::<_, LoginError>(oauth::request_token(http, target.wire.as_ref(), &request).await?)
-    };
     let tokens = match method {
-        Method::ClientCredentials if target.client_assertion.is_some() => {
-            // Entra ID federated credentials: the CI token is the client's proof, read anew.
-            let source = target.client_assertion.as_ref().expect("checked above");
-            let mut federated = target.clone();
-            federated.client.auth = ClientAuth::Federated;
-            federated.client.learned = None;
-            federated.client.federated =
-                Some(read_source(http, target, source, "client-assertion").await?);
-            let url = token_url()?;
-            let request = federated.request(&url, &Grant::ClientCredentials);
-            oauth::request_token(http, target.wire.as_ref(), &request).await?
-        }
-        Method::ClientCredentials => grant(Grant::ClientCredentials).await?,
+        Method::ClientCredentials => match &target.client_assertion {
+            Some(source) => federated(http, target, source).await?,
+            None => grant(http, target, Grant::ClientCredentials).await?,
+        },
         Method::Password { username, password } => {
-            let who = username.clone();
-            match grant(Grant::Password { username, password }).await {
-                // Entra ID refuses with invalid_grant for MFA, consent or Conditional Access
-                // too: only its 50126 is the password; its other codes say what they are.
-                Err(LoginError::OAuth(err))
-                    if err.code() == Some("invalid_grant")
-                        && err.first_code().is_none_or(|code| code == 50126) =>
-                {
-                    let description = match err.as_ref() {
-                        OAuthError::Provider { description, .. } => description.clone(),
-                        _ => None,
-                    };
-                    return Err(LoginError::PasswordRefused(who, description));
-                }
-                granted => granted?,
-            }
+            password_grant(http, target, username, password).await?
         }
-        Method::Exchange { subject_token } => {
-            // A token given by hand is most often another access token; one read from a
-            // source (a service-account or CI token) is a JWT.
-            let from_source = subject_token.is_none();
-            let (subject_token, default_type) = match (subject_token, &target.subject) {
-                (Some(token), _) => (token, oauth::ACCESS_TOKEN_TYPE),
-                (None, Some(source)) => (
-                    read_source(http, target, source, "subject-token").await?,
-                    oauth::JWT_TOKEN_TYPE,
-                ),
-                (None, None) => {
-                    return Err(LoginError::Config {
-                        provider: target.provider.clone(),
-                        message: "the exchange flow needs a token to exchange: give it with --subject-token-stdin, or set the context's `subject-token: github-actions|file:PATH|env:NAME`".into(),
-                    });
-                }
-            };
-            let subject_token_type = target
-                .subject_token_type
-                .clone()
-                .unwrap_or_else(|| default_type.to_owned());
-            let exchanged = grant(Grant::TokenExchange {
-                subject_token,
-                subject_token_type,
-                subject_issuer: target.subject_issuer.clone(),
-                requested_token_type: target.requested_token_type.clone(),
-            })
-            .await;
-            if let Err(LoginError::OAuth(err)) = &exchanged
-                && let OAuthError::Provider {
-                    error, description, ..
-                } = err.as_ref()
-                && let Some(hint) = crate::provider::provider(target.kind)
-                    .and_then(|dialect| dialect.exchange_hint(err))
-            {
-                return Err(LoginError::Config {
-                    provider: target.provider.clone(),
-                    message: format!(
-                        "the token exchange was refused: {}{}: {hint}",
-                        crate::text::one_line(error, 60),
-                        description
-                            .as_deref()
-                            .map(|d| format!(" ({})", crate::text::one_line(d, 200)))
-                            .unwrap_or_default()
-                    ),
-                });
-            }
-            match (exchanged, &target.subject) {
-                // Logging in again would read the same token: say which one was refused. RFC
-                // 8693 §2.2.2 says `invalid_request` for a subject token that is not valid;
-                // oidc-provider and others say `invalid_grant`.
-                (Err(LoginError::OAuth(err)), Some(source)) if from_source => {
-                    if let OAuthError::Provider {
-                        error, description, ..
-                    } = err.as_ref()
-                        && (error == "invalid_grant" || error == "invalid_request")
-                    {
-                        return Err(LoginError::Config {
-                            provider: target.provider.clone(),
-                            message: format!(
-                                "the token that subject-token {source} holds was refused: {error}{}",
-                                description
-                                    .as_deref()
-                                    .map(|d| format!(" ({})", crate::text::one_line(d, 200)))
-                                    .unwrap_or_default()
-                            ),
-                        });
-                    }
-                    return Err(LoginError::OAuth(err));
-                }
-                (exchanged, _) => exchanged?,
-            }
-        }
+        Method::Exchange { subject_token } => exchange(http, target, subject_token).await?,
         Method::Token(token) => direct_token(token)?,
-        Method::Device => device(http, target, &token_url()?, ui).await?,
+        Method::Device => device(http, target, &target.token_url()?, ui).await?,
         Method::Browser if !opener.available() && target.device_flow => {
             ui.notice("no browser can be opened here: signing in with the device flow instead");
-            device(http, target, &token_url()?, ui).await?
+            device(http, target, &target.token_url()?, ui).await?
         }
         // Verifies the ID token itself, with the nonce it sent.
         Method::Browser => return browser::login(http, target, opener, ui).await,
@@ -805,6 +738,136 @@ pub async fn run(
         verify_id_token(http, target, id_token, None).await?;
     }
     Ok(tokens)
+}
+
+/// One request to the token endpoint.
+async fn grant(http: &HttpClient, target: &Target, grant: Grant) -> Result<TokenSet, LoginError> {
+    let url = target.token_url()?;
+    let request = target.request(&url, &grant);
+    Ok(oauth::request_token(http, target.wire.as_ref(), &request).await?)
+}
+
+/// Entra ID federated credentials: the CI token is the client's proof, read anew.
+async fn federated(
+    http: &HttpClient,
+    target: &Target,
+    source: &SubjectSource,
+) -> Result<TokenSet, LoginError> {
+    let mut federated = target.clone();
+    federated.client.auth = ClientAuth::Federated;
+    federated.client.learned = None;
+    federated.client.federated = Some(read_source(http, target, source, "client-assertion").await?);
+    let url = target.token_url()?;
+    let request = federated.request(&url, &Grant::ClientCredentials);
+    Ok(oauth::request_token(http, target.wire.as_ref(), &request).await?)
+}
+
+/// The resource owner password grant, its refusal told apart from MFA or consent.
+async fn password_grant(
+    http: &HttpClient,
+    target: &Target,
+    username: String,
+    password: Secret,
+) -> Result<TokenSet, LoginError> {
+    let who = username.clone();
+    match grant(http, target, Grant::Password { username, password }).await {
+        // Entra ID refuses with invalid_grant for MFA, consent or Conditional Access
+        // too: only its 50126 is the password; its other codes say what they are.
+        Err(LoginError::OAuth(err))
+            if err.code() == Some("invalid_grant")
+                && err.first_code().is_none_or(|code| code == 50126) =>
+        {
+            let description = match err.as_ref() {
+                OAuthError::Provider { description, .. } => description.clone(),
+                _ => None,
+            };
+            Err(LoginError::PasswordRefused(who, description))
+        }
+        granted => granted,
+    }
+}
+
+/// RFC 8693: the token given, else the one the context's source holds, exchanged.
+async fn exchange(
+    http: &HttpClient,
+    target: &Target,
+    subject_token: Option<Secret>,
+) -> Result<TokenSet, LoginError> {
+    // A token given by hand is most often another access token; one read from a
+    // source (a service-account or CI token) is a JWT.
+    let from_source = subject_token.is_none();
+    let (subject_token, default_type) = match (subject_token, &target.subject) {
+        (Some(token), _) => (token, oauth::ACCESS_TOKEN_TYPE),
+        (None, Some(source)) => (
+            read_source(http, target, source, "subject-token").await?,
+            oauth::JWT_TOKEN_TYPE,
+        ),
+        (None, None) => {
+            return Err(LoginError::Config {
+                provider: target.provider.clone(),
+                message: "the exchange flow needs a token to exchange: give it with --subject-token-stdin, or set the context's `subject-token: github-actions|file:PATH|env:NAME`".into(),
+            });
+        }
+    };
+    let subject_token_type = target
+        .subject_token_type
+        .clone()
+        .unwrap_or_else(|| default_type.to_owned());
+    let exchanged = grant(
+        http,
+        target,
+        Grant::TokenExchange {
+            subject_token,
+            subject_token_type,
+            subject_issuer: target.subject_issuer.clone(),
+            requested_token_type: target.requested_token_type.clone(),
+        },
+    )
+    .await;
+    if let Err(LoginError::OAuth(err)) = &exchanged
+        && let OAuthError::Provider {
+            error, description, ..
+        } = err.as_ref()
+        && let Some(hint) =
+            crate::provider::provider(target.kind).and_then(|dialect| dialect.exchange_hint(err))
+    {
+        return Err(LoginError::Config {
+            provider: target.provider.clone(),
+            message: format!(
+                "the token exchange was refused: {}{}: {hint}",
+                crate::text::one_line(error, 60),
+                description
+                    .as_deref()
+                    .map(|d| format!(" ({})", crate::text::one_line(d, 200)))
+                    .unwrap_or_default()
+            ),
+        });
+    }
+    match (exchanged, &target.subject) {
+        // Logging in again would read the same token: say which one was refused. RFC
+        // 8693 §2.2.2 says `invalid_request` for a subject token that is not valid;
+        // oidc-provider and others say `invalid_grant`.
+        (Err(LoginError::OAuth(err)), Some(source)) if from_source => {
+            if let OAuthError::Provider {
+                error, description, ..
+            } = err.as_ref()
+                && (error == "invalid_grant" || error == "invalid_request")
+            {
+                return Err(LoginError::Config {
+                    provider: target.provider.clone(),
+                    message: format!(
+                        "the token that subject-token {source} holds was refused: {error}{}",
+                        description
+                            .as_deref()
+                            .map(|d| format!(" ({})", crate::text::one_line(d, 200)))
+                            .unwrap_or_default()
+                    ),
+                });
+            }
+            Err(LoginError::OAuth(err))
+        }
+        (exchanged, _) => exchanged,
+    }
 }
 
 fn direct_token(token: Secret) -> Result<TokenSet, LoginError> {

@@ -165,6 +165,17 @@ impl Target {
         }
     }
 
+    /// The token endpoint, which every flow but the browser's first step needs.
+    pub fn token_url(&self) -> Result<Url, LoginError> {
+        self.endpoints
+            .token
+            .clone()
+            .ok_or_else(|| LoginError::Config {
+                provider: self.provider.clone(),
+                message: "no token endpoint".into(),
+            })
+    }
+
     /// A token request for this target; at the dialect's token endpoint, with its fallback.
     pub fn request<'a>(&'a self, url: &'a Url, grant: &'a Grant) -> TokenRequest<'a> {
         TokenRequest {

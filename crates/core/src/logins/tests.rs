@@ -299,7 +299,7 @@ impl World {
     }
 
     fn logins(&self) -> Logins<Arc<Fake>> {
-        let text = std::fs::read_to_string(&self.config).unwrap();
+        let text = crate::fsutil::read_user_text(&self.config).unwrap();
         let set = ConfigSet::of(vec![ConfigFile::parse(&self.config, &text).unwrap()]);
         assert!(set.problems().is_empty(), "{:?}", set.problems());
         Logins::new(

@@ -1,6 +1,7 @@
 //! `auth get-contexts`, `current-context` and `use-context`.
 
 use crate::GlobalArgs;
+use crate::output::say;
 use crate::output::{self, ListFormat};
 use anyhow::Result;
 use serde::Serialize;
@@ -90,7 +91,7 @@ pub(super) fn use_context(args: UseContextArgs, global: &GlobalArgs) -> Result<(
         let cwd = std::env::current_dir()?;
         let path = dir::write_and_allow(&cwd, name, &dir::allow_dir())
             .map_err(|err| anyhow::anyhow!("{}: {err}", cwd.join(dir::FILE_NAME).display()))?;
-        eprintln!(
+        say!(
             "Context {name:?} applies in {} and below ({} written and allowed; current-context unchanged).",
             cwd.display(),
             path.display()
@@ -98,7 +99,7 @@ pub(super) fn use_context(args: UseContextArgs, global: &GlobalArgs) -> Result<(
     } else {
         let outcome = ConfigSet::apply(paths, &Edit::UseContext(name.to_owned()))?;
         output::warnings(&outcome.warnings);
-        eprintln!("Switched to context {name:?}.");
+        say!("Switched to context {name:?}.");
         if let dir::Here::Chosen { path, context } = dir::current()
             && context != name
         {
@@ -134,7 +135,7 @@ pub(super) fn current_context(_args: CurrentContextArgs, global: &GlobalArgs) ->
         format!("{}\n", context.name).as_bytes(),
     )?;
     if chosen == Chosen::OnlyContext || global.verbose > 0 {
-        eprintln!("({})", output::chosen_from(chosen));
+        say!("({})", output::chosen_from(chosen));
     }
     Ok(())
 }
@@ -166,7 +167,7 @@ pub(super) fn get_contexts(args: GetContextsArgs, global: &GlobalArgs) -> Result
         .ok()
         .map(|context| context.name.as_str());
     let setting = set.credential_store().unwrap_or_else(|err| {
-        eprintln!("warning: {err}");
+        output::warn(err);
         Default::default()
     });
     let logins = crate::logins::logins_with(set.clone(), setting, global.request_timeout);

@@ -1,6 +1,7 @@
 //! `auth exec-credential`: the exec credential plugin kubectl runs (ExecCredential v1 and
 //! v1beta1), and the ExecCredential document the hot path prints too.
 
+use crate::output::say;
 use std::io::IsTerminal;
 
 use anyhow::{Result, anyhow};
@@ -130,7 +131,7 @@ pub(crate) fn run(args: ExecCredentialArgs, global: &GlobalArgs) -> Result<()> {
         let set = ConfigSet::load_valid(&global.config_paths())?;
         let (context, note) = followed(&set, global.context.as_deref(), &info)?;
         if let Some(note) = note {
-            eprintln!("note: {note}");
+            say!("note: {note}");
         }
         following = GlobalArgs {
             context: Some(context),
@@ -161,7 +162,7 @@ pub(crate) fn run(args: ExecCredentialArgs, global: &GlobalArgs) -> Result<()> {
                     "credential-store: none keeps no login for kubectl; log in with `tokenctl auth login` and use another store",
                 ));
             }
-            eprintln!("{err}; logging in now.");
+            say!("{err}; logging in now.");
             crate::commands::auth::login::login_when_missing(global, info.interactive)?;
             crate::logins::usable_login(global, Freshness::CLI, Handout::Cluster)?
         }

@@ -3,7 +3,8 @@
 //! scopes, the flow and an optional cluster. Core's `config::setup` decides when it applies,
 //! checks each answer and writes the entries; this file only asks.
 
-use std::io::{BufRead, Write};
+use crate::output::{self, say};
+use std::io::BufRead;
 
 use anyhow::{Result, bail};
 use tokenctl_core::Flow;
@@ -14,14 +15,14 @@ use tokenctl_core::provider::{self, FieldSpec, Provider};
 pub(super) fn run(first: FirstRun, paths: &[std::path::PathBuf]) -> Result<Created> {
     let kind = match first {
         FirstRun::Kind(kind) => {
-            eprintln!(
+            say!(
                 "No provider of kind {} is defined yet; let's add one.",
                 kind.kind()
             );
             kind
         }
         FirstRun::NoContexts => {
-            eprintln!("No context is defined yet; let's set one up.");
+            say!("No context is defined yet; let's set one up.");
             ask_kind()?
         }
     };
@@ -33,7 +34,7 @@ pub(super) fn run(first: FirstRun, paths: &[std::path::PathBuf]) -> Result<Creat
         match crate::runtime::block_on(tokenctl_core::flows::check_provider(&http, kind, &fields))?
         {
             Ok(listed) => break (fields, listed),
-            Err(err) => eprintln!("  {err}\n  Nothing was written; the provider's fields again:"),
+            Err(err) => say!("  {err}\n  Nothing was written; the provider's fields again:"),
         }
     };
     let scopes = ask_scopes(kind, listed.as_deref())?;
@@ -58,7 +59,7 @@ pub(super) fn run(first: FirstRun, paths: &[std::path::PathBuf]) -> Result<Creat
         .as_ref()
         .map(|name| format!(", cluster {name:?}"))
         .unwrap_or_default();
-    eprintln!(
+    say!(
         "Created provider {:?}{cluster} and context {:?} in {}; it becomes the current context once this login succeeds.",
         created.provider,
         created.context,
@@ -78,7 +79,7 @@ fn ask_fields(
         if fields.contains_key(field.name) {
             continue;
         }
-        eprintln!("{}: {}", field.name, field.help);
+        say!("{}: {}", field.name, field.help);
         let answer = ask_until(
             &format!("{}: ", field.name),
             |answer| match setup::taken_apart(kind, answer) {
@@ -95,7 +96,7 @@ fn ask_fields(
                     .iter()
                     .map(|(name, value)| format!("{name} {}", value.as_str().unwrap_or_default()))
                     .collect();
-                eprintln!(
+                say!(
                     "  That is an issuer URL; taken apart: {}.",
                     named.join(", ")
                 );
@@ -110,7 +111,7 @@ fn ask_fields(
         let Some(problem) = problems.first() else {
             return Ok(fields);
         };
-        eprintln!("  {problem}");
+        say!("  {problem}");
         let Some(field) = kind.fields().find(|field| field.name == problem.field) else {
             bail!("the provider would not be usable, so nothing was written: {problem}");
         };
@@ -121,7 +122,7 @@ fn ask_fields(
 
 /// The scopes the context asks for, with the dialect's advice and what the provider lists.
 fn ask_scopes(kind: &dyn Provider, listed: Option<&[String]>) -> Result<Vec<String>> {
-    eprintln!("Scopes: {}.", kind.scope_advice());
+    say!("Scopes: {}.", kind.scope_advice());
     if let Some(listed) = listed.filter(|listed| !listed.is_empty()) {
         const SHOWN: usize = 12;
         let more = listed.len().saturating_sub(SHOWN);
@@ -135,7 +136,7 @@ fn ask_scopes(kind: &dyn Provider, listed: Option<&[String]>) -> Result<Vec<Stri
         } else {
             String::new()
         };
-        eprintln!("  The provider lists: {}{more}.", names.join(" "));
+        say!("  The provider lists: {}{more}.", names.join(" "));
     }
     ask_until(
         "Scopes, separated by spaces (Enter for sign-in only): ",
@@ -158,7 +159,7 @@ fn ask_scopes(kind: &dyn Provider, listed: Option<&[String]>) -> Result<Vec<Stri
 
 /// One field, asked with its help until its kind takes the answer.
 fn ask_field(field: &FieldSpec) -> Result<serde_yaml_ng::Value> {
-    eprintln!("{}: {}", field.name, field.help);
+    say!("{}: {}", field.name, field.help);
     ask_until(&format!("{}: ", field.name), |answer| {
         setup::field_answer(field, answer)
     })
@@ -167,9 +168,9 @@ fn ask_field(field: &FieldSpec) -> Result<serde_yaml_ng::Value> {
 /// The kind, by number or name, from the registry with each kind's description.
 fn ask_kind() -> Result<&'static dyn Provider> {
     let kinds = provider::providers();
-    eprintln!("Provider kinds:");
+    say!("Provider kinds:");
     for (n, kind) in kinds.iter().enumerate() {
-        eprintln!("  {}) {:<9} {}", n + 1, kind.kind(), kind.description());
+        say!("  {}) {:<9} {}", n + 1, kind.kind(), kind.description());
     }
     ask_until("Kind (number or name): ", |answer| {
         pick(&kinds, answer, |kind| kind.kind()).copied()
@@ -185,7 +186,7 @@ fn ask_flow(kind: &dyn Provider) -> Result<Flow> {
         .enumerate()
         .map(|(n, flow)| format!("{}) {}", n + 1, flow.as_str()))
         .collect();
-    eprintln!("Flows: {}", names.join("  "));
+    say!("Flows: {}", names.join("  "));
     let browser = crate::terminal::SystemBrowser { open: true };
     let can_open = tokenctl_core::flows::BrowserOpener::available(&browser);
     let default = [Flow::Browser, Flow::Device]
@@ -222,15 +223,14 @@ fn pick<'a, T>(items: &'a [T], answer: &str, name: impl Fn(&T) -> &str) -> Resul
 fn ask_until<T>(question: &str, check: impl Fn(&str) -> Result<T, String>) -> Result<T> {
     let stdin = std::io::stdin();
     loop {
-        eprint!("{question}");
-        std::io::stderr().flush()?;
+        output::put(question)?;
         let mut line = String::new();
         if stdin.lock().read_line(&mut line)? == 0 {
             bail!("the setup ended before it was complete; nothing was written");
         }
         match check(line.trim()) {
             Ok(value) => return Ok(value),
-            Err(reason) => eprintln!("  {reason}"),
+            Err(reason) => say!("  {reason}"),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::GlobalArgs;
 use crate::logins::{logins, logins_of};
+use crate::output::say;
 use crate::output::{self};
 use crate::runtime::block_on;
 use crate::terminal::{self, SystemBrowser, TerminalUi, read_stdin_secret};
@@ -118,7 +119,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
     if let Some(warning) =
         logins.sign_in_warning(global.context.as_deref(), args.provider.as_deref())?
     {
-        eprintln!("warning: {warning}");
+        output::warn(warning);
     }
     let client_secret = if args.client_secret_stdin {
         Some(read_stdin_secret("client secret")?)
@@ -171,7 +172,7 @@ fn settle_setup(
     Ok(match (outcome, created) {
         (Ok(outcome), Some(created)) => {
             created.make_current(paths)?;
-            eprintln!("Context {:?} is now the current context.", created.context);
+            say!("Context {:?} is now the current context.", created.context);
             outcome
         }
         (Ok(outcome), None) => outcome,
@@ -192,11 +193,11 @@ fn say(outcome: SignInOutcome) -> Result<()> {
         SignInOutcome::NotStored(tokens) => {
             let who = identity_of(tokens.id_token.as_ref(), &tokens.access_token);
             writeln!(std::io::stdout().lock(), "{}", tokens.access_token.expose())?;
-            eprintln!("Logged in{}; nothing was stored.", as_whom(who.as_deref()));
+            say!("Logged in{}; nothing was stored.", as_whom(who.as_deref()));
             return Ok(());
         }
         SignInOutcome::Existing(login) => {
-            eprintln!(
+            say!(
                 "Another tokenctl signed in to {} meanwhile; using that login.",
                 login.provider
             );
@@ -206,13 +207,13 @@ fn say(outcome: SignInOutcome) -> Result<()> {
     };
     let login = &signed.login;
     if signed.first_file_fallback {
-        eprintln!(
+        say!(
             "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): refresh tokens are stored in files like {} (mode 0600). This is said once; `auth status` names the store. `tokenctl config set credential-store file` accepts it.",
             signed.path.display()
         );
     }
     if let Some(warning) = &signed.warning {
-        eprintln!("warning: {warning}");
+        output::warn(warning);
     }
     if let Some(before) = &signed.replaced {
         let others = others(&signed.used_by, &signed.context);
@@ -221,10 +222,10 @@ fn say(outcome: SignInOutcome) -> Result<()> {
         } else {
             format!(", which contexts {} also use", others.join(", "))
         };
-        eprintln!("This replaces the login of {before}{users}.");
+        say!("This replaces the login of {before}{users}.");
     }
     if !signed.context.is_empty() && !signed.used_by.contains(&signed.context) {
-        eprintln!(
+        say!(
             "note: context {:?} does not use this login (it asks for another identity: its own flow or scopes); contexts that use it: {}",
             signed.context,
             if signed.used_by.is_empty() {
@@ -237,21 +238,21 @@ fn say(outcome: SignInOutcome) -> Result<()> {
     // Auth0 without "Allow Offline Access", Google without access_type=offline: the login ends
     // with this access token, which is better known now than in an hour.
     if login.flow.signs_in_a_person() && !login.has_refresh_token() {
-        eprintln!(
+        say!(
             "warning: {} returned no refresh token: this login ends when its access token expires. Allow offline access for this client or API at the provider (Auth0: the API's \"Allow Offline Access\"; Google: authorize-params access_type: offline)",
             login.provider
         );
     }
     let missing = login.scopes_not_granted();
     if !missing.is_empty() {
-        eprintln!(
+        say!(
             "warning: {} granted fewer scopes than asked; not granted: {}",
             login.provider,
             printable(&missing.join(" "))
         );
     }
     let who = identity_of(login.id_token.as_ref(), &login.access_token);
-    eprintln!(
+    say!(
         "Logged in to {}{}; the access token {}.",
         login.provider,
         as_whom(who.as_deref()),
@@ -281,7 +282,7 @@ fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {
                     "the password flow needs --password-stdin, TOKENCTL_PASSWORD or a terminal to ask on"
                 );
             };
-            eprintln!(
+            say!(
                 "warning: the password flow sends your password to the identity provider and bypasses multi-factor authentication"
             );
             Method::Password { username, password }

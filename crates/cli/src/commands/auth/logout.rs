@@ -2,6 +2,7 @@
 
 use crate::GlobalArgs;
 use crate::logins::logins;
+use crate::output::say;
 use crate::runtime::block_on;
 use anyhow::Result;
 use tokenctl_core::flows::RevokeError;
@@ -26,16 +27,17 @@ pub(crate) fn run(args: LogoutArgs, global: &GlobalArgs) -> Result<()> {
             Some(out) => vec![out],
             None => {
                 let found = logins.find(global.context.as_deref())?;
-                eprintln!(
+                say!(
                     "not logged in to {} (context {:?}); nothing to log out of.",
-                    found.identity.provider, found.context
+                    found.identity.provider,
+                    found.context
                 );
                 return Ok(());
             }
         }
     };
     if removed.is_empty() {
-        eprintln!("No stored logins; nothing to log out of.");
+        say!("No stored logins; nothing to log out of.");
     }
     for out in removed {
         say_logged_out(&out);
@@ -46,23 +48,23 @@ pub(crate) fn run(args: LogoutArgs, global: &GlobalArgs) -> Result<()> {
 fn say_logged_out(out: &LoggedOut) {
     let provider = &out.provider;
     match &out.revoked {
-        Ok(true) => eprintln!("Revoked the refresh token at {provider} and removed the login."),
-        Ok(false) => eprintln!("Removed the login to {provider} (it had no refresh token)."),
-        Err(err @ RevokeError::NotOffered(_)) => eprintln!(
+        Ok(true) => say!("Revoked the refresh token at {provider} and removed the login."),
+        Ok(false) => say!("Removed the login to {provider} (it had no refresh token)."),
+        Err(err @ RevokeError::NotOffered(_)) => say!(
             "Removed the login to {provider} here; {err}, so its refresh token stays valid until it expires or is revoked in the provider's portal."
         ),
-        Err(err) => eprintln!(
+        Err(err) => say!(
             "warning: could not revoke the refresh token at {provider} ({err}); removed the login here anyway."
         ),
     }
     if !out.also.is_empty() {
-        eprintln!(
+        say!(
             "Contexts {} used the same login and are logged out too.",
             out.also.join(", ")
         );
     }
     if out.renewable {
-        eprintln!(
+        say!(
             "It is not acquired again on its own until `{}` is run.",
             out.login_again
         );

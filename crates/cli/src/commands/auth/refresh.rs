@@ -2,6 +2,7 @@
 
 use crate::GlobalArgs;
 use crate::logins::{logins, waiting_visibly};
+use crate::output::say;
 use crate::output::{self};
 use crate::runtime::block_on;
 use anyhow::Result;
@@ -30,9 +31,9 @@ pub(crate) fn run(_args: RefreshArgs, global: &GlobalArgs) -> Result<()> {
         logins.usable(global.context.as_deref(), want),
     ))??;
     if let Some(warning) = warning {
-        eprintln!("warning: {warning}");
+        output::warn(warning);
     }
-    eprintln!(
+    say!(
         "Refreshed the login of context {context:?}; the access token {}.",
         expiry_phrase(login.expires_at, unix_now())
     );

@@ -1,5 +1,6 @@
 //! `tokenctl config …`: view and edit the contexts file.
 
+use crate::output::say;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
@@ -192,9 +193,9 @@ fn allow(paths: &[std::path::PathBuf], path: Option<std::path::PathBuf>) -> Resu
     };
     let file = here::inspect(&path)
         .map_err(|reason| anyhow::anyhow!("{}: not allowed: it {reason}", path.display()))?;
-    eprintln!("{}:", path.display());
+    say!("{}:", path.display());
     for line in file.text.lines() {
-        eprintln!("  {}", tokenctl_core::text::printable(line));
+        say!("  {}", tokenctl_core::text::printable(line));
     }
     let set = ConfigSet::load(paths)?;
     if set.context(&file.context).is_none() {
@@ -202,7 +203,7 @@ fn allow(paths: &[std::path::PathBuf], path: Option<std::path::PathBuf>) -> Resu
     }
     here::allow(&file, &here::allow_dir())
         .map_err(|err| anyhow::anyhow!("{}: {err}", here::allow_dir().display()))?;
-    eprintln!(
+    say!(
         "Allowed: context {:?} applies in {} and below.",
         file.context,
         path.parent().unwrap_or(&path).display()
@@ -246,11 +247,11 @@ pub(crate) fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
         } => view(&paths, global, (output, raw, minify))?,
         ConfigCommand::Set { key, value } => {
             let outcome = apply(top_level(&key, Some(value.clone())))?;
-            eprintln!("Set {key} to {value:?} in {}.", outcome.path.display());
+            say!("Set {key} to {value:?} in {}.", outcome.path.display());
         }
         ConfigCommand::Unset { key } => {
             let outcome = apply(top_level(&key, None))?;
-            eprintln!("Removed {key} from {}.", outcome.path.display());
+            say!("Removed {key} from {}.", outcome.path.display());
         }
         ConfigCommand::SetProvider(args) => set_provider(&paths, args)?,
         ConfigCommand::SetCluster(args) => set_cluster(&paths, args)?,
@@ -263,7 +264,7 @@ pub(crate) fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
                 from: old.clone(),
                 to: new.clone(),
             })?;
-            eprintln!(
+            say!(
                 "Context {old:?} renamed to {new:?} in {}.",
                 outcome.path.display()
             );
@@ -346,10 +347,10 @@ fn set_provider(paths: &[PathBuf], args: SetProviderArgs) -> Result<()> {
     }
     report(outcome?, "provider", &name);
     if let Some(place) = &key.place {
-        eprintln!("The client key is kept in the OS keyring ({place}).");
+        say!("The client key is kept in the OS keyring ({place}).");
     }
     if let Err((place, reason)) = key.finish() {
-        eprintln!("warning: the key in the OS keyring ({place}) could not be deleted: {reason}");
+        say!("warning: the key in the OS keyring ({place}) could not be deleted: {reason}");
     }
     Ok(())
 }
@@ -500,7 +501,7 @@ fn report(outcome: EditOutcome, kind: &str, name: &str) {
     } else {
         "modified"
     };
-    eprintln!("{kind} {name:?} {verb} in {}.", outcome.path.display());
+    say!("{kind} {name:?} {verb} in {}.", outcome.path.display());
 }
 
 fn delete(
@@ -512,7 +513,7 @@ fn delete(
         section,
         name: name.clone(),
     })?;
-    eprintln!(
+    say!(
         "Deleted {} {name:?} from {}.",
         section.singular(),
         outcome.path.display()

@@ -4,6 +4,7 @@
 use super::document::*;
 use super::setup::tokenctl_user;
 use crate::GlobalArgs;
+use crate::output::say;
 use anyhow::{Context, Result, anyhow};
 use serde_yaml_ng::Mapping;
 use std::path::PathBuf;
@@ -27,13 +28,13 @@ pub(super) fn run(
     let set = ConfigSet::load_valid(&paths)?;
     let plan = plan::plan(root, &path, &set);
     for skipped in &plan.skipped {
-        eprintln!("kube user {:?}{}", skipped.user, skipped.why);
+        say!("kube user {:?}{}", skipped.user, skipped.why);
         for option in &skipped.unmapped {
-            eprintln!("  not mapped: {}", shown_option(option));
+            say!("  not mapped: {}", shown_option(option));
         }
     }
     if plan.planned.is_empty() {
-        eprintln!(
+        say!(
             "{}: no user runs int128/kubelogin or Azure kubelogin; nothing to import.",
             path.display()
         );
@@ -43,17 +44,17 @@ pub(super) fn run(
         say_planned(planned);
     }
     if dry_run {
-        eprintln!("Dry run: nothing was changed.");
+        say!("Dry run: nothing was changed.");
         return Ok(());
     }
     let outcome = ConfigSet::apply_all(&paths, &plan.edits(&set))?;
-    eprintln!(
+    say!(
         "Created {} context(s) in {}.",
         plan.planned.len(),
         outcome.path.display()
     );
     if keep {
-        eprintln!("The kubeconfig's users are unchanged (--keep).");
+        say!("The kubeconfig's users are unchanged (--keep).");
         return Ok(());
     }
     let users: Vec<(String, Mapping)> = plan
@@ -74,7 +75,7 @@ pub(super) fn run(
         }
         Ok(Some(()))
     })?;
-    eprintln!(
+    say!(
         "The kube users run `tokenctl auth exec-credential` now; the old kubeconfig is in {}.",
         backup_path(&path).display()
     );
@@ -93,7 +94,7 @@ pub(super) fn say_planned(planned: &plan::Planned) {
         .as_ref()
         .map(|(name, _)| format!(", cluster {name:?}"))
         .unwrap_or_default();
-    eprintln!(
+    say!(
         "kube user {:?} ({}) → provider {:?} ({}), context {:?}{flow}{cluster}, the {} token for kubectl",
         planned.user,
         planned.imported.tool,
@@ -103,7 +104,7 @@ pub(super) fn say_planned(planned: &plan::Planned) {
         planned.imported.cluster_token.as_str()
     );
     for option in &planned.imported.unmapped {
-        eprintln!("  not mapped: {}", shown_option(option));
+        say!("  not mapped: {}", shown_option(option));
     }
 }
 

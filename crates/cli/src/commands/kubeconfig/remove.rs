@@ -3,6 +3,7 @@
 use super::document::*;
 use super::setup::Ours;
 use crate::GlobalArgs;
+use crate::output::say;
 use anyhow::Result;
 use serde_yaml_ng::Value;
 use std::path::PathBuf;
@@ -36,14 +37,14 @@ pub(super) fn run(global: &GlobalArgs, kubeconfig: Option<PathBuf>) -> Result<()
         Ok(Some((user, ours.context)))
     })?;
     match removed {
-        Some((user, kube_context)) => eprintln!(
+        Some((user, kube_context)) => say!(
             "Removed user {user:?}{} from {}.",
             kube_context
                 .map(|c| format!(" and kube context {c:?}"))
                 .unwrap_or_default(),
             path.display()
         ),
-        None => eprintln!(
+        None => say!(
             "{} has nothing tokenctl wrote for context {context:?}.",
             path.display()
         ),

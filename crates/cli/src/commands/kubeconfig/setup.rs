@@ -3,6 +3,7 @@
 
 use super::document::*;
 use crate::GlobalArgs;
+use crate::output::say;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_yaml_ng::{Mapping, Value};
 use std::path::{Path, PathBuf};
@@ -75,7 +76,7 @@ pub(super) fn run(
             &Edit::set_fields(Section::Contexts, &context, fields),
         )?;
     }
-    eprintln!(
+    say!(
         "Wrote kube context {context:?} (cluster {:?}, user {user_name:?}) to {}; kubectl gets the {} token (cluster-token).",
         cluster.name,
         path.display(),
@@ -85,18 +86,18 @@ pub(super) fn run(
             .as_str()
     );
     if follow {
-        eprintln!(
+        say!(
             "The user follows TOKENCTL_CONTEXT, .tokenctl and current-context to any context for this cluster (same server and CA); elsewhere it uses {context:?}."
         );
     } else {
-        eprintln!(
+        say!(
             "kubectl always uses context {context:?} through it; `--follow` writes a user that follows TOKENCTL_CONTEXT, .tokenctl and current-context."
         );
     }
     if no_current {
-        eprintln!("It is kubectl's current context now.");
+        say!("It is kubectl's current context now.");
     } else {
-        eprintln!(
+        say!(
             "Use it with `kubectl --context {context} ...` or `kubectl config use-context {context}`."
         );
     }
@@ -153,7 +154,7 @@ fn replace_only_ours(
         }
         tokenctl_core::fsutil::copy_to_backup(path, &backup_path(path))
             .with_context(|| format!("cannot back up {}", path.display()))?;
-        eprintln!(
+        say!(
             "Replacing {}; the old kubeconfig is in {}.",
             foreign.join(" and "),
             backup_path(path).display()
