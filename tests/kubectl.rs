@@ -588,6 +588,34 @@ fn a_plugin_gets_the_context_and_a_token_the_cluster_accepts() {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         assert_eq!(finish(command, "kubectl tokenctl").ok().trim(), "sso");
+        // Its usage line and hints say how it was run: `kubectl tokenctl …`.
+        let kubectl_run = |args: &[&str]| {
+            let mut command =
+                Command::new(require_tool("kubectl", "apt-get install kubernetes-client"));
+            sandbox.isolate(&mut command);
+            command
+                .arg("tokenctl")
+                .args(args)
+                .env("PATH", &path)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            finish(command, "kubectl tokenctl")
+        };
+        let help = kubectl_run(&["auth", "login", "--help"]);
+        assert!(
+            help.ok().contains("Usage: kubectl tokenctl auth login"),
+            "{}",
+            help.stdout
+        );
+        // A hint made in core: the provider is in use, and the fix names the program.
+        let refused = kubectl_run(&["config", "delete-provider", "sso"]);
+        assert!(
+            refused
+                .fails_with(1)
+                .contains("(`kubectl tokenctl config set-context NAME --provider OTHER`)"),
+            "{}",
+            refused.stderr
+        );
     }
 }
 

@@ -28,7 +28,9 @@ use clap_complete::engine::ArgValueCandidates;
 pub use commands::auth::AuthCommand;
 pub use commands::config::ConfigCommand;
 
-// Every provider dialect registers itself at link time; this keeps them linked.
+// Every built-in dialect registers itself at link time; this keeps them linked (the
+// `builtin-providers` feature, on by default).
+#[cfg(feature = "builtin-providers")]
 use tokenctl_providers as _;
 
 /// Get, store, refresh and hand out OAuth 2.0 / OpenID Connect tokens.
@@ -161,7 +163,10 @@ pub fn completion_command() -> clap::Command {
 /// `--help`, as clap does.
 pub fn parse(args: Vec<OsString>) -> Cli {
     use clap::FromArgMatches;
-    let matches = command().get_matches_from(args);
+    name_program(args.first().map(OsString::as_os_str));
+    let matches = command()
+        .bin_name(tokenctl_core::program::name())
+        .get_matches_from(args);
     Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
 }
 
@@ -194,15 +199,42 @@ pub fn run(cli: Cli) -> u8 {
     status(result)
 }
 
+/// Names the program in every hint after the name it was started by (`arg0`): a host CLI by
+/// its own name, `kubectl tokenctl` as a kubectl plugin (`kubectl-tokenctl`); the credential
+/// helpers send people to `tokenctl`. A name set before (`program::set_name`) stays.
+pub fn name_program(arg0: Option<&std::ffi::OsStr>) {
+    use tokenctl_core::program;
+    let Some(stem) = arg0
+        .and_then(|arg0| std::path::Path::new(arg0).file_stem())
+        .and_then(|stem| stem.to_str())
+        .filter(|stem| !stem.is_empty())
+    else {
+        return;
+    };
+    let name = if stem == commands::docker_credential::DOCKER_HELPER
+        || stem.starts_with("git-credential-")
+    {
+        program::DEFAULT_NAME.to_owned()
+    } else if let Some(plugin) = stem.strip_prefix("kubectl-") {
+        // kubectl's rule: `kubectl-foo_bar` is run as `kubectl foo-bar`.
+        format!("kubectl {}", plugin.replace('_', "-"))
+    } else {
+        stem.to_owned()
+    };
+    program::set_name(name);
+}
+
 /// Runs a mounted `auth` group (`mycli auth ...`) with the host's global flags: logging, the
 /// command, its error on stderr, and tokenctl's exit codes.
 pub fn run_auth(command: AuthCommand, global: &GlobalArgs) -> ExitCode {
+    name_program(std::env::args_os().next().as_deref());
     init_logging(global.verbose);
     ExitCode::from(status(commands::auth::run(command, global)))
 }
 
 /// Runs a mounted `config` group (`mycli config ...`), as [`run_auth`] does the `auth` group.
 pub fn run_config(command: ConfigCommand, global: &GlobalArgs) -> ExitCode {
+    name_program(std::env::args_os().next().as_deref());
     init_logging(global.verbose);
     ExitCode::from(status(commands::config::run(command, global)))
 }

@@ -278,7 +278,10 @@ impl ClientKey {
                     .get(account)
                     .map_err(|err| format!("cannot read {source}: {err}"))?
                     .ok_or_else(|| {
-                        format!("{source}: the keyring has no such entry; give the key again with `tokenctl config set-provider NAME --client-key-stdin`")
+                        format!(
+                            "{source}: the keyring has no such entry; give the key again with `{}`",
+                            crate::program::run("config set-provider NAME --client-key-stdin")
+                        )
                     })?;
                 key.expose().as_bytes().to_vec()
             }

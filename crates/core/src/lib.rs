@@ -16,6 +16,7 @@ pub mod jwt;
 pub mod logins;
 pub mod oauth;
 pub mod os_keyring;
+pub mod program;
 pub mod provider;
 pub mod secret;
 pub mod session;
@@ -27,6 +28,7 @@ pub mod yaml_bound;
 #[doc(hidden)]
 pub use inventory;
 
+pub use logins::LoginRequired;
 pub use provider::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 pub use secret::Secret;
 pub use session::{Session, SessionError};

@@ -121,8 +121,15 @@ fn test(extra: &[String]) -> Result<()> {
             .arg("--include-ignored")
             .args(harness_args),
     )?;
-    // The README's first command must work as written.
     if extra.is_empty() {
+        // Doc tests (--all-targets leaves them out): core's crate example, the dialect guide.
+        tally.run(Command::new(cargo()).current_dir(&root).args([
+            "test",
+            "--workspace",
+            "--doc",
+            "--no-fail-fast",
+        ]))?;
+        // The README's first command must work as written.
         demo::run(&root).context("`cargo xtask demo` failed")?;
         tally.passed += 1;
     }

@@ -83,6 +83,12 @@ impl Provider for Okta {
 
 tokenctl_core::register_provider!(Okta);
 
+/// docs/providers.md, the dialect guide: its code is compiled as this crate's doc tests, so the
+/// guide cannot drift from the API it teaches.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/providers.md")]
+pub struct DialectGuide;
+
 #[cfg(test)]
 mod tests {
     use super::*;

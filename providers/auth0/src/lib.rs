@@ -66,7 +66,8 @@ impl Provider for Auth0 {
     ) -> Result<(), String> {
         if flow == Flow::ClientCredentials && config.text("audience").is_none() {
             return Err(format!(
-                "Auth0's client credentials need the API's audience: `tokenctl config set-provider {} --audience https://YOUR-API/`",
+                "Auth0's client credentials need the API's audience: `{} config set-provider {} --audience https://YOUR-API/`",
+                tokenctl_core::program::name(),
                 config.name
             ));
         }

@@ -144,7 +144,8 @@ impl Provider for Azure {
     ) -> Result<(), String> {
         if let Some(bare) = scopes.iter().find(|scope| names_no_api(scope)) {
             return Err(format!(
-                "the scope {bare:?} names no API, and Entra ID would read it as a Microsoft Graph scope: set the API's App ID URI as the provider's scope-prefix (`tokenctl config set-provider {} --scope-prefix api://YOUR-API/`), or write the scope in full (api://YOUR-API/{bare})",
+                "the scope {bare:?} names no API, and Entra ID would read it as a Microsoft Graph scope: set the API's App ID URI as the provider's scope-prefix (`{} config set-provider {} --scope-prefix api://YOUR-API/`), or write the scope in full (api://YOUR-API/{bare})",
+                tokenctl_core::program::name(),
                 config.name
             ));
         }

@@ -2,6 +2,7 @@
 //! for GitHub: the server and CA come from the cluster, the bearer token from the login.
 
 use std::io::{IsTerminal, Read, Write};
+use tokenctl_core::program;
 
 use anyhow::{Context, Result, anyhow, bail};
 use tokenctl_core::SessionError;
@@ -130,13 +131,14 @@ fn refused(
     published: Option<&tokenctl_core::config::ProviderEntry>,
 ) -> anyhow::Error {
     let now = tokenctl_core::clock::unix_now();
-    let login = tokenctl_core::logins::run_in(context, "auth login");
     if usable.expires_at().is_some_and(|at| at <= now) {
-        return SessionError::LoginRequired(format!(
-            "authentication required: run `{login}` (the server answered HTTP 401 to the expired token of context {context:?})"
-        ))
+        return SessionError::LoginRequired {
+            context: context.to_owned(),
+            why: tokenctl_core::LoginRequired::ExpiredAtServer,
+        }
         .into();
     }
+    let login = tokenctl_core::program::run_in(context, "auth login");
     let kind = match usable.kind {
         TokenKind::Id => "ID token",
         TokenKind::Access => "access token",
@@ -182,12 +184,14 @@ fn refused(
         .unwrap_or_default();
     let id_token = match usable.kind {
         TokenKind::Access => format!(
-            "; send the ID token, whose aud is the client, as Kubernetes' OIDC authenticator expects (`tokenctl config set-context {context} --set cluster-token=id`)"
+            "; send the ID token, whose aud is the client, as Kubernetes' OIDC authenticator expects (`{} config set-context {context} --set cluster-token=id`)",
+            program::name()
         ),
         TokenKind::Id => String::new(),
     };
     anyhow!(
-        "the cluster answered HTTP 401 to the {kind} of context {context:?}, which is valid: the cluster does not accept this token (its issuer, its audience, or this user){says}{expects}\n  fixes: point the context at the provider the cluster trusts (`tokenctl config set-context {context} --provider NAME`){id_token}; or sign in as another user (`{login}`)"
+        "the cluster answered HTTP 401 to the {kind} of context {context:?}, which is valid: the cluster does not accept this token (its issuer, its audience, or this user){says}{expects}\n  fixes: point the context at the provider the cluster trusts (`{program} config set-context {context} --provider NAME`){id_token}; or sign in as another user (`{login}`)",
+        program = program::name()
     )
 }
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use tokenctl_core::program;
 
 use anyhow::{Result, anyhow};
 use clap::CommandFactory;
@@ -143,11 +144,12 @@ pub(crate) fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<u
             .filter(|command| !command.is_hide_set())
             .map(|command| command.get_name());
         let hint = match tokenctl_core::config::closest_names(&name, own).first() {
-            Some(close) => format!("did you mean `tokenctl {close}`? "),
+            Some(close) => format!("did you mean `{}`? ", program::run(close)),
             None => String::new(),
         };
         say!(
-            "error: unknown command {name:?}: not a tokenctl command, and no plugin {PREFIX}{name} on PATH; {hint}see `tokenctl --help` and `tokenctl plugin list`"
+            "error: unknown command {name:?}: not a tokenctl command, and no plugin {PREFIX}{name} on PATH; {hint}see `{program} --help` and `{program} plugin list`",
+            program = program::name()
         );
         return Ok(2);
     };

@@ -325,8 +325,9 @@ impl ConfigSet {
             ("s", "them")
         };
         Err(ConfigError::Usage(format!(
-            "{field} {name} is used by context{plural} {}; point {them} at another {field} (`tokenctl config set-context NAME --{field} OTHER`) or delete {them} first",
+            "{field} {name} is used by context{plural} {}; point {them} at another {field} (`{program} config set-context NAME --{field} OTHER`) or delete {them} first",
             users.join(", "),
+            program = crate::program::name(),
         )))
     }
 
@@ -457,7 +458,8 @@ fn apply_to_mapping(root: &mut Mapping, edit: &Edit, outcome: &mut EditOutcome) 
             {
                 root.shift_remove(&current_context);
                 outcome.warnings.push(format!(
-                    "deleted context {name:?}, which was the current context; pick another with `tokenctl auth use-context NAME`"
+                    "deleted context {name:?}, which was the current context; pick another with `{}`",
+                    crate::program::run("auth use-context NAME")
                 ));
             }
         }

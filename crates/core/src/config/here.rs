@@ -248,15 +248,18 @@ pub fn read(path: &Path, allowed: &Path) -> Here {
             }
         }
         Ok(_) => ignored(format!(
-            "changed since it was allowed; read it, then `tokenctl config allow {}`",
+            "changed since it was allowed; read it, then `{} {}`",
+            crate::program::run("config allow"),
             path.display()
         )),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => ignored(format!(
-            "is not allowed; read it, then `tokenctl config allow {}`",
+            "is not allowed; read it, then `{} {}`",
+            crate::program::run("config allow"),
             path.display()
         )),
         Err(err) => ignored(format!(
-            "is not allowed: its record cannot be read ({err}); read it, then `tokenctl config allow {}`",
+            "is not allowed: its record cannot be read ({err}); read it, then `{} {}`",
+            crate::program::run("config allow"),
             path.display()
         )),
     }

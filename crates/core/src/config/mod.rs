@@ -93,24 +93,27 @@ pub enum ConfigError {
         path: PathBuf,
     },
     #[error(
-        "no context is selected: run `tokenctl auth use-context NAME` or pass --context{}",
-        suggestion_hint(&[], .known)
+        "no context is selected: run `{program} auth use-context NAME` or pass --context{}",
+        suggestion_hint(&[], .known),
+        program = crate::program::name()
     )]
     NoCurrentContext { known: Vec<String> },
     /// A first run: nothing to select from.
     #[error(
-        "no context is defined yet: create one with `tokenctl config set-provider NAME --kind KIND …` and `tokenctl config set-context NAME --provider NAME --flow FLOW`, or run `tokenctl auth login` at a terminal to be guided"
+        "no context is defined yet: create one with `{program} config set-provider NAME --kind KIND …` and `{program} config set-context NAME --provider NAME --flow FLOW`, or run `{program} auth login` at a terminal to be guided",
+        program = crate::program::name()
     )]
     NoContexts,
     #[error(
-        "no provider of kind {kind} is defined: add one with `tokenctl config set-provider NAME --kind {kind} …` (its fields: `tokenctl config set-provider --help`), or run `tokenctl auth login --provider {kind}` at a terminal to be guided"
+        "no provider of kind {kind} is defined: add one with `{program} config set-provider NAME --kind {kind} …` (its fields: `{program} config set-provider --help`), or run `{program} auth login --provider {kind}` at a terminal to be guided",
+        program = crate::program::name()
     )]
     NoProviderOfKind { kind: String },
     #[error("providers {} are of kind {kind}: pass one of them with --provider", .names.join(", "))]
     SeveralOfKind { kind: String, names: Vec<String> },
     #[error("{0}")]
     Usage(String),
-    #[error("{path}: credential-store: {written} is not a store ({stores}), so logins can be neither read nor kept; fix it with `tokenctl config set credential-store {fix}`", path = .path.display(), stores = CREDENTIAL_STORES.join(", "))]
+    #[error("{path}: credential-store: {written} is not a store ({stores}), so logins can be neither read nor kept; fix it with `{program} config set credential-store {fix}`", path = .path.display(), stores = CREDENTIAL_STORES.join(", "), program = crate::program::name())]
     UnknownStore {
         path: PathBuf,
         written: String,
@@ -184,8 +187,9 @@ fn suggestion_hint(suggestions: &[String], known: &[String]) -> String {
         0 => "; none is defined yet".into(),
         n if n <= SHOWN => format!("; defined: {}", known.join(", ")),
         n => format!(
-            "; defined: {}, … ({n} in all; `tokenctl auth get-contexts -o name` lists them)",
-            known[..SHOWN].join(", ")
+            "; defined: {}, … ({n} in all; `{}` lists them)",
+            known[..SHOWN].join(", "),
+            crate::program::run("auth get-contexts -o name")
         ),
     }
 }
@@ -504,7 +508,8 @@ impl ConfigSet {
         let mut set = ConfigSet::load(paths)?;
         if let Some(reason) = set.files.iter().find_map(|file| file.untrusted.clone()) {
             return Err(ConfigError::Untrusted(format!(
-                "refusing to log in or hand out tokens: {reason} (`tokenctl config view` still shows it)"
+                "refusing to log in or hand out tokens: {reason} (`{}` still shows it)",
+                crate::program::run("config view")
             )));
         }
         let versions = set.versions();

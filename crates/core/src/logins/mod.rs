@@ -14,6 +14,7 @@
 
 mod authority;
 pub mod identity;
+mod required;
 pub mod store;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use url::Url;
 
 pub use authority::ProviderAuthority;
 pub use identity::{Identity, Principal, Provided, SelectError, Selection, select};
+pub use required::LoginRequired;
 use store::{Locked, Room};
 pub use store::{LoginStore, Place, Removed, Secrets, StoreError, StoredLogin};
 
@@ -221,8 +223,9 @@ fn refuse_ignored_directory(wanted: Option<&str>) -> Result<(), SessionError> {
         crate::config::here::Here::Ignored { path, reason } => {
             let dir = path.parent().unwrap_or(path);
             Err(SessionError::Unusable(format!(
-                "{} does not count ({reason}), so no context's token is handed out in its place: run `tokenctl config allow` in {}, or give --context",
+                "{} does not count ({reason}), so no context's token is handed out in its place: run `{}` in {}, or give --context",
                 path.display(),
+                crate::program::run("config allow"),
                 dir.display()
             )))
         }
@@ -365,8 +368,13 @@ pub trait Authority: Send + Sync {
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// No usable login, and no way to get one without a person (the CLI exits with code 4).
-    #[error("{0}")]
-    LoginRequired(String),
+    #[error("{}", why.message(context))]
+    LoginRequired {
+        /// The context the login is for ("" when none applies).
+        context: String,
+        /// Why.
+        why: LoginRequired,
+    },
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -382,7 +390,7 @@ pub enum SessionError {
 
 impl SessionError {
     pub fn is_login_required(&self) -> bool {
-        matches!(self, SessionError::LoginRequired(_))
+        matches!(self, SessionError::LoginRequired { .. })
     }
 }
 
@@ -406,6 +414,14 @@ pub struct Found<'a> {
 }
 
 impl Found<'_> {
+    /// That a person must sign in for this context, and why.
+    fn login_required(&self, why: LoginRequired) -> SessionError {
+        SessionError::LoginRequired {
+            context: self.context.clone(),
+            why,
+        }
+    }
+
     fn needs_no_person(&self) -> bool {
         self.identity.needs_no_person()
     }
@@ -450,16 +466,10 @@ impl Found<'_> {
                 )));
             }
             if !Freshness::VALID.holds(&login, kind, now) {
-                let why = if login.id_token_not_refreshed {
-                    ", and its provider returns no ID token on refresh"
-                } else {
-                    ""
-                };
-                return Err(SessionError::LoginRequired(format!(
-                    "the ID token of context {:?} expired{why}: run `{}`{or_access}",
-                    self.context,
-                    run_in(&self.context, "auth login"),
-                )));
+                return Err(self.login_required(LoginRequired::IdTokenExpired {
+                    not_refreshed: login.id_token_not_refreshed,
+                    access_would_do: cluster,
+                }));
             }
         }
         Ok(Usable {
@@ -772,17 +782,10 @@ impl<A> Logins<A> {
     }
 
     fn not_logged_in(&self, found: &Found<'_>) -> SessionError {
-        let how = match self.store.removed(&found.key) {
-            Some(Removed::LoggedOut) => " (the last login was logged out)",
-            Some(Removed::Expired) => " (the session expired)",
-            None => "",
-        };
-        SessionError::LoginRequired(format!(
-            "not logged in to {} (context {:?}): run `{}`{how}",
-            found.identity.provider,
-            found.context,
-            run_in(&found.context, "auth login")
-        ))
+        found.login_required(LoginRequired::NotLoggedIn {
+            provider: found.identity.provider.clone(),
+            removed: self.store.removed(&found.key),
+        })
     }
 
     /// When the login stored under `key` was obtained, if one is.
@@ -843,10 +846,13 @@ fn new_login(identity: &Identity, minted: &Minted, now: i64) -> StoredLogin {
 
 /// "the provider of context X changed since you logged in (A → B): run …".
 fn changed(context: &str, from: &str, to: &str) -> SessionError {
-    SessionError::LoginRequired(format!(
-        "the provider of context {context:?} changed since you logged in ({from} → {to}): run `{}`",
-        run_in(context, "auth login")
-    ))
+    SessionError::LoginRequired {
+        context: context.to_owned(),
+        why: LoginRequired::ProviderChanged {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        },
+    }
 }
 
 impl<A: Authority> Logins<A> {
@@ -950,13 +956,9 @@ impl<A: Authority> Logins<A> {
                         .map(Some);
                 }
                 if !want.auto_refresh {
-                    return Err(SessionError::LoginRequired(format!(
-                        "the access token for context {:?} {}, and --no-auto-refresh is set: run `{}` or `{}`",
-                        found.context,
-                        crate::clock::expiry_phrase(login.expires_at, now),
-                        run_in(&found.context, "auth refresh"),
-                        run_in(&found.context, "auth login")
-                    )));
+                    return Err(found.login_required(LoginRequired::AutoRefreshOff {
+                        expiry: crate::clock::expiry_phrase(login.expires_at, now),
+                    }));
                 }
             }
             None => {
@@ -1082,18 +1084,15 @@ impl<A: Authority> Logins<A> {
                     &format!(
                         "the login of context {:?} has no refresh token; sign in again before it expires: run `{}`",
                         found.context,
-                        run_in(&found.context, "auth login")
+                        crate::program::run_in(&found.context, "auth login")
                     ),
                 )
                 .map(|usable| Step::Done(Box::new(usable)));
             }
             (Some(login), None) if !found.needs_no_person() => {
-                return Err(SessionError::LoginRequired(format!(
-                    "the access token for context {:?} {} and there is no refresh token: run `{}`",
-                    found.context,
-                    crate::clock::expiry_phrase(login.expires_at, now),
-                    run_in(&found.context, "auth login")
-                )));
+                return Err(found.login_required(LoginRequired::NoRefreshToken {
+                    expiry: crate::clock::expiry_phrase(login.expires_at, now),
+                }));
             }
             _ => None,
         };
@@ -1114,23 +1113,19 @@ impl<A: Authority> Logins<A> {
         let now = self.now();
         self.store.mark_refresh_in_doubt(&found.key, None);
         let kept = locked.drop_refresh_token(login)?;
-        let explained = format!(
-            "a refresh of context {:?} timed out earlier after it was sent, and the identity provider has since refused the refresh token kept{}",
-            found.context,
-            why.map(|why| format!(" ({why})")).unwrap_or_default()
-        );
-        let login = run_in(&found.context, "auth login");
         if may_hand_out_as_it_is(&kept, kind, want, now) {
             return found.handed_as_it_is(
                 kept,
                 kind,
                 now,
-                &format!("{explained}; sign in again before it expires: run `{login}`"),
+                &format!(
+                    "{}; sign in again before it expires: run `{}`",
+                    required::in_doubt(&found.context, why.as_deref()),
+                    crate::program::run_in(&found.context, "auth login")
+                ),
             );
         }
-        Err(SessionError::LoginRequired(format!(
-            "{explained}: sign in again: run `{login}`"
-        )))
+        Err(found.login_required(LoginRequired::RefusedInDoubt { why }))
     }
 
     /// Saves what was minted (a refresh keeps what the reply leaves out) into the room set
@@ -1199,7 +1194,7 @@ impl<A: Authority> Logins<A> {
                     locked.forget(current, Removed::Expired);
                     SessionError::Unusable(format!(
                         "{err}. The provider replaced the refresh token of context {context:?} and the new one could not be kept, so this login is lost: make room, then run `{}`",
-                        run_in(&found.context, "auth login"),
+                        crate::program::run_in(&found.context, "auth login"),
                         context = found.context
                     ))
                 }
@@ -1518,27 +1513,22 @@ impl<A: Authority> Logins<A> {
     /// one, and not to an issuer a cluster names that this login never signed in to (a cluster
     /// could name any page).
     fn may_sign_in_unattended(&self, found: &Found<'_>) -> Result<(), SessionError> {
-        let login = run_in(&found.context, "auth login");
         if let Some(at) = self.store.failed_sign_in(&found.key) {
             let ago = self.now().saturating_sub(at);
             let cooldown = i64::try_from(SIGN_IN_COOLDOWN.as_secs()).unwrap_or(i64::MAX);
             if (0..cooldown).contains(&ago) {
-                return Err(SessionError::LoginRequired(format!(
-                    "the last sign-in for context {:?} failed or was abandoned {} ago, so tokenctl opens no other without a terminal for {}: run `{login}`",
-                    found.context,
-                    crate::clock::human_duration(ago),
-                    crate::clock::human_duration(cooldown - ago),
-                )));
+                let secs = |n: i64| std::time::Duration::from_secs(n.unsigned_abs());
+                return Err(found.login_required(LoginRequired::RecentlyFailed {
+                    ago: secs(ago),
+                    wait: secs(cooldown - ago),
+                }));
             }
         }
         if matches!(found.selection.provider, Provided::Discover(_))
             && self.store.read(&found.key)?.is_none()
             && self.store.removed(&found.key).is_none()
         {
-            return Err(SessionError::LoginRequired(format!(
-                "context {:?} signs in where its cluster says, and you have not signed in there yet: run `{login}` at a terminal once",
-                found.context
-            )));
+            return Err(found.login_required(LoginRequired::NeverSignedInAtCluster));
         }
         Ok(())
     }
@@ -1569,7 +1559,7 @@ impl<A: Authority> Logins<A> {
                 .map(str::to_owned)
                 .collect(),
             renewable: found.needs_no_person(),
-            login_again: run_in(&found.context, "auth login"),
+            login_again: crate::program::run_in(&found.context, "auth login"),
         }))
     }
 
@@ -1612,7 +1602,7 @@ impl<A: Authority> Logins<A> {
             let revoked = self.revoke_and_forget(&locked, &login).await;
             out.push(LoggedOut {
                 renewable: login.principal == Some(Principal::Application),
-                login_again: "tokenctl --context NAME auth login".to_owned(),
+                login_again: crate::program::run_in("NAME", "auth login"),
                 provider: login.provider,
                 revoked,
                 also: Vec::new(),
@@ -1695,7 +1685,7 @@ fn keyring_refusal(saved: &store::Saved, context: &str) -> Option<String> {
             err,
             format!(
                 "`credential-store: keyring` keeps it out of files, so it is lost; sign in again before the access token expires: run `{}`",
-                run_in(context, "auth login")
+                crate::program::run_in(context, "auth login")
             ),
         ),
     };
@@ -1714,42 +1704,17 @@ fn kept_keyring(login: &StoredLogin) -> Option<crate::os_keyring::Keyring> {
         .map(|backend| crate::os_keyring::Keyring { backend })
 }
 
-/// The exact command that runs `words` for `context`, to paste: `--context` names it, so the
-/// hint never logs in to another context (empty: the login was made for `--provider`).
-pub fn run_in(context: &str, words: &str) -> String {
-    if context.is_empty() {
-        return format!("tokenctl {words}");
-    }
-    let plain = context
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '@'));
-    if plain {
-        format!("tokenctl --context {context} {words}")
-    } else {
-        format!(
-            "tokenctl --context '{}' {words}",
-            context.replace('\'', "'\\''")
-        )
-    }
-}
-
 fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
     match err {
         AuthorityError::Changed { from, to } => changed(&found.context, &from, &to),
-        AuthorityError::Rejected { why: None, .. } => SessionError::LoginRequired(format!(
-            "session expired: run `{}`",
-            run_in(&found.context, "auth login")
-        )),
-        AuthorityError::Rejected { why: Some(why), .. } => SessionError::LoginRequired(format!(
-            "{why}. Sign in again: run `{}`",
-            run_in(&found.context, "auth login")
-        )),
+        AuthorityError::Rejected { why, .. } => {
+            found.login_required(LoginRequired::Refused { why })
+        }
         // The missing secret first: `auth login` alone would fail the same way.
-        AuthorityError::NoSecret(reason) => SessionError::LoginRequired(format!(
-            "{reason}; or give the secret of {} once: run `{}`",
-            found.identity.provider,
-            run_in(&found.context, "auth login --client-secret-stdin")
-        )),
+        AuthorityError::NoSecret(reason) => found.login_required(LoginRequired::NoClientSecret {
+            provider: found.identity.provider.clone(),
+            reason,
+        }),
         AuthorityError::Unverified { reason, .. } => SessionError::Unusable(reason),
         AuthorityError::Login(err) if err.is_not_found() => {
             let provider = &found.identity.provider;
@@ -1758,7 +1723,8 @@ fn authority_error(found: &Found<'_>, err: AuthorityError) -> SessionError {
                     "{err}; nothing answers at that address: the identity provider cluster {cluster:?} names (its /apis/auth/discovery) is not there; ask the cluster's operators"
                 ),
                 None => format!(
-                    "{err}; nothing answers at that address, so provider {provider:?} names the wrong server, realm, tenant or issuer: correct it with `tokenctl config set-provider {provider} --FIELD VALUE` (`tokenctl config set-provider --help` lists the fields)"
+                    "{err}; nothing answers at that address, so provider {provider:?} names the wrong server, realm, tenant or issuer: correct it with `{program} config set-provider {provider} --FIELD VALUE` (`{program} config set-provider --help` lists the fields)",
+                    program = crate::program::name()
                 ),
             })
         }

@@ -216,7 +216,7 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: the stored login is damaged ({reason}); run `tokenctl auth login` again", path = .path.display())]
+    #[error("{path}: the stored login is damaged ({reason}); run `{program} auth login` again", path = .path.display(), program = crate::program::name())]
     Damaged { path: PathBuf, reason: String },
     #[error("{path}: cannot save the login: {source}", path = .path.display())]
     Write {

@@ -3,6 +3,7 @@
 
 use crate::output::say;
 use std::io::IsTerminal;
+use tokenctl_core::program;
 
 use anyhow::{Result, anyhow};
 use tokenctl_core::config::{CalledCluster, ConfigSet, CredentialStore};
@@ -158,9 +159,10 @@ pub(crate) fn run(args: ExecCredentialArgs, global: &GlobalArgs) -> Result<()> {
             }
             let set = ConfigSet::load_valid(&global.config_paths())?;
             if set.credential_store()? == CredentialStore::None {
-                return Err(err.context(
-                    "credential-store: none keeps no login for kubectl; log in with `tokenctl auth login` and use another store",
-                ));
+                return Err(err.context(format!(
+                    "credential-store: none keeps no login for kubectl; log in with `{}` and use another store",
+                    program::run("auth login")
+                )));
             }
             say!("{err}; logging in now.");
             crate::commands::auth::login::login_when_missing(global, info.interactive)?;

@@ -16,6 +16,7 @@ use tokenctl_core::flows::Method;
 use tokenctl_core::logins::{
     SignIn, SignInOutcome, Trigger, identity_of, others, store::TRIED_KEYRINGS,
 };
+use tokenctl_core::program;
 use tokenctl_core::text::printable;
 use tokenctl_core::{Flow, Secret};
 
@@ -178,9 +179,11 @@ fn settle_setup(
         (Ok(outcome), None) => outcome,
         (Err(err), Some(created)) => {
             return Err(anyhow::Error::new(err).context(format!(
-                "provider {provider:?} and context {context:?} are saved, but the current context is as it was; correct an answer with `tokenctl config set-provider {provider} --FIELD VALUE` (the fields: `tokenctl config set-provider --help`), then run `tokenctl --context {context} auth login`",
+                "provider {provider:?} and context {context:?} are saved, but the current context is as it was; correct an answer with `{program} config set-provider {provider} --FIELD VALUE` (the fields: `{program} config set-provider --help`), then run `{login}`",
                 provider = created.provider,
                 context = created.context,
+                program = program::name(),
+                login = program::run_in(&created.context, "auth login"),
             )));
         }
         (Err(err), None) => return Err(err.into()),
@@ -208,8 +211,9 @@ fn say(outcome: SignInOutcome) -> Result<()> {
     let login = &signed.login;
     if signed.first_file_fallback {
         say!(
-            "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): refresh tokens are stored in files like {} (mode 0600). This is said once; `auth status` names the store. `tokenctl config set credential-store file` accepts it.",
-            signed.path.display()
+            "warning: no OS keyring answered (tried {TRIED_KEYRINGS}): refresh tokens are stored in files like {} (mode 0600). This is said once; `auth status` names the store. `{}` accepts it.",
+            signed.path.display(),
+            program::run("config set credential-store file")
         );
     }
     if let Some(warning) = &signed.warning {

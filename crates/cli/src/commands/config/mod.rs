@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use tokenctl_core::Flow;
 use tokenctl_core::client_auth::KeyringKeyEdit;
 use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section, TOP_LEVEL_KEYS, TokenKind};
+use tokenctl_core::program;
 
 use crate::GlobalArgs;
 use crate::complete;
@@ -171,9 +172,10 @@ fn allow(paths: &[std::path::PathBuf], path: Option<std::path::PathBuf>) -> Resu
         Some(path) => path,
         None => here::find_from(&cwd, std::env::home_dir().as_deref()).ok_or_else(|| {
             anyhow::anyhow!(
-                "no {} in {} or above it (up to your home directory); create one with `tokenctl auth use-context NAME --here`",
+                "no {} in {} or above it (up to your home directory); create one with `{}`",
                 here::FILE_NAME,
-                cwd.display()
+                cwd.display(),
+                program::run("auth use-context NAME --here")
             )
         })?,
     };
@@ -420,7 +422,10 @@ fn set_context(paths: &[PathBuf], args: SetContextArgs) -> Result<()> {
         set.insert(key, value);
     }
     if args.unset.iter().any(|key| key == "name") {
-        bail!("`name` cannot be unset; use `tokenctl config rename-context` or delete-context");
+        bail!(
+            "`name` cannot be unset; use `{}` or delete-context",
+            program::run("config rename-context")
+        );
     }
     let name = args.name.clone();
     report(

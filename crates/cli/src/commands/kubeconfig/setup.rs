@@ -9,6 +9,22 @@ use serde_yaml_ng::{Mapping, Value};
 use std::path::{Path, PathBuf};
 use tokenctl_core::config::import::{context_field, entry, section};
 use tokenctl_core::config::{ConfigSet, Edit, Section, TokenKind};
+use tokenctl_core::program;
+
+/// The `cluster-token` setup writes to the context, if any: re-running setup never flips a
+/// choice already made; the flag does.
+fn cluster_token_to_set(
+    asked: Option<TokenKind>,
+    resolved: &tokenctl_core::config::ResolvedContext<'_>,
+) -> Option<TokenKind> {
+    match (asked, resolved.context.cluster_token) {
+        (Some(asked), had) => (had != Some(asked)).then_some(asked),
+        (None, None) => Some(TokenKind::for_cluster_of(
+            resolved.provider.map_or("oidc", |p| p.kind.as_str()),
+        )),
+        (None, Some(_)) => None,
+    }
+}
 
 pub(super) fn run(
     global: &GlobalArgs,
@@ -21,16 +37,12 @@ pub(super) fn run(
     let set = ConfigSet::load_valid(&paths)?;
     let resolved = set.resolve(global.context.as_deref())?;
     let context = resolved.context.name.clone();
-    // Re-running setup never flips a choice already made; the flag does.
-    let chosen = match (cluster_token, resolved.context.cluster_token) {
-        (Some(asked), had) => (had != Some(asked)).then_some(asked),
-        (None, None) => Some(TokenKind::for_cluster_of(
-            resolved.provider.map_or("oidc", |p| p.kind.as_str()),
-        )),
-        (None, Some(_)) => None,
-    };
+    let chosen = cluster_token_to_set(cluster_token, &resolved);
     let cluster = resolved.cluster.ok_or_else(|| {
-        anyhow!("context {context:?} has no cluster: kubectl needs its server (`tokenctl config set-context {context} --cluster NAME`)")
+        anyhow!(
+            "context {context:?} has no cluster: kubectl needs its server (`{} config set-context {context} --cluster NAME`)",
+            program::name()
+        )
     })?;
     let server = cluster
         .server
@@ -198,8 +210,8 @@ pub(super) fn tokenctl_user(global: &GlobalArgs, context: &str, follow: bool) ->
         "installHint".into(),
         format!(
             "tokenctl provides this user's tokens, and is not at {command}. If it is installed elsewhere, run `{}` again so that the kubeconfig names where; else install it from its sources with `cargo install --path crates/cli`. Then run `{}`",
-            tokenctl_core::logins::run_in(context, "kubeconfig setup"),
-            tokenctl_core::logins::run_in(context, "auth login"),
+            tokenctl_core::program::run_in(context, "kubeconfig setup"),
+            tokenctl_core::program::run_in(context, "auth login"),
         )
         .into(),
     );
