@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use tokenctl_core::config::{ConfigFile, ConfigSet, ProviderEntry};
-use tokenctl_core::http::Reply;
+use tokenctl_core::internal::config::{ConfigFile, ConfigSet, ProviderEntry};
+use tokenctl_core::internal::http::Reply;
 
 /// A fuzz target's body: any bytes in, nothing out.
 pub type Target = fn(&[u8]);
@@ -23,7 +23,7 @@ pub const TARGETS: [(&str, Target); 6] = [
 
 /// What arrives on the browser login's loopback port: the request head a local program sends.
 pub fn callback_request(data: &[u8]) {
-    let _ = tokenctl_core::flows::parse_callback_request(data, "/callback");
+    let _ = tokenctl_core::internal::flows::parse_callback_request(data, "/callback");
 }
 
 /// An identity provider's discovery document, read against a configured issuer (the first
@@ -38,7 +38,7 @@ pub fn discovery_document(data: &[u8]) {
         "https://idp.example.com"
     };
     let issuer = url::Url::parse(issuer).expect("static URL");
-    let _ = tokenctl_core::discovery::read(body, Some(&issuer));
+    let _ = tokenctl_core::internal::discovery::read(body, Some(&issuer));
 }
 
 /// A contexts file: parse, validate, resolve the current context.

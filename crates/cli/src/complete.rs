@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use clap_complete::engine::CompletionCandidate;
 use clap_complete::env::Shells;
-use tokenctl_core::config::{DISCOVER, Section, complete_names, config_paths};
+use tokenctl_core::internal::config::{DISCOVER, Section, complete_names, config_paths};
 
 /// The environment variable the registration scripts set to ask for completions.
 pub const COMPLETE_ENV: &str = "COMPLETE";

@@ -9,8 +9,8 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::sync::Arc;
 
-use tokenctl_core::config::{self, ConfigSet};
-use tokenctl_core::logins::{Freshness, Handout};
+use tokenctl_core::internal::config::{self, ConfigSet};
+use tokenctl_core::internal::logins::{Freshness, Handout};
 
 use crate::commands::auth::exec_credential::{ExecInfo, render};
 
@@ -72,7 +72,8 @@ pub fn try_serve(args: &[OsString]) -> Option<u8> {
         _ => context,
     };
     let logins =
-        crate::logins::logins_of(set, tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT).ok()?;
+        crate::logins::logins_of(set, tokenctl_core::internal::http::DEFAULT_REQUEST_TIMEOUT)
+            .ok()?;
     let usable = logins.cached(context.as_deref(), Freshness::CLI, handout)?;
     let token = usable.token().expose();
     let mut out = std::io::stdout().lock();

@@ -2,6 +2,10 @@
 //!
 //! The one clap definition here produces the parser, `--help`, the shell completions and the
 //! man pages. The `auth` group is public so another CLI can mount it as `mycli auth …`.
+#![allow(
+    rustdoc::bare_urls,
+    reason = "the command tree's doc comments are its --help text, where a URL is text"
+)]
 
 mod commands;
 pub mod complete;
@@ -58,7 +62,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         help_heading = "Global options",
-        env = tokenctl_core::config::CONTEXT_ENV,
+        env = tokenctl_core::internal::config::CONTEXT_ENV,
         hide_env_values = true,
         value_name = "NAME",
         add = ArgValueCandidates::new(complete::contexts)
@@ -104,7 +108,7 @@ impl GlobalArgs {
 
     /// The contexts files these flags select.
     pub fn config_paths(&self) -> Vec<PathBuf> {
-        tokenctl_core::config::config_paths(self.config.as_deref())
+        tokenctl_core::internal::config::config_paths(self.config.as_deref())
     }
 }
 

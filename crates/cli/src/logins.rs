@@ -1,4 +1,4 @@
-//! The login use cases of `tokenctl_core::logins` over the contexts files the flags select:
+//! The login use cases of `tokenctl_core::internal::logins` over the contexts files the flags select:
 //! what every command that needs a token calls, and the one place a waiting command says so.
 
 use crate::GlobalArgs;
@@ -8,9 +8,9 @@ use anyhow::Result;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
-use tokenctl_core::clock::SystemClock;
-use tokenctl_core::config::ConfigSet;
-use tokenctl_core::logins::{
+use tokenctl_core::internal::clock::SystemClock;
+use tokenctl_core::internal::config::ConfigSet;
+use tokenctl_core::internal::logins::{
     Freshness, Handout, LoginStore, Logins, ProviderAuthority, Usable, Want,
 };
 
@@ -34,7 +34,7 @@ pub(crate) fn logins_of(
 /// setting says).
 pub(crate) fn logins_with(
     set: Arc<ConfigSet>,
-    setting: tokenctl_core::config::CredentialStore,
+    setting: tokenctl_core::internal::config::CredentialStore,
     request_timeout: Duration,
 ) -> Logins<ProviderAuthority> {
     let store = LoginStore::default_location(setting);

@@ -100,8 +100,8 @@ fn write_table<'a, const COLUMNS: usize>(
 }
 
 /// Where the context in use came from, for `auth status` and `auth current-context -v`.
-pub(crate) fn chosen_from(chosen: tokenctl_core::config::Chosen) -> String {
-    use tokenctl_core::config::{Chosen, here};
+pub(crate) fn chosen_from(chosen: tokenctl_core::internal::config::Chosen) -> String {
+    use tokenctl_core::internal::config::{Chosen, here};
     match (chosen, here::current().path()) {
         (Chosen::Asked, _) => "from --context or TOKENCTL_CONTEXT".to_owned(),
         (Chosen::Directory, Some(path)) => format!("from {}", path.display()),
@@ -151,7 +151,7 @@ pub(crate) fn warnings(warnings: &[String]) {
 }
 
 /// The keys of the contexts files tokenctl does not know, each with the closest known key.
-pub(crate) fn notices(set: &tokenctl_core::config::ConfigSet) {
+pub(crate) fn notices(set: &tokenctl_core::internal::config::ConfigSet) {
     for notice in set.notices() {
         warn(notice);
     }
@@ -177,7 +177,10 @@ pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// A table cell for how long an access token has left: `in 52m`, `expired`, or empty.
 pub(crate) fn expires_cell(expires_in_seconds: Option<i64>) -> String {
     match expires_in_seconds {
-        Some(left) if left > 0 => format!("in {}", tokenctl_core::clock::human_duration(left)),
+        Some(left) if left > 0 => format!(
+            "in {}",
+            tokenctl_core::internal::clock::human_duration(left)
+        ),
         Some(_) => "expired".to_owned(),
         None => String::new(),
     }

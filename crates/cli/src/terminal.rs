@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use tokenctl_core::Secret;
-use tokenctl_core::clock::human_duration;
-use tokenctl_core::flows::BrowserOpener;
-use tokenctl_core::flows::LoginUi;
+use tokenctl_core::internal::clock::human_duration;
+use tokenctl_core::internal::flows::BrowserOpener;
+use tokenctl_core::internal::flows::LoginUi;
+use tokenctl_core::internal::text::printable;
 use tokenctl_core::oauth::DeviceAuthorization;
-use tokenctl_core::text::printable;
 
 /// Reads one line from stdin (a secret piped in), without its line ending.
 pub(crate) fn read_stdin_secret(what: &str) -> Result<Secret> {
@@ -208,7 +208,11 @@ impl LoginUi for OpeningDevicePage<'_> {
             .and_then(|page| url::Url::parse(page).ok())
             // Only a web page: never a file, a script or another program's scheme.
             .filter(|page| {
-                tokenctl_core::discovery::check_endpoint("verification_uri_complete", page).is_ok()
+                tokenctl_core::internal::discovery::check_endpoint(
+                    "verification_uri_complete",
+                    page,
+                )
+                .is_ok()
             });
         match page {
             Some(page) => {

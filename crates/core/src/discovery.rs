@@ -116,7 +116,7 @@ pub fn same_issuer(stated: &str, expected: &Url) -> bool {
             && stated == expected.as_str().trim_end_matches('/'))
 }
 
-/// An endpoint must be https, or plain http to this machine (127.0.0.0/8, [::1], localhost).
+/// An endpoint must be https, or plain http to this machine (127.0.0.0/8, `[::1]`, localhost).
 pub fn check_endpoint(field: &str, url: &Url) -> Result<(), String> {
     match url.scheme() {
         "https" => Ok(()),

@@ -21,6 +21,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a request got no usable reply. Messages name the URL and never a secret.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HttpError {
     #[error("refusing plain http to {0}: tokens would cross the network in clear text; use https")]
     PlainHttp(Url),

@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 /// A JWT's header and claims.
 #[derive(Debug, Clone)]
 pub struct Decoded {
+    /// The JOSE header (`alg`, `kid`, `typ`).
     pub header: Map<String, Value>,
+    /// The claims (`iss`, `aud`, `exp`, …), as the token says them: nothing is verified.
     pub claims: Map<String, Value>,
 }
 
@@ -41,10 +43,13 @@ impl Decoded {
 
 /// Why a string is not a readable JWT. Never includes the token.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeError {
     #[error("not a JWT: expected three dot-separated parts")]
+    /// Not three dot-separated parts.
     Shape,
     #[error("not a JWT: the {0} is not base64url-encoded JSON")]
+    /// This part (`header` or `claims`) is not base64url-encoded JSON.
     Part(&'static str),
 }
 

@@ -2,26 +2,36 @@
 //! every dialect. Errors say what the provider said and what to do about it; none carries a
 //! secret.
 
+/// How a client proves who it is at the token endpoint.
+pub use crate::client_auth::ClientAuth;
+/// A token endpoint's reply, which a [`TokenWire`] decodes.
+pub use crate::http::Reply;
 use serde::Deserialize;
 use url::Url;
 
-use crate::client_auth::{ClientAuth, ClientKey, Learned};
-use crate::http::{HttpClient, HttpError, Reply};
+use crate::client_auth::{ClientKey, Learned};
+use crate::http::{HttpClient, HttpError};
 use crate::jwt;
 use crate::secret::Secret;
 
+/// RFC 8628's grant type for polling with a device code.
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// RFC 8693's grant type for a token exchange.
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// RFC 8693's token type of an access token.
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// RFC 8693's token type of a JWT (a CI or service-account token).
 pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// RFC 8693's parameter for the token type an exchange gives: `authorize-params` may set it,
 /// and it goes on the exchange request only.
-pub const REQUESTED_TOKEN_TYPE: &str = "requested_token_type";
+pub(crate) const REQUESTED_TOKEN_TYPE: &str = "requested_token_type";
 
 /// This tool's registration at the provider.
 #[derive(Clone, Debug)]
 pub struct Client {
+    /// The client id.
     pub id: String,
+    /// The client secret, for a confidential client.
     pub secret: Option<Secret>,
     /// How the client authenticates first (a client without a secret or key sends only its
     /// id).
@@ -91,13 +101,14 @@ impl Client {
 }
 
 /// RFC 7523 §2.2: `client_assertion_type` of a JWT client assertion.
-pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const JWT_BEARER_ASSERTION: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// POSTs `form` to `url` as `client`: its way first and, when the provider refuses that way of
 /// authenticating (401, or `invalid_client`) and the entry does not fix one, the other way once;
 /// the way that worked is remembered. A refusal of anything but the client is never retried:
 /// the grant (a code, a rotating refresh token) may have been spent.
-pub async fn post_as_client(
+pub(crate) async fn post_as_client(
     http: &HttpClient,
     url: &Url,
     client: &Client,
@@ -206,24 +217,37 @@ fn refuses_client(reply: &Reply) -> bool {
 
 /// What the token request asks for.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Grant {
+    /// The client's own token (RFC 6749 §4.4).
     ClientCredentials,
+    /// A person's username and password (RFC 6749 §4.3).
     Password {
+        /// The username.
         username: String,
+        /// The password.
         password: Secret,
     },
+    /// A new token for a refresh token (RFC 6749 §6).
     RefreshToken(Secret),
+    /// The token of a device authorization, polled with its device code (RFC 8628).
     DeviceCode(Secret),
+    /// Another token exchanged for one of this provider's (RFC 8693).
     TokenExchange {
+        /// The token exchanged.
         subject_token: Secret,
+        /// Its type (a `urn:ietf:params:oauth:token-type:*`).
         subject_token_type: String,
         /// Keycloak's legacy (V1) external exchange: the alias of the subject token's issuer.
         subject_issuer: Option<String>,
         /// The token type wanted back (RFC 8693 §2.1); the server's default is an access token.
         requested_token_type: Option<String>,
     },
+    /// The code a browser sign-in returned (RFC 6749 §4.1, with PKCE).
     AuthorizationCode {
+        /// The authorization code.
         code: Secret,
+        /// The redirect URI the authorization request sent, byte for byte.
         redirect_uri: String,
         /// PKCE's verifier; `None` where the sign-in sent no challenge
         /// ([`TokenWire::completes_pkce`]).
@@ -290,11 +314,15 @@ impl Grant {
 /// What a successful token request gave.
 #[derive(Clone, Debug)]
 pub struct TokenSet {
+    /// The access token.
     pub access_token: Secret,
+    /// Its type (`Bearer`).
     pub token_type: String,
     /// How long the access token lives: `expires_in`, else the access token's `exp`.
     pub lifetime: Option<Lifetime>,
+    /// The refresh token, when the provider gave one.
     pub refresh_token: Option<Secret>,
+    /// The OpenID Connect ID token, when the provider gave one.
     pub id_token: Option<Secret>,
     /// The granted scope, when the provider says.
     pub scope: Option<String>,
@@ -304,12 +332,12 @@ pub struct TokenSet {
 }
 
 /// The longest an access token is believed to live; a provider that says more is read as this.
-pub const MAX_TOKEN_LIFETIME: u64 = 365 * 24 * 3600;
+pub(crate) const MAX_TOKEN_LIFETIME: u64 = 365 * 24 * 3600;
 
 /// How long an access token lives, as the provider said it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lifetime {
-    /// `expires_in`: seconds from when the reply came (at most [`MAX_TOKEN_LIFETIME`]).
+    /// `expires_in`: seconds from when the reply came (at most a year).
     Seconds(u64),
     /// The token's own `exp` claim, seconds since the epoch.
     Until(i64),
@@ -329,7 +357,7 @@ impl Lifetime {
 
 /// A count of seconds from a provider (`expires_in`, `interval`): an integer, a float or a
 /// numeric string, clamped to `0..=max`; anything else is `None`. Never panics or wraps.
-pub fn seconds_value(field: &str, value: &serde_json::Value, max: u64) -> Option<u64> {
+pub(crate) fn seconds_value(field: &str, value: &serde_json::Value, max: u64) -> Option<u64> {
     let number = match value {
         serde_json::Value::Number(n) => n.as_f64(),
         serde_json::Value::String(text) => text.trim().parse::<f64>().ok(),
@@ -353,17 +381,32 @@ pub fn seconds_value(field: &str, value: &serde_json::Value, max: u64) -> Option
 
 /// Why a token request failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OAuthError {
     #[error("the identity provider refused the request: {}{}{}{}", crate::text::one_line(.error, 60), describe(.description), hint(.error, *.status, .details.codes.first().copied()), correlation(.details))]
+    /// The provider answered with an OAuth error (RFC 6749 §5.2).
     Provider {
+        /// Its `error` code (`invalid_grant`, …).
         error: String,
+        /// Its `error_description`.
         description: Option<String>,
+        /// The HTTP status.
         status: u16,
+        /// What Entra ID adds.
         details: Box<ProviderDetails>,
     },
     #[error("{url} answered HTTP {status} with {what}, not an OAuth reply{}", status_hint(*.status))]
-    Reply { url: Url, status: u16, what: String },
+    /// The endpoint's reply is not an OAuth reply (an HTML page, a proxy's error).
+    Reply {
+        /// The endpoint.
+        url: Url,
+        /// The HTTP status.
+        status: u16,
+        /// What the reply was instead.
+        what: String,
+    },
     #[error(transparent)]
+    /// The request did not get a reply.
     Http(#[from] HttpError),
 }
 
@@ -371,16 +414,20 @@ pub enum OAuthError {
 /// support asks for, and a Conditional Access claims challenge.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProviderDetails {
+    /// The AADSTS error codes.
     pub codes: Vec<u64>,
+    /// The sub-error (`consent_required`, `bad_token`, …).
     pub suberror: Option<String>,
+    /// The correlation id support asks for.
     pub correlation_id: Option<String>,
+    /// A Conditional Access claims challenge, for the next sign-in.
     pub claims: Option<String>,
 }
 
 /// The refusals of a refresh that mean a person must sign in again: the grant is gone
 /// (`invalid_grant`), or the provider wants the person back (MFA step-up, consent): MSAL
 /// prompts on `interaction_required` (learn.microsoft.com, "MSAL error handling").
-pub const SIGN_IN_AGAIN: [&str; 4] = [
+pub(crate) const SIGN_IN_AGAIN: [&str; 4] = [
     "invalid_grant",
     "interaction_required",
     "login_required",
@@ -407,7 +454,7 @@ impl OAuthError {
     }
 
     /// Entra ID's first AADSTS code, when it sent one.
-    pub fn first_code(&self) -> Option<u64> {
+    pub(crate) fn first_code(&self) -> Option<u64> {
         match self {
             OAuthError::Provider { details, .. } => details.codes.first().copied(),
             _ => None,
@@ -512,9 +559,13 @@ pub fn jwt_lifetime(token: &str) -> Option<Lifetime> {
 /// One token request, before a dialect puts it on the wire.
 #[derive(Clone, Copy, Debug)]
 pub struct TokenRequest<'a> {
+    /// The token endpoint.
     pub url: &'a Url,
+    /// The client asking.
     pub client: &'a Client,
+    /// What it asks for.
     pub grant: &'a Grant,
+    /// The scopes asked for (empty: the provider's default).
     pub scopes: &'a [String],
     /// The dialect's extra parameters (Auth0's `audience`, say).
     pub extra: &'a [(String, String)],
@@ -524,19 +575,27 @@ pub struct TokenRequest<'a> {
 
 /// A token request as a dialect's endpoint takes it.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum WireRequest {
-    /// A form, sent with the client's authentication ([`post_as_client`]).
+    /// A form, sent with the client's authentication (by `client_secret_basic`, `_post` or a signed assertion).
     Form {
+        /// Where it goes.
         url: Url,
+        /// The form's fields.
         fields: Vec<(String, String)>,
     },
     /// A form whose fields name the client themselves (Run:ai's v2), sent as it is.
     OwnForm {
+        /// Where it goes.
         url: Url,
+        /// The form's fields, the client's id and secret among them.
         fields: Vec<(String, String)>,
     },
+    /// A JSON body (Run:ai's API), sent with no client authentication of its own.
     Json {
+        /// Where it goes.
         url: Url,
+        /// The body.
         body: serde_json::Value,
     },
 }
@@ -553,7 +612,9 @@ impl WireRequest {
 
 /// How a dialect speaks to its token endpoint: [`OAuthWire`] unless the dialect has its own.
 pub trait TokenWire: Send + Sync {
+    /// Puts a token request on this endpoint's wire.
     fn encode(&self, request: &TokenRequest<'_>) -> Result<WireRequest, OAuthError>;
+    /// Reads this endpoint's reply (`url` answered it) into tokens, or its refusal into an [`OAuthError`].
     fn decode(&self, url: &Url, reply: &Reply) -> Result<TokenSet, OAuthError>;
 
     /// Whether the token request can carry PKCE's verifier: where it cannot, the sign-in page
@@ -562,7 +623,7 @@ pub trait TokenWire: Send + Sync {
         true
     }
 
-    /// Whether a refused refresh means a person must sign in again ([`SIGN_IN_AGAIN`]).
+    /// Whether a refused refresh means a person must sign in again (`invalid_grant`, or a step-up or consent the provider asks for).
     fn refused_refresh(&self, error: &OAuthError) -> bool {
         error
             .code()
@@ -577,7 +638,7 @@ impl std::fmt::Debug for dyn TokenWire {
 }
 
 /// RFC 6749: a form with the grant's fields, `scope` when there are scopes, and the dialect's
-/// extra parameters, sent as the client ([`post_as_client`]); a JSON reply.
+/// extra parameters, sent as the client (by `client_secret_basic`, `_post` or a signed assertion); a JSON reply.
 pub struct OAuthWire;
 
 impl TokenWire for OAuthWire {
@@ -604,7 +665,7 @@ impl TokenWire for OAuthWire {
 }
 
 /// Sends a token request in the dialect's wire format and reads the reply.
-pub async fn request_token(
+pub(crate) async fn request_token(
     http: &HttpClient,
     wire: &dyn TokenWire,
     request: &TokenRequest<'_>,
@@ -633,11 +694,11 @@ pub async fn request_token(
 
 /// The most a reply's tokens may hold together (Entra ID's with 200 groups are about 10 KiB): a
 /// login's file then grows by less than the room set aside before a refresh.
-pub const MAX_TOKENS_BYTES: usize = 60 * 1024;
+pub(crate) const MAX_TOKENS_BYTES: usize = 60 * 1024;
 
 /// RFC 6750's `token68`: the characters a bearer token may have in an `Authorization` header
 /// (and so in a shell, git's credential protocol or a terminal, harmlessly).
-pub fn is_token68(token: &str) -> bool {
+pub(crate) fn is_token68(token: &str) -> bool {
     let body = token.trim_end_matches('=');
     !body.is_empty()
         && body
@@ -797,27 +858,31 @@ fn what_it_was(reply: &Reply) -> String {
 /// RFC 8628 device authorization reply.
 #[derive(Debug, Deserialize)]
 pub struct DeviceAuthorization {
+    /// The code polled with.
     pub device_code: Secret,
+    /// The code the person enters.
     pub user_code: String,
     /// Azure v1 said `verification_url`.
     #[serde(alias = "verification_url")]
     pub verification_uri: String,
     #[serde(default)]
+    /// The page with the code filled in, if the provider offers one.
     pub verification_uri_complete: Option<String>,
-    /// Seconds the code lives, at most [`MAX_DEVICE_CODE_LIFETIME`].
+    /// Seconds the code lives, at most a day.
     #[serde(deserialize_with = "device_expiry")]
     pub expires_in: u64,
-    /// Seconds between polls, at most [`MAX_DEVICE_INTERVAL`].
+    /// Seconds between polls, at most five minutes.
     #[serde(default, deserialize_with = "device_interval")]
     pub interval: Option<u64>,
     #[serde(default)]
+    /// The provider's own instructions, if any.
     pub message: Option<String>,
 }
 
 /// A device code is read as living at most this long, whatever the provider says.
-pub const MAX_DEVICE_CODE_LIFETIME: u64 = 24 * 3600;
+pub(crate) const MAX_DEVICE_CODE_LIFETIME: u64 = 24 * 3600;
 /// Polls are at most this far apart, whatever the provider says.
-pub const MAX_DEVICE_INTERVAL: u64 = 300;
+pub(crate) const MAX_DEVICE_INTERVAL: u64 = 300;
 
 fn device_expiry<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     let value = serde_json::Value::deserialize(deserializer)?;
@@ -833,7 +898,7 @@ fn device_interval<'de, D: serde::Deserializer<'de>>(
 }
 
 /// Starts a device authorization.
-pub async fn device_authorization(
+pub(crate) async fn device_authorization(
     http: &HttpClient,
     url: &Url,
     client: &Client,

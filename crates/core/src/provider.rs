@@ -18,6 +18,7 @@ use crate::oauth::{OAuthError, OAuthWire, TokenWire};
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize,
 )]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Flow {
     /// RFC 8628 device authorization.
     Device,
@@ -81,6 +82,7 @@ impl fmt::Display for Flow {
 
 /// What kind of value a configuration field holds; drives validation and the CLI flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FieldKind {
     /// Free text.
     Text,
@@ -110,6 +112,27 @@ pub enum FieldKind {
     /// Parameters added to a request: a map of names to values, none of them the protocol's
     /// own (see [`check_authorize_param`]).
     Params,
+}
+
+impl FieldKind {
+    /// The placeholder of a value of this kind in usage lines (`--org-url URL`).
+    pub fn value_name(self) -> &'static str {
+        match self {
+            FieldKind::Text => "TEXT",
+            FieldKind::BaseUrl => "URL",
+            FieldKind::Ports => "PORTS",
+            FieldKind::UrlPath => "PATH",
+            FieldKind::List => "LIST",
+            FieldKind::EnvVar => "VAR",
+            FieldKind::Path => "PATH",
+            FieldKind::Secret => "SECRET",
+            FieldKind::Choice(_) => "WORD",
+            FieldKind::KeyringEntry => "ENTRY",
+            FieldKind::Params => "KEY=VALUE",
+            FieldKind::Duration => "DURATION",
+            FieldKind::Bool => "BOOL",
+        }
+    }
 }
 
 /// One configuration field of a provider entry in the contexts file.
@@ -152,96 +175,115 @@ impl FieldSpec {
 pub mod fields {
     use super::{FieldKind, FieldSpec};
 
+    /// The `client-id` field (its help says what it holds).
     pub const CLIENT_ID: FieldSpec = FieldSpec::required(
         "client-id",
         FieldKind::Text,
         "OAuth client ID of this tool's app registration",
     );
+    /// The `client-id` field (its help says what it holds).
     pub const CLIENT_ID_OPTIONAL: FieldSpec = FieldSpec::optional(
         "client-id",
         FieldKind::Text,
         "OAuth client ID (optional for this dialect)",
     );
+    /// The `client-secret-env` field (its help says what it holds).
     pub const CLIENT_SECRET_ENV: FieldSpec = FieldSpec::optional(
         "client-secret-env",
         FieldKind::EnvVar,
         "environment variable that holds the client secret",
     );
+    /// The `client-secret-file` field (its help says what it holds).
     pub const CLIENT_SECRET_FILE: FieldSpec = FieldSpec::optional(
         "client-secret-file",
         FieldKind::Path,
         "file that holds the client secret",
     );
+    /// The `client-secret` field (its help says what it holds).
     pub const CLIENT_SECRET: FieldSpec = FieldSpec::optional(
         "client-secret",
         FieldKind::Secret,
         "client secret written inline (discouraged: prefer client-secret-env or client-secret-file)",
     );
+    /// The `client-secret-public` field (its help says what it holds).
     pub const CLIENT_SECRET_PUBLIC: FieldSpec = FieldSpec::optional(
         "client-secret-public",
         FieldKind::Bool,
         "true: the inline client-secret is one the provider documents as not secret (a Google desktop client's), so it gets no warning",
     );
+    /// The `scopes` field (its help says what it holds).
     pub const SCOPES: FieldSpec = FieldSpec::optional(
         "scopes",
         FieldKind::List,
         "scopes requested at login unless the context or --scope says otherwise",
     );
+    /// The `client-auth` field (its help says what it holds).
     pub const CLIENT_AUTH: FieldSpec = FieldSpec::optional(
         "client-auth",
         FieldKind::Choice(crate::client_auth::ClientAuth::NAMES),
         "how the client authenticates: basic (secret in HTTP Basic), post (in the form), private-key-jwt (client-key-file) or none; without it, a key file means private-key-jwt, else Basic first and the other way once if refused (remembered)",
     );
+    /// The `crate::client_auth::CLIENT_KEY_FILE` field (its help says what it holds).
     pub const CLIENT_KEY_FILE: FieldSpec = FieldSpec::optional(
         crate::client_auth::CLIENT_KEY_FILE,
         FieldKind::Path,
         "PEM private key (RSA or EC P-256, mode 0600) for private_key_jwt client authentication",
     );
+    /// The `crate::client_auth::CLIENT_KEY_KEYRING` field (its help says what it holds).
     pub const CLIENT_KEY_KEYRING: FieldSpec = FieldSpec::optional(
         crate::client_auth::CLIENT_KEY_KEYRING,
         FieldKind::KeyringEntry,
         "where `config set-provider NAME --client-key-stdin` keeps the private_key_jwt key in the OS keyring (written by tokenctl)",
     );
+    /// The `client-certificate-file` field (its help says what it holds).
     pub const CLIENT_CERTIFICATE_FILE: FieldSpec = FieldSpec::optional(
         "client-certificate-file",
         FieldKind::Path,
         "PEM certificate of client-key-file: its thumbprints go in the assertion (Entra ID)",
     );
+    /// The `certificate-authority` field (its help says what it holds).
     pub const CERTIFICATE_AUTHORITY: FieldSpec = FieldSpec::optional(
         "certificate-authority",
         FieldKind::Path,
         "CA bundle (PEM) that signs the provider's certificate, trusted instead of the system roots (a corporate CA)",
     );
+    /// The `standard-scopes` field (its help says what it holds).
     pub const STANDARD_SCOPES: FieldSpec = FieldSpec::optional(
         "standard-scopes",
         FieldKind::List,
         "the OpenID scopes tokenctl adds to a person's sign-in (default: those of openid, profile, email, offline_access that discovery's scopes_supported lists)",
     );
+    /// The `authorize-params` field (its help says what it holds).
     pub const AUTHORIZE_PARAMS: FieldSpec = FieldSpec::optional(
         "authorize-params",
         FieldKind::Params,
         "parameters added to the authorization and device requests (prompt, login_hint, domain_hint, acr_values, max_age, kc_idp_hint, access_type, resource, …); an empty value removes a default",
     );
+    /// The `scope-prefix` field (its help says what it holds).
     pub const SCOPE_PREFIX: FieldSpec = FieldSpec::optional(
         "scope-prefix",
         FieldKind::Text,
         "prepended to scopes with `:` or ending in `.default` that are not URIs (an API's App ID URI, api://nmp/)",
     );
+    /// The `redirect-port` field (its help says what it holds).
     pub const REDIRECT_PORT: FieldSpec = FieldSpec::optional(
         "redirect-port",
         FieldKind::Ports,
         "loopback port of the browser login's redirect URI, or ports tried in order (8000,18000); default any free port",
     );
+    /// The `sign-in-timeout` field (its help says what it holds).
     pub const SIGN_IN_TIMEOUT: FieldSpec = FieldSpec::optional(
         "sign-in-timeout",
         FieldKind::Duration,
         "how long a browser sign-in waits for the person (default 5m)",
     );
+    /// The `redirect-host` field (its help says what it holds).
     pub const REDIRECT_HOST: FieldSpec = FieldSpec::optional(
         "redirect-host",
         FieldKind::Choice(super::REDIRECT_HOSTS),
         "host of the redirect URI, as registered: localhost, 127.0.0.1 or [::1] (default 127.0.0.1; azure localhost)",
     );
+    /// The `redirect-path` field (its help says what it holds).
     pub const REDIRECT_PATH: FieldSpec = FieldSpec::optional(
         "redirect-path",
         FieldKind::UrlPath,
@@ -291,6 +333,9 @@ pub mod fields {
 
 /// Where a dialect's endpoints are. `None` where the dialect has no such endpoint or it is
 /// only known after discovery.
+///
+/// A plain struct that dialects build with `..Endpoints::default()`: adding an endpoint is a
+/// breaking change, taken knowingly, since OAuth's endpoints are a small and settled set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoints {
     /// The expected `iss` of ID tokens, when known without discovery; else the discovery
@@ -303,14 +348,20 @@ pub struct Endpoints {
     pub app_jwks: Option<Url>,
     /// `.well-known/openid-configuration` (or equivalent) to fetch the rest from.
     pub discovery: Option<Url>,
+    /// The authorization endpoint (browser sign-ins).
     pub authorization: Option<Url>,
+    /// The token endpoint.
     pub token: Option<Url>,
     /// An older token endpoint, asked once when `token` answers 404 (a Run:ai server before
     /// `/api/v2/token`); a login records the one that answered and keeps to it.
     pub token_fallback: Option<Url>,
+    /// The device authorization endpoint (RFC 8628).
     pub device_authorization: Option<Url>,
+    /// The revocation endpoint (RFC 7009), for `auth logout`.
     pub revocation: Option<Url>,
+    /// The end-session endpoint (OpenID RP-initiated logout).
     pub end_session: Option<Url>,
+    /// The keys ID tokens are signed with.
     pub jwks: Option<Url>,
     /// RFC 9207: the provider puts `iss` in its authorization response (from discovery).
     pub iss_in_authorization_response: bool,
@@ -335,7 +386,9 @@ pub enum AssertionAudience {
 /// A provider entry of the contexts file, as a dialect sees it: its name and its fields.
 #[derive(Clone, Copy, Debug)]
 pub struct ProviderConfig<'a> {
+    /// The entry's name.
     pub name: &'a str,
+    /// Its fields, as the contexts file says them.
     pub fields: &'a IndexMap<String, Value>,
 }
 
@@ -361,11 +414,14 @@ impl<'a> ProviderConfig<'a> {
 /// A problem with one field of a provider entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
+    /// The field at fault.
     pub field: String,
+    /// What is wrong with it, and the fix.
     pub reason: String,
 }
 
 impl FieldError {
+    /// A problem with `field`.
     pub fn new(field: &str, reason: impl Into<String>) -> Self {
         FieldError {
             field: field.to_owned(),
@@ -380,7 +436,7 @@ impl fmt::Display for FieldError {
     }
 }
 
-/// A provider dialect. Implementations are unit structs registered with [`register_provider!`].
+/// A provider dialect. Implementations are unit structs registered with [`register_provider!`](crate::register_provider).
 pub trait Provider: Send + Sync + 'static {
     /// The `kind:` value in the contexts file (`keycloak`, `azure`, …).
     fn kind(&self) -> &'static str;
@@ -508,6 +564,13 @@ impl dyn Provider {
 }
 
 /// One registered dialect; collected at link time by `inventory`.
+/// A custom scope (with `:` or ending in `.default`) that does not name its API by a URI:
+/// Entra ID reads such a scope as Microsoft Graph's.
+pub fn names_no_api(scope: &str) -> bool {
+    (scope.contains(':') || scope.ends_with(".default")) && !scope.contains("://")
+}
+
+#[doc(hidden)]
 pub struct Registration(pub &'static dyn Provider);
 
 inventory::collect!(Registration);
@@ -568,7 +631,7 @@ pub fn validate_provider(provider: &dyn Provider, config: &ProviderConfig<'_>) -
     clippy::too_many_lines,
     reason = "a flat table: one arm per field kind"
 )]
-pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
+pub(crate) fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
     match kind {
         FieldKind::List => match value {
             Value::Sequence(items) if items.iter().all(Value::is_string) => Ok(()),
@@ -662,11 +725,11 @@ pub fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), String> {
 
 /// The hosts a loopback redirect URI may name (RFC 8252 §7.3, and `localhost` as Entra ID and
 /// int128/kubelogin register it).
-pub const REDIRECT_HOSTS: &[&str] = &["127.0.0.1", "localhost", "[::1]"];
+pub(crate) const REDIRECT_HOSTS: &[&str] = &["127.0.0.1", "localhost", "[::1]"];
 
 /// The parameters that set the token's audience: sent on token requests too, and part of the
 /// login's identity.
-pub const AUDIENCE_PARAMS: [&str; 2] = ["resource", "audience"];
+pub(crate) const AUDIENCE_PARAMS: [&str; 2] = ["resource", "audience"];
 
 /// The authorization request's own parameters, which `authorize-params` may not set, and what
 /// does each one's job.
@@ -695,6 +758,7 @@ const PROTOCOL_PARAMS: &[(&str, &str)] = &[
 ];
 
 /// Whether `authorize-params` may set `name`; the error names what does the job instead.
+#[doc(hidden)] // for tokenctl's CLI; not part of the dialect API
 pub fn check_authorize_param(name: &str) -> Result<(), String> {
     match PROTOCOL_PARAMS.iter().find(|(param, _)| *param == name) {
         Some((_, instead)) => Err(format!(
@@ -709,6 +773,7 @@ pub fn check_authorize_param(name: &str) -> Result<(), String> {
 const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(366 * 24 * 3600);
 
 /// `5m`, `30s`, `1h30m`, `90` (seconds): humantime's durations, at most a year.
+#[doc(hidden)] // for tokenctl's CLI; not part of the dialect API
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
     let duration = match text.parse::<u64>() {
@@ -723,7 +788,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// A request parameter's value as sent: a string, a number or a boolean as written.
-pub fn param_text(value: &Value) -> Option<String> {
+pub(crate) fn param_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
         Value::Number(number) => Some(number.to_string()),
@@ -734,6 +799,7 @@ pub fn param_text(value: &Value) -> Option<String> {
 }
 
 /// How a [`FieldKind::Ports`] value is written: one port as a number, more as a list.
+#[doc(hidden)] // for tokenctl's CLI; not part of the dialect API
 pub fn ports_value(ports: impl IntoIterator<Item = u64>) -> Value {
     let mut ports: Vec<Value> = ports.into_iter().map(Value::from).collect();
     match ports.len() {

@@ -13,11 +13,14 @@ pub fn random_token(count: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A token, password or client secret: shown as a placeholder by `Debug` and `Display`, and read only
+/// through [`Secret::expose`], so that no secret reaches a log or an error by accident.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }

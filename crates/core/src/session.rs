@@ -1,5 +1,5 @@
 //! A context's login, for programs: [`Session::load`], then [`Session::access_token`] or
-//! [`Session::authorize`]. A thin wrapper over the login use cases ([`crate::logins`]): the CLI's
+//! [`Session::authorize`]. A thin wrapper over the login use cases (`logins`): the CLI's
 //! `auth token` and a program using this library share the stored login, its lock and its
 //! rules; within one process every `Session` of a login shares one access token, so many tasks
 //! cause one refresh.

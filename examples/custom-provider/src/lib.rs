@@ -92,7 +92,7 @@ pub struct DialectGuide;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokenctl_core::config::ProviderEntry;
+    use tokenctl_core::ProviderEntry;
     use tokenctl_core::provider::validate_provider;
 
     #[test]

@@ -96,7 +96,7 @@ tokenctl_core::register_provider!(Auth0);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokenctl_core::config::ProviderEntry;
+    use tokenctl_core::ProviderEntry;
 
     #[test]
     fn endpoints_hang_off_the_domain_and_the_issuer_ends_in_a_slash() {

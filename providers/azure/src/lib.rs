@@ -1,8 +1,8 @@
 //! Azure AD / Entra ID (v2.0 endpoints), spoken the way MSAL speaks it.
 
 use tokenctl_core::base_url::{join_path, parse_base_url};
-use tokenctl_core::flows::names_no_api;
 use tokenctl_core::provider::FieldError;
+use tokenctl_core::provider::names_no_api;
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig, Url};
 
 pub struct Azure;
@@ -201,7 +201,7 @@ tokenctl_core::register_provider!(Azure);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokenctl_core::config::ProviderEntry;
+    use tokenctl_core::ProviderEntry;
     use tokenctl_core::provider::validate_provider;
 
     fn entry(fields: &[(&str, &str)]) -> ProviderEntry {

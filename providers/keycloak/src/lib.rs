@@ -176,7 +176,7 @@ tokenctl_core::register_provider!(Keycloak);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokenctl_core::config::ProviderEntry;
+    use tokenctl_core::ProviderEntry;
     use tokenctl_core::provider::validate_provider;
 
     fn config(fields: &[(&str, &str)]) -> ProviderEntry {

@@ -60,7 +60,7 @@ tokenctl_core::register_provider!(Oidc);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokenctl_core::config::ProviderEntry;
+    use tokenctl_core::ProviderEntry;
 
     #[test]
     fn discovery_hangs_off_the_issuer() {

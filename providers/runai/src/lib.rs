@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokenctl_core::base_url::join_path;
-use tokenctl_core::http::Reply;
+use tokenctl_core::oauth::Reply;
 use tokenctl_core::oauth::{Grant, OAuthError, TokenRequest, TokenSet, TokenWire, WireRequest};
 use tokenctl_core::provider::{FieldError, fields};
 use tokenctl_core::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig, Secret};
@@ -185,6 +185,14 @@ impl TokenWire for RunAiWire {
                     400,
                 ));
             }
+            // A grant a later tokenctl adds: refused as the endpoint would.
+            _ => {
+                return Err(OAuthError::provider(
+                    "unsupported_grant_type",
+                    Some("Run:ai does not offer this grant".into()),
+                    400,
+                ));
+            }
         };
         let body = strip_nulls(body);
         if !request.url.path().ends_with(V2_PATH) {
@@ -321,7 +329,7 @@ tokenctl_core::register_provider!(RunAi);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokenctl_core::config::ProviderEntry;
+    use tokenctl_core::ProviderEntry;
     use tokenctl_core::oauth::Client;
 
     fn wire(grant: &str) -> RunAiWire {
@@ -340,7 +348,7 @@ mod tests {
         let client = Client::fixed(
             "id".into(),
             Some(Secret::new("s")),
-            tokenctl_core::client_auth::ClientAuth::Post,
+            tokenctl_core::oauth::ClientAuth::Post,
         );
         let request = TokenRequest {
             url: &url,
@@ -360,7 +368,7 @@ mod tests {
                     .collect::<serde_json::Map<_, _>>()
                     .into(),
             ),
-            WireRequest::Form { .. } => panic!("Run:ai names the client itself"),
+            other => panic!("Run:ai names the client itself, not {other:?}"),
         }
     }
 

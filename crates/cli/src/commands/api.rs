@@ -6,12 +6,12 @@ use tokenctl_core::program;
 
 use anyhow::{Context, Result, anyhow, bail};
 use tokenctl_core::SessionError;
-use tokenctl_core::config::ConfigSet;
-use tokenctl_core::http::HttpClient;
+use tokenctl_core::internal::config::ConfigSet;
+use tokenctl_core::internal::http::HttpClient;
 
 use crate::GlobalArgs;
-use tokenctl_core::config::TokenKind;
-use tokenctl_core::logins::{Freshness, Handout, Usable};
+use tokenctl_core::internal::config::TokenKind;
+use tokenctl_core::internal::logins::{Freshness, Handout, Usable};
 
 /// Replies larger than this are refused (a big list of a big cluster still fits).
 const MAX_API_REPLY: usize = 64 << 20;
@@ -76,7 +76,7 @@ pub(crate) fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
 
     let usable = crate::logins::usable_login(global, Freshness::CLI, Handout::Cluster)?;
     let http = HttpClient::trusting(
-        &tokenctl_core::flows::cluster_trust(cluster),
+        &tokenctl_core::internal::flows::cluster_trust(cluster),
         global.request_timeout,
     )?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -101,7 +101,9 @@ pub(crate) fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
     }
     if reply.status == 401 {
         let published = runtime
-            .block_on(tokenctl_core::flows::discover_cluster(&http, cluster))
+            .block_on(tokenctl_core::internal::flows::discover_cluster(
+                &http, cluster,
+            ))
             .ok();
         return Err(refused(&usable, &context, published.as_ref()));
     }
@@ -128,9 +130,9 @@ pub(crate) fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
 fn refused(
     usable: &Usable,
     context: &str,
-    published: Option<&tokenctl_core::config::ProviderEntry>,
+    published: Option<&tokenctl_core::internal::config::ProviderEntry>,
 ) -> anyhow::Error {
-    let now = tokenctl_core::clock::unix_now();
+    let now = tokenctl_core::internal::clock::unix_now();
     if usable.expires_at().is_some_and(|at| at <= now) {
         return SessionError::LoginRequired {
             context: context.to_owned(),
@@ -144,14 +146,14 @@ fn refused(
         TokenKind::Access => "access token",
     };
     let shown = |value: Option<&serde_json::Value>| match value {
-        Some(serde_json::Value::String(text)) => tokenctl_core::text::one_line(text, 120),
+        Some(serde_json::Value::String(text)) => tokenctl_core::internal::text::one_line(text, 120),
         Some(serde_json::Value::Array(items)) => items
             .iter()
             .filter_map(serde_json::Value::as_str)
-            .map(|item| tokenctl_core::text::one_line(item, 120))
+            .map(|item| tokenctl_core::internal::text::one_line(item, 120))
             .collect::<Vec<_>>()
             .join(", "),
-        Some(other) => tokenctl_core::text::one_line(&other.to_string(), 120),
+        Some(other) => tokenctl_core::internal::text::one_line(&other.to_string(), 120),
         None => "(none)".to_owned(),
     };
     let says = match tokenctl_core::jwt::decode(usable.token().expose()) {
@@ -159,7 +161,7 @@ fn refused(
             "\n  the token: iss {}, aud {}, {}",
             shown(decoded.claims.get("iss")),
             shown(decoded.claims.get("aud")),
-            tokenctl_core::clock::expiry_phrase(decoded.expires_at(), now)
+            tokenctl_core::internal::clock::expiry_phrase(decoded.expires_at(), now)
         ),
         Err(_) => {
             "\n  the token is not a JWT, so its issuer and audience cannot be shown".to_owned()
@@ -172,7 +174,7 @@ fn refused(
                     .fields
                     .get(name)
                     .and_then(|value| value.as_str())
-                    .map(|text| tokenctl_core::text::one_line(text, 120))
+                    .map(|text| tokenctl_core::internal::text::one_line(text, 120))
                     .unwrap_or_else(|| "(none)".to_owned())
             };
             format!(
@@ -205,7 +207,7 @@ fn read_body(data: &str) -> Result<Vec<u8>> {
                 .context("reading the body from stdin")?;
             Ok(body)
         }
-        Some(path) => tokenctl_core::fsutil::read_user_bytes(std::path::Path::new(path))
+        Some(path) => tokenctl_core::internal::fsutil::read_user_bytes(std::path::Path::new(path))
             .with_context(|| format!("cannot read the body file {path}")),
         None => Ok(data.as_bytes().to_vec()),
     }

@@ -7,9 +7,9 @@ use crate::output;
 use anyhow::{Result, anyhow, bail};
 use std::ffi::OsString;
 use std::io::BufRead;
-use tokenctl_core::config::ConfigSet;
-use tokenctl_core::config::hosts::HostMap;
-use tokenctl_core::logins::{Freshness, Handout};
+use tokenctl_core::internal::config::ConfigSet;
+use tokenctl_core::internal::config::hosts::HostMap;
+use tokenctl_core::internal::logins::{Freshness, Handout};
 
 /// The name Docker runs a credential helper by: `credsStore: tokenctl` in
 /// ~/.docker/config.json runs `docker-credential-tokenctl`.

@@ -8,8 +8,8 @@ use crate::output;
 use anyhow::{Result, anyhow};
 use clap::Args;
 use std::ffi::OsString;
-use tokenctl_core::config::{self};
-use tokenctl_core::logins::{Freshness, Handout, StoredLogin, Usable};
+use tokenctl_core::internal::config::{self};
+use tokenctl_core::internal::logins::{Freshness, Handout, StoredLogin, Usable};
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
@@ -135,7 +135,9 @@ impl TokenFile {
             TokenFile::Memory(file) => std::os::unix::fs::FileExt::write_all_at(file, token, 0)
                 .and_then(|()| file.set_len(token.len() as u64)),
             #[cfg(not(target_os = "linux"))]
-            TokenFile::Temporary(file) => tokenctl_core::fsutil::write_own_file(file.path(), token),
+            TokenFile::Temporary(file) => {
+                tokenctl_core::internal::fsutil::write_own_file(file.path(), token)
+            }
         };
         written.map_err(|err| {
             anyhow!(
@@ -152,7 +154,9 @@ fn keep_fresh(global: &GlobalArgs, file: &TokenFile, mut login: StoredLogin) {
         let Some(at) = Freshness::CLI.renew_at(&login) else {
             return; // a token without an expiry never needs renewing
         };
-        let wait = at.saturating_sub(tokenctl_core::clock::unix_now()).max(1);
+        let wait = at
+            .saturating_sub(tokenctl_core::internal::clock::unix_now())
+            .max(1);
         std::thread::sleep(std::time::Duration::from_secs(
             u64::try_from(wait).unwrap_or(1),
         ));

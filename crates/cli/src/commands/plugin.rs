@@ -11,10 +11,10 @@ use tokenctl_core::program;
 
 use anyhow::{Result, anyhow};
 use clap::CommandFactory;
-use tokenctl_core::config::{self, ConfigSet};
+use tokenctl_core::internal::config::{self, ConfigSet};
 
 use crate::{GlobalArgs, is_login_required};
-use tokenctl_core::logins::{Freshness, Handout};
+use tokenctl_core::internal::logins::{Freshness, Handout};
 
 const PREFIX: &str = "tokenctl-";
 
@@ -143,7 +143,7 @@ pub(crate) fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<u
             .get_subcommands()
             .filter(|command| !command.is_hide_set())
             .map(|command| command.get_name());
-        let hint = match tokenctl_core::config::closest_names(&name, own).first() {
+        let hint = match tokenctl_core::internal::config::closest_names(&name, own).first() {
             Some(close) => format!("did you mean `{}`? ", program::run(close)),
             None => String::new(),
         };

@@ -342,7 +342,8 @@ impl Proxy {
         let reply = match sent {
             Ok(reply) => reply,
             Err(err) => {
-                let what = tokenctl_core::text::one_line(&err.without_url().to_string(), 300);
+                let what =
+                    tokenctl_core::internal::text::one_line(&err.without_url().to_string(), 300);
                 return Ok(text(
                     StatusCode::BAD_GATEWAY,
                     &format!("tokenctl: the cluster did not answer: {what}"),
@@ -383,7 +384,7 @@ impl Proxy {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if problem != told.as_deref() {
             if let Some(problem) = problem {
-                say!("{}", tokenctl_core::text::printable(problem));
+                say!("{}", tokenctl_core::internal::text::printable(problem));
             }
             *told = problem.map(str::to_owned);
         }
@@ -579,7 +580,7 @@ fn other_users_uid(local: SocketAddr, peer: SocketAddr) -> Option<u32> {
         SocketAddr::V4(_) => "/proc/net/tcp",
         SocketAddr::V6(_) => "/proc/net/tcp6",
     };
-    let text = tokenctl_core::fsutil::read_user_text(std::path::Path::new(table)).ok()?;
+    let text = tokenctl_core::internal::fsutil::read_user_text(std::path::Path::new(table)).ok()?;
     let (want_local, want_remote) = (kernel_address(peer), kernel_address(local));
     let uid = text.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();

@@ -64,6 +64,7 @@ pub fn default_config_path() -> PathBuf {
 
 /// Why the contexts file could not be used. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     #[error("{path}: cannot read the contexts file: {source}", path = .path.display())]
     Read { path: PathBuf, source: io::Error },

@@ -316,7 +316,7 @@ pub(super) const OWN_VARIABLES: &[&str] = &[
 
 /// The variable a context attribute reaches plugins as: `TOKENCTL_` and the name upper-cased,
 /// `-` as `_`. A name is letters, digits, `_` and `-` (so it cannot smuggle `=` or a second
-/// variable into the environment), and never names one of [`OWN_VARIABLES`].
+/// variable into the environment), and never names one of `OWN_VARIABLES`.
 pub fn attribute_variable(key: &str) -> Result<String, String> {
     if key.is_empty()
         || !key

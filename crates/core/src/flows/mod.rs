@@ -552,18 +552,13 @@ pub fn with_prefix(prefix: Option<&str>, scopes: Vec<String>) -> Vec<String> {
     scopes
         .into_iter()
         .map(|scope| {
-            if names_no_api(&scope) {
+            if crate::provider::names_no_api(&scope) {
                 format!("{prefix}{scope}")
             } else {
                 scope
             }
         })
         .collect()
-}
-
-/// A custom scope (with `:` or ending in `.default`) that does not name its API by a URI.
-pub fn names_no_api(scope: &str) -> bool {
-    (scope.contains(':') || scope.ends_with(".default")) && !scope.contains("://")
 }
 
 /// Fills the endpoints from the OpenID discovery document, checked by [`crate::discovery::read`]

@@ -15,6 +15,7 @@ use crate::secret::Secret;
 
 /// Why a login could not happen. Messages name the field or endpoint, never a secret.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoginError {
     #[error("provider {provider:?}: {message}")]
     Config { provider: String, message: String },

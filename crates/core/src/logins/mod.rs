@@ -366,6 +366,7 @@ pub trait Authority: Send + Sync {
 
 /// Why no usable login could be had.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SessionError {
     /// No usable login, and no way to get one without a person (the CLI exits with code 4).
     #[error("{}", why.message(context))]

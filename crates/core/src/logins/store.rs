@@ -4,7 +4,7 @@
 //! A login is a 0600 JSON file under `$XDG_DATA_HOME/tokenctl/logins/` (directory 0700),
 //! written atomically: the short-lived access token lives there so that handing it out needs
 //! no keyring and no lock. Secrets at rest (the refresh token, a client secret given on stdin)
-//! go to the OS keyring when one answers ([`crate::os_keyring`]), else into the file. Every
+//! go to the OS keyring when one answers (`os_keyring`), else into the file. Every
 //! change — keyring entries included — is made through [`Locked`], under the login's lock.
 
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ enum Marker {
 }
 
 /// The room set aside for a login's file before a refresh, beyond its size: the new tokens
-/// ([`crate::oauth::MAX_TOKENS_BYTES`]) and their JSON.
+/// (`MAX_TOKENS_BYTES`) and their JSON.
 pub const TOKEN_ROOM: u64 = 64 * 1024;
 
 /// The room set aside in the OS keyring before a refresh, beyond the refresh token kept there:
@@ -210,6 +210,7 @@ impl std::fmt::Display for Place {
 
 /// Why the store could not be read or written. Names the file, never its content.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     #[error("{path}: cannot read the stored login: {source}", path = .path.display())]
     Read {

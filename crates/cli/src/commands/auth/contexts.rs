@@ -5,9 +5,9 @@ use crate::output::say;
 use crate::output::{self, ListFormat};
 use anyhow::Result;
 use serde::Serialize;
-use tokenctl_core::config::{Chosen, ConfigSet, ContextList, Edit};
-use tokenctl_core::logins::ContextLogin;
-use tokenctl_core::text::printable;
+use tokenctl_core::internal::config::{Chosen, ConfigSet, ContextList, Edit};
+use tokenctl_core::internal::logins::ContextLogin;
+use tokenctl_core::internal::text::printable;
 
 /// One row of `auth get-contexts`.
 #[derive(Serialize)]
@@ -80,12 +80,12 @@ pub struct GetContextsArgs {
 pub(super) fn use_context(args: UseContextArgs, global: &GlobalArgs) -> Result<()> {
     let paths = &global.config_paths();
     let (name, here) = (args.name.as_str(), args.here);
-    use tokenctl_core::config::{CONTEXT_ENV, here as dir};
+    use tokenctl_core::internal::config::{CONTEXT_ENV, here as dir};
     if here {
         let set = ConfigSet::load_valid(paths)?;
         if set.context(name).is_none() {
             return Err(set
-                .not_found(tokenctl_core::config::Section::Contexts, name)
+                .not_found(tokenctl_core::internal::config::Section::Contexts, name)
                 .into());
         }
         let cwd = std::env::current_dir()?;
@@ -171,7 +171,7 @@ pub(super) fn get_contexts(args: GetContextsArgs, global: &GlobalArgs) -> Result
         Default::default()
     });
     let logins = crate::logins::logins_with(set.clone(), setting, global.request_timeout);
-    let summaries = logins.summaries(tokenctl_core::clock::unix_now());
+    let summaries = logins.summaries(tokenctl_core::internal::clock::unix_now());
     let summary_of: std::collections::HashMap<&str, &ContextLogin> = summaries
         .iter()
         .map(|summary| (summary.context.as_str(), summary))
@@ -222,7 +222,7 @@ pub(super) fn get_contexts(args: GetContextsArgs, global: &GlobalArgs) -> Result
 
 /// One row of `get-contexts`: the context's entries, and its login from the summary.
 fn row<'a>(
-    context: &'a tokenctl_core::config::ContextSummary,
+    context: &'a tokenctl_core::internal::config::ContextSummary,
     summary: &'a ContextLogin,
     list: &'a ContextList,
     current: bool,

@@ -6,7 +6,7 @@ use crate::output;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use std::io::Write;
-use tokenctl_core::logins::{Freshness, Handout};
+use tokenctl_core::internal::logins::{Freshness, Handout};
 
 /// The variable the token goes in unless `--var` names another.
 pub(crate) const TOKEN_VAR: &str = "TOKENCTL_TOKEN";

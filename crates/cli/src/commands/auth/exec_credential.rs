@@ -6,12 +6,12 @@ use std::io::IsTerminal;
 use tokenctl_core::program;
 
 use anyhow::{Result, anyhow};
-use tokenctl_core::config::{CalledCluster, ConfigSet, CredentialStore};
-use tokenctl_core::logins::{Freshness, Handout};
+use tokenctl_core::internal::config::{CalledCluster, ConfigSet, CredentialStore};
+use tokenctl_core::internal::logins::{Freshness, Handout};
 
 use crate::terminal::SystemBrowser;
 use crate::{GlobalArgs, is_login_required, output};
-use tokenctl_core::flows::BrowserOpener;
+use tokenctl_core::internal::flows::BrowserOpener;
 
 /// The ExecCredential versions kubectl speaks; the first is the default when kubectl sends no
 /// KUBERNETES_EXEC_INFO (as kubectl before 1.22 did).
@@ -92,7 +92,7 @@ pub fn followed(
     let pinned = pinned.ok_or_else(|| {
         anyhow!("--follow needs --context NAME: the context this kube user was set up for")
     })?;
-    let from_env = std::env::var(tokenctl_core::config::CONTEXT_ENV)
+    let from_env = std::env::var(tokenctl_core::internal::config::CONTEXT_ENV)
         .ok()
         .filter(|name| !name.is_empty());
     let followed = set.followed(pinned, from_env.as_deref(), info.cluster.as_ref());

@@ -6,9 +6,9 @@ use crate::runtime::block_on;
 use anyhow::Result;
 use clap::ValueEnum;
 use std::io::{BufRead, Write};
-use tokenctl_core::config::ConfigSet;
-use tokenctl_core::config::hosts::HostMap;
-use tokenctl_core::logins::{Freshness, Handout};
+use tokenctl_core::internal::config::ConfigSet;
+use tokenctl_core::internal::config::hosts::HostMap;
+use tokenctl_core::internal::logins::{Freshness, Handout};
 
 /// What git asks a credential helper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -8,7 +8,7 @@ use std::io::BufRead;
 
 use anyhow::{Result, bail};
 use tokenctl_core::Flow;
-use tokenctl_core::config::setup::{self, Created, FirstRun, Setup};
+use tokenctl_core::internal::config::setup::{self, Created, FirstRun, Setup};
 use tokenctl_core::provider::{self, FieldSpec, Provider};
 
 /// Asks the questions on stderr, reads the answers from stdin, and writes the entries.
@@ -29,10 +29,12 @@ pub(super) fn run(first: FirstRun, paths: &[std::path::PathBuf]) -> Result<Creat
     // Nothing is written until the provider answers: a wrong answer is asked again.
     let (fields, listed) = loop {
         let fields = ask_fields(kind)?;
-        let http =
-            tokenctl_core::http::HttpClient::new(tokenctl_core::http::DEFAULT_REQUEST_TIMEOUT)?;
-        match crate::runtime::block_on(tokenctl_core::flows::check_provider(&http, kind, &fields))?
-        {
+        let http = tokenctl_core::internal::http::HttpClient::new(
+            tokenctl_core::internal::http::DEFAULT_REQUEST_TIMEOUT,
+        )?;
+        match crate::runtime::block_on(tokenctl_core::internal::flows::check_provider(
+            &http, kind, &fields,
+        ))? {
             Ok(listed) => break (fields, listed),
             Err(err) => say!("  {err}\n  Nothing was written; the provider's fields again:"),
         }
@@ -129,7 +131,7 @@ fn ask_scopes(kind: &dyn Provider, listed: Option<&[String]>) -> Result<Vec<Stri
         let names: Vec<String> = listed
             .iter()
             .take(SHOWN)
-            .map(|scope| tokenctl_core::text::printable(scope).into_owned())
+            .map(|scope| tokenctl_core::internal::text::printable(scope).into_owned())
             .collect();
         let more = if more > 0 {
             format!(" and {more} more")
@@ -141,7 +143,7 @@ fn ask_scopes(kind: &dyn Provider, listed: Option<&[String]>) -> Result<Vec<Stri
     ask_until(
         "Scopes, separated by spaces (Enter for sign-in only): ",
         |answer| {
-            let scopes = tokenctl_core::flows::split_scopes(&[answer.to_owned()]);
+            let scopes = tokenctl_core::internal::flows::split_scopes(&[answer.to_owned()]);
             match scopes.iter().find(|scope| {
                 scope
                     .chars()
@@ -149,7 +151,7 @@ fn ask_scopes(kind: &dyn Provider, listed: Option<&[String]>) -> Result<Vec<Stri
             }) {
                 Some(bad) => Err(format!(
                     "{:?} is not a scope (RFC 6749 scope tokens have no quotes, backslashes or control characters)",
-                    tokenctl_core::text::printable(bad)
+                    tokenctl_core::internal::text::printable(bad)
                 )),
                 None => Ok(scopes),
             }
@@ -188,7 +190,7 @@ fn ask_flow(kind: &dyn Provider) -> Result<Flow> {
         .collect();
     say!("Flows: {}", names.join("  "));
     let browser = crate::terminal::SystemBrowser { open: true };
-    let can_open = tokenctl_core::flows::BrowserOpener::available(&browser);
+    let can_open = tokenctl_core::internal::flows::BrowserOpener::available(&browser);
     let default = [Flow::Browser, Flow::Device]
         .into_iter()
         .filter(|flow| can_open || *flow != Flow::Browser)

@@ -10,14 +10,14 @@ use crate::terminal::{self, SystemBrowser, TerminalUi, read_stdin_secret};
 use anyhow::{Result, anyhow, bail};
 use std::io::Write;
 use std::sync::Arc;
-use tokenctl_core::clock::{expiry_phrase, unix_now};
-use tokenctl_core::config::ConfigSet;
-use tokenctl_core::flows::Method;
-use tokenctl_core::logins::{
+use tokenctl_core::internal::clock::{expiry_phrase, unix_now};
+use tokenctl_core::internal::config::ConfigSet;
+use tokenctl_core::internal::flows::Method;
+use tokenctl_core::internal::logins::{
     SignIn, SignInOutcome, Trigger, identity_of, others, store::TRIED_KEYRINGS,
 };
+use tokenctl_core::internal::text::printable;
 use tokenctl_core::program;
-use tokenctl_core::text::printable;
 use tokenctl_core::{Flow, Secret};
 
 #[derive(Debug, clap::Args)]
@@ -90,7 +90,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
     let paths = global.config_paths();
     let set = Arc::new(ConfigSet::load_valid(&paths)?);
     output::notices(&set);
-    let first = tokenctl_core::config::setup::FirstRun::needed(
+    let first = tokenctl_core::internal::config::setup::FirstRun::needed(
         &set,
         global.context.as_deref(),
         args.provider.as_deref(),
@@ -137,7 +137,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
         ui: &terminal,
         opener: &browser,
     };
-    let ui: &dyn tokenctl_core::flows::LoginUi = match trigger {
+    let ui: &dyn tokenctl_core::internal::flows::LoginUi = match trigger {
         Trigger::Missing { attended: false } => &unattended,
         _ => &terminal,
     };
@@ -145,7 +145,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
         trigger,
         flow,
         method,
-        scopes: &tokenctl_core::flows::split_scopes(&args.scopes),
+        scopes: &tokenctl_core::internal::flows::split_scopes(&args.scopes),
         client_secret,
         claims: None,
         ui,
@@ -167,7 +167,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
 /// to correct the answers.
 fn settle_setup(
     outcome: Result<SignInOutcome, tokenctl_core::SessionError>,
-    created: Option<&tokenctl_core::config::setup::Created>,
+    created: Option<&tokenctl_core::internal::config::setup::Created>,
     paths: &[std::path::PathBuf],
 ) -> Result<SignInOutcome> {
     Ok(match (outcome, created) {
@@ -305,6 +305,7 @@ fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {
                 .transpose()?,
         },
         Flow::Browser => Method::Browser,
+        other => bail!("the {other} flow is not available in this version of tokenctl-cli"),
     })
 }
 

@@ -5,8 +5,8 @@ use crate::logins::logins;
 use crate::output::say;
 use crate::runtime::block_on;
 use anyhow::Result;
-use tokenctl_core::flows::RevokeError;
-use tokenctl_core::logins::LoggedOut;
+use tokenctl_core::internal::flows::RevokeError;
+use tokenctl_core::internal::logins::LoggedOut;
 
 /// `auth logout [--all]`: revoke the refresh token where the provider can, then remove the
 /// login here whatever the provider said.

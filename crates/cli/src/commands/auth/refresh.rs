@@ -6,8 +6,8 @@ use crate::output::say;
 use crate::output::{self};
 use crate::runtime::block_on;
 use anyhow::Result;
-use tokenctl_core::clock::{expiry_phrase, unix_now};
-use tokenctl_core::logins::{Freshness, Handout, Usable, Want};
+use tokenctl_core::internal::clock::{expiry_phrase, unix_now};
+use tokenctl_core::internal::logins::{Freshness, Handout, Usable, Want};
 
 /// `auth refresh`: a new access token now, whatever the old one's expiry.
 #[derive(Debug, clap::Args)]

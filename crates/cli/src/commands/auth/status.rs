@@ -7,11 +7,11 @@ use crate::runtime::block_on;
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
-use tokenctl_core::clock::{relative, unix_now};
-use tokenctl_core::config::Chosen;
+use tokenctl_core::internal::clock::{relative, unix_now};
+use tokenctl_core::internal::config::Chosen;
+use tokenctl_core::internal::logins::{StoredLogin, identity_of, others};
+use tokenctl_core::internal::text::printable;
 use tokenctl_core::jwt;
-use tokenctl_core::logins::{StoredLogin, identity_of, others};
-use tokenctl_core::text::printable;
 
 /// `auth status`: everything about the session but the tokens themselves.
 #[derive(Serialize)]
@@ -60,7 +60,7 @@ struct LoginDoc {
 /// The `.tokenctl` behind a choice, for documents.
 fn context_file(chosen: Chosen) -> Option<String> {
     (chosen == Chosen::Directory)
-        .then(|| tokenctl_core::config::here::current().path())
+        .then(|| tokenctl_core::internal::config::here::current().path())
         .flatten()
         .map(|path| path.display().to_string())
 }
@@ -144,7 +144,9 @@ fn status(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
 
 /// `auth status -o json|yaml` of a context that is not logged in: what it would use.
 fn logged_out_doc(
-    logins: &tokenctl_core::logins::Logins<tokenctl_core::logins::ProviderAuthority>,
+    logins: &tokenctl_core::internal::logins::Logins<
+        tokenctl_core::internal::logins::ProviderAuthority,
+    >,
     wanted: Option<&str>,
     chosen: Chosen,
 ) -> StatusDoc {
@@ -171,7 +173,7 @@ fn logged_out_doc(
 
 /// `auth status` as text for a person.
 fn say_status(
-    status: &tokenctl_core::logins::Status,
+    status: &tokenctl_core::internal::logins::Status,
     chosen: Chosen,
     cluster: Option<&str>,
     about: &LoginDoc,

@@ -5,8 +5,8 @@ use crate::logins::{freshness, usable_login};
 use crate::output::{self, DocFormat};
 use anyhow::{Context, Result};
 use std::io::Write;
+use tokenctl_core::internal::logins::Handout;
 use tokenctl_core::jwt;
-use tokenctl_core::logins::Handout;
 
 // No doc comment here: the `auth` variant's is the command's help.
 #[derive(Debug, clap::Args)]

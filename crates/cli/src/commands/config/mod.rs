@@ -8,8 +8,10 @@ use indexmap::IndexMap;
 use serde_yaml_ng::Value;
 use std::path::PathBuf;
 use tokenctl_core::Flow;
-use tokenctl_core::client_auth::KeyringKeyEdit;
-use tokenctl_core::config::{ConfigSet, Edit, EditOutcome, Section, TOP_LEVEL_KEYS, TokenKind};
+use tokenctl_core::internal::client_auth::KeyringKeyEdit;
+use tokenctl_core::internal::config::{
+    ConfigSet, Edit, EditOutcome, Section, TOP_LEVEL_KEYS, TokenKind,
+};
 use tokenctl_core::program;
 
 use crate::GlobalArgs;
@@ -110,7 +112,7 @@ pub struct SetClusterArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub insecure_skip_tls_verify: Option<bool>,
     /// Remove a field
-    #[arg(long, value_name = "FIELD", value_parser = clap::builder::PossibleValuesParser::new(tokenctl_core::config::CLUSTER_KEYS))]
+    #[arg(long, value_name = "FIELD", value_parser = clap::builder::PossibleValuesParser::new(tokenctl_core::internal::config::CLUSTER_KEYS))]
     pub unset: Vec<String>,
 }
 
@@ -165,7 +167,7 @@ pub struct SetContextArgs {
 
 /// `config allow [PATH]`: shows the file, then records it as allowed.
 fn allow(paths: &[std::path::PathBuf], path: Option<std::path::PathBuf>) -> Result<()> {
-    use tokenctl_core::config::here;
+    use tokenctl_core::internal::config::here;
     let cwd = std::env::current_dir()?;
     let path = match path {
         Some(path) if path.is_dir() => path.join(here::FILE_NAME),
@@ -197,7 +199,7 @@ fn allow(paths: &[std::path::PathBuf], path: Option<std::path::PathBuf>) -> Resu
         .map_err(|reason| anyhow::anyhow!("{}: not allowed: it {reason}", path.display()))?;
     say!("{}:", path.display());
     for line in file.text.lines() {
-        say!("  {}", tokenctl_core::text::printable(line));
+        say!("  {}", tokenctl_core::internal::text::printable(line));
     }
     let set = ConfigSet::load(paths)?;
     if set.context(&file.context).is_none() {
@@ -227,13 +229,13 @@ fn parse_attribute(text: &str) -> Result<(String, String), String> {
             TokenKind::NAMES.join(" or ")
         ));
     }
-    if tokenctl_core::config::SET_KEYS.contains(&key) {
+    if tokenctl_core::internal::config::SET_KEYS.contains(&key) {
         return Ok((key.to_owned(), value.to_owned()));
     }
-    if tokenctl_core::config::CONTEXT_KEYS.contains(&key) {
+    if tokenctl_core::internal::config::CONTEXT_KEYS.contains(&key) {
         return Err(format!("`{key}` has its own flag: --{key}"));
     }
-    tokenctl_core::config::attribute_variable(key)?;
+    tokenctl_core::internal::config::attribute_variable(key)?;
     Ok((key.to_owned(), value.to_owned()))
 }
 
@@ -366,7 +368,7 @@ fn set_cluster(paths: &[PathBuf], args: SetClusterArgs) -> Result<()> {
         &mut set,
         "certificate-authority",
         args.certificate_authority
-            .map(tokenctl_core::fsutil::absolute_text),
+            .map(tokenctl_core::internal::fsutil::absolute_text),
     );
     insert_text(
         &mut set,
@@ -400,14 +402,14 @@ fn set_context(paths: &[PathBuf], args: SetContextArgs) -> Result<()> {
     insert_text(&mut set, "client-assertion", args.client_assertion);
     insert_text(&mut set, "ci-token-audience", args.ci_token_audience);
     if !args.scopes.is_empty() {
-        let scopes = tokenctl_core::flows::split_scopes(&args.scopes)
+        let scopes = tokenctl_core::internal::flows::split_scopes(&args.scopes)
             .into_iter()
             .map(Value::from)
             .collect();
         set.insert("scopes".into(), Value::Sequence(scopes));
     }
     for (key, value) in args.attributes {
-        let value = if tokenctl_core::config::LIST_KEYS.contains(&key.as_str()) {
+        let value = if tokenctl_core::internal::config::LIST_KEYS.contains(&key.as_str()) {
             Value::Sequence(
                 value
                     .split(',')
@@ -460,7 +462,7 @@ fn entry_edit(
 /// Refuses a provider that would lack required fields, naming the flags that give them.
 fn missing_flags(
     name: &str,
-    existing: Option<&tokenctl_core::config::ProviderEntry>,
+    existing: Option<&tokenctl_core::internal::config::ProviderEntry>,
     set: &IndexMap<String, Value>,
     unset: &[String],
 ) -> Result<()> {

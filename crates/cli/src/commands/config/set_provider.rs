@@ -42,7 +42,7 @@ pub(crate) fn complete_for_line(args: &[String], paths: &[std::path::PathBuf]) {
         });
     let kind = given.or_else(|| {
         let name = rest.first().filter(|name| !name.starts_with('-'))?;
-        let list = tokenctl_core::config::ContextList::load(paths).ok()?;
+        let list = tokenctl_core::internal::config::ContextList::load(paths).ok()?;
         list.kind_of_provider(name).map(str::to_owned)
     });
     if let Some(dialect) = kind.as_deref().and_then(provider::provider) {
@@ -98,24 +98,6 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value.to_owned()))
 }
 
-fn value_name(kind: FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Text => "TEXT",
-        FieldKind::BaseUrl => "URL",
-        FieldKind::Ports => "PORTS",
-        FieldKind::UrlPath => "PATH",
-        FieldKind::List => "LIST",
-        FieldKind::EnvVar => "VAR",
-        FieldKind::Path => "PATH",
-        FieldKind::Secret => "SECRET",
-        FieldKind::Choice(_) => "WORD",
-        FieldKind::KeyringEntry => "ENTRY",
-        FieldKind::Params => "KEY=VALUE",
-        FieldKind::Duration => "DURATION",
-        FieldKind::Bool => "BOOL",
-    }
-}
-
 impl Args for SetProviderArgs {
     fn augment_args(cmd: Command) -> Command {
         let kinds: Vec<&'static str> = provider::providers().iter().map(|p| p.kind()).collect();
@@ -140,7 +122,7 @@ impl Args for SetProviderArgs {
         for (field, kinds) in union {
             let arg = Arg::new(field.name)
                 .long(field.name)
-                .value_name(value_name(field.kind))
+                .value_name(field.kind.value_name())
                 .help(format!("{} [{}]", capitalize(field.help), kinds.join(", ")));
             cmd = cmd.arg(match field.kind {
                 FieldKind::List => arg.action(ArgAction::Append).value_delimiter(','),
@@ -203,9 +185,9 @@ impl FromArgMatches for SetProviderArgs {
                         })
                 }
                 FieldKind::Bool => matches.get_one::<bool>(field.name).map(|b| Value::Bool(*b)),
-                FieldKind::Path => matches
-                    .get_one::<String>(field.name)
-                    .map(|path| Value::from(tokenctl_core::fsutil::absolute_text(path.clone()))),
+                FieldKind::Path => matches.get_one::<String>(field.name).map(|path| {
+                    Value::from(tokenctl_core::internal::fsutil::absolute_text(path.clone()))
+                }),
                 _ => matches
                     .get_one::<String>(field.name)
                     .map(|text| Value::from(text.as_str())),

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, anyhow, bail};
 use serde_yaml_ng::{Mapping, Value};
 use std::path::{Path, PathBuf};
-use tokenctl_core::fsutil::write_user_file;
+use tokenctl_core::internal::fsutil::write_user_file;
 
 /// The kubeconfig kubectl reads first.
 pub(super) fn default_kubeconfig() -> PathBuf {
@@ -70,7 +70,7 @@ impl KubeconfigLock {
     fn acquire(kubeconfig: &Path) -> Result<KubeconfigLock> {
         let path = with_suffix(kubeconfig, ".lock");
         if let Some(dir) = kubeconfig.parent().filter(|d| !d.as_os_str().is_empty()) {
-            tokenctl_core::fsutil::create_private_dir_all(dir)
+            tokenctl_core::internal::fsutil::create_private_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let deadline = std::time::Instant::now() + KUBECONFIG_LOCK_WAIT;
@@ -108,7 +108,7 @@ impl Drop for KubeconfigLock {
 
 /// The kubeconfig as a YAML tree (unknown keys survive), or a new one.
 pub(super) fn read_kubeconfig(path: &Path) -> Result<Value> {
-    let text = match tokenctl_core::fsutil::read_user_text(path) {
+    let text = match tokenctl_core::internal::fsutil::read_user_text(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
@@ -119,7 +119,7 @@ pub(super) fn read_kubeconfig(path: &Path) -> Result<Value> {
         root.insert("kind".into(), "Config".into());
         return Ok(Value::Mapping(root));
     }
-    if let Err((line, message)) = tokenctl_core::yaml_bound::check(&text) {
+    if let Err((line, message)) = tokenctl_core::internal::yaml_bound::check(&text) {
         bail!("{}:{line}: {message}; nothing was changed", path.display());
     }
     serde_yaml_ng::from_str(&text).map_err(|err| {

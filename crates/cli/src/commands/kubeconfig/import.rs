@@ -8,8 +8,8 @@ use crate::output::say;
 use anyhow::{Context, Result, anyhow};
 use serde_yaml_ng::Mapping;
 use std::path::PathBuf;
-use tokenctl_core::config::ConfigSet;
-use tokenctl_core::config::import as plan;
+use tokenctl_core::internal::config::ConfigSet;
+use tokenctl_core::internal::config::import as plan;
 
 /// `kubeconfig import`: the plan core makes, said, then applied as one edit of the contexts
 /// file, then the kube users pointed at tokenctl.
@@ -68,7 +68,7 @@ pub(super) fn run(
         })
         .collect::<Result<_>>()?;
     edit_kubeconfig(&path, |root| {
-        tokenctl_core::fsutil::copy_to_backup(&path, &backup_path(&path))
+        tokenctl_core::internal::fsutil::copy_to_backup(&path, &backup_path(&path))
             .with_context(|| format!("cannot back up {}", path.display()))?;
         for (name, user) in users {
             upsert(root, &path, "users", &name, "user", user)?;
@@ -123,7 +123,7 @@ pub(super) fn shown_option(option: &str) -> String {
     } else {
         option.to_owned()
     };
-    tokenctl_core::text::printable(&shown).into_owned()
+    tokenctl_core::internal::text::printable(&shown).into_owned()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ mod setup;
 use crate::GlobalArgs;
 use anyhow::Result;
 use std::path::PathBuf;
-use tokenctl_core::config::TokenKind;
+use tokenctl_core::internal::config::TokenKind;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum KubeconfigCommand {

@@ -7,8 +7,8 @@ use crate::output::say;
 use anyhow::Result;
 use serde_yaml_ng::Value;
 use std::path::PathBuf;
-use tokenctl_core::config::ConfigSet;
-use tokenctl_core::config::import::{context_field, section};
+use tokenctl_core::internal::config::ConfigSet;
+use tokenctl_core::internal::config::import::{context_field, section};
 
 pub(super) fn run(global: &GlobalArgs, kubeconfig: Option<PathBuf>) -> Result<()> {
     let set = ConfigSet::load_valid(&global.config_paths())?;

@@ -7,15 +7,15 @@ use crate::output::say;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_yaml_ng::{Mapping, Value};
 use std::path::{Path, PathBuf};
-use tokenctl_core::config::import::{context_field, entry, section};
-use tokenctl_core::config::{ConfigSet, Edit, Section, TokenKind};
+use tokenctl_core::internal::config::import::{context_field, entry, section};
+use tokenctl_core::internal::config::{ConfigSet, Edit, Section, TokenKind};
 use tokenctl_core::program;
 
 /// The `cluster-token` setup writes to the context, if any: re-running setup never flips a
 /// choice already made; the flag does.
 fn cluster_token_to_set(
     asked: Option<TokenKind>,
-    resolved: &tokenctl_core::config::ResolvedContext<'_>,
+    resolved: &tokenctl_core::internal::config::ResolvedContext<'_>,
 ) -> Option<TokenKind> {
     match (asked, resolved.context.cluster_token) {
         (Some(asked), had) => (had != Some(asked)).then_some(asked),
@@ -117,12 +117,15 @@ pub(super) fn run(
 }
 
 /// The kubeconfig cluster of a tokenctl cluster: its server and how it is trusted.
-fn kube_cluster(cluster: &tokenctl_core::config::ClusterEntry, server: String) -> Mapping {
+fn kube_cluster(
+    cluster: &tokenctl_core::internal::config::ClusterEntry,
+    server: String,
+) -> Mapping {
     let mut kube_cluster = Mapping::new();
     kube_cluster.insert("server".into(), server.into());
     if let Some(ca) = &cluster.certificate_authority {
         // kubectl reads a relative path from the kubeconfig's directory; this one is absolute.
-        let ca = tokenctl_core::fsutil::absolute_text(ca.clone());
+        let ca = tokenctl_core::internal::fsutil::absolute_text(ca.clone());
         kube_cluster.insert("certificate-authority".into(), ca.into());
     }
     if let Some(data) = &cluster.certificate_authority_data {
@@ -164,7 +167,7 @@ fn replace_only_ours(
                 backup_path(path).display()
             );
         }
-        tokenctl_core::fsutil::copy_to_backup(path, &backup_path(path))
+        tokenctl_core::internal::fsutil::copy_to_backup(path, &backup_path(path))
             .with_context(|| format!("cannot back up {}", path.display()))?;
         say!(
             "Replacing {}; the old kubeconfig is in {}.",
@@ -190,11 +193,16 @@ pub(super) fn tokenctl_user(global: &GlobalArgs, context: &str, follow: bool) ->
         Value::Sequence(exec_args(context, follow).map(Value::from).collect()),
     );
     // A contexts file other than the default travels with the user entry.
-    if global.config.is_some() || std::env::var_os(tokenctl_core::config::CONFIG_ENV).is_some() {
+    if global.config.is_some()
+        || std::env::var_os(tokenctl_core::internal::config::CONFIG_ENV).is_some()
+    {
         let paths = std::env::join_paths(global.config_paths())
             .context("the contexts file paths cannot be joined")?;
         let mut variable = Mapping::new();
-        variable.insert("name".into(), tokenctl_core::config::CONFIG_ENV.into());
+        variable.insert(
+            "name".into(),
+            tokenctl_core::internal::config::CONFIG_ENV.into(),
+        );
         variable.insert("value".into(), paths.to_string_lossy().into_owned().into());
         exec.insert(
             "env".into(),
