@@ -5,37 +5,71 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
+/// Why a text is not a provider's base URL; each says what the text may be instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BaseUrlError {
+    /// Nothing was given.
+    #[error("must not be empty")]
+    Empty,
+    /// A path, where a URL or host name belongs.
+    #[error("must be a URL or a host name, not a path")]
+    Path,
+    /// Not a URL at all.
+    #[error("is not a valid URL ({0})")]
+    Invalid(#[source] url::ParseError),
+    /// A query or fragment, which a base never has.
+    #[error("must not have a query or fragment")]
+    QueryOrFragment,
+    /// A user name or password in the URL.
+    #[error("must not contain credentials")]
+    Credentials,
+    /// Plain http to another machine: tokens would cross the network in clear text.
+    #[error("uses plain http on a non-loopback host ({host}); use https")]
+    PlainHttp {
+        /// The host named.
+        host: String,
+    },
+    /// A scheme other than https (or http on loopback).
+    #[error("has unsupported scheme `{scheme}`; use https")]
+    Scheme {
+        /// The scheme named.
+        scheme: String,
+    },
+}
+
 /// Parses a provider base: a full `https://` URL, a bare host name (https is assumed), or
 /// plain `http://` on a loopback address (for local testing). Anything else is refused,
 /// because tokens and secrets would cross the network in clear text.
-pub fn parse_base_url(text: &str) -> Result<Url, String> {
+pub fn parse_base_url(text: &str) -> Result<Url, BaseUrlError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err("must not be empty".into());
+        return Err(BaseUrlError::Empty);
     }
     if text.starts_with('/') {
-        return Err("must be a URL or a host name, not a path".into());
+        return Err(BaseUrlError::Path);
     }
     let with_scheme = if text.contains("://") {
         text.to_owned()
     } else {
         format!("https://{text}")
     };
-    let url = Url::parse(&with_scheme).map_err(|err| format!("is not a valid URL ({err})"))?;
+    let url = Url::parse(&with_scheme).map_err(BaseUrlError::Invalid)?;
     if url.query().is_some() || url.fragment().is_some() {
-        return Err("must not have a query or fragment".into());
+        return Err(BaseUrlError::QueryOrFragment);
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain credentials".into());
+        return Err(BaseUrlError::Credentials);
     }
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(format!(
-            "uses plain http on a non-loopback host ({}); use https",
-            url.host_str().unwrap_or_default()
-        )),
-        other => Err(format!("has unsupported scheme `{other}`; use https")),
+        "http" => Err(BaseUrlError::PlainHttp {
+            host: url.host_str().unwrap_or_default().to_owned(),
+        }),
+        other => Err(BaseUrlError::Scheme {
+            scheme: other.to_owned(),
+        }),
     }
 }
 
@@ -90,20 +124,29 @@ mod tests {
     #[test]
     fn refuses_plain_http_elsewhere_and_odd_schemes() {
         let err = parse_base_url("http://sso.example.com").unwrap_err();
-        assert!(err.contains("plain http"), "{err}");
-        assert!(
-            parse_base_url("ftp://x.example")
-                .unwrap_err()
-                .contains("scheme")
+        assert_eq!(
+            err,
+            BaseUrlError::PlainHttp {
+                host: "sso.example.com".into()
+            }
         );
-        assert!(
-            parse_base_url("https://u:p@x.example")
-                .unwrap_err()
-                .contains("credentials")
+        assert!(err.to_string().contains("plain http"), "{err}");
+        assert_eq!(
+            parse_base_url("ftp://x.example").unwrap_err(),
+            BaseUrlError::Scheme {
+                scheme: "ftp".into()
+            }
         );
-        assert!(parse_base_url("https://x.example/?a=b").is_err());
-        assert!(parse_base_url("  ").is_err());
-        assert!(parse_base_url("/oidc").unwrap_err().contains("not a path"));
+        assert_eq!(
+            parse_base_url("https://u:p@x.example").unwrap_err(),
+            BaseUrlError::Credentials
+        );
+        assert_eq!(
+            parse_base_url("https://x.example/?a=b").unwrap_err(),
+            BaseUrlError::QueryOrFragment
+        );
+        assert_eq!(parse_base_url("  ").unwrap_err(), BaseUrlError::Empty);
+        assert_eq!(parse_base_url("/oidc").unwrap_err(), BaseUrlError::Path);
     }
 
     #[test]

@@ -407,7 +407,8 @@ impl<'a> ProviderConfig<'a> {
 
     /// A base URL field, parsed and checked (https, or plain http on loopback).
     pub fn base_url(&self, field: &str) -> Result<Url, FieldError> {
-        parse_base_url(self.require(field)?).map_err(|reason| FieldError::new(field, reason))
+        parse_base_url(self.require(field)?)
+            .map_err(|reason| FieldError::new(field, reason.to_string()))
     }
 }
 
@@ -662,7 +663,9 @@ pub(crate) fn check_field_value(kind: FieldKind, value: &Value) -> Result<(), St
             )),
         },
         FieldKind::BaseUrl => match value.as_str() {
-            Some(text) => parse_base_url(text).map(drop),
+            Some(text) => parse_base_url(text)
+                .map(drop)
+                .map_err(|err| err.to_string()),
             None => Err(format!(
                 "must be a URL or host name, not {}",
                 describe(value)

@@ -74,7 +74,7 @@ impl Provider for Azure {
         let host = match config.text("authority-host") {
             Some(_) => config.base_url("authority-host")?,
             None => parse_base_url(DEFAULT_AUTHORITY_HOST)
-                .map_err(|r| FieldError::new("authority-host", r))?,
+                .map_err(|r| FieldError::new("authority-host", r.to_string()))?,
         };
         let tenant = config.require("tenant")?;
         let tenant_base = join_path(&host, tenant);

@@ -110,7 +110,9 @@ pub fn problems(kind: &dyn Provider, fields: &IndexMap<String, Value>) -> Vec<Fi
 
 /// The cluster's API server URL, checked as `config set-cluster` checks it.
 pub fn cluster_answer(answer: &str) -> Result<String, String> {
-    parse_base_url(answer).map(|_| answer.to_owned())
+    parse_base_url(answer)
+        .map(|_| answer.to_owned())
+        .map_err(|err| err.to_string())
 }
 
 /// What the setup will write.
