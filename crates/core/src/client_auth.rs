@@ -2,6 +2,7 @@
 //! (RFC 6749 §2.3.1), and which way worked last with a provider. Servers must accept HTTP Basic
 //! and may refuse a secret in the body; many clients are registered for exactly one of the two
 //! (Auth0's are), whatever discovery lists.
+#![doc(hidden)]
 
 use std::path::PathBuf;
 

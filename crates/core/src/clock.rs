@@ -1,5 +1,6 @@
 //! Time as the login rules see it, injected so that the rules can be tested with a clock the
 //! test moves (no sleeping).
+#![doc(hidden)]
 
 use std::sync::atomic::{AtomicI64, Ordering};
 

@@ -1,6 +1,7 @@
 //! tokenctl's directories, by the XDG base directory rules (an unset or relative variable
 //! falls back to the usual place under the home directory). Written here rather than with a
 //! crate: three variables, and no crate keeps the XDG layout on macOS as tokenctl does.
+#![doc(hidden)]
 
 use std::path::PathBuf;
 

@@ -3,6 +3,7 @@
 //! configured, and every endpoint must be `https://`, or `http://` on this machine. A document
 //! that names `http://` to another host, `file:`, `javascript:` or a custom scheme is refused
 //! before the browser opener or any request sees it.
+#![doc(hidden)]
 
 use serde::Deserialize;
 use url::Url;

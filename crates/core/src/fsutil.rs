@@ -1,6 +1,7 @@
 //! File-system primitives every stored file goes through: private directories, atomic
 //! 0600 writes, and advisory locks on a separate `.lock` file. Every file tokenctl reads is
 //! read here (a lint keeps it so), each function saying whose file it is.
+#![doc(hidden)]
 #![allow(
     clippy::disallowed_methods,
     reason = "the one module that opens files for reading"

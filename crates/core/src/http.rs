@@ -1,6 +1,7 @@
 //! The HTTP client every flow uses: rustls, no redirects (a token endpoint that redirects is
 //! misconfigured or hostile), bounded time and bounded replies, and plain http refused except
 //! on loopback.
+#![doc(hidden)]
 
 use std::time::Duration;
 

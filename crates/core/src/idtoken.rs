@@ -2,6 +2,7 @@
 //! JWKS, `iss`, `aud`, `exp`, and `nonce` when one was sent. A login whose ID token fails is
 //! refused and nothing is stored. An ID token from a refresh passes the same checks and names
 //! the same subject (12.2).
+#![doc(hidden)]
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};

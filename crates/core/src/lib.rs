@@ -54,88 +54,59 @@
 #![warn(missing_docs)]
 
 pub mod base_url;
-#[doc(hidden)]
-mod client_auth;
-#[doc(hidden)]
-mod clock;
-#[doc(hidden)]
-mod config;
-#[doc(hidden)]
-mod dirs;
-#[doc(hidden)]
-mod discovery;
-#[doc(hidden)]
-mod flows;
-#[doc(hidden)]
-mod fsutil;
-#[doc(hidden)]
-mod http;
-#[doc(hidden)]
-mod idtoken;
 pub mod jwt;
-#[doc(hidden)]
-mod logins;
 pub mod oauth;
-#[doc(hidden)]
-mod os_keyring;
 pub mod program;
 pub mod provider;
 pub mod secret;
 pub mod session;
-#[doc(hidden)]
+
+// The core's own modules: private, each marked `#![doc(hidden)]`, and reached by tokenctl's
+// CLI under `internal`.
+mod client_auth;
+mod clock;
+mod config;
+mod dirs;
+mod discovery;
+mod flows;
+mod fsutil;
+mod http;
+mod idtoken;
+mod logins;
+mod os_keyring;
 mod text;
-#[doc(hidden)]
 mod tls;
-#[doc(hidden)]
 mod yaml_bound;
 
-/// tokenctl's own CLI reaches the core's machinery here: the contexts files, the login store,
-/// the flows. Nothing in it is a promise of this crate's version; a program uses [`Session`],
-/// a dialect [`provider`] and [`oauth`].
+/// The core's machinery for tokenctl's own CLI: the contexts files, the login store, the flows.
+/// Nothing here is promised across versions; a program uses [`Session`], a dialect [`provider`]
+/// and [`oauth`].
 #[doc(hidden)]
 pub mod internal {
-    pub mod client_auth {
-        pub use crate::client_auth::*;
+    /// `pub mod m { pub use crate::m::*; }` for each module named.
+    macro_rules! reexport {
+        ($($module:ident),* $(,)?) => {
+            $(pub mod $module {
+                pub use crate::$module::*;
+            })*
+        };
     }
-    pub mod clock {
-        pub use crate::clock::*;
-    }
-    pub mod config {
-        pub use crate::config::*;
-    }
-    pub mod dirs {
-        pub use crate::dirs::*;
-    }
-    pub mod discovery {
-        pub use crate::discovery::*;
-    }
-    pub mod flows {
-        pub use crate::flows::*;
-    }
-    pub mod fsutil {
-        pub use crate::fsutil::*;
-    }
-    pub mod http {
-        pub use crate::http::*;
-    }
-    pub mod idtoken {
-        pub use crate::idtoken::*;
-    }
-    pub mod logins {
-        pub use crate::logins::*;
-    }
-    pub mod os_keyring {
-        pub use crate::os_keyring::*;
-    }
-    pub mod text {
-        pub use crate::text::*;
-    }
-    pub mod tls {
-        pub use crate::tls::*;
-    }
-    pub mod yaml_bound {
-        pub use crate::yaml_bound::*;
-    }
+    reexport!(
+        client_auth,
+        clock,
+        config,
+        dirs,
+        discovery,
+        flows,
+        fsutil,
+        http,
+        idtoken,
+        logins,
+        os_keyring,
+        text,
+        tls,
+        yaml_bound,
+    );
 }
 
 /// Re-exported for [`register_provider!`].

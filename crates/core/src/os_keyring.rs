@@ -2,6 +2,7 @@
 //! KWallet) over D-Bus, the kernel's keyutils session keyring, macOS Keychain, Windows
 //! Credential Manager. Which one works is found by trying it, never assumed: the `keyring`
 //! crate would otherwise fall back to a store that keeps nothing.
+#![doc(hidden)]
 
 use keyring::Entry;
 

@@ -1,5 +1,6 @@
 //! Text from outside (an identity provider's errors, device codes, claims) made safe to print
 //! at a terminal: it cannot forge lines, move the cursor or recolour the screen.
+#![doc(hidden)]
 
 use std::borrow::Cow;
 

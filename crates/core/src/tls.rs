@@ -5,6 +5,7 @@
 //! is the name the certificate must carry. The handshake still proves the server holds that
 //! certificate's key. Clusters and providers (an identity provider behind a corporate CA) share
 //! these rules.
+#![doc(hidden)]
 
 use std::sync::Arc;
 

@@ -2,6 +2,7 @@
 //! `.tokenctl`), checked on the parser's events before serde expands anything: a few KB of
 //! nested aliases ("billion laughs") would otherwise grow into gigabytes of memory and parse
 //! cache.
+#![doc(hidden)]
 
 use std::collections::HashMap;
 

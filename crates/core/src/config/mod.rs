@@ -2,6 +2,7 @@
 //!
 //! Reading goes through a typed view ([`FileModel`]); edits go through the file's YAML tree so
 //! that keys tokenctl does not know survive a rewrite.
+#![doc(hidden)]
 
 mod cache;
 mod edit;

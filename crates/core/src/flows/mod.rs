@@ -1,6 +1,7 @@
 //! The grant flows: resolving a provider entry into endpoints, client and scopes, then running
 //! a flow. The flows are written once here; a dialect contributes only through
 //! [`crate::Provider`] (its endpoints, standard scopes and extra parameters).
+#![doc(hidden)]
 
 use std::time::Duration;
 

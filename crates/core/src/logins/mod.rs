@@ -11,6 +11,7 @@
 //!
 //! What talks to the provider is injected ([`Authority`]; [`ProviderAuthority`] for real), as is
 //! the clock, so that these rules are tested without a network or a sleep.
+#![doc(hidden)]
 
 mod authority;
 pub mod identity;
