@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 use clap_mangen::roff::{Roff, bold, italic, roman};
 
-use crate::complete::{SHELLS, script};
+use crate::commands::completion::{SHELLS, script};
 use crate::examples;
 
 /// The file name of each shell's script in `completions/`.

@@ -135,7 +135,7 @@ pub enum Command {
     /// TOKENCTL_TOKEN_FILE kept fresh while it runs); exits with its status
     Exec(commands::exec::ExecArgs),
     /// Print the shell completion script (source it from your shell's startup file)
-    Completion(complete::CompletionArgs),
+    Completion(commands::completion::CompletionArgs),
     /// Print tokenctl's version
     Version,
     /// A plugin: `tokenctl-NAME` on PATH
@@ -185,7 +185,7 @@ pub fn run(cli: Cli) -> u8 {
     let result = match command {
         Command::Auth(command) => commands::auth::run(command, &cli.global),
         Command::Config(command) => commands::config::run(command, &cli.global),
-        Command::Completion(args) => complete::print_script(&args),
+        Command::Completion(args) => commands::completion::run(&args),
         Command::Version => version(),
         Command::Api(args) => commands::api::run(args, &cli.global),
         Command::Proxy(args) => commands::proxy::run(args, &cli.global),

@@ -2,6 +2,7 @@
 
 pub(crate) mod api;
 pub(crate) mod auth;
+pub(crate) mod completion;
 pub(crate) mod config;
 pub mod docker_credential;
 pub(crate) mod exec;
