@@ -208,9 +208,17 @@ pub fn run(cli: Cli) -> u8 {
 /// helpers send people to `tokenctl`. A name set before (`program::set_name`) stays.
 pub fn name_program(arg0: Option<&std::ffi::OsStr>) {
     use tokenctl_core::program;
+    // The whole file name (`tokenctl-1.2.0-linux` keeps its dots), without Windows' `.exe`.
     let Some(stem) = arg0
-        .and_then(|arg0| std::path::Path::new(arg0).file_stem())
-        .and_then(|stem| stem.to_str())
+        .and_then(|arg0| std::path::Path::new(arg0).file_name())
+        .and_then(|name| name.to_str())
+        .map(|name| {
+            if cfg!(windows) {
+                name.strip_suffix(".exe").unwrap_or(name)
+            } else {
+                name
+            }
+        })
         .filter(|stem| !stem.is_empty())
     else {
         return;

@@ -254,19 +254,60 @@ impl BrowserOpener for SystemBrowser {
             )
     }
 
-    /// The platform's opener, or `BROWSER`'s (`:`-separated commands, `%s` for the URL, as
-    /// Python's webbrowser reads it). The URL is one argument of the process started, never
-    /// text for a shell, and only an http or https URL is opened.
+    /// `BROWSER`'s first graphical browser (`:`-separated commands, `%s` for the URL, as
+    /// Python's webbrowser reads it) on every platform, else the platform's opener. The URL is
+    /// one argument of a process started in the background with no terminal, never text for a
+    /// shell; the platform's opener takes only http and https.
     fn open(&self, url: &url::Url) -> std::io::Result<()> {
         if !self.open {
             return Ok(());
         }
-        webbrowser::open_browser_with_options(
-            webbrowser::Browser::Default,
-            url.as_str(),
-            webbrowser::BrowserOptions::new().with_suppress_output(true),
-        )
+        match std::env::var("BROWSER") {
+            // Read here, not by the webbrowser crate, which runs a text browser in the
+            // foreground on our terminal and ignores BROWSER on macOS and Windows.
+            Ok(list) if !list.trim().is_empty() => spawn_browser(&list, url),
+            _ => webbrowser::open_browser_with_options(
+                webbrowser::Browser::Default,
+                url.as_str(),
+                webbrowser::BrowserOptions::new().with_suppress_output(true),
+            ),
+        }
     }
+}
+
+/// Starts the first command of `BROWSER` that names a graphical browser and starts.
+fn spawn_browser(list: &str, url: &url::Url) -> std::io::Result<()> {
+    let mut last_error = std::io::Error::other("BROWSER names no graphical browser");
+    for command in list.split(':').filter(|command| graphical(command)) {
+        let mut words: Vec<String> = command
+            .split_whitespace()
+            .map(|word| word.replace("%s", url.as_str()))
+            .collect();
+        if !command.contains("%s") {
+            words.push(url.to_string());
+        }
+        match std::process::Command::new(&words[0])
+            .args(&words[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(_) => return Ok(()),
+            Err(err) => last_error = err,
+        }
+    }
+    Err(last_error)
+}
+
+/// Whether a `BROWSER` command names a browser that opens a window (not one of
+/// [`TEXT_BROWSERS`]).
+fn graphical(command: &str) -> bool {
+    command
+        .split_whitespace()
+        .next()
+        .and_then(|program| std::path::Path::new(program).file_name())
+        .is_some_and(|name| !TEXT_BROWSERS.iter().any(|text| name == *text))
 }
 
 /// Browsers that run in the terminal, which the login is using itself (and kubectl reads the
@@ -278,13 +319,6 @@ const TEXT_BROWSERS: [&str; 10] = [
 /// Whether a browser window can open: `BROWSER` names a graphical browser, the platform has
 /// one (macOS, Windows), or a display is there.
 fn can_open(browser: Option<&str>, display: bool) -> bool {
-    let graphical = |command: &str| {
-        command
-            .split_whitespace()
-            .next()
-            .and_then(|program| std::path::Path::new(program).file_name())
-            .is_some_and(|name| !TEXT_BROWSERS.iter().any(|text| name == *text))
-    };
     match browser.filter(|list| !list.trim().is_empty()) {
         Some(list) => list.split(':').any(graphical),
         None => cfg!(any(target_os = "macos", target_os = "windows")) || display,
@@ -306,5 +340,6 @@ mod tests {
         assert!(!can_open(Some("/usr/bin/w3m %s:elinks"), true));
         assert!(can_open(Some("w3m:chromium --new-window %s"), false));
         assert_eq!(can_open(Some(" "), false), desktop);
+        assert!(!super::graphical("w3m %s") && super::graphical("firefox --new-window"));
     }
 }

@@ -17,7 +17,7 @@ pub enum BaseUrlError {
     Path,
     /// Not a URL at all.
     #[error("is not a valid URL ({0})")]
-    Invalid(#[source] url::ParseError),
+    Invalid(url::ParseError),
     /// A query or fragment, which a base never has.
     #[error("must not have a query or fragment")]
     QueryOrFragment,

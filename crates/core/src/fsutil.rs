@@ -1,6 +1,8 @@
 //! File-system primitives every stored file goes through: private directories, atomic
-//! 0600 writes, and advisory locks on a separate `.lock` file. Every file tokenctl reads is
-//! read here (a lint keeps it so), each function saying whose file it is.
+//! 0600 writes, and advisory locks on a separate `.lock` file. Files tokenctl reads by path are
+//! read here, each function saying whose file it is (a lint refuses `std::fs::read`,
+//! `read_to_string` and `File::open` elsewhere; `config::here` opens `.tokenctl` itself, without
+//! following a link or waiting on a FIFO).
 #![doc(hidden)]
 #![allow(
     clippy::disallowed_methods,
@@ -31,6 +33,12 @@ pub fn read_user_bytes(path: &Path) -> io::Result<Vec<u8>> {
     }
     // Read no more than the bound even if the file grows meanwhile.
     read_all(&file, len, MAX_USER_FILE_BYTES)
+}
+
+/// A system file read as a stream, line by line as far as the caller needs (the kernel's
+/// socket tables, which report no size and can be larger than any bound a whole read takes).
+pub fn open_stream(path: &Path) -> io::Result<io::BufReader<File>> {
+    File::open(path).map(io::BufReader::new)
 }
 
 /// A text file people edit (the contexts file, a kubeconfig): its UTF-8, without the byte-order

@@ -116,7 +116,7 @@ pub use inventory;
 /// A provider entry of the contexts file; a dialect's tests build one with
 /// [`ProviderEntry::with_text_fields`].
 pub use config::ProviderEntry;
-pub use logins::LoginRequired;
+pub use logins::{LoginRequired, Removed};
 pub use provider::{Endpoints, FieldKind, FieldSpec, Flow, Provider, ProviderConfig};
 pub use secret::Secret;
 pub use session::{Session, SessionError};

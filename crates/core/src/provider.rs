@@ -564,13 +564,13 @@ impl dyn Provider {
     }
 }
 
-/// One registered dialect; collected at link time by `inventory`.
 /// A custom scope (with `:` or ending in `.default`) that does not name its API by a URI:
 /// Entra ID reads such a scope as Microsoft Graph's.
 pub fn names_no_api(scope: &str) -> bool {
     (scope.contains(':') || scope.ends_with(".default")) && !scope.contains("://")
 }
 
+/// One registered dialect; collected at link time by `inventory`.
 #[doc(hidden)]
 pub struct Registration(pub &'static dyn Provider);
 

@@ -580,15 +580,19 @@ fn other_users_uid(local: SocketAddr, peer: SocketAddr) -> Option<u32> {
         SocketAddr::V4(_) => "/proc/net/tcp",
         SocketAddr::V6(_) => "/proc/net/tcp6",
     };
-    let text = tokenctl_core::internal::fsutil::read_user_text(std::path::Path::new(table)).ok()?;
+    // Read as a stream: a table of many sockets is never cut short, so the peer's line is found.
+    let table = tokenctl_core::internal::fsutil::open_stream(std::path::Path::new(table)).ok()?;
     let (want_local, want_remote) = (kernel_address(peer), kernel_address(local));
-    let uid = text.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        (fields.get(1) == Some(&want_local.as_str())
-            && fields.get(2) == Some(&want_remote.as_str()))
-        .then(|| fields.get(7)?.parse::<u32>().ok())
-        .flatten()
-    })?;
+    let uid = std::io::BufRead::lines(table)
+        .map_while(Result::ok)
+        .skip(1)
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(1) == Some(&want_local.as_str())
+                && fields.get(2) == Some(&want_remote.as_str()))
+            .then(|| fields.get(7)?.parse::<u32>().ok())
+            .flatten()
+        })?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     (uid != unsafe { libc::geteuid() }).then_some(uid)
 }

@@ -125,8 +125,9 @@ impl LoginRequired {
                 run_in(context, "auth login --client-secret-stdin")
             ),
             LoginRequired::RecentlyFailed { ago, wait } => format!(
-                "the last sign-in for context {context:?} failed or was abandoned {} ago, so no other is opened without a terminal for {}: run `{login}`",
+                "the last sign-in for context {context:?} failed or was abandoned {} ago, so {} opens no other without a terminal for {}: run `{login}`",
                 crate::clock::human_duration(secs(*ago)),
+                crate::program::name(),
                 crate::clock::human_duration(secs(*wait)),
             ),
             LoginRequired::ExpiredAtServer => format!(

@@ -254,6 +254,7 @@ fn keyring_room_hint(backend: Backend) -> &'static str {
 /// Why a login was removed, kept beside it so that processes that waited for the lock, and
 /// logins that need no person, know what happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Removed {
     /// `auth logout`: not acquired again until `auth login`.
     LoggedOut,
