@@ -1017,10 +1017,33 @@ fn the_bare_command_helps_and_a_typo_suggests_the_command_meant() {
         stdout.contains("Usage: tokenctl") && stdout.contains("auth"),
         "{stdout}"
     );
-    assert_eq!(
-        sandbox.run(["version"]).ok(),
-        format!("tokenctl {}\n", env!("CARGO_PKG_VERSION"))
+    let version = sandbox.run(["version"]);
+    assert!(
+        version
+            .ok()
+            .starts_with(&format!("tokenctl {}\ncommit: ", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        version.stdout
     );
+    // For a bug report: the commit the binary was built from, as git says it.
+    let json: serde_json::Value =
+        serde_json::from_str(sandbox.run(["version", "-o", "json"]).ok()).unwrap();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(support::workspace_root())
+        .output()
+        .unwrap();
+    assert_eq!(
+        json["commit"],
+        String::from_utf8_lossy(&head.stdout).trim(),
+        "{json}"
+    );
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        json["target"].as_str().is_some_and(|t| !t.is_empty()),
+        "{json}"
+    );
+    assert!(json["pie"].is_boolean(), "{json}");
     let stderr = sandbox.run(["confg", "view"]).fails_with(2).to_owned();
     assert!(
         stderr.contains("unknown command \"confg\"")

@@ -3,14 +3,67 @@
 //! copies and a fifth of the instructions of an `auth token` that answers from the store.
 //! Shared libraries, stack and heap stay randomised. Packagers whose policy wants PIE build with
 //! TOKENCTL_PIE=1.
-#[allow(
+//!
+//! It also tells `tokenctl version` what it was built from: the git commit (else the one a
+//! packaged crate's `.cargo_vcs_info.json` names, else `unknown`), the target, and the linking.
+#![allow(
     clippy::print_stdout,
-    reason = "a build script talks to cargo on stdout"
+    clippy::disallowed_methods,
+    reason = "a build script talks to cargo on stdout and reads its own package's files"
 )]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 fn main() {
     println!("cargo::rerun-if-env-changed=TOKENCTL_PIE");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
-    if linux && std::env::var_os("TOKENCTL_PIE").is_none() {
+    let pie = !linux || std::env::var_os("TOKENCTL_PIE").is_some();
+    if !pie {
         println!("cargo::rustc-link-arg-bin=tokenctl=-no-pie");
     }
+    println!("cargo::rustc-env=TOKENCTL_PIE_BUILT={pie}");
+    println!(
+        "cargo::rustc-env=TOKENCTL_TARGET={}",
+        std::env::var("TARGET").unwrap_or_default()
+    );
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let commit = git_commit(&manifest)
+        .or_else(|| packaged_commit(&manifest))
+        .unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo::rustc-env=TOKENCTL_COMMIT={commit}");
+}
+
+/// The checkout's commit, with the files that change when it does watched.
+fn git_commit(dir: &Path) -> Option<String> {
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let commit = git(&["rev-parse", "HEAD"]).filter(|sha| sha.len() == 40)?;
+    for path in [
+        git(&["rev-parse", "--git-path", "HEAD"]),
+        git(&["rev-parse", "--git-path", "packed-refs"]),
+        git(&["symbolic-ref", "-q", "HEAD"])
+            .and_then(|name| git(&["rev-parse", "--git-path", &name])),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        println!("cargo::rerun-if-changed={}", dir.join(path).display());
+    }
+    Some(commit)
+}
+
+/// The commit `cargo package` recorded in `.cargo_vcs_info.json` (`{"git": {"sha1": …}}`).
+fn packaged_commit(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(".cargo_vcs_info.json")).ok()?;
+    let info: serde_json::Value = serde_json::from_str(&text).ok()?;
+    info["git"]["sha1"].as_str().map(str::to_owned)
 }

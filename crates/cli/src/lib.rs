@@ -136,8 +136,8 @@ pub enum Command {
     Exec(commands::exec::ExecArgs),
     /// Print the shell completion script (source it from your shell's startup file)
     Completion(commands::completion::CompletionArgs),
-    /// Print tokenctl's version
-    Version,
+    /// Print tokenctl's version, commit, target and linking
+    Version(commands::version::VersionArgs),
     /// A plugin: `tokenctl-NAME` on PATH
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -186,7 +186,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Auth(command) => commands::auth::run(command, &cli.global),
         Command::Config(command) => commands::config::run(command, &cli.global),
         Command::Completion(args) => commands::completion::run(&args),
-        Command::Version => version(),
+        Command::Version(args) => commands::version::run(&args),
         Command::Api(args) => commands::api::run(args, &cli.global),
         Command::Proxy(args) => commands::proxy::run(args, &cli.global),
         Command::Exec(args) => match commands::exec::run(args, &cli.global) {
@@ -259,12 +259,6 @@ fn command_help() -> anyhow::Result<()> {
 }
 
 /// `tokenctl version`.
-fn version() -> anyhow::Result<()> {
-    let line = concat!("tokenctl ", env!("CARGO_PKG_VERSION"), "\n");
-    std::io::Write::write_all(&mut std::io::stdout().lock(), line.as_bytes())?;
-    Ok(())
-}
-
 /// A sign-in ended with Ctrl-C (exit status 130, as a shell reports SIGINT).
 #[derive(Debug, thiserror::Error)]
 #[error("login interrupted; nothing was stored")]

@@ -9,6 +9,7 @@ pub(crate) mod exec;
 pub(crate) mod kubeconfig;
 pub(crate) mod plugin;
 pub(crate) mod proxy;
+pub(crate) mod version;
 
 /// Whether a credential helper's `host` (a name, an address, with a port) is this machine:
 /// plain http is answered only there, as git's own helpers do.
