@@ -132,7 +132,7 @@ x-team-note: kept
     );
     let hint = exec["installHint"].as_str().unwrap();
     assert!(
-        hint.contains("cargo install --path crates/cli") && !hint.contains("example.invalid"),
+        hint.contains("cargo install --path crates/tokenctl") && !hint.contains("example.invalid"),
         "the README's install command: {hint}"
     );
     // An absolute path, as PATH finds it: a GUI runs kubectl without the shell's PATH.

@@ -1,11 +1,6 @@
-//! On Linux `tokenctl` is linked as a position-dependent executable, as Go links kubectl and
-//! kubelogin: a position-independent one has ~9000 pointers relocated at every start, 36 page
-//! copies and a fifth of the instructions of an `auth token` that answers from the store.
-//! Shared libraries, stack and heap stay randomised. Packagers whose policy wants PIE build with
-//! TOKENCTL_PIE=1.
-//!
-//! It also tells `tokenctl version` what it was built from: the git commit (else the one a
-//! packaged crate's `.cargo_vcs_info.json` names, else `unknown`), the target, and the linking.
+//! Tells `tokenctl version` what it was built from: the git commit (else the one a packaged
+//! crate's `.cargo_vcs_info.json` names, else `unknown`), the target, and whether the binary is
+//! position-independent (crates/tokenctl/build.rs links it; both read `TOKENCTL_PIE`).
 #![allow(
     clippy::print_stdout,
     clippy::disallowed_methods,
@@ -19,9 +14,6 @@ fn main() {
     println!("cargo::rerun-if-env-changed=TOKENCTL_PIE");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
     let pie = !linux || std::env::var_os("TOKENCTL_PIE").is_some();
-    if !pie {
-        println!("cargo::rustc-link-arg-bin=tokenctl=-no-pie");
-    }
     println!("cargo::rustc-env=TOKENCTL_PIE_BUILT={pie}");
     println!(
         "cargo::rustc-env=TOKENCTL_TARGET={}",

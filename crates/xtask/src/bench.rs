@@ -70,7 +70,7 @@ pub(crate) fn run(root: &Path, only: Option<&str>) -> Result<()> {
         "--release",
         "--quiet",
         "-p",
-        "tokenctl-cli",
+        "tokenctl",
     ]))?;
     let bin = root.join("target/release/tokenctl");
     let work = root.join("target/bench");

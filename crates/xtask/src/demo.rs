@@ -23,12 +23,11 @@ impl Drop for Idp {
 }
 
 pub(crate) fn run(root: &Path) -> Result<()> {
-    run_checked(Command::new(cargo()).current_dir(root).args([
-        "build",
-        "--quiet",
-        "-p",
-        "tokenctl-cli",
-    ]))?;
+    run_checked(
+        Command::new(cargo())
+            .current_dir(root)
+            .args(["build", "--quiet", "-p", "tokenctl"]),
+    )?;
     let bin = root.join("target/debug/tokenctl");
     let idp_dir = root.join("tests/idp");
     if !idp_dir.join("node_modules/oidc-provider").is_dir() {

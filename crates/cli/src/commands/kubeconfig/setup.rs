@@ -217,7 +217,7 @@ pub(super) fn tokenctl_user(global: &GlobalArgs, context: &str, follow: bool) ->
     exec.insert(
         "installHint".into(),
         format!(
-            "tokenctl provides this user's tokens, and is not at {command}. If it is installed elsewhere, run `{}` again so that the kubeconfig names where; else install it from its sources with `cargo install --path crates/cli`. Then run `{}`",
+            "tokenctl provides this user's tokens, and is not at {command}. If it is installed elsewhere, run `{}` again so that the kubeconfig names where; else install it from its sources with `cargo install --path crates/tokenctl`. Then run `{}`",
             tokenctl_core::program::run_in(context, "kubeconfig setup"),
             tokenctl_core::program::run_in(context, "auth login"),
         )
