@@ -48,7 +48,11 @@ fn git_commit(dir: &Path) -> Option<String> {
     .into_iter()
     .flatten()
     {
-        println!("cargo::rerun-if-changed={}", dir.join(path).display());
+        // A file that is missing (no packed-refs yet) would count as changed at every build.
+        let path = dir.join(path);
+        if path.exists() {
+            println!("cargo::rerun-if-changed={}", path.display());
+        }
     }
     Some(commit)
 }

@@ -10,6 +10,7 @@
 
 mod bench;
 mod demo;
+mod dist;
 mod deps;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ commands:
   gen     write completions/ and man/ from the command definition
   test    run every test of the workspace, installing what they drive when missing
           (as root or with CI=true; else --install-deps); extra arguments go to cargo test
+  dist    the release archive of the host target, its SHA256SUMS and SBOM, in target/dist
   bench   run the whole-process benchmarks and write docs/benchmarks.md
           (`bench proxy`: only the proxy section)";
 
@@ -45,6 +47,7 @@ fn run_command() -> Result<()> {
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&workspace_root(), args.get(1).map(String::as_str)),
         Some("demo") => demo::run(&workspace_root()),
+        Some("dist") => dist::check(&dist::run_dist(&workspace_root())?),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -131,6 +134,10 @@ fn test(extra: &[String]) -> Result<()> {
         ]))?;
         // The README's first command must work as written.
         demo::run(&root).context("`cargo xtask demo` failed")?;
+        tally.passed += 1;
+        // What a release ships, unpacked and run as a user would.
+        let dist = dist::run_dist(&root).context("`cargo xtask dist` failed")?;
+        dist::check(&dist).context("the release archive is not as shipped")?;
         tally.passed += 1;
     }
     println!("\ntests: {} passed, {} failed", tally.passed, tally.failed);
