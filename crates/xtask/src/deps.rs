@@ -46,6 +46,7 @@ const TOOLS: &[(&str, &str, &str)] = &[
     ("openssl", "openssl", "certificates"),
     ("curl", "curl", "the README's commands"),
     ("git", "git", "the git credential helper"),
+    ("ruby", "ruby", "the Homebrew formula's syntax check"),
 ];
 
 /// How missing tools get installed.

@@ -10,8 +10,8 @@
 
 mod bench;
 mod demo;
-mod dist;
 mod deps;
+mod dist;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -136,6 +136,13 @@ fn test(extra: &[String]) -> Result<()> {
         demo::run(&root).context("`cargo xtask demo` failed")?;
         tally.passed += 1;
         // What a release ships, unpacked and run as a user would.
+        // SAFETY: one thread runs here; the variable is read by dist, in this process.
+        unsafe {
+            std::env::set_var(
+                "TOKENCTL_RELEASE_BASE",
+                format!("file://{}", root.join("target/dist").display()),
+            )
+        };
         let dist = dist::run_dist(&root).context("`cargo xtask dist` failed")?;
         dist::check(&dist).context("the release archive is not as shipped")?;
         tally.passed += 1;
