@@ -47,6 +47,8 @@ const TOOLS: &[(&str, &str, &str)] = &[
     ("curl", "curl", "the README's commands"),
     ("git", "git", "the git credential helper"),
     ("ruby", "ruby", "the Homebrew formula's syntax check"),
+    ("lintian", "lintian", "the Debian package's check"),
+    ("man", "man-db", "the Debian package's man page"),
 ];
 
 /// How missing tools get installed.

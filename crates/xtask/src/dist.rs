@@ -4,7 +4,9 @@
 //!   `kubectl-tokenctl` links, completions in the directories each shell reads, the man pages,
 //!   README and licenses;
 //! - `tokenctl-VERSION-TARGET.cdx.json`: the CycloneDX SBOM (`cargo cyclonedx`);
-//! - `SHA256SUMS` of both, as `sha256sum -c` reads it;
+//! - `tokenctl_VERSION-1_ARCH.deb`: the Debian package (`cargo deb`), with the binary and its
+//!   links in /usr/bin, the man pages, and the bash, zsh and fish completions;
+//! - `SHA256SUMS` of these, as `sha256sum -c` reads it;
 //! - `tokenctl.yaml`, the krew plugin manifest, and `tokenctl.rb`, the Homebrew formula, for
 //!   this target from its sum (the release job adds the other targets' from theirs).
 //!
@@ -20,8 +22,10 @@ use sha2::{Digest, Sha256};
 
 use crate::{cargo, run};
 
-/// The SBOM tool, installed with `cargo install --locked` at this version when missing.
+/// The SBOM tool and the Debian packager, installed with `cargo install --locked` at these
+/// versions when missing.
 const CYCLONEDX_VERSION: &str = "0.5.9";
+const CARGO_DEB_VERSION: &str = "3.8.0";
 
 /// Where, below the archive's top directory, each shell's completion goes (as packagers install
 /// them under a prefix); the name is the one `tokenctl_cli::generate` writes.
@@ -44,6 +48,7 @@ pub(crate) struct Dist {
     pub(crate) archive: PathBuf,
     pub(crate) sbom: PathBuf,
     pub(crate) sums: PathBuf,
+    pub(crate) deb: PathBuf,
     /// `tokenctl-VERSION-TARGET`, the archive's top directory.
     pub(crate) name: String,
 }
@@ -79,9 +84,10 @@ pub(crate) fn run_dist(root: &Path) -> Result<Dist> {
         .arg(&name))?;
     let sbom = dist.join(format!("{name}.cdx.json"));
     write_sbom(root, &sbom)?;
+    let deb = write_deb(root, &dist)?;
     let sums = dist.join("SHA256SUMS");
     let mut listed = String::new();
-    for file in [&archive, &sbom] {
+    for file in [&archive, &sbom, &deb] {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let file_name = file.file_name().unwrap_or_default().to_string_lossy();
         writeln!(listed, "{:x}  {file_name}", Sha256::digest(&bytes))?;
@@ -100,8 +106,9 @@ pub(crate) fn run_dist(root: &Path) -> Result<Dist> {
         brew_formula(&homepage, version, &target, &url, &archive_sum)?,
     )?;
     println!(
-        "wrote {}, {} and {}",
+        "wrote {}, {}, {} and {}",
         archive.display(),
+        deb.display(),
         sbom.display(),
         sums.display()
     );
@@ -109,6 +116,7 @@ pub(crate) fn run_dist(root: &Path) -> Result<Dist> {
         archive,
         sbom,
         sums,
+        deb,
         name,
     })
 }
@@ -144,19 +152,7 @@ fn stage_files(root: &Path, stage: &Path) -> Result<()> {
 
 /// The CycloneDX SBOM of the `tokenctl` package, installing `cargo cyclonedx` when missing.
 fn write_sbom(root: &Path, to: &Path) -> Result<()> {
-    let installed = Command::new(cargo())
-        .args(["cyclonedx", "--version"])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !installed {
-        run(Command::new(cargo()).args([
-            "install",
-            "--locked",
-            "--version",
-            CYCLONEDX_VERSION,
-            "cargo-cyclonedx",
-        ]))?;
-    }
+    cargo_tool("cyclonedx", CYCLONEDX_VERSION)?;
     // It writes one beside every workspace member's manifest (.gitignore'd): the binary's
     // package's is kept, the others removed.
     run(Command::new(cargo()).current_dir(root).args([
@@ -187,6 +183,45 @@ fn write_sbom(root: &Path, to: &Path) -> Result<()> {
 
 /// The name `cargo cyclonedx` gives its files here, before `.json`.
 const SBOM_STEM: &str = "tokenctl-dist.cdx";
+
+/// Installs `cargo-NAME` at `version` (`--locked`) unless `cargo NAME` runs.
+fn cargo_tool(name: &str, version: &str) -> Result<()> {
+    let installed = Command::new(cargo())
+        .args([name, "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !installed {
+        run(Command::new(cargo()).args([
+            "install",
+            "--locked",
+            "--version",
+            version,
+            &format!("cargo-{name}"),
+        ]))?;
+    }
+    Ok(())
+}
+
+/// The Debian package of the binary just built (`--no-build`: the PIE one), into `dist`.
+fn write_deb(root: &Path, dist: &Path) -> Result<PathBuf> {
+    cargo_tool("deb", CARGO_DEB_VERSION)?;
+    let out = Command::new(cargo())
+        .current_dir(root)
+        .args(["deb", "-p", "tokenctl", "--no-build", "--output"])
+        .arg(dist)
+        .output()?;
+    if !out.status.success() {
+        bail!("cargo deb failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // It prints the path of the package it wrote.
+    let written = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find(|line| line.trim_end().ends_with(".deb"))
+        .map(|line| PathBuf::from(line.trim()))
+        .context("cargo deb named no package")?;
+    Ok(written)
+}
 
 /// The host's target triple, as rustc names it.
 fn host_target() -> Result<String> {
@@ -249,6 +284,7 @@ pub(crate) fn check(dist: &Dist) -> Result<()> {
     if sbom["bomFormat"] != "CycloneDX" || sbom["metadata"]["component"]["name"] != "tokenctl" {
         bail!("{} is not tokenctl's CycloneDX SBOM", dist.sbom.display());
     }
+    check_deb(&dist.deb)?;
     let sum = format!("{:x}", Sha256::digest(std::fs::read(&dist.archive)?));
     let archive_name = dist
         .archive
@@ -265,8 +301,9 @@ pub(crate) fn check(dist: &Dist) -> Result<()> {
     }
     run(Command::new("ruby").arg("-c").arg(&formula))?;
     println!(
-        "checked {}: sums, layout, binary, plugin link, SBOM, krew manifest, Homebrew formula",
-        dist.archive.display()
+        "checked {} and {}: sums, layout, binary, plugin link, man page, bash completion, lintian, SBOM, krew manifest, Homebrew formula",
+        dist.archive.display(),
+        dist.deb.display()
     );
     Ok(())
 }
@@ -407,4 +444,71 @@ fn brew_formula(
 end
 "##
     ))
+}
+
+/// The Debian package unpacked into a scratch root (`dpkg -x`): its binary runs (PIE) and as the
+/// kubectl plugin, its man page opens, bash completes through its completion file, and lintian
+/// finds no error or warning.
+fn check_deb(deb: &Path) -> Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let root = scratch.path();
+    run(Command::new("dpkg").arg("-x").arg(deb).arg(root))?;
+    let bin = root.join("usr/bin");
+    let version = Command::new(bin.join("tokenctl"))
+        .args(["version", "-o", "json"])
+        .output()?;
+    let facts: serde_json::Value = serde_json::from_slice(&version.stdout)?;
+    if facts["pie"] != true {
+        bail!("the packaged binary is not PIE: {facts}");
+    }
+    let plugin = Command::new(bin.join("kubectl-tokenctl"))
+        .args(["auth", "--help"])
+        .output()?;
+    if !String::from_utf8_lossy(&plugin.stdout).contains("Usage: kubectl tokenctl auth") {
+        bail!("the packaged kubectl-tokenctl link does not run as the plugin: {plugin:?}");
+    }
+    let man_dir = root.join("usr/share/man/man1");
+    let page = std::fs::read_dir(&man_dir)?
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("tokenctl.1"))
+        })
+        .context("the package has no tokenctl(1) man page")?;
+    let man = Command::new("man")
+        .env("MANWIDTH", "80")
+        .args(["-P", "cat", "-l"])
+        .arg(&page)
+        .output()?;
+    if !String::from_utf8_lossy(&man.stdout).contains("tokenctl") {
+        bail!("man -l {} shows nothing: {man:?}", page.display());
+    }
+    // TAB after `tokenctl au` through the packaged bash file, with the packaged binary on PATH.
+    let completion = root.join("usr/share/bash-completion/completions/tokenctl");
+    let script = format!(
+        "source '{}'; f=$(complete -p tokenctl | sed -E 's/.* -F ([^ ]+) .*/\\1/'); \
+         COMP_WORDS=(tokenctl au); COMP_CWORD=1; COMP_LINE='tokenctl au'; COMP_POINT=11; \
+         \"$f\" tokenctl au tokenctl; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        completion.display()
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let completed = Command::new("bash")
+        .args(["--norc", "-c", &script])
+        .env("PATH", path)
+        .output()?;
+    if !String::from_utf8_lossy(&completed.stdout)
+        .lines()
+        .any(|line| line.trim() == "auth")
+    {
+        bail!("the packaged bash completion does not complete `tokenctl au`: {completed:?}");
+    }
+    run(Command::new("lintian")
+        .args(["--fail-on", "error,warning"])
+        .arg(deb))?;
+    Ok(())
 }
