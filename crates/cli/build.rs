@@ -1,6 +1,6 @@
-//! Tells `tokenctl version` what it was built from: the git commit (else the one a packaged
-//! crate's `.cargo_vcs_info.json` names, else `unknown`), the target, and whether the binary is
-//! position-independent (crates/tokenctl/build.rs links it; both read `TOKENCTL_PIE`).
+//! Tells `tokenctl version` what it was built from: the commit (a packaged crate's
+//! `.cargo_vcs_info.json`, else git's, else `unknown`) and the target. Whether the binary is
+//! position-independent it reads from itself.
 #![allow(
     clippy::print_stdout,
     clippy::disallowed_methods,
@@ -11,17 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    println!("cargo::rerun-if-env-changed=TOKENCTL_PIE");
-    let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
-    let pie = !linux || std::env::var_os("TOKENCTL_PIE").is_some();
-    println!("cargo::rustc-env=TOKENCTL_PIE_BUILT={pie}");
     println!(
         "cargo::rustc-env=TOKENCTL_TARGET={}",
         std::env::var("TARGET").unwrap_or_default()
     );
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let commit = git_commit(&manifest)
-        .or_else(|| packaged_commit(&manifest))
+    // A packaged crate's own record first: its folder may sit inside another repository.
+    let commit = packaged_commit(&manifest)
+        .or_else(|| git_commit(&manifest))
         .unwrap_or_else(|| "unknown".to_owned());
     println!("cargo::rustc-env=TOKENCTL_COMMIT={commit}");
 }
@@ -39,7 +36,10 @@ fn git_commit(dir: &Path) -> Option<String> {
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
     };
     let commit = git(&["rev-parse", "HEAD"]).filter(|sha| sha.len() == 40)?;
+    // HEAD's reflog changes at every commit and checkout, whether the branch's ref is loose or
+    // packed; HEAD and packed-refs cover a checkout without a reflog.
     for path in [
+        git(&["rev-parse", "--git-path", "logs/HEAD"]),
         git(&["rev-parse", "--git-path", "HEAD"]),
         git(&["rev-parse", "--git-path", "packed-refs"]),
         git(&["symbolic-ref", "-q", "HEAD"])

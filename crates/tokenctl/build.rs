@@ -2,7 +2,7 @@
 //! kubelogin: a position-independent one has ~9000 pointers relocated at every start, 36 page
 //! copies and a fifth of the instructions of an `auth token` that answers from the store.
 //! Shared libraries, stack and heap stay randomised. Packagers whose policy wants PIE build with
-//! TOKENCTL_PIE=1 (which `tokenctl version` reports: crates/cli/build.rs).
+//! TOKENCTL_PIE=1 (`tokenctl version` says which it is).
 #![allow(
     clippy::print_stdout,
     reason = "a build script talks to cargo on stdout"

@@ -25,7 +25,7 @@ pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)
-        .expect("crates/cli is two levels below the root")
+        .expect("crates/tokenctl is two levels below the root")
         .to_path_buf()
 }
 

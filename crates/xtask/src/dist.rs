@@ -8,7 +8,8 @@
 //!   links in /usr/bin, the man pages, and the bash, zsh and fish completions;
 //! - `SHA256SUMS` of these, as `sha256sum -c` reads it;
 //! - `tokenctl.yaml`, the krew plugin manifest, and `tokenctl.rb`, the Homebrew formula, for
-//!   this target from its sum (the release job adds the other targets' from theirs).
+//!   this target from its sum (other targets need their archives' sums: no release job builds
+//!   them yet).
 //!
 //! The binary is position-independent (`TOKENCTL_PIE=1`), as Debian builds a program that
 //! holds credentials.
@@ -97,6 +98,12 @@ pub(crate) fn run_dist(root: &Path) -> Result<Dist> {
     let base = release_base(root)?;
     let homepage = workspace_value(root, "[workspace.package]", "repository")?;
     let url = format!("{base}/v{version}/{name}.tar.gz");
+    // A local base (the tests') is published to, so that the manifests' URL resolves.
+    if let Some(local) = url.strip_prefix("file://") {
+        let local = Path::new(local);
+        std::fs::create_dir_all(local.parent().context("a release directory")?)?;
+        std::fs::copy(&archive, local)?;
+    }
     std::fs::write(
         dist.join("tokenctl.yaml"),
         krew_manifest(&homepage, version, &target, &name, &url, &archive_sum)?,
@@ -186,10 +193,13 @@ const SBOM_STEM: &str = "tokenctl-dist.cdx";
 
 /// Installs `cargo-NAME` at `version` (`--locked`) unless `cargo NAME` runs.
 fn cargo_tool(name: &str, version: &str) -> Result<()> {
+    // The version asked for, not whichever one happens to be installed.
     let installed = Command::new(cargo())
         .args([name, "--version"])
         .output()
-        .is_ok_and(|out| out.status.success());
+        .is_ok_and(|out| {
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains(version)
+        });
     if !installed {
         run(Command::new(cargo()).args([
             "install",
@@ -295,6 +305,17 @@ pub(crate) fn check(dist: &Dist) -> Result<()> {
     if !krew.contains(&format!("sha256: {sum}")) || !krew.contains(&format!("/{archive_name}\n")) {
         bail!("the krew manifest does not name this archive and its sum:\n{krew}");
     }
+    // What the manifests' URL serves, where it is local (the tests' base), is this archive.
+    let uri = krew
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("uri: "))
+        .context("the krew manifest has no uri")?;
+    if let Some(local) = uri.strip_prefix("file://") {
+        let served = format!("{:x}", Sha256::digest(std::fs::read(local)?));
+        if served != sum {
+            bail!("{uri} is not this archive");
+        }
+    }
     let formula = dir.join("tokenctl.rb");
     if !std::fs::read_to_string(&formula)?.contains(&format!("sha256 \"{sum}\"")) {
         bail!("the Homebrew formula does not carry this archive's sum");
@@ -372,7 +393,7 @@ metadata:
 spec:
   version: v{version}
   homepage: {homepage}
-  shortDescription: OAuth 2.0 / OpenID Connect tokens for kubectl from many identity providers
+  shortDescription: Tokens for kubectl from many OIDC providers
   description: |
     Signs in to Keycloak, Entra ID, Auth0, Run:ai or any OpenID Connect provider and hands
     kubectl the right token for each context, as an exec credential plugin.
@@ -416,7 +437,7 @@ fn brew_formula(
     );
     Ok(format!(
         r##"class Tokenctl < Formula
-  desc "OAuth 2.0 / OpenID Connect tokens for kubectl, curl and git from many identity providers"
+  desc "OAuth and OpenID Connect tokens for kubectl, curl and git"
   homepage "{homepage}"
   version "{version}"
   license any_of: ["MIT", "Apache-2.0"]

@@ -140,7 +140,7 @@ fn test(extra: &[String]) -> Result<()> {
         unsafe {
             std::env::set_var(
                 "TOKENCTL_RELEASE_BASE",
-                format!("file://{}", root.join("target/dist").display()),
+                format!("file://{}", root.join("target/dist/releases").display()),
             )
         };
         let dist = dist::run_dist(&root).context("`cargo xtask dist` failed")?;

@@ -16,7 +16,7 @@ pub struct VersionArgs {
     output: Option<String>,
 }
 
-/// How this binary was built (build.rs says).
+/// How this binary was built (build.rs says), and how it was linked (it says itself).
 #[derive(Serialize)]
 struct Build {
     version: &'static str,
@@ -30,7 +30,7 @@ pub(crate) fn run(args: &VersionArgs) -> Result<()> {
         version: env!("CARGO_PKG_VERSION"),
         commit: env!("TOKENCTL_COMMIT"),
         target: env!("TOKENCTL_TARGET"),
-        pie: env!("TOKENCTL_PIE_BUILT") == "true",
+        pie: position_independent(),
     };
     let mut out = std::io::stdout().lock();
     if args.output.is_some() {
@@ -47,4 +47,27 @@ pub(crate) fn run(args: &VersionArgs) -> Result<()> {
         build.version, build.commit, build.target
     )?;
     Ok(())
+}
+
+/// Whether the running binary is position-independent: on Linux its ELF type is `ET_DYN`
+/// (whatever built it: tokenctl's own link, or a host CLI's); macOS and Windows binaries always
+/// are.
+fn position_independent() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let mut header = [0u8; 18];
+    let read = tokenctl_core::internal::fsutil::open_stream(std::path::Path::new("/proc/self/exe"))
+        .and_then(|mut exe| std::io::Read::read_exact(&mut exe, &mut header));
+    if read.is_err() || header[..4] != *b"\x7fELF" {
+        return false;
+    }
+    // e_type, in the byte order EI_DATA names (2: big-endian).
+    let kind = [header[16], header[17]];
+    let e_type = if header[5] == 2 {
+        u16::from_be_bytes(kind)
+    } else {
+        u16::from_le_bytes(kind)
+    };
+    e_type == 3
 }

@@ -230,20 +230,25 @@ pub(super) fn tokenctl_user(global: &GlobalArgs, context: &str, follow: bool) ->
 
 /// How kubectl should start tokenctl: by an absolute path, since a GUI (Lens, an IDE) runs
 /// kubectl without the shell's PATH. The path PATH finds for this very binary, as found (a
-/// package manager's link, which survives upgrades), else this binary's own.
+/// package manager's link, which survives upgrades: krew's is `kubectl-tokenctl`), else this
+/// binary's own.
 pub(super) fn own_command() -> String {
     let Ok(me) = std::env::current_exe() else {
         return "tokenctl".into();
     };
     let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
+        let dirs: Vec<_> = std::env::split_paths(&path)
             .filter(|dir| dir.is_absolute())
-            .map(|dir| dir.join("tokenctl"))
-            .find(|candidate| candidate.is_file())
+            .collect();
+        ["tokenctl", "kubectl-tokenctl"].iter().find_map(|name| {
+            dirs.iter()
+                .map(|dir| dir.join(name))
+                .find(|candidate| candidate.is_file() && same_file(candidate, &me))
+        })
     });
     match on_path {
-        Some(found) if same_file(&found, &me) => found.display().to_string(),
-        _ => me.display().to_string(),
+        Some(found) => found.display().to_string(),
+        None => me.display().to_string(),
     }
 }
 
