@@ -88,13 +88,17 @@ pub(crate) fn run_dist(root: &Path) -> Result<Dist> {
     let deb = write_deb(root, &dist)?;
     let sums = dist.join("SHA256SUMS");
     let mut listed = String::new();
+    let mut archive_sum = String::new();
     for file in [&archive, &sbom, &deb] {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let sum = format!("{:x}", Sha256::digest(&bytes));
         let file_name = file.file_name().unwrap_or_default().to_string_lossy();
-        writeln!(listed, "{:x}  {file_name}", Sha256::digest(&bytes))?;
+        writeln!(listed, "{sum}  {file_name}")?;
+        if file == &archive {
+            archive_sum = sum;
+        }
     }
     std::fs::write(&sums, listed)?;
-    let archive_sum = format!("{:x}", Sha256::digest(std::fs::read(&archive)?));
     let base = release_base(root)?;
     let homepage = workspace_value(root, "[workspace.package]", "repository")?;
     let url = format!("{base}/v{version}/{name}.tar.gz");
@@ -276,20 +280,7 @@ pub(crate) fn check(dist: &Dist) -> Result<()> {
             bail!("the archive lacks {file}");
         }
     }
-    let version = Command::new(top.join("tokenctl"))
-        .args(["version", "-o", "json"])
-        .output()?;
-    let facts: serde_json::Value = serde_json::from_slice(&version.stdout)
-        .with_context(|| format!("the archive's tokenctl version -o json: {version:?}"))?;
-    if facts["version"] != env!("CARGO_PKG_VERSION") || facts["pie"] != true {
-        bail!("the archive's binary says {facts}: expected this version, built as PIE");
-    }
-    let plugin = Command::new(top.join("kubectl-tokenctl"))
-        .args(["auth", "login", "--help"])
-        .output()?;
-    if !String::from_utf8_lossy(&plugin.stdout).contains("Usage: kubectl tokenctl auth login") {
-        bail!("kubectl-tokenctl in the archive does not run as the kubectl plugin: {plugin:?}");
-    }
+    check_binaries(&top, "the archive")?;
     let sbom: serde_json::Value = serde_json::from_slice(&std::fs::read(&dist.sbom)?)?;
     if sbom["bomFormat"] != "CycloneDX" || sbom["metadata"]["component"]["name"] != "tokenctl" {
         bail!("{} is not tokenctl's CycloneDX SBOM", dist.sbom.display());
@@ -467,27 +458,35 @@ end
     ))
 }
 
-/// The Debian package unpacked into a scratch root (`dpkg -x`): its binary runs (PIE) and as the
-/// kubectl plugin, its man page opens, bash completes through its completion file, and lintian
+/// `tokenctl` in `dir` is this version, built as PIE, and its `kubectl-tokenctl` link there
+/// runs as the kubectl plugin (usage and hints say `kubectl tokenctl`).
+fn check_binaries(dir: &Path, shipped_in: &str) -> Result<()> {
+    let version = Command::new(dir.join("tokenctl"))
+        .args(["version", "-o", "json"])
+        .output()?;
+    let facts: serde_json::Value = serde_json::from_slice(&version.stdout)
+        .with_context(|| format!("tokenctl version -o json in {shipped_in}: {version:?}"))?;
+    if facts["version"] != env!("CARGO_PKG_VERSION") || facts["pie"] != true {
+        bail!("the binary in {shipped_in} says {facts}: expected this version, built as PIE");
+    }
+    let plugin = Command::new(dir.join("kubectl-tokenctl"))
+        .args(["auth", "login", "--help"])
+        .output()?;
+    if !String::from_utf8_lossy(&plugin.stdout).contains("Usage: kubectl tokenctl auth login") {
+        bail!("kubectl-tokenctl in {shipped_in} does not run as the kubectl plugin: {plugin:?}");
+    }
+    Ok(())
+}
+
+/// The Debian package unpacked into a scratch root (`dpkg -x`): its binaries check out (see
+/// [`check_binaries`]), its man page opens, bash completes through its completion file, and lintian
 /// finds no error or warning.
 fn check_deb(deb: &Path) -> Result<()> {
     let scratch = tempfile::tempdir()?;
     let root = scratch.path();
     run(Command::new("dpkg").arg("-x").arg(deb).arg(root))?;
     let bin = root.join("usr/bin");
-    let version = Command::new(bin.join("tokenctl"))
-        .args(["version", "-o", "json"])
-        .output()?;
-    let facts: serde_json::Value = serde_json::from_slice(&version.stdout)?;
-    if facts["pie"] != true {
-        bail!("the packaged binary is not PIE: {facts}");
-    }
-    let plugin = Command::new(bin.join("kubectl-tokenctl"))
-        .args(["auth", "--help"])
-        .output()?;
-    if !String::from_utf8_lossy(&plugin.stdout).contains("Usage: kubectl tokenctl auth") {
-        bail!("the packaged kubectl-tokenctl link does not run as the plugin: {plugin:?}");
-    }
+    check_binaries(&bin, "the Debian package")?;
     let man_dir = root.join("usr/share/man/man1");
     let page = std::fs::read_dir(&man_dir)?
         .flatten()
