@@ -92,18 +92,31 @@ pub(crate) struct Run {
 /// How long one tokenctl command may take in a test before it counts as hung.
 pub(crate) const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
+/// How long the pipes of a child that has ended may stay open: a daemon it started (the
+/// dbus-daemon of a killed dbus-run-session, say) must not hold the suite forever.
+const PIPES_AFTER_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Waits for a spawned child with a deadline: a hang fails the test with what the child
-/// printed, instead of hanging the suite.
+/// printed, instead of hanging the suite. A child that timed out is killed with its process
+/// group (the children of [`Sandbox::isolate`] lead their own), and pipes held open by what
+/// it left behind are read only for a few seconds more.
 pub(crate) fn wait_bounded(mut child: std::process::Child, what: &str) -> Output {
     use std::io::Read;
     let pipe = |p: Option<Box<dyn Read + Send>>| {
+        let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut bytes = Vec::new();
             if let Some(mut p) = p {
-                let _ = p.read_to_end(&mut bytes);
+                let mut chunk = [0u8; 8192];
+                while let Ok(n) = p.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    let _ = sender.send(Some(chunk[..n].to_vec()));
+                }
             }
-            bytes
-        })
+            let _ = sender.send(None);
+        });
+        receiver
     };
     let stdout = pipe(
         child
@@ -123,21 +136,49 @@ pub(crate) fn wait_bounded(mut child: std::process::Child, what: &str) -> Output
             break status;
         }
         if started.elapsed() > COMMAND_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
             panic!(
                 "{what} did not finish within {}s\nstderr: {}",
                 COMMAND_TIMEOUT.as_secs(),
-                String::from_utf8_lossy(&stderr.join().unwrap_or_default())
+                String::from_utf8_lossy(&drain(&stderr, after_exit()))
             );
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     };
+    let deadline = after_exit();
     Output {
         status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout: drain(&stdout, deadline),
+        stderr: drain(&stderr, deadline),
     }
+}
+
+fn after_exit() -> std::time::Instant {
+    std::time::Instant::now() + PIPES_AFTER_EXIT
+}
+
+/// What a pipe's reader got until its end, or until `deadline`.
+fn drain(
+    chunks: &std::sync::mpsc::Receiver<Option<Vec<u8>>>,
+    deadline: std::time::Instant,
+) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    while let Ok(Some(chunk)) =
+        chunks.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
+        bytes.extend(chunk);
+    }
+    bytes
+}
+
+/// Kills `child` and the process group it leads (what it started, a dbus-daemon say).
+fn kill_group(child: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 impl Run {
@@ -311,6 +352,8 @@ impl Sandbox {
             .env("TOKENCTL_CONFIG", &self.config)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
+        // Its own process group, so that a hung command is killed with what it started.
+        std::os::unix::process::CommandExt::process_group(command, 0);
     }
 
     /// Runs `tokenctl ARGS` to completion.
@@ -430,4 +473,19 @@ pub(crate) fn aged_jwt(token: &str, expires_at: i64) -> String {
     claims["iat"] = (expires_at - 3600).into();
     let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
     format!("{}.{claims}.{}", parts[0], parts[2])
+}
+
+/// A command that leaves a process holding its output open (a daemon it started) does not hold
+/// the suite: its output is read for a few seconds after it ends, then taken as it is.
+#[test]
+fn a_daemon_left_holding_the_pipes_does_not_hang_the_suite() {
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", "sleep 60 & echo started"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = std::time::Instant::now();
+    let output = wait_bounded(command.spawn().unwrap(), "sh");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "started\n");
 }

@@ -151,6 +151,13 @@ fn test(extra: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// How long one test command may run: CI stops a hung test here, with its output, long before
+/// the CI run's own limit.
+const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(25 * 60);
+
+/// How long a test command's output may stay open after it ended (a daemon it left behind).
+const PIPES_AFTER_EXIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Tests counted across runners (cargo's "test result:" lines, node's "# pass"/"# fail"), so
 /// that the run ends on one line that says how many ran.
 #[derive(Default)]
@@ -170,7 +177,8 @@ impl Tally {
             .spawn()
             .with_context(|| format!("starting {command:?}"))?;
         let stderr = child.stderr.take().expect("piped");
-        let failed_targets = std::thread::spawn(move || {
+        let (found, failed_targets) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             let mut targets = Vec::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("{line}");
@@ -179,30 +187,51 @@ impl Tally {
                     targets.push(target);
                 }
             }
-            targets
+            let _ = found.send(targets);
         });
         let stdout = child.stdout.take().expect("piped");
-        for line in BufReader::new(stdout).lines() {
-            let line = line?;
-            println!("{line}");
-            let number = |after: &str| -> u64 {
-                line.split(after)
-                    .next()
-                    .and_then(|head| head.split_whitespace().last())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0)
-            };
-            if line.starts_with("test result:") {
-                self.passed += number(" passed");
-                self.failed += number(" failed");
-            } else if let Some(n) = line.strip_prefix("# pass ") {
-                self.passed += n.trim().parse::<u64>().unwrap_or(0);
-            } else if let Some(n) = line.strip_prefix("# fail ") {
-                self.failed += n.trim().parse::<u64>().unwrap_or(0);
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    return;
+                }
             }
-        }
-        let status = child.wait()?;
-        let targets = failed_targets.join().unwrap_or_default();
+        });
+        let started = std::time::Instant::now();
+        let mut exited_at = None;
+        let status = loop {
+            match lines.recv_timeout(std::time::Duration::from_millis(200)) {
+                Ok(line) => self.count(&line),
+                // The output ended: the command has ended, or is about to.
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break child.wait()?,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            match child.try_wait()? {
+                // What it left running may hold its output open: read on for a little while.
+                Some(status) => {
+                    let at = *exited_at.get_or_insert_with(std::time::Instant::now);
+                    if at.elapsed() > PIPES_AFTER_EXIT {
+                        eprintln!(
+                            "xtask: {command:?} ended, but something it started still holds its output; going on"
+                        );
+                        break status;
+                    }
+                }
+                None if started.elapsed() > COMMAND_LIMIT => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    bail!(
+                        "{command:?} did not finish within {} minutes: a test hangs (the tests that had not reported are the ones)",
+                        COMMAND_LIMIT.as_secs() / 60
+                    );
+                }
+                None => {}
+            }
+        };
+        let targets = failed_targets
+            .recv_timeout(PIPES_AFTER_EXIT)
+            .unwrap_or_default();
         if !status.success() {
             if targets.is_empty() {
                 bail!("{command:?} failed with {status}");
@@ -215,6 +244,28 @@ impl Tally {
             );
         }
         Ok(())
+    }
+}
+
+impl Tally {
+    /// Echoes a line of a test command's output and counts what it reports.
+    fn count(&mut self, line: &str) {
+        println!("{line}");
+        let number = |after: &str| -> u64 {
+            line.split(after)
+                .next()
+                .and_then(|head| head.split_whitespace().last())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        if line.starts_with("test result:") {
+            self.passed += number(" passed");
+            self.failed += number(" failed");
+        } else if let Some(n) = line.strip_prefix("# pass ") {
+            self.passed += n.trim().parse::<u64>().unwrap_or(0);
+        } else if let Some(n) = line.strip_prefix("# fail ") {
+            self.failed += n.trim().parse::<u64>().unwrap_or(0);
+        }
     }
 }
 
