@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use support::idp::{AZURE_TENANT, Idp};
+use support::tmux::Tmux;
 use support::{Sandbox, require_tool, workspace_root};
 
 fn sandbox(idp: &Idp) -> Sandbox {
@@ -320,6 +321,108 @@ fn forged_callbacks_are_refused_and_the_real_sign_in_still_lands() {
     );
     let status = sandbox.run(["auth", "status"]).fails_with(4).to_owned();
     assert!(status.contains("not logged in"), "nothing stored: {status}");
+}
+
+/// Sign-in flags (issue 28): `--prompt select_account --login-hint bob` reach Entra ID's
+/// authorization request as given, beside the protocol's own parameters, and bob signs in; a
+/// protocol parameter cannot be set with `--auth-param`.
+#[test]
+#[ignore = "needs chromium, the test IdP (node)"]
+fn sign_in_flags_reach_the_authorization_request_as_given() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let run = sandbox.run_env(
+        [
+            "--context",
+            "corp",
+            "auth",
+            "login",
+            "--prompt",
+            "select_account",
+            "--login-hint",
+            "bob",
+            "--auth-param",
+            "ui_locales=de",
+        ],
+        &[
+            ("BROWSER", &browser("browser.js", "")),
+            ("TOKENCTL_TEST_USER", "bob"),
+        ],
+    );
+    run.ok();
+    assert!(
+        run.stderr.contains("Logged in to corp as bob;"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("no refresh token"), "{}", run.stderr);
+    let sent = idp.last_authorization();
+    assert_eq!(sent["prompt"], "select_account", "{sent}");
+    assert_eq!(sent["login_hint"], "bob", "{sent}");
+    assert_eq!(sent["ui_locales"], "de", "{sent}");
+    assert_eq!(sent["code_challenge_method"], "S256", "{sent}");
+
+    let refused = sandbox
+        .run(["auth", "login", "--auth-param", "state=mine"])
+        .fails_with(2)
+        .to_owned();
+    assert!(
+        refused.contains("`state` is the protocol's own parameter"),
+        "{refused}"
+    );
+}
+
+/// Listen and paste (issue 28): the browser is on another machine (over SSH), so its redirect
+/// to the loopback never arrives; the person pastes the address it ended on at the terminal,
+/// where tmux types it. An address with another state is refused and the wait goes on; the
+/// right one completes the login, and the loopback was never called.
+#[test]
+#[ignore = "needs chromium, tmux, the test IdP (node)"]
+fn a_pasted_address_completes_a_sign_in_whose_browser_cannot_reach_this_machine() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let ended = sandbox.path("ended-on");
+    let status = sandbox.path("status");
+    let script = format!(
+        "export BROWSER='{}' TOKENCTL_TEST_UNREACHABLE='{}'\ntokenctl auth login; echo $? > '{}'; sleep 30\n",
+        browser("browser.js", ""),
+        ended.display(),
+        status.display()
+    );
+    let term = Tmux::start(&sandbox, 120, 40, false, &script);
+    term.screen_with("Paste the address it ends on here", false);
+    let address = wait_for_file(&ended);
+    assert!(
+        address.contains("code=") && address.contains("&state="),
+        "{address}"
+    );
+
+    term.answer(&address.replace("&state=", "&state=x"));
+    term.screen_with("that address carries another state", false);
+    term.answer(&address);
+    term.screen_with("Logged in to sso as alice@example.com", false);
+    assert_eq!(wait_for_file(&status).trim(), "0");
+    let stored = sandbox.run(["auth", "status"]).ok().to_owned();
+    assert!(stored.contains("Flow:           browser"), "{stored}");
+}
+
+/// The text of `file` once something has been written to it, within a minute.
+fn wait_for_file(file: &std::path::Path) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        match std::fs::read_to_string(file) {
+            Ok(text) if !text.is_empty() => return text,
+            _ => {}
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "nothing in {} within a minute",
+            file.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// Where the redirect host is `localhost` (the Azure dialect), the port is held on [::1] too:

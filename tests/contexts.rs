@@ -40,6 +40,36 @@ fn get_contexts_marks_the_current_one_like_kubectl() {
     assert!(yaml.contains("- name: prod\n  current: true\n"), "{yaml}");
 }
 
+/// kubectl habits (issue 28): `config use-context`, `config get-contexts` and
+/// `config current-context` work as hidden aliases; `tokenctl login` and `tokenctl status`
+/// name the `auth` command, as a usage error.
+#[test]
+fn kubectl_habits_work_or_name_the_auth_command() {
+    let sandbox = Sandbox::with_config(SAMPLE);
+    sandbox.run(["config", "use-context", "dev"]).ok();
+    assert_eq!(sandbox.run(["config", "current-context"]).ok(), "dev\n");
+    assert_eq!(
+        sandbox.run(["config", "get-contexts", "-o", "name"]).ok(),
+        "prod\nprod-eu\ndev\n"
+    );
+    for (typed, meant) in [
+        ("login", "auth login"),
+        ("status", "auth status"),
+        ("token", "auth token"),
+    ] {
+        let refused = sandbox.run([typed]).fails_with(2).to_owned();
+        assert!(
+            refused.contains(&format!("did you mean `tokenctl {meant}`?")),
+            "{typed}: {refused}"
+        );
+    }
+    let help = sandbox.run(["config", "--help"]).ok().to_owned();
+    assert!(
+        !help.contains("use-context"),
+        "the aliases stay hidden: {help}"
+    );
+}
+
 #[test]
 fn use_context_switches_and_keeps_unknown_keys() {
     let sandbox = Sandbox::with_config(SAMPLE);

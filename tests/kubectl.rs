@@ -619,6 +619,44 @@ fn a_plugin_gets_the_context_and_a_token_the_cluster_accepts() {
     }
 }
 
+/// Step-up (RFC 9470): an API that wants another authentication level answers 401 with
+/// `insufficient_user_authentication`; with nobody at a terminal, `tokenctl api` names the
+/// sign-in that answers it (`--acr-values`). Entra ID's claims challenge names
+/// `--claims-challenge` with its claims, and the URL it carries is not repeated.
+#[test]
+#[ignore = "needs the test IdP (node)"]
+fn api_names_the_sign_in_a_step_up_challenge_asks_for() {
+    let World {
+        api: _api,
+        sandbox,
+        idp: _idp,
+    } = world();
+    let stepped = sandbox
+        .run(["api", "/step-up/acr/urn:example:mfa"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        stepped.contains("asking for a stronger sign-in (RFC 9470): \"A different authentication level is required\"")
+            && stepped.contains("auth login --acr-values urn:example:mfa`"),
+        "{stepped}"
+    );
+    let claims = sandbox
+        .run(["api", "/step-up/claims"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        claims.contains("auth login --claims-challenge eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19`"),
+        "{claims}"
+    );
+    assert!(!claims.contains("login.microsoftonline.com"), "{claims}");
+    // The flag takes the challenge as the API sent it.
+    let login = sandbox
+        .run(["auth", "login", "--claims-challenge", "not base64!"])
+        .fails_with(2)
+        .to_owned();
+    assert!(login.contains("--claims-challenge"), "{login}");
+}
+
 #[test]
 #[ignore = "needs the test IdP (node)"]
 fn api_sends_the_token_to_the_cluster_and_explains_a_401() {

@@ -21,6 +21,9 @@
 //   GET /status/NNN                answers status NNN with {"code": NNN}
 //   GET /upgrade/echo (Upgrade: X) 101 Switching Protocols, then echoes what it is sent (the
 //                                  shape of port-forward's and exec's upgrades)
+//   GET /step-up/acr/VALUE         an API behind the same authentication that follows RFC 9470:
+//                                  401 with its step-up challenge unless the token's acr is VALUE
+//   GET /step-up/claims            401 with an Entra ID claims challenge (insufficient_claims)
 //   GET /test/requests             unauthenticated: counts by "METHOD path", and "401" in all
 //   ANY /idp/...                   with --upstream URL: unauthenticated, passed on to URL/... (a
 //                                  TLS front of the test IdP: a provider behind a private CA)
@@ -175,6 +178,21 @@ async function handle(req, res, port) {
   } catch (err) {
     const why = [err.code, err.message, err.cause?.message ?? err.cause?.code].filter(Boolean).join(': ');
     process.stderr.write(`apiserver: 401 for ${req.method} ${pathname}: ${why}\n`);
+    count('401');
+    return sendStatus(res, 401, 'Unauthorized');
+  }
+  // RFC 9470 §3: the challenge names the acr the resource wants (its example, verbatim but
+  // for the value).
+  const acr = /^\/step-up\/acr\/([^/]+)$/.exec(pathname)?.[1];
+  if (req.method === 'GET' && acr && claims.acr !== decodeURIComponent(acr)) {
+    res.setHeader('WWW-Authenticate', `Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="${decodeURIComponent(acr)}"`);
+    count('401');
+    return sendStatus(res, 401, 'Unauthorized');
+  }
+  // Entra ID's claims challenge (learn.microsoft.com, "Claims challenges, claims requests and
+  // client capabilities"): base64 claims, beside an authorization_uri of Entra's own.
+  if (req.method === 'GET' && pathname === '/step-up/claims') {
+    res.setHeader('WWW-Authenticate', 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"');
     count('401');
     return sendStatus(res, 401, 'Unauthorized');
   }

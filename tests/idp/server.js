@@ -62,6 +62,8 @@ const PASSWORD = options.password;
 
 /** Counts of requests by "METHOD path", for tests that check what tokenctl sent. */
 const requestCounts = new Map();
+/** The query of the last authorization request, as it arrived (`/test/last-authorization`). */
+let lastAuthorization = {};
 /** How long the client `service-short`'s access tokens live. */
 const SHORT_TOKEN_TTL = 20;
 /** Milliseconds every token request waits before it is answered (`/test/delay?ms=N`): races. */
@@ -1116,6 +1118,7 @@ const CLUSTERS = {
 /** Approves (or denies) a pending device authorization by its user_code, as a user would. */
 async function handleTestApi(req, res, path, table) {
   const url = new URL(req.url, 'http://x');
+  if (path === '/test/last-authorization') return sendJson(res, 200, lastAuthorization);
   if (path === '/test/requests') {
     return sendJson(res, 200, Object.fromEntries(requestCounts));
   }
@@ -1224,6 +1227,17 @@ async function main() {
       }
       // oidc-provider derives its mount path from originalUrl minus url, as under express.
       let { search } = url;
+      if (req.method === 'GET' && /\/(auth|authorize)$/.test(rest)) {
+        lastAuthorization = Object.fromEntries(url.searchParams);
+        // Entra ID takes prompt=select_account and shows its account picker (learn.microsoft.com,
+        // "Microsoft identity platform and OAuth 2.0 authorization code flow", `prompt`);
+        // oidc-provider knows only login and consent, so its login page stands for the picker.
+        if (mount.entra && url.searchParams.get('prompt') === 'select_account') {
+          const shown = new URLSearchParams(search);
+          shown.delete('prompt');
+          search = `?${shown}`;
+        }
+      }
       if (mount.offlineWithoutConsent) search = offlineAsKeycloakDoes(search);
       req.url = rest + search;
       req.originalUrl = mount.prefix + rest + search;

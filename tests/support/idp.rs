@@ -59,6 +59,15 @@ impl Idp {
         counts[what].as_u64().unwrap_or(0)
     }
 
+    /// The query of the last authorization request the IdP saw, as it arrived.
+    pub(crate) fn last_authorization(&self) -> serde_json::Value {
+        serde_json::from_str(&http_get_body(&format!(
+            "{}/test/last-authorization",
+            self.base
+        )))
+        .unwrap()
+    }
+
     /// Makes every token request wait `ms` milliseconds before it is answered (0: none).
     pub(crate) fn delay_tokens(&self, ms: u64) {
         let status = http_get_status(&format!("{}/test/delay?ms={ms}", self.base));

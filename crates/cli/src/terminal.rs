@@ -64,6 +64,8 @@ pub(crate) struct TerminalUi {
     counting: std::sync::atomic::AtomicBool,
     /// The user code, repeated on the countdown line.
     code: std::sync::Mutex<String>,
+    /// Whether the browser sign-in reads a pasted answer, which its screen then asks for.
+    pasting: std::sync::atomic::AtomicBool,
 }
 
 impl TerminalUi {
@@ -184,11 +186,112 @@ impl LoginUi for TerminalUi {
     }
 
     fn browser_url(&self, url: &url::Url) {
-        say!("Sign in with your browser. If it does not open, open this URL:\n{url}");
+        let pasting = self.pasting.load(std::sync::atomic::Ordering::Relaxed);
+        if pasting && std::env::var_os("SSH_CONNECTION").is_some() {
+            say!(
+                "Over SSH, open this URL on your computer, then paste the address it ends on:\n{url}"
+            );
+        } else if pasting {
+            say!(
+                "Sign in with your browser. If it does not open, open this URL:\n{url}\nBrowser on another machine? Paste the address it ends on here, then Enter."
+            );
+        } else {
+            say!("Sign in with your browser. If it does not open, open this URL:\n{url}");
+        }
     }
 
     fn notice(&self, message: &str) {
+        self.finish();
         say!("{message}");
+    }
+
+    /// Lines typed at the terminal (`/dev/tty`, so under kubectl too), read while stderr is a
+    /// terminal someone watches; the terminal's modes are never changed.
+    fn pasted_lines(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Secret>> {
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let lines = paste::read_lines()?;
+        self.pasting
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Some(lines)
+    }
+}
+
+/// Reading what a person pastes at the terminal while a sign-in waits for its browser.
+#[cfg(unix)]
+mod paste {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+
+    use tokenctl_core::Secret;
+    use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+    /// The longest line kept; the rest of a longer one is dropped (the flow refuses it).
+    const MAX_LINE: usize = 16 * 1024;
+
+    /// The terminal's lines, read on a thread of their own until the receiver is dropped.
+    pub(super) fn read_lines() -> Option<UnboundedReceiver<Secret>> {
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .open("/dev/tty")
+            .ok()?;
+        let (sender, receiver) = unbounded_channel();
+        std::thread::Builder::new()
+            .name("paste".into())
+            .spawn(move || read(tty, &sender))
+            .ok()?;
+        Some(receiver)
+    }
+
+    /// Waits for input in short polls (a blocked read would outlive the sign-in and take a
+    /// line meant for the next program), and sends each whole line.
+    fn read(mut tty: std::fs::File, lines: &UnboundedSender<Secret>) {
+        let mut line = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !lines.is_closed() {
+            let mut poll = libc::pollfd {
+                fd: tty.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, owned here, for the duration of the call.
+            let ready = unsafe { libc::poll(&raw mut poll, 1, 100) };
+            if ready < 0
+                && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
+            {
+                return;
+            }
+            if ready <= 0 {
+                continue;
+            }
+            let n = match tty.read(&mut buffer) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            for &byte in &buffer[..n] {
+                if byte == b'\n' || byte == b'\r' {
+                    if !line.is_empty() {
+                        let text = String::from_utf8_lossy(&line).into_owned();
+                        line.clear();
+                        if lines.send(Secret::new(text)).is_err() {
+                            return;
+                        }
+                    }
+                } else if line.len() < MAX_LINE {
+                    line.push(byte);
+                }
+            }
+        }
+    }
+}
+
+/// No terminal to read from on this platform: the callback alone answers.
+#[cfg(not(unix))]
+mod paste {
+    pub(super) fn read_lines() -> Option<tokio::sync::mpsc::UnboundedReceiver<tokenctl_core::Secret>>
+    {
+        None
     }
 }
 

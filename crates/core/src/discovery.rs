@@ -31,6 +31,8 @@ struct Document {
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
+    code_challenge_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
     scopes_supported: Option<Vec<String>>,
     #[serde(default)]
     cloud_instance_name: Option<String>,
@@ -51,6 +53,9 @@ pub struct Discovered {
     pub token_endpoint_auth_methods: Option<Vec<String>>,
     /// RFC 9207: the authorization response carries `iss`, which must then be checked.
     pub iss_in_authorization_response: bool,
+    /// RFC 8414: `code_challenge_methods_supported` lists S256, so a code is bound to this
+    /// client's PKCE verifier.
+    pub pkce_s256: bool,
     pub scopes_supported: Option<Vec<String>>,
     /// Entra ID's name for its cloud: the provider is Entra ID.
     pub cloud_instance_name: Option<String>,
@@ -103,6 +108,9 @@ pub fn read(body: &[u8], expected: Option<&Url>) -> Result<Discovered, String> {
         userinfo_endpoint: document.userinfo_endpoint,
         token_endpoint_auth_methods: document.token_endpoint_auth_methods_supported,
         iss_in_authorization_response: document.authorization_response_iss_parameter_supported,
+        pkce_s256: document
+            .code_challenge_methods_supported
+            .is_some_and(|methods| methods.iter().any(|m| m == "S256")),
         scopes_supported: document.scopes_supported,
         cloud_instance_name: document.cloud_instance_name,
     })

@@ -63,6 +63,7 @@ pub mod session;
 
 // The core's own modules: private, each marked `#![doc(hidden)]`, and reached by tokenctl's
 // CLI under `internal`.
+mod challenge;
 mod client_auth;
 mod clock;
 mod config;
@@ -92,6 +93,7 @@ pub mod internal {
         };
     }
     reexport!(
+        challenge,
         client_auth,
         clock,
         config,

@@ -365,6 +365,9 @@ pub struct Endpoints {
     pub jwks: Option<Url>,
     /// RFC 9207: the provider puts `iss` in its authorization response (from discovery).
     pub iss_in_authorization_response: bool,
+    /// RFC 8414: discovery advertises PKCE S256 (a code is useless without this client's
+    /// verifier), so a browser sign-in may take a bare pasted code.
+    pub pkce_s256: bool,
     /// The scopes discovery's `scopes_supported` lists, when it does.
     pub scopes_supported: Option<Vec<String>>,
     /// Entra ID's discovery names its cloud (`microsoftonline.com`); no other provider's does.

@@ -10,6 +10,8 @@ use tokenctl_core::internal::config::ConfigSet;
 use tokenctl_core::internal::http::HttpClient;
 
 use crate::GlobalArgs;
+use crate::output::say;
+use tokenctl_core::internal::challenge::{self, StepUp};
 use tokenctl_core::internal::config::TokenKind;
 use tokenctl_core::internal::logins::{Freshness, Handout, Usable};
 
@@ -74,7 +76,7 @@ pub(crate) fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
         .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.into())
         .to_ascii_uppercase();
 
-    let usable = crate::logins::usable_login(global, Freshness::CLI, Handout::Cluster)?;
+    let mut usable = crate::logins::usable_login(global, Freshness::CLI, Handout::Cluster)?;
     let http = HttpClient::trusting(
         &tokenctl_core::internal::flows::cluster_trust(cluster),
         global.request_timeout,
@@ -82,14 +84,34 @@ pub(crate) fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let reply = runtime.block_on(http.request(
-        &method,
-        &url,
-        &headers,
-        body,
-        Some(usable.token()),
-        MAX_API_REPLY,
-    ))?;
+    // The body is held in memory, so a request can be sent again after a step-up.
+    let send = |usable: &Usable| {
+        runtime.block_on(http.request(
+            &method,
+            &url,
+            &headers,
+            body.clone(),
+            Some(usable.token()),
+            MAX_API_REPLY,
+        ))
+    };
+    let mut reply = send(&usable)?;
+    if let Some(step) = step_up_of(&reply) {
+        // RFC 9470: at a terminal, sign in again as asked and send once more.
+        if !crate::terminal::person_at_terminal() {
+            return Err(stepped_up(&step, &context, "run"));
+        }
+        say!("{}; signing in again.", asks_for(&step));
+        crate::commands::auth::login::step_up(global, &step)?;
+        usable = crate::logins::usable_login(global, Freshness::CLI, Handout::Cluster)?;
+        reply = send(&usable)?;
+        if let Some(step) = step_up_of(&reply) {
+            return Err(anyhow!(
+                "the new sign-in did not satisfy the API: {}",
+                stepped_up(&step, &context, "the provider may not offer it; try")
+            ));
+        }
+    }
 
     let mut out = std::io::stdout().lock();
     if args.include {
@@ -122,6 +144,50 @@ pub(crate) fn run(args: ApiArgs, global: &GlobalArgs) -> Result<()> {
         bail!("{method} {} answered HTTP {}", args.path, reply.status);
     }
     Ok(())
+}
+
+/// The stronger sign-in a 401 asks for in its `WWW-Authenticate` (RFC 9470, Entra ID's claims
+/// challenge), if it asks for one.
+fn step_up_of(reply: &tokenctl_core::internal::http::Reply) -> Option<StepUp> {
+    if reply.status != 401 {
+        return None;
+    }
+    challenge::step_up(
+        reply
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("www-authenticate"))
+            .map(|(_, value)| value.as_str()),
+    )
+}
+
+/// What the API asks for, in its words (made printable).
+fn asks_for(step: &StepUp) -> String {
+    let what = if step.error == "insufficient_claims" {
+        "more claims (a Conditional Access claims challenge)"
+    } else {
+        "a stronger sign-in (RFC 9470)"
+    };
+    let said = step
+        .description
+        .as_deref()
+        .map(|text| format!(": {text:?}"))
+        .unwrap_or_default();
+    format!("the API answered HTTP 401 asking for {what}{said}")
+}
+
+/// The step-up as an error that names the sign-in to run: `verb` leads the command.
+fn stepped_up(step: &StepUp, context: &str, verb: &str) -> anyhow::Error {
+    let flags: Vec<String> = step
+        .login_flags()
+        .into_iter()
+        .map(|(flag, value)| {
+            let quoted = shlex::try_quote(&value).map_or_else(|_| "''".into(), |q| q.into_owned());
+            format!("{flag} {quoted}")
+        })
+        .collect();
+    let login = program::run_in(context, &format!("auth login {}", flags.join(" ")));
+    anyhow!("{}; {verb} `{}`", asks_for(step), login.trim_end())
 }
 
 /// The cluster refused the token (HTTP 401). A token that is still valid was refused for

@@ -143,7 +143,12 @@ pub(crate) fn run_external(args: Vec<OsString>, global: &GlobalArgs) -> Result<u
             .get_subcommands()
             .filter(|command| !command.is_hide_set())
             .map(|command| command.get_name());
+        // kubectl habits: `tokenctl login` for `auth login`, `status` for `auth status`.
+        let auth = commands
+            .find_subcommand("auth")
+            .is_some_and(|auth| auth.find_subcommand(&name).is_some());
         let hint = match tokenctl_core::internal::config::closest_names(&name, own).first() {
+            _ if auth => format!("did you mean `{}`? ", program::run(&format!("auth {name}"))),
             Some(close) => format!("did you mean `{}`? ", program::run(close)),
             None => String::new(),
         };

@@ -75,25 +75,14 @@ pub(super) async fn login(
     let pkce = target.wire.completes_pkce();
     let state = random_token(16);
     let nonce = random_token(16);
-    let mut url = authorization;
-    {
-        let mut query = url.query_pairs_mut();
-        query
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &target.client.id)
-            .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("scope", &target.scopes.join(" "))
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce);
-        if pkce {
-            query
-                .append_pair("code_challenge", &pkce_challenge(&verifier))
-                .append_pair("code_challenge_method", "S256");
-        }
-        for (key, value) in &target.authorize_params {
-            query.append_pair(key, value);
-        }
-    }
+    let url = authorization_url(
+        authorization,
+        target,
+        &redirect_uri,
+        [&state, &nonce],
+        pkce.then(|| pkce_challenge(&verifier)),
+    );
+    let pasted = ui.pasted_lines();
     ui.browser_url(&url);
     if let Err(err) = opener.open(&url) {
         tracing::warn!("could not open a browser ({err}); open the URL above yourself");
@@ -104,9 +93,21 @@ pub(super) async fn login(
         issuer: target.endpoints.issuer.clone(),
         iss_required: target.endpoints.iss_in_authorization_response,
     };
-    let code = tokio::time::timeout(target.sign_in_timeout, callback(&listeners, expected, ui))
-        .await
-        .map_err(|_| LoginError::SignInTimeout(target.sign_in_timeout.as_secs()))??;
+    let paste = pasted.map(|lines| Paste {
+        lines,
+        redirect: Url::parse(&redirect_uri).ok(),
+        // A bare code is safe only where it is useless without this client's PKCE verifier
+        // and the provider does not promise an `iss` to check (RFC 9207).
+        bare_code: pkce
+            && target.endpoints.pkce_s256
+            && !target.endpoints.iss_in_authorization_response,
+    });
+    let code = tokio::time::timeout(
+        target.sign_in_timeout,
+        callback(&listeners, expected, paste, ui),
+    )
+    .await
+    .map_err(|_| LoginError::SignInTimeout(target.sign_in_timeout.as_secs()))??;
     drop(listeners);
 
     let grant = Grant::AuthorizationCode {
@@ -129,6 +130,37 @@ pub(super) async fn login(
         None => {}
     }
     Ok(tokens)
+}
+
+/// The authorization request (RFC 6749 §4.1.1): the client, its redirect, the scopes, `state`
+/// and `nonce`, the PKCE challenge where the token request can carry its verifier, then the
+/// dialect's and the person's parameters.
+fn authorization_url(
+    mut url: Url,
+    target: &Target,
+    redirect_uri: &str,
+    [state, nonce]: [&str; 2],
+    challenge: Option<String>,
+) -> Url {
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &target.client.id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", &target.scopes.join(" "))
+            .append_pair("state", state)
+            .append_pair("nonce", nonce);
+        if let Some(challenge) = challenge {
+            query
+                .append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
+        for (key, value) in &target.authorize_params {
+            query.append_pair(key, value);
+        }
+    }
+    url
 }
 
 /// How long one connection to the listener may take to send its request.
@@ -286,20 +318,90 @@ fn judge(params: &[(String, String)], expected: &Expected) -> Option<Result<Secr
     })
 }
 
-/// Accepts connections on every listener until this login's answer arrives; each connection
-/// is served on its own task, so none can hold up another.
+/// Lines pasted at the terminal, and what a pasted answer must match.
+struct Paste {
+    lines: tokio::sync::mpsc::UnboundedReceiver<Secret>,
+    /// The redirect URI sent: a pasted address must have its scheme, host, port and path.
+    redirect: Option<Url>,
+    /// Whether a bare code is taken instead of the whole address.
+    bare_code: bool,
+}
+
+/// The longest line taken as a pasted answer (Entra ID's codes make addresses of ~2 KB).
+const MAX_PASTE: usize = 16 * 1024;
+
+impl Paste {
+    /// What to do with a pasted line: refuse it (the reason, which never quotes the line: it
+    /// may hold a code) and wait on, or end the wait with it.
+    fn judge(&self, line: &str, expected: &Expected) -> Result<Result<Secret, LoginError>, String> {
+        let line = line.trim();
+        if line.is_empty() || line.len() > MAX_PASTE {
+            return Err("that is not the address the browser ended on".into());
+        }
+        let Some(redirect) = &self.redirect else {
+            return Err("this sign-in takes no pasted answer".into());
+        };
+        if let Ok(pasted) = Url::parse(line) {
+            let same_place = pasted.scheme() == redirect.scheme()
+                && pasted.host_str() == redirect.host_str()
+                && pasted.port_or_known_default() == redirect.port_or_known_default()
+                && pasted.path() == redirect.path();
+            if !same_place {
+                return Err(format!(
+                    "that address is not the one this sign-in sent the browser back to ({redirect})"
+                ));
+            }
+            let params: Vec<(String, String)> = pasted.query_pairs().into_owned().collect();
+            return judge(&params, expected).ok_or_else(|| {
+                "that address carries another state: it is not this sign-in's answer (refused)"
+                    .to_owned()
+            });
+        }
+        let code_like = line
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
+        match (code_like, self.bare_code) {
+            (true, true) => Ok(Ok(Secret::new(line))),
+            (true, false) => Err(format!(
+                "paste the whole address from the browser's address bar (starting {redirect}): this provider's answer must be checked, not only its code"
+            )),
+            (false, _) => Err(format!(
+                "that is not the address the browser ended on (it starts {redirect})"
+            )),
+        }
+    }
+}
+
+/// Accepts connections on every listener, and lines pasted at the terminal, until this
+/// login's answer arrives by either; each connection is served on its own task, so none can
+/// hold up another.
 async fn callback(
     listeners: &[TcpListener],
     expected: Expected,
+    mut paste: Option<Paste>,
     ui: &dyn LoginUi,
 ) -> Result<Secret, LoginError> {
     let mut connections = tokio::task::JoinSet::new();
     loop {
+        let pasted = async {
+            match paste.as_mut() {
+                Some(paste) => paste.lines.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             accepted = accept_any(listeners) => {
                 let stream = accepted.map_err(|err| LoginError::Callback(err.to_string()))?;
                 connections.spawn(serve(stream, expected.clone()));
             }
+            line = pasted => match (line, paste.as_ref()) {
+                (Some(line), Some(judge)) => match judge.judge(line.expose(), &expected) {
+                    Ok(outcome) => return outcome,
+                    Err(why) => ui.notice(&format!("{why}; paste again, or finish in the browser")),
+                },
+                // Nobody can paste any more (the terminal closed): the callback alone goes on.
+                _ => paste = None,
+            },
             Some(served) = connections.join_next(), if !connections.is_empty() => {
                 match served {
                     Ok(Served::Done(outcome)) => return outcome,
@@ -482,6 +584,84 @@ mod tests {
                 .to_string()
                 .contains("does not name its issuer")
         );
+    }
+
+    fn paste(bare_code: bool) -> Paste {
+        Paste {
+            lines: tokio::sync::mpsc::unbounded_channel().1,
+            redirect: Some(Url::parse("http://127.0.0.1:8000/callback").unwrap()),
+            bare_code,
+        }
+    }
+
+    #[test]
+    fn a_pasted_address_must_be_the_redirect_sent_with_this_logins_state() {
+        let paste = paste(false);
+        let judged = |line: &str| paste.judge(line, &expected(false));
+        let code = judged("  http://127.0.0.1:8000/callback?code=c0de&state=s1\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(code.expose(), "c0de");
+        for (line, why) in [
+            (
+                "http://127.0.0.1:8000/callback?code=c0de&state=other",
+                "another state",
+            ),
+            (
+                "http://127.0.0.1:8001/callback?code=c0de&state=s1",
+                "not the one",
+            ),
+            (
+                "https://127.0.0.1:8000/callback?code=c0de&state=s1",
+                "not the one",
+            ),
+            (
+                "http://localhost:8000/callback?code=c0de&state=s1",
+                "not the one",
+            ),
+            (
+                "http://127.0.0.1:8000/other?code=c0de&state=s1",
+                "not the one",
+            ),
+            ("c0de", "whole address"),
+            ("the c0de is here", "not the address"),
+            ("", "not the address"),
+        ] {
+            let refused = judged(line).unwrap_err();
+            assert!(refused.contains(why), "{line:?}: {refused}");
+            assert!(
+                !refused.contains("c0de"),
+                "the code is never repeated: {refused}"
+            );
+        }
+        assert!(
+            judged(&format!(
+                "http://127.0.0.1:8000/callback?code={}",
+                "a".repeat(MAX_PASTE)
+            ))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_bare_code_is_taken_only_where_pkce_binds_it_and_no_iss_is_promised() {
+        assert_eq!(
+            paste(true)
+                .judge("c0de", &expected(false))
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "c0de"
+        );
+        assert!(paste(false).judge("c0de", &expected(false)).is_err());
+        // An address that names another issuer is a mix-up, pasted as on the callback.
+        let mixed = paste(true)
+            .judge(
+                "http://127.0.0.1:8000/callback?code=c&state=s1&iss=https%3A%2F%2Fevil.example.com",
+                &expected(false),
+            )
+            .unwrap();
+        assert!(mixed.unwrap_err().to_string().contains("mix-up"));
     }
 
     #[test]

@@ -584,6 +584,7 @@ async fn discover(
     endpoints.end_session = endpoints.end_session.take().or(found.end_session_endpoint);
     endpoints.jwks = endpoints.jwks.take().or(found.jwks_uri);
     endpoints.iss_in_authorization_response = found.iss_in_authorization_response;
+    endpoints.pkce_s256 = found.pkce_s256;
     endpoints.scopes_supported = found.scopes_supported;
     endpoints.cloud_instance_name = found.cloud_instance_name;
     Ok(found.token_endpoint_auth_methods)

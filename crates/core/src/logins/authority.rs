@@ -158,6 +158,7 @@ impl Authority for ProviderAuthority {
         )
         .await?;
         flows::learn_issuer(http, &mut target, how.flow).await?;
+        target.with_sign_in_params(&how.params)?;
         if let Some(claims) = how.claims {
             how.ui
                 .notice("asking for what the provider's last refusal of a refresh named (its claims challenge)");

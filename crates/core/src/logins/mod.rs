@@ -330,6 +330,9 @@ pub struct SignIn<'a> {
     /// A claims challenge to send with the sign-in: [`Logins::sign_in`] sets the one the
     /// provider sent with its last refusal of a refresh (Entra ID's Conditional Access).
     pub claims: Option<String>,
+    /// Parameters of this sign-in only (`--prompt`, `--login-hint`, `--acr-values`, …), laid
+    /// over `authorize-params`.
+    pub params: Vec<(String, String)>,
     pub ui: &'a dyn LoginUi,
     pub opener: &'a dyn BrowserOpener,
 }
@@ -525,6 +528,9 @@ impl<A: Send + Sync> LoginUi for WatchingStore<'_, A> {
     }
     fn notice(&self, message: &str) {
         self.ui.notice(message);
+    }
+    fn pasted_lines(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Secret>> {
+        self.ui.pasted_lines()
     }
     fn signed_in_elsewhere(&self) -> bool {
         self.ui.signed_in_elsewhere()

@@ -338,6 +338,7 @@ fn how_when(trigger: Trigger, flow: Flow) -> SignIn<'static> {
         scopes: &[],
         client_secret: None,
         claims: None,
+        params: Vec::new(),
         ui: &NoUi,
         opener: &NoUi,
     }

@@ -77,7 +77,7 @@ pub struct GetContextsArgs {
     output: ListFormat,
 }
 
-pub(super) fn use_context(args: UseContextArgs, global: &GlobalArgs) -> Result<()> {
+pub(crate) fn use_context(args: UseContextArgs, global: &GlobalArgs) -> Result<()> {
     let paths = &global.config_paths();
     let (name, here) = (args.name.as_str(), args.here);
     use tokenctl_core::internal::config::{CONTEXT_ENV, here as dir};
@@ -126,7 +126,7 @@ pub(super) fn use_context(args: UseContextArgs, global: &GlobalArgs) -> Result<(
 }
 
 /// `auth current-context`: the name on stdout; where it came from with -v.
-pub(super) fn current_context(_args: CurrentContextArgs, global: &GlobalArgs) -> Result<()> {
+pub(crate) fn current_context(_args: CurrentContextArgs, global: &GlobalArgs) -> Result<()> {
     let paths = &global.config_paths();
     let list = ContextList::load(paths)?;
     let (context, chosen) = list.chosen(global.context.as_deref())?;
@@ -141,7 +141,7 @@ pub(super) fn current_context(_args: CurrentContextArgs, global: &GlobalArgs) ->
 }
 
 /// `auth get-contexts`: every context, the one in use marked, and its login.
-pub(super) fn get_contexts(args: GetContextsArgs, global: &GlobalArgs) -> Result<()> {
+pub(crate) fn get_contexts(args: GetContextsArgs, global: &GlobalArgs) -> Result<()> {
     let paths = &global.config_paths();
     let output = args.output;
     // One load: the rows, which contexts share a login, and the stored logins.

@@ -55,6 +55,98 @@ pub struct LoginArgs {
     /// Device flow: do not draw the QR code of the sign-in URL
     #[arg(long)]
     pub no_qr: bool,
+    #[command(flatten)]
+    pub sign_in: SignInParams,
+}
+
+/// What the provider's sign-in page is asked for, on top of `authorize-params`.
+#[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Sign-in parameters")]
+pub struct SignInParams {
+    /// Show the account picker, ask for the password again, ask for consent again, or show
+    /// nothing
+    #[arg(long, value_parser = ["select_account", "login", "consent", "none"])]
+    pub prompt: Option<String>,
+    /// The account to sign in as, filled in on the provider's page
+    #[arg(long, value_name = "USER")]
+    pub login_hint: Option<String>,
+    /// Entra ID: the organization's domain, which skips the account picker
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain_hint: Option<String>,
+    /// The authentication context to step up to (MFA, say): space-separated ACR values
+    #[arg(long, value_name = "ACR")]
+    pub acr_values: Option<String>,
+    /// Sign in again if the last sign-in at the provider is older than this (0, 15m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_age)]
+    pub max_age: Option<u64>,
+    /// Keycloak: the identity provider to sign in with (kc_idp_hint)
+    #[arg(long, value_name = "ALIAS")]
+    pub idp_hint: Option<String>,
+    /// The resource the token is for (RFC 8707), on the token requests too
+    #[arg(long, value_name = "URI")]
+    pub resource: Option<String>,
+    /// Any other authorization parameter (repeatable)
+    #[arg(long = "auth-param", value_name = "NAME=VALUE", value_parser = parse_auth_param)]
+    pub auth_params: Vec<(String, String)>,
+    /// A claims challenge an API answered with, base64 as Entra ID sends it (az's flag)
+    #[arg(long, value_name = "BASE64", value_parser = parse_claims_challenge)]
+    pub claims_challenge: Option<String>,
+}
+
+impl SignInParams {
+    /// The authorization parameters, in the order given; `--auth-param` last.
+    fn params(&self) -> Vec<(String, String)> {
+        let named = [
+            ("prompt", self.prompt.clone()),
+            ("login_hint", self.login_hint.clone()),
+            ("domain_hint", self.domain_hint.clone()),
+            ("acr_values", self.acr_values.clone()),
+            ("max_age", self.max_age.map(|age| age.to_string())),
+            ("kc_idp_hint", self.idp_hint.clone()),
+            ("resource", self.resource.clone()),
+        ];
+        named
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.to_owned(), value?)))
+            .chain(self.auth_params.iter().cloned())
+            .collect()
+    }
+}
+
+fn parse_max_age(text: &str) -> Result<u64, String> {
+    tokenctl_core::provider::parse_duration(text).map(|age| age.as_secs())
+}
+
+/// `NAME=VALUE`, where NAME is not one of the protocol's own parameters.
+fn parse_auth_param(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("{text:?} has no name before `=`"));
+    }
+    tokenctl_core::provider::check_authorize_param(name)
+        .map_err(|err| err.replace("cannot be set here", "cannot be set with --auth-param"))?;
+    Ok((name.to_owned(), value.to_owned()))
+}
+
+/// A claims challenge as `az login --claims-challenge` takes it: base64 of a JSON object.
+fn parse_claims_challenge(text: &str) -> Result<String, String> {
+    use base64::Engine;
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    let decoded = engines
+        .iter()
+        .find_map(|engine| engine.decode(text.trim()).ok())
+        .ok_or("not base64")?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&decoded).map_err(|_| "its base64 does not hold JSON")?;
+    if !claims.is_object() {
+        return Err("its JSON is not an object of claims".into());
+    }
+    Ok(claims.to_string())
 }
 
 impl LoginArgs {
@@ -70,6 +162,24 @@ impl LoginArgs {
 
 /// `auth login`: signs in, after any sign-in another tokenctl is running for the same login.
 pub(crate) fn run(args: LoginArgs, global: &GlobalArgs) -> Result<()> {
+    sign_in(args, global, Trigger::Asked)
+}
+
+/// The sign-in an API's challenge asks for (RFC 9470's `acr_values` and `max_age`, Entra ID's
+/// claims), started by `tokenctl api` for a person at a terminal.
+pub(crate) fn step_up(
+    global: &GlobalArgs,
+    step: &tokenctl_core::internal::challenge::StepUp,
+) -> Result<()> {
+    let mut args = LoginArgs::from_environment()?;
+    args.sign_in.acr_values.clone_from(&step.acr_values);
+    args.sign_in.max_age = step.max_age;
+    args.sign_in.claims_challenge = step
+        .claims
+        .as_deref()
+        .map(parse_claims_challenge)
+        .transpose()
+        .map_err(|err| anyhow!("the API's claims challenge is {err}"))?;
     sign_in(args, global, Trigger::Asked)
 }
 
@@ -147,7 +257,8 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
         method,
         scopes: &tokenctl_core::internal::flows::split_scopes(&args.scopes),
         client_secret,
-        claims: None,
+        claims: args.sign_in.claims_challenge.clone(),
+        params: args.sign_in.params(),
         ui,
         opener: &browser,
     };
@@ -160,7 +271,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
     terminal.finish();
     let outcome = outcome.ok_or(crate::Interrupted)?;
     let outcome = settle_setup(outcome, created.as_ref(), &paths)?;
-    say(outcome)
+    say(outcome, args.sign_in.acr_values.is_some())
 }
 
 /// A guided setup's context becomes current once its login succeeded; a failed login says how
@@ -190,8 +301,9 @@ fn settle_setup(
     })
 }
 
-/// What a sign-in did, said: the login line, and what the person should know about it.
-fn say(outcome: SignInOutcome) -> Result<()> {
+/// What a sign-in did, said: the login line, and what the person should know about it
+/// (`asked_acr`: the authentication context the provider says it gave).
+fn say(outcome: SignInOutcome, asked_acr: bool) -> Result<()> {
     let signed = match outcome {
         SignInOutcome::NotStored(tokens) => {
             let who = identity_of(tokens.id_token.as_ref(), &tokens.access_token);
@@ -262,7 +374,24 @@ fn say(outcome: SignInOutcome) -> Result<()> {
         as_whom(who.as_deref()),
         expiry_phrase(login.expires_at, unix_now())
     );
+    if asked_acr {
+        say_acr(login);
+    }
     Ok(())
+}
+
+/// The authentication context the provider says the sign-in reached (its ID token's `acr`),
+/// after `--acr-values` asked for one.
+fn say_acr(login: &tokenctl_core::internal::logins::StoredLogin) {
+    let acr = login
+        .id_token
+        .as_ref()
+        .and_then(|token| tokenctl_core::jwt::decode(token.expose()).ok())
+        .and_then(|decoded| Some(printable(decoded.claims.get("acr")?.as_str()?).to_string()));
+    match acr {
+        Some(acr) => say!("Authentication context (acr): {acr}"),
+        None => say!("note: the provider names no authentication context (acr) for this sign-in"),
+    }
 }
 
 fn method_for(flow: Flow, args: &LoginArgs) -> Result<Method> {

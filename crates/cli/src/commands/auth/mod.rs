@@ -19,7 +19,7 @@ use login::LoginArgs;
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
     /// Log in to the context's provider (or --provider) and store the login
-    Login(LoginArgs),
+    Login(Box<LoginArgs>),
     /// Print the access token of the context in use (for curl, scripts, SDKs)
     Token(token::TokenArgs),
     /// Refresh the access token now, whatever its expiry
@@ -48,7 +48,7 @@ pub enum AuthCommand {
 /// Runs an `auth` subcommand with the host's global flags: each command's `run(args, global)`.
 pub(crate) fn run(command: AuthCommand, global: &GlobalArgs) -> Result<()> {
     match command {
-        AuthCommand::Login(args) => login::run(args, global),
+        AuthCommand::Login(args) => login::run(*args, global),
         AuthCommand::Token(args) => token::run(args, global),
         AuthCommand::Status(args) => status::run(args, global),
         AuthCommand::Refresh(args) => refresh::run(args, global),

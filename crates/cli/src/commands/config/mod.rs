@@ -15,6 +15,7 @@ use tokenctl_core::internal::config::{
 use tokenctl_core::program;
 
 use crate::GlobalArgs;
+use crate::commands::auth::contexts;
 use crate::complete;
 use crate::output::{self, DocFormat};
 pub(crate) mod set_provider;
@@ -89,6 +90,15 @@ pub enum ConfigCommand {
         #[arg(value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
         path: Option<std::path::PathBuf>,
     },
+    /// kubectl's habit for `auth use-context`
+    #[command(hide = true)]
+    UseContext(contexts::UseContextArgs),
+    /// kubectl's habit for `auth get-contexts`
+    #[command(hide = true)]
+    GetContexts(contexts::GetContextsArgs),
+    /// kubectl's habit for `auth current-context`
+    #[command(hide = true)]
+    CurrentContext(contexts::CurrentContextArgs),
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +253,9 @@ pub(crate) fn run(command: ConfigCommand, global: &GlobalArgs) -> Result<()> {
     let paths = global.config_paths();
     let apply = |edit: Edit| apply(&paths, edit);
     match command {
+        ConfigCommand::UseContext(args) => return contexts::use_context(args, global),
+        ConfigCommand::GetContexts(args) => return contexts::get_contexts(args, global),
+        ConfigCommand::CurrentContext(args) => return contexts::current_context(args, global),
         ConfigCommand::Allow { path } => allow(&paths, path)?,
         ConfigCommand::View {
             output,
