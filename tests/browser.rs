@@ -408,6 +408,53 @@ fn a_pasted_address_completes_a_sign_in_whose_browser_cannot_reach_this_machine(
     assert!(stored.contains("Flow:           browser"), "{stored}");
 }
 
+/// Where no browser opens (no display, no `BROWSER`) but a person is at the terminal, the
+/// browser flow stays (many tenants block the device flow): the screen says to open the URL
+/// elsewhere and paste the address it ends on.
+#[test]
+#[ignore = "needs tmux, the test IdP (node)"]
+fn at_a_terminal_without_a_browser_the_sign_in_waits_for_a_paste() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let term = Tmux::start(
+        &sandbox,
+        120,
+        40,
+        false,
+        "unset DISPLAY WAYLAND_DISPLAY BROWSER; tokenctl auth login; sleep 30\n",
+    );
+    let screen = term.screen_with("Paste the address it ends on here", false);
+    assert!(
+        screen.contains(
+            "no browser can be opened here: open the URL below in a browser on another machine"
+        ) && screen.contains("/protocol/openid-connect/auth?")
+            && !screen.contains("Code: "),
+        "{screen}"
+    );
+}
+
+/// A provider's `browser:` command (issue 28) is run without a shell, with the URL as its own
+/// last argument, in place of `BROWSER` and the system's browser.
+#[test]
+#[ignore = "needs chromium, the test IdP (node)"]
+fn a_providers_browser_command_signs_in() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let command = browser("browser.js", "").replace(" %s", "");
+    let sandbox = Sandbox::with_config(&format!(
+        "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli, browser: '{command}'}}\n\
+         contexts:\n  - {{name: sso, provider: sso, flow: browser}}\ncurrent-context: sso\n",
+        idp.base
+    ));
+    let run = sandbox.run_env(["auth", "login"], &[("BROWSER", "")]);
+    run.ok();
+    assert!(
+        run.stderr.contains("Logged in to sso as alice@example.com"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// The text of `file` once something has been written to it, within a minute.
 fn wait_for_file(file: &std::path::Path) -> String {
     let started = std::time::Instant::now();

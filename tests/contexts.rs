@@ -6,10 +6,22 @@ use std::thread;
 
 use support::{SAMPLE, Sandbox};
 
+/// The table fits 80 columns (issue 28): `-o wide` adds the kind, cluster, flow and the
+/// contexts that share the login.
 #[test]
 fn get_contexts_marks_the_current_one_like_kubectl() {
     let sandbox = Sandbox::with_config(SAMPLE);
-    let table = sandbox.run(["auth", "get-contexts"]).ok().to_owned();
+    let narrow = sandbox.run(["auth", "get-contexts"]).ok().to_owned();
+    assert_eq!(
+        narrow.lines().next().unwrap(),
+        "CURRENT   NAME      PROVIDER   LOGGED IN AS   EXPIRES",
+        "{narrow}"
+    );
+    assert!(narrow.lines().all(|line| line.len() <= 80), "{narrow}");
+    let table = sandbox
+        .run(["auth", "get-contexts", "-o", "wide"])
+        .ok()
+        .to_owned();
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 4, "{table}");
     assert!(lines[0].starts_with("CURRENT   NAME"), "{table}");

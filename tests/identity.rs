@@ -71,7 +71,10 @@ current-context: pw
     for alone in 2..6 {
         assert!(login(alone).is_null(), "{listed}");
     }
-    let table = sandbox.run(["auth", "get-contexts"]).ok().to_owned();
+    let table = sandbox
+        .run(["auth", "get-contexts", "-o", "wide"])
+        .ok()
+        .to_owned();
     assert!(
         table.lines().next().unwrap().ends_with("SHARES LOGIN WITH")
             && table.lines().nth(1).unwrap().ends_with("pw-too"),

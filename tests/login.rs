@@ -1109,7 +1109,37 @@ fn the_device_screen_keeps_the_code_in_view_and_the_qr_code_readable() {
             line.len() < usize::from(columns),
             "the code line fits: {line}"
         );
+        // Its absence is said, unless it was asked away.
+        assert_eq!(
+            screen.contains("(No QR code: the terminal is too small.)"),
+            extra.is_empty(),
+            "{screen}"
+        );
     }
+}
+
+/// `--copy-code` (issue 28): the device code reaches the clipboard through OSC 52, here tmux's
+/// (`set-clipboard on`), as it would through SSH to the person's own terminal.
+#[test]
+#[ignore = "needs tmux, the test IdP (node)"]
+fn copy_code_puts_the_device_code_on_the_clipboard() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let term = Tmux::start(
+        &sandbox,
+        100,
+        40,
+        false,
+        "sleep 1; tokenctl --context sso-device auth login --copy-code --no-qr; sleep 30\n",
+    );
+    term.tmux(&["set-option", "-g", "set-clipboard", "on"]);
+    let screen = term.screen_with("The code is on the clipboard", false);
+    let code = screen
+        .lines()
+        .find_map(|line| line.strip_prefix("Code: "))
+        .unwrap_or_else(|| panic!("no code line:\n{screen}"))
+        .trim();
+    assert_eq!(term.tmux(&["show-buffer"]), code, "{screen}");
 }
 
 /// The first run. Without a terminal, `auth login` names the commands that create a context. At
@@ -1123,7 +1153,8 @@ fn the_device_screen_keeps_the_code_in_view_and_the_qr_code_readable() {
 fn a_first_login_at_a_terminal_sets_up_the_context_and_logs_in() {
     let idp = Idp::start();
     let sandbox = Sandbox::new();
-    let stderr = sandbox.run(["auth", "login"]).fails_with(1).to_owned();
+    // Exit status 4 as for every command before the first context: a person must act.
+    let stderr = sandbox.run(["auth", "login"]).fails_with(4).to_owned();
     assert!(
         stderr.contains("no context is defined yet")
             && stderr.contains("tokenctl config set-provider NAME --kind KIND")

@@ -281,10 +281,21 @@ fn status(result: anyhow::Result<()>) -> u8 {
     }
 }
 
-/// Whether an error means a person must log in (exit code 4).
+/// Whether an error means a person must log in (exit code 4), a first run with no context
+/// yet included.
 pub fn is_login_required(err: &anyhow::Error) -> bool {
+    use tokenctl_core::internal::config::ConfigError;
     err.downcast_ref::<tokenctl_core::SessionError>()
         .is_some_and(tokenctl_core::SessionError::is_login_required)
+        || err.chain().any(|cause| {
+            matches!(
+                cause.downcast_ref::<ConfigError>(),
+                Some(ConfigError::NoContexts)
+            ) || matches!(
+                cause.downcast_ref::<tokenctl_core::SessionError>(),
+                Some(tokenctl_core::SessionError::Config(ConfigError::NoContexts))
+            )
+        })
 }
 
 /// Logs go to stderr, coloured only at a terminal; `-v` raises the level, `RUST_LOG` replaces

@@ -9,8 +9,10 @@ use serde::Serialize;
 /// `-o` for list commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum ListFormat {
-    /// Aligned columns, as kubectl prints them
+    /// Aligned columns, as kubectl prints them, narrow enough for 80 columns
     Table,
+    /// Aligned columns, all of them
+    Wide,
     Json,
     Yaml,
     /// Names only, one per line
@@ -24,19 +26,29 @@ pub enum DocFormat {
     Json,
 }
 
-/// Prints rows in the chosen format; `cells` gives a row's table cells, `name` its name.
+/// Prints rows in the chosen format; `cells` gives a row's table cells, `name` its name. The
+/// table shows the columns `narrow` names (all when it is empty), `-o wide` all of them.
 pub(crate) fn list<'a, T: Serialize, const COLUMNS: usize>(
     format: ListFormat,
     rows: &'a [T],
-    headers: [&'a str; COLUMNS],
+    (headers, narrow): ([&'a str; COLUMNS], &[&str]),
     cells: impl Fn(&'a T) -> [&'a str; COLUMNS],
     name: impl Fn(&T) -> &str,
 ) -> Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match format {
-        ListFormat::Table => {
-            write_table(&mut out, headers, rows.iter().map(&cells))?;
+        ListFormat::Table | ListFormat::Wide => {
+            let shown: Vec<usize> = (0..COLUMNS)
+                .filter(|&i| {
+                    format == ListFormat::Wide || narrow.is_empty() || narrow.contains(&headers[i])
+                })
+                .collect();
+            let pick = |row: [&'a str; COLUMNS]| shown.iter().map(|&i| row[i]).collect::<Vec<_>>();
+            let table: Vec<Vec<&str>> = std::iter::once(pick(headers))
+                .chain(rows.iter().map(|row| pick(cells(row))))
+                .collect();
+            write_table(&mut out, &table)?;
         }
         ListFormat::Name => {
             for row in rows {
@@ -73,24 +85,22 @@ pub(crate) fn document<T: Serialize + ?Sized>(
     Ok(())
 }
 
-/// Columns padded to the widest cell, three spaces apart, no trailing blanks.
-fn write_table<'a, const COLUMNS: usize>(
-    out: &mut impl Write,
-    headers: [&'a str; COLUMNS],
-    rows: impl Iterator<Item = [&'a str; COLUMNS]> + Clone,
-) -> io::Result<()> {
-    let mut widths = headers.map(|h| h.chars().count());
-    for row in rows.clone() {
+/// Rows (the headers first) in columns padded to the widest cell, three spaces apart, no
+/// trailing blanks.
+fn write_table(out: &mut impl Write, table: &[Vec<&str>]) -> io::Result<()> {
+    let columns = table.first().map_or(0, Vec::len);
+    let mut widths = vec![0; columns];
+    for row in table {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut line = String::new();
-    for row in std::iter::once(headers).chain(rows) {
+    for row in table {
         line.clear();
-        for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+        for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
             line.push_str(cell);
-            if i + 1 < COLUMNS {
+            if i + 1 < columns {
                 line.extend(std::iter::repeat_n(' ', width - cell.chars().count() + 3));
             }
         }

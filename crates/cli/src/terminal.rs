@@ -60,6 +60,8 @@ pub(crate) fn prompt(question: &str) -> Result<String> {
 pub(crate) struct TerminalUi {
     /// `--no-qr`: never draw the QR code.
     no_qr: bool,
+    /// `--copy-code`: put the device code on the clipboard.
+    copy_code: bool,
     /// Whether a countdown line is showing, to be cleared before the next message.
     counting: std::sync::atomic::AtomicBool,
     /// The user code, repeated on the countdown line.
@@ -69,10 +71,11 @@ pub(crate) struct TerminalUi {
 }
 
 impl TerminalUi {
-    /// `no_qr`: `--no-qr`.
-    pub(crate) fn new(no_qr: bool) -> TerminalUi {
+    /// `no_qr`: `--no-qr`; `copy_code`: `--copy-code`.
+    pub(crate) fn new(no_qr: bool, copy_code: bool) -> TerminalUi {
         TerminalUi {
             no_qr,
+            copy_code,
             ..TerminalUi::default()
         }
     }
@@ -88,9 +91,28 @@ impl TerminalUi {
     }
 }
 
+/// Puts a device code on the clipboard of the terminal the person looks at, through OSC 52
+/// (which SSH carries and tmux takes with `set-clipboard`), and says what happened. Only a
+/// code of letters, digits and dashes is sent: the provider's text never reaches the escape.
+fn copy_to_clipboard(code: &str) -> String {
+    use base64::Engine;
+    let plain = !code.is_empty()
+        && code.len() <= 32
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !plain {
+        return "The code was not copied: it is not letters, digits and dashes.".to_owned();
+    }
+    if !std::io::stderr().is_terminal() {
+        return "The code was not copied: no terminal to hand it to.".to_owned();
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(code);
+    let _ = output::put(&format!("\x1b]52;c;{encoded}\x07"));
+    "The code is on the clipboard (if the terminal accepts OSC 52).".to_owned()
+}
+
 /// Lines printed around the QR code (the URL lines, the code, the wait and the countdown), so
 /// that it is drawn only where it fits with them on one screen.
-const LINES_AROUND_QR: usize = 5;
+const LINES_AROUND_QR: usize = 7;
 
 /// The terminal's columns and rows, from stderr.
 fn terminal_size() -> Option<(usize, usize)> {
@@ -142,9 +164,13 @@ impl LoginUi for TerminalUi {
             shown.clone_from(&code.to_string());
         }
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "To sign in, open {uri} and enter the code {code}");
+        // The URLs on lines of their own, so that a narrow terminal never breaks one.
+        let _ = writeln!(
+            err,
+            "To sign in, enter the code {code} at this page:\n  {uri}"
+        );
         if let Some(complete) = &complete {
-            let _ = writeln!(err, "or open {complete}");
+            let _ = writeln!(err, "or, with the code filled in:\n  {complete}");
         }
         // A QR code of the URL for a phone, on a terminal where it fits.
         if !self.no_qr && std::io::stderr().is_terminal() {
@@ -152,12 +178,20 @@ impl LoginUi for TerminalUi {
                 .verification_uri_complete
                 .as_deref()
                 .unwrap_or(&authorization.verification_uri);
-            if let Some(picture) = qr_picture(target, LINES_AROUND_QR) {
-                let _ = writeln!(err, "{picture}");
+            match qr_picture(target, LINES_AROUND_QR + 1 + usize::from(self.copy_code)) {
+                Some(picture) => {
+                    let _ = writeln!(err, "{picture}");
+                }
+                None => {
+                    let _ = writeln!(err, "(No QR code: the terminal is too small.)");
+                }
             }
         }
         // The code on a line of its own, below the QR code, where it stays in view.
         let _ = writeln!(err, "Code: {code}");
+        if self.copy_code {
+            let _ = writeln!(err, "{}", copy_to_clipboard(&authorization.user_code));
+        }
         let _ = writeln!(
             err,
             "Waiting for the sign-in (the code expires in {})...",
@@ -205,6 +239,10 @@ impl LoginUi for TerminalUi {
         say!("{message}");
     }
 
+    fn can_paste(&self) -> bool {
+        std::io::stderr().is_terminal() && paste::terminal_readable()
+    }
+
     /// Lines typed at the terminal (`/dev/tty`, so under kubectl too), read while stderr is a
     /// terminal someone watches; the terminal's modes are never changed.
     fn pasted_lines(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Secret>> {
@@ -230,12 +268,18 @@ mod paste {
     /// The longest line kept; the rest of a longer one is dropped (the flow refuses it).
     const MAX_LINE: usize = 16 * 1024;
 
+    fn open_terminal() -> Option<std::fs::File> {
+        std::fs::OpenOptions::new().read(true).open("/dev/tty").ok()
+    }
+
+    /// Whether this process has a terminal to read from.
+    pub(super) fn terminal_readable() -> bool {
+        open_terminal().is_some()
+    }
+
     /// The terminal's lines, read on a thread of their own until the receiver is dropped.
     pub(super) fn read_lines() -> Option<UnboundedReceiver<Secret>> {
-        let tty = std::fs::OpenOptions::new()
-            .read(true)
-            .open("/dev/tty")
-            .ok()?;
+        let tty = open_terminal()?;
         let (sender, receiver) = unbounded_channel();
         std::thread::Builder::new()
             .name("paste".into())
@@ -289,6 +333,10 @@ mod paste {
 /// No terminal to read from on this platform: the callback alone answers.
 #[cfg(not(unix))]
 mod paste {
+    pub(super) fn terminal_readable() -> bool {
+        false
+    }
+
     pub(super) fn read_lines() -> Option<tokio::sync::mpsc::UnboundedReceiver<tokenctl_core::Secret>>
     {
         None
@@ -345,11 +393,42 @@ impl LoginUi for OpeningDevicePage<'_> {
 pub(crate) struct SystemBrowser {
     /// False with --no-browser: the URL is printed and nothing is opened.
     pub open: bool,
+    /// The provider's `browser` command, in words: run with the URL as one more argument.
+    pub command: Option<Vec<String>>,
+}
+
+impl SystemBrowser {
+    /// `browser: firefox -P work` split as a shell would split it, but never run by one.
+    pub(crate) fn command(text: Option<String>) -> Result<Option<Vec<String>>> {
+        text.map(|text| {
+            shlex::split(&text)
+                .filter(|words| !words.is_empty())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the provider's browser {text:?} is not a command: unbalanced quotes?"
+                    )
+                })
+        })
+        .transpose()
+    }
+}
+
+/// Whether a URL may be handed to a browser command: https, or http to this machine.
+fn openable(url: &url::Url) -> bool {
+    url.scheme() == "https"
+        || (url.scheme() == "http"
+            && match url.host() {
+                Some(url::Host::Domain(name)) => name == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            })
 }
 
 impl BrowserOpener for SystemBrowser {
     fn available(&self) -> bool {
         !self.open
+            || self.command.is_some()
             || can_open(
                 std::env::var("BROWSER").ok().as_deref(),
                 std::env::var_os("DISPLAY").is_some()
@@ -364,6 +443,21 @@ impl BrowserOpener for SystemBrowser {
     fn open(&self, url: &url::Url) -> std::io::Result<()> {
         if !self.open {
             return Ok(());
+        }
+        if let Some(words) = &self.command {
+            if !openable(url) {
+                return Err(std::io::Error::other(
+                    "only an https address, or http to this machine, is handed to the browser command",
+                ));
+            }
+            return std::process::Command::new(&words[0])
+                .args(&words[1..])
+                .arg(url.as_str())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map(drop);
         }
         match std::env::var("BROWSER") {
             // Read here, not by the webbrowser crate, which runs a text browser in the

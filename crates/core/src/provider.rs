@@ -290,6 +290,13 @@ pub mod fields {
         "path of the redirect URI, as registered: /callback, or empty for none (default /callback; azure none)",
     );
 
+    /// The `browser` field (its help says what it holds).
+    pub const BROWSER: FieldSpec = FieldSpec::optional(
+        "browser",
+        FieldKind::Text,
+        "browser command for sign-ins, split into words without a shell: firefox -P work, or wslview on WSL (default $BROWSER, else the system's)",
+    );
+
     /// A public or confidential OAuth client that logs people in.
     pub const OAUTH_CLIENT: &[FieldSpec] = &[
         CLIENT_ID,
@@ -309,6 +316,7 @@ pub mod fields {
         REDIRECT_PORT,
         REDIRECT_PATH,
         SIGN_IN_TIMEOUT,
+        BROWSER,
         CERTIFICATE_AUTHORITY,
     ];
 

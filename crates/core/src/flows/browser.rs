@@ -83,10 +83,7 @@ pub(super) async fn login(
         pkce.then(|| pkce_challenge(&verifier)),
     );
     let pasted = ui.pasted_lines();
-    ui.browser_url(&url);
-    if let Err(err) = opener.open(&url) {
-        tracing::warn!("could not open a browser ({err}); open the URL above yourself");
-    }
+    show(&url, opener, ui);
     let expected = Expected {
         path: target.redirect.request_path().to_owned(),
         state,
@@ -130,6 +127,21 @@ pub(super) async fn login(
         None => {}
     }
     Ok(tokens)
+}
+
+/// Shows the authorization URL and opens it in the browser, or says to open it elsewhere
+/// where no browser opens here (the person then pastes the answer).
+fn show(url: &Url, opener: &dyn BrowserOpener, ui: &dyn LoginUi) {
+    let opens = opener.available();
+    if !opens {
+        ui.notice(
+            "no browser can be opened here: open the URL below in a browser on another machine",
+        );
+    }
+    ui.browser_url(url);
+    if let Err(err) = opens.then(|| opener.open(url)).transpose() {
+        tracing::warn!("could not open a browser ({err}); open the URL above yourself");
+    }
 }
 
 /// The authorization request (RFC 6749 §4.1.1): the client, its redirect, the scopes, `state`

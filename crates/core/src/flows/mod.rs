@@ -724,7 +724,7 @@ pub async fn run(
         Method::Exchange { subject_token } => exchange(http, target, subject_token).await?,
         Method::Token(token) => direct_token(token)?,
         Method::Device => device(http, target, &target.token_url()?, ui).await?,
-        Method::Browser if !opener.available() && target.device_flow => {
+        Method::Browser if !opener.available() && !ui.can_paste() && target.device_flow => {
             ui.notice("no browser can be opened here: signing in with the device flow instead");
             device(http, target, &target.token_url()?, ui).await?
         }

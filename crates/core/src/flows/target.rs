@@ -240,6 +240,12 @@ pub trait LoginUi: Send + Sync {
     fn pasted_lines(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Secret>> {
         None
     }
+    /// Whether [`LoginUi::pasted_lines`] would read a person's paste: then a browser sign-in
+    /// works where no browser opens (the person uses one elsewhere), and is not swapped for
+    /// the device flow, which many tenants block.
+    fn can_paste(&self) -> bool {
+        false
+    }
     /// Asked between polls: true ends the device flow with [`LoginError::SignedInElsewhere`]
     /// (a login for the same identity was stored meanwhile).
     fn signed_in_elsewhere(&self) -> bool {

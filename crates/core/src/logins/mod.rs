@@ -532,6 +532,9 @@ impl<A: Send + Sync> LoginUi for WatchingStore<'_, A> {
     fn pasted_lines(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Secret>> {
         self.ui.pasted_lines()
     }
+    fn can_paste(&self) -> bool {
+        self.ui.can_paste()
+    }
     fn signed_in_elsewhere(&self) -> bool {
         self.ui.signed_in_elsewhere()
             || self
@@ -736,6 +739,24 @@ impl<A> Logins<A> {
     ) -> Result<Flow, SessionError> {
         let selection = select(&self.set, wanted, provider)?;
         Ok(Identity::of(&selection, None)?.flow)
+    }
+
+    /// The selected provider's `browser` command, as written (none for a provider a cluster
+    /// names).
+    pub fn sign_in_browser(
+        &self,
+        wanted: Option<&str>,
+        provider: Option<&str>,
+    ) -> Result<Option<String>, SessionError> {
+        Ok(match select(&self.set, wanted, provider)?.provider {
+            Provided::Configured(entry) => entry
+                .fields
+                .get(crate::provider::fields::BROWSER.name)
+                .and_then(|value| value.as_str())
+                .filter(|text| !text.trim().is_empty())
+                .map(str::to_owned),
+            Provided::Discover(_) => None,
+        })
     }
 
     /// A word about the selected provider's configuration before a sign-in: an inline client

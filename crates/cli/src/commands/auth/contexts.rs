@@ -192,17 +192,20 @@ pub(crate) fn get_contexts(args: GetContextsArgs, global: &GlobalArgs) -> Result
     output::list(
         output,
         &rows,
-        [
-            "CURRENT",
-            "NAME",
-            "PROVIDER",
-            "KIND",
-            "CLUSTER",
-            "FLOW",
-            "LOGGED IN AS",
-            "EXPIRES",
-            "SHARES LOGIN WITH",
-        ],
+        (
+            [
+                "CURRENT",
+                "NAME",
+                "PROVIDER",
+                "KIND",
+                "CLUSTER",
+                "FLOW",
+                "LOGGED IN AS",
+                "EXPIRES",
+                "SHARES LOGIN WITH",
+            ],
+            &["CURRENT", "NAME", "PROVIDER", "LOGGED IN AS", "EXPIRES"],
+        ),
         |row| {
             [
                 if row.current { "*" } else { "" },

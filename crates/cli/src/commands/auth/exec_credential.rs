@@ -148,9 +148,15 @@ pub(crate) fn run(args: ExecCredentialArgs, global: &GlobalArgs) -> Result<()> {
             if !info.interactive {
                 // A GUI (Lens, Headlamp, an IDE) or `kubectl < file`: a browser can still be
                 // shown, where there is one, for the browser and device flows; never in CI.
-                let flow =
-                    crate::logins::logins(global)?.sign_in_flow(global.context.as_deref(), None)?;
-                let shown = flow.opens_a_page() && SystemBrowser { open: true }.available();
+                let logins = crate::logins::logins(global)?;
+                let flow = logins.sign_in_flow(global.context.as_deref(), None)?;
+                let browser = SystemBrowser {
+                    open: true,
+                    command: SystemBrowser::command(
+                        logins.sign_in_browser(global.context.as_deref(), None)?,
+                    )?,
+                };
+                let shown = flow.opens_a_page() && browser.available();
                 if std::env::var_os("CI").is_some() || !shown {
                     return Err(err.context(
                         "kubectl runs tokenctl without a terminal, so it cannot log in here",

@@ -189,11 +189,10 @@ fn ask_flow(kind: &dyn Provider) -> Result<Flow> {
         .map(|(n, flow)| format!("{}) {}", n + 1, flow.as_str()))
         .collect();
     say!("Flows: {}", names.join("  "));
-    let browser = crate::terminal::SystemBrowser { open: true };
-    let can_open = tokenctl_core::internal::flows::BrowserOpener::available(&browser);
+    // The browser flow even where no browser opens: at this terminal the person pastes the
+    // address a browser elsewhere ends on, and many tenants block the device flow.
     let default = [Flow::Browser, Flow::Device]
         .into_iter()
-        .filter(|flow| can_open || *flow != Flow::Browser)
         .find(|flow| flows.contains(flow))
         .or(flows.first().copied())
         .unwrap_or(Flow::Device);

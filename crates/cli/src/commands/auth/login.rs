@@ -55,6 +55,9 @@ pub struct LoginArgs {
     /// Device flow: do not draw the QR code of the sign-in URL
     #[arg(long)]
     pub no_qr: bool,
+    /// Device flow: copy the code to the clipboard (OSC 52, which works over SSH and in tmux)
+    #[arg(long)]
+    pub copy_code: bool,
     #[command(flatten)]
     pub sign_in: SignInParams,
 }
@@ -238,9 +241,12 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
         None
     };
     let method = method_for(flow, &args)?;
-    let terminal = TerminalUi::new(args.no_qr);
+    let terminal = TerminalUi::new(args.no_qr, args.copy_code);
     let browser = SystemBrowser {
         open: !args.no_browser,
+        command: SystemBrowser::command(
+            logins.sign_in_browser(global.context.as_deref(), args.provider.as_deref())?,
+        )?,
     };
     // Nobody at a terminal (a GUI runs kubectl): the device flow's page opens in the browser.
     let unattended = terminal::OpeningDevicePage {

@@ -291,13 +291,16 @@ fn status_all(global: &GlobalArgs, format: Option<DocFormat>) -> Result<()> {
     output::list(
         output::ListFormat::Table,
         &rows,
-        [
-            "CONTEXT",
-            "PROVIDER",
-            "LOGGED IN AS",
-            "EXPIRES",
-            "REFRESH TOKEN",
-        ],
+        (
+            [
+                "CONTEXT",
+                "PROVIDER",
+                "LOGGED IN AS",
+                "EXPIRES",
+                "REFRESH TOKEN",
+            ],
+            &[],
+        ),
         |row| {
             [
                 row.context.as_str(),
