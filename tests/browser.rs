@@ -455,6 +455,45 @@ fn a_providers_browser_command_signs_in() {
     );
 }
 
+/// `listen-address` (issue 28) is an IP the listener binds, never the redirect URI's host: a
+/// `localhost` redirect answered on 127.0.0.1 alone signs in; an address with a port is
+/// refused, naming the field and where ports come from.
+#[test]
+#[ignore = "needs chromium, the test IdP (node)"]
+fn listen_address_binds_the_listener_and_leaves_the_redirect_uri() {
+    require_tool("chromium", "apt-get install chromium");
+    let idp = Idp::start();
+    let config = |listen: &str| {
+        format!(
+            "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli, redirect-host: localhost, listen-address: '{listen}'}}\n\
+             contexts:\n  - {{name: sso, provider: sso, flow: browser}}\ncurrent-context: sso\n",
+            idp.base
+        )
+    };
+    let sandbox = Sandbox::with_config(&config("127.0.0.1"));
+    let run = sandbox.run_env(
+        ["auth", "login"],
+        &[("BROWSER", &browser("browser.js", ""))],
+    );
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("redirect_uri=http%3A%2F%2Flocalhost%3A")
+            && run.stderr.contains("Logged in to sso as alice@example.com"),
+        "{}",
+        run.stderr
+    );
+    let refused = Sandbox::with_config(&config("127.0.0.1:8000"))
+        .run(["auth", "login"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        refused.contains("listen-address \"127.0.0.1:8000\" is not an IP address")
+            && refused.contains("ports come from redirect-port"),
+        "{refused}"
+    );
+}
+
 /// The text of `file` once something has been written to it, within a minute.
 fn wait_for_file(file: &std::path::Path) -> String {
     let started = std::time::Instant::now();

@@ -76,6 +76,17 @@ fn every_command_has_examples_and_every_man_page_the_usual_sections() {
             help.contains("\nExamples:\n  # "),
             "`tokenctl {path} --help` has no examples:\n{help}"
         );
+        // A command in an example fits 80 columns: a long one is folded at its words.
+        let examples = help.split("\nExamples:\n").nth(1).unwrap_or_default();
+        for line in examples
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+        {
+            assert!(
+                line.chars().count() <= 80,
+                "`tokenctl {path} --help` has an example wider than 80 columns:\n{line}"
+            );
+        }
         seen.push(path.to_owned());
         for sub in cmd
             .get_subcommands_mut()

@@ -56,6 +56,18 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "A token once, stored nowhere",
                 "tokenctl auth login --no-store",
             ),
+            (
+                "Pick the account, bob's filled in",
+                "tokenctl auth login --prompt select_account --login-hint bob@example.com",
+            ),
+            (
+                "Step up to what an API asked for (RFC 9470)",
+                "tokenctl auth login --acr-values urn:example:mfa",
+            ),
+            (
+                "Over SSH: open the URL on your computer, paste back where it ends",
+                "tokenctl auth login --no-browser",
+            ),
         ],
     ),
     (
@@ -182,6 +194,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             (
                 "Names only, for scripts",
                 "tokenctl auth get-contexts -o name",
+            ),
+            (
+                "With the kind, cluster, flow and shared logins",
+                "tokenctl auth get-contexts -o wide",
             ),
         ],
     ),
@@ -420,10 +436,61 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
 
 /// The examples of the command at `path` ("auth login").
 pub fn examples(path: &str) -> &'static [(&'static str, &'static str)] {
+    // kubectl's habits (`config use-context`) are the `auth` commands, examples and all.
+    let path = match path.strip_prefix("config ") {
+        Some(alias @ ("use-context" | "get-contexts" | "current-context")) => {
+            return examples(&format!("auth {alias}"));
+        }
+        _ => path,
+    };
     EXAMPLES
         .iter()
         .find(|(at, _)| *at == path)
         .map_or(&[], |(_, examples)| examples)
+}
+
+/// The widest example line, with its indent and a continuation's ` \`, in an 80-column help.
+const EXAMPLE_WIDTH: usize = 76;
+
+/// An example command folded at its words (never inside quotes) onto lines of at most
+/// [`EXAMPLE_WIDTH`], each but the last ending in ` \` and the rest indented, as a shell
+/// takes it: a long command never wraps mid-word at 80 columns.
+pub fn folded(line: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    for c in line.chars() {
+        match (c, quote) {
+            (' ', None) => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                continue;
+            }
+            ('\'' | '"', None) => quote = Some(c),
+            (c, Some(open)) if c == open => quote = None,
+            _ => {}
+        }
+        word.push(c);
+    }
+    words.push(word);
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in words {
+        let current = lines.last_mut().expect("one line at least");
+        if !current.is_empty() && current.len() + 1 + word.len() > EXAMPLE_WIDTH {
+            lines.push(format!("  {word}"));
+        } else {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(&word);
+        }
+    }
+    let last = lines.len() - 1;
+    for line in &mut lines[..last] {
+        line.push_str(" \\");
+    }
+    lines
 }
 
 /// The "Examples:" block of `--help`.
@@ -434,7 +501,7 @@ pub fn help_block(path: &str) -> Option<String> {
     }
     let mut text = String::from("Examples:");
     for (what, line) in examples {
-        text.push_str(&format!("\n  # {what}\n  {line}\n"));
+        text.push_str(&format!("\n  # {what}\n  {}\n", folded(line).join("\n  ")));
     }
     Some(text.trim_end().to_owned())
 }

@@ -79,7 +79,7 @@ fn write_page(cmd: &clap::Command, path: &str, parents: &[String], dir: &Path) -
         roff.text([roman(*what)]);
         roff.control("RS", ["4"]);
         roff.control("nf", []);
-        roff.text([bold(*line)]);
+        roff.text([bold(examples::folded(line).join("\n"))]);
         roff.control("fi", []);
         roff.control("RE", []);
     }

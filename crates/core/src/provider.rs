@@ -297,6 +297,13 @@ pub mod fields {
         "browser command for sign-ins, split into words without a shell: firefox -P work, or wslview on WSL (default $BROWSER, else the system's)",
     );
 
+    /// The `listen-address` field (its help says what it holds).
+    pub const LISTEN_ADDRESS: FieldSpec = FieldSpec::optional(
+        "listen-address",
+        FieldKind::Text,
+        "IP address the browser sign-in's listener binds (ports come from redirect-port); default the redirect host's loopback",
+    );
+
     /// A public or confidential OAuth client that logs people in.
     pub const OAUTH_CLIENT: &[FieldSpec] = &[
         CLIENT_ID,
@@ -317,6 +324,7 @@ pub mod fields {
         REDIRECT_PATH,
         SIGN_IN_TIMEOUT,
         BROWSER,
+        LISTEN_ADDRESS,
         CERTIFICATE_AUTHORITY,
     ];
 

@@ -66,7 +66,7 @@ pub(super) async fn login(
         .token
         .clone()
         .ok_or_else(|| config_error("no token endpoint"))?;
-    let (listeners, port) = listen_on_any(&target.redirect.host, &target.redirect.ports)
+    let (listeners, port) = listen_on_any(&target.redirect, ui)
         .await
         .map_err(|message| config_error(&message))?;
     let redirect_uri = target.redirect.uri(port);
@@ -181,25 +181,44 @@ const READ_DEADLINE: Duration = Duration::from_secs(10);
 /// How often a random port is tried before giving up on finding one free on both families.
 const PORT_TRIES: usize = 20;
 
-/// The listeners on the first of `ports` that is free (int128/kubelogin's 8000, then 18000),
-/// or on any free port when none is given.
-async fn listen_on_any(host: &str, ports: &[u16]) -> Result<(Vec<TcpListener>, u16), String> {
-    let Some((last, first)) = ports.split_last() else {
-        return listen(host, 0).await;
+/// The listeners on the first of the redirect's ports that is free (int128/kubelogin's 8000,
+/// then 18000), or on any free port when none is given; a non-loopback `listen-address` is said.
+async fn listen_on_any(
+    redirect: &super::target::Redirect,
+    ui: &dyn LoginUi,
+) -> Result<(Vec<TcpListener>, u16), String> {
+    if let Some(address) = redirect.listen.filter(|address| !address.is_loopback()) {
+        ui.notice(&format!(
+            "listening for the sign-in's answer on {address} (listen-address): other machines can reach that port while the sign-in waits"
+        ));
+    }
+    let Some((last, first)) = redirect.ports.split_last() else {
+        return listen(redirect, 0).await;
     };
     for &port in first {
-        match listen(host, port).await {
+        match listen(redirect, port).await {
             Ok(found) => return Ok(found),
             Err(err) => tracing::debug!("{err}; trying the next redirect-port"),
         }
     }
-    listen(host, *last).await
+    listen(redirect, *last).await
 }
 
-/// The loopback listeners for `host` and the port they share: 127.0.0.1 alone, [::1] alone, or
-/// for `localhost` both (where the host has an IPv6 loopback), on `port` or, when it is 0, on a
-/// random port free on both.
-async fn listen(host: &str, port: u16) -> Result<(Vec<TcpListener>, u16), String> {
+/// The listeners for the redirect's host and the port they share: 127.0.0.1 alone, [::1] alone,
+/// or for `localhost` both (where the host has an IPv6 loopback), on `port` or, when it is 0, on
+/// a random port free on both; one on `listen-address` where that is set.
+async fn listen(
+    redirect: &super::target::Redirect,
+    port: u16,
+) -> Result<(Vec<TcpListener>, u16), String> {
+    let host = redirect.host.as_str();
+    if let Some(address) = redirect.listen {
+        let listener = TcpListener::bind((address, port)).await.map_err(|err| {
+            format!("cannot listen on {address} port {port} (listen-address): {err}")
+        })?;
+        let port = listener.local_addr().map_err(|err| err.to_string())?.port();
+        return Ok((vec![listener], port));
+    }
     let bind_v4 = |port: u16| async move {
         TcpListener::bind(("127.0.0.1", port))
             .await

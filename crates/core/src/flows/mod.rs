@@ -269,7 +269,7 @@ pub async fn resolve(
         extra: params.extra,
         max_age: params.max_age,
         sign_in_timeout: sign_in_timeout(&config),
-        redirect: redirect(&config, dialect, &endpoints),
+        redirect: redirect(&config, dialect, &endpoints).map_err(&problem)?,
         endpoints,
         wire: dialect.token_wire(&config),
         device_flow: dialect.flows().contains(&Flow::Device),
@@ -1019,14 +1019,24 @@ fn redirect(
     config: &ProviderConfig<'_>,
     dialect: &dyn crate::Provider,
     endpoints: &Endpoints,
-) -> Redirect {
+) -> Result<Redirect, String> {
     let entra = endpoints.cloud_instance_name.is_some();
     let (host, path) = if entra {
         ("localhost", "")
     } else {
         (dialect.loopback_host(), dialect.redirect_path())
     };
-    Redirect {
+    let listen = config
+        .text(fields::LISTEN_ADDRESS.name)
+        .map(|text| {
+            text.parse().map_err(|_| {
+                format!(
+                    "listen-address {text:?} is not an IP address (127.0.0.1, ::1, 0.0.0.0); ports come from redirect-port"
+                )
+            })
+        })
+        .transpose()?;
+    Ok(Redirect {
         host: config
             .text(fields::REDIRECT_HOST.name)
             .unwrap_or(host)
@@ -1036,7 +1046,8 @@ fn redirect(
             .text(fields::REDIRECT_PATH.name)
             .unwrap_or(path)
             .to_owned(),
-    }
+        listen,
+    })
 }
 
 /// `redirect-port`: one port or a list, in order; none: any free port.

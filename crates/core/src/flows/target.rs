@@ -138,6 +138,9 @@ pub struct Redirect {
     pub ports: Vec<u16>,
     /// Empty, or starting with `/`.
     pub path: String,
+    /// `listen-address`: where the listener binds instead of the host's loopback; the URI
+    /// keeps its host.
+    pub listen: Option<std::net::IpAddr>,
 }
 
 impl Redirect {
