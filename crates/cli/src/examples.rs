@@ -453,7 +453,7 @@ pub fn examples(path: &str) -> &'static [(&'static str, &'static str)] {
 const EXAMPLE_WIDTH: usize = 76;
 
 /// An example command folded at its words (never inside quotes) onto lines of at most
-/// [`EXAMPLE_WIDTH`], each but the last ending in ` \` and the rest indented, as a shell
+/// 76 columns (`EXAMPLE_WIDTH`), each but the last ending in ` \` and the rest indented, as a shell
 /// takes it: a long command never wraps mid-word at 80 columns.
 pub fn folded(line: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
