@@ -1177,6 +1177,9 @@ fn a_first_login_at_a_terminal_sets_up_the_context_and_logs_in() {
     term.screen_with("Kind (number or name):", false);
     let screen = term.screen_with("Run:ai token API", false);
     assert!(screen.contains("keycloak  Keycloak realm"), "{screen}");
+    // A typo is named with the closest kind, and asked again.
+    term.answer("keyclok");
+    term.screen_with("did you mean keycloak? pick one of", false);
     term.answer("keycloak");
     term.screen_with("server:", false);
     term.answer("http://sso.example.com");

@@ -212,10 +212,20 @@ fn pick<'a, T>(items: &'a [T], answer: &str, name: impl Fn(&T) -> &str) -> Resul
         .and_then(|n| n.checked_sub(1))
         .and_then(|n| items.get(n));
     by_number
-        .or_else(|| items.iter().find(|item| name(item) == answer))
+        .or_else(|| {
+            items
+                .iter()
+                .find(|item| name(item).eq_ignore_ascii_case(answer))
+        })
         .ok_or_else(|| {
             let names: Vec<&str> = items.iter().map(&name).collect();
-            format!("pick one of {} (or its number)", names.join(", "))
+            let close =
+                tokenctl_core::internal::config::closest_names(answer, names.iter().copied());
+            let hint = close
+                .first()
+                .map(|near| format!("did you mean {near}? "))
+                .unwrap_or_default();
+            format!("{hint}pick one of {} (or its number)", names.join(", "))
         })
 }
 
