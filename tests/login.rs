@@ -1142,6 +1142,50 @@ fn copy_code_puts_the_device_code_on_the_clipboard() {
     assert_eq!(term.tmux(&["show-buffer"]), code, "{screen}");
 }
 
+/// The device flow at a terminal where a browser opens (issue 28): Enter opens the page with the
+/// code filled in; nothing opens without it.
+#[test]
+#[ignore = "needs tmux, the test IdP (node)"]
+fn enter_opens_the_device_page_in_the_browser() {
+    let idp = Idp::start();
+    let sandbox = sandbox(&idp);
+    let opened = sandbox.path("opened");
+    let recorder = sandbox.path("browser.sh");
+    sandbox.write(
+        &recorder,
+        &format!("#!/bin/sh\necho \"$1\" > '{}'\n", opened.display()),
+    );
+    std::fs::set_permissions(
+        &recorder,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let term = Tmux::start(
+        &sandbox,
+        100,
+        40,
+        false,
+        &format!(
+            "BROWSER='{}' tokenctl --context sso-device auth login --no-qr; sleep 30\n",
+            recorder.display()
+        ),
+    );
+    term.screen_with("Press Enter to open the page in the browser.", false);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(!opened.exists(), "nothing opens before Enter");
+    term.tmux(&["send-keys", "-t", "0", "Enter"]);
+    let started = std::time::Instant::now();
+    while !opened.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "Enter opened nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let page = std::fs::read_to_string(&opened).unwrap();
+    assert!(page.contains("/device?user_code="), "{page}");
+}
+
 /// The first run. Without a terminal, `auth login` names the commands that create a context. At
 /// a terminal it asks the kind, that kind's required fields (a refused answer is asked again; a
 /// pasted issuer URL is taken apart), checks that the provider answers before it writes

@@ -68,6 +68,10 @@ pub(crate) struct TerminalUi {
     code: std::sync::Mutex<String>,
     /// Whether the browser sign-in reads a pasted answer, which its screen then asks for.
     pasting: std::sync::atomic::AtomicBool,
+    /// The device flow: the browser its page opens in when the person presses Enter.
+    browser: Option<SystemBrowser>,
+    /// The device flow's page, and the terminal's lines while it waits for Enter.
+    enter_opens: std::sync::Mutex<Option<(url::Url, tokio::sync::mpsc::UnboundedReceiver<Secret>)>>,
 }
 
 impl TerminalUi {
@@ -80,13 +84,65 @@ impl TerminalUi {
         }
     }
 
-    /// Clears the countdown line, if one is showing.
+    /// The device flow offers to open its page in `browser` (Enter) where one opens.
+    pub(crate) fn offering(mut self, browser: &SystemBrowser) -> TerminalUi {
+        self.browser = (browser.open && browser.available()).then(|| browser.clone());
+        self
+    }
+
+    /// Clears the countdown line, if one is showing, and stops waiting for Enter.
     pub(crate) fn finish(&self) {
+        if let Ok(mut offer) = self.enter_opens.lock() {
+            offer.take();
+        }
         if self
             .counting
             .swap(false, std::sync::atomic::Ordering::Relaxed)
         {
             let _ = output::put("\r\x1b[K");
+        }
+    }
+}
+
+impl TerminalUi {
+    /// The device page to open on Enter, and the terminal's lines to see Enter in: where a
+    /// browser opens here, someone watches the terminal, and the page is a web page.
+    fn enter_page(
+        &self,
+        authorization: &DeviceAuthorization,
+    ) -> Option<(url::Url, tokio::sync::mpsc::UnboundedReceiver<Secret>)> {
+        self.browser.as_ref()?;
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let page = url::Url::parse(
+            authorization
+                .verification_uri_complete
+                .as_deref()
+                .unwrap_or(&authorization.verification_uri),
+        )
+        .ok()
+        .filter(|page| {
+            tokenctl_core::internal::discovery::check_endpoint("verification_uri", page).is_ok()
+        })?;
+        Some((page, paste::read_lines()?))
+    }
+
+    /// Opens the device page once Enter was pressed.
+    fn open_on_enter(&self) {
+        let Ok(mut offer) = self.enter_opens.lock() else {
+            return;
+        };
+        let pressed = offer
+            .as_mut()
+            .is_some_and(|(_, lines)| lines.try_recv().is_ok());
+        if !pressed {
+            return;
+        }
+        if let (Some((page, _)), Some(browser)) = (offer.take(), &self.browser)
+            && let Err(err) = browser.open(&page)
+        {
+            tracing::warn!("could not open a browser ({err})");
         }
     }
 }
@@ -189,6 +245,12 @@ impl LoginUi for TerminalUi {
         }
         // The code on a line of its own, below the QR code, where it stays in view.
         let _ = writeln!(err, "Code: {code}");
+        if let Some(page) = self.enter_page(authorization) {
+            let _ = writeln!(err, "Press Enter to open the page in the browser.");
+            if let Ok(mut offer) = self.enter_opens.lock() {
+                *offer = Some(page);
+            }
+        }
         if self.copy_code {
             let _ = writeln!(err, "{}", copy_to_clipboard(&authorization.user_code));
         }
@@ -199,8 +261,10 @@ impl LoginUi for TerminalUi {
         );
     }
 
-    /// A live countdown with the code on a terminal; nothing in a pipe or a log.
+    /// A live countdown with the code on a terminal; nothing in a pipe or a log. Enter, pressed
+    /// meanwhile, opens the page.
     fn waiting(&self, remaining: Duration) {
+        self.open_on_enter();
         if std::io::stderr().is_terminal() {
             let code = self
                 .code
@@ -314,13 +378,12 @@ mod paste {
                 Ok(n) => n,
             };
             for &byte in &buffer[..n] {
+                // Enter alone is a line too: the device flow's "press Enter".
                 if byte == b'\n' || byte == b'\r' {
-                    if !line.is_empty() {
-                        let text = String::from_utf8_lossy(&line).into_owned();
-                        line.clear();
-                        if lines.send(Secret::new(text)).is_err() {
-                            return;
-                        }
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    line.clear();
+                    if lines.send(Secret::new(text)).is_err() {
+                        return;
                     }
                 } else if line.len() < MAX_LINE {
                     line.push(byte);
@@ -390,6 +453,7 @@ impl LoginUi for OpeningDevicePage<'_> {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct SystemBrowser {
     /// False with --no-browser: the URL is printed and nothing is opened.
     pub open: bool,

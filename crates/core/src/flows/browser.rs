@@ -426,6 +426,8 @@ async fn callback(
                 connections.spawn(serve(stream, expected.clone()));
             }
             line = pasted => match (line, paste.as_ref()) {
+                // Enter alone, or the other half of a CR LF: nothing pasted.
+                (Some(line), _) if line.expose().trim().is_empty() => {}
                 (Some(line), Some(judge)) => match judge.judge(line.expose(), &expected) {
                     Ok(outcome) => return outcome,
                     Err(why) => ui.notice(&format!("{why}; paste again, or finish in the browser")),

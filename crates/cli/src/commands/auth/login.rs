@@ -241,13 +241,13 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
         None
     };
     let method = method_for(flow, &args)?;
-    let terminal = TerminalUi::new(args.no_qr, args.copy_code);
     let browser = SystemBrowser {
         open: !args.no_browser,
         command: SystemBrowser::command(
             logins.sign_in_browser(global.context.as_deref(), args.provider.as_deref())?,
         )?,
     };
+    let terminal = TerminalUi::new(args.no_qr, args.copy_code).offering(&browser);
     // Nobody at a terminal (a GUI runs kubectl): the device flow's page opens in the browser.
     let unattended = terminal::OpeningDevicePage {
         ui: &terminal,
