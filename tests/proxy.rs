@@ -450,6 +450,27 @@ fn another_local_user_cannot_use_the_tcp_proxy() {
     assert_eq!(get(&proxy, "/whoami", "").0, 200, "this user is served");
 }
 
+/// A cluster that asks for a stronger sign-in (RFC 9470) gets its 401 passed to the client, and
+/// the proxy's operator is told once, with the sign-in to run (issue 28).
+#[test]
+#[ignore = "needs the test IdP (node) and openssl"]
+fn a_step_up_challenge_is_passed_on_and_the_operator_told_once() {
+    let world = world();
+    let proxy = start(&world.sandbox, &[]);
+    for _ in 0..2 {
+        let (status, body) = get(&proxy, "/step-up/acr/urn:example:mfa", "");
+        assert_eq!(status, 401, "{body}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let log = proxy.log.lock().unwrap().clone();
+    assert_eq!(
+        log.matches("auth login --acr-values urn:example:mfa")
+            .count(),
+        1,
+        "told once: {log}"
+    );
+}
+
 /// A logout is seen by the next request (the proxy checks the login file per request), which
 /// gets 401, and the proxy's operator is told why on its stderr, once (issue 25).
 #[test]

@@ -177,7 +177,7 @@ fn asks_for(step: &StepUp) -> String {
 }
 
 /// The step-up as an error that names the sign-in to run: `verb` leads the command.
-fn stepped_up(step: &StepUp, context: &str, verb: &str) -> anyhow::Error {
+pub(crate) fn stepped_up(step: &StepUp, context: &str, verb: &str) -> anyhow::Error {
     let flags: Vec<String> = step
         .login_flags()
         .into_iter()

@@ -281,8 +281,16 @@ struct Proxy {
     session: Session,
     client: reqwest::Client,
     server: url::Url,
-    /// The last problem told on stderr ([`Proxy::tell`]).
-    told: std::sync::Mutex<Option<String>>,
+    /// What the operator was last told on stderr.
+    told: Told,
+}
+
+/// The last problem told ([`Proxy::tell`]), and the last step-up the cluster asked for
+/// ([`Proxy::tell_step_up`]): each told once until it changes.
+#[derive(Default)]
+struct Told {
+    problem: std::sync::Mutex<Option<String>>,
+    step_up: std::sync::Mutex<Option<String>>,
 }
 
 impl Proxy {
@@ -351,6 +359,7 @@ impl Proxy {
             }
         };
         let status = reply.status();
+        self.tell_step_up(status, reply.headers());
         let headers = end_to_end(reply.headers(), status == StatusCode::SWITCHING_PROTOCOLS);
         if status == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client_upgrade) = client_upgrade
@@ -380,6 +389,7 @@ impl Proxy {
     fn tell(&self, problem: Option<&str>) {
         let mut told = self
             .told
+            .problem
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if problem != told.as_deref() {
@@ -388,6 +398,33 @@ impl Proxy {
             }
             *told = problem.map(str::to_owned);
         }
+    }
+
+    /// Tells the operator once when the cluster asks for a stronger sign-in (RFC 9470, Entra
+    /// ID's claims challenge), with the sign-in to run: the clients only see their 401.
+    fn tell_step_up(&self, status: StatusCode, headers: &http::HeaderMap) {
+        let step = (status == StatusCode::UNAUTHORIZED)
+            .then(|| {
+                tokenctl_core::internal::challenge::step_up(
+                    headers
+                        .get_all(header::WWW_AUTHENTICATE)
+                        .iter()
+                        .filter_map(|value| value.to_str().ok()),
+                )
+            })
+            .flatten()
+            .map(|step| super::api::stepped_up(&step, self.session.context(), "run").to_string());
+        let mut told = self
+            .told
+            .step_up
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(message) = &step
+            && Some(message) != told.as_ref()
+        {
+            say!("tokenctl proxy: {message}");
+        }
+        *told = step;
     }
 
     /// The cluster's URL for a request's path and query (below the server's own path).
@@ -444,7 +481,7 @@ pub(crate) fn run(args: ProxyArgs, global: &GlobalArgs) -> Result<()> {
             session,
             client,
             server,
-            told: std::sync::Mutex::default(),
+            told: Told::default(),
         })
     };
     crate::runtime::block_on(async move {
