@@ -453,6 +453,32 @@ fn a_providers_browser_command_signs_in() {
         "{}",
         run.stderr
     );
+
+    // A context's browser and sign-in-timeout win over its provider's; bad values stop only
+    // that context, naming the field.
+    let sandbox = Sandbox::with_config(&format!(
+        "providers:\n  - {{name: sso, kind: keycloak, server: '{}', realm: nmr, client-id: cli, browser: 'false'}}\n\
+         contexts:\n  - {{name: sso, provider: sso, flow: browser, browser: '{command}', sign-in-timeout: 60}}\n\
+         \x20 - {{name: bad, provider: sso, flow: browser, sign-in-timeout: soon, listen-address: 'localhost:8000'}}\n\
+         current-context: sso\n",
+        idp.base
+    ));
+    let run = sandbox.run_env(["auth", "login"], &[("BROWSER", "")]);
+    run.ok();
+    assert!(
+        run.stderr.contains("Logged in to sso as alice@example.com"),
+        "{}",
+        run.stderr
+    );
+    let bad = sandbox
+        .run(["--context", "bad", "auth", "login"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        bad.contains("field `sign-in-timeout`: \"soon\" is not a duration")
+            && bad.contains("field `listen-address`: \"localhost:8000\" is not an IP address"),
+        "{bad}"
+    );
 }
 
 /// `listen-address` (issue 28) is an IP the listener binds, never the redirect URI's host: a

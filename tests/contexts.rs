@@ -782,9 +782,10 @@ fn usage_errors_exit_with_2_and_no_config_is_a_clear_state() {
         .fails_with(2);
     sandbox.run(["auth", "use-context"]).fails_with(2);
     assert_eq!(sandbox.run(["auth", "get-contexts", "-o", "name"]).ok(), "");
+    // Exit status 4, as for every command that needs a context before the first exists.
     let stderr = sandbox
         .run(["auth", "current-context"])
-        .fails_with(1)
+        .fails_with(4)
         .to_owned();
     assert!(
         stderr.contains("no context is defined yet: create one with `tokenctl config set-provider"),

@@ -243,6 +243,11 @@ pub struct ContextEntry {
     pub client_assertion: Option<String>,
     /// `ci-token-audience`: the audience a `github-actions` source asks the runner for.
     pub ci_token_audience: Option<String>,
+    /// `browser`, `listen-address` and `sign-in-timeout` of this context's sign-ins, over
+    /// its provider's (as written; checked by validation).
+    pub browser: Option<String>,
+    pub listen_address: Option<String>,
+    pub sign_in_timeout: Option<String>,
     /// `git-hosts`: the hosts `auth git-credential` answers for with this context's token.
     pub git_hosts: Vec<String>,
     /// `git-username`: the user name given to git (default `oauth2`).
@@ -337,7 +342,7 @@ pub fn attribute_variable(key: &str) -> Result<String, String> {
 }
 
 /// The keys of a context entry that tokenctl interprets; everything else is an attribute.
-pub const CONTEXT_KEYS: [&str; 17] = [
+pub const CONTEXT_KEYS: [&str; 20] = [
     "name",
     "provider",
     "cluster",
@@ -355,16 +360,22 @@ pub const CONTEXT_KEYS: [&str; 17] = [
     "registry-username",
     "cluster-token",
     "authorize-params",
+    "browser",
+    "listen-address",
+    "sign-in-timeout",
 ];
 
 /// The context keys set with `config set-context --set KEY=VALUE` rather than a flag of their
 /// own (the credential helpers' maps); the list keys take `a,b`.
-pub const SET_KEYS: [&str; 5] = [
+pub const SET_KEYS: [&str; 8] = [
     "git-hosts",
     "git-username",
     "registries",
     "registry-username",
     "cluster-token",
+    "browser",
+    "listen-address",
+    "sign-in-timeout",
 ];
 
 /// The context keys that hold a list (one value is a list of one).
@@ -603,6 +614,7 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
             (Vec::new(), None, Vec::new(), None);
         let mut cluster_token = None;
         let mut authorize_params = IndexMap::new();
+        let (mut browser, mut listen_address, mut sign_in_timeout) = (None, None, None);
         let (name, attributes) = read_entry(map, &CONTEXT_KEYS[1..], |key, map| {
             match key {
                 "provider" => provider = map.next_value()?,
@@ -627,6 +639,13 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
                 "cluster-token" => cluster_token = map.next_value()?,
                 "authorize-params" => authorize_params = map.next_value::<Params>()?.0,
                 "registry-username" => registry_username = map.next_value()?,
+                "browser" => browser = map.next_value()?,
+                "listen-address" => listen_address = map.next_value()?,
+                "sign-in-timeout" => {
+                    // `90` (seconds) or `5m`, as the provider's field takes it.
+                    let value: Option<Value> = map.next_value()?;
+                    sign_in_timeout = value.as_ref().and_then(crate::provider::param_text);
+                }
                 other => return Err(de::Error::unknown_field(other, &CONTEXT_KEYS)),
             }
             Ok(())
@@ -650,6 +669,9 @@ impl<'de> Visitor<'de> for EntryVisitor<ContextEntry> {
             registry_username,
             cluster_token,
             authorize_params,
+            browser,
+            listen_address,
+            sign_in_timeout,
             attributes,
         })
     }
@@ -695,6 +717,9 @@ impl Serialize for ContextEntry {
             ("ci-token-audience", &self.ci_token_audience),
             ("git-username", &self.git_username),
             ("registry-username", &self.registry_username),
+            ("browser", &self.browser),
+            ("listen-address", &self.listen_address),
+            ("sign-in-timeout", &self.sign_in_timeout),
         ];
         for (key, value) in texts {
             if let Some(value) = value {

@@ -69,13 +69,7 @@ fn located(
 /// Keys SPEC reserves that this version does not implement: an entry that sets one stops,
 /// since ignoring it could give less than was asked for (`dpop: true`: sender-constrained
 /// tokens).
-const NOT_YET: [&str; 5] = [
-    "dpop",
-    "browser",
-    "listen-address",
-    "agent",
-    "sign-in-timeout",
-];
+const NOT_YET: [&str; 2] = ["dpop", "agent"];
 
 fn not_supported_yet(key: &str) -> String {
     format!(
@@ -353,7 +347,25 @@ fn context_problems(known: &Known<'_>, context: &ContextEntry) -> Vec<String> {
     reference_problems(known, context, &mut problems);
     exchange_problems(context, &mut problems);
     host_problems(context, &mut problems);
+    sign_in_problems(context, &mut problems);
     problems
+}
+
+/// A context's `sign-in-timeout` is a duration and its `listen-address` an IP address, as
+/// its provider's are.
+fn sign_in_problems(context: &ContextEntry, problems: &mut Vec<String>) {
+    if let Some(text) = &context.sign_in_timeout
+        && let Err(err) = crate::provider::parse_duration(text)
+    {
+        problems.push(format!("field `sign-in-timeout`: {err}"));
+    }
+    if let Some(text) = &context.listen_address
+        && text.parse::<std::net::IpAddr>().is_err()
+    {
+        problems.push(format!(
+            "field `listen-address`: {text:?} is not an IP address (127.0.0.1, ::1, 0.0.0.0); ports come from the provider's redirect-port"
+        ));
+    }
 }
 
 /// Keys this version reserves but does not implement, and attributes that would collide.

@@ -197,10 +197,15 @@ fn subject_token_type(
     }
 }
 
-/// How long a sign-in waits: the provider's `sign-in-timeout`, else the default.
-fn sign_in_timeout(config: &ProviderConfig<'_>) -> std::time::Duration {
-    config
-        .text(fields::SIGN_IN_TIMEOUT.name)
+/// How long a sign-in waits: the context's `sign-in-timeout`, else the provider's, else the
+/// default.
+fn sign_in_timeout(
+    config: &ProviderConfig<'_>,
+    context: Option<&ContextEntry>,
+) -> std::time::Duration {
+    context
+        .and_then(|context| context.sign_in_timeout.as_deref())
+        .or_else(|| config.text(fields::SIGN_IN_TIMEOUT.name))
         .and_then(|text| crate::provider::parse_duration(text).ok())
         .unwrap_or(browser::SIGN_IN_TIMEOUT)
 }
@@ -268,8 +273,8 @@ pub async fn resolve(
         device_params: params.device,
         extra: params.extra,
         max_age: params.max_age,
-        sign_in_timeout: sign_in_timeout(&config),
-        redirect: redirect(&config, dialect, &endpoints).map_err(&problem)?,
+        sign_in_timeout: sign_in_timeout(&config, context),
+        redirect: redirect(&config, context, dialect, &endpoints).map_err(&problem)?,
         endpoints,
         wire: dialect.token_wire(&config),
         device_flow: dialect.flows().contains(&Flow::Device),
@@ -1017,6 +1022,7 @@ impl ClusterOidc {
 /// `http://localhost` with no path, which is what its app registrations list.
 fn redirect(
     config: &ProviderConfig<'_>,
+    context: Option<&ContextEntry>,
     dialect: &dyn crate::Provider,
     endpoints: &Endpoints,
 ) -> Result<Redirect, String> {
@@ -1026,8 +1032,9 @@ fn redirect(
     } else {
         (dialect.loopback_host(), dialect.redirect_path())
     };
-    let listen = config
-        .text(fields::LISTEN_ADDRESS.name)
+    let listen = context
+        .and_then(|context| context.listen_address.as_deref())
+        .or_else(|| config.text(fields::LISTEN_ADDRESS.name))
         .map(|text| {
             text.parse().map_err(|_| {
                 format!(

@@ -741,22 +741,26 @@ impl<A> Logins<A> {
         Ok(Identity::of(&selection, None)?.flow)
     }
 
-    /// The selected provider's `browser` command, as written (none for a provider a cluster
-    /// names).
+    /// The selected context's `browser` command, else its provider's, as written.
     pub fn sign_in_browser(
         &self,
         wanted: Option<&str>,
         provider: Option<&str>,
     ) -> Result<Option<String>, SessionError> {
-        Ok(match select(&self.set, wanted, provider)?.provider {
+        let selection = select(&self.set, wanted, provider)?;
+        let configured = match &selection.provider {
             Provided::Configured(entry) => entry
                 .fields
                 .get(crate::provider::fields::BROWSER.name)
-                .and_then(|value| value.as_str())
-                .filter(|text| !text.trim().is_empty())
-                .map(str::to_owned),
+                .and_then(|value| value.as_str()),
             Provided::Discover(_) => None,
-        })
+        };
+        Ok(selection
+            .context
+            .and_then(|context| context.browser.as_deref())
+            .or(configured)
+            .filter(|text| !text.trim().is_empty())
+            .map(str::to_owned))
     }
 
     /// A word about the selected provider's configuration before a sign-in: an inline client
