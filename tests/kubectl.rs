@@ -616,6 +616,13 @@ fn a_plugin_gets_the_context_and_a_token_the_cluster_accepts() {
             "{}",
             refused.stderr
         );
+        // `kubectl tokenctl auth status` (issue 29's bar): the session, through kubectl's lookup.
+        let status = kubectl_run(&["auth", "status"]);
+        let shown = format!("{}{}", status.stdout, status.stderr);
+        assert!(
+            matches!(status.code, 0 | 4) && shown.contains("sso"),
+            "{shown}"
+        );
     }
 }
 
