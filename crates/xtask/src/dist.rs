@@ -21,7 +21,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
-use crate::{cargo, run};
+use crate::{cargo, manifests, run};
 
 /// The SBOM tool and the Debian packager, installed with `cargo install --locked` at these
 /// versions when missing.
@@ -88,34 +88,27 @@ pub(crate) fn run_dist(root: &Path) -> Result<Dist> {
     let deb = write_deb(root, &dist)?;
     let sums = dist.join("SHA256SUMS");
     let mut listed = String::new();
-    let mut archive_sum = String::new();
     for file in [&archive, &sbom, &deb] {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let sum = format!("{:x}", Sha256::digest(&bytes));
         let file_name = file.file_name().unwrap_or_default().to_string_lossy();
         writeln!(listed, "{sum}  {file_name}")?;
-        if file == &archive {
-            archive_sum = sum;
-        }
     }
     std::fs::write(&sums, listed)?;
     let base = release_base(root)?;
     let homepage = workspace_value(root, "[workspace.package]", "repository")?;
-    let url = format!("{base}/v{version}/{name}.tar.gz");
     // A local base (the tests') is published to, so that the manifests' URL resolves.
-    if let Some(local) = url.strip_prefix("file://") {
-        let local = Path::new(local);
-        std::fs::create_dir_all(local.parent().context("a release directory")?)?;
-        std::fs::copy(&archive, local)?;
+    if let Some(local) = base.strip_prefix("file://") {
+        let release = Path::new(local).join(format!("v{version}"));
+        std::fs::create_dir_all(&release)?;
+        std::fs::copy(
+            &archive,
+            release.join(archive.file_name().unwrap_or_default()),
+        )?;
     }
-    std::fs::write(
-        dist.join("tokenctl.yaml"),
-        krew_manifest(&homepage, version, &target, &name, &url, &archive_sum)?,
-    )?;
-    std::fs::write(
-        dist.join("tokenctl.rb"),
-        brew_formula(&homepage, version, &target, &url, &archive_sum)?,
-    )?;
+    let archives = manifests::archives(&dist, version, &base)?;
+    manifests::write(&dist, &homepage, version, &archives)?;
+    package_crates(root)?;
     println!(
         "wrote {}, {}, {} and {}",
         archive.display(),
@@ -307,13 +300,14 @@ pub(crate) fn check(dist: &Dist) -> Result<()> {
             bail!("{uri} is not this archive");
         }
     }
+    check_packages(dir.parent().context("target/")?)?;
     let formula = dir.join("tokenctl.rb");
     if !std::fs::read_to_string(&formula)?.contains(&format!("sha256 \"{sum}\"")) {
         bail!("the Homebrew formula does not carry this archive's sum");
     }
     run(Command::new("ruby").arg("-c").arg(&formula))?;
     println!(
-        "checked {} and {}: sums, layout, binary, plugin link, man page, bash completion, lintian, SBOM, krew manifest, Homebrew formula",
+        "checked {} and {}: sums, layout, binary, plugin link, man page, bash completion, lintian, SBOM, crates, krew manifest, Homebrew formula",
         dist.archive.display(),
         dist.deb.display()
     );
@@ -322,7 +316,7 @@ pub(crate) fn check(dist: &Dist) -> Result<()> {
 
 /// The release base URL of the workspace metadata (`[workspace.metadata.tokenctl]`), or
 /// `TOKENCTL_RELEASE_BASE` (the tests give a local `file://` one).
-fn release_base(root: &Path) -> Result<String> {
+pub(crate) fn release_base(root: &Path) -> Result<String> {
     if let Ok(base) = std::env::var("TOKENCTL_RELEASE_BASE") {
         return Ok(base.trim_end_matches('/').to_owned());
     }
@@ -331,7 +325,7 @@ fn release_base(root: &Path) -> Result<String> {
 
 /// A `key = "value"` of a section of the workspace's Cargo.toml (the repository and release
 /// URLs are set there once, at first publication).
-fn workspace_value(root: &Path, section: &str, key: &str) -> Result<String> {
+pub(crate) fn workspace_value(root: &Path, section: &str, key: &str) -> Result<String> {
     let manifest = std::fs::read_to_string(root.join("Cargo.toml"))?;
     manifest
         .lines()
@@ -349,113 +343,47 @@ fn workspace_value(root: &Path, section: &str, key: &str) -> Result<String> {
         .with_context(|| format!("Cargo.toml has no {key} in {section}"))
 }
 
-/// krew's `os` and `arch` for a Rust target.
-fn krew_platform(target: &str) -> Result<(&'static str, &'static str)> {
-    let os = match target {
-        t if t.contains("-linux-") => "linux",
-        t if t.contains("-apple-") => "darwin",
-        t if t.contains("-windows-") => "windows",
-        other => bail!("no krew platform for {other}"),
-    };
-    let arch = match target.split('-').next() {
-        Some("x86_64") => "amd64",
-        Some("aarch64") => "arm64",
-        other => bail!("no krew architecture for {other:?}"),
-    };
-    Ok((os, arch))
+/// A verified `.crate` of every crate the workspace publishes (all but `publish = false`).
+fn check_packages(target: &Path) -> Result<()> {
+    let out = Command::new(cargo())
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()?;
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let packages = metadata["packages"]
+        .as_array()
+        .context("cargo metadata lists no packages")?;
+    let mut published = 0;
+    for package in packages
+        .iter()
+        .filter(|p| p["publish"] != serde_json::json!([]))
+    {
+        let name = format!(
+            "{}-{}.crate",
+            package["name"].as_str().unwrap_or_default(),
+            package["version"].as_str().unwrap_or_default()
+        );
+        if !target.join("package").join(&name).is_file() {
+            bail!("cargo package wrote no {name}");
+        }
+        published += 1;
+    }
+    println!("packaged and verified {published} crates");
+    Ok(())
 }
 
-/// The krew plugin manifest: krew links `kubectl-tokenctl` to the binary, which then names
-/// itself `kubectl tokenctl` in its usage and hints.
-fn krew_manifest(
-    homepage: &str,
-    version: &str,
-    target: &str,
-    name: &str,
-    url: &str,
-    sum: &str,
-) -> Result<String> {
-    let (os, arch) = krew_platform(target)?;
-    Ok(format!(
-        r#"apiVersion: krew.googlecontainertools.github.com/v1alpha2
-kind: Plugin
-metadata:
-  name: tokenctl
-spec:
-  version: v{version}
-  homepage: {homepage}
-  shortDescription: Tokens for kubectl from many OIDC providers
-  description: |
-    Signs in to Keycloak, Entra ID, Auth0, Run:ai or any OpenID Connect provider and hands
-    kubectl the right token for each context, as an exec credential plugin.
-  platforms:
-    - selector:
-        matchLabels:
-          os: {os}
-          arch: {arch}
-      uri: {url}
-      sha256: {sum}
-      files:
-        - from: {name}/tokenctl
-          to: .
-        - from: {name}/LICENSE-*
-          to: .
-      bin: tokenctl
-"#
-    ))
-}
-
-/// The Homebrew formula: the binary, its links, man pages and completions where brew puts them.
-fn brew_formula(
-    homepage: &str,
-    version: &str,
-    target: &str,
-    url: &str,
-    sum: &str,
-) -> Result<String> {
-    let (os, arch) = krew_platform(target)?;
-    let (os_block, arch_block) = (
-        if os == "darwin" {
-            "on_macos"
-        } else {
-            "on_linux"
-        },
-        if arch == "arm64" {
-            "on_arm"
-        } else {
-            "on_intel"
-        },
-    );
-    Ok(format!(
-        r##"class Tokenctl < Formula
-  desc "OAuth and OpenID Connect tokens for kubectl, curl and git"
-  homepage "{homepage}"
-  version "{version}"
-  license any_of: ["MIT", "Apache-2.0"]
-
-  {os_block} do
-    {arch_block} do
-      url "{url}"
-      sha256 "{sum}"
-    end
-  end
-
-  def install
-    bin.install "tokenctl"
-    bin.install_symlink "tokenctl" => "kubectl-tokenctl"
-    bin.install_symlink "tokenctl" => "docker-credential-tokenctl"
-    man1.install Dir["share/man/man1/*.1"]
-    bash_completion.install "share/bash-completion/completions/tokenctl"
-    zsh_completion.install "share/zsh/site-functions/_tokenctl"
-    fish_completion.install "share/fish/vendor_completions.d/tokenctl.fish"
-  end
-
-  test do
-    assert_match version.to_s, shell_output("#{{bin}}/tokenctl version")
-  end
-end
-"##
-    ))
+/// Every published crate packaged and verified as crates.io would build it (`cargo package`,
+/// the workspace's unpublished crates served from a local registry): the crates a `cargo
+/// install tokenctl` would fetch.
+fn package_crates(root: &Path) -> Result<()> {
+    run(Command::new(cargo()).current_dir(root).args([
+        "package",
+        "--workspace",
+        "--exclude",
+        "custom-provider",
+        "--exclude",
+        "xtask",
+        "--locked",
+    ]))
 }
 
 /// `tokenctl` in `dir` is this version, built as PIE, and its `kubectl-tokenctl` link there

@@ -12,6 +12,7 @@ mod bench;
 mod demo;
 mod deps;
 mod dist;
+mod manifests;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,7 +26,11 @@ commands:
   gen     write completions/ and man/ from the command definition
   test    run every test of the workspace, installing what they drive when missing
           (as root or with CI=true; else --install-deps); extra arguments go to cargo test
-  dist    the release archive of the host target, its SHA256SUMS and SBOM, in target/dist
+  dist    the release archive of the host target, its SHA256SUMS, SBOM, .deb, the packaged
+          crates, and the krew, Homebrew and winget manifests, in target/dist
+  manifests DIR
+          the krew, Homebrew and winget manifests of every release archive in DIR (the
+          release job's step, with every target's archive)
   bench   run the whole-process benchmarks and write docs/benchmarks.md
           (`bench proxy`: only the proxy section)";
 
@@ -48,12 +53,23 @@ fn run_command() -> Result<()> {
         Some("bench") => bench::run(&workspace_root(), args.get(1).map(String::as_str)),
         Some("demo") => demo::run(&workspace_root()),
         Some("dist") => dist::check(&dist::run_dist(&workspace_root())?),
+        Some("manifests") => manifests_of(args.get(1).context("usage: cargo xtask manifests DIR")?),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
         }
         Some(other) => bail!("unknown xtask command `{other}`\n\n{USAGE}"),
     }
+}
+
+/// The release job's step: the package managers' manifests of every archive in `dir`.
+fn manifests_of(dir: &str) -> Result<()> {
+    let root = workspace_root();
+    let version = env!("CARGO_PKG_VERSION");
+    let dir = std::path::Path::new(dir);
+    let archives = manifests::archives(dir, version, &dist::release_base(&root)?)?;
+    let homepage = dist::workspace_value(&root, "[workspace.package]", "repository")?;
+    manifests::write(dir, &homepage, version, &archives)
 }
 
 /// The workspace root, two levels above this crate.
