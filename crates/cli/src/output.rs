@@ -150,6 +150,28 @@ pub(crate) fn data_line(line: impl Display) -> io::Result<()> {
 }
 
 /// `warning: …` on stderr.
+/// `lead` then `text` wrapped at its words to `width` columns, each further line indented under
+/// the text's start (a hanging indent), for lists that must fit 80 columns.
+pub(crate) fn hanging(lead: &str, text: &str, width: usize) -> String {
+    let indent = lead.chars().count();
+    let mut out = lead.to_owned();
+    let mut column = indent;
+    for (i, word) in text.split_whitespace().enumerate() {
+        let length = word.chars().count();
+        if i > 0 && column + 1 + length > width {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent));
+            column = indent;
+        } else if i > 0 {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += length;
+    }
+    out
+}
+
 pub(crate) fn warn(warning: impl Display) {
     say!("warning: {warning}");
 }
@@ -203,6 +225,23 @@ pub(crate) fn rfc3339(unix: i64) -> String {
     let seconds = unix.clamp(0, LAST).unsigned_abs();
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
     humantime::format_rfc3339_seconds(at).to_string()
+}
+
+#[cfg(test)]
+mod hanging_tests {
+    #[test]
+    fn long_entries_wrap_under_their_text() {
+        let text = super::hanging(
+            "  keycloak  ",
+            "Keycloak realm (browser, device, password, client credentials, token exchange)",
+            60,
+        );
+        assert_eq!(
+            text,
+            "  keycloak  Keycloak realm (browser, device, password,\n            client credentials, token exchange)"
+        );
+        assert!(text.lines().all(|line| line.chars().count() <= 60));
+    }
 }
 
 #[cfg(test)]

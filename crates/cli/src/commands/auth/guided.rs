@@ -172,7 +172,8 @@ fn ask_kind() -> Result<&'static dyn Provider> {
     let kinds = provider::providers();
     say!("Provider kinds:");
     for (n, kind) in kinds.iter().enumerate() {
-        say!("  {}) {:<9} {}", n + 1, kind.kind(), kind.description());
+        let lead = format!("  {}) {:<9} ", n + 1, kind.kind());
+        say!("{}", output::hanging(&lead, kind.description(), 80));
     }
     ask_until("Kind (number or name): ", |answer| {
         pick(&kinds, answer, |kind| kind.kind()).copied()

@@ -78,12 +78,14 @@ fn kinds_help() -> String {
             .filter(|f| f.required)
             .map(|f| f.name)
             .collect();
-        text.push_str(&format!(
-            "\n  {:<9} {}\n  {:<9} required: {}",
-            dialect.kind(),
-            dialect.description(),
-            "",
-            required.join(", ")
+        let lead = format!("  {:<9} ", dialect.kind());
+        text.push('\n');
+        text.push_str(&crate::output::hanging(&lead, dialect.description(), 80));
+        text.push('\n');
+        text.push_str(&crate::output::hanging(
+            &" ".repeat(lead.len()),
+            &format!("required: {}", required.join(", ")),
+            80,
         ));
     }
     text
