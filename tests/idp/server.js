@@ -28,7 +28,7 @@
 
 import http from 'node:http';
 import crypto from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -45,8 +45,6 @@ const { values: options } = parseArgs({
     port: { type: 'string', default: '0' },
     'access-token-ttl': { type: 'string', default: '3600' },
     password: { type: 'string', default: 'correct-horse' },
-    // Makes the keys (once per install) and exits: `cargo xtask test` runs it before the tests.
-    'make-keys': { type: 'boolean', default: false },
   },
 });
 
@@ -81,31 +79,20 @@ let tokenHold = 0;
 let refreshReply = 'issued';
 /**
  * The IdP's RSA keys: its signing key, Run:ai's, the `service-jwt` client's, a forger's that
- * no JWKS has, and the fake GitHub Actions token service's. Made once per install and kept beside the modules (npm ci starts afresh). Making
- * them at every start was nearly all of a start's time, and RSA key generation has a long tail:
- * one key took 4.4 s on a busy 2-core machine, so now and then a start missed the tests' 20 s
- * bound and was "papered over" by starting again.
+ * no JWKS has, the fake GitHub Actions token service's, and an Entra app's. Test-only keys of
+ * this fake, kept in test-keys.json beside it, so that no start (and no CI run) generates RSA
+ * keys: generation has a long tail (4.4 s for one key on a busy 2-core machine), and CI once
+ * stopped for good right where the first start generated them.
  */
 function rsaKeys() {
-  const file = fileURLToPath(new URL('./node_modules/.tokenctl-test-keys.json', import.meta.url));
   const names = ['signing', 'runai', 'client', 'forger', 'github', 'app'];
-  try {
-    const kept = JSON.parse(readFileSync(file, 'utf8'));
-    if (names.every((name) => kept[name]?.kty === 'RSA')) return kept;
-  } catch {
-    // Not made yet (or damaged): make them below.
-  }
-  const made = Object.fromEntries(names.map((name) => [name,
-    crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })]));
-  // Another start may be writing too: each writes its own file, and a rename is atomic.
-  const part = `${file}.${process.pid}`;
-  writeFileSync(part, JSON.stringify(made), { mode: 0o600 });
-  renameSync(part, file);
-  return made;
+  const kept = JSON.parse(readFileSync(new URL('./test-keys.json', import.meta.url), 'utf8'));
+  const missing = names.filter((name) => kept[name]?.kty !== 'RSA');
+  if (missing.length) throw new Error(`test-keys.json lacks the RSA keys ${missing.join(', ')}`);
+  return kept;
 }
 const rsa = rsaKeys();
 stage('keys ready');
-if (options['make-keys']) process.exit(0);
 const privateKeyOf = (jwk) => crypto.createPrivateKey({ key: jwk, format: 'jwk' });
 const forger = privateKeyOf(rsa.forger);
 /**

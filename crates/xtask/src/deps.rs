@@ -103,13 +103,7 @@ pub(crate) fn ensure(root: &Path, install: Install) -> Result<()> {
         install.extend(&packages);
         apt(&install)?;
     }
-    npm_ci(&root.join("tests/idp"))?;
-    // The IdP's RSA keys, made once per install here rather than by the first test to start it.
-    crate::run(
-        Command::new("node")
-            .arg(root.join("tests/idp/server.js"))
-            .arg("--make-keys"),
-    )
+    npm_ci(&root.join("tests/idp"))
 }
 
 /// `npm ci` for the test IdP, unless its modules are installed from this very lock file (a

@@ -167,8 +167,8 @@ fn test(extra: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// How long one test command may run: CI stops a hung test here, with its output, long before
-/// the CI run's own limit.
+/// How long one test command or step may run: CI stops a hung one here, with its output, long
+/// before the CI run's own limit.
 const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(25 * 60);
 
 /// How long a test command's output may stay open after it ended (a daemon it left behind).
@@ -306,10 +306,27 @@ pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// Runs a step (an install, a build, a check) to completion; one that runs past
+/// [`COMMAND_LIMIT`] is stopped and named, so that CI fails with the step instead of hanging.
 pub(crate) fn run(command: &mut Command) -> Result<()> {
-    let status = command
-        .status()
+    let mut child = command
+        .spawn()
         .with_context(|| format!("starting {command:?}"))?;
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > COMMAND_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "{command:?} did not finish within {} minutes; stopped",
+                COMMAND_LIMIT.as_secs() / 60
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     if !status.success() {
         bail!("{command:?} failed with {status}");
     }
