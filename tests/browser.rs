@@ -446,13 +446,16 @@ fn a_providers_browser_command_signs_in() {
          contexts:\n  - {{name: sso, provider: sso, flow: browser}}\ncurrent-context: sso\n",
         idp.base
     ));
-    let run = sandbox.run_env(["auth", "login"], &[("BROWSER", "")]);
-    run.ok();
-    assert!(
-        run.stderr.contains("Logged in to sso as alice@example.com"),
-        "{}",
-        run.stderr
-    );
+    let signs_in = |sandbox: &Sandbox| {
+        let run = sandbox.run_env(["auth", "login"], &[("BROWSER", "")]);
+        run.ok();
+        assert!(
+            run.stderr.contains("Logged in to sso as alice@example.com"),
+            "{}",
+            run.stderr
+        );
+    };
+    signs_in(&sandbox);
 
     // A context's browser and sign-in-timeout win over its provider's; bad values stop only
     // that context, naming the field.
@@ -463,13 +466,7 @@ fn a_providers_browser_command_signs_in() {
          current-context: sso\n",
         idp.base
     ));
-    let run = sandbox.run_env(["auth", "login"], &[("BROWSER", "")]);
-    run.ok();
-    assert!(
-        run.stderr.contains("Logged in to sso as alice@example.com"),
-        "{}",
-        run.stderr
-    );
+    signs_in(&sandbox);
     let bad = sandbox
         .run(["--context", "bad", "auth", "login"])
         .fails_with(1)
