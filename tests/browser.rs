@@ -363,6 +363,16 @@ fn sign_in_flags_reach_the_authorization_request_as_given() {
     assert_eq!(sent["ui_locales"], "de", "{sent}");
     assert_eq!(sent["code_challenge_method"], "S256", "{sent}");
 
+    // The token's audience is the login's identity, kept in the contexts file.
+    let audience = sandbox
+        .run(["auth", "login", "--resource", "https://api.example.com"])
+        .fails_with(1)
+        .to_owned();
+    assert!(
+        audience.contains("`resource` sets the token's audience")
+            && audience.contains("--no-store"),
+        "{audience}"
+    );
     let refused = sandbox
         .run(["auth", "login", "--auth-param", "state=mine"])
         .fails_with(2)

@@ -644,7 +644,7 @@ fn api_names_the_sign_in_a_step_up_challenge_asks_for() {
         .to_owned();
     assert!(
         stepped.contains("asking for a stronger sign-in (RFC 9470): \"A different authentication level is required\"")
-            && stepped.contains("auth login --acr-values urn:example:mfa`"),
+            && stepped.contains("auth login --acr-values=urn:example:mfa`"),
         "{stepped}"
     );
     let claims = sandbox
@@ -652,7 +652,7 @@ fn api_names_the_sign_in_a_step_up_challenge_asks_for() {
         .fails_with(1)
         .to_owned();
     assert!(
-        claims.contains("auth login --claims-challenge eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19`"),
+        claims.contains("auth login --claims-challenge=eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19`"),
         "{claims}"
     );
     assert!(!claims.contains("login.microsoftonline.com"), "{claims}");

@@ -464,7 +464,7 @@ fn a_step_up_challenge_is_passed_on_and_the_operator_told_once() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     let log = proxy.log.lock().unwrap().clone();
     assert_eq!(
-        log.matches("auth login --acr-values urn:example:mfa")
+        log.matches("auth login --acr-values=urn:example:mfa")
             .count(),
         1,
         "told once: {log}"

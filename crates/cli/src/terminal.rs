@@ -95,6 +95,11 @@ impl TerminalUi {
         if let Ok(mut offer) = self.enter_opens.lock() {
             offer.take();
         }
+        self.clear_countdown();
+    }
+
+    /// Clears the countdown line, if one is showing, for a message below it.
+    fn clear_countdown(&self) {
         if self
             .counting
             .swap(false, std::sync::atomic::Ordering::Relaxed)
@@ -299,7 +304,7 @@ impl LoginUi for TerminalUi {
     }
 
     fn notice(&self, message: &str) {
-        self.finish();
+        self.clear_countdown();
         say!("{message}");
     }
 
@@ -329,8 +334,9 @@ mod paste {
     use tokenctl_core::Secret;
     use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-    /// The longest line kept; the rest of a longer one is dropped (the flow refuses it).
-    const MAX_LINE: usize = 16 * 1024;
+    /// The longest line kept: one byte over the longest answer the flow takes, so that a longer
+    /// line, cut here, is still refused there.
+    const MAX_LINE: usize = 16 * 1024 + 1;
 
     fn open_terminal() -> Option<std::fs::File> {
         std::fs::OpenOptions::new().read(true).open("/dev/tty").ok()
@@ -371,6 +377,13 @@ mod paste {
                 return;
             }
             if ready <= 0 {
+                continue;
+            }
+            // A job in the background (`tokenctl … &`) must not read: the terminal would stop
+            // it (SIGTTIN). It reads once it is in the foreground again.
+            // SAFETY: plain calls on a descriptor owned here.
+            if unsafe { libc::tcgetpgrp(tty.as_raw_fd()) != libc::getpgrp() } {
+                std::thread::sleep(std::time::Duration::from_millis(100));
                 continue;
             }
             let n = match tty.read(&mut buffer) {

@@ -216,14 +216,20 @@ impl Tally {
         });
         let started = std::time::Instant::now();
         let mut exited_at = None;
+        let mut output_open = true;
         let status = loop {
-            match lines.recv_timeout(std::time::Duration::from_millis(200)) {
-                Ok(line) => self.count(&line),
-                // The output ended: the command has ended, or is about to.
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break child.wait()?,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            if output_open {
+                match lines.recv_timeout(std::time::Duration::from_millis(200)) {
+                    Ok(line) => self.count(&line),
+                    // The output ended: the command has ended, or is about to.
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => output_open = false,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                }
+            } else {
+                std::thread::sleep(std::time::Duration::from_millis(200));
             }
             match child.try_wait()? {
+                Some(status) if !output_open => break status,
                 // What it left running may hold its output open: read on for a little while.
                 Some(status) => {
                     let at = *exited_at.get_or_insert_with(std::time::Instant::now);
@@ -235,8 +241,7 @@ impl Tally {
                     }
                 }
                 None if started.elapsed() > COMMAND_LIMIT => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    kill_tree(&mut child);
                     bail!(
                         "{command:?} did not finish within {} minutes: a test hangs (the tests that had not reported are the ones)",
                         COMMAND_LIMIT.as_secs() / 60
@@ -306,6 +311,49 @@ pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// Kills `child` and everything it started (found through /proc's parent links: a hung test
+/// binary under cargo, a rustc), so that nothing keeps running or holds CI's output.
+fn kill_tree(child: &mut std::process::Child) {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid …`: the name may hold spaces and parentheses.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut tree = vec![child.id()];
+    let mut at = 0;
+    while at < tree.len() {
+        let parent = tree[at];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(pid, _)| *pid),
+        );
+        at += 1;
+    }
+    for pid in tree.iter().skip(1).rev() {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Runs a step (an install, a build, a check) to completion; one that runs past
 /// [`COMMAND_LIMIT`] is stopped and named, so that CI fails with the step instead of hanging.
 pub(crate) fn run(command: &mut Command) -> Result<()> {
@@ -318,8 +366,7 @@ pub(crate) fn run(command: &mut Command) -> Result<()> {
             break status;
         }
         if started.elapsed() > COMMAND_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_tree(&mut child);
             bail!(
                 "{command:?} did not finish within {} minutes; stopped",
                 COMMAND_LIMIT.as_secs() / 60
@@ -336,6 +383,29 @@ pub(crate) fn run(command: &mut Command) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::failed_target;
+
+    /// A stopped step takes what it started with it (a test binary under cargo).
+    #[test]
+    fn a_stopped_step_takes_its_children_with_it() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 300 & echo $! ; wait"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let grandchild = format!("/proc/{}", line.trim());
+        assert!(std::path::Path::new(&grandchild).exists());
+        super::kill_tree(&mut child);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // Killed, and reaped by init once its parent is gone: no longer running.
+        let state = std::fs::read_to_string(format!("{grandchild}/stat")).unwrap_or_default();
+        assert!(state.is_empty() || state.contains(") Z "), "{state}");
+    }
 
     #[test]
     fn failed_targets_are_read_from_cargos_stderr() {

@@ -183,7 +183,8 @@ pub(crate) fn stepped_up(step: &StepUp, context: &str, verb: &str) -> anyhow::Er
         .into_iter()
         .map(|(flag, value)| {
             let quoted = shlex::try_quote(&value).map_or_else(|_| "''".into(), |q| q.into_owned());
-            format!("{flag} {quoted}")
+            // `=`: a value that starts with `-` stays the flag's value.
+            format!("{flag}={quoted}")
         })
         .collect();
     let login = program::run_in(context, &format!("auth login {}", flags.join(" ")));

@@ -419,12 +419,12 @@ impl Proxy {
             .step_up
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(message) = &step
-            && Some(message) != told.as_ref()
+        if let Some(message) = step
+            && Some(&message) != told.as_ref()
         {
             say!("tokenctl proxy: {message}");
+            *told = Some(message);
         }
-        *told = step;
     }
 
     /// The cluster's URL for a request's path and query (below the server's own path).

@@ -217,7 +217,20 @@ async fn listen(
             format!("cannot listen on {address} port {port} (listen-address): {err}")
         })?;
         let port = listener.local_addr().map_err(|err| err.to_string())?.port();
-        return Ok((vec![listener], port));
+        let mut listeners = vec![listener];
+        // A `localhost` redirect may reach [::1]: hold it too, so that no other program can.
+        if host == "localhost" && address.is_ipv4() {
+            match TcpListener::bind(("::1", port)).await {
+                Ok(v6) => listeners.push(v6),
+                Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+                    return Err(format!(
+                        "[::1]:{port} (IPv6) is taken by another program: a browser that resolves localhost to ::1 would hand it the sign-in; stop that program or choose another redirect-port"
+                    ));
+                }
+                Err(err) => tracing::debug!("no IPv6 loopback here ({err})"),
+            }
+        }
+        return Ok((listeners, port));
     }
     let bind_v4 = |port: u16| async move {
         TcpListener::bind(("127.0.0.1", port))

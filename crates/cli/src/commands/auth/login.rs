@@ -97,6 +97,28 @@ pub struct SignInParams {
 }
 
 impl SignInParams {
+    /// The token's audience is part of the login's identity (its store key, and what a
+    /// refresh asks for again), which comes from the contexts file: a flag cannot change it
+    /// for a stored login.
+    fn check_stored(&self, no_store: bool) -> Result<()> {
+        if no_store {
+            return Ok(());
+        }
+        if let Some((name, _)) = self
+            .params()
+            .into_iter()
+            .find(|(name, _)| matches!(name.as_str(), "resource" | "audience"))
+        {
+            bail!(
+                "`{name}` sets the token's audience, which a stored login takes from the contexts file: set `authorize-params: {{{name}: VALUE}}` on the context or its provider (`{}`), or add --no-store for one token of that audience",
+                program::run(&format!(
+                    "config set-provider NAME --authorize-params {name}=VALUE"
+                ))
+            );
+        }
+        Ok(())
+    }
+
     /// The authorization parameters, in the order given; `--auth-param` last.
     fn params(&self) -> Vec<(String, String)> {
         let named = [
@@ -240,6 +262,7 @@ fn sign_in(mut args: LoginArgs, global: &GlobalArgs, trigger: Trigger) -> Result
     } else {
         None
     };
+    args.sign_in.check_stored(args.no_store)?;
     let method = method_for(flow, &args)?;
     let browser = SystemBrowser {
         open: !args.no_browser,
