@@ -474,18 +474,7 @@ pub fn folded(line: &str) -> Vec<String> {
         word.push(c);
     }
     words.push(word);
-    let mut lines: Vec<String> = vec![String::new()];
-    for word in words {
-        let current = lines.last_mut().expect("one line at least");
-        if !current.is_empty() && current.len() + 1 + word.len() > EXAMPLE_WIDTH {
-            lines.push(format!("  {word}"));
-        } else {
-            if !current.is_empty() {
-                current.push(' ');
-            }
-            current.push_str(&word);
-        }
-    }
+    let mut lines = crate::output::fill(words.iter().map(String::as_str), "", 2, EXAMPLE_WIDTH);
     let last = lines.len() - 1;
     for line in &mut lines[..last] {
         line.push_str(" \\");

@@ -149,29 +149,37 @@ pub(crate) fn data_line(line: impl Display) -> io::Result<()> {
     writeln!(io::stdout().lock(), "{line}")
 }
 
-/// `warning: …` on stderr.
 /// `lead` then `text` wrapped at its words to `width` columns, each further line indented under
 /// the text's start (a hanging indent), for lists that must fit 80 columns.
 pub(crate) fn hanging(lead: &str, text: &str, width: usize) -> String {
-    let indent = lead.chars().count();
-    let mut out = lead.to_owned();
-    let mut column = indent;
-    for (i, word) in text.split_whitespace().enumerate() {
-        let length = word.chars().count();
-        if i > 0 && column + 1 + length > width {
-            out.push('\n');
-            out.extend(std::iter::repeat_n(' ', indent));
-            column = indent;
-        } else if i > 0 {
-            out.push(' ');
-            column += 1;
-        }
-        out.push_str(word);
-        column += length;
-    }
-    out
+    fill(text.split_whitespace(), lead, lead.chars().count(), width).join("\n")
 }
 
+/// Words filled greedily onto lines of at most `width` columns: the first line starts with
+/// `lead`, the others with `indent` spaces. (Hand-written: two short lists need no wrapping
+/// crate.)
+pub(crate) fn fill<'a>(
+    words: impl IntoIterator<Item = &'a str>,
+    lead: &str,
+    indent: usize,
+    width: usize,
+) -> Vec<String> {
+    let mut lines = vec![lead.to_owned()];
+    let mut empty = true;
+    for word in words {
+        let line = lines.last_mut().expect("one line at least");
+        if !empty && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(" ".repeat(indent));
+        } else if !empty {
+            line.push(' ');
+        }
+        lines.last_mut().expect("one line at least").push_str(word);
+        empty = false;
+    }
+    lines
+}
+
+/// `warning: …` on stderr.
 pub(crate) fn warn(warning: impl Display) {
     say!("warning: {warning}");
 }
@@ -228,7 +236,9 @@ pub(crate) fn rfc3339(unix: i64) -> String {
 }
 
 #[cfg(test)]
-mod hanging_tests {
+mod tests {
+    use super::rfc3339;
+
     #[test]
     fn long_entries_wrap_under_their_text() {
         let text = super::hanging(
@@ -242,11 +252,6 @@ mod hanging_tests {
         );
         assert!(text.lines().all(|line| line.chars().count() <= 60));
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rfc3339;
 
     #[test]
     fn formats_utc_timestamps() {

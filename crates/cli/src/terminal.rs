@@ -490,18 +490,6 @@ impl SystemBrowser {
     }
 }
 
-/// Whether a URL may be handed to a browser command: https, or http to this machine.
-fn openable(url: &url::Url) -> bool {
-    url.scheme() == "https"
-        || (url.scheme() == "http"
-            && match url.host() {
-                Some(url::Host::Domain(name)) => name == "localhost",
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            })
-}
-
 impl BrowserOpener for SystemBrowser {
     fn available(&self) -> bool {
         !self.open
@@ -522,19 +510,16 @@ impl BrowserOpener for SystemBrowser {
             return Ok(());
         }
         if let Some(words) = &self.command {
-            if !openable(url) {
+            // Only https, or http to this machine: the rule of every endpoint.
+            if tokenctl_core::internal::discovery::check_endpoint("the sign-in page", url).is_err()
+            {
                 return Err(std::io::Error::other(
                     "only an https address, or http to this machine, is handed to the browser command",
                 ));
             }
-            return std::process::Command::new(&words[0])
-                .args(&words[1..])
-                .arg(url.as_str())
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .map(drop);
+            let mut words = words.clone();
+            words.push(url.to_string());
+            return start(&words);
         }
         match std::env::var("BROWSER") {
             // Read here, not by the webbrowser crate, which runs a text browser in the
@@ -560,18 +545,27 @@ fn spawn_browser(list: &str, url: &url::Url) -> std::io::Result<()> {
         if !command.contains("%s") {
             words.push(url.to_string());
         }
-        match std::process::Command::new(&words[0])
-            .args(&words[1..])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-        {
-            Ok(_) => return Ok(()),
+        match start(&words) {
+            Ok(()) => return Ok(()),
             Err(err) => last_error = err,
         }
     }
     Err(last_error)
+}
+
+/// Starts a browser command, its words as arguments (never a shell's), in the background
+/// with no terminal.
+fn start(words: &[String]) -> std::io::Result<()> {
+    let (program, args) = words
+        .split_first()
+        .ok_or_else(|| std::io::Error::other("an empty browser command"))?;
+    std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
 }
 
 /// Whether a `BROWSER` command names a browser that opens a window (not one of

@@ -809,6 +809,16 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(duration)
 }
 
+/// `listen-address`: an IP address only; the ports come from `redirect-port`.
+#[doc(hidden)] // for tokenctl's CLI; not part of the dialect API
+pub fn parse_listen_address(text: &str) -> Result<std::net::IpAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "{text:?} is not an IP address (127.0.0.1, ::1, 0.0.0.0); ports come from redirect-port"
+        )
+    })
+}
+
 /// A request parameter's value as sent: a string, a number or a boolean as written.
 pub(crate) fn param_text(value: &Value) -> Option<String> {
     match value {

@@ -360,11 +360,9 @@ fn sign_in_problems(context: &ContextEntry, problems: &mut Vec<String>) {
         problems.push(format!("field `sign-in-timeout`: {err}"));
     }
     if let Some(text) = &context.listen_address
-        && text.parse::<std::net::IpAddr>().is_err()
+        && let Err(err) = crate::provider::parse_listen_address(text)
     {
-        problems.push(format!(
-            "field `listen-address`: {text:?} is not an IP address (127.0.0.1, ::1, 0.0.0.0); ports come from the provider's redirect-port"
-        ));
+        problems.push(format!("field `listen-address`: {err}"));
     }
 }
 

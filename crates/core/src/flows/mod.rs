@@ -197,26 +197,42 @@ fn subject_token_type(
     }
 }
 
-/// How long a sign-in waits: the context's `sign-in-timeout`, else the provider's, else the
-/// default.
+/// A sign-in setting a context may set over its provider's (`browser`, `listen-address`,
+/// `sign-in-timeout`): the context's, else the provider's, as written.
+pub fn sign_in_setting<'a>(
+    config: &ProviderConfig<'a>,
+    context: Option<&'a ContextEntry>,
+    field: &crate::provider::FieldSpec,
+) -> Option<&'a str> {
+    let set = context.and_then(|context| match field.name {
+        "browser" => context.browser.as_deref(),
+        "listen-address" => context.listen_address.as_deref(),
+        "sign-in-timeout" => context.sign_in_timeout.as_deref(),
+        _ => None,
+    });
+    set.or_else(|| config.text(field.name))
+}
+
+/// How long a sign-in waits: its `sign-in-timeout`, else the default.
 fn sign_in_timeout(
     config: &ProviderConfig<'_>,
     context: Option<&ContextEntry>,
 ) -> std::time::Duration {
-    context
-        .and_then(|context| context.sign_in_timeout.as_deref())
-        .or_else(|| config.text(fields::SIGN_IN_TIMEOUT.name))
+    sign_in_setting(config, context, &fields::SIGN_IN_TIMEOUT)
         .and_then(|text| crate::provider::parse_duration(text).ok())
         .unwrap_or(browser::SIGN_IN_TIMEOUT)
 }
 
 /// Resolves what a flow needs from a provider entry (and the context using it, if any).
+/// `sign_in_params` (`--prompt`, `--login-hint`, …) are laid over `authorize-params` as a
+/// context's are laid over its provider's; the protocol's own parameters are refused.
 pub async fn resolve(
     http: &HttpClient,
     entry: &ProviderEntry,
     context: Option<&ContextEntry>,
     flow: Flow,
     scope_override: &[String],
+    sign_in_params: &[(String, String)],
     secret: Option<Secret>,
 ) -> Result<Target, LoginError> {
     let dialect = dialect_for(entry, flow)?;
@@ -248,15 +264,13 @@ pub async fn resolve(
             scopes.push(standard);
         }
     }
-    let params = Params::of(
-        dialect,
-        &config,
-        flow,
-        &endpoints,
-        &scopes,
-        authorize_params(entry, context),
-    )
-    .map_err(&problem)?;
+    let mut overlay = authorize_params(entry, context);
+    for (name, value) in sign_in_params {
+        crate::provider::check_authorize_param(name).map_err(&problem)?;
+        overlay.insert(name.clone(), value.clone());
+    }
+    let params =
+        Params::of(dialect, &config, flow, &endpoints, &scopes, overlay).map_err(&problem)?;
     let ci_audience = ci_audience(context, dialect, &endpoints);
     Ok(Target {
         provider: entry.name.clone(),
@@ -1032,15 +1046,10 @@ fn redirect(
     } else {
         (dialect.loopback_host(), dialect.redirect_path())
     };
-    let listen = context
-        .and_then(|context| context.listen_address.as_deref())
-        .or_else(|| config.text(fields::LISTEN_ADDRESS.name))
+    let listen = sign_in_setting(config, context, &fields::LISTEN_ADDRESS)
         .map(|text| {
-            text.parse().map_err(|_| {
-                format!(
-                    "listen-address {text:?} is not an IP address (127.0.0.1, ::1, 0.0.0.0); ports come from redirect-port"
-                )
-            })
+            crate::provider::parse_listen_address(text)
+                .map_err(|err| format!("listen-address {err}"))
         })
         .transpose()?;
     Ok(Redirect {

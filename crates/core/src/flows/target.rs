@@ -169,34 +169,6 @@ impl Target {
         }
     }
 
-    /// Parameters of one sign-in (`--prompt`, `--login-hint`, `--acr-values`, …), laid over
-    /// `authorize-params` as a context's are laid over its provider's: on the authorization
-    /// and device requests, `resource` and `audience` on the token requests too, and `max_age`
-    /// checked against the ID token's `auth_time`. The protocol's own parameters are refused.
-    pub fn with_sign_in_params(&mut self, params: &[(String, String)]) -> Result<(), LoginError> {
-        let problem = |message: String| LoginError::Config {
-            provider: self.provider.clone(),
-            message,
-        };
-        for (name, value) in params {
-            crate::provider::check_authorize_param(name).map_err(problem)?;
-            if name == "max_age" {
-                self.max_age = Some(value.parse().map_err(|_| {
-                    problem(format!("max_age is {value:?}, not a number of seconds"))
-                })?);
-            }
-            let mut lists = vec![&mut self.authorize_params, &mut self.device_params];
-            if crate::provider::AUDIENCE_PARAMS.contains(&name.as_str()) {
-                lists.push(&mut self.extra);
-            }
-            for list in lists {
-                list.retain(|(known, _)| known != name);
-                list.push((name.clone(), value.clone()));
-            }
-        }
-        Ok(())
-    }
-
     /// The token endpoint, which every flow but the browser's first step needs.
     pub fn token_url(&self) -> Result<Url, LoginError> {
         self.endpoints

@@ -75,7 +75,7 @@ impl ProviderAuthority {
         let entry = self.entry(provided).await?;
         let http = self.http_for(&entry)?;
         let mut target =
-            flows::resolve(&http, &entry, None, login.flow, &login.scopes, None).await?;
+            flows::resolve(&http, &entry, None, login.flow, &login.scopes, &[], None).await?;
         if target.endpoints.issuer.is_none() {
             // The issuer learned at sign-in; asked again only for a login that recorded none.
             target.endpoints.issuer = login.issuer.as_deref().and_then(|i| i.parse().ok());
@@ -154,11 +154,11 @@ impl Authority for ProviderAuthority {
             selection.context,
             how.flow,
             how.scopes,
+            &how.params,
             how.client_secret,
         )
         .await?;
         flows::learn_issuer(http, &mut target, how.flow).await?;
-        target.with_sign_in_params(&how.params)?;
         if let Some(claims) = how.claims {
             how.ui
                 .notice("asking for what the provider's last refusal of a refresh named (its claims challenge)");
@@ -254,8 +254,16 @@ impl Authority for ProviderAuthority {
                 Err(err) => return Err(AuthorityError::NoSecret(err.to_string())),
             },
         };
-        let target =
-            flows::resolve(http, &entry, selection.context, method.flow(), &[], secret).await?;
+        let target = flows::resolve(
+            http,
+            &entry,
+            selection.context,
+            method.flow(),
+            &[],
+            &[],
+            secret,
+        )
+        .await?;
         tracing::info!(provider = %target.provider, flow = %method.flow(), "acquiring a new token without a person");
         let tokens = flows::run(http, &target, method, &Unattended, &Unattended).await?;
         Ok(minted(&target, flow, tokens))

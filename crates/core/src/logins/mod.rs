@@ -748,17 +748,16 @@ impl<A> Logins<A> {
         provider: Option<&str>,
     ) -> Result<Option<String>, SessionError> {
         let selection = select(&self.set, wanted, provider)?;
-        let configured = match &selection.provider {
-            Provided::Configured(entry) => entry
-                .fields
-                .get(crate::provider::fields::BROWSER.name)
-                .and_then(|value| value.as_str()),
-            Provided::Discover(_) => None,
+        let browser = match &selection.provider {
+            Provided::Configured(entry) => crate::flows::sign_in_setting(
+                &entry.as_config(),
+                selection.context,
+                &crate::provider::fields::BROWSER,
+            ),
+            // A provider a cluster names has no fields of its own.
+            Provided::Discover(_) => selection.context.and_then(|c| c.browser.as_deref()),
         };
-        Ok(selection
-            .context
-            .and_then(|context| context.browser.as_deref())
-            .or(configured)
+        Ok(browser
             .filter(|text| !text.trim().is_empty())
             .map(str::to_owned))
     }
